@@ -1,0 +1,1 @@
+"""The analytics context (its domain arrives with its own issue)."""

@@ -1,0 +1,2 @@
+"""The customer context: master data, owners, the shared pool, tags, interactions,
+consent and erasure."""

@@ -1,0 +1,202 @@
+"""The customer service's routes. Each command is a few lines: parse, run, answer."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from crm.customer.api.schemas import (
+    CustomerPage,
+    CustomerView,
+    Erasure,
+    InteractionView,
+    NewConsent,
+    NewCustomer,
+    NewInteraction,
+    NewTag,
+    OwnerAssignment,
+    ProfileChanges,
+    Release,
+)
+from crm.customer.application.queries import SORTABLE, CustomerFilter, CustomerQueries
+from crm.customer.application.service import CustomerService
+from crm.customer.domain.customer import Profile
+from crm.customer.projections.customers import CustomersProjection
+from crm.kernel.auth import Actor
+from crm.kernel.errors import InvalidCommand
+from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.repository import CommandContext
+from crm.kernel.runtime import Runtime
+
+
+def _if_match(value: str | None) -> int | None:
+    if value is None:
+        return None
+    try:
+        return int(value.strip().strip('"').removeprefix("W/").strip('"'))
+    except ValueError:
+        raise InvalidCommand("If-Match", 'must be the customer\'s version, e.g. "3"') from None
+
+
+def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
+    api = APIRouter(prefix="/customers", tags=["customers"])
+    service = CustomerService(runtime.store, runtime.codec)
+    queries = CustomerQueries(runtime.read_store, runtime.store, runtime.codec)
+    commands = Commands(runtime, authenticate)
+    Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
+    Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
+    consistent = Depends(ReadConsistency(runtime, CustomersProjection.name))
+
+    @api.post("", status_code=201, response_model=CommandAccepted)
+    async def register(body: NewCustomer, ctx: Ctx, response: Response) -> CommandAccepted:
+        profile = Profile(
+            kind=body.kind,
+            name=body.name,
+            email=str(body.email) if body.email else None,
+            phone=body.phone,
+            company=body.company,
+            title=body.title,
+            region=body.region,
+            source=body.source,
+        )
+        result = await commands.run(
+            ctx,
+            lambda: service.register(ctx, profile, tags=tuple(body.tags), owner_id=body.owner_id),
+        )
+        return accepted(result, response, created_under="/customers")
+
+    @api.get("", response_model=CustomerPage)
+    async def list_customers(
+        actor: Who,
+        _: int = consistent,
+        owner_id: str | None = None,
+        tag: str | None = None,
+        region: str | None = None,
+        in_pool: bool | None = None,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        sort: Annotated[
+            str, Query(description=f"one of {sorted(SORTABLE)}, '-' for descending")
+        ] = "-created_at",
+        limit: Annotated[int, Query(ge=1, le=500)] = 50,
+        offset: Annotated[int, Query(ge=0)] = 0,
+    ) -> dict[str, Any]:
+        if sort.lstrip("-") not in SORTABLE:
+            raise InvalidCommand("sort", f"must be one of {sorted(SORTABLE)}, optionally with '-'")
+        page = await queries.search(
+            actor,
+            CustomerFilter(owner_id=owner_id, tag=tag, region=region, in_pool=in_pool, q=q),
+            sort=sort,
+            limit=limit,
+            offset=offset,
+        )
+        return {
+            "items": page.items,
+            "total": page.total,
+            "limit": page.limit,
+            "offset": page.offset,
+        }
+
+    @api.get("/{customer_id}", response_model=CustomerView)
+    async def get_customer(
+        customer_id: UUID, actor: Who, response: Response, _: int = consistent
+    ) -> dict[str, Any]:
+        doc = await queries.get(actor, str(customer_id))
+        response.headers["ETag"] = f'"{doc["version"]}"'
+        return doc
+
+    @api.get("/{customer_id}/interactions", response_model=list[InteractionView])
+    async def list_interactions(customer_id: UUID, actor: Who) -> list[dict[str, Any]]:
+        return await queries.interactions(actor, str(customer_id))
+
+    @api.patch("/{customer_id}", response_model=CommandAccepted)
+    async def update_profile(
+        customer_id: UUID,
+        body: ProfileChanges,
+        ctx: Ctx,
+        response: Response,
+        if_match: Annotated[
+            str | None, Header(description="Only if the customer is at this version")
+        ] = None,
+    ) -> CommandAccepted:
+        changes = body.model_dump(exclude_unset=True)
+        if "email" in changes and changes["email"] is not None:
+            changes["email"] = str(changes["email"])
+        if not changes:
+            raise InvalidCommand("body", "names no field to change")
+        expected = _if_match(if_match)
+        result = await commands.run(
+            ctx, lambda: service.update_profile(ctx, str(customer_id), changes, expected)
+        )
+        return accepted(result, response)
+
+    @api.post("/{customer_id}/owner", response_model=CommandAccepted)
+    async def assign_owner(
+        customer_id: UUID, body: OwnerAssignment, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.assign_owner(ctx, str(customer_id), body.owner_id)
+        )
+        return accepted(result, response)
+
+    @api.post("/{customer_id}/release", response_model=CommandAccepted)
+    async def release(
+        customer_id: UUID, ctx: Ctx, response: Response, body: Release | None = None
+    ) -> CommandAccepted:
+        reason = body.reason if body else None
+        result = await commands.run(ctx, lambda: service.release(ctx, str(customer_id), reason))
+        return accepted(result, response)
+
+    @api.post("/{customer_id}/claim", response_model=CommandAccepted)
+    async def claim(customer_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.claim(ctx, str(customer_id)))
+        return accepted(result, response)
+
+    @api.post("/{customer_id}/tags", response_model=CommandAccepted)
+    async def tag(customer_id: UUID, body: NewTag, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.tag(ctx, str(customer_id), body.tag))
+        return accepted(result, response)
+
+    @api.delete("/{customer_id}/tags/{tag}", response_model=CommandAccepted)
+    async def untag(customer_id: UUID, tag: str, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.untag(ctx, str(customer_id), tag))
+        return accepted(result, response)
+
+    @api.post("/{customer_id}/interactions", status_code=201, response_model=CommandAccepted)
+    async def log_interaction(
+        customer_id: UUID, body: NewInteraction, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.log_interaction(
+                ctx,
+                str(customer_id),
+                channel=body.channel,
+                direction=body.direction,
+                summary=body.summary,
+                occurred_at=body.occurred_at,
+                duration_minutes=body.duration_minutes,
+            ),
+        )
+        return accepted(result, response)
+
+    @api.post("/{customer_id}/consent", status_code=201, response_model=CommandAccepted)
+    async def record_consent(
+        customer_id: UUID, body: NewConsent, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.record_consent(
+                ctx, str(customer_id), body.purpose, body.granted, body.method
+            ),
+        )
+        return accepted(result, response)
+
+    @api.post("/{customer_id}/erase", response_model=CommandAccepted)
+    async def erase(
+        customer_id: UUID, ctx: Ctx, response: Response, body: Erasure | None = None
+    ) -> CommandAccepted:
+        reason = body.reason if body else None
+        result = await commands.run(ctx, lambda: service.erase(ctx, str(customer_id), reason))
+        return accepted(result, response)
+
+    return api

@@ -1,0 +1,125 @@
+"""Request and response bodies. Unknown fields are refused, so a typo is a 422 naming it."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from crm.events.customer import Channel, ConsentPurpose, CustomerKind, Direction
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()./-]{3,30}$")]
+Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewCustomer(Body):
+    kind: CustomerKind = CustomerKind.PERSON
+    name: Name
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    company: Short | None = None
+    title: Short | None = None
+    region: Short | None = None
+    source: Short | None = None
+    tags: list[Tag] = Field(default_factory=list, max_length=50)
+    owner_id: UserId | None = Field(
+        default=None, description="The owning rep; leave out to register into the shared pool"
+    )
+
+
+class ProfileChanges(Body):
+    """Only the fields present are changed; ``null`` clears an optional field."""
+
+    kind: CustomerKind | None = None
+    name: Name | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    company: Short | None = None
+    title: Short | None = None
+    region: Short | None = None
+    source: Short | None = None
+
+
+class OwnerAssignment(Body):
+    owner_id: UserId
+
+
+class Release(Body):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class NewTag(Body):
+    tag: Tag
+
+
+class NewInteraction(Body):
+    channel: Channel
+    direction: Direction = Direction.OUTBOUND
+    summary: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=5000)]
+    occurred_at: datetime | None = Field(default=None, description="When it happened; default now")
+    duration_minutes: int | None = Field(default=None, ge=0, le=24 * 60)
+
+
+class NewConsent(Body):
+    purpose: ConsentPurpose
+    granted: bool
+    method: Annotated[str, StringConstraints(max_length=200)] | None = None
+
+
+class Erasure(Body):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class InteractionStats(BaseModel):
+    count: int
+    last_at: str | None
+    by_channel: dict[str, int]
+
+
+class CustomerView(BaseModel):
+    id: str
+    kind: CustomerKind
+    name: str
+    email: str | None
+    phone: str | None
+    company: str | None
+    title: str | None
+    region: str | None
+    source: str | None
+    tags: list[str]
+    owner_id: str | None
+    in_pool: bool
+    consents: dict[str, Any]
+    interactions: InteractionStats
+    erased: bool
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+class CustomerPage(BaseModel):
+    items: list[CustomerView]
+    total: int
+    limit: int
+    offset: int
+
+
+class InteractionView(BaseModel):
+    interaction_id: str
+    channel: Channel
+    direction: Direction
+    summary: str
+    occurred_at: datetime
+    duration_minutes: int | None
+    logged_by: str
+    logged_at: str
+    position: int

@@ -1,0 +1,157 @@
+"""The customer commands: authorise against the loaded state, run the domain, append."""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Mapping
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from crm.customer.application.policy import Action, authorize
+from crm.customer.domain.customer import Customer, Profile
+from crm.events.customer import Channel, ConsentPurpose, Direction
+from crm.kernel.auth import Role
+from crm.kernel.codec import EventCodec
+from crm.kernel.errors import Forbidden, InvalidCommand
+from crm.kernel.event_store import AppendResult, EventStore
+from crm.kernel.repository import CommandContext, Repository, execute
+
+
+class CustomerService:
+    def __init__(self, store: EventStore, codec: EventCodec) -> None:
+        self.codec = codec
+        self.customers = Repository(store, codec, Customer)
+
+    async def _act(
+        self,
+        ctx: CommandContext,
+        customer_id: str,
+        action: Action,
+        command: Callable[[Customer], None],
+        *,
+        expected_version: int | None = None,
+    ) -> AppendResult:
+        role = Role(ctx.role)
+
+        def guarded(customer: Customer) -> None:
+            authorize(role, ctx.actor, action, customer.state.owner_id, customer_id)
+            command(customer)
+
+        return await execute(
+            self.customers, customer_id, guarded, ctx, expected_version=expected_version
+        )
+
+    async def register(
+        self,
+        ctx: CommandContext,
+        profile: Profile,
+        *,
+        tags: tuple[str, ...] = (),
+        owner_id: str | None = None,
+    ) -> AppendResult:
+        role = Role(ctx.role)
+        authorize(role, ctx.actor, Action.REGISTER, None, "new")
+        if role is Role.SALES_REP and owner_id not in (None, ctx.actor):
+            raise Forbidden("a sales rep registers customers for themselves or into the pool")
+        customer_id = str(uuid4())
+        return await execute(
+            self.customers,
+            customer_id,
+            lambda c: c.register(profile, tags=tags, owner_id=owner_id),
+            ctx,
+            create=True,
+        )
+
+    async def update_profile(
+        self,
+        ctx: CommandContext,
+        customer_id: str,
+        changes: Mapping[str, Any],
+        expected_version: int | None,
+    ) -> AppendResult:
+        return await self._act(
+            ctx,
+            customer_id,
+            Action.EDIT,
+            lambda c: c.update_profile(changes),
+            expected_version=expected_version,
+        )
+
+    async def assign_owner(
+        self, ctx: CommandContext, customer_id: str, owner_id: str
+    ) -> AppendResult:
+        return await self._act(ctx, customer_id, Action.ASSIGN, lambda c: c.assign_owner(owner_id))
+
+    async def release(
+        self, ctx: CommandContext, customer_id: str, reason: str | None
+    ) -> AppendResult:
+        def release(customer: Customer) -> None:
+            if Role(ctx.role) is Role.SALES_REP and customer.state.owner_id != ctx.actor:
+                raise Forbidden("a sales rep releases only their own customers")
+            customer.release_to_pool(reason)
+
+        return await self._act(ctx, customer_id, Action.RELEASE, release)
+
+    async def claim(self, ctx: CommandContext, customer_id: str) -> AppendResult:
+        return await self._act(ctx, customer_id, Action.CLAIM, lambda c: c.claim(ctx.actor))
+
+    async def tag(self, ctx: CommandContext, customer_id: str, tag: str) -> AppendResult:
+        return await self._act(ctx, customer_id, Action.EDIT, lambda c: c.tag(tag))
+
+    async def untag(self, ctx: CommandContext, customer_id: str, tag: str) -> AppendResult:
+        return await self._act(ctx, customer_id, Action.EDIT, lambda c: c.untag(tag))
+
+    async def log_interaction(
+        self,
+        ctx: CommandContext,
+        customer_id: str,
+        *,
+        channel: Channel,
+        direction: Direction,
+        summary: str,
+        occurred_at: datetime | None,
+        duration_minutes: int | None,
+        interaction_id: str | None = None,
+    ) -> AppendResult:
+        when = occurred_at or ctx.now
+        if when.tzinfo is None:
+            raise InvalidCommand("occurred_at", "needs a time zone (e.g. 2026-05-01T10:00:00Z)")
+        iid = interaction_id or str(uuid4())
+        return await self._act(
+            ctx,
+            customer_id,
+            Action.INTERACT,
+            lambda c: c.log_interaction(
+                iid,
+                channel=channel,
+                direction=direction,
+                summary=summary,
+                occurred_at=when,
+                now=ctx.now,
+                duration_minutes=duration_minutes,
+            ),
+        )
+
+    async def record_consent(
+        self,
+        ctx: CommandContext,
+        customer_id: str,
+        purpose: ConsentPurpose,
+        granted: bool,
+        method: str | None,
+    ) -> AppendResult:
+        return await self._act(
+            ctx,
+            customer_id,
+            Action.INTERACT,
+            lambda c: c.record_consent(purpose, granted=granted, method=method),
+        )
+
+    async def erase(
+        self, ctx: CommandContext, customer_id: str, reason: str | None
+    ) -> AppendResult:
+        """Record the erasure, then delete the key. Run again, it deletes the key again: a
+        crash between the two leaves nothing that a retry does not finish."""
+        result = await self._act(ctx, customer_id, Action.ERASE, lambda c: c.erase(reason))
+        await self.codec.erase(Customer.stream_id_for(customer_id))
+        return result

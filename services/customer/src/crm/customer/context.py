@@ -1,0 +1,7 @@
+"""The customer context as the platform wires it."""
+
+from crm.customer.api.routes import router
+from crm.customer.projections.customers import CustomersProjection
+from crm.kernel.context import BoundedContext
+
+CONTEXT = BoundedContext(name="customer", router=router, projections=(CustomersProjection(),))

@@ -1,0 +1,247 @@
+"""The customer aggregate.
+
+A customer is owned by one rep or sits in the shared pool (no owner), from which exactly one
+rep can claim it: two claims race on the stream version and the loser finds, on reload, that
+the customer is no longer in the pool. Personal data can be erased; after that the customer
+accepts no command that would record personal data again.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field, replace
+from datetime import datetime, timedelta
+from types import MappingProxyType
+from typing import Any, Self
+
+from crm.events import DomainEvent
+from crm.events.customer import (
+    Channel,
+    ConsentPurpose,
+    ConsentRecorded,
+    CustomerClaimedFromPool,
+    CustomerErased,
+    CustomerKind,
+    CustomerOwnerAssigned,
+    CustomerProfileUpdated,
+    CustomerRegistered,
+    CustomerReleasedToPool,
+    CustomerTagged,
+    CustomerUntagged,
+    Direction,
+    InteractionLogged,
+)
+from crm.kernel.aggregate import Aggregate
+from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
+
+PROFILE_FIELDS = ("kind", "name", "email", "phone", "company", "title", "region", "source")
+MAX_TAGS = 50
+CLOCK_SKEW = timedelta(minutes=5)
+
+
+@dataclass(frozen=True, slots=True)
+class Profile:
+    kind: CustomerKind
+    name: str
+    email: str | None = None
+    phone: str | None = None
+    company: str | None = None
+    title: str | None = None
+    region: str | None = None
+    source: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in PROFILE_FIELDS}
+
+
+@dataclass(frozen=True, slots=True)
+class Consent:
+    granted: bool
+    method: str | None
+
+
+@dataclass(frozen=True, slots=True)
+class CustomerState:
+    profile: Profile | None = None
+    owner_id: str | None = None
+    tags: frozenset[str] = frozenset()
+    consents: Mapping[ConsentPurpose, Consent] = field(default_factory=lambda: MappingProxyType({}))
+    interactions: frozenset[str] = frozenset()
+    erased: bool = False
+
+    @property
+    def registered(self) -> bool:
+        return self.profile is not None
+
+    @property
+    def in_pool(self) -> bool:
+        return self.registered and self.owner_id is None
+
+    def evolve(self, event: DomainEvent) -> Self:
+        match event:
+            case CustomerRegistered():
+                profile = Profile(**{f: getattr(event, f) for f in PROFILE_FIELDS})
+                return replace(
+                    self, profile=profile, owner_id=event.owner_id, tags=frozenset(event.tags)
+                )
+            case CustomerProfileUpdated():
+                return replace(
+                    self, profile=Profile(**{f: getattr(event, f) for f in PROFILE_FIELDS})
+                )
+            case CustomerOwnerAssigned():
+                return replace(self, owner_id=event.owner_id)
+            case CustomerReleasedToPool():
+                return replace(self, owner_id=None)
+            case CustomerClaimedFromPool():
+                return replace(self, owner_id=event.owner_id)
+            case CustomerTagged():
+                return replace(self, tags=self.tags | {event.tag})
+            case CustomerUntagged():
+                return replace(self, tags=self.tags - {event.tag})
+            case InteractionLogged():
+                return replace(self, interactions=self.interactions | {event.interaction_id})
+            case ConsentRecorded():
+                consents = dict(self.consents)
+                consents[event.purpose] = Consent(event.granted, event.method)
+                return replace(self, consents=MappingProxyType(consents))
+            case CustomerErased():
+                return replace(self, erased=True)
+        return self
+
+
+def normalise_tag(tag: str) -> str:
+    cleaned = " ".join(tag.strip().lower().split())
+    if not cleaned or len(cleaned) > 40:
+        raise InvalidCommand("tag", "a tag has 1 to 40 characters")
+    return cleaned
+
+
+class Customer(Aggregate[CustomerState]):
+    category = "customer"
+
+    @classmethod
+    def initial_state(cls) -> CustomerState:
+        return CustomerState()
+
+    # -- guards ------------------------------------------------------------------------------
+
+    def _require_registered(self) -> CustomerState:
+        if not self.state.registered:
+            raise NotFound(f"customer {self.id} does not exist")
+        return self.state
+
+    def _require_active(self) -> CustomerState:
+        state = self._require_registered()
+        if state.erased:
+            raise RuleViolated("the customer's personal data was erased", code="customer_erased")
+        return state
+
+    # -- commands ----------------------------------------------------------------------------
+
+    def register(
+        self, profile: Profile, *, tags: Iterable[str] = (), owner_id: str | None = None
+    ) -> None:
+        if self.state.registered:
+            raise RuleViolated(f"customer {self.id} is already registered", code="already_exists")
+        if not profile.name.strip():
+            raise InvalidCommand("name", "must not be blank")
+        unique_tags = tuple(dict.fromkeys(normalise_tag(t) for t in tags))
+        if len(unique_tags) > MAX_TAGS:
+            raise InvalidCommand("tags", f"at most {MAX_TAGS} tags")
+        self.trigger(CustomerRegistered(**profile.as_dict(), tags=unique_tags, owner_id=owner_id))
+
+    def update_profile(self, changes: Mapping[str, Any]) -> None:
+        """Change some profile fields; ``None`` clears one (except kind and name)."""
+        state = self._require_active()
+        assert state.profile is not None
+        unknown = set(changes) - set(PROFILE_FIELDS)
+        if unknown:
+            raise InvalidCommand(sorted(unknown)[0], "is not a profile field")
+        for required in ("kind", "name"):
+            if required in changes and (
+                changes[required] is None or not str(changes[required]).strip()
+            ):
+                raise InvalidCommand(required, "must not be blank")
+        current = state.profile.as_dict()
+        changed = tuple(f for f in PROFILE_FIELDS if f in changes and changes[f] != current[f])
+        if not changed:
+            return
+        self.trigger(
+            CustomerProfileUpdated(
+                **{**current, **{f: changes[f] for f in changed}}, changed=changed
+            )
+        )
+
+    def assign_owner(self, owner_id: str) -> None:
+        state = self._require_active()
+        if state.owner_id == owner_id:
+            return
+        self.trigger(CustomerOwnerAssigned(owner_id=owner_id, previous_owner_id=state.owner_id))
+
+    def release_to_pool(self, reason: str | None = None) -> None:
+        state = self._require_active()
+        if state.owner_id is None:
+            raise RuleViolated("the customer is already in the shared pool", code="already_in_pool")
+        self.trigger(CustomerReleasedToPool(previous_owner_id=state.owner_id, reason=reason))
+
+    def claim(self, rep_id: str) -> None:
+        state = self._require_active()
+        if not state.in_pool:
+            raise RuleViolated("the customer is not in the shared pool", code="not_in_pool")
+        self.trigger(CustomerClaimedFromPool(owner_id=rep_id))
+
+    def tag(self, tag: str) -> None:
+        state = self._require_active()
+        cleaned = normalise_tag(tag)
+        if cleaned in state.tags:
+            return
+        if len(state.tags) >= MAX_TAGS:
+            raise RuleViolated(f"a customer has at most {MAX_TAGS} tags", code="too_many_tags")
+        self.trigger(CustomerTagged(tag=cleaned))
+
+    def untag(self, tag: str) -> None:
+        state = self._require_active()
+        cleaned = normalise_tag(tag)
+        if cleaned not in state.tags:
+            raise NotFound(f"the customer is not tagged {cleaned!r}")
+        self.trigger(CustomerUntagged(tag=cleaned))
+
+    def log_interaction(
+        self,
+        interaction_id: str,
+        *,
+        channel: Channel,
+        direction: Direction,
+        summary: str,
+        occurred_at: datetime,
+        now: datetime,
+        duration_minutes: int | None = None,
+    ) -> None:
+        state = self._require_active()
+        if interaction_id in state.interactions:
+            return
+        if occurred_at > now + CLOCK_SKEW:
+            raise InvalidCommand("occurred_at", "is in the future")
+        if not summary.strip():
+            raise InvalidCommand("summary", "must not be blank")
+        self.trigger(
+            InteractionLogged(
+                interaction_id=interaction_id,
+                channel=channel,
+                direction=direction,
+                summary=summary,
+                occurred_at=occurred_at,
+                duration_minutes=duration_minutes,
+            )
+        )
+
+    def record_consent(self, purpose: ConsentPurpose, *, granted: bool, method: str | None) -> None:
+        """Every record is kept, a repeated one too: it is evidence of when consent was asked."""
+        self._require_active()
+        self.trigger(ConsentRecorded(purpose=purpose, granted=granted, method=method))
+
+    def erase(self, reason: str | None = None) -> None:
+        state = self._require_registered()
+        if state.erased:
+            return
+        self.trigger(CustomerErased(reason=reason))

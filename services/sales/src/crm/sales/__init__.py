@@ -1,0 +1,1 @@
+"""The sales context (its domain arrives with its own issue)."""

@@ -1,0 +1,1 @@
+"""The service-desk context (its domain arrives with its own issue)."""

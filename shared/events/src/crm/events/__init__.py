@@ -1,0 +1,22 @@
+"""The published language of the CRM: envelopes, event payloads, their registry and schemas."""
+
+from crm.events import customer
+from crm.events.base import ERASED, DomainEvent, OptionalPersonal, Personal
+from crm.events.envelope import EventEnvelope, EventMetadata, NewEvent
+from crm.events.registry import REGISTRY, EventRegistry, UnknownEventType, event, upcaster
+
+__all__ = [
+    "ERASED",
+    "REGISTRY",
+    "DomainEvent",
+    "EventEnvelope",
+    "EventMetadata",
+    "EventRegistry",
+    "NewEvent",
+    "OptionalPersonal",
+    "Personal",
+    "UnknownEventType",
+    "customer",
+    "event",
+    "upcaster",
+]

@@ -1,0 +1,158 @@
+"""Events of the customer context. Streams: ``customer-<uuid>``; topic ``crm.customer.events``."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Any
+
+from pydantic import Field
+
+from crm.events.base import DomainEvent, OptionalPersonal, Personal
+from crm.events.registry import event, upcaster
+
+
+class CustomerKind(StrEnum):
+    PERSON = "person"
+    COMPANY = "company"
+
+
+class Channel(StrEnum):
+    CALL = "call"
+    EMAIL = "email"
+    MEETING = "meeting"
+    VISIT = "visit"
+    CHAT = "chat"
+
+
+class Direction(StrEnum):
+    INBOUND = "inbound"
+    OUTBOUND = "outbound"
+
+
+class ConsentPurpose(StrEnum):
+    """What a customer agrees (or not) that their data is used for."""
+
+    MARKETING_EMAIL = "marketing_email"
+    MARKETING_PHONE = "marketing_phone"
+    MARKETING_SMS = "marketing_sms"
+    PROFILING = "profiling"
+    THIRD_PARTY_SHARING = "third_party_sharing"
+
+
+@event("customer.registered", version=1)
+class CustomerRegisteredV1(DomainEvent):
+    """First schema: one ``full_name``, people only, no title, region or tags.
+    Kept so stored v1 payloads stay documented; read as v2 through the upcaster below."""
+
+    full_name: Personal
+    email: OptionalPersonal = None
+    phone: OptionalPersonal = None
+    company: str | None = None
+    source: str | None = None
+    owner_id: str | None = None
+
+
+@event("customer.registered", version=2)
+class CustomerRegistered(DomainEvent):
+    kind: CustomerKind
+    name: Personal
+    email: OptionalPersonal = None
+    phone: OptionalPersonal = None
+    company: str | None = None
+    title: str | None = None
+    region: str | None = None
+    source: str | None = None
+    tags: tuple[str, ...] = ()
+    owner_id: str | None = None
+    """None: registered into the shared pool."""
+
+
+@upcaster("customer.registered", from_version=1)
+def _registered_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    payload["name"] = payload.pop("full_name")
+    payload.setdefault("kind", CustomerKind.PERSON.value)
+    return payload
+
+
+@event("customer.profile_updated")
+class CustomerProfileUpdated(DomainEvent):
+    """The whole profile after the change, and which fields changed: a consumer needs no
+    earlier event to know the profile, and can still tell what was edited."""
+
+    kind: CustomerKind
+    name: Personal
+    email: OptionalPersonal = None
+    phone: OptionalPersonal = None
+    company: str | None = None
+    title: str | None = None
+    region: str | None = None
+    source: str | None = None
+    changed: tuple[str, ...]
+
+
+@event("customer.owner_assigned")
+class CustomerOwnerAssigned(DomainEvent):
+    owner_id: str
+    previous_owner_id: str | None = None
+
+
+@event("customer.released_to_pool")
+class CustomerReleasedToPool(DomainEvent):
+    previous_owner_id: str
+    reason: str | None = None
+
+
+@event("customer.claimed_from_pool")
+class CustomerClaimedFromPool(DomainEvent):
+    owner_id: str
+
+
+@event("customer.tagged")
+class CustomerTagged(DomainEvent):
+    tag: str
+
+
+@event("customer.untagged")
+class CustomerUntagged(DomainEvent):
+    tag: str
+
+
+@event("customer.interaction_logged")
+class InteractionLogged(DomainEvent):
+    interaction_id: str
+    channel: Channel
+    direction: Direction
+    summary: Personal
+    occurred_at: datetime
+    duration_minutes: int | None = Field(default=None, ge=0)
+
+
+@event("customer.consent_recorded")
+class ConsentRecorded(DomainEvent):
+    purpose: ConsentPurpose
+    granted: bool
+    method: str | None = None
+    """How consent was given or withdrawn: web form, signed paper, phone call..."""
+
+
+@event("customer.erased")
+class CustomerErased(DomainEvent):
+    """The customer's personal data was erased (right to erasure): their key is deleted,
+    every personal field of every event about them now reads as erased."""
+
+    reason: str | None = None
+
+
+CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
+    CustomerRegistered,
+    CustomerProfileUpdated,
+    CustomerOwnerAssigned,
+    CustomerReleasedToPool,
+    CustomerClaimedFromPool,
+    CustomerTagged,
+    CustomerUntagged,
+    InteractionLogged,
+    ConsentRecorded,
+    CustomerErased,
+)

@@ -1,0 +1,67 @@
+"""The envelope: what the event store records around every payload.
+
+``NewEvent`` is what a command hands to the store; ``EventEnvelope`` is what the store gives
+back, with the stream version, the global position and the time it was recorded. Both are
+plain frozen dataclasses (cheap to build on replay); pydantic serialises them to JSON and
+derives their JSON Schema through a ``TypeAdapter``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from uuid import UUID
+
+from pydantic import TypeAdapter
+
+
+@dataclass(frozen=True, slots=True)
+class EventMetadata:
+    """Who did it, for which tenant, and why (the request and the message that caused it)."""
+
+    tenant: str
+    actor: str
+    correlation_id: UUID
+    causation_id: UUID | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class NewEvent:
+    """An event not yet recorded. ``payload`` is the JSON object at ``schema_version``."""
+
+    event_id: UUID
+    event_type: str
+    schema_version: int
+    payload: Mapping[str, Any]
+    occurred_at: datetime
+    metadata: EventMetadata
+
+
+@dataclass(frozen=True, slots=True)
+class EventEnvelope:
+    """A recorded event. ``position`` is its place in the store's gap-free global log,
+    ``stream_version`` its place in its stream (0 for the first event of a stream)."""
+
+    event_id: UUID
+    event_type: str
+    schema_version: int
+    stream_id: str
+    stream_version: int
+    position: int
+    occurred_at: datetime
+    recorded_at: datetime
+    tenant: str
+    actor: str
+    correlation_id: UUID
+    causation_id: UUID | None
+    payload: Mapping[str, Any]
+
+    @property
+    def category(self) -> str:
+        """The stream's category: ``customer`` for ``customer-42``."""
+        return self.stream_id.split("-", 1)[0]
+
+
+ENVELOPE_ADAPTER: TypeAdapter[EventEnvelope] = TypeAdapter(EventEnvelope)

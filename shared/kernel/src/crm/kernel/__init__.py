@@ -1,0 +1,1 @@
+"""The machinery every bounded context uses, behind small ports."""

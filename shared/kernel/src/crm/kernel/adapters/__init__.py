@@ -1,0 +1,1 @@
+"""Adapters of the kernel's ports, each chosen by URL (see :mod:`crm.kernel.adapters.urls`)."""

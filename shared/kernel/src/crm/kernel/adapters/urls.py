@@ -1,0 +1,47 @@
+"""Which adapter serves a port, chosen by the scheme of its URL."""
+
+from __future__ import annotations
+
+from urllib.parse import urlsplit
+
+from crm.kernel.event_store import EventStore
+from crm.kernel.keys import KeyStore
+from crm.kernel.read_store import ReadStore
+
+
+class UnsupportedUrl(ValueError):
+    pass
+
+
+def _scheme(url: str) -> str:
+    return urlsplit(url).scheme.lower()
+
+
+def open_event_store(url: str, *, synchronous: str = "FULL") -> EventStore:
+    scheme = _scheme(url)
+    if scheme == "sqlite":
+        from crm.kernel.adapters.sqlite.connection import path_from_url
+        from crm.kernel.adapters.sqlite.event_store import SqliteEventStore
+
+        return SqliteEventStore(path_from_url(url), synchronous=synchronous)
+    raise UnsupportedUrl(f"no event store adapter for {scheme!r} URLs (supported: sqlite)")
+
+
+def open_read_store(url: str, *, synchronous: str = "FULL") -> ReadStore:
+    scheme = _scheme(url)
+    if scheme == "sqlite":
+        from crm.kernel.adapters.sqlite.connection import path_from_url
+        from crm.kernel.adapters.sqlite.read_store import SqliteReadStore
+
+        return SqliteReadStore(path_from_url(url), synchronous=synchronous)
+    raise UnsupportedUrl(f"no read store adapter for {scheme!r} URLs (supported: sqlite)")
+
+
+def open_key_store(url: str) -> KeyStore:
+    scheme = _scheme(url)
+    if scheme == "sqlite":
+        from crm.kernel.adapters.sqlite.connection import path_from_url
+        from crm.kernel.adapters.sqlite.key_store import SqliteKeyStore
+
+        return SqliteKeyStore(path_from_url(url))
+    raise UnsupportedUrl(f"no key store adapter for {scheme!r} URLs (supported: sqlite)")

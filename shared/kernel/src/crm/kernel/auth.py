@@ -1,0 +1,91 @@
+"""Actors, roles and access tokens (HS256 JWTs signed with the deployment's secret)."""
+
+from __future__ import annotations
+
+import secrets
+from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
+from enum import StrEnum
+from pathlib import Path
+
+import jwt
+
+from crm.kernel.errors import Unauthenticated
+
+ISSUER = "crm"
+AUDIENCE = "crm-api"
+
+
+class Role(StrEnum):
+    ADMIN = "admin"
+    MANAGER = "manager"
+    SALES_REP = "sales_rep"
+    AGENT = "agent"
+    ANALYST = "analyst"
+
+
+@dataclass(frozen=True, slots=True)
+class Actor:
+    """Who is asking: a user id, their role and tenant."""
+
+    id: str
+    role: Role
+    tenant: str
+
+    @property
+    def sees_everything(self) -> bool:
+        return self.role in (Role.ADMIN, Role.MANAGER)
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The signing secret in ``data_dir/secret.key``, created (mode 0600) on first use."""
+    path = data_dir / "secret.key"
+    if path.exists():
+        return path.read_text().strip()
+    data_dir.mkdir(parents=True, exist_ok=True)
+    secret = secrets.token_urlsafe(48)
+    tmp = path.with_suffix(".tmp")
+    tmp.touch(mode=0o600)
+    tmp.write_text(secret)
+    try:
+        tmp.rename(path) if not path.exists() else tmp.unlink()
+    except FileExistsError:
+        tmp.unlink()
+    return path.read_text().strip()
+
+
+class TokenIssuer:
+    def __init__(self, secret: str, *, ttl: timedelta = timedelta(hours=12)) -> None:
+        if len(secret) < 32:
+            raise ValueError("the token secret must be at least 32 characters")
+        self._secret = secret
+        self._ttl = ttl
+
+    def issue(self, user: str, role: Role, tenant: str, *, now: datetime | None = None) -> str:
+        issued = now or datetime.now(UTC)
+        claims = {
+            "sub": user,
+            "role": role.value,
+            "tenant": tenant,
+            "iss": ISSUER,
+            "aud": AUDIENCE,
+            "iat": issued,
+            "exp": issued + self._ttl,
+        }
+        return jwt.encode(claims, self._secret, algorithm="HS256")
+
+    def verify(self, token: str) -> Actor:
+        try:
+            claims = jwt.decode(
+                token,
+                self._secret,
+                algorithms=["HS256"],
+                audience=AUDIENCE,
+                issuer=ISSUER,
+                options={"require": ["sub", "role", "tenant", "exp"]},
+            )
+            return Actor(
+                id=str(claims["sub"]), role=Role(claims["role"]), tenant=str(claims["tenant"])
+            )
+        except (jwt.PyJWTError, ValueError) as e:
+            raise Unauthenticated(f"invalid token: {e}") from e

@@ -1,0 +1,128 @@
+"""Between domain events and stored events: JSON, schema versions, and personal data sealed
+with its subject's key (see :mod:`crm.kernel.keys`)."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Iterable, Sequence
+from datetime import datetime
+from typing import Any
+from uuid import UUID, uuid4
+
+from crm.events import ERASED, DomainEvent, EventEnvelope, EventMetadata, EventRegistry, NewEvent
+from crm.kernel.errors import RuleViolated
+from crm.kernel.keys import KeyStore, decrypt, encrypt, is_encrypted, subject_of
+
+KEY_CACHE_SECONDS = 30.0
+
+
+class EventCodec:
+    """Encodes domain events for the store and decodes stored ones, upcasting old versions.
+
+    Keys are cached for a short while; an erasure through this codec forgets its key at once,
+    one made by another process is seen here within ``KEY_CACHE_SECONDS``.
+    """
+
+    def __init__(self, registry: EventRegistry, keys: KeyStore) -> None:
+        self.registry = registry
+        self.keys = keys
+        self._cache: dict[str, tuple[float, bytes | None]] = {}
+
+    async def encode(
+        self,
+        stream_id: str,
+        events: Sequence[DomainEvent],
+        metadata: EventMetadata,
+        occurred_at: datetime,
+        event_ids: Sequence[UUID] | None = None,
+    ) -> list[NewEvent]:
+        subjects = {
+            e.data_subject(stream_id)
+            for e in events
+            if any(getattr(e, f) is not None for f in e.personal_fields)
+        }
+        keys = await self.keys.get_or_create(subjects) if subjects else {}
+        encoded = []
+        for i, e in enumerate(events):
+            payload = e.model_dump(mode="json")
+            if e.personal_fields:
+                subject = e.data_subject(stream_id)
+                for f in e.personal_fields:
+                    if payload[f] is None:
+                        continue
+                    key = keys.get(subject)
+                    if key is None:
+                        raise RuleViolated(
+                            f"the personal data of {subject} was erased", code="subject_erased"
+                        )
+                    payload[f] = encrypt(key, subject, f, payload[f])
+            encoded.append(
+                NewEvent(
+                    event_id=event_ids[i] if event_ids else uuid4(),
+                    event_type=e.event_type,
+                    schema_version=e.schema_version,
+                    payload=payload,
+                    occurred_at=occurred_at,
+                    metadata=metadata,
+                )
+            )
+        return encoded
+
+    async def decode(self, envelopes: Sequence[EventEnvelope]) -> list[DomainEvent]:
+        """Decode in order; raises on the first event that cannot be decoded."""
+        keys = await self._keys_for(envelopes)
+        return [self._decode(e, keys) for e in envelopes]
+
+    async def decode_each(
+        self, envelopes: Sequence[EventEnvelope]
+    ) -> list[DomainEvent | Exception]:
+        """Decode in order; an event that cannot be decoded gives its exception instead."""
+        keys = await self._keys_for(envelopes)
+        decoded: list[DomainEvent | Exception] = []
+        for e in envelopes:
+            try:
+                decoded.append(self._decode(e, keys))
+            except Exception as err:
+                decoded.append(err)
+        return decoded
+
+    def _decode(self, envelope: EventEnvelope, keys: dict[str, bytes | None]) -> DomainEvent:
+        payload: Any = envelope.payload
+        personal = self.registry.model(envelope.event_type, envelope.schema_version).personal_fields
+        if personal:
+            payload = dict(payload)
+            for f in personal:
+                value = payload.get(f)
+                if is_encrypted(value):
+                    key = keys.get(subject_of(value))
+                    payload[f] = ERASED if key is None else decrypt(key, f, value)
+        return self.registry.decode(envelope.event_type, envelope.schema_version, payload)
+
+    async def _keys_for(self, envelopes: Iterable[EventEnvelope]) -> dict[str, bytes | None]:
+        now = time.monotonic()
+        wanted: set[str] = set()
+        for e in envelopes:
+            for value in e.payload.values():
+                if is_encrypted(value):
+                    wanted.add(subject_of(value))
+        keys: dict[str, bytes | None] = {}
+        missing = []
+        for subject in wanted:
+            cached = self._cache.get(subject)
+            if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
+                keys[subject] = cached[1]
+            else:
+                missing.append(subject)
+        if missing:
+            found = await self.keys.get(missing)
+            for subject in missing:
+                key = found.get(subject)
+                keys[subject] = key
+                self._cache[subject] = (now, key)
+            if len(self._cache) > 100_000:
+                self._cache.clear()
+        return keys
+
+    async def erase(self, subject: str) -> None:
+        await self.keys.erase(subject)
+        self._cache[subject] = (time.monotonic(), None)

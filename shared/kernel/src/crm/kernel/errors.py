@@ -1,0 +1,54 @@
+"""The errors the kernel and the domains raise; the HTTP layer maps each to one status code."""
+
+from __future__ import annotations
+
+
+class CrmError(Exception):
+    """Base of every error the platform raises on purpose."""
+
+
+class WrongExpectedVersion(CrmError):
+    """An append's expected stream version did not match: someone else wrote first (409)."""
+
+    def __init__(self, stream_id: str, expected: int, actual: int) -> None:
+        super().__init__(f"stream {stream_id!r} is at version {actual}, expected {expected}")
+        self.stream_id = stream_id
+        self.expected = expected
+        self.actual = actual
+
+
+class DuplicateEventId(CrmError):
+    """An event with this id is already recorded."""
+
+
+class NotFound(CrmError):
+    """The aggregate or document does not exist, or the actor may not know it exists (404)."""
+
+
+class RuleViolated(CrmError):
+    """A business rule refused the command in the aggregate's current state (409)."""
+
+    def __init__(self, message: str, *, code: str = "rule_violated") -> None:
+        super().__init__(message)
+        self.code = code
+
+
+class InvalidCommand(CrmError):
+    """A command's input is wrong in a way only the domain can tell (422, naming the field)."""
+
+    def __init__(self, field: str, message: str) -> None:
+        super().__init__(f"{field}: {message}")
+        self.field = field
+        self.message = message
+
+
+class Forbidden(CrmError):
+    """The actor is authenticated but not allowed to do this (403)."""
+
+
+class Unauthenticated(CrmError):
+    """No valid credentials (401)."""
+
+
+class IdempotencyKeyReused(CrmError):
+    """The same Idempotency-Key came back with a different request (422)."""

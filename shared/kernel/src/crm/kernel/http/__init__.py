@@ -1,0 +1,16 @@
+"""The HTTP conventions every service shares: authentication, idempotent commands that answer
+with their position, reads that wait for that position, and errors that name what is wrong."""
+
+from crm.kernel.http.commands import CommandAccepted, Commands, accepted
+from crm.kernel.http.consistency import ReadConsistency
+from crm.kernel.http.errors import install_error_handlers
+from crm.kernel.http.security import Authenticator
+
+__all__ = [
+    "Authenticator",
+    "CommandAccepted",
+    "Commands",
+    "ReadConsistency",
+    "accepted",
+    "install_error_handlers",
+]

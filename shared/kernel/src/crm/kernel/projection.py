@@ -1,0 +1,290 @@
+"""Projections and the runner that feeds them.
+
+A projection is pure: for an event it names the documents it touches (``keys``), and for
+each computes the new document from the old one (``evolve``). The runner does all the I/O:
+it reads a batch from the log, loads the touched documents once, evolves them in memory,
+and commits the changed documents and the checkpoint together. An event whose ``evolve``
+raises goes to the dead-letter store with its error and the runner moves on. Rebuilding is
+running the same projection from position 0 into staging collections, then swapping them in.
+"""
+
+from __future__ import annotations
+
+import logging
+import traceback
+from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from typing import Protocol
+
+from crm.events import DomainEvent, EventEnvelope
+from crm.kernel.codec import EventCodec
+from crm.kernel.event_store import EventStore
+from crm.kernel.read_store import (
+    Checkpoint,
+    CheckpointMoved,
+    CollectionSpec,
+    DeadLetter,
+    Document,
+    ReadStore,
+    Versioned,
+    Write,
+)
+
+log = logging.getLogger(__name__)
+
+DocKey = tuple[str, str]
+"""(collection, document id)"""
+
+STAGING = "__rebuild"
+
+
+class Projection(Protocol):
+    @property
+    def name(self) -> str: ...
+
+    @property
+    def collections(self) -> Sequence[CollectionSpec]: ...
+
+    @property
+    def event_types(self) -> frozenset[str]:
+        """The event types it applies; the others only move its checkpoint."""
+        ...
+
+    @property
+    def categories(self) -> frozenset[str] | None:
+        """Stream categories it reads (a filter the store can apply), None for all."""
+        ...
+
+    def keys(self, event: DomainEvent, envelope: EventEnvelope) -> Iterable[DocKey]: ...
+
+    def evolve(
+        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
+    ) -> Document | None:
+        """The document after ``event`` (None deletes it). Must not mutate ``doc``."""
+        ...
+
+
+@dataclass(frozen=True, slots=True)
+class BatchOutcome:
+    position: int
+    applied: int
+    dead_lettered: int
+
+
+class ProjectionRunner:
+    """Feeds one projection from the event store, batch by batch, checkpointed.
+
+    ``suffix`` names the physical collections (staging ones for a rebuild) and the checkpoint.
+    """
+
+    def __init__(
+        self,
+        projection: Projection,
+        store: EventStore,
+        read_store: ReadStore,
+        codec: EventCodec,
+        *,
+        batch_size: int = 1000,
+        suffix: str = "",
+    ) -> None:
+        self.projection = projection
+        self.store = store
+        self.read_store = read_store
+        self.codec = codec
+        self.batch_size = batch_size
+        self.suffix = suffix
+        self.checkpoint_name = projection.name + suffix
+        self.checkpoint = Checkpoint()
+
+    async def prepare(self) -> None:
+        await self.read_store.ensure(
+            [
+                CollectionSpec(spec.name + self.suffix, spec.indexes)
+                for spec in self.projection.collections
+            ]
+        )
+        self.checkpoint = await self.read_store.checkpoint(self.checkpoint_name)
+
+    @property
+    def position(self) -> int:
+        return self.checkpoint.position
+
+    async def run(self) -> None:
+        """Follow the log forever (cancel to stop: the batch in hand is committed or not at all)."""
+        await self.prepare()
+        while True:
+            try:
+                async for batch in self._pages(live=True):
+                    await self.process(batch)
+            except CheckpointMoved:
+                previous = self.checkpoint
+                self.checkpoint = await self.read_store.checkpoint(self.checkpoint_name)
+                log.info(
+                    "%s: checkpoint moved from %s to %s (rebuilt); following from there",
+                    self.checkpoint_name,
+                    previous,
+                    self.checkpoint,
+                )
+
+    async def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
+        """Process the log up to its head as it is now; return the position reached."""
+        await self.prepare()
+        async for batch in self._pages(live=False):
+            await self.process(batch)
+            if progress is not None:
+                progress(self.position)
+        return self.position
+
+    def _pages(self, *, live: bool) -> AsyncIterator[list[EventEnvelope]]:
+        read = self.store.subscribe if live else self.store.read_all
+        return read(
+            self.position, batch_size=self.batch_size, categories=self.projection.categories
+        )
+
+    async def process(self, batch: Sequence[EventEnvelope]) -> BatchOutcome:
+        """Apply one batch and commit it with the checkpoint at its last event."""
+        if not batch:
+            return BatchOutcome(self.position, 0, 0)
+        projection = self.projection
+        relevant = [
+            e
+            for e in batch
+            if e.event_type in projection.event_types and e.position > self.position
+        ]
+        decoded = await self.codec.decode_each(relevant)
+        now = datetime.now(UTC)
+        dead: list[DeadLetter] = []
+        plans: list[tuple[EventEnvelope, DomainEvent, list[DocKey]]] = []
+        wanted: dict[str, set[str]] = {}
+        for envelope, event in zip(relevant, decoded, strict=True):
+            try:
+                if isinstance(event, Exception):
+                    raise event
+                keys = list(projection.keys(event, envelope))
+            except Exception as e:
+                dead.append(self._dead_letter(envelope, e, now))
+                continue
+            plans.append((envelope, event, keys))
+            for collection, id_ in keys:
+                wanted.setdefault(collection, set()).add(id_)
+        docs: dict[DocKey, Versioned] = {}
+        for collection, ids in wanted.items():
+            found = await self.read_store.get_versioned(collection + self.suffix, list(ids))
+            for id_ in ids:
+                docs[(collection, id_)] = found.get(id_, Versioned(None, 0))
+        dirty: set[DocKey] = set()
+        applied = 0
+        for envelope, event, keys in plans:
+            try:
+                updates = {
+                    key: projection.evolve(key, docs[key].doc, event, envelope)
+                    for key in keys
+                    if docs[key].position < envelope.position
+                }
+            except Exception as e:
+                dead.append(self._dead_letter(envelope, e, now))
+                continue
+            for key, doc in updates.items():
+                docs[key] = Versioned(doc, envelope.position)
+                dirty.add(key)
+            applied += 1
+        writes = [
+            Write(
+                collection + self.suffix,
+                id_,
+                docs[(collection, id_)].doc,
+                docs[(collection, id_)].position,
+            )
+            for collection, id_ in dirty
+        ]
+        end = batch[-1].position
+        self.checkpoint = await self.read_store.commit(
+            self.checkpoint_name,
+            writes,
+            checkpoint=end,
+            expected=self.checkpoint,
+            dead_letters=dead,
+        )
+        for letter in dead:
+            log.error(
+                "%s: event %s (%s at %d) sent to dead letters: %s",
+                self.checkpoint_name,
+                letter.event_id,
+                letter.event_type,
+                letter.position,
+                letter.error,
+            )
+        return BatchOutcome(end, applied, len(dead))
+
+    def _dead_letter(self, envelope: EventEnvelope, error: Exception, now: datetime) -> DeadLetter:
+        detail = "".join(traceback.format_exception_only(type(error), error)).strip()
+        return DeadLetter(
+            projection=self.projection.name,
+            position=envelope.position,
+            event_id=str(envelope.event_id),
+            event_type=envelope.event_type,
+            error=detail,
+            failed_at=now,
+        )
+
+
+async def rebuild(
+    projection: Projection,
+    store: EventStore,
+    read_store: ReadStore,
+    codec: EventCodec,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+    batch_size: int = 2000,
+) -> int:
+    """Rebuild ``projection`` from position 0 into staging collections while the live ones
+    keep serving (and a live runner keeps updating them), then swap the staging ones in
+    atomically. A live runner notices its checkpoint moved and follows on from the swap.
+    Returns the position the rebuilt projection reached; ``progress(position, head)``.
+    """
+    staged = [spec.name + STAGING for spec in projection.collections]
+    await read_store.drop(staged, projection.name + STAGING)
+    runner = ProjectionRunner(
+        projection, store, read_store, codec, batch_size=batch_size, suffix=STAGING
+    )
+    head = await store.head_position()
+
+    def report(position: int) -> None:
+        if progress is not None:
+            progress(position, max(head, position))
+
+    await runner.catch_up(report)
+    while (new_head := await store.head_position()) > runner.position:
+        head = new_head
+        await runner.catch_up(report)
+    position = await read_store.swap(
+        projection.name,
+        {spec.name: spec.name + STAGING for spec in projection.collections},
+        staged_projection=projection.name + STAGING,
+    )
+    await read_store.ensure(projection.collections)
+    report(position)
+    return position
+
+
+async def wait_until(
+    read_store: ReadStore, projection: str, position: int, timeout: float
+) -> tuple[int, bool]:
+    """Read-your-writes: wait until ``projection`` has applied ``position``; return the
+    checkpoint reached and whether it is caught up."""
+    if position <= 0:
+        return (await read_store.checkpoint(projection)).position, True
+    reached = await read_store.wait_for_checkpoint(projection, position, timeout)
+    return reached, reached >= position
+
+
+__all__ = [
+    "STAGING",
+    "BatchOutcome",
+    "DocKey",
+    "Projection",
+    "ProjectionRunner",
+    "rebuild",
+    "wait_until",
+]

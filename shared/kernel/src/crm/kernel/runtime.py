@@ -1,0 +1,21 @@
+"""The ports a bounded context is wired with, in one value (built by the platform's bootstrap)."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm.kernel.auth import TokenIssuer
+from crm.kernel.clock import Clock
+from crm.kernel.codec import EventCodec
+from crm.kernel.event_store import EventStore
+from crm.kernel.read_store import ReadStore
+
+
+@dataclass(frozen=True)
+class Runtime:
+    store: EventStore
+    read_store: ReadStore
+    codec: EventCodec
+    clock: Clock
+    tokens: TokenIssuer
+    read_wait_seconds: float = 2.0

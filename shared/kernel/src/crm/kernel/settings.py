@@ -1,0 +1,45 @@
+"""Settings from ``CRM_*`` environment variables; every adapter is chosen by a URL."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from pydantic import Field
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
+
+    data_dir: Path = Path(".crm-data")
+    host: str = "127.0.0.1"
+    port: int = Field(default=8000, ge=1, le=65535)
+    event_store: str | None = None
+    """``sqlite:///path/events.db``; unset: ``events.db`` in the data directory."""
+    read_store: str | None = None
+    """``sqlite:///path/read.db``; unset: ``read.db`` in the data directory."""
+    key_store: str | None = None
+    """``sqlite:///path/keys.db``; unset: ``keys.db`` in the data directory."""
+    sqlite_synchronous: str = Field(default="FULL", pattern="^(FULL|NORMAL|EXTRA)$")
+    secret: str | None = None
+    """Signing secret of access tokens; unset: a random one kept in the data directory."""
+    token_ttl_hours: int = Field(default=12, ge=1)
+    default_tenant: str = "default"
+    read_wait_seconds: float = Field(default=2.0, ge=0, le=30)
+    """How long a GET with ``min_position`` waits for the read model to catch up."""
+    log_level: str = "INFO"
+
+    def url(self, configured: str | None, file: str) -> str:
+        return configured or f"sqlite:///{(self.data_dir / file).as_posix()}"
+
+    @property
+    def event_store_url(self) -> str:
+        return self.url(self.event_store, "events.db")
+
+    @property
+    def read_store_url(self) -> str:
+        return self.url(self.read_store, "read.db")
+
+    @property
+    def key_store_url(self) -> str:
+        return self.url(self.key_store, "keys.db")

@@ -1,0 +1,1 @@
+"""The composition root: wires every bounded context on the configured adapters."""

@@ -1,0 +1,113 @@
+"""Builds the platform from settings: adapters chosen by URL, one runtime, every context.
+
+This is the one place that knows which adapters exist; contexts see only the ports.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from datetime import timedelta
+
+from crm.analytics.context import CONTEXT as ANALYTICS
+from crm.customer.context import CONTEXT as CUSTOMER
+from crm.events import REGISTRY
+from crm.kernel.adapters.urls import open_event_store, open_key_store, open_read_store
+from crm.kernel.auth import TokenIssuer, load_or_create_secret
+from crm.kernel.clock import Clock, SystemClock
+from crm.kernel.codec import EventCodec
+from crm.kernel.context import BoundedContext
+from crm.kernel.event_store import EventStore
+from crm.kernel.keys import KeyStore
+from crm.kernel.projection import Projection, ProjectionRunner
+from crm.kernel.read_store import ReadStore
+from crm.kernel.runtime import Runtime
+from crm.kernel.settings import Settings
+from crm.sales.context import CONTEXT as SALES
+from crm.service_desk.context import CONTEXT as SERVICE_DESK
+
+log = logging.getLogger(__name__)
+
+CONTEXTS: tuple[BoundedContext, ...] = (CUSTOMER, SALES, SERVICE_DESK, ANALYTICS)
+
+
+def token_issuer(settings: Settings) -> TokenIssuer:
+    secret = settings.secret or load_or_create_secret(settings.data_dir)
+    return TokenIssuer(secret, ttl=timedelta(hours=settings.token_ttl_hours))
+
+
+@dataclass
+class Platform:
+    settings: Settings
+    store: EventStore
+    read_store: ReadStore
+    keys: KeyStore
+    runtime: Runtime
+    contexts: Sequence[BoundedContext]
+    runners: list[ProjectionRunner] = field(default_factory=list)
+    _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+
+    @property
+    def projections(self) -> list[Projection]:
+        return [p for c in self.contexts for p in c.projections]
+
+    def projection(self, name: str) -> Projection:
+        for p in self.projections:
+            if p.name == name:
+                return p
+        known = ", ".join(p.name for p in self.projections)
+        raise KeyError(f"no projection {name!r} (known: {known})")
+
+    async def start_projections(self) -> None:
+        """Catch every projection up to the head, then follow the log in the background."""
+        self.runners = [
+            ProjectionRunner(p, self.store, self.read_store, self.runtime.codec)
+            for p in self.projections
+        ]
+        for runner in self.runners:
+            await runner.catch_up()
+        self._tasks = [
+            asyncio.create_task(runner.run(), name=f"projection:{runner.projection.name}")
+            for runner in self.runners
+        ]
+
+    async def stop_projections(self) -> None:
+        for task in self._tasks:
+            task.cancel()
+        for task in self._tasks:
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        self._tasks = []
+
+    def projections_healthy(self) -> bool:
+        return all(not t.done() for t in self._tasks) and bool(self._tasks or not self.projections)
+
+    async def close(self) -> None:
+        await self.stop_projections()
+        await self.store.close()
+        await self.read_store.close()
+        await self.keys.close()
+
+
+def open_platform(
+    settings: Settings,
+    *,
+    contexts: Sequence[BoundedContext] = CONTEXTS,
+    clock: Clock | None = None,
+) -> Platform:
+    settings.data_dir.mkdir(parents=True, exist_ok=True)
+    store = open_event_store(settings.event_store_url, synchronous=settings.sqlite_synchronous)
+    read_store = open_read_store(settings.read_store_url, synchronous=settings.sqlite_synchronous)
+    keys = open_key_store(settings.key_store_url)
+    runtime = Runtime(
+        store=store,
+        read_store=read_store,
+        codec=EventCodec(REGISTRY, keys),
+        clock=clock or SystemClock(),
+        tokens=token_issuer(settings),
+        read_wait_seconds=settings.read_wait_seconds,
+    )
+    return Platform(settings, store, read_store, keys, runtime, contexts)

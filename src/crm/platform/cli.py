@@ -1,0 +1,186 @@
+"""The ``crm`` command."""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.console import Console
+from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
+from rich.table import Table
+
+from crm.kernel.auth import Role
+from crm.kernel.projection import rebuild
+from crm.kernel.settings import Settings
+from crm.platform.bootstrap import open_platform, token_issuer
+
+app = typer.Typer(
+    help="The CRM platform: serve it, issue tokens, publish schemas, run projections.",
+    no_args_is_help=True,
+)
+events_app = typer.Typer(help="The published language.", no_args_is_help=True)
+projections_app = typer.Typer(
+    help="Read models: status, rebuilds, dead letters.", no_args_is_help=True
+)
+app.add_typer(events_app, name="events")
+app.add_typer(projections_app, name="projections")
+console = Console(stderr=True)
+
+
+@app.command()
+def up(
+    host: Annotated[str | None, typer.Option(help="Interface to bind (CRM_HOST)")] = None,
+    port: Annotated[int | None, typer.Option(help="Port (CRM_PORT)")] = None,
+) -> None:
+    """Serve the whole platform in one process on the embedded default (SQLite, no server)."""
+    import uvicorn
+
+    from crm.platform.app import create_app
+
+    settings = Settings()
+    if host is not None:
+        settings.host = host
+    if port is not None:
+        settings.port = port
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    platform = open_platform(settings)
+    console.print(
+        f"[bold]CRM[/bold] on http://{settings.host}:{settings.port}  (API docs at /docs)\n"
+        f"data in {settings.data_dir.resolve()}\n"
+        "get a token:  crm token --user alice --role manager"
+    )
+    try:
+        uvicorn.run(
+            create_app(platform),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        asyncio.run(platform.close())
+
+
+@app.command()
+def token(
+    user: Annotated[str, typer.Option(help="The user id the token is for")],
+    role: Annotated[Role, typer.Option(help="The user's role")],
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+) -> None:
+    """Print an access token signed with this deployment's secret (created on first use)."""
+    settings = Settings()
+    typer.echo(token_issuer(settings).issue(user, role, tenant or settings.default_tenant))
+
+
+@events_app.command("schema")
+def events_schema(
+    out: Annotated[Path, typer.Option(help="Directory to write the schemas into")] = Path(
+        "schemas/events"
+    ),
+) -> None:
+    """Write the JSON Schema of the envelope and of every event type and version."""
+    from crm.events.schema import write_schemas
+
+    written = write_schemas(out)
+    console.print(f"wrote {len(written)} schemas to {out}")
+
+
+@projections_app.command("rebuild")
+def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild")]) -> None:
+    """Rebuild a read model from position 0 beside the live one, then swap it in. The write
+    side and a running platform keep working meanwhile."""
+    settings = Settings()
+
+    async def run() -> int:
+        platform = open_platform(settings)
+        try:
+            projection = platform.projection(name)
+            with Progress(
+                TextColumn(f"rebuilding {name}"),
+                BarColumn(),
+                MofNCompleteColumn(),
+                TextColumn("events"),
+                TimeRemainingColumn(),
+                console=console,
+            ) as bar:
+                task = bar.add_task(name, total=None)
+
+                def progress(position: int, head: int) -> None:
+                    bar.update(task, completed=position, total=head)
+
+                return await rebuild(
+                    projection,
+                    platform.store,
+                    platform.read_store,
+                    platform.runtime.codec,
+                    progress=progress,
+                )
+        finally:
+            await platform.close()
+
+    try:
+        position = asyncio.run(run())
+    except KeyError as e:
+        console.print(f"[red]{e.args[0]}[/red]")
+        raise typer.Exit(2) from None
+    console.print(f"{name} rebuilt up to position {position}")
+
+
+@projections_app.command("status")
+def projections_status() -> None:
+    """Each projection's checkpoint against the head of the log, and its dead letters."""
+    settings = Settings()
+
+    async def run() -> None:
+        platform = open_platform(settings)
+        try:
+            head = await platform.store.head_position()
+            table = Table("projection", "checkpoint", "behind", "dead letters")
+            for p in platform.projections:
+                cp = await platform.read_store.checkpoint(p.name)
+                dead = await platform.read_store.dead_letters(p.name)
+                table.add_row(p.name, str(cp.position), str(head - cp.position), str(len(dead)))
+            console.print(f"head of the log: {head}")
+            console.print(table)
+        finally:
+            await platform.close()
+
+    asyncio.run(run())
+
+
+@projections_app.command("dead-letters")
+def projections_dead_letters(
+    name: Annotated[str | None, typer.Argument(help="Only this projection's")] = None,
+) -> None:
+    """Print the events projections could not apply, with the reason, as JSON lines."""
+    settings = Settings()
+
+    async def run() -> None:
+        platform = open_platform(settings)
+        try:
+            for letter in await platform.read_store.dead_letters(name):
+                typer.echo(
+                    json.dumps(
+                        {
+                            "projection": letter.projection,
+                            "position": letter.position,
+                            "event_id": letter.event_id,
+                            "event_type": letter.event_type,
+                            "error": letter.error,
+                            "failed_at": letter.failed_at.isoformat(),
+                        }
+                    )
+                )
+        finally:
+            await platform.close()
+
+    asyncio.run(run())
+
+
+def main() -> None:
+    app()
