@@ -198,6 +198,7 @@ class ProjectionRunner:
             )
             for collection, id_ in dirty
         ]
+        dead.sort(key=lambda letter: letter.position)
         end = batch[-1].position
         self.checkpoint = await self.read_store.commit(
             self.checkpoint_name,

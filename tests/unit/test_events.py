@@ -1,0 +1,101 @@
+"""The published language: registry, upcasting and schemas."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pytest
+
+from crm.events import REGISTRY, EventRegistry, UnknownEventType
+from crm.events.customer import (
+    CustomerKind,
+    CustomerRegistered,
+    CustomerRegisteredV1,
+    InteractionLogged,
+)
+from crm.events.schema import event_schemas, write_schemas
+
+
+def test_every_customer_event_is_registered_at_its_latest_version() -> None:
+    for name in (
+        "registered",
+        "profile_updated",
+        "owner_assigned",
+        "released_to_pool",
+        "claimed_from_pool",
+        "tagged",
+        "untagged",
+        "interaction_logged",
+        "consent_recorded",
+        "erased",
+    ):
+        assert f"customer.{name}" in REGISTRY
+    assert REGISTRY.model("customer.registered") is CustomerRegistered
+    assert REGISTRY.model("customer.registered", 1) is CustomerRegisteredV1
+
+
+def test_a_v1_registration_is_read_as_v2() -> None:
+    stored_v1 = {
+        "full_name": "Ada Lovelace",
+        "email": "ada@example.com",
+        "owner_id": "rep-1",
+        "source": "fair",
+    }
+    event = REGISTRY.decode("customer.registered", 1, stored_v1)
+    assert event == CustomerRegistered(
+        kind=CustomerKind.PERSON,
+        name="Ada Lovelace",
+        email="ada@example.com",
+        owner_id="rep-1",
+        source="fair",
+    )
+    assert stored_v1["full_name"] == "Ada Lovelace"  # the stored payload is never rewritten
+
+
+def test_the_latest_version_decodes_as_is() -> None:
+    payload = CustomerRegistered(kind=CustomerKind.COMPANY, name="Acme", tags=("a",)).model_dump(
+        mode="json"
+    )
+    assert REGISTRY.decode("customer.registered", 2, payload).model_dump(mode="json") == payload
+
+
+def test_unknown_types_and_missing_upcasters_are_errors() -> None:
+    with pytest.raises(UnknownEventType):
+        REGISTRY.decode("customer.teleported", 1, {})
+    registry = EventRegistry()
+    registry.register(CustomerRegisteredV1, "x.made", 1)
+    registry.register(CustomerRegistered, "x.made", 2)
+    with pytest.raises(UnknownEventType, match="no upcaster"):
+        registry.decode("x.made", 1, {"full_name": "A"})
+
+
+def test_personal_fields_are_known_from_the_model() -> None:
+    assert CustomerRegistered.personal_fields == frozenset({"name", "email", "phone"})
+    assert InteractionLogged.personal_fields == frozenset({"summary"})
+
+
+def test_events_are_immutable_and_strict() -> None:
+    e = CustomerRegistered(kind=CustomerKind.PERSON, name="A")
+    with pytest.raises(ValueError, match="frozen"):
+        e.name = "B"  # type: ignore[misc]
+    with pytest.raises(ValueError, match="extra"):
+        CustomerRegistered(kind=CustomerKind.PERSON, name="A", shoe_size=42)  # type: ignore[call-arg]
+
+
+def test_schemas_cover_every_type_and_version(tmp_path: Path) -> None:
+    schemas = event_schemas()
+    assert {"customer.registered.v1", "customer.registered.v2", "customer.erased.v1"} <= set(
+        schemas
+    )
+    v2 = schemas["customer.registered.v2"]
+    assert v2["x-event-type"] == "customer.registered"
+    assert v2["x-personal-fields"] == ["email", "name", "phone"]
+    assert "kind" in v2["required"]
+    written = write_schemas(tmp_path)
+    assert (tmp_path / "envelope.json").exists()
+    assert len(written) == len(schemas) + 1
+    envelope = json.loads((tmp_path / "envelope.json").read_text())
+    assert {"event_id", "position", "stream_id", "correlation_id", "payload"} <= set(
+        envelope["properties"]
+    )
