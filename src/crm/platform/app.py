@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 from fastapi.responses import JSONResponse
 
 from crm.kernel.http import Authenticator, install_error_handlers
+from crm.kernel.projection import Projection
 from crm.platform.bootstrap import Platform
 
 DESCRIPTION = """An event-sourced CQRS CRM.
@@ -19,11 +20,13 @@ retry safe. Authenticate with `Authorization: Bearer <token>` (`crm token --user
 """
 
 
-def create_app(platform: Platform, *, run_projections: bool = True) -> FastAPI:
+def create_app(platform: Platform, *, projections: Sequence[Projection] | None = None) -> FastAPI:
+    """The HTTP app of the platform's contexts; it runs ``projections`` (default: all of
+    the contexts') in-process, caught up before it reports ready."""
+
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        if run_projections:
-            await platform.start_projections()
+        await platform.start_projections(projections)
         app.state.ready = True
         try:
             yield
@@ -46,7 +49,7 @@ def create_app(platform: Platform, *, run_projections: bool = True) -> FastAPI:
     @app.get("/ready", tags=["operations"])
     async def ready() -> JSONResponse:
         """Projections have caught up with the log once and are following it."""
-        ok = bool(app.state.ready) and (not run_projections or platform.projections_healthy())
+        ok = bool(app.state.ready) and platform.projections_healthy()
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
     return app

@@ -6,7 +6,6 @@ This is the one place that knows which adapters exist; contexts see only the por
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import Sequence
 from dataclasses import dataclass, field
@@ -34,6 +33,30 @@ log = logging.getLogger(__name__)
 CONTEXTS: tuple[BoundedContext, ...] = (CUSTOMER, SALES, SERVICE_DESK, ANALYTICS)
 
 
+def context_named(name: str) -> BoundedContext:
+    for context in CONTEXTS:
+        if context.name == name:
+            return context
+    known = ", ".join(c.name for c in CONTEXTS)
+    raise KeyError(f"no context {name!r} (known: {known})")
+
+
+def fed_by_bus(context: BoundedContext) -> list[Projection]:
+    """The context's projections that read other contexts' streams: with a bus, the worker
+    feeds them from Kafka; without one, they read the shared store like the others."""
+    return [
+        p
+        for p in context.projections
+        if p.categories is None or not p.categories <= context.categories
+    ]
+
+
+def topics_for(projections: Sequence[Projection]) -> list[str]:
+    """The context topics carrying the stream categories these projections read."""
+    wanted = set().union(*(p.categories or set() for p in projections))
+    return [c.topic for c in CONTEXTS if c.categories & wanted]
+
+
 def token_issuer(settings: Settings) -> TokenIssuer:
     secret = settings.secret or load_or_create_secret(settings.data_dir)
     return TokenIssuer(secret, ttl=timedelta(hours=settings.token_ttl_hours))
@@ -54,6 +77,12 @@ class Platform:
     def projections(self) -> list[Projection]:
         return [p for c in self.contexts for p in c.projections]
 
+    def only(self, context: BoundedContext) -> Platform:
+        """This platform serving one context (``crm serve``)."""
+        return Platform(
+            self.settings, self.store, self.read_store, self.keys, self.runtime, (context,)
+        )
+
     def projection(self, name: str) -> Projection:
         for p in self.projections:
             if p.name == name:
@@ -61,11 +90,12 @@ class Platform:
         known = ", ".join(p.name for p in self.projections)
         raise KeyError(f"no projection {name!r} (known: {known})")
 
-    async def start_projections(self) -> None:
-        """Catch every projection up to the head, then follow the log in the background."""
+    async def start_projections(self, projections: Sequence[Projection] | None = None) -> None:
+        """Catch projections (default: all of the contexts') up to the head, then follow
+        the log in the background."""
         self.runners = [
             ProjectionRunner(p, self.store, self.read_store, self.runtime.codec)
-            for p in self.projections
+            for p in (self.projections if projections is None else projections)
         ]
         for runner in self.runners:
             await runner.catch_up()
@@ -75,15 +105,14 @@ class Platform:
         ]
 
     async def stop_projections(self) -> None:
-        for task in self._tasks:
-            task.cancel()
-        for task in self._tasks:
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
-        self._tasks = []
+        """Each runner finishes and commits the batch in hand, then stops."""
+        tasks, self._tasks = self._tasks, []
+        await asyncio.gather(
+            *(runner.stop(task) for runner, task in zip(self.runners, tasks, strict=False))
+        )
 
     def projections_healthy(self) -> bool:
-        return all(not t.done() for t in self._tasks) and bool(self._tasks or not self.projections)
+        return len(self._tasks) == len(self.runners) and not any(t.done() for t in self._tasks)
 
     async def close(self) -> None:
         await self.stop_projections()

@@ -5,8 +5,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+from collections.abc import Callable
 from pathlib import Path
-from typing import Annotated
+from typing import Annotated, Any
 
 import typer
 from rich.console import Console
@@ -14,9 +15,17 @@ from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, T
 from rich.table import Table
 
 from crm.kernel.auth import Role
+from crm.kernel.context import BoundedContext
 from crm.kernel.projection import rebuild
 from crm.kernel.settings import Settings
-from crm.platform.bootstrap import open_platform, token_issuer
+from crm.platform.bootstrap import (
+    Platform,
+    context_named,
+    fed_by_bus,
+    open_platform,
+    token_issuer,
+    topics_for,
+)
 
 app = typer.Typer(
     help="The CRM platform: serve it, issue tokens, publish schemas, run projections.",
@@ -31,14 +40,38 @@ app.add_typer(projections_app, name="projections")
 console = Console(stderr=True)
 
 
+def _serve(settings: Settings, build: Callable[[Platform], Any]) -> None:
+    import uvicorn
+
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    platform = open_platform(settings)
+    try:
+        uvicorn.run(
+            build(platform),
+            host=settings.host,
+            port=settings.port,
+            log_level=settings.log_level.lower(),
+        )
+    finally:
+        asyncio.run(platform.close())
+
+
+def _context(name: str) -> BoundedContext:
+    try:
+        return context_named(name)
+    except KeyError as e:
+        console.print(f"[red]{e.args[0]}[/red]")
+        raise typer.Exit(2) from None
+
+
 @app.command()
 def up(
     host: Annotated[str | None, typer.Option(help="Interface to bind (CRM_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (CRM_PORT)")] = None,
 ) -> None:
     """Serve the whole platform in one process on the embedded default (SQLite, no server)."""
-    import uvicorn
-
     from crm.platform.app import create_app
 
     settings = Settings()
@@ -46,24 +79,78 @@ def up(
         settings.host = host
     if port is not None:
         settings.port = port
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
-    platform = open_platform(settings)
     console.print(
         f"[bold]CRM[/bold] on http://{settings.host}:{settings.port}  (API docs at /docs)\n"
         f"data in {settings.data_dir.resolve()}\n"
         "get a token:  crm token --user alice --role manager"
     )
-    try:
-        uvicorn.run(
-            create_app(platform),
-            host=settings.host,
-            port=settings.port,
-            log_level=settings.log_level.lower(),
+    _serve(settings, create_app)
+
+
+@app.command()
+def serve(
+    context: Annotated[str, typer.Argument(help="customer, sales, service-desk or analytics")],
+) -> None:
+    """Serve one context's HTTP API alone (its own deployment). Its own projections run
+    in-process; with CRM_BUS set, those fed by other contexts are left to `crm worker`."""
+    from crm.platform.app import create_app
+
+    settings = Settings()
+    ctx = _context(context)
+    by_bus = fed_by_bus(ctx) if settings.bus else []
+    own = [p for p in ctx.projections if p not in by_bus]
+    _serve(settings.model_copy(), lambda platform: create_app(platform.only(ctx), projections=own))
+
+
+@app.command()
+def relay(
+    context: Annotated[str, typer.Argument(help="The context whose events to publish")],
+) -> None:
+    """Publish a context's events from its event store to Kafka (`crm.<context>.events`)."""
+    from crm.platform.processes import relay_app
+
+    settings = Settings()
+    ctx = _context(context)
+    if not settings.bus:
+        console.print("[red]CRM_BUS is not set (e.g. kafka://127.0.0.1:9092)[/red]")
+        raise typer.Exit(2)
+    bus = settings.bus
+    _serve(settings, lambda platform: relay_app(platform, ctx, bus))
+
+
+@app.command()
+def worker(context: Annotated[str, typer.Argument(help="analytics")] = "analytics") -> None:
+    """Run a context's cross-context projections as a Faust app in a Kafka consumer group."""
+    import faust
+
+    from crm.platform.worker import build_app
+
+    settings = Settings()
+    ctx = _context(context)
+    projections = fed_by_bus(ctx)
+    if not settings.bus or not projections:
+        console.print(
+            "[red]needs CRM_BUS, and a context with projections fed by other contexts[/red]"
         )
-    finally:
-        asyncio.run(platform.close())
+        raise typer.Exit(2)
+    logging.basicConfig(
+        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+    )
+    platform = open_platform(settings)
+    faust_app, _ = build_app(
+        platform.runtime,
+        projections,
+        topics_for(projections),
+        bus_url=settings.bus,
+        app_id=f"crm-{ctx.name}",
+        partitions=settings.kafka_partitions,
+        replication=settings.kafka_replication,
+        web_port=settings.port,
+        web_host=settings.host,
+        rebalance_timeout=settings.kafka_rebalance_timeout_seconds,
+        session_timeout=settings.kafka_session_timeout_seconds,
+    )
+    faust.Worker(faust_app, loglevel=settings.log_level.lower()).execute_from_commandline()
 
 
 @app.command()

@@ -1,14 +1,12 @@
-"""The analytics context as the platform wires it: no routes or projections yet."""
+"""The analytics context as the platform wires it."""
 
-from fastapi import APIRouter
-
+from crm.analytics.api.routes import router
+from crm.analytics.projections.activity import CustomerActivityProjection
 from crm.kernel.context import BoundedContext
-from crm.kernel.http import Authenticator
-from crm.kernel.runtime import Runtime
 
-
-def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    return APIRouter(prefix="/analytics", tags=["analytics"])
-
-
-CONTEXT = BoundedContext(name="analytics", router=router)
+CONTEXT = BoundedContext(
+    name="analytics",
+    router=router,
+    categories=frozenset({"analytics"}),
+    projections=(CustomerActivityProjection(),),
+)

@@ -4,4 +4,9 @@ from crm.customer.api.routes import router
 from crm.customer.projections.customers import CustomersProjection
 from crm.kernel.context import BoundedContext
 
-CONTEXT = BoundedContext(name="customer", router=router, projections=(CustomersProjection(),))
+CONTEXT = BoundedContext(
+    name="customer",
+    router=router,
+    categories=frozenset({"customer"}),
+    projections=(CustomersProjection(),),
+)

@@ -65,3 +65,23 @@ class EventEnvelope:
 
 
 ENVELOPE_ADAPTER: TypeAdapter[EventEnvelope] = TypeAdapter(EventEnvelope)
+
+
+def envelope_to_json(envelope: EventEnvelope) -> bytes:
+    """The envelope as it travels on the bus (the value of a Kafka record)."""
+    return ENVELOPE_ADAPTER.dump_json(envelope)
+
+
+def envelope_from_json(data: bytes | str) -> EventEnvelope:
+    return ENVELOPE_ADAPTER.validate_json(data)
+
+
+def envelope_headers(envelope: EventEnvelope) -> list[tuple[str, bytes]]:
+    """Headers a consumer can route or filter on without parsing the value."""
+    return [
+        ("event_type", envelope.event_type.encode()),
+        ("schema_version", str(envelope.schema_version).encode()),
+        ("event_id", str(envelope.event_id).encode()),
+        ("correlation_id", str(envelope.correlation_id).encode()),
+        ("stream_id", envelope.stream_id.encode()),
+    ]

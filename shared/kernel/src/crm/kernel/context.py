@@ -18,4 +18,10 @@ class BoundedContext:
     name: str
     """As in URLs, topics and settings: ``customer``, ``sales``, ``service-desk``, ``analytics``."""
     router: Callable[[Runtime, Authenticator], APIRouter]
+    categories: frozenset[str] = frozenset()
+    """The stream categories it writes: what its relay publishes to ``crm.<name>.events``."""
     projections: Sequence[Projection] = field(default_factory=tuple)
+
+    @property
+    def topic(self) -> str:
+        return f"crm.{self.name}.events"

@@ -10,6 +10,7 @@ running the same projection from position 0 into staging collections, then swapp
 
 from __future__ import annotations
 
+import asyncio
 import logging
 import traceback
 from collections.abc import AsyncIterator, Callable, Iterable, Sequence
@@ -20,6 +21,7 @@ from typing import Protocol
 from crm.events import DomainEvent, EventEnvelope
 from crm.kernel.codec import EventCodec
 from crm.kernel.event_store import EventStore
+from crm.kernel.lifecycle import stop_after_batch
 from crm.kernel.read_store import (
     Checkpoint,
     CheckpointMoved,
@@ -37,6 +39,17 @@ DocKey = tuple[str, str]
 """(collection, document id)"""
 
 STAGING = "__rebuild"
+STREAMS = "_streams"
+"""Where a routed document keeps the last version it applied of each stream."""
+
+
+@dataclass(frozen=True, slots=True)
+class Routed:
+    """Where a copy of an event was routed: the document it is for, and its position in the
+    partition that owns that document."""
+
+    key: DocKey
+    position: int
 
 
 class Projection(Protocol):
@@ -75,7 +88,8 @@ class BatchOutcome:
 class ProjectionRunner:
     """Feeds one projection from the event store, batch by batch, checkpointed.
 
-    ``suffix`` names the physical collections (staging ones for a rebuild) and the checkpoint.
+    ``suffix`` names the physical collections (staging ones for a rebuild) and the checkpoint;
+    ``checkpoint_name`` overrides the latter (one checkpoint per partition of a routed source).
     """
 
     def __init__(
@@ -87,6 +101,7 @@ class ProjectionRunner:
         *,
         batch_size: int = 1000,
         suffix: str = "",
+        checkpoint_name: str | None = None,
     ) -> None:
         self.projection = projection
         self.store = store
@@ -94,8 +109,10 @@ class ProjectionRunner:
         self.codec = codec
         self.batch_size = batch_size
         self.suffix = suffix
-        self.checkpoint_name = projection.name + suffix
+        self.checkpoint_name = checkpoint_name or projection.name + suffix
         self.checkpoint = Checkpoint()
+        self._stopping = False
+        self._busy = False
 
     async def prepare(self) -> None:
         await self.read_store.ensure(
@@ -116,8 +133,13 @@ class ProjectionRunner:
         while True:
             try:
                 async for batch in self._pages(live=True):
+                    self._busy = True
                     await self.process(batch)
+                    self._busy = False
+                    if self._stopping:
+                        return
             except CheckpointMoved:
+                self._busy = False
                 previous = self.checkpoint
                 self.checkpoint = await self.read_store.checkpoint(self.checkpoint_name)
                 log.info(
@@ -126,6 +148,10 @@ class ProjectionRunner:
                     previous,
                     self.checkpoint,
                 )
+
+    async def stop(self, task: asyncio.Task[None], timeout: float = 10.0) -> None:
+        """Stop gracefully: the batch in hand is committed with its checkpoint first."""
+        await stop_after_batch(self, task, timeout)
 
     async def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
         """Process the log up to its head as it is now; return the position reached."""
@@ -142,30 +168,43 @@ class ProjectionRunner:
             self.position, batch_size=self.batch_size, categories=self.projection.categories
         )
 
-    async def process(self, batch: Sequence[EventEnvelope]) -> BatchOutcome:
-        """Apply one batch and commit it with the checkpoint at its last event."""
+    async def process(
+        self, batch: Sequence[EventEnvelope], routed: Sequence[Routed] | None = None
+    ) -> BatchOutcome:
+        """Apply one batch and commit it with the checkpoint at its last position.
+
+        Positions are the events' own, from one ordered log. ``routed`` (one per event) is
+        for a partitioned source instead: each copy of an event was routed to the partition
+        that owns one document; it applies to that document only, and its position there
+        (its offset plus one) is what the document and the checkpoint remember.
+        """
         if not batch:
             return BatchOutcome(self.position, 0, 0)
         projection = self.projection
+        items = (
+            [(e, r.position, r.key) for e, r in zip(batch, routed, strict=True)]
+            if routed is not None
+            else [(e, e.position, None) for e in batch]
+        )
         relevant = [
-            e
-            for e in batch
-            if e.event_type in projection.event_types and e.position > self.position
+            item
+            for item in items
+            if item[0].event_type in projection.event_types and item[1] > self.position
         ]
-        decoded = await self.codec.decode_each(relevant)
+        decoded = await self.codec.decode_each([e for e, _, _ in relevant])
         now = datetime.now(UTC)
         dead: list[DeadLetter] = []
-        plans: list[tuple[EventEnvelope, DomainEvent, list[DocKey]]] = []
+        plans: list[tuple[EventEnvelope, int, DomainEvent, list[DocKey]]] = []
         wanted: dict[str, set[str]] = {}
-        for envelope, event in zip(relevant, decoded, strict=True):
+        for (envelope, position, key), event in zip(relevant, decoded, strict=True):
             try:
                 if isinstance(event, Exception):
                     raise event
-                keys = list(projection.keys(event, envelope))
+                keys = [key] if key is not None else list(projection.keys(event, envelope))
             except Exception as e:
-                dead.append(self._dead_letter(envelope, e, now))
+                dead.append(self._dead_letter(envelope, position, e, now))
                 continue
-            plans.append((envelope, event, keys))
+            plans.append((envelope, position, event, keys))
             for collection, id_ in keys:
                 wanted.setdefault(collection, set()).add(id_)
         docs: dict[DocKey, Versioned] = {}
@@ -175,18 +214,20 @@ class ProjectionRunner:
                 docs[(collection, id_)] = found.get(id_, Versioned(None, 0))
         dirty: set[DocKey] = set()
         applied = 0
-        for envelope, event, keys in plans:
+        for envelope, position, event, keys in plans:
             try:
                 updates = {
-                    key: projection.evolve(key, docs[key].doc, event, envelope)
+                    key: self._evolve(
+                        key, docs[key].doc, event, envelope, dedupe=routed is not None
+                    )
                     for key in keys
-                    if docs[key].position < envelope.position
+                    if docs[key].position < position
                 }
             except Exception as e:
-                dead.append(self._dead_letter(envelope, e, now))
+                dead.append(self._dead_letter(envelope, position, e, now))
                 continue
             for key, doc in updates.items():
-                docs[key] = Versioned(doc, envelope.position)
+                docs[key] = Versioned(doc, position)
                 dirty.add(key)
             applied += 1
         writes = [
@@ -199,7 +240,7 @@ class ProjectionRunner:
             for collection, id_ in dirty
         ]
         dead.sort(key=lambda letter: letter.position)
-        end = batch[-1].position
+        end = items[-1][1]
         self.checkpoint = await self.read_store.commit(
             self.checkpoint_name,
             writes,
@@ -218,11 +259,38 @@ class ProjectionRunner:
             )
         return BatchOutcome(end, applied, len(dead))
 
-    def _dead_letter(self, envelope: EventEnvelope, error: Exception, now: datetime) -> DeadLetter:
+    def _evolve(
+        self,
+        key: DocKey,
+        doc: Document | None,
+        event: DomainEvent,
+        envelope: EventEnvelope,
+        *,
+        dedupe: bool,
+    ) -> Document | None:
+        """``projection.evolve``; for a routed source also skipping an event the document
+        already has. A relay that crashed between publishing and checkpointing publishes a
+        page again; those copies arrive with new offsets, so the offset guard alone would
+        apply them twice. The document remembers the last version it applied of each
+        stream (``_streams``): a stream's events arrive in order, so that is enough."""
+        if not dedupe:
+            return self.projection.evolve(key, doc, event, envelope)
+        applied: dict[str, int] = dict(doc.get(STREAMS, {})) if doc is not None else {}
+        if envelope.stream_version <= applied.get(envelope.stream_id, -1):
+            return doc
+        new = self.projection.evolve(key, doc, event, envelope)
+        if new is None:
+            return None
+        applied[envelope.stream_id] = envelope.stream_version
+        return {**new, STREAMS: applied}
+
+    def _dead_letter(
+        self, envelope: EventEnvelope, position: int, error: Exception, now: datetime
+    ) -> DeadLetter:
         detail = "".join(traceback.format_exception_only(type(error), error)).strip()
         return DeadLetter(
             projection=self.projection.name,
-            position=envelope.position,
+            position=position,
             event_id=str(envelope.event_id),
             event_type=envelope.event_type,
             error=detail,

@@ -20,6 +20,14 @@ class Settings(BaseSettings):
     """``sqlite:///path/read.db``; unset: ``read.db`` in the data directory."""
     key_store: str | None = None
     """``sqlite:///path/keys.db``; unset: ``keys.db`` in the data directory."""
+    bus: str | None = None
+    """``kafka://host:port``; unset: the embedded platform (projections read the store)."""
+    kafka_partitions: int = Field(default=6, ge=1)
+    kafka_replication: int = Field(default=1, ge=1)
+    kafka_rebalance_timeout_seconds: float = Field(default=60.0, gt=0)
+    """How long a consumer group rebalance may take (a broker may wait this long to let
+    every member rejoin; Tansu always does, so tests set it low)."""
+    kafka_session_timeout_seconds: float = Field(default=30.0, gt=0)
     sqlite_synchronous: str = Field(default="FULL", pattern="^(FULL|NORMAL|EXTRA)$")
     secret: str | None = None
     """Signing secret of access tokens; unset: a random one kept in the data directory."""

@@ -1,0 +1,1 @@
+"""Read models of the analytics context, fed by every context's events."""

@@ -1,0 +1,1 @@
+"""Kafka through aiokafka: the relay's publisher and the bus settings."""
