@@ -34,7 +34,13 @@ def open_read_store(url: str, *, synchronous: str = "FULL") -> ReadStore:
         from crm.kernel.adapters.sqlite.read_store import SqliteReadStore
 
         return SqliteReadStore(path_from_url(url), synchronous=synchronous)
-    raise UnsupportedUrl(f"no read store adapter for {scheme!r} URLs (supported: sqlite)")
+    if scheme in ("mongodb", "mongodb+srv"):
+        from crm.kernel.adapters.mongodb import MongoReadStore
+
+        return MongoReadStore(url)
+    raise UnsupportedUrl(
+        f"no read store adapter for {scheme!r} URLs (supported: sqlite, mongodb, mongodb+srv)"
+    )
 
 
 def open_key_store(url: str) -> KeyStore:
