@@ -67,15 +67,23 @@ class Api:
         self.platform = platform
 
     def headers(
-        self, user: str, role: Role | str = Role.MANAGER, tenant: str = "default"
+        self,
+        user: str,
+        role: Role | str = Role.MANAGER,
+        tenant: str = "default",
+        team: str | None = None,
     ) -> dict[str, str]:
-        token = self.platform.runtime.tokens.issue(user, Role(role), tenant)
+        token = self.platform.runtime.tokens.issue(user, Role(role), tenant, team=team)
         return {"Authorization": f"Bearer {token}"}
 
     def as_user(
-        self, user: str, role: Role | str = Role.MANAGER, tenant: str = "default"
+        self,
+        user: str,
+        role: Role | str = Role.MANAGER,
+        tenant: str = "default",
+        team: str | None = None,
     ) -> UserClient:
-        return UserClient(self.client, self.headers(user, role, tenant))
+        return UserClient(self.client, self.headers(user, role, tenant, team))
 
 
 class UserClient:

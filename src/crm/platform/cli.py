@@ -158,10 +158,14 @@ def token(
     user: Annotated[str, typer.Option(help="The user id the token is for")],
     role: Annotated[Role, typer.Option(help="The user's role")],
     tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    team: Annotated[
+        str | None, typer.Option(help="The user's sales team (a manager manages its records)")
+    ] = None,
 ) -> None:
     """Print an access token signed with this deployment's secret (created on first use)."""
     settings = Settings()
-    typer.echo(token_issuer(settings).issue(user, role, tenant or settings.default_tenant))
+    issuer = token_issuer(settings)
+    typer.echo(issuer.issue(user, role, tenant or settings.default_tenant, team=team))
 
 
 @events_app.command("schema")

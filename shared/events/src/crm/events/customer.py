@@ -66,6 +66,9 @@ class CustomerRegistered(DomainEvent):
     tags: tuple[str, ...] = ()
     owner_id: str | None = None
     """None: registered into the shared pool."""
+    lead_id: str | None = None
+    """The sales lead this customer was converted from, if any: the conversion process
+    recognises its customer by it and links the new opportunity to the customer."""
 
 
 @upcaster("customer.registered", from_version=1)

@@ -31,6 +31,9 @@ class Actor:
     id: str
     role: Role
     tenant: str
+    team: str | None = None
+    """The sales team the user belongs to (a manager with a team manages that team's records;
+    without one, the whole tenant's)."""
 
     @property
     def sees_everything(self) -> bool:
@@ -61,9 +64,17 @@ class TokenIssuer:
         self._secret = secret
         self._ttl = ttl
 
-    def issue(self, user: str, role: Role, tenant: str, *, now: datetime | None = None) -> str:
+    def issue(
+        self,
+        user: str,
+        role: Role,
+        tenant: str,
+        *,
+        team: str | None = None,
+        now: datetime | None = None,
+    ) -> str:
         issued = now or datetime.now(UTC)
-        claims = {
+        claims: dict[str, object] = {
             "sub": user,
             "role": role.value,
             "tenant": tenant,
@@ -72,6 +83,8 @@ class TokenIssuer:
             "iat": issued,
             "exp": issued + self._ttl,
         }
+        if team is not None:
+            claims["team"] = team
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> Actor:
@@ -84,8 +97,12 @@ class TokenIssuer:
                 issuer=ISSUER,
                 options={"require": ["sub", "role", "tenant", "exp"]},
             )
+            team = claims.get("team")
             return Actor(
-                id=str(claims["sub"]), role=Role(claims["role"]), tenant=str(claims["tenant"])
+                id=str(claims["sub"]),
+                role=Role(claims["role"]),
+                tenant=str(claims["tenant"]),
+                team=None if team is None else str(team),
             )
         except (jwt.PyJWTError, ValueError) as e:
             raise Unauthenticated(f"invalid token: {e}") from e

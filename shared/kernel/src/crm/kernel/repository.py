@@ -29,6 +29,7 @@ class CommandContext:
     correlation_id: UUID = field(default_factory=uuid4)
     causation_id: UUID | None = None
     idempotency: Idempotency | None = None
+    team: str | None = None
 
     @property
     def metadata(self) -> EventMetadata:

@@ -139,7 +139,12 @@ class Customer(Aggregate[CustomerState]):
     # -- commands ----------------------------------------------------------------------------
 
     def register(
-        self, profile: Profile, *, tags: Iterable[str] = (), owner_id: str | None = None
+        self,
+        profile: Profile,
+        *,
+        tags: Iterable[str] = (),
+        owner_id: str | None = None,
+        lead_id: str | None = None,
     ) -> None:
         if self.state.registered:
             raise RuleViolated(f"customer {self.id} is already registered", code="already_exists")
@@ -148,7 +153,11 @@ class Customer(Aggregate[CustomerState]):
         unique_tags = tuple(dict.fromkeys(normalise_tag(t) for t in tags))
         if len(unique_tags) > MAX_TAGS:
             raise InvalidCommand("tags", f"at most {MAX_TAGS} tags")
-        self.trigger(CustomerRegistered(**profile.as_dict(), tags=unique_tags, owner_id=owner_id))
+        self.trigger(
+            CustomerRegistered(
+                **profile.as_dict(), tags=unique_tags, owner_id=owner_id, lead_id=lead_id
+            )
+        )
 
     def update_profile(self, changes: Mapping[str, Any]) -> None:
         """Change some profile fields; ``None`` clears one (except kind and name)."""

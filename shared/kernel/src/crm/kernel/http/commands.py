@@ -78,6 +78,7 @@ class Commands:
                 now=runtime.clock.now(),
                 correlation_id=_correlation(request),
                 idempotency=idempotency,
+                team=actor.team,
             )
 
         return context

@@ -1,0 +1,1 @@
+"""The sales service's HTTP routes."""

@@ -1,0 +1,1 @@
+"""The sales context's application layer: authorise, load, run the domain, append."""

@@ -1,0 +1,234 @@
+"""The invoice and the payments that settle it.
+
+An invoice is issued for an order (its total, customer, owner and campaign) with a due date
+after its issue date. Payments are recorded against it, partial ones too, in its currency; a
+payment larger than what is still owed is refused as an overpayment rather than silently
+leaving a credit nobody asked for. When the balance reaches zero the invoice is paid. A payment
+carries an id chosen by the caller, so a retried request records it once: the same id with the
+same amount and date is a no-op, the same id with anything else is refused.
+
+The invoice is overdue from the day after its due date while something is still owed; a
+scheduled check calls :meth:`Invoice.mark_overdue` with the time it runs, and the event is
+recorded the first time only. A void invoice (issued by mistake, or its order cancelled)
+takes no payments; one with payments cannot be voided (that needs a refund, not a void).
+
+One invoice per order is the application's promise: it derives the invoice id from the order
+id, so a second issue for the same order meets an existing stream and is refused here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from datetime import date, datetime
+from types import MappingProxyType
+from typing import Self
+
+from crm.events import DomainEvent
+from crm.events.money import Money
+from crm.events.sales_orders import (
+    InvoiceIssued,
+    InvoiceOverdue,
+    InvoicePaid,
+    InvoiceStatus,
+    InvoiceVoided,
+    OrderStatus,
+    PaymentRecorded,
+)
+from crm.kernel.aggregate import Aggregate
+from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
+from crm.sales.domain.checks import optional_text, required_text
+from crm.sales.domain.orders import Order
+from crm.sales.domain.quotes import today
+
+INVOICEABLE = frozenset({OrderStatus.PLACED, OrderStatus.SHIPPED, OrderStatus.DELIVERED})
+
+
+@dataclass(frozen=True, slots=True)
+class Payment:
+    amount: Money
+    received_on: date
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceState:
+    status: InvoiceStatus | None = None
+    order_id: str = ""
+    customer_id: str = ""
+    owner_id: str = ""
+    campaign_id: str | None = None
+    amount: Money | None = None
+    issue_date: date = date.min
+    due_date: date = date.min
+    payments: Mapping[str, Payment] = field(default_factory=lambda: MappingProxyType({}))
+    balance: Money | None = None
+    overdue: bool = False
+
+    @property
+    def issued(self) -> bool:
+        return self.status is not None
+
+    def evolve(self, event: DomainEvent) -> Self:
+        match event:
+            case InvoiceIssued():
+                return replace(
+                    self,
+                    status=InvoiceStatus.ISSUED,
+                    order_id=event.order_id,
+                    customer_id=event.customer_id,
+                    owner_id=event.owner_id,
+                    campaign_id=event.campaign_id,
+                    amount=event.amount,
+                    issue_date=event.issue_date,
+                    due_date=event.due_date,
+                    balance=event.amount,
+                )
+            case PaymentRecorded():
+                payments = dict(self.payments)
+                payments[event.payment_id] = Payment(event.amount, event.received_on)
+                return replace(self, payments=MappingProxyType(payments), balance=event.balance)
+            case InvoicePaid():
+                return replace(self, status=InvoiceStatus.PAID)
+            case InvoiceOverdue():
+                return replace(self, overdue=True)
+            case InvoiceVoided():
+                return replace(self, status=InvoiceStatus.VOID)
+        return self
+
+
+class Invoice(Aggregate[InvoiceState]):
+    category = "invoice"
+
+    @classmethod
+    def initial_state(cls) -> InvoiceState:
+        return InvoiceState()
+
+    def _require_issued(self) -> InvoiceState:
+        if not self.state.issued:
+            raise NotFound(f"invoice {self.id} does not exist")
+        return self.state
+
+    def issue(self, order: Order, *, issue_date: date, due_date: date) -> None:
+        """Invoice ``order`` for its total; it must not be cancelled or returned."""
+        if self.state.issued:
+            raise RuleViolated(f"invoice {self.id} already exists", code="already_exists")
+        o = order.state
+        if not o.placed:
+            raise NotFound(f"order {order.id} does not exist")
+        if o.status not in INVOICEABLE:
+            raise RuleViolated(
+                f"order {order.id} is {o.status} and cannot be invoiced", code="order_not_billable"
+            )
+        assert o.total is not None
+        if not o.total.amount > 0:
+            raise RuleViolated(f"order {order.id} totals {o.total}: nothing to invoice")
+        if due_date <= issue_date:
+            raise InvalidCommand("due_date", "must be after the issue date")
+        self.trigger(
+            InvoiceIssued(
+                order_id=order.id,
+                customer_id=o.customer_id,
+                owner_id=o.owner_id,
+                amount=o.total,
+                issue_date=issue_date,
+                due_date=due_date,
+                campaign_id=o.campaign_id,
+            )
+        )
+
+    def record_payment(
+        self,
+        payment_id: str,
+        amount: Money,
+        *,
+        received_on: date,
+        method: str | None = None,
+        reference: str | None = None,
+    ) -> None:
+        state = self._require_issued()
+        assert state.balance is not None
+        assert state.amount is not None
+        pid = required_text(payment_id, "payment_id", max_length=64)
+        known = state.payments.get(pid)
+        if known is not None:
+            if known == Payment(amount, received_on):
+                return
+            raise RuleViolated(
+                f"payment {pid} is already recorded with {known.amount} on {known.received_on}",
+                code="payment_id_reused",
+            )
+        if state.status is InvoiceStatus.VOID:
+            raise RuleViolated(f"invoice {self.id} is void", code="invoice_void")
+        if state.status is InvoiceStatus.PAID:
+            raise RuleViolated(
+                f"invoice {self.id} is already paid: a further payment would be an overpayment",
+                code="overpayment",
+            )
+        if amount.currency != state.amount.currency:
+            raise InvalidCommand("amount", f"the invoice is in {state.amount.currency}")
+        if not amount.amount > 0:
+            raise InvalidCommand("amount", "must be greater than zero")
+        if state.balance < amount:
+            raise RuleViolated(
+                f"a payment of {amount} exceeds the balance of {state.balance}: overpayment",
+                code="overpayment",
+            )
+        balance = (state.balance - amount).rounded()
+        self.trigger(
+            PaymentRecorded(
+                payment_id=pid,
+                customer_id=state.customer_id,
+                amount=amount,
+                received_on=received_on,
+                balance=balance,
+                method=optional_text(method, "method"),
+                reference=optional_text(reference, "reference"),
+            )
+        )
+        if balance.is_zero:
+            self.trigger(
+                InvoicePaid(
+                    order_id=state.order_id,
+                    customer_id=state.customer_id,
+                    owner_id=state.owner_id,
+                    amount=state.amount,
+                    paid_on=received_on,
+                    campaign_id=state.campaign_id,
+                )
+            )
+
+    def mark_overdue(self, now: datetime) -> None:
+        """Called by a scheduled check on any invoice: records, once, that an unpaid invoice is
+        past its due date; does nothing if it is not due yet, paid, void or already marked."""
+        state = self._require_issued()
+        as_of = today(now)
+        if state.status is not InvoiceStatus.ISSUED or state.overdue or as_of <= state.due_date:
+            return
+        assert state.balance is not None
+        self.trigger(
+            InvoiceOverdue(
+                customer_id=state.customer_id,
+                owner_id=state.owner_id,
+                due_date=state.due_date,
+                balance=state.balance,
+                as_of=as_of,
+            )
+        )
+
+    def void(self, reason: str | None = None) -> None:
+        state = self._require_issued()
+        if state.status is InvoiceStatus.VOID:
+            return
+        if state.status is InvoiceStatus.PAID or state.payments:
+            raise RuleViolated(
+                f"invoice {self.id} has payments; refund them rather than void it",
+                code="invoice_has_payments",
+            )
+        assert state.amount is not None
+        self.trigger(
+            InvoiceVoided(
+                customer_id=state.customer_id,
+                amount=state.amount,
+                reason=optional_text(reason, "reason", max_length=2000),
+            )
+        )

@@ -1,0 +1,1 @@
+"""The sales context's own read models (lists and lookups behind its GET routes)."""

@@ -1,0 +1,278 @@
+"""Events of the sales pipeline: leads, opportunities, the pipeline definition, campaigns and
+sales targets. Topic ``crm.sales.events``.
+
+Streams: ``lead-<id>``, ``opportunity-<id>``, ``pipeline-<tenant>``, ``campaign-<id>`` and
+``target-<rep|team>-<owner id>-<period>``. Every amount is :class:`~crm.events.money.Money`.
+Time-based facts (when a stage was entered, when a deal closed) are fields of the event, taken
+from the command, so the funnel and churn analysis never depend on when an event was recorded.
+"""
+
+from __future__ import annotations
+
+from datetime import date, datetime
+from enum import StrEnum
+from typing import Annotated
+
+from pydantic import BaseModel, ConfigDict, Field
+
+from crm.events.base import DomainEvent, OptionalPersonal, Personal
+from crm.events.money import Money
+from crm.events.registry import event
+
+StageName = str
+Probability = Annotated[int, Field(ge=0, le=100, description="percent")]
+PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$"
+"""A month ``2026-11`` or a quarter ``2026-Q4``."""
+
+
+# -- leads ---------------------------------------------------------------------------------------
+
+
+@event("sales.lead.captured")
+class LeadCaptured(DomainEvent):
+    """A prospect came in. The contact (``name``, ``email``, ``phone``) is personal data of
+    the lead: erasing the lead's key erases it in every event."""
+
+    name: Personal
+    email: OptionalPersonal = None
+    phone: OptionalPersonal = None
+    company: str | None = None
+    title: str | None = None
+    source: str | None = None
+    campaign_id: str | None = None
+    owner_id: str
+
+
+@event("sales.lead.qualified")
+class LeadQualified(DomainEvent):
+    note: str | None = None
+
+
+@event("sales.lead.disqualified")
+class LeadDisqualified(DomainEvent):
+    reason: str
+
+
+@event("sales.lead.conversion_requested")
+class LeadConversionRequested(DomainEvent):
+    """Sales decided to turn the lead into an opportunity. The ids are chosen here, once, so
+    the process that registers the customer and opens the opportunity can repeat any step
+    after a crash or a redelivery and still create each of them exactly once."""
+
+    customer_id: str
+    new_customer: bool
+    """True: the customer context registers ``customer_id`` from the lead's contact; False:
+    ``customer_id`` is an existing customer."""
+    opportunity_id: str
+    opportunity_name: str
+    amount: Money
+    expected_close_date: date
+    owner_id: str
+    contact_name: OptionalPersonal = None
+    """For a new customer, the lead's contact, which the customer context registers (personal
+    data of the lead, encrypted with its key like the lead's own fields)."""
+    contact_email: OptionalPersonal = None
+    contact_phone: OptionalPersonal = None
+    company: str | None = None
+    title: str | None = None
+    source: str | None = None
+    campaign_id: str | None = None
+
+
+@event("sales.lead.converted")
+class LeadConverted(DomainEvent):
+    customer_id: str
+    opportunity_id: str
+
+
+# -- pipeline ------------------------------------------------------------------------------------
+
+
+class StageOutcome(StrEnum):
+    OPEN = "open"
+    WON = "won"
+    LOST = "lost"
+
+
+class StageDefinition(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    name: StageName
+    probability: Probability
+    """The default chance, in percent, that an opportunity in this stage is won."""
+    outcome: StageOutcome = StageOutcome.OPEN
+
+
+@event("sales.pipeline.configured")
+class PipelineConfigured(DomainEvent):
+    """The whole pipeline of a tenant, in order: opportunities move between its open stages
+    and close in its won or lost stage."""
+
+    stages: tuple[StageDefinition, ...]
+
+
+# -- opportunities -------------------------------------------------------------------------------
+
+
+class StageDirection(StrEnum):
+    FORWARD = "forward"
+    BACKWARD = "backward"
+
+
+@event("sales.opportunity.opened")
+class OpportunityOpened(DomainEvent):
+    customer_id: str
+    owner_id: str
+    name: str
+    amount: Money
+    expected_close_date: date
+    stage: StageName
+    probability: Probability
+    entered_at: datetime
+    """When the opportunity entered its first stage."""
+    lead_id: str | None = None
+    campaign_id: str | None = None
+
+
+@event("sales.opportunity.stage_changed")
+class OpportunityStageChanged(DomainEvent):
+    from_stage: StageName
+    to_stage: StageName
+    direction: StageDirection
+    """Along the pipeline's order at the time of the move."""
+    entered_at: datetime
+    probability: Probability
+
+
+@event("sales.opportunity.amount_revised")
+class OpportunityAmountRevised(DomainEvent):
+    previous_amount: Money
+    amount: Money
+
+
+@event("sales.opportunity.close_date_revised")
+class OpportunityCloseDateRevised(DomainEvent):
+    previous_close_date: date
+    expected_close_date: date
+
+
+@event("sales.opportunity.owner_reassigned")
+class OpportunityOwnerReassigned(DomainEvent):
+    previous_owner_id: str
+    owner_id: str
+
+
+@event("sales.opportunity.won")
+class OpportunityWon(DomainEvent):
+    from_stage: StageName
+    """The open stage it was won from."""
+    stage: StageName
+    """The pipeline's won stage."""
+    amount: Money
+    closed_at: datetime
+
+
+@event("sales.opportunity.lost")
+class OpportunityLost(DomainEvent):
+    reason: str
+    lost_at_stage: StageName
+    """The open stage it was in when it was lost: where the funnel leaks."""
+    stage: StageName
+    """The pipeline's lost stage."""
+    closed_at: datetime
+
+
+@event("sales.opportunity.reopened")
+class OpportunityReopened(DomainEvent):
+    from_stage: StageName
+    """The won or lost stage it was closed in."""
+    to_stage: StageName
+    entered_at: datetime
+    probability: Probability
+    reason: str | None = None
+
+
+# -- campaigns -----------------------------------------------------------------------------------
+
+
+class CampaignChannel(StrEnum):
+    EMAIL = "email"
+    SOCIAL = "social"
+    SEARCH = "search"
+    DISPLAY = "display"
+    EVENT = "event"
+    WEBINAR = "webinar"
+    CONTENT = "content"
+    REFERRAL = "referral"
+    DIRECT_MAIL = "direct_mail"
+    TELEMARKETING = "telemarketing"
+    PARTNER = "partner"
+    OTHER = "other"
+
+
+@event("sales.campaign.planned")
+class CampaignPlanned(DomainEvent):
+    name: str
+    channel: CampaignChannel
+    budget: Money
+    starts_on: date
+    ends_on: date
+    """Inclusive: a one-day campaign ends on the day it starts."""
+    owner_id: str | None = None
+
+
+@event("sales.campaign.launched")
+class CampaignLaunched(DomainEvent):
+    launched_at: datetime
+
+
+@event("sales.campaign.ended")
+class CampaignEnded(DomainEvent):
+    ended_at: datetime
+    reason: str | None = None
+
+
+# -- sales targets -------------------------------------------------------------------------------
+
+
+class TargetOwnerKind(StrEnum):
+    REP = "rep"
+    TEAM = "team"
+
+
+@event("sales.target.set")
+class TargetSet(DomainEvent):
+    owner_kind: TargetOwnerKind
+    owner_id: str
+    period: str = Field(pattern=PERIOD_PATTERN)
+    amount: Money
+
+
+@event("sales.target.revised")
+class TargetRevised(DomainEvent):
+    previous_amount: Money
+    amount: Money
+    reason: str | None = None
+
+
+SALES_PIPELINE_EVENTS: tuple[type[DomainEvent], ...] = (
+    LeadCaptured,
+    LeadQualified,
+    LeadDisqualified,
+    LeadConversionRequested,
+    LeadConverted,
+    PipelineConfigured,
+    OpportunityOpened,
+    OpportunityStageChanged,
+    OpportunityAmountRevised,
+    OpportunityCloseDateRevised,
+    OpportunityOwnerReassigned,
+    OpportunityWon,
+    OpportunityLost,
+    OpportunityReopened,
+    CampaignPlanned,
+    CampaignLaunched,
+    CampaignEnded,
+    TargetSet,
+    TargetRevised,
+)
