@@ -149,6 +149,7 @@ def worker(context: Annotated[str, typer.Argument(help="analytics")] = "analytic
         web_host=settings.host,
         rebalance_timeout=settings.kafka_rebalance_timeout_seconds,
         session_timeout=settings.kafka_session_timeout_seconds,
+        datadir=settings.data_dir / "faust",
     )
     faust.Worker(faust_app, loglevel=settings.log_level.lower()).execute_from_commandline()
 

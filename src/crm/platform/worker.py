@@ -24,6 +24,7 @@ import asyncio
 import logging
 from collections import defaultdict
 from collections.abc import Sequence
+from pathlib import Path
 from typing import Any
 
 import faust
@@ -154,9 +155,12 @@ def build_app(
     web_host: str = "127.0.0.1",
     rebalance_timeout: float = 60.0,
     session_timeout: float = 30.0,
+    datadir: Path | None = None,
 ) -> tuple[faust.App, list[ProjectionWorker]]:
     app = faust.App(
         app_id,
+        # Faust keeps table state here; ours is memory-only, but it still creates the folder
+        datadir=str(datadir) if datadir is not None else None,
         broker=f"kafka://{bootstrap_servers(bus_url)}",
         store="memory://",
         topic_partitions=partitions,
