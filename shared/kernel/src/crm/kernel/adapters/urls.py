@@ -24,7 +24,19 @@ def open_event_store(url: str, *, synchronous: str = "FULL") -> EventStore:
         from crm.kernel.adapters.sqlite.event_store import SqliteEventStore
 
         return SqliteEventStore(path_from_url(url), synchronous=synchronous)
-    raise UnsupportedUrl(f"no event store adapter for {scheme!r} URLs (supported: sqlite)")
+    if scheme in ("postgresql", "postgres"):
+        from crm.kernel.adapters.postgres.event_store import PostgresEventStore
+
+        return PostgresEventStore(url)  # `synchronous` is SQLite's; PostgreSQL's settings decide
+    if scheme in ("esdb", "esdb+discover", "kurrentdb", "kurrentdb+discover"):
+        from crm.kernel.adapters.kurrentdb import KurrentDBEventStore
+
+        return KurrentDBEventStore(url)  # `synchronous` is SQLite's; the server decides durability
+    raise UnsupportedUrl(
+        f"no event store adapter for {scheme!r} URLs"
+        " (supported: sqlite, postgresql, postgres, esdb, esdb+discover, kurrentdb,"
+        " kurrentdb+discover)"
+    )
 
 
 def open_read_store(url: str, *, synchronous: str = "FULL") -> ReadStore:
@@ -50,4 +62,10 @@ def open_key_store(url: str) -> KeyStore:
         from crm.kernel.adapters.sqlite.key_store import SqliteKeyStore
 
         return SqliteKeyStore(path_from_url(url))
-    raise UnsupportedUrl(f"no key store adapter for {scheme!r} URLs (supported: sqlite)")
+    if scheme in ("postgresql", "postgres"):
+        from crm.kernel.adapters.postgres.key_store import PostgresKeyStore
+
+        return PostgresKeyStore(url)
+    raise UnsupportedUrl(
+        f"no key store adapter for {scheme!r} URLs (supported: sqlite, postgresql, postgres)"
+    )

@@ -1,0 +1,1 @@
+"""PostgreSQL adapters (asyncpg): the open-source production event store and key store."""
