@@ -101,6 +101,9 @@ class UserClient:
     async def post(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self._client.post(url, **self._merge(kwargs))
 
+    async def put(self, url: str, **kwargs: Any) -> httpx.Response:
+        return await self._client.put(url, **self._merge(kwargs))
+
     async def patch(self, url: str, **kwargs: Any) -> httpx.Response:
         return await self._client.patch(url, **self._merge(kwargs))
 

@@ -112,6 +112,26 @@ def test_issue_for_an_order_copies_its_total_and_attribution() -> None:
     ).then(ISSUED)
 
 
+def test_the_invoice_inherits_the_order_team_for_its_payments() -> None:
+    teamed = PLACED.model_copy(update={"team_id": "north"})
+    order = Order.rehydrate("o-1", (teamed,), 0)
+    i = (
+        invoice()
+        .when(lambda i: i.issue(order, issue_date=ISSUED_ON, due_date=DUE))
+        .then(ISSUED.model_copy(update={"team_id": "north"}))
+    )
+    assert i.state.team_id == "north"
+    # The payments that follow keep it in the team (payments are listed by their invoice).
+    fully_paid = PAID_IN_FULL.model_copy(update={"paid_on": ISSUED_ON})
+    settled = (
+        invoice()
+        .given(i.changes[0], FIRST)
+        .when(lambda i: i.record_payment("pay-2", eur("60"), received_on=ISSUED_ON))
+        .then(paid("pay-2", "60", "0.00"), fully_paid)
+    )
+    assert settled.state.team_id == "north"
+
+
 @pytest.mark.parametrize("due", [ISSUED_ON, date(2026, 5, 3)])
 def test_the_due_date_is_after_the_issue_date(due: date) -> None:
     invoice().when(lambda i: i.issue(an_order(), issue_date=ISSUED_ON, due_date=due)).then_raises(

@@ -98,6 +98,26 @@ def test_place_an_order_directly_remembering_its_campaign() -> None:
     assert o.state.campaign_id == "camp-1"
 
 
+def test_an_order_placed_directly_joins_the_given_team() -> None:
+    o = (
+        order()
+        .when(
+            lambda o: o.place(
+                customer_id="c-1",
+                owner_id="rep-1",
+                currency="EUR",
+                lines=[widget("l1", "3", "10"), widget("l2", "1")],
+                campaign_id="camp-1",
+                team_id="north",
+            )
+        )
+        .then(PLACED.model_copy(update={"team_id": "north"}))
+    )
+    assert o.state.team_id == "north"
+    shipped = order().given(PLACED.model_copy(update={"team_id": "north"}), SHIPPED)
+    assert shipped.when(lambda o: None).then().state.team_id == "north"
+
+
 @pytest.mark.parametrize(
     ("lines", "field"),
     [
@@ -185,6 +205,30 @@ def test_place_the_order_an_accepted_quote_became() -> None:
         )
     )
     assert o.state.quote_id == "q-1"
+
+
+def test_the_order_of_a_quote_inherits_the_quote_team() -> None:
+    teamed = (ACCEPTED_QUOTE[0].model_copy(update={"team_id": "north"}), *ACCEPTED_QUOTE[1:])
+    history = (*teamed, QuoteOrdered(order_id="o-1"))
+    quote = Quote.rehydrate("q-1", history, len(history) - 1)
+    o = (
+        order()
+        .when(lambda o: o.place_from_quote(quote))
+        .then(
+            OrderPlaced(
+                customer_id="c-1",
+                owner_id="rep-1",
+                currency="EUR",
+                lines=(QUOTE_LINE,),
+                total=eur("53.73"),
+                quote_id="q-1",
+                opportunity_id="opp-1",
+                campaign_id="camp-1",
+                team_id="north",
+            )
+        )
+    )
+    assert o.state.team_id == "north"
 
 
 def test_a_quote_that_did_not_record_this_order_is_refused() -> None:

@@ -8,7 +8,7 @@ from decimal import Decimal
 
 import pytest
 
-from crm.events import DomainEvent
+from crm.events import REGISTRY, DomainEvent
 from crm.events.money import Money
 from crm.events.sales_orders import (
     LineItem,
@@ -183,6 +183,42 @@ def test_draft_refuses_bad_input(kwargs: dict[str, object], field: str) -> None:
     error = quote().when(lambda q: q.draft(**args)).then_raises(InvalidCommand)  # type: ignore[arg-type]
     assert isinstance(error, InvalidCommand)
     assert error.field == field
+
+
+def test_a_quote_is_drafted_in_its_team_and_stays_there() -> None:
+    q = (
+        quote()
+        .when(
+            lambda q: q.draft(
+                customer_id="c-1",
+                owner_id="rep-1",
+                currency="EUR",
+                valid_until=VALID_UNTIL,
+                now=NOW,
+                team_id=" north ",
+            )
+        )
+        .then(
+            QuoteDrafted(
+                customer_id="c-1",
+                owner_id="rep-1",
+                currency="EUR",
+                valid_until=VALID_UNTIL,
+                team_id="north",
+            )
+        )
+    )
+    assert q.state.team_id == "north"
+    teamed = DRAFTED.model_copy(update={"team_id": "north"})
+    later = quote().given(teamed, LINE_ADDED, SENT, ACCEPTED).when(lambda q: None).then()
+    assert later.state.team_id == "north"
+    assert quote().given(DRAFTED).when(lambda q: None).then().state.team_id is None
+
+
+def test_a_quote_drafted_before_teams_were_recorded_still_reads() -> None:
+    payload = DRAFTED.model_dump(mode="json")
+    del payload["team_id"]
+    assert REGISTRY.decode("sales.quote.drafted", 1, payload) == DRAFTED
 
 
 def test_a_quote_valid_through_today_can_be_drafted() -> None:

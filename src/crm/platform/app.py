@@ -27,11 +27,13 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         await platform.start_projections(projections)
+        await platform.start_processes()
         app.state.ready = True
         try:
             yield
         finally:
             app.state.ready = False
+            await platform.stop_processes()
             await platform.stop_projections()
 
     app = FastAPI(title="CRM platform", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)

@@ -7,13 +7,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Sequence
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
 
 from crm.analytics.context import CONTEXT as ANALYTICS
 from crm.customer.context import CONTEXT as CUSTOMER
 from crm.events import REGISTRY
+from crm.kernel.adapters.kafka.consumer import KafkaReactionConsumer
 from crm.kernel.adapters.urls import open_event_store, open_key_store, open_read_store
 from crm.kernel.auth import TokenIssuer, load_or_create_secret
 from crm.kernel.clock import Clock, SystemClock
@@ -22,6 +23,7 @@ from crm.kernel.context import BoundedContext
 from crm.kernel.event_store import EventStore
 from crm.kernel.keys import KeyStore
 from crm.kernel.projection import Projection, ProjectionRunner
+from crm.kernel.reactor import ReactionRunner
 from crm.kernel.read_store import ReadStore
 from crm.kernel.runtime import Runtime
 from crm.kernel.settings import Settings
@@ -53,8 +55,11 @@ def fed_by_bus(context: BoundedContext) -> list[Projection]:
 
 def topics_for(projections: Sequence[Projection]) -> list[str]:
     """The context topics carrying the stream categories these projections read."""
-    wanted = set().union(*(p.categories or set() for p in projections))
-    return [c.topic for c in CONTEXTS if c.categories & wanted]
+    return topics_carrying(set().union(*(p.categories or set() for p in projections)))
+
+
+def topics_carrying(categories: Collection[str]) -> list[str]:
+    return [c.topic for c in CONTEXTS if c.categories & set(categories)]
 
 
 def token_issuer(settings: Settings) -> TokenIssuer:
@@ -71,7 +76,10 @@ class Platform:
     runtime: Runtime
     contexts: Sequence[BoundedContext]
     runners: list[ProjectionRunner] = field(default_factory=list)
+    reactors: list[ReactionRunner | KafkaReactionConsumer] = field(default_factory=list)
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _reactor_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _job_tasks: list[asyncio.Task[None]] = field(default_factory=list)
 
     @property
     def projections(self) -> list[Projection]:
@@ -111,10 +119,49 @@ class Platform:
             *(runner.stop(task) for runner, task in zip(self.runners, tasks, strict=False))
         )
 
+    async def start_processes(self) -> None:
+        """Start the contexts' reactions (caught up with the store first, when they follow
+        it) and background jobs."""
+        settings = self.settings
+        for context in self.contexts:
+            for reaction in context.reactions(self.runtime) if context.reactions else ():
+                reactor: ReactionRunner | KafkaReactionConsumer
+                if settings.bus and not reaction.categories <= context.categories:
+                    reactor = KafkaReactionConsumer(
+                        settings.bus,
+                        reaction,
+                        topics_carrying(reaction.categories),
+                        self.runtime.codec,
+                        self.read_store,
+                        group_id=f"crm-{context.name}.{reaction.name}",
+                        session_timeout_seconds=settings.kafka_session_timeout_seconds,
+                        rebalance_timeout_seconds=settings.kafka_rebalance_timeout_seconds,
+                    )
+                else:
+                    reactor = ReactionRunner(
+                        reaction, self.store, self.read_store, self.runtime.codec
+                    )
+                    await reactor.catch_up()
+                self.reactors.append(reactor)
+                self._reactor_tasks.append(asyncio.create_task(reactor.run(), name=reactor.name))
+            for job in context.jobs(self.runtime) if context.jobs else ():
+                self._job_tasks.append(asyncio.create_task(job(), name=f"job:{context.name}"))
+
+    async def stop_processes(self) -> None:
+        jobs, self._job_tasks = self._job_tasks, []
+        for task in jobs:
+            task.cancel()
+        await asyncio.gather(*jobs, return_exceptions=True)
+        tasks, self._reactor_tasks = self._reactor_tasks, []
+        reactors, self.reactors = self.reactors, []
+        await asyncio.gather(*(r.stop(t) for r, t in zip(reactors, tasks, strict=True)))
+
     def projections_healthy(self) -> bool:
-        return len(self._tasks) == len(self.runners) and not any(t.done() for t in self._tasks)
+        tasks = [*self._tasks, *self._reactor_tasks, *self._job_tasks]
+        return len(self._tasks) == len(self.runners) and not any(t.done() for t in tasks)
 
     async def close(self) -> None:
+        await self.stop_processes()
         await self.stop_projections()
         await self.store.close()
         await self.read_store.close()
@@ -138,5 +185,6 @@ def open_platform(
         clock=clock or SystemClock(),
         tokens=token_issuer(settings),
         read_wait_seconds=settings.read_wait_seconds,
+        scheduler_interval_seconds=settings.scheduler_interval_seconds,
     )
     return Platform(settings, store, read_store, keys, runtime, contexts)

@@ -1,6 +1,7 @@
 """The customer context as the platform wires it."""
 
 from crm.customer.api.routes import router
+from crm.customer.application.reactions import reactions
 from crm.customer.projections.customers import CustomersProjection
 from crm.kernel.context import BoundedContext
 
@@ -9,4 +10,5 @@ CONTEXT = BoundedContext(
     router=router,
     categories=frozenset({"customer"}),
     projections=(CustomersProjection(),),
+    reactions=reactions,
 )

@@ -1,14 +1,53 @@
-"""The sales context as the platform wires it: no routes or projections yet."""
+"""The sales context as the platform wires it."""
+
+from collections.abc import Callable
 
 from fastapi import APIRouter
 
-from crm.kernel.context import BoundedContext
+from crm.kernel.context import BoundedContext, Job
 from crm.kernel.http import Authenticator
+from crm.kernel.projection import Projection
 from crm.kernel.runtime import Runtime
+from crm.sales.api import pipeline_routes
+from crm.sales.api.order_routes import router as order_router
+from crm.sales.application.reactions import reactions
+from crm.sales.application.scheduler import SalesScheduler
+from crm.sales.projections import pipeline_models
+from crm.sales.projections.order_models import PROJECTIONS as ORDER_PROJECTIONS
+
+ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
+    pipeline_routes.router,
+    order_router,
+]
+
+PROJECTIONS: list[Projection] = [
+    *pipeline_models.PROJECTIONS,
+    *ORDER_PROJECTIONS,
+]
+
+CATEGORIES = frozenset(
+    {"lead", "pipeline", "opportunity", "campaign", "target"}
+    | {"product", "pricebook", "quote", "order", "invoice"}
+)
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    return APIRouter(prefix="/sales", tags=["sales"])
+    api = APIRouter(tags=["sales"])
+    for build in ROUTERS:
+        api.include_router(build(runtime, authenticate))
+    return api
 
 
-CONTEXT = BoundedContext(name="sales", router=router)
+def jobs(runtime: Runtime) -> list[Job]:
+    scheduler = SalesScheduler(runtime)
+    return [lambda: scheduler.run(runtime.clock, runtime.scheduler_interval_seconds)]
+
+
+CONTEXT = BoundedContext(
+    name="sales",
+    router=router,
+    categories=CATEGORIES,
+    projections=tuple(PROJECTIONS),
+    reactions=reactions,
+    jobs=jobs,
+)

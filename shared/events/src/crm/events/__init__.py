@@ -1,6 +1,6 @@
 """The published language of the CRM: envelopes, event payloads, their registry and schemas."""
 
-from crm.events import customer, sales, sales_orders
+from crm.events import customer, knowledge, sales, sales_orders, service_desk, visits
 from crm.events.base import ERASED, DomainEvent, OptionalPersonal, Personal
 from crm.events.envelope import EventEnvelope, EventMetadata, NewEvent
 from crm.events.registry import REGISTRY, EventRegistry, UnknownEventType, event, upcaster
@@ -18,7 +18,10 @@ __all__ = [
     "UnknownEventType",
     "customer",
     "event",
+    "knowledge",
     "sales",
     "sales_orders",
+    "service_desk",
     "upcaster",
+    "visits",
 ]

@@ -41,6 +41,8 @@ class LeadCaptured(DomainEvent):
     source: str | None = None
     campaign_id: str | None = None
     owner_id: str
+    team_id: str | None = None
+    """The sales team the lead belongs to (its creator's): whose manager sees it."""
 
 
 @event("sales.lead.qualified")
@@ -77,6 +79,8 @@ class LeadConversionRequested(DomainEvent):
     title: str | None = None
     source: str | None = None
     campaign_id: str | None = None
+    team_id: str | None = None
+    """The lead's team, which the opportunity joins."""
 
 
 @event("sales.lead.converted")
@@ -132,6 +136,8 @@ class OpportunityOpened(DomainEvent):
     """When the opportunity entered its first stage."""
     lead_id: str | None = None
     campaign_id: str | None = None
+    team_id: str | None = None
+    """The sales team the opportunity belongs to (its creator's, or its lead's)."""
 
 
 @event("sales.opportunity.stage_changed")
@@ -160,6 +166,8 @@ class OpportunityCloseDateRevised(DomainEvent):
 class OpportunityOwnerReassigned(DomainEvent):
     previous_owner_id: str
     owner_id: str
+    team_id: str | None = None
+    """The team it belongs to from now on (the reassigning manager's); None: unchanged."""
 
 
 @event("sales.opportunity.won")

@@ -6,6 +6,9 @@ Streams: ``product-<id>``, ``pricebook-<id>``, ``quote-<id>``, ``order-<id>``,
 and currency), never a float. Events that analytics reads on their own (revenue per period,
 campaign effectiveness, overdue invoices per customer) carry ``customer_id``, ``owner_id``,
 ``campaign_id`` and ``opportunity_id`` so a consumer needs no join to attribute them.
+The events that create a quote, an order or an invoice carry its ``team_id`` too: the sales
+team it belongs to, whose manager sees and works it (None in events stored before teams were
+recorded, and for records made by someone in no team).
 Payments are events of the invoice they settle (``sales.invoice.payment_recorded``): a payment
 always belongs to exactly one invoice, whose stream version guards its balance.
 No field here is personal data: customers are referred to by id only.
@@ -113,6 +116,8 @@ class QuoteDrafted(DomainEvent):
     valid_until: date
     opportunity_id: str | None = None
     campaign_id: str | None = None
+    team_id: str | None = None
+    """The sales team the quote belongs to (its creator's): whose manager sees it."""
 
 
 @event("sales.quote.line_added")
@@ -203,6 +208,8 @@ class OrderPlaced(DomainEvent):
     opportunity_id: str | None = None
     campaign_id: str | None = None
     """The campaign the sale is attributed to."""
+    team_id: str | None = None
+    """The sales team the order belongs to: its quote's, or its creator's if placed directly."""
 
 
 @event("sales.order.shipped")
@@ -258,6 +265,8 @@ class InvoiceIssued(DomainEvent):
     issue_date: date
     due_date: date
     campaign_id: str | None = None
+    team_id: str | None = None
+    """The order's team, whose manager sees the invoice and its payments."""
 
 
 @event("sales.invoice.payment_recorded")

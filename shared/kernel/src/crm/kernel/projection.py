@@ -13,7 +13,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import traceback
-from collections.abc import AsyncIterator, Callable, Iterable, Sequence
+from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
@@ -39,6 +39,8 @@ DocKey = tuple[str, str]
 """(collection, document id)"""
 
 STAGING = "__rebuild"
+MAX_CONSISTENCY_SCAN = 1000
+"""Events a read-your-writes check reads past a projection's checkpoint, at most."""
 STREAMS = "_streams"
 """Where a routed document keeps the last version it applied of each stream."""
 
@@ -338,14 +340,41 @@ async def rebuild(
 
 
 async def wait_until(
-    read_store: ReadStore, projection: str, position: int, timeout: float
+    read_store: ReadStore,
+    projection: str,
+    position: int,
+    timeout: float,
+    *,
+    store: EventStore | None = None,
+    categories: Collection[str] | None = None,
 ) -> tuple[int, bool]:
     """Read-your-writes: wait until ``projection`` has applied ``position``; return the
-    checkpoint reached and whether it is caught up."""
-    if position <= 0:
-        return (await read_store.checkpoint(projection)).position, True
-    reached = await read_store.wait_for_checkpoint(projection, position, timeout)
-    return reached, reached >= position
+    checkpoint reached and whether it is caught up.
+
+    With the ``store`` and the projection's ``categories``, the wait is for the last event
+    of those categories at or before ``position`` (found by reading the log from the
+    checkpoint): a projection that only reads some streams need not see an unrelated later
+    event to be consistent with a write. A position beyond the head is waited for as it is."""
+    reached = (await read_store.checkpoint(projection)).position
+    if reached >= position:
+        return reached, True
+    target = position
+    if store is not None and categories is not None and position <= await store.head_position():
+        target, scanned = reached, 0
+        async for page in store.read_all(reached, batch_size=100, categories=categories):
+            relevant = [e.position for e in page if e.position <= position]
+            if relevant:
+                target = relevant[-1]
+            scanned += len(page)
+            if len(relevant) < len(page):
+                break
+            if scanned >= MAX_CONSISTENCY_SCAN:  # far behind: wait for the position itself
+                target = position
+                break
+        if target <= reached:
+            return reached, True
+    reached = await read_store.wait_for_checkpoint(projection, target, timeout)
+    return reached, reached >= target
 
 
 __all__ = [

@@ -19,3 +19,4 @@ class Runtime:
     clock: Clock
     tokens: TokenIssuer
     read_wait_seconds: float = 2.0
+    scheduler_interval_seconds: float = 60.0

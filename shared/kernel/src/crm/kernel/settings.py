@@ -35,6 +35,9 @@ class Settings(BaseSettings):
     default_tenant: str = "default"
     read_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     """How long a GET with ``min_position`` waits for the read model to catch up."""
+    scheduler_interval_seconds: float = Field(default=60.0, gt=0)
+    """How often the schedulers (overdue invoices, expired quotes, SLA checks) look for due
+    work. Each check is idempotent, so several replicas may run them."""
     log_level: str = "INFO"
 
     def url(self, configured: str | None, file: str) -> str:

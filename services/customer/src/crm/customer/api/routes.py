@@ -45,7 +45,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
-    consistent = Depends(ReadConsistency(runtime, CustomersProjection.name))
+    consistent = Depends(ReadConsistency(runtime, CustomersProjection()))
 
     @api.post("", status_code=201, response_model=CommandAccepted)
     async def register(body: NewCustomer, ctx: Ctx, response: Response) -> CommandAccepted:

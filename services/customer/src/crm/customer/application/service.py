@@ -12,7 +12,7 @@ from crm.customer.domain.customer import Customer, Profile
 from crm.events.customer import Channel, ConsentPurpose, Direction
 from crm.kernel.auth import Role
 from crm.kernel.codec import EventCodec
-from crm.kernel.errors import Forbidden, InvalidCommand
+from crm.kernel.errors import Forbidden, InvalidCommand, WrongExpectedVersion
 from crm.kernel.event_store import AppendResult, EventStore
 from crm.kernel.repository import CommandContext, Repository, execute
 
@@ -61,6 +61,33 @@ class CustomerService:
             ctx,
             create=True,
         )
+
+    async def register_converted_lead(
+        self,
+        ctx: CommandContext,
+        customer_id: str,
+        profile: Profile,
+        *,
+        owner_id: str | None,
+        lead_id: str,
+    ) -> AppendResult | None:
+        """Register the customer a sales lead converts into, under the id sales chose. Run
+        again (a redelivery, a retry after a crash) it appends nothing: the key of ``ctx``
+        answers a retry, and a stream that exists means an earlier run already did it
+        (returns None then)."""
+        try:
+            return await execute(
+                self.customers,
+                customer_id,
+                lambda c: c.register(profile, owner_id=owner_id, lead_id=lead_id),
+                ctx,
+                create=True,
+            )
+        except WrongExpectedVersion:
+            existing = await self.customers.load(customer_id)
+            if existing.state.lead_id != lead_id:
+                raise
+            return None
 
     async def update_profile(
         self,

@@ -68,6 +68,7 @@ class CustomerState:
     consents: Mapping[ConsentPurpose, Consent] = field(default_factory=lambda: MappingProxyType({}))
     interactions: frozenset[str] = frozenset()
     erased: bool = False
+    lead_id: str | None = None
 
     @property
     def registered(self) -> bool:
@@ -82,7 +83,11 @@ class CustomerState:
             case CustomerRegistered():
                 profile = Profile(**{f: getattr(event, f) for f in PROFILE_FIELDS})
                 return replace(
-                    self, profile=profile, owner_id=event.owner_id, tags=frozenset(event.tags)
+                    self,
+                    profile=profile,
+                    owner_id=event.owner_id,
+                    tags=frozenset(event.tags),
+                    lead_id=event.lead_id,
                 )
             case CustomerProfileUpdated():
                 return replace(

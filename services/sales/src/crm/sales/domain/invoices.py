@@ -1,7 +1,7 @@
 """The invoice and the payments that settle it.
 
-An invoice is issued for an order (its total, customer, owner and campaign) with a due date
-after its issue date. Payments are recorded against it, partial ones too, in its currency; a
+An invoice is issued for an order (its total, customer, owner, team and campaign) with a due
+date after its issue date. Payments are recorded against it, partial ones too, in its currency; a
 payment larger than what is still owed is refused as an overpayment rather than silently
 leaving a credit nobody asked for. When the balance reaches zero the invoice is paid. A payment
 carries an id chosen by the caller, so a retried request records it once: the same id with the
@@ -57,6 +57,7 @@ class InvoiceState:
     customer_id: str = ""
     owner_id: str = ""
     campaign_id: str | None = None
+    team_id: str | None = None
     amount: Money | None = None
     issue_date: date = date.min
     due_date: date = date.min
@@ -78,6 +79,7 @@ class InvoiceState:
                     customer_id=event.customer_id,
                     owner_id=event.owner_id,
                     campaign_id=event.campaign_id,
+                    team_id=event.team_id,
                     amount=event.amount,
                     issue_date=event.issue_date,
                     due_date=event.due_date,
@@ -133,6 +135,7 @@ class Invoice(Aggregate[InvoiceState]):
                 issue_date=issue_date,
                 due_date=due_date,
                 campaign_id=o.campaign_id,
+                team_id=o.team_id,
             )
         )
 

@@ -66,6 +66,7 @@ class LeadState:
     contact: Contact | None = None
     status: LeadStatus = LeadStatus.OPEN
     owner_id: str = ""
+    team_id: str | None = None
     source: str | None = None
     campaign_id: str | None = None
     disqualified_reason: str | None = None
@@ -89,6 +90,7 @@ class LeadState:
                     self,
                     contact=contact,
                     owner_id=event.owner_id,
+                    team_id=event.team_id,
                     source=event.source,
                     campaign_id=event.campaign_id,
                 )
@@ -135,6 +137,7 @@ class Lead(Aggregate[LeadState]):
         title: str | None = None,
         source: str | None = None,
         campaign_id: str | None = None,
+        team_id: str | None = None,
     ) -> None:
         if self.state.captured:
             raise RuleViolated(f"lead {self.id} already exists", code="already_exists")
@@ -151,6 +154,7 @@ class Lead(Aggregate[LeadState]):
                 source=optional_text(source, "source"),
                 campaign_id=optional_text(campaign_id, "campaign_id"),
                 owner_id=required_text(owner_id, "owner_id"),
+                team_id=optional_text(team_id, "team_id"),
             )
         )
 
@@ -195,6 +199,7 @@ class Lead(Aggregate[LeadState]):
             title=contact.title if contact else None,
             source=state.source,
             campaign_id=state.campaign_id,
+            team_id=state.team_id,
             customer_id=customer_id,
             new_customer=existing_customer_id is None,
             opportunity_id=opportunity_id,

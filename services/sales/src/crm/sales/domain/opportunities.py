@@ -44,6 +44,7 @@ class OpportunityState:
     status: OpportunityStatus = OpportunityStatus.OPEN
     customer_id: str = ""
     owner_id: str = ""
+    team_id: str | None = None
     name: str = ""
     amount: Money | None = None
     expected_close_date: date | None = None
@@ -68,6 +69,7 @@ class OpportunityState:
                     opened=True,
                     customer_id=event.customer_id,
                     owner_id=event.owner_id,
+                    team_id=event.team_id,
                     name=event.name,
                     amount=event.amount,
                     expected_close_date=event.expected_close_date,
@@ -89,7 +91,7 @@ class OpportunityState:
             case OpportunityCloseDateRevised():
                 return replace(self, expected_close_date=event.expected_close_date)
             case OpportunityOwnerReassigned():
-                return replace(self, owner_id=event.owner_id)
+                return replace(self, owner_id=event.owner_id, team_id=event.team_id or self.team_id)
             case OpportunityWon():
                 return replace(
                     self,
@@ -160,6 +162,7 @@ class Opportunity(Aggregate[OpportunityState]):
         stage: str | None = None,
         lead_id: str | None = None,
         campaign_id: str | None = None,
+        team_id: str | None = None,
     ) -> None:
         """Opens in ``stage`` (default: the pipeline's first open stage) at ``now``.
 
@@ -182,6 +185,7 @@ class Opportunity(Aggregate[OpportunityState]):
                 entered_at=aware(now),
                 lead_id=lead_id,
                 campaign_id=campaign_id,
+                team_id=optional_text(team_id, "team_id"),
             )
         )
 
@@ -233,12 +237,20 @@ class Opportunity(Aggregate[OpportunityState]):
             )
         )
 
-    def reassign(self, owner_id: str) -> None:
+    def reassign(self, owner_id: str, *, team_id: str | None = None) -> None:
+        """To another owner, and into ``team_id`` if given (else the team stays)."""
         state = self._require_open()
         owner = required_text(owner_id, "owner_id")
-        if owner == state.owner_id:
+        team = optional_text(team_id, "team_id")
+        if owner == state.owner_id and team in (None, state.team_id):
             return
-        self.trigger(OpportunityOwnerReassigned(previous_owner_id=state.owner_id, owner_id=owner))
+        self.trigger(
+            OpportunityOwnerReassigned(
+                previous_owner_id=state.owner_id,
+                owner_id=owner,
+                team_id=None if team == state.team_id else team,
+            )
+        )
 
     def win(self, *, pipeline: PipelineDefinition, now: datetime) -> None:
         state = self._require_open()

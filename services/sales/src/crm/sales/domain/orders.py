@@ -3,9 +3,10 @@
 Its life is a line: placed -> shipped -> delivered, with two exits: cancelled (only before it
 ships; after that the goods are on their way) and returned (only once delivered, with a reason).
 An order remembers the campaign, opportunity and quote it came from, so revenue is attributed
-without looking anything up. Placing from a quote copies the quote's lines and attribution and
-requires the quote to have recorded this order (see :meth:`Quote.mark_ordered`), which is what
-makes one quote become exactly one order.
+without looking anything up, and the sales team it belongs to (whose manager works it): its
+quote's, or the one it was placed in directly. Placing from a quote copies the quote's lines,
+attribution and team and requires the quote to have recorded this order (see
+:meth:`Quote.mark_ordered`), which is what makes one quote become exactly one order.
 """
 
 from __future__ import annotations
@@ -44,6 +45,7 @@ class OrderState:
     quote_id: str | None = None
     opportunity_id: str | None = None
     campaign_id: str | None = None
+    team_id: str | None = None
 
     @property
     def placed(self) -> bool:
@@ -63,6 +65,7 @@ class OrderState:
                     quote_id=event.quote_id,
                     opportunity_id=event.opportunity_id,
                     campaign_id=event.campaign_id,
+                    team_id=event.team_id,
                 )
             case OrderShipped():
                 return replace(self, status=OrderStatus.SHIPPED)
@@ -106,6 +109,7 @@ class Order(Aggregate[OrderState]):
         quote_id: str | None,
         opportunity_id: str | None,
         campaign_id: str | None,
+        team_id: str | None,
     ) -> None:
         if not lines:
             raise InvalidCommand("lines", "an order has at least one line")
@@ -124,6 +128,7 @@ class Order(Aggregate[OrderState]):
                 quote_id=quote_id,
                 opportunity_id=opportunity_id,
                 campaign_id=campaign_id,
+                team_id=team_id,
             )
         )
 
@@ -138,8 +143,9 @@ class Order(Aggregate[OrderState]):
         lines: Sequence[pricing.LineRequest],
         opportunity_id: str | None = None,
         campaign_id: str | None = None,
+        team_id: str | None = None,
     ) -> None:
-        """Place an order directly, without a quote."""
+        """Place an order directly, without a quote, in the sales team ``team_id``."""
         self._require_new()
         pricing.currency_code(currency)
         self._place(
@@ -150,10 +156,12 @@ class Order(Aggregate[OrderState]):
             quote_id=None,
             opportunity_id=optional_text(opportunity_id, "opportunity_id", max_length=64),
             campaign_id=optional_text(campaign_id, "campaign_id", max_length=64),
+            team_id=optional_text(team_id, "team_id", max_length=64),
         )
 
     def place_from_quote(self, quote: Quote) -> None:
-        """Place the order an accepted quote became: same lines, prices and attribution."""
+        """Place the order an accepted quote became: same lines, prices, attribution and
+        team."""
         self._require_new()
         q = quote.state
         if not q.drafted:
@@ -177,6 +185,7 @@ class Order(Aggregate[OrderState]):
             quote_id=quote.id,
             opportunity_id=q.opportunity_id,
             campaign_id=q.campaign_id,
+            team_id=q.team_id,
         )
 
     def ship(self, *, carrier: str | None = None, tracking_ref: str | None = None) -> None:

@@ -54,6 +54,7 @@ class QuoteState:
     valid_until: date = date.min
     opportunity_id: str | None = None
     campaign_id: str | None = None
+    team_id: str | None = None
     lines: Mapping[str, LineItem] = field(default_factory=lambda: MappingProxyType({}))
     order_id: str | None = None
 
@@ -77,6 +78,7 @@ class QuoteState:
                     valid_until=event.valid_until,
                     opportunity_id=event.opportunity_id,
                     campaign_id=event.campaign_id,
+                    team_id=event.team_id,
                 )
             case QuoteLineAdded() | QuoteLineChanged():
                 lines = dict(self.lines)
@@ -135,7 +137,10 @@ class Quote(Aggregate[QuoteState]):
         now: datetime,
         opportunity_id: str | None = None,
         campaign_id: str | None = None,
+        team_id: str | None = None,
     ) -> None:
+        """Draft for ``owner_id``, in the sales team ``team_id`` (the order it becomes and that
+        order's invoice stay in that team)."""
         if self.state.drafted:
             raise RuleViolated(f"quote {self.id} already exists", code="already_exists")
         pricing.currency_code(currency)
@@ -149,6 +154,7 @@ class Quote(Aggregate[QuoteState]):
                 valid_until=valid_until,
                 opportunity_id=optional_text(opportunity_id, "opportunity_id", max_length=64),
                 campaign_id=optional_text(campaign_id, "campaign_id", max_length=64),
+                team_id=optional_text(team_id, "team_id", max_length=64),
             )
         )
 

@@ -4,18 +4,23 @@ from __future__ import annotations
 
 from fastapi import Query, Response
 
-from crm.kernel.projection import wait_until
+from crm.kernel.projection import Projection, wait_until
 from crm.kernel.runtime import Runtime
 
 
 class ReadConsistency:
     """A dependency for a read model fed by ``projection``. It waits up to the runtime's
     ``read_wait_seconds`` for ``min_position``, then answers anyway: the response says in
-    ``X-CRM-Read-Position`` how far the model is and in ``X-CRM-Stale`` if it fell short."""
+    ``X-CRM-Read-Position`` how far the model is and in ``X-CRM-Stale`` if it fell short.
 
-    def __init__(self, runtime: Runtime, projection: str) -> None:
+    Given the projection itself (not only its name), a position written by another kind of
+    stream does not make the reader wait: the model is consistent with it as soon as it has
+    applied the last event of its own categories at or before that position."""
+
+    def __init__(self, runtime: Runtime, projection: str | Projection) -> None:
         self.runtime = runtime
-        self.projection = projection
+        self.projection = projection if isinstance(projection, str) else projection.name
+        self.categories = None if isinstance(projection, str) else projection.categories
 
     async def __call__(
         self,
@@ -29,6 +34,8 @@ class ReadConsistency:
             self.projection,
             min_position or 0,
             self.runtime.read_wait_seconds,
+            store=self.runtime.store,
+            categories=self.categories,
         )
         response.headers["X-CRM-Read-Position"] = str(reached)
         if not caught_up:

@@ -1,0 +1,61 @@
+"""The customer context's part in other contexts' processes.
+
+Lead conversion (started by sales): ``sales.lead.conversion_requested`` for a new customer
+registers that customer here, under the id sales chose and with the lead's contact, recording
+the lead it came from; sales recognises the resulting ``customer.registered`` by that lead id
+and opens the opportunity. Each delivery of the request has one effect (see
+:mod:`crm.kernel.reactor`).
+"""
+
+from __future__ import annotations
+
+from crm.customer.application.service import CustomerService
+from crm.customer.domain.customer import Profile
+from crm.events import ERASED, DomainEvent, EventEnvelope
+from crm.events.customer import CustomerKind
+from crm.events.sales import LeadConversionRequested
+from crm.kernel.clock import Clock
+from crm.kernel.errors import InvalidCommand
+from crm.kernel.reactor import Reaction, reaction_context
+from crm.kernel.runtime import Runtime
+
+
+class RegisterConvertedLead:
+    name = "customer.register-converted-lead"
+    categories = frozenset({"lead"})
+    event_types = frozenset({LeadConversionRequested.event_type})
+
+    def __init__(self, service: CustomerService, clock: Clock) -> None:
+        self.service = service
+        self.clock = clock
+
+    async def react(self, event: DomainEvent, envelope: EventEnvelope) -> None:
+        assert isinstance(event, LeadConversionRequested)
+        if not event.new_customer:
+            return
+        if event.contact_name in (None, ERASED):
+            raise InvalidCommand(
+                "contact_name", "the lead's contact was erased: there is no one to register"
+            )
+        assert event.contact_name is not None
+        profile = Profile(
+            kind=CustomerKind.PERSON,  # the lead's contact, at ``company`` if any
+            name=event.contact_name,
+            email=event.contact_email,
+            phone=event.contact_phone,
+            company=event.company,
+            title=event.title,
+            source=event.source or "lead",
+        )
+        ctx = reaction_context(self.name, envelope, self.clock.now())
+        await self.service.register_converted_lead(
+            ctx,
+            event.customer_id,
+            profile,
+            owner_id=event.owner_id,
+            lead_id=envelope.stream_id.partition("-")[2],
+        )
+
+
+def reactions(runtime: Runtime) -> list[Reaction]:
+    return [RegisterConvertedLead(CustomerService(runtime.store, runtime.codec), runtime.clock)]

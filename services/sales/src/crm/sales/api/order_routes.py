@@ -1,0 +1,420 @@
+"""Routes of the order-to-cash side: /products, /price-books, /quotes, /orders, /invoices,
+/payments. Each command is a few lines: parse, run, answer with its position."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
+from crm.kernel.auth import Actor
+from crm.kernel.errors import InvalidCommand
+from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.repository import CommandContext
+from crm.kernel.runtime import Runtime
+from crm.sales.api.order_schemas import (
+    Cancellation,
+    InvoicePage,
+    InvoiceView,
+    MoreLines,
+    NewInvoice,
+    NewLine,
+    NewOrder,
+    NewPayment,
+    NewPriceBook,
+    NewProduct,
+    NewQuote,
+    OrderPage,
+    OrderView,
+    PaymentAccepted,
+    PaymentPage,
+    PriceBookPage,
+    PriceBookView,
+    PriceEntry,
+    ProductPage,
+    ProductView,
+    QuotePage,
+    QuoteView,
+    Rejection,
+    Repricing,
+    Retirement,
+    Return,
+    Shipment,
+    page,
+)
+from crm.sales.application.order_queries import (
+    InvoiceFilter,
+    OrderFilter,
+    OrderQueries,
+    ProductFilter,
+    QuoteFilter,
+)
+from crm.sales.application.order_service import LineInput, OrderService, payment_id_for
+from crm.sales.projections.order_models import PROJECTION_NAME
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def _lines(lines: list[NewLine]) -> list[LineInput]:
+    return [
+        LineInput(
+            quantity=line.quantity,
+            product_id=line.product_id,
+            sku=line.sku,
+            unit_price=line.unit_price,
+            discount_percent=line.discount_percent,
+            description=line.description,
+            line_id=line.line_id,
+        )
+        for line in lines
+    ]
+
+
+def _sort(sort: str, allowed: frozenset[str]) -> str:
+    if sort.lstrip("-") not in allowed:
+        raise InvalidCommand("sort", f"must be one of {sorted(allowed)}, optionally with '-'")
+    return sort
+
+
+def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
+    api = APIRouter(tags=["sales: order to cash"])
+    service = OrderService(runtime.store, runtime.codec)
+    queries = OrderQueries(runtime.read_store)
+    commands = Commands(runtime, authenticate)
+    Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
+    Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
+
+    consistent = Depends(ReadConsistency(runtime, PROJECTION_NAME))
+
+    # -- products ----------------------------------------------------------------------------
+
+    @api.post("/products", status_code=201, response_model=CommandAccepted)
+    async def create_product(body: NewProduct, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.create_product(
+                ctx,
+                sku=body.sku,
+                name=body.name,
+                list_price=body.list_price,
+                description=body.description,
+            ),
+        )
+        return accepted(result, response, created_under="/products")
+
+    @api.get("/products", response_model=ProductPage)
+    async def list_products(
+        actor: Who,
+        _: int = consistent,
+        sku: str | None = None,
+        retired: bool | None = None,
+        q: Annotated[str | None, Query(max_length=200)] = None,
+        sort: str = "sku",
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        flt = ProductFilter(sku=sku, retired=retired, q=q)
+        order = _sort(sort, frozenset({"sku", "name", "created_at"}))
+        return page(await queries.products(actor, flt, sort=order, limit=limit, offset=offset))
+
+    @api.get("/products/{product_id}", response_model=ProductView)
+    async def get_product(product_id: UUID, actor: Who, _: int = consistent) -> Any:
+        return await queries.product(actor, str(product_id))
+
+    @api.post("/products/{product_id}/reprice", response_model=CommandAccepted)
+    async def reprice(
+        product_id: UUID, body: Repricing, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.reprice_product(ctx, str(product_id), body.list_price)
+        )
+        return accepted(result, response)
+
+    @api.post("/products/{product_id}/retire", response_model=CommandAccepted)
+    async def retire(
+        product_id: UUID, ctx: Ctx, response: Response, body: Retirement | None = None
+    ) -> CommandAccepted:
+        reason = body.reason if body else None
+        result = await commands.run(
+            ctx, lambda: service.retire_product(ctx, str(product_id), reason)
+        )
+        return accepted(result, response)
+
+    # -- price books -------------------------------------------------------------------------
+
+    @api.post("/price-books", status_code=201, response_model=CommandAccepted)
+    async def create_price_book(
+        body: NewPriceBook, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.create_price_book(ctx, name=body.name, currency=body.currency)
+        )
+        return accepted(result, response, created_under="/price-books")
+
+    @api.get("/price-books", response_model=PriceBookPage)
+    async def list_price_books(
+        actor: Who,
+        _: int = consistent,
+        currency: str | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        return page(await queries.price_books(actor, currency, limit=limit, offset=offset))
+
+    @api.get("/price-books/{price_book_id}", response_model=PriceBookView)
+    async def get_price_book(price_book_id: UUID, actor: Who, _: int = consistent) -> Any:
+        return await queries.price_book(actor, str(price_book_id))
+
+    @api.put("/price-books/{price_book_id}/entries/{sku}", response_model=CommandAccepted)
+    async def set_price(
+        price_book_id: UUID, sku: str, body: PriceEntry, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.set_price(ctx, str(price_book_id), sku, body.unit_price)
+        )
+        return accepted(result, response)
+
+    @api.delete("/price-books/{price_book_id}/entries/{sku}", response_model=CommandAccepted)
+    async def remove_price(
+        price_book_id: UUID, sku: str, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.remove_price(ctx, str(price_book_id), sku))
+        return accepted(result, response)
+
+    # -- quotes ------------------------------------------------------------------------------
+
+    @api.post("/quotes", status_code=201, response_model=CommandAccepted)
+    async def draft_quote(body: NewQuote, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.draft_quote(
+                ctx,
+                customer_id=body.customer_id,
+                currency=body.currency,
+                valid_until=body.valid_until,
+                lines=_lines(body.lines),
+                opportunity_id=body.opportunity_id,
+                campaign_id=body.campaign_id,
+                owner_id=body.owner_id,
+                price_book_id=body.price_book_id,
+            ),
+        )
+        return accepted(result, response, created_under="/quotes")
+
+    @api.get("/quotes", response_model=QuotePage)
+    async def list_quotes(
+        actor: Who,
+        _: int = consistent,
+        customer_id: str | None = None,
+        status: QuoteStatus | None = None,
+        owner_id: str | None = None,
+        opportunity_id: str | None = None,
+        campaign_id: str | None = None,
+        sort: str = "-created_at",
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        flt = QuoteFilter(
+            customer_id=customer_id,
+            status=None if status is None else status.value,
+            owner_id=owner_id,
+            opportunity_id=opportunity_id,
+            campaign_id=campaign_id,
+        )
+        order = _sort(sort, frozenset({"created_at", "updated_at", "valid_until"}))
+        return page(await queries.quotes(actor, flt, sort=order, limit=limit, offset=offset))
+
+    @api.get("/quotes/{quote_id}", response_model=QuoteView)
+    async def get_quote(quote_id: UUID, actor: Who, _: int = consistent) -> Any:
+        return await queries.quote(actor, str(quote_id))
+
+    @api.post("/quotes/{quote_id}/lines", response_model=CommandAccepted)
+    async def add_lines(
+        quote_id: UUID, body: MoreLines, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.add_quote_lines(
+                ctx, str(quote_id), _lines(body.lines), body.price_book_id
+            ),
+        )
+        return accepted(result, response)
+
+    @api.post("/quotes/{quote_id}/send", response_model=CommandAccepted)
+    async def send_quote(quote_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.send_quote(ctx, str(quote_id)))
+        return accepted(result, response)
+
+    @api.post("/quotes/{quote_id}/accept", response_model=CommandAccepted)
+    async def accept_quote(quote_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.accept_quote(ctx, str(quote_id)))
+        return accepted(result, response)
+
+    @api.post("/quotes/{quote_id}/reject", response_model=CommandAccepted)
+    async def reject_quote(
+        quote_id: UUID, ctx: Ctx, response: Response, body: Rejection | None = None
+    ) -> CommandAccepted:
+        reason = body.reason if body else None
+        result = await commands.run(ctx, lambda: service.reject_quote(ctx, str(quote_id), reason))
+        return accepted(result, response)
+
+    # -- orders ------------------------------------------------------------------------------
+
+    @api.post("/orders", status_code=201, response_model=CommandAccepted)
+    async def place_order(body: NewOrder, ctx: Ctx, response: Response) -> CommandAccepted:
+        if body.quote_id is not None:
+            quote_id = body.quote_id
+            result = await commands.run(ctx, lambda: service.order_from_quote(ctx, quote_id))
+        else:
+            assert body.customer_id
+            assert body.currency
+            assert body.lines
+            customer_id, currency, lines = body.customer_id, body.currency, _lines(body.lines)
+            result = await commands.run(
+                ctx,
+                lambda: service.place_order(
+                    ctx,
+                    customer_id=customer_id,
+                    currency=currency,
+                    lines=lines,
+                    campaign_id=body.campaign_id,
+                    opportunity_id=body.opportunity_id,
+                    owner_id=body.owner_id,
+                    price_book_id=body.price_book_id,
+                ),
+            )
+        return accepted(result, response, created_under="/orders")
+
+    @api.get("/orders", response_model=OrderPage)
+    async def list_orders(
+        actor: Who,
+        _: int = consistent,
+        customer_id: str | None = None,
+        status: OrderStatus | None = None,
+        campaign_id: str | None = None,
+        owner_id: str | None = None,
+        quote_id: str | None = None,
+        sort: str = "-placed_at",
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        flt = OrderFilter(
+            customer_id=customer_id,
+            status=None if status is None else status.value,
+            campaign_id=campaign_id,
+            owner_id=owner_id,
+            quote_id=quote_id,
+        )
+        order = _sort(sort, frozenset({"placed_at", "updated_at"}))
+        return page(await queries.orders(actor, flt, sort=order, limit=limit, offset=offset))
+
+    @api.get("/orders/{order_id}", response_model=OrderView)
+    async def get_order(order_id: UUID, actor: Who, _: int = consistent) -> Any:
+        return await queries.order(actor, str(order_id))
+
+    @api.post("/orders/{order_id}/ship", response_model=CommandAccepted)
+    async def ship(
+        order_id: UUID, ctx: Ctx, response: Response, body: Shipment | None = None
+    ) -> CommandAccepted:
+        carrier = body.carrier if body else None
+        tracking = body.tracking_ref if body else None
+        result = await commands.run(
+            ctx, lambda: service.ship_order(ctx, str(order_id), carrier, tracking)
+        )
+        return accepted(result, response)
+
+    @api.post("/orders/{order_id}/deliver", response_model=CommandAccepted)
+    async def deliver(order_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.deliver_order(ctx, str(order_id)))
+        return accepted(result, response)
+
+    @api.post("/orders/{order_id}/cancel", response_model=CommandAccepted)
+    async def cancel(
+        order_id: UUID, ctx: Ctx, response: Response, body: Cancellation | None = None
+    ) -> CommandAccepted:
+        reason = body.reason if body else None
+        result = await commands.run(ctx, lambda: service.cancel_order(ctx, str(order_id), reason))
+        return accepted(result, response)
+
+    @api.post("/orders/{order_id}/return", response_model=CommandAccepted)
+    async def return_order(
+        order_id: UUID, body: Return, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.return_order(ctx, str(order_id), body.reason)
+        )
+        return accepted(result, response)
+
+    # -- invoices and payments ---------------------------------------------------------------
+
+    @api.post("/invoices", status_code=201, response_model=CommandAccepted)
+    async def issue_invoice(body: NewInvoice, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.issue_invoice(ctx, body.order_id, body.due_date)
+        )
+        return accepted(result, response, created_under="/invoices")
+
+    @api.get("/invoices", response_model=InvoicePage)
+    async def list_invoices(
+        actor: Who,
+        _: int = consistent,
+        status: InvoiceStatus | None = None,
+        overdue: bool | None = None,
+        customer_id: str | None = None,
+        order_id: str | None = None,
+        owner_id: str | None = None,
+        sort: str = "due_date",
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        flt = InvoiceFilter(
+            status=None if status is None else status.value,
+            overdue=overdue,
+            customer_id=customer_id,
+            order_id=order_id,
+            owner_id=owner_id,
+        )
+        order = _sort(sort, frozenset({"due_date", "issue_date", "updated_at"}))
+        return page(await queries.invoices(actor, flt, sort=order, limit=limit, offset=offset))
+
+    @api.get("/invoices/{invoice_id}", response_model=InvoiceView)
+    async def get_invoice(invoice_id: UUID, actor: Who, _: int = consistent) -> Any:
+        return await queries.invoice(actor, str(invoice_id))
+
+    @api.post("/payments", status_code=201, response_model=PaymentAccepted)
+    async def record_payment(body: NewPayment, ctx: Ctx, response: Response) -> PaymentAccepted:
+        payment_id = payment_id_for(ctx, body.payment_id)
+        result = await commands.run(
+            ctx,
+            lambda: service.record_payment(
+                ctx,
+                body.invoice_id,
+                body.amount,
+                payment_id=payment_id,
+                received_on=body.received_on,
+                method=body.method,
+                reference=body.reference,
+            ),
+        )
+        answer = accepted(result, response, created_under="/invoices")
+        return PaymentAccepted(
+            id=payment_id, invoice_id=answer.id, position=answer.position, version=answer.version
+        )
+
+    @api.get("/payments", response_model=PaymentPage)
+    async def list_payments(
+        actor: Who,
+        _: int = consistent,
+        invoice_id: str | None = None,
+        customer_id: str | None = None,
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        return page(
+            await queries.payments(
+                actor, invoice_id=invoice_id, customer_id=customer_id, limit=limit, offset=offset
+            )
+        )
+
+    return api

@@ -1,0 +1,312 @@
+"""Request and response bodies of the order-to-cash routes. Unknown fields are refused, amounts
+are decimal strings with a currency (a float is a 422 naming the field), quantities and
+discounts decimal strings too."""
+
+from __future__ import annotations
+
+from datetime import date
+from decimal import Decimal
+from typing import Annotated, Any, Self
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+
+from crm.events.money import Amount, Currency, Money
+from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
+
+Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewProduct(Body):
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
+    name: Text
+    list_price: Money
+    description: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class Repricing(Body):
+    list_price: Money
+
+
+class Retirement(Body):
+    reason: Reason | None = None
+
+
+class NewPriceBook(Body):
+    name: Text
+    currency: Currency
+
+
+class PriceEntry(Body):
+    unit_price: Money
+
+
+class NewLine(Body):
+    """A product by ``product_id`` or ``sku``; without ``unit_price`` the line is priced from
+    the document's price book, else from the product's list price."""
+
+    product_id: Id | None = None
+    sku: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
+    quantity: Amount = Field(description='a decimal string, e.g. "3" or "2.5"')
+    unit_price: Money | None = None
+    discount_percent: Amount = Field(default=Decimal(0), description='0 to 100, e.g. "12.5"')
+    description: Annotated[str, StringConstraints(max_length=200)] | None = None
+    line_id: Id | None = None
+
+    @model_validator(mode="after")
+    def one_product(self) -> Self:
+        if (self.product_id is None) == (self.sku is None):
+            raise ValueError("give either product_id or sku")
+        return self
+
+
+Lines = Annotated[list[NewLine], Field(min_length=1, max_length=500)]
+
+
+class NewQuote(Body):
+    customer_id: Id
+    currency: Currency
+    valid_until: date
+    opportunity_id: Id | None = None
+    campaign_id: Id | None = None
+    owner_id: Id | None = Field(default=None, description="The owning rep; default: you")
+    price_book_id: Id | None = None
+    lines: Lines
+
+
+class MoreLines(Body):
+    price_book_id: Id | None = None
+    lines: Lines
+
+
+class Rejection(Body):
+    reason: Reason | None = None
+
+
+class NewOrder(Body):
+    """Either ``{"quote_id"}`` (the order an accepted quote becomes) or a direct order:
+    ``customer_id``, ``currency`` and ``lines``."""
+
+    quote_id: Id | None = None
+    customer_id: Id | None = None
+    currency: Currency | None = None
+    lines: Lines | None = None
+    campaign_id: Id | None = None
+    opportunity_id: Id | None = None
+    owner_id: Id | None = None
+    price_book_id: Id | None = None
+
+    @model_validator(mode="after")
+    def quote_or_lines(self) -> Self:
+        direct = ("customer_id", "currency", "lines")
+        if self.quote_id is not None:
+            extra = [f for f in self.model_fields_set if f != "quote_id"]
+            if extra:
+                raise ValueError(f"an order from a quote takes only quote_id, not {extra}")
+        else:
+            missing = [f for f in direct if getattr(self, f) is None]
+            if missing:
+                raise ValueError(f"give quote_id, or {', '.join(missing)} for a direct order")
+        return self
+
+
+class Shipment(Body):
+    carrier: Text | None = None
+    tracking_ref: Text | None = None
+
+
+class Cancellation(Body):
+    reason: Reason | None = None
+
+
+class Return(Body):
+    reason: Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class NewInvoice(Body):
+    order_id: Id
+    due_date: date | None = Field(default=None, description="default: 30 days after today")
+
+
+class NewPayment(Body):
+    invoice_id: Id
+    amount: Money
+    received_on: date | None = Field(default=None, description="default: today")
+    method: Text | None = None
+    reference: Text | None = None
+    payment_id: Id | None = Field(
+        default=None, description="Your id for it; default: from the Idempotency-Key, else new"
+    )
+
+
+class PaymentAccepted(BaseModel):
+    id: str
+    invoice_id: str
+    position: int
+    version: int
+
+
+# -- views ---------------------------------------------------------------------------------
+
+
+class MoneyView(BaseModel):
+    amount: str
+    currency: str
+
+
+class Record(BaseModel):
+    """Fields every document carries."""
+
+    id: str
+    tenant: str
+    owner_id: str | None
+    team_id: str | None
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+class ProductView(Record):
+    sku: str
+    name: str
+    description: str | None
+    list_price: MoneyView
+    retired: bool
+    retired_reason: str | None
+
+
+class PriceBookEntryView(BaseModel):
+    sku: str
+    product_id: str
+    unit_price: MoneyView
+
+
+class PriceBookView(Record):
+    name: str
+    currency: str
+    entries: list[PriceBookEntryView]
+
+
+class LineView(BaseModel):
+    line_id: str
+    product_id: str
+    sku: str
+    description: str | None
+    quantity: str
+    unit_price: MoneyView
+    discount_percent: str
+    line_total: MoneyView
+
+
+class QuoteView(Record):
+    customer_id: str
+    currency: str
+    valid_until: date
+    opportunity_id: str | None
+    campaign_id: str | None
+    status: QuoteStatus
+    lines: list[LineView]
+    total: MoneyView
+    order_id: str | None
+    sent_at: str | None
+    answered_at: str | None
+    reason: str | None
+
+
+class OrderView(Record):
+    customer_id: str
+    currency: str
+    lines: list[LineView]
+    total: MoneyView
+    quote_id: str | None
+    opportunity_id: str | None
+    campaign_id: str | None
+    status: OrderStatus
+    placed_at: str
+    shipped_at: str | None
+    delivered_at: str | None
+    closed_at: str | None
+    carrier: str | None
+    tracking_ref: str | None
+    reason: str | None
+
+
+class PaymentView(BaseModel):
+    payment_id: str
+    amount: MoneyView
+    received_on: date
+    method: str | None
+    reference: str | None
+    balance_after: MoneyView
+    recorded_at: str
+    recorded_by: str
+
+
+class InvoiceView(Record):
+    order_id: str
+    customer_id: str
+    campaign_id: str | None
+    amount: MoneyView
+    paid: MoneyView
+    balance: MoneyView
+    status: InvoiceStatus
+    issue_date: date
+    due_date: date
+    overdue: bool
+    overdue_since: date | None
+    paid_on: date | None
+    payments: list[PaymentView]
+    payment_count: int
+    void_reason: str | None
+
+
+class PaymentListItem(PaymentView):
+    invoice_id: str
+    order_id: str
+    customer_id: str
+    owner_id: str
+
+
+class Paged(BaseModel):
+    total: int
+    limit: int
+    offset: int
+
+
+class ProductPage(Paged):
+    items: list[ProductView]
+
+
+class PriceBookPage(Paged):
+    items: list[PriceBookView]
+
+
+class QuotePage(Paged):
+    items: list[QuoteView]
+
+
+class OrderPage(Paged):
+    items: list[OrderView]
+
+
+class InvoicePage(Paged):
+    items: list[InvoiceView]
+
+
+class PaymentPage(Paged):
+    items: list[PaymentListItem]
+
+
+def page(result: Any) -> dict[str, Any]:
+    return {
+        "items": result.items,
+        "total": result.total,
+        "limit": result.limit,
+        "offset": result.offset,
+    }

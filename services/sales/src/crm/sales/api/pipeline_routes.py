@@ -1,0 +1,472 @@
+"""Routes of the sales pipeline: /leads, /opportunities, /pipeline, /campaigns, /targets.
+
+Each command is parse, run, answer (``{"id", "position", "version"}``, 201 + Location for a
+creation); each read takes ``min_position`` to read its own write.
+"""
+
+from typing import Annotated, Any, Literal
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from crm.kernel.auth import Actor
+from crm.kernel.errors import InvalidCommand, NotFound
+from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.read_store import Page
+from crm.kernel.repository import CommandContext
+from crm.kernel.runtime import Runtime
+from crm.sales.api.pipeline_schemas import (
+    CampaignEnd,
+    CampaignPage,
+    CampaignView,
+    ConversionAccepted,
+    Disqualification,
+    LeadConversion,
+    LeadPage,
+    LeadView,
+    Loss,
+    NewCampaign,
+    NewLead,
+    NewOpportunity,
+    NewTarget,
+    OpportunityPage,
+    OpportunityPatch,
+    OpportunityView,
+    PipelineBody,
+    PipelineView,
+    Qualification,
+    Reopening,
+    StageMove,
+    TargetPage,
+    TargetRevision,
+    TargetView,
+)
+from crm.sales.application.pipeline_queries import (
+    CAMPAIGN_SORTS,
+    LEAD_SORTS,
+    OPPORTUNITY_SORTS,
+    TARGET_SORTS,
+    CampaignFilter,
+    LeadFilter,
+    OpportunityFilter,
+    Paging,
+    PipelineQueries,
+    TargetFilter,
+)
+from crm.sales.application.pipeline_service import OpportunityChanges, PipelineService
+from crm.sales.application.policy import visibility_filter
+from crm.sales.domain.pipeline import DEFAULT_PIPELINE
+from crm.sales.projections.pipeline_models import (
+    CampaignsProjection,
+    LeadsProjection,
+    OpportunitiesProjection,
+    TargetsProjection,
+)
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+Filter = Annotated[str | None, Query(max_length=200)]
+
+
+def if_match(value: str | None) -> int | None:
+    """``"3"``, ``W/"3"`` or ``3``: the version the client last read (its ETag)."""
+    if value is None:
+        return None
+    try:
+        return int(value.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise InvalidCommand("If-Match", 'must be the record\'s version, e.g. "3"') from None
+
+
+def page(result: Page) -> dict[str, Any]:
+    return {
+        "items": result.items,
+        "total": result.total,
+        "limit": result.limit,
+        "offset": result.offset,
+    }
+
+
+def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
+    api = APIRouter()
+    service = PipelineService(runtime.store, runtime.codec)
+    queries = PipelineQueries(runtime.read_store)
+    commands = Commands(runtime, authenticate)
+    Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
+    Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
+    leads_read = Depends(ReadConsistency(runtime, LeadsProjection()))
+    opportunities_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
+    campaigns_read = Depends(ReadConsistency(runtime, CampaignsProjection()))
+    targets_read = Depends(ReadConsistency(runtime, TargetsProjection()))
+
+    # -- leads -------------------------------------------------------------------------------
+
+    @api.post("/leads", status_code=201, response_model=CommandAccepted, tags=["leads"])
+    async def capture_lead(body: NewLead, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.capture_lead(
+                ctx,
+                name=body.name,
+                email=str(body.email) if body.email else None,
+                phone=body.phone,
+                company=body.company,
+                title=body.title,
+                source=body.source,
+                campaign_id=body.campaign_id,
+                owner_id=body.owner_id,
+            ),
+        )
+        return accepted(result, response, created_under="/leads")
+
+    @api.get("/leads", response_model=LeadPage, tags=["leads"])
+    async def list_leads(
+        actor: Who,
+        _: int = leads_read,
+        owner_id: Filter = None,
+        status: Literal["open", "qualified", "disqualified", "converting", "converted"]
+        | None = None,
+        source: Filter = None,
+        campaign_id: Filter = None,
+        sort: Annotated[
+            str, Query(description=f"one of {sorted(LEAD_SORTS)}, '-' for descending")
+        ] = "-created_at",
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        flt = LeadFilter(owner_id=owner_id, status=status, source=source, campaign_id=campaign_id)
+        return page(await queries.leads(actor, flt, Paging(sort, limit, offset)))
+
+    @api.get("/leads/{lead_id}", response_model=LeadView, tags=["leads"])
+    async def get_lead(
+        lead_id: UUID, actor: Who, response: Response, _: int = leads_read
+    ) -> dict[str, Any]:
+        doc = await queries.lead(actor, str(lead_id))
+        response.headers["ETag"] = f'"{doc["version"]}"'
+        return doc
+
+    @api.post("/leads/{lead_id}/qualify", response_model=CommandAccepted, tags=["leads"])
+    async def qualify_lead(
+        lead_id: UUID, ctx: Ctx, response: Response, body: Qualification | None = None
+    ) -> CommandAccepted:
+        note = body.note if body else None
+        result = await commands.run(ctx, lambda: service.qualify_lead(ctx, str(lead_id), note))
+        return accepted(result, response)
+
+    @api.post("/leads/{lead_id}/disqualify", response_model=CommandAccepted, tags=["leads"])
+    async def disqualify_lead(
+        lead_id: UUID, body: Disqualification, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.disqualify_lead(ctx, str(lead_id), body.reason)
+        )
+        return accepted(result, response)
+
+    @api.post(
+        "/leads/{lead_id}/convert",
+        status_code=202,
+        response_model=ConversionAccepted,
+        tags=["leads"],
+    )
+    async def convert_lead(
+        lead_id: UUID, body: LeadConversion, ctx: Ctx, response: Response
+    ) -> ConversionAccepted:
+        """Accepted: the customer is registered and the opportunity opened by a process that
+        follows the conversion event; both ids are fixed now."""
+        result = await commands.run(
+            ctx,
+            lambda: service.convert_lead(
+                ctx,
+                str(lead_id),
+                opportunity_name=body.opportunity_name,
+                amount=body.amount,
+                expected_close_date=body.expected_close_date,
+                existing_customer_id=body.existing_customer_id,
+                owner_id=body.owner_id,
+            ),
+        )
+        answer = accepted(result, response)
+        response.status_code = 202
+        customer_id, opportunity_id, new_customer = service.conversion_of(
+            str(lead_id), body.existing_customer_id
+        )
+        return ConversionAccepted(
+            **answer.model_dump(),
+            customer_id=customer_id,
+            opportunity_id=opportunity_id,
+            new_customer=new_customer,
+        )
+
+    # -- opportunities -----------------------------------------------------------------------
+
+    @api.post(
+        "/opportunities", status_code=201, response_model=CommandAccepted, tags=["opportunities"]
+    )
+    async def open_opportunity(
+        body: NewOpportunity, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.open_opportunity(
+                ctx,
+                customer_id=body.customer_id,
+                name=body.name,
+                amount=body.amount,
+                expected_close_date=body.expected_close_date,
+                stage=body.stage,
+                owner_id=body.owner_id,
+                campaign_id=body.campaign_id,
+            ),
+        )
+        return accepted(result, response, created_under="/opportunities")
+
+    @api.get("/opportunities", response_model=OpportunityPage, tags=["opportunities"])
+    async def list_opportunities(
+        actor: Who,
+        _: int = opportunities_read,
+        owner_id: Filter = None,
+        stage: Filter = None,
+        status: Literal["open", "won", "lost"] | None = None,
+        customer_id: Filter = None,
+        campaign_id: Filter = None,
+        sort: Annotated[
+            str, Query(description=f"one of {sorted(OPPORTUNITY_SORTS)}, '-' for descending")
+        ] = "expected_close_date",
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        flt = OpportunityFilter(
+            owner_id=owner_id,
+            stage=stage,
+            status=status,
+            customer_id=customer_id,
+            campaign_id=campaign_id,
+        )
+        return page(await queries.opportunities(actor, flt, Paging(sort, limit, offset)))
+
+    @api.get(
+        "/opportunities/{opportunity_id}", response_model=OpportunityView, tags=["opportunities"]
+    )
+    async def get_opportunity(
+        opportunity_id: UUID, actor: Who, response: Response, _: int = opportunities_read
+    ) -> dict[str, Any]:
+        doc = await queries.opportunity(actor, str(opportunity_id))
+        response.headers["ETag"] = f'"{doc["version"]}"'
+        return doc
+
+    @api.post(
+        "/opportunities/{opportunity_id}/stage",
+        response_model=CommandAccepted,
+        tags=["opportunities"],
+    )
+    async def move_opportunity(
+        opportunity_id: UUID, body: StageMove, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.move_opportunity(ctx, str(opportunity_id), body.stage)
+        )
+        return accepted(result, response)
+
+    @api.post(
+        "/opportunities/{opportunity_id}/win",
+        response_model=CommandAccepted,
+        tags=["opportunities"],
+    )
+    async def win_opportunity(
+        opportunity_id: UUID, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.win_opportunity(ctx, str(opportunity_id)))
+        return accepted(result, response)
+
+    @api.post(
+        "/opportunities/{opportunity_id}/lose",
+        response_model=CommandAccepted,
+        tags=["opportunities"],
+    )
+    async def lose_opportunity(
+        opportunity_id: UUID, body: Loss, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.lose_opportunity(ctx, str(opportunity_id), body.reason)
+        )
+        return accepted(result, response)
+
+    @api.post(
+        "/opportunities/{opportunity_id}/reopen",
+        response_model=CommandAccepted,
+        tags=["opportunities"],
+    )
+    async def reopen_opportunity(
+        opportunity_id: UUID, body: Reopening, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.reopen_opportunity(ctx, str(opportunity_id), body.stage, body.reason),
+        )
+        return accepted(result, response)
+
+    @api.patch(
+        "/opportunities/{opportunity_id}",
+        response_model=CommandAccepted,
+        tags=["opportunities"],
+    )
+    async def change_opportunity(
+        opportunity_id: UUID,
+        body: OpportunityPatch,
+        ctx: Ctx,
+        response: Response,
+        if_match_header: Annotated[
+            str | None,
+            Header(alias="If-Match", description="Only if the opportunity is at this version"),
+        ] = None,
+    ) -> CommandAccepted:
+        changes = OpportunityChanges(
+            amount=body.amount,
+            change_currency=body.change_currency,
+            expected_close_date=body.expected_close_date,
+            owner_id=body.owner_id,
+        )
+        if changes.empty:
+            raise InvalidCommand("body", "names no field to change")
+        expected = if_match(if_match_header)
+        result = await commands.run(
+            ctx,
+            lambda: service.change_opportunity(
+                ctx, str(opportunity_id), changes, expected_version=expected
+            ),
+        )
+        return accepted(result, response)
+
+    # -- pipeline ----------------------------------------------------------------------------
+
+    @api.get("/pipeline", response_model=PipelineView, tags=["pipeline"])
+    async def get_pipeline(actor: Who, response: Response) -> PipelineView:
+        """Read from the pipeline's stream, not a read model: it is one small aggregate per
+        tenant, and a stage move right after a change must see the change."""
+        visibility_filter(actor)
+        try:
+            pipeline = await service.pipelines.load(actor.tenant, tenant=actor.tenant)
+        except NotFound:
+            view = PipelineView(stages=list(DEFAULT_PIPELINE.stages), configured=False, version=-1)
+        else:
+            view = PipelineView(
+                stages=list(pipeline.definition.stages),
+                configured=pipeline.state.configured is not None,
+                version=pipeline.version,
+            )
+        response.headers["ETag"] = f'"{view.version}"'
+        return view
+
+    @api.put("/pipeline", response_model=CommandAccepted, tags=["pipeline"])
+    async def configure_pipeline(
+        body: PipelineBody, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.configure_pipeline(ctx, body.stages))
+        return accepted(result, response)
+
+    # -- campaigns ---------------------------------------------------------------------------
+
+    @api.post("/campaigns", status_code=201, response_model=CommandAccepted, tags=["campaigns"])
+    async def plan_campaign(body: NewCampaign, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.plan_campaign(
+                ctx,
+                name=body.name,
+                channel=body.channel,
+                budget=body.budget,
+                starts_on=body.starts_on,
+                ends_on=body.ends_on,
+                owner_id=body.owner_id,
+            ),
+        )
+        return accepted(result, response, created_under="/campaigns")
+
+    @api.get("/campaigns", response_model=CampaignPage, tags=["campaigns"])
+    async def list_campaigns(
+        actor: Who,
+        _: int = campaigns_read,
+        status: Literal["planned", "active", "ended"] | None = None,
+        channel: Filter = None,
+        sort: Annotated[
+            str, Query(description=f"one of {sorted(CAMPAIGN_SORTS)}, '-' for descending")
+        ] = "-starts_on",
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        flt = CampaignFilter(status=status, channel=channel)
+        return page(await queries.campaigns(actor, flt, Paging(sort, limit, offset)))
+
+    @api.get("/campaigns/{campaign_id}", response_model=CampaignView, tags=["campaigns"])
+    async def get_campaign(
+        campaign_id: UUID, actor: Who, response: Response, _: int = campaigns_read
+    ) -> dict[str, Any]:
+        doc = await queries.campaign(actor, str(campaign_id))
+        response.headers["ETag"] = f'"{doc["version"]}"'
+        return doc
+
+    @api.post("/campaigns/{campaign_id}/launch", response_model=CommandAccepted, tags=["campaigns"])
+    async def launch_campaign(campaign_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(ctx, lambda: service.launch_campaign(ctx, str(campaign_id)))
+        return accepted(result, response)
+
+    @api.post("/campaigns/{campaign_id}/end", response_model=CommandAccepted, tags=["campaigns"])
+    async def end_campaign(
+        campaign_id: UUID, ctx: Ctx, response: Response, body: CampaignEnd | None = None
+    ) -> CommandAccepted:
+        reason = body.reason if body else None
+        result = await commands.run(
+            ctx, lambda: service.end_campaign(ctx, str(campaign_id), reason)
+        )
+        return accepted(result, response)
+
+    # -- targets -----------------------------------------------------------------------------
+
+    @api.post("/targets", status_code=201, response_model=CommandAccepted, tags=["targets"])
+    async def set_target(body: NewTarget, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.set_target(
+                ctx,
+                owner_kind=body.owner_kind,
+                owner_id=body.owner_id,
+                period=body.period,
+                amount=body.amount,
+            ),
+        )
+        return accepted(result, response, created_under="/targets")
+
+    @api.get("/targets", response_model=TargetPage, tags=["targets"])
+    async def list_targets(
+        actor: Who,
+        _: int = targets_read,
+        owner_kind: Literal["rep", "team"] | None = None,
+        owner_id: Filter = None,
+        period: Filter = None,
+        sort: Annotated[
+            str, Query(description=f"one of {sorted(TARGET_SORTS)}, '-' for descending")
+        ] = "-period",
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        flt = TargetFilter(owner_kind=owner_kind, owner_id=owner_id, period=period)
+        return page(await queries.targets(actor, flt, Paging(sort, limit, offset)))
+
+    @api.get("/targets/{target_id}", response_model=TargetView, tags=["targets"])
+    async def get_target(
+        target_id: str, actor: Who, response: Response, _: int = targets_read
+    ) -> dict[str, Any]:
+        doc = await queries.target(actor, target_id)
+        response.headers["ETag"] = f'"{doc["version"]}"'
+        return doc
+
+    @api.patch("/targets/{target_id}", response_model=CommandAccepted, tags=["targets"])
+    async def revise_target(
+        target_id: str, body: TargetRevision, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await commands.run(
+            ctx, lambda: service.revise_target(ctx, target_id, body.amount, body.reason)
+        )
+        return accepted(result, response)
+
+    return api

@@ -1,0 +1,265 @@
+"""Request and response bodies of the pipeline routes. Unknown fields are refused (a typo is a
+422 naming it); amounts are :class:`~crm.events.money.Money`, so a float is a 422 naming the
+amount."""
+
+from __future__ import annotations
+
+from datetime import date
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+
+from crm.events.money import Money
+from crm.events.sales import CampaignChannel, StageDefinition, TargetOwnerKind
+from crm.kernel.http import CommandAccepted
+
+Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()./-]{3,30}$")]
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
+Stage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+# -- leads ---------------------------------------------------------------------------------------
+
+
+class NewLead(Body):
+    name: Name
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    company: Short | None = None
+    title: Short | None = None
+    source: Short | None = None
+    campaign_id: Id | None = None
+    owner_id: Id | None = Field(default=None, description="The owning rep; default: you")
+
+
+class Qualification(Body):
+    note: Note | None = None
+
+
+class Disqualification(Body):
+    reason: Reason
+
+
+class LeadConversion(Body):
+    opportunity_name: Name
+    amount: Money
+    expected_close_date: date
+    existing_customer_id: Id | None = Field(
+        default=None, description="Convert for this customer instead of registering a new one"
+    )
+    owner_id: Id | None = Field(
+        default=None, description="The opportunity's owner; default: the lead's"
+    )
+
+
+class ConversionAccepted(CommandAccepted):
+    """The conversion is recorded; the customer and the opportunity follow asynchronously,
+    under these ids."""
+
+    customer_id: str
+    opportunity_id: str
+    new_customer: bool
+
+
+class LeadView(BaseModel):
+    id: str
+    owner_id: str
+    team_id: str | None
+    name: str
+    email: str | None
+    phone: str | None
+    company: str | None
+    title: str | None
+    source: str | None
+    campaign_id: str | None
+    status: str
+    qualified_note: str | None
+    disqualified_reason: str | None
+    customer_id: str | None
+    opportunity_id: str | None
+    converted_at: str | None
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+class LeadPage(BaseModel):
+    items: list[LeadView]
+    total: int
+    limit: int
+    offset: int
+
+
+# -- opportunities -------------------------------------------------------------------------------
+
+
+class NewOpportunity(Body):
+    customer_id: Id
+    name: Name
+    amount: Money
+    expected_close_date: date
+    stage: Stage | None = Field(default=None, description="Default: the first open stage")
+    owner_id: Id | None = None
+    campaign_id: Id | None = None
+
+
+class StageMove(Body):
+    stage: Stage
+
+
+class Loss(Body):
+    reason: Reason
+
+
+class Reopening(Body):
+    stage: Stage
+    reason: Reason | None = None
+
+
+class OpportunityPatch(Body):
+    amount: Money | None = None
+    change_currency: bool = Field(
+        default=False, description="Required to change the opportunity's currency"
+    )
+    expected_close_date: date | None = None
+    owner_id: Id | None = Field(default=None, description="Reassign (managers only)")
+
+
+class StageEntry(BaseModel):
+    stage: str
+    entered_at: str
+    probability: int
+    direction: str | None = None
+
+
+class OpportunityView(BaseModel):
+    id: str
+    owner_id: str
+    team_id: str | None
+    customer_id: str
+    name: str
+    amount: Money
+    weighted_amount: Money
+    expected_close_date: date
+    status: str
+    stage: str
+    entered_at: str
+    probability: int
+    lead_id: str | None
+    campaign_id: str | None
+    lost_reason: str | None
+    lost_at_stage: str | None
+    closed_at: str | None
+    stage_history: list[StageEntry]
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+class OpportunityPage(BaseModel):
+    items: list[OpportunityView]
+    total: int
+    limit: int
+    offset: int
+
+
+# -- pipeline ------------------------------------------------------------------------------------
+
+
+class PipelineBody(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+    stages: list[StageDefinition] = Field(min_length=1, max_length=30)
+
+
+class PipelineView(BaseModel):
+    stages: list[StageDefinition]
+    configured: bool
+    version: int
+
+
+# -- campaigns -----------------------------------------------------------------------------------
+
+
+class NewCampaign(Body):
+    name: Name
+    channel: CampaignChannel
+    budget: Money
+    starts_on: date
+    ends_on: date
+    owner_id: Id | None = None
+
+
+class CampaignEnd(Body):
+    reason: Reason | None = None
+
+
+class CampaignView(BaseModel):
+    id: str
+    owner_id: str | None
+    name: str
+    channel: CampaignChannel
+    budget: Money
+    starts_on: date
+    ends_on: date
+    status: str
+    launched_at: str | None
+    ended_at: str | None
+    end_reason: str | None
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+class CampaignPage(BaseModel):
+    items: list[CampaignView]
+    total: int
+    limit: int
+    offset: int
+
+
+# -- targets -------------------------------------------------------------------------------------
+
+
+class NewTarget(Body):
+    owner_kind: TargetOwnerKind
+    owner_id: Id
+    period: Annotated[str, Field(description="A month (2026-11) or a quarter (2026-Q4)")]
+    amount: Money
+
+
+class TargetRevision(Body):
+    amount: Money
+    reason: Reason | None = None
+
+
+class TargetView(BaseModel):
+    id: str
+    owner_kind: TargetOwnerKind
+    owner_id: str
+    team_id: str | None
+    period: str
+    amount: Money
+    revisions: list[dict[str, Any]]
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+class TargetPage(BaseModel):
+    items: list[TargetView]
+    total: int
+    limit: int
+    offset: int

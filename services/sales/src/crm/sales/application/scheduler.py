@@ -1,0 +1,175 @@
+"""The sales context's scheduled checks: invoices that fell overdue, quotes that expired.
+
+Nothing happens in an event-sourced system without a command, and the passing of a date is
+not one; so a scheduler asks the read models which invoices are past their due date with a
+balance (issued, not yet marked overdue) and which sent quotes are past their validity, and
+runs :meth:`Invoice.mark_overdue` and :meth:`Quote.expire` on each, as the system.
+
+Each event is recorded once however many schedulers run and however often they restart:
+
+1. every command runs under an idempotency key per (aggregate, check, due date), so a second
+   scheduler racing the first appends nothing (the store records the key with the events);
+2. the domain's own no-op is the second guard: an invoice already marked, paid or void, a
+   quote already answered, records nothing, which covers a read model that has not caught up
+   with the last tick;
+3. an append that meets a concurrent writer is retried on a fresh load, where 2 applies.
+
+A tick finds what the read models show at the time; whatever they have not caught up with
+yet (or an error on one record) is found by the next tick.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import hashlib
+import logging
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any, TypeVar
+
+from crm.kernel.aggregate import Aggregate
+from crm.kernel.clock import Clock
+from crm.kernel.errors import WrongExpectedVersion
+from crm.kernel.event_store import Idempotency
+from crm.kernel.reactor import SYSTEM_ROLE
+from crm.kernel.read_store import Document, Query
+from crm.kernel.repository import CommandContext, Repository
+from crm.kernel.runtime import Runtime
+from crm.sales.domain.invoices import Invoice
+from crm.sales.domain.quotes import Quote, today
+from crm.sales.projections.order_models import INVOICES, QUOTES
+
+log = logging.getLogger(__name__)
+
+ACTOR = "process:sales-scheduler"
+PAGE = 200
+ATTEMPTS = 3
+
+A = TypeVar("A", bound=Aggregate)  # type: ignore[type-arg]
+
+
+@dataclass(frozen=True)
+class TickReport:
+    """What one tick did: the ids it recorded an event for, and those it found with nothing
+    to record (already done by another scheduler, or by an earlier tick)."""
+
+    now: datetime
+    invoices_overdue: tuple[str, ...] = ()
+    quotes_expired: tuple[str, ...] = ()
+    unchanged: tuple[str, ...] = ()
+    failed: tuple[str, ...] = field(default=())
+
+
+class SalesScheduler:
+    def __init__(self, runtime: Runtime, *, page_size: int = PAGE) -> None:
+        self.runtime = runtime
+        self.read_store = runtime.read_store
+        self.page_size = page_size
+        self.invoices = Repository(runtime.store, runtime.codec, Invoice)
+        self.quotes = Repository(runtime.store, runtime.codec, Quote)
+
+    @staticmethod
+    def context(tenant: str, now: datetime, key: str) -> CommandContext:
+        """The system acting for the check, under the check's idempotency key."""
+        return CommandContext(
+            actor=ACTOR,
+            role=SYSTEM_ROLE,
+            tenant=tenant,
+            now=now,
+            idempotency=Idempotency(key, hashlib.sha256(key.encode()).hexdigest()),
+        )
+
+    async def _due(self, collection: str, flt: dict[str, Any]) -> list[Document]:
+        """Every document matching ``flt`` now, across tenants, oldest due first."""
+        found: list[Document] = []
+        while True:
+            page = await self.read_store.find(
+                collection,
+                Query(filter=flt, sort=(("id", 1),), limit=self.page_size, offset=len(found)),
+            )
+            found.extend(page.items)
+            if not page.items or len(found) >= page.total:
+                return found
+
+    async def _run(
+        self,
+        repository: Repository[A],
+        doc: Document,
+        ctx: CommandContext,
+        act: Callable[[A], None],
+    ) -> bool:
+        """Load, act, and append only if the domain recorded something (True)."""
+        for attempt in range(ATTEMPTS):
+            aggregate = await repository.load(doc["id"], tenant=doc["tenant"])
+            act(aggregate)
+            if not aggregate.changes:
+                return False
+            try:
+                result = await repository.save(aggregate, ctx)
+            except WrongExpectedVersion:
+                if attempt == ATTEMPTS - 1:
+                    raise
+                continue
+            return not result.replayed
+        raise AssertionError("unreachable")
+
+    async def tick(self, now: datetime) -> TickReport:
+        as_of = today(now).isoformat()
+        overdue: list[str] = []
+        expired: list[str] = []
+        unchanged: list[str] = []
+        failed: list[str] = []
+
+        async def check(
+            doc: Document,
+            key: str,
+            run: Callable[[CommandContext], Awaitable[bool]],
+            into: list[str],
+        ) -> None:
+            try:
+                changed = await run(self.context(doc["tenant"], now, key))
+            except Exception:
+                log.exception("scheduled check %s failed; the next tick tries again", key)
+                failed.append(doc["id"])
+                return
+            (into if changed else unchanged).append(doc["id"])
+
+        invoices = await self._due(
+            INVOICES,
+            {"status": "issued", "overdue": False, "due_date": {"$lt": as_of}},
+        )
+        for doc in invoices:
+            key = f"scheduler:invoice-overdue:{doc['id']}:{doc['due_date']}"
+
+            async def mark(ctx: CommandContext, doc: Document = doc) -> bool:
+                return await self._run(self.invoices, doc, ctx, lambda i: i.mark_overdue(now))
+
+            await check(doc, key, mark, overdue)
+
+        quotes = await self._due(QUOTES, {"status": "sent", "valid_until": {"$lt": as_of}})
+        for doc in quotes:
+            key = f"scheduler:quote-expiry:{doc['id']}:{doc['valid_until']}"
+
+            async def expire(ctx: CommandContext, doc: Document = doc) -> bool:
+                return await self._run(self.quotes, doc, ctx, lambda q: q.expire(now))
+
+            await check(doc, key, expire, expired)
+
+        return TickReport(now, tuple(overdue), tuple(expired), tuple(unchanged), tuple(failed))
+
+    async def run(self, clock: Clock, interval: float) -> None:
+        """Tick every ``interval`` seconds, forever (cancel the task to stop it)."""
+        while True:
+            try:
+                report = await self.tick(clock.now())
+            except Exception:
+                log.exception("sales scheduler tick failed; retrying in %s s", interval)
+            else:
+                if report.invoices_overdue or report.quotes_expired:
+                    log.info(
+                        "sales scheduler: %d invoices overdue, %d quotes expired",
+                        len(report.invoices_overdue),
+                        len(report.quotes_expired),
+                    )
+            await asyncio.sleep(interval)
