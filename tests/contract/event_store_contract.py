@@ -8,6 +8,7 @@ An adapter's test module defines an async ``event_store`` fixture and a ``reopen
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from collections.abc import Callable
 from typing import ClassVar
 from uuid import uuid4
@@ -246,6 +247,20 @@ class EventStoreContract:
         result = await event_store.append(s, [], 0, idempotency=key)
         assert (result.stream_version, result.replayed) == (0, False)
         assert (await event_store.idempotent_result(key)) is not None
+
+    async def test_cancelled_appends_leave_the_store_working(self, event_store: EventStore) -> None:
+        """A caller that stops waiting (a client gone, a job cancelled at shutdown) may or may
+        not have had its append written, but the store must go on serving everyone else."""
+        for i in range(50):
+            task = asyncio.create_task(event_store.append(sid(), [new_event(n=i)], NO_STREAM))
+            await asyncio.sleep(0)
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+        s = sid()
+        result = await asyncio.wait_for(event_store.append(s, [new_event()], NO_STREAM), 10)
+        assert result.stream_version == 0
+        assert len(await event_store.read_stream(s)) == 1
 
     async def test_everything_survives_reopening(
         self, event_store: EventStore, reopen: Callable[[], EventStore]

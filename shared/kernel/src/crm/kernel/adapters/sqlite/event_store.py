@@ -102,6 +102,13 @@ class _Append:
     done: Future[AppendResult] = field(default_factory=Future)
 
 
+def _claim(request: _Append) -> bool:
+    """Take a request off the queue: False if its caller cancelled it before the writer got to
+    it (it is dropped, nothing is written); True otherwise, and from then on it cannot be
+    cancelled, so the writer can always deliver its outcome."""
+    return request.done.set_running_or_notify_cancel()
+
+
 class SqliteEventStore:
     """See the module docstring. ``synchronous`` is SQLite's: FULL (the default) fsyncs the
     WAL at each commit; NORMAL survives a crash of the process but not of the machine."""
@@ -154,7 +161,7 @@ class SqliteEventStore:
                 first = self._queue.get()
                 if first is None:
                     return
-                group = [first]
+                group = [first] if _claim(first) else []
                 stop = False
                 while len(group) < MAX_GROUP:
                     try:
@@ -164,14 +171,19 @@ class SqliteEventStore:
                     if nxt is None:
                         stop = True
                         break
-                    group.append(nxt)
-                self._commit_group(conn, group)
+                    if _claim(nxt):
+                        group.append(nxt)
+                if group:
+                    self._commit_group(conn, group)
                 if stop:
                     return
         finally:
             conn.close()
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Append]) -> None:
+        """Commit the group's appends in one transaction (group commit). Every request in it
+        was claimed (:func:`_claim`), so its future can no longer be cancelled: its caller may
+        stop waiting, but the outcome is always recorded."""
         outcomes: list[AppendResult | BaseException] = []
         try:
             conn.execute("BEGIN IMMEDIATE")

@@ -1,0 +1,1 @@
+"""The service-desk context's HTTP routes and their request and response bodies."""

@@ -1,0 +1,121 @@
+"""Routes of the knowledge base: /kb/articles, /kb/articles/{id}/publish|retire, /kb/search."""
+
+from typing import Annotated, Any
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Query, Response
+
+from crm.kernel.auth import Actor
+from crm.kernel.errors import InvalidCommand
+from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.repository import CommandContext
+from crm.kernel.runtime import Runtime
+from crm.service_desk.api.kb_schemas import (
+    ArticlePage,
+    ArticlePatch,
+    ArticleStatusName,
+    ArticleView,
+    NewArticle,
+    Publication,
+    Retirement,
+    SearchResult,
+    page,
+)
+from crm.service_desk.application.kb_queries import (
+    MAX_HITS,
+    SORTS,
+    ArticleFilter,
+    KnowledgeBaseQueries,
+)
+from crm.service_desk.application.kb_service import ArticleChanges, KnowledgeBaseService
+from crm.service_desk.projections.kb_models import KB_PROJECTION
+
+Limit = Annotated[int, Query(ge=1, le=500)]
+Offset = Annotated[int, Query(ge=0)]
+
+
+def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
+    api = APIRouter(tags=["service desk: knowledge base"])
+    service = KnowledgeBaseService(runtime.store, runtime.codec)
+    queries = KnowledgeBaseQueries(runtime.read_store)
+    commands = Commands(runtime, authenticate)
+    Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
+    Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
+    consistent = Depends(ReadConsistency(runtime, KB_PROJECTION))
+
+    @api.post("/kb/articles", status_code=201, response_model=CommandAccepted)
+    async def draft(body: NewArticle, ctx: Ctx, response: Response) -> CommandAccepted:
+        result = await commands.run(
+            ctx,
+            lambda: service.draft(
+                ctx,
+                title=body.title,
+                problem=body.problem,
+                solution=body.solution,
+                tags=tuple(body.tags),
+                product=body.product,
+            ),
+        )
+        return accepted(result, response, created_under="/kb/articles")
+
+    @api.patch("/kb/articles/{article_id}", response_model=CommandAccepted)
+    async def update(
+        article_id: UUID, body: ArticlePatch, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        changes = ArticleChanges(
+            title=body.title,
+            problem=body.problem,
+            solution=body.solution,
+            tags=None if body.tags is None else tuple(body.tags),
+            product=body.product,
+        )
+        result = await commands.run(ctx, lambda: service.update(ctx, str(article_id), changes))
+        return accepted(result, response)
+
+    @api.post("/kb/articles/{article_id}/publish", response_model=CommandAccepted)
+    async def publish(
+        article_id: UUID, ctx: Ctx, response: Response, body: Publication | None = None
+    ) -> CommandAccepted:
+        version = body.version if body else None
+        result = await commands.run(ctx, lambda: service.publish(ctx, str(article_id), version))
+        return accepted(result, response)
+
+    @api.post("/kb/articles/{article_id}/retire", response_model=CommandAccepted)
+    async def retire(
+        article_id: UUID, ctx: Ctx, response: Response, body: Retirement | None = None
+    ) -> CommandAccepted:
+        reason = body.reason if body else None
+        result = await commands.run(ctx, lambda: service.retire(ctx, str(article_id), reason))
+        return accepted(result, response)
+
+    @api.get("/kb/articles", response_model=ArticlePage)
+    async def list_articles(
+        actor: Who,
+        _: int = consistent,
+        status: ArticleStatusName | None = None,
+        tag: Annotated[str | None, Query(max_length=50)] = None,
+        product: Annotated[str | None, Query(max_length=200)] = None,
+        sort: str = "-updated_at",
+        limit: Limit = 50,
+        offset: Offset = 0,
+    ) -> dict[str, Any]:
+        if sort.lstrip("-") not in SORTS:
+            raise InvalidCommand("sort", f"must be one of {sorted(SORTS)}, optionally with '-'")
+        flt = ArticleFilter(status=status.value if status else None, tag=tag, product=product)
+        return page(await queries.articles(actor, flt, sort=sort, limit=limit, offset=offset))
+
+    @api.get("/kb/articles/{article_id}", response_model=ArticleView)
+    async def get_article(article_id: UUID, actor: Who, _: int = consistent) -> Any:
+        return await queries.article(actor, str(article_id))
+
+    @api.get("/kb/search", response_model=SearchResult)
+    async def search(
+        actor: Who,
+        q: Annotated[str, Query(min_length=1, max_length=500)],
+        _: int = consistent,
+        limit: Annotated[int, Query(ge=1, le=MAX_HITS)] = 10,
+        product: Annotated[str | None, Query(max_length=200)] = None,
+    ) -> dict[str, Any]:
+        return {"q": q, "items": await queries.search(actor, q, limit=limit, product=product)}
+
+    return api

@@ -1,0 +1,121 @@
+"""Request and response bodies of the knowledge-base routes. Unknown fields are refused."""
+
+from __future__ import annotations
+
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+
+Title = Annotated[str, StringConstraints(max_length=200)]
+Problem = Annotated[str, StringConstraints(max_length=20_000)]
+Solution = Annotated[str, StringConstraints(max_length=50_000)]
+Tag = Annotated[str, StringConstraints(max_length=50)]
+Tags = Annotated[list[Tag], Field(max_length=20)]
+Product = Annotated[str, StringConstraints(max_length=200)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class NewArticle(Body):
+    title: Title
+    problem: Problem
+    solution: Solution
+    tags: Tags = Field(default_factory=list)
+    product: Product | None = None
+
+
+class ArticlePatch(Body):
+    """The fields to change; the others stay as in the latest version (``product: ""``
+    removes the product)."""
+
+    title: Title | None = None
+    problem: Problem | None = None
+    solution: Solution | None = None
+    tags: Tags | None = None
+    product: Product | None = None
+
+
+class Publication(Body):
+    version: int | None = Field(
+        default=None, ge=1, description="The version you reviewed; refused if not the latest"
+    )
+
+
+class Retirement(Body):
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class ArticleStatusName(StrEnum):
+    DRAFT = "draft"
+    PUBLISHED = "published"
+    RETIRED = "retired"
+
+
+class Content(BaseModel):
+    title: str
+    problem: str
+    solution: str
+    tags: list[str]
+    product: str | None
+
+
+class VersionView(Content):
+    version: int
+    changed: list[str]
+    at: str
+    by: str
+
+
+class ArticleView(Content):
+    """The latest version's content for the roles that write articles; the published one's
+    (and only that version) for the others."""
+
+    id: str
+    status: ArticleStatusName
+    author_id: str
+    version: int
+    versions: list[VersionView]
+    published_version: int | None
+    published: Content | None
+    published_at: str | None
+    retired_at: str | None
+    retire_reason: str | None
+    resolved_tickets: int
+    """How many ticket resolutions named this article."""
+    last_resolved_at: str | None
+    created_at: str
+    updated_at: str
+
+
+class ArticlePage(BaseModel):
+    items: list[ArticleView]
+    total: int
+    limit: int
+    offset: int
+
+
+class SearchHit(BaseModel):
+    id: str
+    score: float
+    title: str
+    tags: list[str]
+    product: str | None
+    version: int
+    resolved_tickets: int
+
+
+class SearchResult(BaseModel):
+    q: str
+    items: list[SearchHit]
+
+
+def page(result: Any) -> dict[str, Any]:
+    return {
+        "items": result.items,
+        "total": result.total,
+        "limit": result.limit,
+        "offset": result.offset,
+    }

@@ -1,0 +1,105 @@
+"""Request and response bodies of the field-visit routes. Unknown fields are refused; a slot's
+``start`` and ``end`` must carry a time zone (the domain answers 422 naming the field)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+from enum import StrEnum
+from typing import Annotated, Any
+
+from pydantic import BaseModel, ConfigDict, StringConstraints
+
+from crm.events.visits import TimeSlot
+
+Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
+Text = Annotated[str, StringConstraints(max_length=10_000)]
+
+
+class Body(BaseModel):
+    model_config = ConfigDict(extra="forbid")
+
+
+class Slot(Body):
+    start: datetime
+    end: datetime
+
+    @property
+    def slot(self) -> TimeSlot:
+        return TimeSlot(start=self.start, end=self.end)
+
+
+class NewVisit(Slot):
+    ticket_id: Id
+    customer_id: Id
+    technician_id: Id
+    address: Annotated[str, StringConstraints(max_length=500)]
+    notes: Annotated[str, StringConstraints(max_length=2000)] | None = None
+
+
+class Rescheduling(Slot):
+    technician_id: Id | None = None
+    """Another technician; default: the same one."""
+    reason: Annotated[str, StringConstraints(max_length=500)] | None = None
+
+
+class Completion(Body):
+    report: Text
+
+
+class Cancellation(Body):
+    reason: Annotated[str, StringConstraints(max_length=500)]
+
+
+class VisitStatusName(StrEnum):
+    SCHEDULED = "scheduled"
+    COMPLETED = "completed"
+    CANCELLED = "cancelled"
+
+
+class PreviousSlot(BaseModel):
+    technician_id: str
+    start: str
+    end: str
+    reason: str | None
+    rescheduled_at: str
+    rescheduled_by: str
+
+
+class VisitView(BaseModel):
+    """Times are ISO strings in UTC; ``days`` are the UTC days the slot touches. ``address``,
+    ``notes`` and ``report`` show the redaction marker to roles that do not need personal data."""
+
+    id: str
+    ticket_id: str
+    customer_id: str
+    technician_id: str
+    start: str
+    end: str
+    days: list[str]
+    status: VisitStatusName
+    address: str | None
+    notes: str | None
+    report: str | None
+    scheduled_at: str
+    scheduled_by: str
+    completed_at: str | None
+    cancelled_at: str | None
+    cancel_reason: str | None
+    reschedules: list[PreviousSlot]
+    version: int
+
+
+class VisitPage(BaseModel):
+    items: list[VisitView]
+    total: int
+    limit: int
+    offset: int
+
+
+def page(result: Any) -> dict[str, Any]:
+    return {
+        "items": result.items,
+        "total": result.total,
+        "limit": result.limit,
+        "offset": result.offset,
+    }

@@ -1,0 +1,145 @@
+"""Reads of the ticket half, from its read models, filtered by what the actor may see.
+
+Tickets: an agent (or a manager) of a support group sees that group's tickets, their own and
+the unassigned queue; a ticket they may not see is answered as if it did not exist. Roles
+that do not need the customer's personal data (sales reps, analysts) get the documents with
+those fields redacted. SLA policies, calendars and contracts hold no personal data: every
+role of the tenant reads them.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from crm.kernel.auth import Actor
+from crm.kernel.errors import NotFound
+from crm.kernel.read_store import Document, Page, Query, ReadStore
+from crm.service_desk.application.policy import (
+    DeskAction,
+    authorize,
+    personal_view,
+    visibility_filter,
+)
+from crm.service_desk.projections.ticket_models import (
+    CALENDARS,
+    CONTRACTS,
+    SLA_POLICIES,
+    TICKET_PERSONAL_FIELDS,
+    TICKETS,
+)
+
+
+@dataclass(frozen=True)
+class TicketFilter:
+    status: str | None = None
+    priority: str | None = None
+    kind: str | None = None
+    channel: str | None = None
+    agent_id: str | None = None
+    group_id: str | None = None
+    customer_id: str | None = None
+    breached: bool | None = None
+
+
+@dataclass(frozen=True)
+class ContractFilter:
+    customer_id: str | None = None
+    level: str | None = None
+    active: bool | None = None
+
+
+def _equal(**fields: Any) -> list[dict[str, Any]]:
+    return [{name: value} for name, value in fields.items() if value is not None]
+
+
+class TicketQueries:
+    def __init__(self, read_store: ReadStore) -> None:
+        self.read_store = read_store
+
+    async def _find(
+        self, collection: str, conditions: list[dict[str, Any]], sort: str, limit: int, offset: int
+    ) -> Page:
+        field, direction = (sort[1:], -1) if sort.startswith("-") else (sort, 1)
+        return await self.read_store.find(
+            collection,
+            Query(
+                filter={"$and": conditions}, sort=((field, direction),), limit=limit, offset=offset
+            ),
+        )
+
+    async def _get(self, actor: Actor, collection: str, what: str, id: str) -> Document:
+        doc = await self.read_store.get(collection, id)
+        if doc is None or doc["tenant"] != actor.tenant:
+            raise NotFound(f"{what} {id} does not exist")
+        return doc
+
+    # -- tickets -------------------------------------------------------------------------------
+
+    async def ticket(self, actor: Actor, ticket_id: str) -> Document:
+        doc = await self._get(actor, TICKETS, "ticket", ticket_id)
+        authorize(
+            actor,
+            DeskAction.VIEW,
+            what=f"ticket {ticket_id}",
+            group_id=doc["group_id"],
+            agent_id=doc["agent_id"],
+        )
+        return personal_view(actor, doc, TICKET_PERSONAL_FIELDS)
+
+    async def tickets(
+        self, actor: Actor, flt: TicketFilter, *, sort: str, limit: int, offset: int
+    ) -> Page:
+        visible = visibility_filter(actor)
+        conditions: list[dict[str, Any]] = [
+            {"tenant": actor.tenant},
+            *([visible] if visible else []),
+            *_equal(
+                status=flt.status,
+                priority=flt.priority,
+                kind=flt.kind,
+                channel=flt.channel,
+                agent_id=flt.agent_id,
+                group_id=flt.group_id,
+                customer_id=flt.customer_id,
+                breached=flt.breached,
+            ),
+        ]
+        page = await self._find(TICKETS, conditions, sort, limit, offset)
+        items = [personal_view(actor, doc, TICKET_PERSONAL_FIELDS) for doc in page.items]
+        return Page(items, page.total, page.limit, page.offset)
+
+    # -- configuration -------------------------------------------------------------------------
+
+    def _view(self, actor: Actor, what: str) -> None:
+        authorize(actor, DeskAction.VIEW, what=what, scoped=False)
+
+    async def policy(self, actor: Actor, policy_id: str) -> Document:
+        self._view(actor, "SLA policy")
+        return await self._get(actor, SLA_POLICIES, "SLA policy", policy_id)
+
+    async def policies(self, actor: Actor, *, limit: int, offset: int) -> Page:
+        self._view(actor, "SLA policy")
+        return await self._find(SLA_POLICIES, [{"tenant": actor.tenant}], "id", limit, offset)
+
+    async def calendar(self, actor: Actor, calendar_id: str) -> Document:
+        self._view(actor, "calendar")
+        return await self._get(actor, CALENDARS, "calendar", calendar_id)
+
+    async def calendars(self, actor: Actor, *, limit: int, offset: int) -> Page:
+        self._view(actor, "calendar")
+        return await self._find(CALENDARS, [{"tenant": actor.tenant}], "name", limit, offset)
+
+    async def contract(self, actor: Actor, customer_id: str) -> Document:
+        self._view(actor, "contract")
+        return await self._get(actor, CONTRACTS, "the contract of customer", customer_id)
+
+    async def contracts(
+        self, actor: Actor, flt: ContractFilter, *, limit: int, offset: int
+    ) -> Page:
+        self._view(actor, "contract")
+        conditions = [
+            {"tenant": actor.tenant},
+            *_equal(customer_id=flt.customer_id, level=flt.level, active=flt.active),
+        ]
+        return await self._find(CONTRACTS, conditions, "customer_id", limit, offset)

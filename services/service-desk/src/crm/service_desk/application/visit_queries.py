@@ -1,0 +1,74 @@
+"""Reads of field visits, from the visits read model.
+
+Every role that may view the service desk reads visits; the visit's address, notes and report
+are the customer's personal data, shown only to the roles that need them (the others see
+:data:`~crm.service_desk.application.policy.REDACTED`). Visits are not filtered by support
+group: a visit document does not carry its ticket's group (the technicians' planning is
+shared by the groups), and what it shows of the customer is redacted by role, not group.
+The bookkeeping of holds (``holds``, ``stale_since``) is the reconciliation's, not the API's.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date
+from typing import Any
+
+from crm.kernel.auth import Actor
+from crm.kernel.errors import NotFound
+from crm.kernel.read_store import Document, Page, Query, ReadStore
+from crm.service_desk.application.policy import personal_view, visibility_filter
+from crm.service_desk.projections.visit_models import VISITS
+
+PERSONAL = ("address", "notes", "report")
+INTERNAL = ("holds", "stale_since", "scheduled")
+SORTS = frozenset({"start", "scheduled_at", "updated_at"})
+
+
+@dataclass(frozen=True)
+class VisitFilter:
+    technician_id: str | None = None
+    ticket_id: str | None = None
+    customer_id: str | None = None
+    day: date | None = None
+    status: str | None = None
+
+
+def _shown(actor: Actor, doc: Document) -> Document:
+    public = {k: v for k, v in doc.items() if k not in INTERNAL}
+    return personal_view(actor, public, PERSONAL)
+
+
+class VisitQueries:
+    def __init__(self, read_store: ReadStore) -> None:
+        self.read_store = read_store
+
+    async def visit(self, actor: Actor, visit_id: str) -> Document:
+        visibility_filter(actor)  # Forbidden for a role that may not view the desk
+        doc = await self.read_store.get(VISITS, visit_id)
+        if doc is None or doc["tenant"] != actor.tenant or not doc["scheduled"]:
+            raise NotFound(f"visit {visit_id} does not exist")
+        return _shown(actor, doc)
+
+    async def visits(
+        self, actor: Actor, flt: VisitFilter, *, sort: str, limit: int, offset: int
+    ) -> Page:
+        visibility_filter(actor)
+        conditions: list[dict[str, Any]] = [{"tenant": actor.tenant}, {"scheduled": True}]
+        for name in ("technician_id", "ticket_id", "customer_id", "status"):
+            value = getattr(flt, name)
+            if value is not None:
+                conditions.append({name: value})
+        if flt.day is not None:
+            conditions.append({"days": {"$contains": flt.day.isoformat()}})
+        field, direction = (sort[1:], -1) if sort.startswith("-") else (sort, 1)
+        page = await self.read_store.find(
+            VISITS,
+            Query(
+                filter={"$and": conditions},
+                sort=((field, direction),),
+                limit=limit,
+                offset=offset,
+            ),
+        )
+        return Page([_shown(actor, d) for d in page.items], page.total, page.limit, page.offset)
