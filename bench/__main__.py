@@ -24,6 +24,7 @@ GROUPS = {
     "http": "bench.http_api",
     "projection": "bench.projection",
     "kafka": "bench.kafka_bus",
+    "workflows": "bench.workflows",
 }
 
 
