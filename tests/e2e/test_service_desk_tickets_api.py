@@ -457,3 +457,100 @@ async def test_a_low_score_reopens_a_complaint_for_review_with_a_new_target(
     ticket = await read(ann, f"/tickets/{tid}", reopened["position"])
     assert (ticket["status"], ticket["cycle"]) == ("assigned", 2)
     assert [t["cycle"] for t in ticket["sla_targets"] if t["target"] == "resolution"] == [0, 1, 2]
+
+
+async def test_each_tenant_defines_its_own_premium_policy_and_calendar(api: Api) -> None:
+    """Policy and calendar ids are the tenant's own (a level, a chosen id): two tenants both
+    define ``premium`` and a calendar ``eu-support`` with different terms, and each premium
+    customer's ticket gets its own tenant's."""
+    acme = api.as_user("boss", Role.MANAGER, tenant="acme")
+    globex = api.as_user("boss", Role.MANAGER, tenant="globex")
+    zones = {"acme": "Europe/Berlin", "globex": "America/New_York"}
+    first_response = {"acme": 15, "globex": 45}
+    positions = []
+    for tenant, boss in (("acme", acme), ("globex", globex)):
+        calendar = {
+            "id": "eu-support",
+            "name": f"{tenant} support hours",
+            "time_zone": zones[tenant],
+            "hours": [{"weekday": d, "start": "00:00", "end": "00:00"} for d in range(7)],
+        }
+        r = await boss.post("/calendars", json=calendar)
+        assert (r.status_code, r.headers["Location"]) == (201, "/calendars/eu-support"), r.text
+        targets = {
+            **TARGETS,
+            "high": {"first_response_minutes": first_response[tenant], "resolution_minutes": 240},
+        }
+        policy = {
+            "level": "premium",
+            "name": f"{tenant} premium",
+            "targets": targets,
+            "calendar_id": "eu-support",
+        }
+        r = await boss.post("/sla/policies", json=policy)
+        assert (r.status_code, r.headers["Location"]) == (201, "/sla/policies/premium"), r.text
+        assert r.json()["id"] == "premium"
+        contract = {"customer_id": f"{tenant}-c1", "level": "premium", "starts_on": "2026-03-01"}
+        await ok(await boss.post("/contracts", json=contract), 201)
+        positions.append(
+            await ok(
+                await boss.post(
+                    "/tickets",
+                    json={
+                        "customer_id": f"{tenant}-c1",
+                        "kind": "inquiry",
+                        "channel": "email",
+                        "priority": "high",
+                        "subject": "Export?",
+                        "description": "Question",
+                    },
+                ),
+                201,
+            )
+        )
+    # 09:00 UTC Monday, round-the-clock calendars: due after the tenant's own minutes.
+    for (tenant, boss), opened in zip((("acme", acme), ("globex", globex)), positions, strict=True):
+        ticket = await read(boss, f"/tickets/{opened['id']}", positions[-1]["position"])
+        sla = ticket["sla"]
+        assert (sla["policy_id"], sla["policy_name"], sla["calendar_id"]) == (
+            "premium",
+            f"{tenant} premium",
+            "eu-support",
+        )
+        assert sla["first_response_minutes"] == first_response[tenant]
+        assert sla["first_response_due"] == (
+            f"2026-03-02T09:{first_response[tenant]:02d}:00.000000+00:00"
+        )
+        shown = await read(boss, "/sla/policies/premium", positions[-1]["position"])
+        assert (shown["id"], shown["name"]) == ("premium", f"{tenant} premium")
+        assert shown["targets"]["high"]["first_response_minutes"] == first_response[tenant]
+        listed = await read(boss, "/sla/policies", positions[-1]["position"])
+        assert [p["id"] for p in listed["items"]] == ["premium"]
+        calendar = await read(boss, "/calendars/eu-support", positions[-1]["position"])
+        assert (calendar["id"], calendar["time_zone"]) == ("eu-support", zones[tenant])
+    # Revising one tenant's policy leaves the other's alone.
+    revised = await acme.post(
+        "/sla/policies",
+        json={
+            "level": "premium",
+            "name": "acme premium v2",
+            "targets": TARGETS,
+            "calendar_id": "eu-support",
+        },
+    )
+    assert revised.status_code == 200, revised.text
+    other = await read(globex, "/sla/policies/premium", revised.json()["position"])
+    assert (other["name"], other["revision"]) == ("globex premium", 1)
+    # A tenant without the calendar cannot name it, whoever else has one by that id.
+    lone = api.as_user("boss", Role.MANAGER, tenant="initech")
+    missing = await lone.post(
+        "/sla/policies",
+        json={
+            "level": "premium",
+            "name": "x",
+            "targets": TARGETS,
+            "calendar_id": "eu-support",
+        },
+    )
+    assert (missing.status_code, missing.json()["code"]) == (409, "calendar_missing")
+    assert (await lone.get("/sla/policies/premium")).status_code == 404

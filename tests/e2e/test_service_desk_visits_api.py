@@ -64,6 +64,13 @@ async def open_ticket(
     platform: Platform, customer_id: str = "cust-1", group: str | None = None
 ) -> str:
     """A ticket opened through its aggregate (the ticket routes are tested on their own)."""
+    return await open_ticket_of(platform, "default", customer_id, group)
+
+
+async def open_ticket_of(
+    platform: Platform, tenant: str, customer_id: str = "cust-1", group: str | None = None
+) -> str:
+    """A ticket of ``tenant``, opened through its aggregate."""
     runtime = platform.runtime
     ticket = Ticket.create(str(uuid4()))
     ticket.open(
@@ -79,7 +86,7 @@ async def open_ticket(
     )
     if group is not None:
         ticket.assign(group_id=group)
-    await Repository(runtime.store, runtime.codec, Ticket).save(ticket, system(platform))
+    await Repository(runtime.store, runtime.codec, Ticket).save(ticket, system(platform, tenant))
     return ticket.id
 
 
@@ -95,10 +102,12 @@ def visit_body(ticket_id: str, start: str, end: str, tech: str = "tech-1") -> di
     }
 
 
-async def holds(platform: Platform, tech: str, day: str = DAY) -> list[tuple[str, str, str]]:
+async def holds(
+    platform: Platform, tech: str, day: str = DAY, tenant: str = "default"
+) -> list[tuple[str, str, str]]:
     runtime = platform.runtime
     repo = Repository(runtime.store, runtime.codec, TechnicianDay)
-    state = (await repo.load(f"{tech}:{day}")).state
+    state = (await repo.load(f"{tenant}:{tech}:{day}")).state
     return sorted(
         (h.visit_id, h.slot.start.strftime("%H:%M"), h.slot.end.strftime("%H:%M"))
         for h in state.holds
@@ -193,6 +202,34 @@ async def test_concurrent_overlapping_requests_book_the_technician_once(
     assert [h[0] for h in await holds(api.platform, "tech-1")] == [winner["id"]]
     listed = await read(boss, f"/visits?technician_id=tech-1&day={DAY}", winner["position"])
     assert [v["id"] for v in listed["items"]] == [winner["id"]]
+
+
+async def test_technicians_of_two_tenants_with_the_same_id_do_not_block_each_other(
+    api: Api, as_user: Users
+) -> None:
+    """Technician ids are the tenant's own: each tenant's ``tech-1`` has its own days, so both
+    tenants book the same slot; within a tenant the slot is still taken, and cancelling in
+    one tenant leaves the other's hold alone."""
+    boss_a, boss_b = as_user("boss", tenant="acme"), as_user("boss", tenant="globex")
+    ticket_a = await open_ticket_of(api.platform, "acme")
+    ticket_b = await open_ticket_of(api.platform, "globex")
+    a = await ok(
+        await boss_a.post("/visits", json=visit_body(ticket_a, at("09:00"), at("10:00"))), 201
+    )
+    b = await ok(
+        await boss_b.post("/visits", json=visit_body(ticket_b, at("09:00"), at("10:00"))), 201
+    )
+    again = await boss_a.post("/visits", json=visit_body(ticket_a, at("09:30"), at("10:30")))
+    assert (again.status_code, again.json()["code"]) == (409, "technician_double_booked")
+    assert await holds(api.platform, "tech-1", tenant="acme") == [(a["id"], "09:00", "10:00")]
+    assert await holds(api.platform, "tech-1", tenant="globex") == [(b["id"], "09:00", "10:00")]
+
+    cancelled = await ok(await boss_b.post(f"/visits/{b['id']}/cancel", json={"reason": "no"}))
+    assert await holds(api.platform, "tech-1", tenant="globex") == []
+    assert await holds(api.platform, "tech-1", tenant="acme") == [(a["id"], "09:00", "10:00")]
+    url = f"/visits?technician_id=tech-1&day={DAY}&status=scheduled"
+    assert [v["id"] for v in (await read(boss_a, url, cancelled["position"]))["items"]] == [a["id"]]
+    assert (await read(boss_b, url, cancelled["position"]))["total"] == 0
 
 
 async def test_concurrent_adjacent_slots_all_succeed(api: Api, as_user: Users) -> None:
@@ -329,7 +366,7 @@ async def test_retried_request_and_stale_holds(
     )
     visit_id = visit_id_for(crashed)
     days = Repository(runtime.store, runtime.codec, TechnicianDay)
-    day = TechnicianDay.create(f"tech-1:{DAY}")
+    day = TechnicianDay.create(f"default:tech-1:{DAY}")
     slot = TimeSlot(
         start=datetime(2026, 3, 3, 9, tzinfo=UTC), end=datetime(2026, 3, 3, 10, tzinfo=UTC)
     )
@@ -346,7 +383,7 @@ async def test_retried_request_and_stale_holds(
 
     # A hold no visit refers to (a request that died and was never retried) ...
     orphan = str(uuid4())
-    day = await days.load(f"tech-1:{DAY}")
+    day = await days.load(f"default:tech-1:{DAY}")
     lost = TimeSlot(
         start=datetime(2026, 3, 3, 11, tzinfo=UTC), end=datetime(2026, 3, 3, 12, tzinfo=UTC)
     )
@@ -361,7 +398,7 @@ async def test_retried_request_and_stale_holds(
     assert (await job.release_stale(clock.now() + STALE_AFTER / 2)).released == ()
     # ... and released after it; the visit's own hold stays.
     report = await job.release_stale(clock.now() + STALE_AFTER * 2)
-    assert report.released == (f"tech-1:{DAY}",)
+    assert report.released == (f"default:tech-1:{DAY}",)
     assert await holds(platform, "tech-1") == [(visit_id, "09:00", "10:00")]
     await ok(await boss.post("/visits", json=visit_body(ticket, at("11:00"), at("12:00"))), 201)
     assert (await job.release_stale(clock.now() + STALE_AFTER * 2)).released == ()

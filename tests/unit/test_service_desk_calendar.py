@@ -11,7 +11,12 @@ import pytest
 
 from crm.events.service_desk import CalendarDefined, WorkingHours
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
-from crm.service_desk.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar, Calendar
+from crm.service_desk.domain.calendar import (
+    DEFAULT_CALENDAR,
+    BusinessCalendar,
+    Calendar,
+    calendar_aggregate_id,
+)
 from tests.unit.given_when_then import Scenario
 
 BERLIN = ZoneInfo("Europe/Berlin")
@@ -195,6 +200,9 @@ DEFINED = CalendarDefined(
 )
 
 
+BERLIN_ID = calendar_aggregate_id("t1", "berlin")
+
+
 def define(c: Calendar) -> None:
     c.define(
         name=" Berlin office ",
@@ -205,13 +213,13 @@ def define(c: Calendar) -> None:
 
 
 def test_define_a_calendar_once() -> None:
-    c = Scenario(Calendar, id="berlin").when(define).then(DEFINED)
+    c = Scenario(Calendar, id=BERLIN_ID).when(define).then(DEFINED)
     assert c.business_calendar() == BusinessCalendar(
         "berlin", "Europe/Berlin", NINE_TO_FIVE, frozenset({date(2026, 12, 24), date(2026, 12, 25)})
     )
-    Scenario(Calendar, id="berlin").given(DEFINED).when(define).then_nothing()
+    Scenario(Calendar, id=BERLIN_ID).given(DEFINED).when(define).then_nothing()
     error = (
-        Scenario(Calendar, id="berlin")
+        Scenario(Calendar, id=BERLIN_ID)
         .given(DEFINED)
         .when(lambda c: c.define(name="Other", time_zone="UTC", hours=NINE_TO_FIVE))
         .then_raises(RuleViolated)
@@ -221,8 +229,8 @@ def test_define_a_calendar_once() -> None:
 
 
 def test_a_calendar_is_validated_before_it_is_recorded() -> None:
-    Scenario(Calendar, id="x").when(
+    Scenario(Calendar, id=calendar_aggregate_id("t1", "x")).when(
         lambda c: c.define(name="x", time_zone="Nowhere/Land", hours=NINE_TO_FIVE)
     ).then_raises(InvalidCommand, match="time_zone")
     with pytest.raises(NotFound):
-        Calendar.create("missing").business_calendar()
+        Calendar.create(calendar_aggregate_id("t1", "missing")).business_calendar()

@@ -26,10 +26,12 @@ from crm.service_desk.domain.sla import (
     SlaPolicy,
     apply_sla,
     policies_by_id,
+    policy_aggregate_id,
     policy_id_for,
     select_policy,
     terms_of,
 )
+from crm.service_desk.domain.tenancy import split_qualified
 from tests.unit.given_when_then import Scenario
 
 P = TicketPriority
@@ -68,10 +70,10 @@ def premium(p: SlaPolicy) -> None:
 
 
 def test_a_policy_is_defined_for_its_level_once() -> None:
-    Scenario(SlaPolicy, id="premium").when(premium).then(PREMIUM)
-    Scenario(SlaPolicy, id="premium").given(PREMIUM).when(premium).then_nothing()
+    Scenario(SlaPolicy, id="t1:premium").when(premium).then(PREMIUM)
+    Scenario(SlaPolicy, id="t1:premium").given(PREMIUM).when(premium).then_nothing()
     error = (
-        Scenario(SlaPolicy, id="premium")
+        Scenario(SlaPolicy, id="t1:premium")
         .given(PREMIUM)
         .when(lambda p: p.define(name="Other", targets=MINUTES, calendar_id="berlin"))
         .then_raises(RuleViolated)
@@ -84,12 +86,27 @@ def test_the_policy_id_is_its_level_or_default() -> None:
     assert policy_id_for(ContractLevel.BASIC) == "basic"
     assert policy_id_for(None) == "default"
     default = (
-        Scenario(SlaPolicy, id="default")
+        Scenario(SlaPolicy, id="t1:default")
         .when(premium)
         .then(PREMIUM.model_copy(update={"level": None}))
     )
-    assert default.terms().level is None
-    Scenario(SlaPolicy, id="gold").when(premium).then_raises(InvalidCommand, match="level")
+    assert (default.terms().level, default.terms().id) == (None, "default")
+    Scenario(SlaPolicy, id="t1:gold").when(premium).then_raises(InvalidCommand, match="level")
+
+
+def test_the_aggregate_id_is_qualified_by_the_tenant() -> None:
+    """Stream ids are global: each tenant's ``premium`` policy is its own stream, and the
+    terms (what tickets keep) name the level alone."""
+    assert policy_aggregate_id("acme", ContractLevel.PREMIUM) == "acme:premium"
+    assert policy_aggregate_id("acme", None) == "acme:default"
+    # A tenant holding ':' cannot pass for another tenant's id.
+    assert policy_aggregate_id("a:b", ContractLevel.BASIC) == "a%3Ab:basic"
+    assert split_qualified("a%3Ab:basic") == ("a:b", "basic")
+    ids = {policy_aggregate_id(t, ContractLevel.PREMIUM) for t in ("a", "b", "a:b", "a%3Ab")}
+    assert len(ids) == 4
+    policy = Scenario(SlaPolicy, id="acme:premium").when(premium).then(PREMIUM)
+    assert (policy.stream_id, policy.terms().id) == ("slapolicy-acme:premium", "premium")
+    Scenario(SlaPolicy, id="premium").when(premium).then_raises(InvalidCommand, match="tenant")
 
 
 @pytest.mark.parametrize(
@@ -104,7 +121,7 @@ def test_a_policy_needs_sound_targets_for_every_priority(
     targets: dict[TicketPriority, tuple[int, int]], field: str
 ) -> None:
     error = (
-        Scenario(SlaPolicy, id="basic")
+        Scenario(SlaPolicy, id="t1:basic")
         .when(lambda p: p.define(name="Basic", targets=targets, calendar_id="c"))
         .then_raises(InvalidCommand)
     )
@@ -115,7 +132,7 @@ def test_a_policy_needs_sound_targets_for_every_priority(
 def test_revise_a_policy_as_a_whole() -> None:
     faster = {**MINUTES, P.URGENT: (10, 60)}
     policy = (
-        Scenario(SlaPolicy, id="premium")
+        Scenario(SlaPolicy, id="t1:premium")
         .given(PREMIUM)
         .when(lambda p: p.revise(name="Premium", targets=faster, calendar_id="berlin"))
         .then(
@@ -148,7 +165,7 @@ def test_revise_a_policy_as_a_whole() -> None:
 
 
 def test_an_unchanged_revision_records_nothing_and_a_missing_policy_is_not_found() -> None:
-    Scenario(SlaPolicy, id="premium").given(PREMIUM).when(premium).then_nothing()
+    Scenario(SlaPolicy, id="t1:premium").given(PREMIUM).when(premium).then_nothing()
 
     def same(p: SlaPolicy) -> None:
         p.revise(
@@ -159,8 +176,8 @@ def test_an_unchanged_revision_records_nothing_and_a_missing_policy_is_not_found
             follow_up_escalation_days=1,
         )
 
-    Scenario(SlaPolicy, id="premium").given(PREMIUM).when(same).then_nothing()
-    Scenario(SlaPolicy, id="premium").when(same).then_raises(NotFound)
+    Scenario(SlaPolicy, id="t1:premium").given(PREMIUM).when(same).then_nothing()
+    Scenario(SlaPolicy, id="t1:premium").when(same).then_raises(NotFound)
 
 
 # -- selection and application -------------------------------------------------------------------

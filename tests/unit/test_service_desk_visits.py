@@ -43,6 +43,7 @@ from tests.unit.given_when_then import Scenario
 NOW = datetime(2026, 11, 2, 8, 0, tzinfo=UTC)
 DAY = date(2026, 11, 3)
 TECH = "tech-1"
+TENANT = "t"
 
 
 def at(hour: int, minute: int = 0, day: date = DAY) -> datetime:
@@ -265,7 +266,7 @@ def test_complete_needs_a_report_and_happens_once() -> None:
 
 
 def day_of(technician: str = TECH, d: date = DAY) -> Scenario[TechnicianDay]:
-    return Scenario(TechnicianDay, id=technician_day_id(technician, d))
+    return Scenario(TechnicianDay, id=technician_day_id(TENANT, technician, d))
 
 
 def booked(visit_id: str, s: TimeSlot, d: date = DAY, at_: datetime = NOW) -> TechnicianSlotBooked:
@@ -286,8 +287,22 @@ def book(visit_id: str, s: TimeSlot) -> Callable[[TechnicianDay], None]:
 
 def test_book_a_slot_in_the_technician_s_day() -> None:
     d = day_of().when(book("visit-1", NINE_TO_TEN)).then(booked("visit-1", NINE_TO_TEN))
-    assert d.stream_id == f"technician_day-{TECH}:2026-11-03"
+    assert d.stream_id == f"technician_day-{TENANT}:{TECH}:2026-11-03"
     assert (d.technician_id, d.day) == (TECH, DAY)
+
+
+def test_a_technician_day_is_qualified_by_its_tenant() -> None:
+    """Technician ids are the tenant's own: the same id in two tenants is two days, and a
+    technician id holding ':' (or a tenant holding one) still reads back whole."""
+    assert technician_day_id("a", TECH, DAY) != technician_day_id("b", TECH, DAY)
+    odd = (
+        day_of("crew:7")
+        .when(book("visit-1", NINE_TO_TEN))
+        .then(booked("visit-1", NINE_TO_TEN).model_copy(update={"technician_id": "crew:7"}))
+    )
+    assert (odd.technician_id, odd.day) == ("crew:7", DAY)
+    d = TechnicianDay.create(technician_day_id("x:y", TECH, DAY))
+    assert (d.id, d.technician_id, d.day) == (f"x%3Ay:{TECH}:2026-11-03", TECH, DAY)
 
 
 @pytest.mark.parametrize(
@@ -342,7 +357,10 @@ def test_a_slot_is_booked_only_in_a_day_it_falls_on() -> None:
 def test_a_slot_over_midnight_is_booked_in_both_days_and_meets_overlaps_in_either() -> None:
     night = slot(at(23), at(1, day=date(2026, 11, 4)))
     assert days_of(night) == (DAY, date(2026, 11, 4))
-    assert technician_days(TECH, night) == (f"{TECH}:2026-11-03", f"{TECH}:2026-11-04")
+    assert technician_days(TENANT, TECH, night) == (
+        f"{TENANT}:{TECH}:2026-11-03",
+        f"{TENANT}:{TECH}:2026-11-04",
+    )
     assert days_of(slot(at(22), at(0, day=date(2026, 11, 4)))) == (DAY,)
     next_day = date(2026, 11, 4)
     day_of(d=next_day).when(book("visit-1", night)).then(booked("visit-1", night, next_day))
@@ -417,8 +435,8 @@ def test_releasing_what_is_not_held_records_nothing() -> None:
 def test_two_bookings_loaded_at_the_same_version_race_on_it() -> None:
     """In memory both succeed (each sees the day without the other); the store takes one at
     the expected version, and the other, reloaded, is refused."""
-    first = TechnicianDay.rehydrate(technician_day_id(TECH, DAY), [], NO_STREAM)
-    second = TechnicianDay.rehydrate(technician_day_id(TECH, DAY), [], NO_STREAM)
+    first = TechnicianDay.rehydrate(technician_day_id(TENANT, TECH, DAY), [], NO_STREAM)
+    second = TechnicianDay.rehydrate(technician_day_id(TENANT, TECH, DAY), [], NO_STREAM)
     book("visit-1", NINE_TO_TEN)(first)
     book("visit-2", slot(at(9, 30), at(10, 30)))(second)
     assert first.version == second.version == NO_STREAM
@@ -532,7 +550,7 @@ async def book_with_retry(
     """What the application does: load (or start) the day, book, append at the loaded
     version; on a conflict, again from a fresh load."""
     ctx = CommandContext(actor="agent", role="agent", tenant="t", now=NOW)
-    day_id = technician_day_id(TECH, DAY)
+    day_id = technician_day_id(TENANT, TECH, DAY)
     await start.wait()
     for _ in range(5):
         try:
@@ -565,7 +583,7 @@ async def test_concurrent_bookings_of_overlapping_slots_book_exactly_one(
     outcomes = await asyncio.gather(*tasks)
     assert sorted(outcomes) == ["booked"] + ["technician_double_booked"] * 4
     assert conflicts  # they did race on the day's version
-    day = await days.load(technician_day_id(TECH, DAY))
+    day = await days.load(technician_day_id(TENANT, TECH, DAY))
     assert len(day.state.holds) == 1
 
 
@@ -581,5 +599,5 @@ async def test_concurrent_bookings_of_adjacent_slots_all_succeed(
     start.set()
     assert await asyncio.gather(*tasks) == ["booked"] * 4
     assert conflicts  # they did race: the losers booked after reloading
-    day = await days.load(technician_day_id(TECH, DAY))
+    day = await days.load(technician_day_id(TENANT, TECH, DAY))
     assert sorted(h.slot.start for h in day.state.holds) == [s.start for s in slots]

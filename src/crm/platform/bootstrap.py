@@ -186,5 +186,8 @@ def open_platform(
         tokens=token_issuer(settings),
         read_wait_seconds=settings.read_wait_seconds,
         scheduler_interval_seconds=settings.scheduler_interval_seconds,
+        satisfaction_low_score=settings.satisfaction_low_score,
+        satisfaction_reopens_complaints=settings.satisfaction_reopens_complaints,
+        ticket_reopen_window_days=settings.ticket_reopen_window_days,
     )
     return Platform(settings, store, read_store, keys, runtime, contexts)

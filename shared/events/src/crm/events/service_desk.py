@@ -1,9 +1,12 @@
 """Events of the service desk's ticket half: tickets, SLA policies, business calendars and
 service contracts. Topic ``crm.service_desk.events``.
 
-Streams: ``ticket-<id>``, ``slapolicy-<level or "default">`` (one policy per contract level,
-so two policies can never claim the same level), ``businesscalendar-<id>`` and
-``servicecontract-<customer id>`` (one contract at a time per customer).
+Streams: ``ticket-<id>``, ``slapolicy-<tenant>:<level or "default">`` (one policy per
+contract level of a tenant, so two policies can never claim the same level),
+``businesscalendar-<tenant>:<id>`` and ``servicecontract-<customer id>`` (one contract at a
+time per customer). Levels and calendar ids are the tenant's own, so their streams carry the
+tenant (percent-encoded; see :mod:`crm.service_desk.domain.tenancy`); the events name the
+level and calendar id alone.
 
 Personal data in a ticket (its description, comment bodies, the satisfaction comment, the
 follow-up note) belongs to the *customer*, not to the ticket: those events name

@@ -1,11 +1,11 @@
 """Events of field visits and of the technicians' schedules. Topic ``crm.service-desk.events``.
 
 Streams: ``visit-<id>`` (one on-site visit for a ticket) and
-``technician_day-<technician id>:<YYYY-MM-DD>`` (what one technician is booked for on one UTC
-day). The schedule stream is the consistency boundary that keeps a technician from being
-double-booked: every booking is appended with the day stream's expected version, so two
-concurrent bookings of overlapping slots cannot both succeed (see
-:mod:`crm.service_desk.domain.visits`).
+``technician_day-<tenant>:<technician id>:<YYYY-MM-DD>`` (what one technician of a tenant is
+booked for on one UTC day; technician ids are the tenant's own). The schedule stream is the
+consistency boundary that keeps a technician from being double-booked: every booking is
+appended with the day stream's expected version, so two concurrent bookings of overlapping
+slots cannot both succeed (see :mod:`crm.service_desk.domain.visits`).
 
 The visit address and the completion report are personal data of the customer visited, so
 they are sealed with the customer's key (data subject ``customer-<customer id>``): erasing the

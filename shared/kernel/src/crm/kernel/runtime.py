@@ -20,3 +20,9 @@ class Runtime:
     tokens: TokenIssuer
     read_wait_seconds: float = 2.0
     scheduler_interval_seconds: float = 60.0
+    satisfaction_low_score: int = 2
+    """Service desk: a satisfaction score at or below this is low (see ``Settings``)."""
+    satisfaction_reopens_complaints: bool = True
+    """Service desk: whether a low score reopens a complaint for review."""
+    ticket_reopen_window_days: int = 7
+    """Service desk: how long after closing a ticket may still be reopened."""

@@ -38,6 +38,16 @@ class Settings(BaseSettings):
     scheduler_interval_seconds: float = Field(default=60.0, gt=0)
     """How often the schedulers (overdue invoices, expired quotes, SLA checks) look for due
     work. Each check is idempotent, so several replicas may run them."""
+    satisfaction_low_score: int = Field(default=2, ge=1, le=4)
+    """A satisfaction score (1 to 5) at or below this is low: a complaint so scored is
+    reopened for review (see ``satisfaction_reopens_complaints``). At most 4, so the best
+    score is never low."""
+    satisfaction_reopens_complaints: bool = True
+    """Whether a low satisfaction score reopens a complaint for review (even after the reopen
+    window); off, the score is only recorded."""
+    ticket_reopen_window_days: int = Field(default=7, ge=0, le=365)
+    """How long after closing a ticket may still be reopened (0: a closed ticket never is;
+    a resolved one always may be)."""
     log_level: str = "INFO"
 
     def url(self, configured: str | None, file: str) -> str:

@@ -1,6 +1,8 @@
 """Routes of the ticket half: /tickets, /sla/policies, /calendars, /contracts. Each command is
 a few lines: parse, run, answer with its position (201 and a Location for creations)."""
 
+from dataclasses import replace
+from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
 
@@ -15,6 +17,7 @@ from crm.events.service_desk import (
 )
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
+from crm.kernel.event_store import AppendResult
 from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
@@ -41,7 +44,8 @@ from crm.service_desk.application.ticket_queries import (
     TicketFilter,
     TicketQueries,
 )
-from crm.service_desk.application.ticket_service import TicketService
+from crm.service_desk.application.ticket_service import SatisfactionRules, TicketService
+from crm.service_desk.domain.tenancy import local_id
 from crm.service_desk.domain.tickets import TicketStatus
 from crm.service_desk.projections.ticket_models import PROJECTION
 
@@ -59,9 +63,25 @@ def _sort(sort: str, allowed: frozenset[str]) -> str:
     return sort
 
 
+def _tenant_own(result: AppendResult) -> AppendResult:
+    """``result`` with its stream named by the tenant's own id (``slapolicy-premium``): policy
+    and calendar streams are qualified by the tenant (:mod:`crm.service_desk.domain.tenancy`),
+    which the answer's ``id`` and ``Location`` must not show."""
+    category, _, aggregate_id = result.stream_id.partition("-")
+    return replace(result, stream_id=f"{category}-{local_id(aggregate_id)}")
+
+
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter(tags=["service desk: tickets"])
-    service = TicketService(runtime.store, runtime.codec)
+    service = TicketService(
+        runtime.store,
+        runtime.codec,
+        satisfaction=SatisfactionRules(
+            low_score=runtime.satisfaction_low_score,
+            reopen_complaint_on_low_score=runtime.satisfaction_reopens_complaints,
+        ),
+        reopen_window=timedelta(days=runtime.ticket_reopen_window_days),
+    )
     queries = TicketQueries(runtime.read_store)
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
@@ -240,7 +260,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             )
             return result
 
-        result = await commands.run(ctx, run)
+        result = _tenant_own(await commands.run(ctx, run))
         if created:
             return accepted(result, response, created_under="/sla/policies")
         response.status_code = 200
@@ -273,7 +293,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
                 holidays=body.holidays,
             ),
         )
-        return accepted(result, response, created_under="/calendars")
+        return accepted(_tenant_own(result), response, created_under="/calendars")
 
     @api.get("/calendars", response_model=DocumentPage)
     async def list_calendars(

@@ -21,6 +21,7 @@ from crm.service_desk.application.policy import (
     personal_view,
     visibility_filter,
 )
+from crm.service_desk.domain.tenancy import qualified
 from crm.service_desk.projections.ticket_models import (
     CALENDARS,
     CONTRACTS,
@@ -68,8 +69,12 @@ class TicketQueries:
             ),
         )
 
-    async def _get(self, actor: Actor, collection: str, what: str, id: str) -> Document:
-        doc = await self.read_store.get(collection, id)
+    async def _get(
+        self, actor: Actor, collection: str, what: str, id: str, *, key: str | None = None
+    ) -> Document:
+        """The document ``id`` (stored under ``key``, when that differs: the tenant-qualified
+        id of a policy or calendar) if it is the actor's tenant's."""
+        doc = await self.read_store.get(collection, key or id)
         if doc is None or doc["tenant"] != actor.tenant:
             raise NotFound(f"{what} {id} does not exist")
         return doc
@@ -116,7 +121,8 @@ class TicketQueries:
 
     async def policy(self, actor: Actor, policy_id: str) -> Document:
         self._view(actor, "SLA policy")
-        return await self._get(actor, SLA_POLICIES, "SLA policy", policy_id)
+        key = qualified(actor.tenant, policy_id)
+        return await self._get(actor, SLA_POLICIES, "SLA policy", policy_id, key=key)
 
     async def policies(self, actor: Actor, *, limit: int, offset: int) -> Page:
         self._view(actor, "SLA policy")
@@ -124,7 +130,8 @@ class TicketQueries:
 
     async def calendar(self, actor: Actor, calendar_id: str) -> Document:
         self._view(actor, "calendar")
-        return await self._get(actor, CALENDARS, "calendar", calendar_id)
+        key = qualified(actor.tenant, calendar_id)
+        return await self._get(actor, CALENDARS, "calendar", calendar_id, key=key)
 
     async def calendars(self, actor: Actor, *, limit: int, offset: int) -> Page:
         self._view(actor, "calendar")

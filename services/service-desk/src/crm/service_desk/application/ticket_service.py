@@ -7,6 +7,12 @@ Opening a ticket reads three other streams first -- the customer's contract
 the built-in one) and that policy's calendar -- and freezes the targets into the ticket. A
 contract or policy changed a moment later applies to the next ticket; that is the rule
 (targets are fixed at opening), so no lock across the streams is needed.
+
+Policies and calendars are named by the tenant (a level, a calendar id), so their streams
+are qualified by the tenant (``slapolicy-<tenant>:<level>``,
+``businesscalendar-<tenant>:<calendar id>``, see :mod:`crm.service_desk.domain.tenancy`):
+every tenant defines its own ``premium`` policy. Commands take and answer the tenant's own
+ids; only the streams carry the qualification.
 """
 
 from __future__ import annotations
@@ -33,13 +39,14 @@ from crm.service_desk.domain.calendar import (
     DEFAULT_CALENDAR_ID,
     BusinessCalendar,
     Calendar,
+    calendar_aggregate_id,
 )
 from crm.service_desk.domain.contracts import ServiceContract
 from crm.service_desk.domain.knowledge import Article, ArticleStatus
 from crm.service_desk.domain.sla import (
-    DEFAULT_POLICY_ID,
     SlaPolicy,
     SlaPolicyTerms,
+    policy_aggregate_id,
     policy_id_for,
     select_policy,
 )
@@ -100,9 +107,11 @@ class TicketService:
     async def policy_for(self, ctx: CommandContext, level: ContractLevel | None) -> SlaPolicyTerms:
         """The policy of ``level``, else the tenant's default policy, else the built-in one."""
         found: dict[str, SlaPolicyTerms] = {}
-        for policy_id in dict.fromkeys([policy_id_for(level), DEFAULT_POLICY_ID]):
+        for wanted in dict.fromkeys([level, None]):
+            aggregate_id = policy_aggregate_id(ctx.tenant, wanted)
             try:
-                found[policy_id] = (await self.policies.load(policy_id, tenant=ctx.tenant)).terms()
+                policy = await self.policies.load(aggregate_id, tenant=ctx.tenant)
+                found[policy_id_for(wanted)] = policy.terms()
             except NotFound:
                 continue
             break
@@ -110,7 +119,10 @@ class TicketService:
 
     async def calendar(self, ctx: CommandContext, calendar_id: str) -> BusinessCalendar:
         try:
-            return (await self.calendars.load(calendar_id, tenant=ctx.tenant)).business_calendar()
+            calendar = await self.calendars.load(
+                calendar_aggregate_id(ctx.tenant, calendar_id), tenant=ctx.tenant
+            )
+            return calendar.business_calendar()
         except NotFound:
             if calendar_id == DEFAULT_CALENDAR_ID:
                 return DEFAULT_CALENDAR
@@ -310,11 +322,13 @@ class TicketService:
         hours: Sequence[WorkingHours],
         holidays: Sequence[date],
     ) -> AppendResult:
-        """Define a calendar once; the same definition again answers where it stands."""
+        """Define a calendar once; the same definition again answers where it stands. The
+        answer's stream is the tenant-qualified one (:func:`calendar_aggregate_id`)."""
         self._configure(ctx, "calendar")
         cid = calendar_id or str(uuid4())
+        aggregate_id = calendar_aggregate_id(ctx.tenant, cid)
         try:
-            current = await self.calendars.load(cid, tenant=ctx.tenant)
+            current = await self.calendars.load(aggregate_id, tenant=ctx.tenant)
         except NotFound:
             current = None
         if current is not None:
@@ -323,7 +337,7 @@ class TicketService:
         try:
             return await execute(
                 self.calendars,
-                cid,
+                aggregate_id,
                 lambda c: c.define(name=name, time_zone=time_zone, hours=hours, holidays=holidays),
                 ctx,
                 create=True,
@@ -350,10 +364,11 @@ class TicketService:
         follow_up_escalation_days: int,
     ) -> tuple[AppendResult, bool]:
         """Define the policy of ``level`` (None: the default policy), or revise it if it
-        exists; True when this call defined it. Unchanged terms record nothing."""
+        exists; True when this call defined it. Unchanged terms record nothing. The answer's
+        stream is the tenant-qualified one (:func:`policy_aggregate_id`)."""
         self._configure(ctx, "SLA policy")
         await self.calendar(ctx, calendar_id)  # a policy never names a missing calendar
-        policy_id = policy_id_for(level)
+        policy_id = policy_aggregate_id(ctx.tenant, level)
 
         def state_terms(policy: SlaPolicy, *, define: bool) -> None:
             command = policy.define if define else policy.revise
@@ -369,13 +384,6 @@ class TicketService:
             try:
                 policy = await self.policies.load(policy_id, tenant=ctx.tenant)
             except NotFound:
-                if await self.store.read_stream(SlaPolicy.stream_id_for(policy_id)):
-                    # Policy streams are named by level alone (the domain's choice), so one
-                    # store holds one policy per level whatever the tenant.
-                    raise RuleViolated(
-                        f"the {policy_id} SLA policy is held by another tenant of this store",
-                        code="policy_of_another_tenant",
-                    ) from None
                 try:
                     result = await execute(
                         self.policies,

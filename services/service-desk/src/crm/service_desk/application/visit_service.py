@@ -33,7 +33,7 @@ import dataclasses
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from uuid import UUID, uuid4, uuid5
 
 from crm.events.visits import ReleaseReason, TimeSlot
@@ -54,6 +54,7 @@ from crm.service_desk.domain.visits import (
     Visit,
     VisitState,
     checked_slot,
+    technician_day_id,
     technician_days,
 )
 from crm.service_desk.projections.visit_models import VISITS, iso
@@ -182,7 +183,7 @@ class VisitService:
         what this call booked and raise."""
         booked: list[str] = []
         try:
-            for day_id in technician_days(technician, slot):
+            for day_id in technician_days(ctx.tenant, technician, slot):
                 result = await _apply(
                     self.days,
                     day_id,
@@ -319,7 +320,7 @@ class VisitService:
             released = await self._release(
                 ctx,
                 visit_id,
-                technician_days(previous_technician, previous_slot),
+                technician_days(ctx.tenant, previous_technician, previous_slot),
                 ReleaseReason.RESCHEDULED,
                 previous_slot,
             )
@@ -335,7 +336,7 @@ class VisitService:
         released = await self._release(
             ctx,
             visit_id,
-            technician_days(state.technician_id, state.slot),
+            technician_days(ctx.tenant, state.technician_id, state.slot),
             ReleaseReason.CANCELLED,
         )
         return _position_of(result, released)
@@ -424,7 +425,9 @@ class StaleHoldReconciler:
             )
             for doc in page.items:
                 for hold in doc["holds"]:
-                    day_id = f"{hold['technician_id']}:{hold['day']}"
+                    day_id = technician_day_id(
+                        doc["tenant"], hold["technician_id"], date.fromisoformat(hold["day"])
+                    )
                     if (day_id, doc["tenant"]) not in candidates:
                         candidates.append((day_id, doc["tenant"]))
             offset += len(page.items)

@@ -12,7 +12,10 @@ in force before the change, as :mod:`zoneinfo` does with ``fold=0``; an ambiguou
 the fall-back hour) is read as its first occurrence.
 
 The calendar aggregate records a calendar once (``service_desk.calendar.defined``); a
-:class:`BusinessCalendar` is the pure value the SLA arithmetic runs on.
+:class:`BusinessCalendar` is the pure value the SLA arithmetic runs on. Calendar ids are
+chosen by the tenant, so the aggregate's id is qualified by it (``<tenant>:<calendar id>``,
+see :func:`calendar_aggregate_id`) and two tenants may both name a calendar ``eu-support``;
+the calendar id users, policies and tickets see is the tenant's own.
 """
 
 from __future__ import annotations
@@ -29,6 +32,7 @@ from crm.events.service_desk import CalendarDefined, WorkingHours
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.service_desk.domain.checks import aware, required_text
+from crm.service_desk.domain.tenancy import local_id, qualified
 
 MAX_HOLIDAYS = 1000
 _DAY = timedelta(days=1)
@@ -171,6 +175,11 @@ tenant defines its own calendar."""
 # -- the aggregate -------------------------------------------------------------------------------
 
 
+def calendar_aggregate_id(tenant: str, calendar_id: str) -> str:
+    """The id of the :class:`Calendar` aggregate of ``tenant``'s calendar ``calendar_id``."""
+    return qualified(tenant, calendar_id)
+
+
 @dataclass(frozen=True, slots=True)
 class CalendarState:
     defined: CalendarDefined | None = None
@@ -192,6 +201,11 @@ class Calendar(Aggregate[CalendarState]):
     def initial_state(cls) -> CalendarState:
         return CalendarState()
 
+    @property
+    def calendar_id(self) -> str:
+        """The id the tenant chose (the aggregate's id is qualified by the tenant)."""
+        return local_id(self.id)
+
     def define(
         self,
         *,
@@ -208,18 +222,18 @@ class Calendar(Aggregate[CalendarState]):
         )
         if len(event.holidays) > MAX_HOLIDAYS:
             raise InvalidCommand("holidays", f"at most {MAX_HOLIDAYS}")
-        BusinessCalendar.from_event(self.id, event)  # validates zone and hours
+        BusinessCalendar.from_event(self.calendar_id, event)  # validates zone and hours
         if self.state.defined is not None:
             if self.state.defined == event:
                 return
             raise RuleViolated(
-                f"calendar {self.id} is already defined; define a new calendar and revise the "
-                "policies to use it",
+                f"calendar {self.calendar_id} is already defined; define a new calendar and "
+                "revise the policies to use it",
                 code="calendar_already_defined",
             )
         self.trigger(event)
 
     def business_calendar(self) -> BusinessCalendar:
         if self.state.defined is None:
-            raise NotFound(f"calendar {self.id} does not exist")
-        return BusinessCalendar.from_event(self.id, self.state.defined)
+            raise NotFound(f"calendar {self.calendar_id} does not exist")
+        return BusinessCalendar.from_event(self.calendar_id, self.state.defined)

@@ -1,9 +1,12 @@
 """SLA policies: first-response and resolution targets per priority, in business minutes of a
 calendar, selected by the customer's contract level.
 
-There is one policy per contract level and one default policy, each its own stream
-(``slapolicy-<level>``, ``slapolicy-default``): the stream id *is* the level, so two policies
-can never claim the same level and selection needs no tie-break. Selection
+A tenant has one policy per contract level and one default policy, each its own stream
+(``slapolicy-<tenant>:<level>``, ``slapolicy-<tenant>:default``, see
+:mod:`~crm.service_desk.domain.tenancy`): the stream id *is* the tenant and level, so two
+policies can never claim the same level of a tenant, selection needs no tie-break, and each
+tenant defines its own ``premium``. The policy's id as users see it (:func:`policy_id_for`,
+:attr:`SlaPolicyTerms.id`, a ticket's ``policy_id``) is the level alone. Selection
 (:func:`select_policy`): the policy of the customer's contract level, else the tenant's
 default policy, else :data:`DEFAULT_POLICY` (built in, so a ticket can always be opened).
 
@@ -32,6 +35,7 @@ from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.service_desk.domain.calendar import DEFAULT_CALENDAR_ID, BusinessCalendar
 from crm.service_desk.domain.checks import aware, required_text
+from crm.service_desk.domain.tenancy import local_id, qualified
 
 DEFAULT_POLICY_ID = "default"
 DEFAULT_FOLLOW_UP_DAYS = 3
@@ -41,6 +45,11 @@ DEFAULT_FOLLOW_UP_ESCALATION_DAYS = 2
 def policy_id_for(level: ContractLevel | None) -> str:
     """The id (and stream) of the policy serving ``level``; None: the default policy."""
     return DEFAULT_POLICY_ID if level is None else level.value
+
+
+def policy_aggregate_id(tenant: str, level: ContractLevel | None) -> str:
+    """The id of the :class:`SlaPolicy` aggregate of ``tenant``'s policy for ``level``."""
+    return qualified(tenant, policy_id_for(level))
 
 
 @dataclass(frozen=True, slots=True)
@@ -153,7 +162,8 @@ class SlaPolicyState:
 
 
 class SlaPolicy(Aggregate[SlaPolicyState]):
-    """The SLA policy of one contract level (id = the level) or the default (id ``default``)."""
+    """A tenant's SLA policy of one contract level (id ``<tenant>:<level>``) or its default
+    policy (id ``<tenant>:default``); see :func:`policy_aggregate_id`."""
 
     category = "slapolicy"
 
@@ -162,15 +172,20 @@ class SlaPolicy(Aggregate[SlaPolicyState]):
         return SlaPolicyState()
 
     @property
+    def policy_id(self) -> str:
+        """The id users see: the level, or ``default``."""
+        return local_id(self.id)
+
+    @property
     def level(self) -> ContractLevel | None:
-        if self.id == DEFAULT_POLICY_ID:
+        if self.policy_id == DEFAULT_POLICY_ID:
             return None
         try:
-            return ContractLevel(self.id)
+            return ContractLevel(self.policy_id)
         except ValueError:
             raise InvalidCommand(
                 "level",
-                f"{self.id!r} is not a contract level "
+                f"{self.policy_id!r} is not a contract level "
                 f"({', '.join(lv.value for lv in ContractLevel)}) nor {DEFAULT_POLICY_ID!r}",
             ) from None
 
@@ -214,7 +229,7 @@ class SlaPolicy(Aggregate[SlaPolicyState]):
             if isinstance(current, SlaPolicyDefined) and current == event:
                 return
             raise RuleViolated(
-                f"SLA policy {self.id} is already defined; revise it", code="policy_exists"
+                f"SLA policy {self.policy_id} is already defined; revise it", code="policy_exists"
             )
         self.trigger(event)
 
@@ -231,7 +246,7 @@ class SlaPolicy(Aggregate[SlaPolicyState]):
         from now on."""
         current = self.state.terms
         if current is None:
-            raise NotFound(f"SLA policy {self.id} does not exist")
+            raise NotFound(f"SLA policy {self.policy_id} does not exist")
         fields = self._fields(name, targets, calendar_id, follow_up_days, follow_up_escalation_days)
         same = all(getattr(current, k) == v for k, v in fields.items())
         if same:
@@ -243,8 +258,8 @@ class SlaPolicy(Aggregate[SlaPolicyState]):
     def terms(self) -> SlaPolicyTerms:
         current = self.state.terms
         if current is None:
-            raise NotFound(f"SLA policy {self.id} does not exist")
-        return terms_of(self.id, current, self.state.revision)
+            raise NotFound(f"SLA policy {self.policy_id} does not exist")
+        return terms_of(self.policy_id, current, self.state.revision)
 
 
 def terms_of(

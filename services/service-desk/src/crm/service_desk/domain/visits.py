@@ -4,10 +4,13 @@ Consistency boundary
 --------------------
 "A technician is never double-booked" is a rule across visits, so no visit can enforce it.
 It is enforced by :class:`TechnicianDay`, one aggregate (stream
-``technician_day-<technician>:<YYYY-MM-DD>``) per technician and UTC day: it holds the slots
-booked that day, refuses a slot overlapping another visit's hold (``technician_double_booked``)
-and is appended with its expected version. Two concurrent bookings of overlapping slots both
-load the day at version ``n`` and append at ``n``; the store accepts one, the other gets
+``technician_day-<tenant>:<technician>:<YYYY-MM-DD>``) per technician and UTC day. (Technician
+ids are the tenant's own, so the tenant is part of the stream id, see
+:mod:`~crm.service_desk.domain.tenancy`: two tenants' technicians never share a day.) It
+holds the slots booked that day, refuses a slot overlapping another visit's hold
+(``technician_double_booked``) and is appended with its expected version. Two concurrent
+bookings of overlapping slots both load the day at version ``n`` and append at ``n``; the
+store accepts one, the other gets
 WrongExpectedVersion, reloads, finds the overlap and is refused. A day is small (a handful of
 holds), so a stream per technician-day keeps both the stream and its contention small.
 
@@ -60,6 +63,7 @@ from crm.events.visits import (
 )
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
+from crm.service_desk.domain.tenancy import local_id, qualified
 
 MIN_SLOT = timedelta(minutes=15)
 MAX_SLOT = timedelta(hours=12)
@@ -137,13 +141,14 @@ def days_of(slot: TimeSlot) -> tuple[date, ...]:
     return tuple(days)
 
 
-def technician_day_id(technician_id: str, day: date) -> str:
-    return f"{technician_id}:{day.isoformat()}"
+def technician_day_id(tenant: str, technician_id: str, day: date) -> str:
+    """The id of the :class:`TechnicianDay` of ``tenant``'s technician on ``day`` (UTC)."""
+    return qualified(tenant, f"{technician_id}:{day.isoformat()}")
 
 
-def technician_days(technician_id: str, slot: TimeSlot) -> tuple[str, ...]:
+def technician_days(tenant: str, technician_id: str, slot: TimeSlot) -> tuple[str, ...]:
     """The ids of the :class:`TechnicianDay` aggregates holding ``slot``, in booking order."""
-    return tuple(technician_day_id(technician_id, d) for d in days_of(slot))
+    return tuple(technician_day_id(tenant, technician_id, d) for d in days_of(slot))
 
 
 # -- the visit -----------------------------------------------------------------------------------
@@ -385,8 +390,9 @@ class TechnicianDayState:
 
 
 class TechnicianDay(Aggregate[TechnicianDayState]):
-    """What one technician is booked for on one UTC day; id ``<technician>:<YYYY-MM-DD>``
-    (see :func:`technician_day_id`). Its stream version serialises the day's bookings."""
+    """What one technician is booked for on one UTC day; id
+    ``<tenant>:<technician>:<YYYY-MM-DD>`` (see :func:`technician_day_id`). Its stream version
+    serialises the day's bookings."""
 
     category = "technician_day"
 
@@ -396,11 +402,11 @@ class TechnicianDay(Aggregate[TechnicianDayState]):
 
     @property
     def technician_id(self) -> str:
-        return self.id.rsplit(":", 1)[0]
+        return local_id(self.id).rsplit(":", 1)[0]
 
     @property
     def day(self) -> date:
-        return date.fromisoformat(self.id.rsplit(":", 1)[1])
+        return date.fromisoformat(local_id(self.id).rsplit(":", 1)[1])
 
     def book(self, *, visit_id: str, ticket_id: str, slot: TimeSlot, now: datetime) -> None:
         """Hold ``slot`` for ``visit_id``; the same visit and slot again: nothing. Refused

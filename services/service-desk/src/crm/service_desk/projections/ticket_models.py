@@ -57,6 +57,7 @@ from crm.events.service_desk import (
 )
 from crm.kernel.projection import DocKey, Projection
 from crm.kernel.read_store import CollectionSpec, Document, Index
+from crm.service_desk.domain.tenancy import local_id
 
 TICKETS = "service_desk_tickets"
 SLA_POLICIES = "service_desk_sla_policies"
@@ -387,7 +388,8 @@ class TicketsModel:
 
 
 class SlaPoliciesModel:
-    """One document per policy (id: the contract level, or ``default``)."""
+    """One document per policy, keyed by the policy's (tenant-qualified) aggregate id; its
+    ``id`` is the tenant's own: the contract level, or ``default``."""
 
     collection = SLA_POLICIES
     collections = (CollectionSpec(SLA_POLICIES, (Index(("tenant", "level")),)),)
@@ -399,7 +401,7 @@ class SlaPoliciesModel:
         assert isinstance(event, SlaPolicyDefined | SlaPolicyRevised)
         revision = event.revision if isinstance(event, SlaPolicyRevised) else 1
         new: Document = {
-            "id": key[1],
+            "id": local_id(key[1]),
             "tenant": envelope.tenant,
             "name": event.name,
             "level": event.level.value if event.level else None,
@@ -421,6 +423,9 @@ class SlaPoliciesModel:
 
 
 class CalendarsModel:
+    """One document per calendar, keyed by its (tenant-qualified) aggregate id; its ``id`` is
+    the one the tenant chose."""
+
     collection = CALENDARS
     collections = (CollectionSpec(CALENDARS, (Index(("tenant", "name")),)),)
     event_types = frozenset({CalendarDefined.event_type})
@@ -430,7 +435,7 @@ class CalendarsModel:
     ) -> Document | None:
         assert isinstance(event, CalendarDefined)
         new: Document = {
-            "id": key[1],
+            "id": local_id(key[1]),
             "tenant": envelope.tenant,
             **event.model_dump(mode="json"),
             "defined_at": instant(envelope.occurred_at),
