@@ -4,30 +4,45 @@ from collections.abc import Callable
 
 from fastapi import APIRouter
 
+# helper-25 imports
+from crm.analytics.api.customers import router as customers_router
+
+# helper-26 imports
+from crm.analytics.api.reports import router as reports_router
 from crm.analytics.api.routes import router as activity_router
+from crm.analytics.churn.monitor import ChurnMonitor
 from crm.analytics.projections.activity import CustomerActivityProjection
+from crm.analytics.projections.customer360 import PROJECTIONS as CUSTOMER_360_PROJECTIONS
+from crm.analytics.projections.funnel import FunnelProjection
+from crm.analytics.projections.reports import ReportsProjection
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.http import Authenticator
 from crm.kernel.projection import Projection
 from crm.kernel.runtime import Runtime
 
-# helper-25 imports
-# helper-26 imports
-
 ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     activity_router,
-    # helper-25
+    customers_router,  # helper-25
     # helper-26
+    reports_router,
 ]
 
 PROJECTIONS: list[Projection] = [
     CustomerActivityProjection(),
-    # helper-25
+    *CUSTOMER_360_PROJECTIONS,  # helper-25
     # helper-26
+    FunnelProjection(),
+    ReportsProjection(),
 ]
 
+
+def churn_monitor(runtime: Runtime) -> Job:  # helper-25
+    monitor = ChurnMonitor(runtime)
+    return lambda: monitor.run(runtime.clock, runtime.scheduler_interval_seconds)
+
+
 JOBS: list[Callable[[Runtime], Job]] = [
-    # helper-25
+    churn_monitor,  # helper-25
 ]
 
 CATEGORIES = frozenset({"churnrisk", "churnmodel"})

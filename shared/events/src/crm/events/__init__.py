@@ -1,6 +1,6 @@
 """The published language of the CRM: envelopes, event payloads, their registry and schemas."""
 
-from crm.events import customer, knowledge, sales, sales_orders, service_desk, visits
+from crm.events import analytics, customer, knowledge, sales, sales_orders, service_desk, visits
 from crm.events.base import ERASED, DomainEvent, OptionalPersonal, Personal
 from crm.events.envelope import EventEnvelope, EventMetadata, NewEvent
 from crm.events.registry import REGISTRY, EventRegistry, UnknownEventType, event, upcaster
@@ -16,6 +16,7 @@ __all__ = [
     "OptionalPersonal",
     "Personal",
     "UnknownEventType",
+    "analytics",
     "customer",
     "event",
     "knowledge",
