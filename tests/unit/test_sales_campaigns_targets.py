@@ -18,7 +18,7 @@ from crm.events.sales import (
 )
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.sales.domain.campaigns import Campaign, CampaignStatus
-from crm.sales.domain.targets import Period, PeriodUnit, Target, target_id
+from crm.sales.domain.targets import Period, PeriodUnit, Target, local_target_id, target_id
 from tests.unit.given_when_then import Scenario
 
 START, END = date(2026, 11, 1), date(2026, 11, 30)
@@ -201,7 +201,7 @@ def test_bad_periods_are_refused(text: str) -> None:
 # -- targets -------------------------------------------------------------------------------------
 
 EUR_50K = Money.of("50000", "EUR")
-TARGET_ID = "rep-rep-1-2026-Q4"
+TARGET_ID = "acme:rep-rep-1-2026-Q4"
 SET = TargetSet(owner_kind=TargetOwnerKind.REP, owner_id="rep-1", period="2026-Q4", amount=EUR_50K)
 
 
@@ -209,12 +209,35 @@ def target() -> Scenario[Target]:
     return Scenario(Target, id=TARGET_ID)
 
 
-def test_one_target_aggregate_per_owner_and_period() -> None:
-    t = Target.for_owner(TargetOwnerKind.REP, "rep-1", "2026-Q4")
-    assert t.id == TARGET_ID == target_id(TargetOwnerKind.REP, "rep-1", Period.parse("2026-Q4"))
+def test_one_target_aggregate_per_tenant_owner_and_period() -> None:
+    q4 = Period.parse("2026-Q4")
+    t = Target.for_owner("acme", TargetOwnerKind.REP, "rep-1", "2026-Q4")
+    assert t.id == TARGET_ID == target_id("acme", TargetOwnerKind.REP, "rep-1", q4)
     assert t.stream_id == f"target-{TARGET_ID}"
-    assert Target.for_owner(TargetOwnerKind.TEAM, "rep-1", "2026-Q4").id != TARGET_ID
-    assert Target.for_owner(TargetOwnerKind.REP, "rep-1", "2026-12").id != TARGET_ID
+    assert t.target_id == "rep-rep-1-2026-Q4" == local_target_id(TargetOwnerKind.REP, "rep-1", q4)
+    assert Target.for_owner("acme", TargetOwnerKind.TEAM, "rep-1", "2026-Q4").id != TARGET_ID
+    assert Target.for_owner("acme", TargetOwnerKind.REP, "rep-1", "2026-12").id != TARGET_ID
+
+
+def test_two_tenants_targets_of_the_same_rep_and_period_are_two_streams() -> None:
+    """Stream ids are global: the tenant, percent-encoded, comes first, so no tenant name
+    (even one holding ``:``) makes its id another tenant's."""
+    ids = {
+        Target.for_owner(tenant, TargetOwnerKind.REP, "r1", "2026-Q1").id
+        for tenant in ("a", "b", "a:b", "a%3Ab", "a:rep-r1")
+    }
+    assert len(ids) == 5
+    assert Target.for_owner("a:b", TargetOwnerKind.REP, "r1", "2026-Q1").id == (
+        "a%3Ab:rep-r1-2026-Q1"
+    )
+    with pytest.raises(InvalidCommand):
+        Target.for_owner("", TargetOwnerKind.REP, "r1", "2026-Q1")
+
+
+def test_an_owner_id_holding_a_colon_stays_in_the_local_id() -> None:
+    t = Target.for_owner("acme", TargetOwnerKind.TEAM, "eu:north", "2026-03")
+    assert t.id == "acme:team-eu:north-2026-03"
+    assert t.target_id == "team-eu:north-2026-03"
 
 
 def test_set_a_target() -> None:
@@ -230,6 +253,7 @@ def test_set_on_another_owner_s_stream_is_refused() -> None:
     )
     assert isinstance(error, RuleViolated)
     assert error.code == "target_id_mismatch"
+    assert "acme" not in str(error)  # messages name the tenant's own id
 
 
 @pytest.mark.parametrize("amount", [Money.of(0, "EUR"), Money.of(-100, "EUR")])

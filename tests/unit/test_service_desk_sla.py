@@ -20,7 +20,7 @@ from crm.events.service_desk import (
 )
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.service_desk.domain.calendar import DEFAULT_CALENDAR, BusinessCalendar
-from crm.service_desk.domain.contracts import ServiceContract
+from crm.service_desk.domain.contracts import ServiceContract, contract_aggregate_id
 from crm.service_desk.domain.sla import (
     DEFAULT_POLICY,
     SlaPolicy,
@@ -225,12 +225,36 @@ def test_the_built_in_default_policy_counts_in_the_default_calendar() -> None:
 # -- contracts -----------------------------------------------------------------------------------
 
 CUSTOMER = "c-1"
+CONTRACT_ID = "acme:c-1"
 START = date(2026, 1, 1)
 SIGNED = ContractSigned(customer_id=CUSTOMER, level=ContractLevel.STANDARD, starts_on=START)
 
 
 def contract() -> Scenario[ServiceContract]:
-    return Scenario(ServiceContract, id=CUSTOMER)
+    return Scenario(ServiceContract, id=CONTRACT_ID)
+
+
+def test_a_contract_s_id_is_qualified_by_the_tenant() -> None:
+    """Customer ids are the tenant's own free text: two tenants' customers ``c-1`` have two
+    contract streams, whatever either tenant or customer id holds; events name the customer
+    by the tenant's own id."""
+    assert contract_aggregate_id("acme", CUSTOMER) == CONTRACT_ID
+    ids = {
+        contract_aggregate_id(tenant, customer)
+        for tenant, customer in [("a", "c-1"), ("b", "c-1"), ("a:b", "c-1"), ("a", "b:c-1")]
+    }
+    assert len(ids) == 4
+    assert contract_aggregate_id("a:b", "x:y") == "a%3Ab:x:y"
+    assert split_qualified("a%3Ab:x:y") == ("a:b", "x:y")
+    c = (
+        contract()
+        .when(lambda c: c.sign(level=ContractLevel.STANDARD, starts_on=START))
+        .then(SIGNED)
+    )
+    assert (c.stream_id, c.customer_id) == ("servicecontract-acme:c-1", CUSTOMER)
+    Scenario(ServiceContract, id=CUSTOMER).when(
+        lambda c: c.sign(level=ContractLevel.STANDARD, starts_on=START)
+    ).then_raises(InvalidCommand, match="tenant")
 
 
 def test_sign_a_contract_and_read_its_level_over_time() -> None:
@@ -255,6 +279,8 @@ def test_one_contract_in_force_at_a_time() -> None:
     )
     assert isinstance(error, RuleViolated)
     assert error.code == "contract_in_force"
+    assert "customer c-1 " in str(error)
+    assert "acme" not in str(error)
     ended = ContractEnded(customer_id=CUSTOMER, ended_on=date(2026, 6, 1))
     contract().given(SIGNED, ended).when(
         lambda c: c.sign(level=ContractLevel.PREMIUM, starts_on=date(2026, 7, 1))
@@ -301,7 +327,7 @@ def test_end_a_contract() -> None:
 
 def test_a_fixed_term_contract_lapses_on_its_end_date() -> None:
     fixed = SIGNED.model_copy(update={"ends_on": date(2026, 12, 31)})
-    c = ServiceContract.rehydrate(CUSTOMER, [fixed], 0)
+    c = ServiceContract.rehydrate(CONTRACT_ID, [fixed], 0)
     assert c.state.level_on(date(2026, 12, 30)) is ContractLevel.STANDARD
     assert c.state.level_on(date(2026, 12, 31)) is None
 

@@ -2,7 +2,8 @@
 sales targets. Topic ``crm.sales.events``.
 
 Streams: ``lead-<id>``, ``opportunity-<id>``, ``pipeline-<tenant>``, ``campaign-<id>`` and
-``target-<rep|team>-<owner id>-<period>``. Every amount is :class:`~crm.events.money.Money`.
+``target-<tenant>:<rep|team>-<owner id>-<period>``. Every amount is
+:class:`~crm.events.money.Money`.
 Time-based facts (when a stage was entered, when a deal closed) are fields of the event, taken
 from the command, so the funnel and churn analysis never depend on when an event was recorded.
 """

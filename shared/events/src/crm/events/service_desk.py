@@ -3,7 +3,7 @@ service contracts. Topic ``crm.service_desk.events``.
 
 Streams: ``ticket-<id>``, ``slapolicy-<tenant>:<level or "default">`` (one policy per
 contract level of a tenant, so two policies can never claim the same level),
-``businesscalendar-<tenant>:<id>`` and ``servicecontract-<customer id>`` (one contract at a
+``businesscalendar-<tenant>:<id>`` and ``servicecontract-<tenant>:<customer id>`` (one contract at a
 time per customer). Levels and calendar ids are the tenant's own, so their streams carry the
 tenant (percent-encoded; see :mod:`crm.service_desk.domain.tenancy`); the events name the
 level and calendar id alone.

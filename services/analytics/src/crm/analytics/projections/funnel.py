@@ -14,7 +14,7 @@ at query time:
     owner, team, ``source``, campaign; ``captured_at``, ``qualified_at``,
     ``disqualified_at`` (with ``disqualify_reason``), ``converted_at`` with the
     ``opportunity_id`` and ``customer_id`` it became; ``status``.
-``funnel_targets`` (one per target stream, ``rep-alice-2026-Q2``)
+``funnel_targets`` (one per target stream, ``<tenant>:rep-alice-2026-Q2``)
     ``owner_kind`` (rep or team), ``owner_id``, ``period`` (``2026-04`` or ``2026-Q2``) and
     the ``amount`` as last set or revised.
 ``funnel_invoices`` (one per invoice)

@@ -15,6 +15,7 @@ from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsis
 from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+from crm.kernel.tenancy import tenant_own
 from crm.sales.api.pipeline_schemas import (
     CampaignEnd,
     CampaignPage,
@@ -421,6 +422,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         return accepted(result, response)
 
     # -- targets -----------------------------------------------------------------------------
+    # Target streams are qualified by the tenant (``target-<tenant>:rep-r1-2026-Q1``); answers
+    # and Locations show the tenant's own id.
 
     @api.post("/targets", status_code=201, response_model=CommandAccepted, tags=["targets"])
     async def set_target(body: NewTarget, ctx: Ctx, response: Response) -> CommandAccepted:
@@ -434,7 +437,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
                 amount=body.amount,
             ),
         )
-        return accepted(result, response, created_under="/targets")
+        return accepted(tenant_own(result), response, created_under="/targets")
 
     @api.get("/targets", response_model=TargetPage, tags=["targets"])
     async def list_targets(
@@ -467,6 +470,6 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await commands.run(
             ctx, lambda: service.revise_target(ctx, target_id, body.amount, body.reason)
         )
-        return accepted(result, response)
+        return accepted(tenant_own(result), response)
 
     return api

@@ -28,6 +28,7 @@ from crm.kernel.errors import Forbidden, NotFound, RuleViolated, WrongExpectedVe
 from crm.kernel.event_store import AppendResult, EventStore
 from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.repository import A, CommandContext, Repository, execute
+from crm.kernel.tenancy import qualified
 from crm.sales.application.policy import (
     Principal,
     SalesAction,
@@ -444,9 +445,10 @@ class PipelineService:
         period: str,
         amount: Money,
     ) -> AppendResult:
-        """One target per owner and period: setting the same one again records nothing."""
+        """One target per owner and period: setting the same one again records nothing. The
+        answer's stream is the tenant-qualified one (see :mod:`crm.sales.domain.targets`)."""
         self._guard_target(ctx, owner_kind, owner_id.strip())
-        target = Target.for_owner(owner_kind, owner_id, period)
+        target = Target.for_owner(ctx.tenant, owner_kind, owner_id, period)
         return await self._upsert(
             self.targets,
             target.id,
@@ -457,6 +459,8 @@ class PipelineService:
     async def revise_target(
         self, ctx: CommandContext, target_id: str, amount: Money, reason: str | None = None
     ) -> AppendResult:
+        """Revise the tenant's target ``target_id`` (its local id, ``rep-alice-2026-Q1``)."""
+
         def revise(t: Target) -> None:
             kind = t.state.owner_kind
             if kind is None:
@@ -464,4 +468,9 @@ class PipelineService:
             self._guard_target(ctx, kind, t.state.owner_id)
             t.revise(amount, reason)
 
-        return await execute(self.targets, target_id, revise, ctx, attempts=ATTEMPTS)
+        try:
+            return await execute(
+                self.targets, qualified(ctx.tenant, target_id), revise, ctx, attempts=ATTEMPTS
+            )
+        except NotFound as missing:
+            raise NotFound(f"target {target_id} does not exist") from missing

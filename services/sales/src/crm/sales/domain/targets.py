@@ -1,6 +1,11 @@
-"""Sales targets: one aggregate per owner (a rep or a team) and period (a month or a quarter),
-stream ``target-<rep|team>-<owner id>-<period>``, so two managers setting the same target
-race on one stream version instead of creating two targets."""
+"""Sales targets: one aggregate per tenant, owner (a rep or a team) and period (a month or a
+quarter), stream ``target-<tenant>:<rep|team>-<owner id>-<period>``, so two managers setting
+the same target race on one stream version instead of creating two targets.
+
+Stream ids are global to the event store while owner ids are the tenant's own, so the id is
+qualified by the tenant (:mod:`crm.kernel.tenancy`): two tenants' rep ``r1`` each have their
+own target for ``2026-Q1``. Events, read models and routes show the local id
+(``rep-r1-2026-Q1``, :func:`local_target_id`)."""
 
 from __future__ import annotations
 
@@ -16,6 +21,7 @@ from crm.events.money import Money
 from crm.events.sales import TargetOwnerKind, TargetRevised, TargetSet
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
+from crm.kernel.tenancy import local_id, qualified
 from crm.sales.domain.checks import optional_text, positive, required_text
 
 _PERIOD = re.compile(r"^(?P<year>\d{4})-(?:(?P<month>\d{2})|Q(?P<quarter>\d))$")
@@ -73,9 +79,14 @@ class Period:
         return f"{self.year:04d}-Q{self.number}"
 
 
-def target_id(owner_kind: TargetOwnerKind, owner_id: str, period: Period) -> str:
-    """The one aggregate id of an owner's target for a period."""
+def local_target_id(owner_kind: TargetOwnerKind, owner_id: str, period: Period) -> str:
+    """The id a tenant knows an owner's target for a period by (``rep-alice-2026-Q1``)."""
     return f"{owner_kind.value}-{owner_id}-{period}"
+
+
+def target_id(tenant: str, owner_kind: TargetOwnerKind, owner_id: str, period: Period) -> str:
+    """The one aggregate id of ``tenant``'s target of an owner for a period."""
+    return qualified(tenant, local_target_id(owner_kind, owner_id, period))
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,19 +119,27 @@ class Target(Aggregate[TargetState]):
         return TargetState()
 
     @classmethod
-    def for_owner(cls, owner_kind: TargetOwnerKind, owner_id: str, period: str) -> Target:
-        """A new, empty target aggregate with its one id for this owner and period."""
+    def for_owner(
+        cls, tenant: str, owner_kind: TargetOwnerKind, owner_id: str, period: str
+    ) -> Target:
+        """A new, empty target aggregate with its one id for this tenant, owner and period."""
         return cls.create(
-            target_id(owner_kind, required_text(owner_id, "owner_id"), Period.parse(period))
+            target_id(tenant, owner_kind, required_text(owner_id, "owner_id"), Period.parse(period))
         )
+
+    @property
+    def target_id(self) -> str:
+        """The id the tenant knows (the aggregate's id is qualified by the tenant)."""
+        return local_id(self.id)
 
     def set(self, owner_kind: TargetOwnerKind, owner_id: str, period: str, amount: Money) -> None:
         """The same target again: nothing; a different amount: refused, it is revised."""
         owner = required_text(owner_id, "owner_id")
         parsed = Period.parse(period)
-        if self.id != target_id(owner_kind, owner, parsed):
+        if self.target_id != local_target_id(owner_kind, owner, parsed):
             raise RuleViolated(
-                f"target {self.id} is not the target of {owner_kind.value} {owner} for {parsed}",
+                f"target {self.target_id} is not the target of {owner_kind.value} {owner} "
+                f"for {parsed}",
                 code="target_id_mismatch",
             )
         positive(amount, "amount")
@@ -139,7 +158,7 @@ class Target(Aggregate[TargetState]):
     def revise(self, amount: Money, reason: str | None = None) -> None:
         """Records the old and the new amount; the same amount again: nothing."""
         if self.state.amount is None:
-            raise NotFound(f"target {self.id} is not set")
+            raise NotFound(f"target {self.target_id} is not set")
         positive(amount, "amount")
         if amount == self.state.amount:
             return

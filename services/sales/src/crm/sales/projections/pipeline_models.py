@@ -41,6 +41,7 @@ from crm.events.sales import (
 )
 from crm.kernel.projection import DocKey
 from crm.kernel.read_store import CollectionSpec, Document, Index
+from crm.kernel.tenancy import local_id
 
 LEADS = "sales_leads"
 OPPORTUNITIES = "sales_opportunities"
@@ -73,6 +74,8 @@ def _touch(doc: Document, envelope: EventEnvelope) -> Document:
 
 
 def _created(key: DocKey, envelope: EventEnvelope, **fields: Any) -> Document:
+    """A new document ``key[1]``; ``fields`` may hold another ``id`` (the local id of a
+    tenant-qualified aggregate)."""
     return {
         "id": key[1],
         "tenant": envelope.tenant,
@@ -323,6 +326,10 @@ class CampaignsProjection:
 
 
 class TargetsProjection:
+    """One document per target, keyed by its (tenant-qualified) aggregate id so two tenants'
+    targets of a rep ``r1`` for one period never share a document; its ``id`` is the tenant's
+    own (``rep-r1-2026-Q1``), which queries and routes use with the tenant."""
+
     name = TARGETS
     collections = (
         CollectionSpec(
@@ -348,6 +355,7 @@ class TargetsProjection:
             new = _created(
                 key,
                 envelope,
+                id=local_id(key[1]),
                 owner_kind=event.owner_kind.value,
                 owner_id=event.owner_id,
                 team_id=team,

@@ -1,7 +1,6 @@
 """Routes of the ticket half: /tickets, /sla/policies, /calendars, /contracts. Each command is
 a few lines: parse, run, answer with its position (201 and a Location for creations)."""
 
-from dataclasses import replace
 from datetime import timedelta
 from typing import Annotated, Any
 from uuid import UUID
@@ -17,7 +16,6 @@ from crm.events.service_desk import (
 )
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
-from crm.kernel.event_store import AppendResult
 from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
@@ -45,7 +43,7 @@ from crm.service_desk.application.ticket_queries import (
     TicketQueries,
 )
 from crm.service_desk.application.ticket_service import SatisfactionRules, TicketService
-from crm.service_desk.domain.tenancy import local_id
+from crm.service_desk.domain.tenancy import tenant_own
 from crm.service_desk.domain.tickets import TicketStatus
 from crm.service_desk.projections.ticket_models import PROJECTION
 
@@ -61,14 +59,6 @@ def _sort(sort: str, allowed: frozenset[str]) -> str:
     if sort.lstrip("-") not in allowed:
         raise InvalidCommand("sort", f"must be one of {sorted(allowed)}, optionally with '-'")
     return sort
-
-
-def _tenant_own(result: AppendResult) -> AppendResult:
-    """``result`` with its stream named by the tenant's own id (``slapolicy-premium``): policy
-    and calendar streams are qualified by the tenant (:mod:`crm.service_desk.domain.tenancy`),
-    which the answer's ``id`` and ``Location`` must not show."""
-    category, _, aggregate_id = result.stream_id.partition("-")
-    return replace(result, stream_id=f"{category}-{local_id(aggregate_id)}")
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -260,7 +250,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             )
             return result
 
-        result = _tenant_own(await commands.run(ctx, run))
+        result = tenant_own(await commands.run(ctx, run))
         if created:
             return accepted(result, response, created_under="/sla/policies")
         response.status_code = 200
@@ -293,7 +283,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
                 holidays=body.holidays,
             ),
         )
-        return accepted(_tenant_own(result), response, created_under="/calendars")
+        return accepted(tenant_own(result), response, created_under="/calendars")
 
     @api.get("/calendars", response_model=DocumentPage)
     async def list_calendars(
@@ -306,6 +296,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         return await queries.calendar(actor, calendar_id)
 
     # -- contracts -------------------------------------------------------------------------------
+    # Contract streams are qualified by the tenant (``servicecontract-<tenant>:<customer>``);
+    # answers and Locations name the customer by the tenant's own id.
 
     @api.post("/contracts", status_code=201, response_model=CommandAccepted)
     async def sign_contract(body: NewContract, ctx: Ctx, response: Response) -> CommandAccepted:
@@ -319,7 +311,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
                 ends_on=body.ends_on,
             ),
         )
-        return accepted(result, response, created_under="/contracts")
+        return accepted(tenant_own(result), response, created_under="/contracts")
 
     @api.post("/contracts/{customer_id}/change", response_model=CommandAccepted)
     async def change_contract(
@@ -328,7 +320,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await commands.run(
             ctx, lambda: service.change_contract(ctx, customer_id, level=body.level)
         )
-        return accepted(result, response)
+        return accepted(tenant_own(result), response)
 
     @api.post("/contracts/{customer_id}/end", response_model=CommandAccepted)
     async def end_contract(
@@ -343,7 +335,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
                 reason=body.reason,
             ),
         )
-        return accepted(result, response)
+        return accepted(tenant_own(result), response)
 
     @api.get("/contracts", response_model=DocumentPage)
     async def list_contracts(

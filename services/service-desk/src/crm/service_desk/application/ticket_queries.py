@@ -73,7 +73,7 @@ class TicketQueries:
         self, actor: Actor, collection: str, what: str, id: str, *, key: str | None = None
     ) -> Document:
         """The document ``id`` (stored under ``key``, when that differs: the tenant-qualified
-        id of a policy or calendar) if it is the actor's tenant's."""
+        id of a policy, calendar or contract) if it is the actor's tenant's."""
         doc = await self.read_store.get(collection, key or id)
         if doc is None or doc["tenant"] != actor.tenant:
             raise NotFound(f"{what} {id} does not exist")
@@ -139,7 +139,8 @@ class TicketQueries:
 
     async def contract(self, actor: Actor, customer_id: str) -> Document:
         self._view(actor, "contract")
-        return await self._get(actor, CONTRACTS, "the contract of customer", customer_id)
+        key = qualified(actor.tenant, customer_id)
+        return await self._get(actor, CONTRACTS, "the contract of customer", customer_id, key=key)
 
     async def contracts(
         self, actor: Actor, flt: ContractFilter, *, limit: int, offset: int

@@ -3,15 +3,16 @@ Each loads what it needs from the event store (never from a read model, which ma
 checks access against the loaded state, runs the domain and appends to one stream.
 
 Opening a ticket reads three other streams first -- the customer's contract
-(``servicecontract-<customer>``), the SLA policy of its level (else the default policy, else
-the built-in one) and that policy's calendar -- and freezes the targets into the ticket. A
-contract or policy changed a moment later applies to the next ticket; that is the rule
-(targets are fixed at opening), so no lock across the streams is needed.
+(``servicecontract-<tenant>:<customer>``), the SLA policy of its level (else the default
+policy, else the built-in one) and that policy's calendar -- and freezes the targets into the
+ticket. A contract or policy changed a moment later applies to the next ticket; that is the
+rule (targets are fixed at opening), so no lock across the streams is needed.
 
-Policies and calendars are named by the tenant (a level, a calendar id), so their streams
-are qualified by the tenant (``slapolicy-<tenant>:<level>``,
-``businesscalendar-<tenant>:<calendar id>``, see :mod:`crm.service_desk.domain.tenancy`):
-every tenant defines its own ``premium`` policy. Commands take and answer the tenant's own
+Policies, calendars and contracts are named by the tenant (a level, a calendar id, a customer
+id), so their streams are qualified by the tenant (``slapolicy-<tenant>:<level>``,
+``businesscalendar-<tenant>:<calendar id>``, ``servicecontract-<tenant>:<customer id>``, see
+:mod:`crm.service_desk.domain.tenancy`): every tenant defines its own ``premium`` policy and
+signs its own contract with its customer ``c-1``. Commands take and answer the tenant's own
 ids; only the streams carry the qualification.
 """
 
@@ -41,7 +42,7 @@ from crm.service_desk.domain.calendar import (
     Calendar,
     calendar_aggregate_id,
 )
-from crm.service_desk.domain.contracts import ServiceContract
+from crm.service_desk.domain.contracts import ServiceContract, contract_aggregate_id
 from crm.service_desk.domain.knowledge import Article, ArticleStatus
 from crm.service_desk.domain.sla import (
     SlaPolicy,
@@ -99,7 +100,9 @@ class TicketService:
     async def contract_level(self, ctx: CommandContext, customer_id: str) -> ContractLevel | None:
         """The level of the customer's contract in force today (UTC), None without one."""
         try:
-            contract = await self.contracts.load(customer_id, tenant=ctx.tenant)
+            contract = await self.contracts.load(
+                contract_aggregate_id(ctx.tenant, customer_id), tenant=ctx.tenant
+            )
         except NotFound:
             return None
         return contract.state.level_on(ctx.now.date())
@@ -414,13 +417,15 @@ class TicketService:
         ends_on: date | None,
     ) -> AppendResult:
         """Sign the customer's contract; the same signature again answers where it stands, a
-        new contract after the previous one ended continues the customer's stream."""
+        new contract after the previous one ended continues the customer's stream. The
+        answer's stream is the tenant-qualified one (:func:`contract_aggregate_id`)."""
         self._configure(ctx, "contract")
+        aggregate_id = contract_aggregate_id(ctx.tenant, customer_id)
         for _ in range(3):
             try:
-                contract = await self.contracts.load(customer_id, tenant=ctx.tenant)
+                contract = await self.contracts.load(aggregate_id, tenant=ctx.tenant)
             except NotFound:
-                contract = ServiceContract.create(customer_id)
+                contract = ServiceContract.create(aggregate_id)
             contract.sign(level=level, starts_on=starts_on, ends_on=ends_on)
             if not contract.changes:
                 return await self._where(contract.stream_id)
@@ -428,7 +433,7 @@ class TicketService:
                 return await self.contracts.save(contract, ctx)
             except WrongExpectedVersion:
                 continue
-        raise WrongExpectedVersion(ServiceContract.stream_id_for(customer_id), -1, -1)
+        raise WrongExpectedVersion(ServiceContract.stream_id_for(aggregate_id), -1, -1)
 
     async def change_contract(
         self, ctx: CommandContext, customer_id: str, *, level: ContractLevel
@@ -447,8 +452,12 @@ class TicketService:
     async def _contract(
         self, ctx: CommandContext, customer_id: str, act: Callable[[ServiceContract], None]
     ) -> AppendResult:
+        aggregate_id = contract_aggregate_id(ctx.tenant, customer_id)
         for _ in range(3):
-            contract = await self.contracts.load(customer_id, tenant=ctx.tenant)
+            try:
+                contract = await self.contracts.load(aggregate_id, tenant=ctx.tenant)
+            except NotFound:
+                raise NotFound(f"customer {customer_id} has no service contract") from None
             act(contract)
             if not contract.changes:
                 return await self._where(contract.stream_id)
@@ -456,4 +465,4 @@ class TicketService:
                 return await self.contracts.save(contract, ctx)
             except WrongExpectedVersion:
                 continue
-        raise WrongExpectedVersion(ServiceContract.stream_id_for(customer_id), -1, -1)
+        raise WrongExpectedVersion(ServiceContract.stream_id_for(aggregate_id), -1, -1)

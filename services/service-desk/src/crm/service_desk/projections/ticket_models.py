@@ -445,8 +445,9 @@ class CalendarsModel:
 
 
 class ContractsModel:
-    """One document per customer (a customer has one contract at a time); ``active`` and
-    ``level`` are the contract as it stands, ``history`` every change."""
+    """One document per customer (a customer has one contract at a time), keyed by the
+    contract's (tenant-qualified) aggregate id; its ``id`` is the tenant's customer id.
+    ``active`` and ``level`` are the contract as it stands, ``history`` every change."""
 
     collection = CONTRACTS
     collections = (
@@ -458,7 +459,7 @@ class ContractsModel:
         self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
     ) -> Document | None:
         at = instant(envelope.occurred_at)
-        new: Document = dict(doc) if doc is not None else {"id": key[1], "history": []}
+        new: Document = dict(doc) if doc is not None else {"id": local_id(key[1]), "history": []}
         match event:
             case ContractSigned():
                 new.update(
