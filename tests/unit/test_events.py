@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from crm.events import REGISTRY, EventRegistry, UnknownEventType
+from crm.events import REGISTRY, DomainEvent, EventRegistry, UnknownEventType
 from crm.events.customer import (
     CustomerKind,
     CustomerRegistered,
@@ -63,11 +63,28 @@ def test_the_latest_version_decodes_as_is() -> None:
 def test_unknown_types_and_missing_upcasters_are_errors() -> None:
     with pytest.raises(UnknownEventType):
         REGISTRY.decode("customer.teleported", 1, {})
+    class MadeV1(DomainEvent):
+        full_name: str
+
+    class Made(DomainEvent):
+        name: str
+
     registry = EventRegistry()
-    registry.register(CustomerRegisteredV1, "x.made", 1)
-    registry.register(CustomerRegistered, "x.made", 2)
+    registry.register(MadeV1, "x.made", 1)
+    registry.register(Made, "x.made", 2)
     with pytest.raises(UnknownEventType, match="no upcaster"):
         registry.decode("x.made", 1, {"full_name": "A"})
+
+
+def test_a_registered_class_keeps_its_name() -> None:
+    """An event class is one type and version: naming it again elsewhere is refused, or every
+    event of it would be written under the new name from then on."""
+    with pytest.raises(ValueError, match=r"already customer\.registered v2"):
+        EventRegistry().register(CustomerRegistered, "x.made", 2)
+    assert (CustomerRegistered.event_type, CustomerRegistered.schema_version) == (
+        "customer.registered",
+        2,
+    )
 
 
 def test_personal_fields_are_known_from_the_model() -> None:

@@ -31,6 +31,11 @@ class EventRegistry:
         existing = self._models.get(key)
         if existing is not None and existing is not cls:
             raise ValueError(f"{event_type} v{version} is already registered as {existing}")
+        named = cls.__dict__.get("event_type"), cls.__dict__.get("schema_version")
+        if named != (None, None) and named != (event_type, version):
+            # the type and version live on the class: naming it again would rename every
+            # event of it that any registry encodes from then on
+            raise ValueError(f"{cls.__name__} is already {named[0]} v{named[1]}")
         cls.event_type = event_type
         cls.schema_version = version
         cls.personal_fields = frozenset(
