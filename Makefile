@@ -20,7 +20,7 @@ $(VENV)/.synced: $(UV) uv.lock pyproject.toml $(wildcard shared/*/pyproject.toml
 venv: $(VENV)/.synced
 
 run: venv
-	$(BIN)/crm up
+	$(BIN)/crm up $(if $(DEMO),--demo)
 
 test: venv lint types
 	$(BIN)/pytest

@@ -25,6 +25,7 @@ GROUPS = {
     "projection": "bench.projection",
     "kafka": "bench.kafka_bus",
     "workflows": "bench.workflows",
+    "churn": "bench.churn",
 }
 
 

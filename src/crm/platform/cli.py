@@ -70,6 +70,11 @@ def _context(name: str) -> BoundedContext:
 def up(
     host: Annotated[str | None, typer.Option(help="Interface to bind (CRM_HOST)")] = None,
     port: Annotated[int | None, typer.Option(help="Port (CRM_PORT)")] = None,
+    demo: Annotated[
+        bool, typer.Option("--demo", help="Generate demo data first if the store is empty")
+    ] = False,
+    demo_customers: Annotated[int, typer.Option(min=1, help="Customers of the demo")] = 100,
+    demo_months: Annotated[int, typer.Option(min=1, max=120, help="Months of the demo")] = 12,
 ) -> None:
     """Serve the whole platform in one process on the embedded default (SQLite, no server)."""
     from crm.platform.app import create_app
@@ -79,12 +84,78 @@ def up(
         settings.host = host
     if port is not None:
         settings.port = port
+    if demo:
+        _demo_if_empty(settings, demo_customers, demo_months)
     console.print(
         f"[bold]CRM[/bold] on http://{settings.host}:{settings.port}  (API docs at /docs)\n"
         f"data in {settings.data_dir.resolve()}\n"
         "get a token:  crm token --user alice --role manager"
     )
     _serve(settings, create_app)
+
+
+def _store_is_empty(settings: Settings) -> bool:
+    async def empty() -> bool:
+        platform = open_platform(settings)
+        try:
+            return await platform.store.head_position() == 0
+        finally:
+            await platform.close()
+
+    return asyncio.run(empty())
+
+
+def _demo_if_empty(settings: Settings, customers: int, months: int) -> None:
+    from crm.platform.demo import DEFAULT_SEED
+
+    if _store_is_empty(settings):
+        _generate(settings, customers, months, DEFAULT_SEED)
+    else:
+        console.print("the store holds events already: no demo data generated")
+
+
+def _generate(settings: Settings, customers: int, months: int, seed: int) -> None:
+    from crm.platform.demo import generate
+
+    with Progress(
+        TextColumn(f"demo: {customers} customers, {months} months"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("days  {task.fields[commands]} commands"),
+        TimeRemainingColumn(),
+        console=console,
+    ) as bar:
+        task = bar.add_task("demo", total=None, commands=0)
+
+        def progress(day: int, days: int, commands: int) -> None:
+            bar.update(task, completed=day, total=days, commands=commands)
+
+        report = asyncio.run(
+            generate(settings, customers=customers, months=months, seed=seed, progress=progress)
+        )
+    console.print(
+        f"{report.commands} commands in {report.seconds:.1f}s"
+        f" ({report.commands_per_second:.0f}/s), {sum(report.events.values())} events,"
+        f" {report.start} to {report.end}; ground truth in {report.truth}"
+    )
+
+
+@app.command()
+def demo(
+    customers: Annotated[int, typer.Option(min=1, help="How many customers")] = 100,
+    months: Annotated[int, typer.Option(min=1, max=120, help="Months of history")] = 12,
+    seed: Annotated[int, typer.Option(help="Same seed, same behaviour")] = 42,
+) -> None:
+    """Generate realistic history through the HTTP commands, a simulated day at a time,
+    with customers who drift away in known ways (truth in <data dir>/demo-truth.json)."""
+    settings = Settings()
+    if not _store_is_empty(settings):
+        console.print(
+            f"[red]the store in {settings.data_dir} holds events already: demo data goes into an"
+            " empty one (set CRM_DATA_DIR)[/red]"
+        )
+        raise typer.Exit(2)
+    _generate(settings, customers, months, seed)
 
 
 @app.command()
