@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import asyncio
 import multiprocessing
-import os
 from collections.abc import AsyncIterator, Callable, Iterator
 from pathlib import Path
 from uuid import uuid4
@@ -18,32 +17,14 @@ from crm.kernel.errors import WrongExpectedVersion
 from crm.kernel.event_store import NO_STREAM, EventStore
 from tests.conftest import new_event
 from tests.contract.event_store_contract import EventStoreContract
+from tests.support.postgres import URL, fresh_schema, needs_postgres
 
-URL = os.environ.get("CRM_TEST_POSTGRES_URL", "")
-
-pytestmark = [
-    pytest.mark.contract,
-    pytest.mark.skipif(
-        not URL, reason="CRM_TEST_POSTGRES_URL is not set (CI sets it with .ci/postgres)"
-    ),
-]
-
-
-async def drop_schema(schema: str) -> None:
-    import asyncpg
-
-    conn = await asyncpg.connect(URL)
-    try:
-        await conn.execute(f"DROP SCHEMA IF EXISTS {schema} CASCADE")
-    finally:
-        await conn.close()
+pytestmark = [pytest.mark.contract, needs_postgres]
 
 
 @pytest.fixture
 def schema() -> Iterator[str]:
-    name = f"test_events_{uuid4().hex[:12]}"
-    yield name
-    asyncio.run(drop_schema(name))
+    yield from fresh_schema("test_events")
 
 
 @pytest.fixture
