@@ -23,7 +23,7 @@ from crm.kernel.projection import ProjectionRunner, rebuild
 from crm.kernel.read_store import Checkpoint, Query
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
-from tests.conftest import T0
+from tests.conftest import T0, new_event
 
 pytestmark = pytest.mark.integration
 
@@ -110,6 +110,32 @@ async def test_a_rebuild_gives_the_same_read_model_as_incremental_projection(
     assert await snapshot(platform) == incremental
     assert seen
     assert seen[-1][0] == seen[-1][1] == position
+
+
+async def test_a_rebuild_ends_when_the_newest_events_are_other_streams(
+    platform: Platform,
+) -> None:
+    """The projection reads only customer streams; the log ends with others. Its rebuild is
+    caught up at its own last event, not at the head it will never reach."""
+    await history(platform, 5)
+    last_own = await platform.store.head_position()
+    for _ in range(3):
+        await platform.store.append(f"other-{uuid4()}", [new_event()], NO_STREAM)
+    assert await platform.store.head_position() == last_own + 3
+    seen: list[tuple[int, int]] = []
+    position = await asyncio.wait_for(
+        rebuild(
+            CustomersProjection(),
+            platform.store,
+            platform.read_store,
+            platform.runtime.codec,
+            progress=lambda p, h: seen.append((p, h)),
+        ),
+        timeout=20,
+    )
+    assert position == last_own
+    assert seen[-1][0] == seen[-1][1]  # the progress bar ends full
+    assert len(await snapshot(platform)) == 5
 
 
 async def test_redelivered_events_change_nothing(platform: Platform) -> None:

@@ -327,15 +327,22 @@ async def rebuild(
 
     await runner.catch_up(report)
     while (new_head := await store.head_position()) > runner.position:
-        head = new_head
+        # events came in meanwhile; a pass that finds none of the projection's own (the
+        # newest events are other streams') means it is caught up: the live runner takes
+        # over from the swap
+        head, before = new_head, runner.position
         await runner.catch_up(report)
+        if runner.position == before:
+            break
     position = await read_store.swap(
         projection.name,
         {spec.name: spec.name + STAGING for spec in projection.collections},
         staged_projection=projection.name + STAGING,
     )
     await read_store.ensure(projection.collections)
-    report(position)
+    if progress is not None:
+        done = max(head, position)
+        progress(done, done)
     return position
 
 
