@@ -90,6 +90,18 @@ def test_a_command_reaches_the_analytics_read_model_through_kafka(stack: Stack) 
     assert doc["sources"]["customer"] == position
     assert "_streams" not in doc
 
+    # the 360-degree view is another projection of the same worker, partitioned by customer
+    deadline = time.monotonic() + 30
+    while True:
+        r = httpx.get(
+            f"{stack.analytics.url}/analytics/customers/{body['id']}/360", headers=auth, timeout=10
+        )
+        if r.status_code == 200 and r.json().get("tags") == ["newsletter", "vip"]:
+            break
+        assert time.monotonic() < deadline, r.text
+        time.sleep(0.2)
+    assert r.json()["name"] == "Ada"
+
 
 async def rebuilt_and_followed(data: Path) -> tuple[dict[str, Any], dict[str, Any], dict[str, int]]:
     """The Kafka-fed read model, a fresh rebuild of it straight from the event store, and the
