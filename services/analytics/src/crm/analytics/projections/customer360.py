@@ -40,7 +40,7 @@ from __future__ import annotations
 
 import copy
 from collections.abc import Iterable, Mapping, Sequence
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -325,8 +325,12 @@ def _summarise_invoices(invoices: dict[str, Any]) -> None:
 
 
 def _place_order(orders: dict[str, Any], at: datetime, total: Money) -> None:
+    at = at.astimezone(UTC)  # stored times are UTC, so their strings sort and slice by day
     stamp = at.isoformat()
-    if at.date().isoformat() not in {o["at"][:10] for o in orders["recent"]}:
+    day = at.date().isoformat()
+    known_days = {o["at"][:10] for o in orders["recent"]}
+    known_days.update(d[:10] for d in (orders["first_at"], orders["last_at"]) if d)
+    if day not in known_days:
         orders["purchase_days"] += 1
     orders["count"] += 1
     orders["totals"] = _add(orders["totals"], total)
