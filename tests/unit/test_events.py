@@ -63,6 +63,7 @@ def test_the_latest_version_decodes_as_is() -> None:
 def test_unknown_types_and_missing_upcasters_are_errors() -> None:
     with pytest.raises(UnknownEventType):
         REGISTRY.decode("customer.teleported", 1, {})
+
     class MadeV1(DomainEvent):
         full_name: str
 
