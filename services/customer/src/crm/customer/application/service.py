@@ -177,8 +177,20 @@ class CustomerService:
     async def erase(
         self, ctx: CommandContext, customer_id: str, reason: str | None
     ) -> AppendResult:
-        """Record the erasure, then delete the key. Run again, it deletes the key again: a
-        crash between the two leaves nothing that a retry does not finish."""
-        result = await self._act(ctx, customer_id, Action.ERASE, lambda c: c.erase(reason))
-        await self.codec.erase(Customer.stream_id_for(customer_id))
+        """Record the erasure, then delete the keys. Run again, it deletes them again: a
+        crash in between leaves nothing that a retry does not finish.
+
+        A customer converted from a sales lead is the lead's contact, whose personal data
+        (the lead's own fields, the contact of the conversion request) is sealed with the
+        lead's key: that key goes too, so the person is erased from sales as well."""
+        subjects: list[str] = []
+
+        def erase(customer: Customer) -> None:
+            customer.erase(reason)
+            lead_id = customer.state.lead_id
+            subjects[:] = [customer.stream_id, *([f"lead-{lead_id}"] if lead_id else [])]
+
+        result = await self._act(ctx, customer_id, Action.ERASE, erase)
+        for subject in subjects:
+            await self.codec.erase(subject)
         return result

@@ -91,7 +91,7 @@ def page(result: Page) -> dict[str, Any]:
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter()
     service = PipelineService(runtime.store, runtime.codec)
-    queries = PipelineQueries(runtime.read_store)
+    queries = PipelineQueries(runtime.read_store, runtime.codec.keys)
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806

@@ -3,6 +3,10 @@
 Leads and opportunities are owned records (:func:`~crm.sales.application.policy.visibility_filter`);
 campaigns are visible to everyone who may view sales; a rep sees their own and their team's
 targets, a manager with a team that team's targets and those they set, everyone else all.
+
+A lead whose key was deleted (with the customer it was converted into: the customer
+context's erasure deletes both) shows its contact as erased: the document may predate the
+erasure and no event can reach it (see :mod:`crm.kernel.erasure`).
 """
 
 from __future__ import annotations
@@ -11,9 +15,12 @@ from dataclasses import dataclass
 from typing import Any, Literal
 
 from crm.kernel.auth import Actor, Role
+from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import Forbidden, InvalidCommand, NotFound
+from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore
 from crm.sales.application.policy import Principal, SalesAction, visibility_filter
+from crm.sales.domain.leads import Lead
 from crm.sales.projections.pipeline_models import CAMPAIGNS, LEADS, OPPORTUNITIES, TARGETS
 
 LEAD_SORTS = {"created_at": "created_at", "updated_at": "updated_at", "name": "name"}
@@ -76,9 +83,22 @@ def _equal(**fields: Any) -> list[dict[str, Any]]:
     return [{name: value} for name, value in fields.items() if value is not None]
 
 
+LEAD_PERSONAL_FIELDS = ("name", "email", "phone")
+"""The lead's contact in a lead document: personal data sealed with the lead's key."""
+
+
+def lead_subject(doc: Document) -> str:
+    """The data subject of a lead's contact: the lead's stream."""
+    return Lead.stream_id_for(doc["id"])
+
+
 class PipelineQueries:
-    def __init__(self, read_store: ReadStore) -> None:
+    def __init__(self, read_store: ReadStore, keys: KeyStore) -> None:
         self.read_store = read_store
+        self.keys = keys
+
+    async def _unerased_leads(self, docs: list[Document]) -> list[Document]:
+        return await redact_erased(self.keys, docs, lead_subject, LEAD_PERSONAL_FIELDS)
 
     async def _find(
         self,
@@ -113,7 +133,8 @@ class PipelineQueries:
     # -- leads -------------------------------------------------------------------------------
 
     async def lead(self, actor: Actor, lead_id: str) -> Document:
-        return await self._owned(LEADS, "lead", actor, lead_id)
+        [doc] = await self._unerased_leads([await self._owned(LEADS, "lead", actor, lead_id)])
+        return doc
 
     async def leads(self, actor: Actor, flt: LeadFilter, paging: Paging) -> Page:
         conditions = [
@@ -127,7 +148,9 @@ class PipelineQueries:
         ]
         if visible := visibility_filter(actor):
             conditions.append(visible)
-        return await self._find(LEADS, conditions, paging, LEAD_SORTS)
+        page = await self._find(LEADS, conditions, paging, LEAD_SORTS)
+        items = await self._unerased_leads(list(page.items))
+        return Page(items, page.total, page.limit, page.offset)
 
     # -- opportunities -----------------------------------------------------------------------
 

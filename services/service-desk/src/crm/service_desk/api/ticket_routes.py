@@ -72,7 +72,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         ),
         reopen_window=timedelta(days=runtime.ticket_reopen_window_days),
     )
-    queries = TicketQueries(runtime.read_store)
+    queries = TicketQueries(runtime.read_store, runtime.codec.keys)
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806

@@ -34,7 +34,7 @@ Offset = Annotated[int, Query(ge=0)]
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter(tags=["service desk: field visits"])
     service = VisitService(runtime.store, runtime.codec)
-    queries = VisitQueries(runtime.read_store)
+    queries = VisitQueries(runtime.read_store, runtime.codec.keys)
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806

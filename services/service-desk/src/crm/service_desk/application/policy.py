@@ -36,6 +36,7 @@ from enum import Enum
 from typing import Any, Self
 
 from crm.kernel.auth import Actor, Role
+from crm.kernel.erasure import replace_fields
 from crm.kernel.errors import Forbidden, NotFound
 from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.repository import CommandContext
@@ -144,32 +145,7 @@ def redact(doc: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
     stays None: there is nothing to hide). A dotted path goes into a nested document, and
     into every element of a list on the way (``"comments.body"`` redacts each comment's
     body). ``doc`` itself is not changed."""
-    result = dict(doc)
-    for path in fields:
-        _redact_path(result, path.split("."))
-    return result
-
-
-def _redact_path(node: dict[str, Any], parts: list[str]) -> None:
-    head, rest = parts[0], parts[1:]
-    if head not in node:
-        return
-    value = node[head]
-    if not rest:
-        if value is not None:
-            node[head] = REDACTED
-        return
-    if isinstance(value, dict):
-        node[head] = copy = dict(value)
-        _redact_path(copy, rest)
-    elif isinstance(value, list):
-        copies = []
-        for item in value:
-            if isinstance(item, dict):
-                item = dict(item)
-                _redact_path(item, rest)
-            copies.append(item)
-        node[head] = copies
+    return replace_fields(doc, fields, REDACTED)
 
 
 def personal_view(who: Actor, doc: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:

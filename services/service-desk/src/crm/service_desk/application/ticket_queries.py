@@ -3,8 +3,10 @@
 Tickets: an agent (or a manager) of a support group sees that group's tickets, their own and
 the unassigned queue; a ticket they may not see is answered as if it did not exist. Roles
 that do not need the customer's personal data (sales reps, analysts) get the documents with
-those fields redacted. SLA policies, calendars and contracts hold no personal data: every
-role of the tenant reads them.
+those fields redacted. A ticket of a customer whose personal data was erased shows those fields
+as erased, whoever reads it (:mod:`crm.kernel.erasure`: the document may predate the erasure,
+and no event can reach it by its key). SLA policies, calendars and contracts hold no personal
+data: every role of the tenant reads them.
 """
 
 from __future__ import annotations
@@ -12,8 +14,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from crm.events.visits import customer_subject
 from crm.kernel.auth import Actor
+from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
+from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore
 from crm.service_desk.application.policy import (
     DeskAction,
@@ -54,9 +59,18 @@ def _equal(**fields: Any) -> list[dict[str, Any]]:
     return [{name: value} for name, value in fields.items() if value is not None]
 
 
+def ticket_subject(doc: Document) -> str:
+    """The data subject of a ticket's personal fields: its customer (see the events)."""
+    return customer_subject(doc["customer_id"])
+
+
 class TicketQueries:
-    def __init__(self, read_store: ReadStore) -> None:
+    def __init__(self, read_store: ReadStore, keys: KeyStore) -> None:
         self.read_store = read_store
+        self.keys = keys
+
+    async def _unerased(self, docs: list[Document]) -> list[Document]:
+        return await redact_erased(self.keys, docs, ticket_subject, TICKET_PERSONAL_FIELDS)
 
     async def _find(
         self, collection: str, conditions: list[dict[str, Any]], sort: str, limit: int, offset: int
@@ -90,6 +104,7 @@ class TicketQueries:
             group_id=doc["group_id"],
             agent_id=doc["agent_id"],
         )
+        [doc] = await self._unerased([doc])
         return personal_view(actor, doc, TICKET_PERSONAL_FIELDS)
 
     async def tickets(
@@ -111,7 +126,8 @@ class TicketQueries:
             ),
         ]
         page = await self._find(TICKETS, conditions, sort, limit, offset)
-        items = [personal_view(actor, doc, TICKET_PERSONAL_FIELDS) for doc in page.items]
+        docs = await self._unerased(list(page.items))
+        items = [personal_view(actor, doc, TICKET_PERSONAL_FIELDS) for doc in docs]
         return Page(items, page.total, page.limit, page.offset)
 
     # -- configuration -------------------------------------------------------------------------

@@ -5,7 +5,10 @@ are the customer's personal data, shown only to the roles that need them (the ot
 :data:`~crm.service_desk.application.policy.REDACTED`). Visits are not filtered by support
 group: a visit document does not carry its ticket's group (the technicians' planning is
 shared by the groups), and what it shows of the customer is redacted by role, not group.
-The bookkeeping of holds (``holds``, ``stale_since``) is the reconciliation's, not the API's.
+A visit of a customer whose personal data was erased shows those fields as erased, whoever
+reads it (:mod:`crm.kernel.erasure`: the document may predate the erasure, and no event can
+reach it by its key). The bookkeeping of holds (``holds``, ``stale_since``) is the
+reconciliation's, not the API's.
 """
 
 from __future__ import annotations
@@ -14,8 +17,11 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
+from crm.events.visits import customer_subject
 from crm.kernel.auth import Actor
+from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
+from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore
 from crm.service_desk.application.policy import personal_view, visibility_filter
 from crm.service_desk.projections.visit_models import VISITS
@@ -39,15 +45,27 @@ def _shown(actor: Actor, doc: Document) -> Document:
     return personal_view(actor, public, PERSONAL)
 
 
+def visit_subject(doc: Document) -> str | None:
+    """The data subject of a visit's personal fields: its customer (None until the visit is
+    recorded: a document of holds only has no personal data)."""
+    customer_id = doc["customer_id"]
+    return customer_subject(customer_id) if customer_id is not None else None
+
+
 class VisitQueries:
-    def __init__(self, read_store: ReadStore) -> None:
+    def __init__(self, read_store: ReadStore, keys: KeyStore) -> None:
         self.read_store = read_store
+        self.keys = keys
+
+    async def _unerased(self, docs: list[Document]) -> list[Document]:
+        return await redact_erased(self.keys, docs, visit_subject, PERSONAL)
 
     async def visit(self, actor: Actor, visit_id: str) -> Document:
         visibility_filter(actor)  # Forbidden for a role that may not view the desk
         doc = await self.read_store.get(VISITS, visit_id)
         if doc is None or doc["tenant"] != actor.tenant or not doc["scheduled"]:
             raise NotFound(f"visit {visit_id} does not exist")
+        [doc] = await self._unerased([doc])
         return _shown(actor, doc)
 
     async def visits(
@@ -71,4 +89,5 @@ class VisitQueries:
                 offset=offset,
             ),
         )
-        return Page([_shown(actor, d) for d in page.items], page.total, page.limit, page.offset)
+        docs = await self._unerased(list(page.items))
+        return Page([_shown(actor, d) for d in docs], page.total, page.limit, page.offset)

@@ -1,0 +1,91 @@
+"""Erasure at read time, for read models that copied personal data out of events.
+
+Crypto-shredding erases a subject's data in every event at once, and a projection fed
+*after* the erasure reads it as :data:`~crm.events.ERASED`. A document built *before* it
+still holds the plaintext it copied, and it cannot always be reached by an event: the
+``customer.erased`` event names the customer, while a ticket or a visit document is keyed by
+its own id, and a projection must compute its keys from the event alone (it runs in the
+partitioned worker too). So the query layer that serves such documents asks the key store
+whose keys are gone and shows those fields as erased: the same answer in embedded and
+distributed mode, and the same answer a rebuild gives, since the rebuilt document copies
+``ERASED`` from the events.
+
+The key store is asked on every read (one batched ``get``, plus ``is_erased`` for the rare
+subject without a key), not through the codec's cache, so an erasure made by another
+service shows at once.
+"""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any
+
+from crm.events import ERASED
+from crm.kernel.keys import KeyStore
+from crm.kernel.read_store import Document
+
+
+def replace_fields(doc: Document, paths: Iterable[str], value: Any) -> Document:
+    """A copy of ``doc`` with each field of ``paths`` set to ``value`` where it is not None
+    (None stays None: there was nothing there). A dotted path goes into a nested document and
+    into every element of a list on the way (``"comments.body"`` is each comment's body).
+    ``doc`` itself is not changed."""
+    result = dict(doc)
+    for path in paths:
+        _replace(result, path.split("."), value)
+    return result
+
+
+def _replace(node: dict[str, Any], parts: list[str], value: Any) -> None:
+    head, rest = parts[0], parts[1:]
+    if head not in node:
+        return
+    current = node[head]
+    if not rest:
+        if current is not None:
+            node[head] = value
+        return
+    if isinstance(current, dict):
+        node[head] = copy = dict(current)
+        _replace(copy, rest, value)
+    elif isinstance(current, list):
+        copies = []
+        for item in current:
+            if isinstance(item, dict):
+                item = dict(item)
+                _replace(item, rest, value)
+            copies.append(item)
+        node[head] = copies
+
+
+async def erased_subjects(keys: KeyStore, subjects: Iterable[str]) -> frozenset[str]:
+    """Which of ``subjects`` were erased. A subject with a key is not; one without is asked
+    for explicitly, since a key that was never created (no personal data was ever sealed)
+    is not an erasure."""
+    wanted = set(subjects)
+    if not wanted:
+        return frozenset()
+    found = await keys.get(wanted)
+    keyless = sorted(wanted - set(found))
+    answers = await asyncio.gather(*(keys.is_erased(s) for s in keyless))
+    return frozenset(s for s, erased in zip(keyless, answers, strict=True) if erased)
+
+
+async def redact_erased(
+    keys: KeyStore,
+    docs: Sequence[Document],
+    subject_of: Callable[[Document], str | None],
+    fields: Iterable[str],
+) -> list[Document]:
+    """``docs`` in order, each whose data subject (``subject_of``; None: no subject) was
+    erased with its personal ``fields`` (dotted paths, see :func:`replace_fields`) read as
+    :data:`~crm.events.ERASED`; the others unchanged. The key store is asked once for all of
+    them (see :func:`erased_subjects`)."""
+    paths = tuple(fields)
+    subjects = [subject_of(doc) for doc in docs]
+    erased = await erased_subjects(keys, (s for s in subjects if s is not None))
+    return [
+        replace_fields(doc, paths, ERASED) if subject in erased else doc
+        for doc, subject in zip(docs, subjects, strict=True)
+    ]
