@@ -5,8 +5,10 @@ from collections.abc import Callable
 from fastapi import APIRouter
 
 from crm.kernel.context import BoundedContext, Job
+from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.http import Authenticator
 from crm.kernel.projection import Projection
+from crm.kernel.reactor import Reaction
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api import kb_routes, ticket_routes, visit_routes
 from crm.service_desk.application.scheduler import scheduler_job
@@ -47,10 +49,17 @@ def jobs(runtime: Runtime) -> list[Job]:
     return [make(runtime) for make in JOBS]
 
 
+def reactions(runtime: Runtime) -> list[Reaction]:
+    """Erasing a customer purges the plaintext copies of their ticket and visit texts."""
+    purge: list[Projection] = [ticket_models.PROJECTION, visit_models.VISITS_PROJECTION]
+    return [RebuildAfterErasure("service-desk.purge-erased-customers", purge, runtime)]
+
+
 CONTEXT = BoundedContext(
     name="service-desk",
     router=router,
     categories=CATEGORIES,
     projections=tuple(PROJECTIONS),
+    reactions=reactions,
     jobs=jobs,
 )

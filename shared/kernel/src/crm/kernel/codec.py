@@ -126,3 +126,8 @@ class EventCodec:
     async def erase(self, subject: str) -> None:
         await self.keys.erase(subject)
         self._cache[subject] = (time.monotonic(), None)
+
+    def forget_keys(self) -> None:
+        """Drop the cached keys: the next decode asks the key store (an erasure made by
+        another process is then seen at once, not after the cache's lifetime)."""
+        self._cache.clear()

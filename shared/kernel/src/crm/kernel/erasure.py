@@ -13,6 +13,10 @@ distributed mode, and the same answer a rebuild gives, since the rebuilt documen
 The key store is asked on every read (one batched ``get``, plus ``is_erased`` for the rare
 subject without a key), not through the codec's cache, so an erasure made by another
 service shows at once.
+
+The stored copies are then purged by :class:`RebuildAfterErasure`, a reaction to
+``customer.erased`` that rebuilds those read models online: the rebuilt documents copy
+``ERASED`` from the events, so no plaintext stays in the database either.
 """
 
 from __future__ import annotations
@@ -21,9 +25,18 @@ import asyncio
 from collections.abc import Callable, Iterable, Sequence
 from typing import Any
 
-from crm.events import ERASED
+from crm.events import ERASED, DomainEvent, EventEnvelope
 from crm.kernel.keys import KeyStore
+from crm.kernel.projection import Projection, rebuild
 from crm.kernel.read_store import Document
+from crm.kernel.runtime import Runtime
+
+ERASURE_EVENT = "customer.erased"
+
+
+class KeyNotYetErased(RuntimeError):
+    """The erasure is recorded but its key is not deleted yet (that follows the append): a
+    transient state, so the reaction is retried rather than dead-lettered."""
 
 
 def replace_fields(doc: Document, paths: Iterable[str], value: Any) -> Document:
@@ -89,3 +102,34 @@ async def redact_erased(
         replace_fields(doc, paths, ERASED) if subject in erased else doc
         for doc, subject in zip(docs, subjects, strict=True)
     ]
+
+
+class RebuildAfterErasure:
+    """A reaction to ``customer.erased``: rebuild the read models that copied the customer's
+    personal data into documents the event cannot reach (tickets, visits, the lead), so the
+    stored plaintext is replaced by ``ERASED`` as well.
+
+    The rebuild runs online (staging collections, then a swap; the live runner follows on),
+    and only once the customer's key is gone: the customer service records the erasure,
+    then deletes the keys (a converted lead's first, the customer's last), so a deleted
+    customer key means every key of the person is gone. Cached keys are dropped first, so an
+    erasure made in another process cannot be decoded around. A redelivered erasure
+    rebuilds again, to the same documents (erasures are rare; a rebuild is a read of the
+    context's own log).
+    """
+
+    categories = frozenset({"customer"})
+    event_types = frozenset({ERASURE_EVENT})
+
+    def __init__(self, name: str, projections: Sequence[Projection], runtime: Runtime) -> None:
+        self.name = name
+        self.projections = tuple(projections)
+        self.runtime = runtime
+
+    async def react(self, event: DomainEvent, envelope: EventEnvelope) -> None:
+        if not await self.runtime.codec.keys.is_erased(envelope.stream_id):
+            raise KeyNotYetErased(f"the key of {envelope.stream_id} is not deleted yet")
+        runtime = self.runtime
+        runtime.codec.forget_keys()
+        for projection in self.projections:
+            await rebuild(projection, runtime.store, runtime.read_store, runtime.codec)

@@ -188,7 +188,8 @@ class CustomerService:
         def erase(customer: Customer) -> None:
             customer.erase(reason)
             lead_id = customer.state.lead_id
-            subjects[:] = [customer.stream_id, *([f"lead-{lead_id}"] if lead_id else [])]
+            # the customer's key last: once it is gone, every key of the person is
+            subjects[:] = [*([f"lead-{lead_id}"] if lead_id else []), customer.stream_id]
 
         result = await self._act(ctx, customer_id, Action.ERASE, erase)
         for subject in subjects:

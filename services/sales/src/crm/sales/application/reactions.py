@@ -21,12 +21,14 @@ from crm.events import DomainEvent, EventEnvelope
 from crm.events.customer import CustomerRegistered
 from crm.events.sales import LeadConversionRequested
 from crm.kernel.clock import Clock
+from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.errors import RuleViolated
 from crm.kernel.reactor import Reaction, reaction_context
 from crm.kernel.repository import Repository
 from crm.kernel.runtime import Runtime
 from crm.sales.application.pipeline_service import PipelineService
 from crm.sales.domain.leads import Lead
+from crm.sales.projections.pipeline_models import LeadsProjection
 
 
 def _id_of(stream_id: str) -> str:
@@ -97,4 +99,6 @@ def reactions(runtime: Runtime) -> list[Reaction]:
     return [
         ConvertLeadForExistingCustomer(service, leads, runtime.clock),
         ConvertLeadForRegisteredCustomer(service, leads, runtime.clock),
+        # a converted lead is the customer: its contact is purged from the stored leads too
+        RebuildAfterErasure("sales.purge-erased-leads", [LeadsProjection()], runtime),
     ]
