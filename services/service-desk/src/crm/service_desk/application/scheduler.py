@@ -28,7 +28,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -55,6 +55,8 @@ log = logging.getLogger(__name__)
 ACTOR = "process:service-desk-scheduler"
 PAGE = 200
 ATTEMPTS = 3
+CONCURRENT_CHECKS = 16
+"""Due tickets checked at once: their appends share the store's commits (group commit)."""
 DEFAULT_WARN_BEFORE = timedelta(minutes=30)
 
 
@@ -148,11 +150,22 @@ class ServiceDeskScheduler:
         unchanged: list[str] = []
         failed: list[str] = []
 
-        async def run(doc: Document, check: str, act: Callable[[Ticket], None]) -> None:
-            try:
-                recorded = await self._check(doc, check, now, act)
-            except Exception:
-                log.exception("%s check of ticket %s failed; next tick retries", check, doc["id"])
+        gate = asyncio.Semaphore(CONCURRENT_CHECKS)
+
+        async def check(
+            doc: Document, name: str, act: Callable[[Ticket], None]
+        ) -> Sequence[DomainEvent] | None:
+            async with gate:
+                try:
+                    return await self._check(doc, name, now, act)
+                except Exception:
+                    log.exception(
+                        "%s check of ticket %s failed; next tick retries", name, doc["id"]
+                    )
+                    return None
+
+        def account(doc: Document, recorded: Sequence[DomainEvent] | None) -> None:
+            if recorded is None:
                 failed.append(doc["id"])
                 return
             if not recorded:
@@ -168,6 +181,8 @@ class ServiceDeskScheduler:
                     case FollowUpOverdueEscalated():
                         escalated.append(doc["id"])
 
+        # due tickets are checked concurrently (each is its own stream), so the store can
+        # commit their appends together; the report keeps the order they were found in
         sla = await self._due(
             {
                 "$or": [
@@ -177,13 +192,19 @@ class ServiceDeskScheduler:
             },
             "opened_at",
         )
-        for doc in sla:
-            await run(doc, "sla", lambda t: t.check_sla(now, self.warn_before))
+        outcomes = await asyncio.gather(
+            *(check(doc, "sla", lambda t: t.check_sla(now, self.warn_before)) for doc in sla)
+        )
+        for doc, recorded in zip(sla, outcomes, strict=True):
+            account(doc, recorded)
         follow_ups = await self._due(
             {"follow_up_check_at": {"$lte": instant(now)}}, "follow_up_check_at"
         )
-        for doc in follow_ups:
-            await run(doc, "follow-up", lambda t: t.check_follow_up(now))
+        outcomes = await asyncio.gather(
+            *(check(doc, "follow-up", lambda t: t.check_follow_up(now)) for doc in follow_ups)
+        )
+        for doc, recorded in zip(follow_ups, outcomes, strict=True):
+            account(doc, recorded)
         return TickReport(
             now,
             tuple(warned),
