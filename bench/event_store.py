@@ -22,6 +22,7 @@ from eventsourcing.sqlite import SQLiteApplicationRecorder, SQLiteDatastore
 
 from bench.measure import Plan, Results, Step, TracedPeak, scratch_dir, timed, timed_async
 from crm.events import EventMetadata, NewEvent
+from crm.events.envelope import new_event_id
 from crm.kernel.adapters.sqlite.event_store import SqliteEventStore
 from crm.kernel.event_store import NO_STREAM
 
@@ -49,7 +50,7 @@ PAYLOAD_BYTES = json.dumps(PAYLOAD, separators=(",", ":")).encode()
 
 def new_event(n: int = 0) -> NewEvent:
     return NewEvent(
-        event_id=uuid4(),
+        event_id=new_event_id(),  # as the platform's codec makes them (time-ordered)
         event_type="customer.registered",
         schema_version=2,
         payload={**PAYLOAD, "n": n},

@@ -3,7 +3,9 @@
 from __future__ import annotations
 
 import json
+import time
 from pathlib import Path
+from uuid import RFC_4122
 
 import pytest
 
@@ -14,6 +16,7 @@ from crm.events.customer import (
     CustomerRegisteredV1,
     InteractionLogged,
 )
+from crm.events.envelope import new_event_id
 from crm.events.schema import event_schemas, write_schemas
 
 
@@ -117,3 +120,15 @@ def test_schemas_cover_every_type_and_version(tmp_path: Path) -> None:
     assert {"event_id", "position", "stream_id", "correlation_id", "payload"} <= set(
         envelope["properties"]
     )
+
+
+def test_event_ids_are_time_ordered_uuid7() -> None:
+    first = new_event_id()
+    time.sleep(0.002)
+    later = [new_event_id() for _ in range(10_000)]
+    assert {first.version, *(i.version for i in later)} == {7}
+    assert all(i.variant == RFC_4122 for i in later)
+    assert len(set(later)) == len(later)
+    assert all(first < i for i in later)  # a later millisecond sorts after
+    millis = first.int >> 80
+    assert abs(millis - time.time() * 1000) < 5_000

@@ -7,9 +7,10 @@ import time
 from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
-from uuid import UUID, uuid4
+from uuid import UUID
 
 from crm.events import ERASED, DomainEvent, EventEnvelope, EventMetadata, EventRegistry, NewEvent
+from crm.events.envelope import new_event_id
 from crm.kernel.errors import RuleViolated
 from crm.kernel.keys import KeyStore, decrypt, encrypt, is_encrypted, subject_of
 
@@ -58,7 +59,7 @@ class EventCodec:
                     payload[f] = encrypt(key, subject, f, payload[f])
             encoded.append(
                 NewEvent(
-                    event_id=event_ids[i] if event_ids else uuid4(),
+                    event_id=event_ids[i] if event_ids else new_event_id(),
                     event_type=e.event_type,
                     schema_version=e.schema_version,
                     payload=payload,
