@@ -230,3 +230,46 @@ async def test_erasing_a_converted_customer_erases_the_lead_they_came_from(api: 
     stored = await purged(platform, LEADS, lead["id"], "name")
     assert (stored["name"], stored["email"], stored["phone"]) == (ERASED, ERASED, ERASED)
     assert await get(platform, rep, f"/leads/{lead['id']}") == erased
+
+
+async def test_a_lead_converted_for_an_existing_customer_is_erased_with_them(api: Api) -> None:
+    """Converting a lead for a customer who already exists links the lead to them
+    (``customer.lead_linked``), so the customer's erasure reaches the lead's contact too; a
+    lead converted for a customer already erased loses its data at once."""
+    platform = api.platform
+    admin, rep = api.as_user("root", Role.ADMIN), api.as_user("rep-1", Role.SALES_REP)
+    existing = await ok(
+        await rep.post("/customers", json={"name": "Grace Hopper", "owner_id": "rep-1"}), 201
+    )
+    conversion = {
+        "opportunity_name": "Navy compilers",
+        "amount": {"amount": "50000", "currency": "EUR"},
+        "expected_close_date": "2026-09-30",
+        "existing_customer_id": existing["id"],
+    }
+    leads = []
+    for name in ("Grace Hopper", "G. Hopper"):
+        lead = await ok(
+            await rep.post("/leads", json={"name": name, "email": "g@navy.example"}), 201
+        )
+        await ok(await rep.post(f"/leads/{lead['id']}/qualify"))
+        leads.append(lead["id"])
+    await ok(await rep.post(f"/leads/{leads[0]}/convert", json=conversion), 202)
+    await converted(platform, rep, leads[0])
+    assert (await get(platform, rep, f"/leads/{leads[0]}"))["name"] == "Grace Hopper"
+
+    await ok(await admin.post(f"/customers/{existing['id']}/erase"))
+    first = await get(platform, rep, f"/leads/{leads[0]}")
+    assert (first["name"], first["email"]) == (ERASED, ERASED)
+
+    # the second lead is converted for the already erased customer: erased as it links
+    await ok(await rep.post(f"/leads/{leads[1]}/convert", json=conversion), 202)
+    await converted(platform, rep, leads[1])
+    second = await get(platform, rep, f"/leads/{leads[1]}")
+    assert (second["name"], second["email"]) == (ERASED, ERASED)
+    linked = [
+        e.payload["lead_id"]
+        for e in await platform.store.read_stream(f"customer-{existing['id']}")
+        if e.event_type == "customer.lead_linked"
+    ]
+    assert linked == leads

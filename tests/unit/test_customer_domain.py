@@ -14,6 +14,7 @@ from crm.events.customer import (
     CustomerClaimedFromPool,
     CustomerErased,
     CustomerKind,
+    CustomerLeadLinked,
     CustomerOwnerAssigned,
     CustomerProfileUpdated,
     CustomerRegistered,
@@ -275,3 +276,23 @@ def test_state_rebuilt_from_history_is_the_state_commands_see() -> None:
     assert c.state.tags == frozenset({"b"})
     assert c.version == 5
     assert c.stream_id == "customer-42"
+
+
+def test_a_lead_converted_for_the_customer_is_linked_once() -> None:
+    customer().given(REGISTERED).when(lambda c: c.link_lead("lead-9")).then(
+        CustomerLeadLinked(lead_id="lead-9")
+    )
+    customer().given(REGISTERED, CustomerLeadLinked(lead_id="lead-9")).when(
+        lambda c: c.link_lead("lead-9")
+    ).then()
+    from_lead = CustomerRegistered(kind=CustomerKind.PERSON, name="Ada", lead_id="lead-1")
+    customer().given(from_lead).when(lambda c: c.link_lead("lead-1")).then()
+
+
+def test_every_lead_of_the_customer_is_known_for_erasure() -> None:
+    from_lead = CustomerRegistered(kind=CustomerKind.PERSON, name="Ada", lead_id="lead-1")
+    c = Customer.rehydrate("c1", [from_lead, CustomerLeadLinked(lead_id="lead-2")], 1)
+    assert c.state.leads == {"lead-1", "lead-2"}
+    erased = Customer.rehydrate("c1", [from_lead, CustomerErased()], 1)
+    erased.link_lead("lead-3")  # still recorded: the caller erases the lead's data at once
+    assert erased.state.leads == {"lead-1", "lead-3"}

@@ -147,6 +147,14 @@ class CustomerErased(DomainEvent):
     reason: str | None = None
 
 
+@event("customer.lead_linked")
+class CustomerLeadLinked(DomainEvent):
+    """A sales lead was converted for this existing customer: the lead's contact is this
+    person, so erasing the customer erases the lead's personal data too."""
+
+    lead_id: str
+
+
 CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     CustomerRegistered,
     CustomerProfileUpdated,
@@ -158,4 +166,5 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     InteractionLogged,
     ConsentRecorded,
     CustomerErased,
+    CustomerLeadLinked,
 )

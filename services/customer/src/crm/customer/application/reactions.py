@@ -3,8 +3,10 @@
 Lead conversion (started by sales): ``sales.lead.conversion_requested`` for a new customer
 registers that customer here, under the id sales chose and with the lead's contact, recording
 the lead it came from; sales recognises the resulting ``customer.registered`` by that lead id
-and opens the opportunity. Each delivery of the request has one effect (see
-:mod:`crm.kernel.reactor`).
+and opens the opportunity. A conversion for an existing customer links the lead to that
+customer instead (``customer.lead_linked``): the lead's contact is the same person, so erasing
+the customer erases the lead's personal data too. Each delivery of the request has one effect
+(see :mod:`crm.kernel.reactor`).
 """
 
 from __future__ import annotations
@@ -31,7 +33,11 @@ class RegisterConvertedLead:
 
     async def react(self, event: DomainEvent, envelope: EventEnvelope) -> None:
         assert isinstance(event, LeadConversionRequested)
+        lead_id = envelope.stream_id.partition("-")[2]
+        ctx = reaction_context(self.name, envelope, self.clock.now())
         if not event.new_customer:
+            # the lead's contact is this customer: erasing them must reach the lead too
+            await self.service.link_converted_lead(ctx, event.customer_id, lead_id)
             return
         if event.contact_name in (None, ERASED):
             raise InvalidCommand(
@@ -47,13 +53,8 @@ class RegisterConvertedLead:
             title=event.title,
             source=event.source or "lead",
         )
-        ctx = reaction_context(self.name, envelope, self.clock.now())
         await self.service.register_converted_lead(
-            ctx,
-            event.customer_id,
-            profile,
-            owner_id=event.owner_id,
-            lead_id=envelope.stream_id.partition("-")[2],
+            ctx, event.customer_id, profile, owner_id=event.owner_id, lead_id=lead_id
         )
 
 

@@ -89,6 +89,22 @@ class CustomerService:
                 raise
             return None
 
+    async def link_converted_lead(
+        self, ctx: CommandContext, customer_id: str, lead_id: str
+    ) -> AppendResult:
+        """Note that ``lead_id`` was converted for this existing customer; if the customer
+        was already erased, the lead's personal data is erased with it at once."""
+        erased: list[bool] = []
+
+        def link(customer: Customer) -> None:
+            customer.link_lead(lead_id)
+            erased[:] = [customer.state.erased]
+
+        result = await execute(self.customers, customer_id, link, ctx)
+        if erased and erased[0]:
+            await self.codec.erase(f"lead-{lead_id}")
+        return result
+
     async def update_profile(
         self,
         ctx: CommandContext,
@@ -187,9 +203,9 @@ class CustomerService:
 
         def erase(customer: Customer) -> None:
             customer.erase(reason)
-            lead_id = customer.state.lead_id
             # the customer's key last: once it is gone, every key of the person is
-            subjects[:] = [*([f"lead-{lead_id}"] if lead_id else []), customer.stream_id]
+            leads = [f"lead-{lead}" for lead in sorted(customer.state.leads)]
+            subjects[:] = [*leads, customer.stream_id]
 
         result = await self._act(ctx, customer_id, Action.ERASE, erase)
         for subject in subjects:

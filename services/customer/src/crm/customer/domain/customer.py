@@ -22,6 +22,7 @@ from crm.events.customer import (
     CustomerClaimedFromPool,
     CustomerErased,
     CustomerKind,
+    CustomerLeadLinked,
     CustomerOwnerAssigned,
     CustomerProfileUpdated,
     CustomerRegistered,
@@ -69,6 +70,14 @@ class CustomerState:
     interactions: frozenset[str] = frozenset()
     erased: bool = False
     lead_id: str | None = None
+    """The lead this customer was registered from, if any."""
+    linked_leads: frozenset[str] = frozenset()
+    """Leads converted for the customer once it existed."""
+
+    @property
+    def leads(self) -> frozenset[str]:
+        """Every lead whose contact is this customer (their personal data goes with theirs)."""
+        return self.linked_leads | ({self.lead_id} if self.lead_id else set())
 
     @property
     def registered(self) -> bool:
@@ -111,6 +120,8 @@ class CustomerState:
                 return replace(self, consents=MappingProxyType(consents))
             case CustomerErased():
                 return replace(self, erased=True)
+            case CustomerLeadLinked():
+                return replace(self, linked_leads=self.linked_leads | {event.lead_id})
         return self
 
 
@@ -253,6 +264,14 @@ class Customer(Aggregate[CustomerState]):
         """Every record is kept, a repeated one too: it is evidence of when consent was asked."""
         self._require_active()
         self.trigger(ConsentRecorded(purpose=purpose, granted=granted, method=method))
+
+    def link_lead(self, lead_id: str) -> None:
+        """Record that ``lead_id`` was converted for this customer; again: nothing. Allowed
+        after an erasure too (the caller then erases the lead's data at once)."""
+        state = self._require_registered()
+        if lead_id in state.leads:
+            return
+        self.trigger(CustomerLeadLinked(lead_id=lead_id))
 
     def erase(self, reason: str | None = None) -> None:
         state = self._require_registered()
