@@ -104,8 +104,9 @@ async def report(
 async def converted(rep: UserClient, lead_id: str) -> dict[str, Any]:
     deadline = asyncio.get_running_loop().time() + 10
     while True:
-        lead = await ok(await rep.get(f"/leads/{lead_id}"))
-        if lead["status"] == "converted":
+        response = await rep.get(f"/leads/{lead_id}")
+        lead = None if response.status_code == 404 else await ok(response)  # not projected yet
+        if lead is not None and lead["status"] == "converted":
             return lead
         assert asyncio.get_running_loop().time() < deadline, lead
         await asyncio.sleep(0.02)

@@ -41,8 +41,9 @@ async def read(client: UserClient, url: str, position: int) -> dict[str, Any]:
 async def eventually(client: UserClient, url: str, done: Callable[[dict[str, Any]], bool]) -> Any:
     deadline = asyncio.get_running_loop().time() + 10
     while True:
-        doc = await ok(await client.get(url))
-        if done(doc):
+        response = await client.get(url)
+        doc = None if response.status_code == 404 else await ok(response)  # 404: not projected yet
+        if doc is not None and done(doc):
             return doc
         assert asyncio.get_running_loop().time() < deadline, doc
         await asyncio.sleep(0.05)

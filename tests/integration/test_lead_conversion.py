@@ -63,8 +63,10 @@ async def converted(rep: UserClient, lead_id: str, timeout: float = 10.0) -> dic
     """Poll the lead until the asynchronous process marked it converted."""
     deadline = asyncio.get_running_loop().time() + timeout
     while True:
-        doc = await ok(await rep.get(f"/leads/{lead_id}"))
-        if doc["status"] == "converted":
+        response = await rep.get(f"/leads/{lead_id}")
+        # 404: the leads read model has not applied the capture yet
+        doc = None if response.status_code == 404 else await ok(response)
+        if doc is not None and doc["status"] == "converted":
             return doc
         assert asyncio.get_running_loop().time() < deadline, f"lead stuck: {doc}"
         await asyncio.sleep(0.05)
