@@ -92,6 +92,29 @@ class Query:
     limit: int = 50
     offset: int = 0
 
+    @classmethod
+    def all_of(
+        cls, conditions: Sequence[Filter], *, sort: str, limit: int = 50, offset: int = 0
+    ) -> Query:
+        """The documents meeting every condition, sorted as an API's ``sort`` parameter says
+        (``"field"`` ascending, ``"-field"`` descending), one page of them."""
+        return cls(
+            filter={"$and": list(conditions)},
+            sort=(sort_order(sort),),
+            limit=limit,
+            offset=offset,
+        )
+
+
+def sort_order(sort: str) -> tuple[str, int]:
+    """An API's ``sort`` parameter as (field, direction): ``"-name"`` is name descending."""
+    return (sort[1:], -1) if sort.startswith("-") else (sort, 1)
+
+
+def equal_to(**fields: Any) -> list[dict[str, Any]]:
+    """Equality conditions for the filters a caller gave (a None value filters nothing)."""
+    return [{name: value} for name, value in fields.items() if value is not None]
+
 
 @dataclass(frozen=True, slots=True)
 class Page:

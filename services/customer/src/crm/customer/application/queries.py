@@ -62,12 +62,8 @@ class CustomerQueries:
         visible = visibility_filter(actor.role, actor.id)
         if visible:
             conditions.append(visible)
-        field, direction = (sort[1:], -1) if sort.startswith("-") else (sort, 1)
         return await self.read_store.find(
-            COLLECTION,
-            Query(
-                filter={"$and": conditions}, sort=((field, direction),), limit=limit, offset=offset
-            ),
+            COLLECTION, Query.all_of(conditions, sort=sort, limit=limit, offset=offset)
         )
 
     async def interactions(self, actor: Actor, customer_id: str) -> list[dict[str, Any]]:

@@ -12,7 +12,7 @@ from typing import Any
 
 from crm.kernel.auth import Actor
 from crm.kernel.errors import NotFound
-from crm.kernel.read_store import Document, Page, Query, ReadStore
+from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to
 from crm.sales.application.order_service import product_id_for
 from crm.sales.application.policy import SalesAction, authorize, visibility_filter
 from crm.sales.projections.order_models import INVOICES, ORDERS, PRICE_BOOKS, PRODUCTS, QUOTES
@@ -54,11 +54,6 @@ class InvoiceFilter:
     owner_id: str | None = None
 
 
-def _equal(**fields: Any) -> list[dict[str, Any]]:
-    """Equality conditions for the filters that were given."""
-    return [{name: value} for name, value in fields.items() if value is not None]
-
-
 class OrderQueries:
     def __init__(self, read_store: ReadStore) -> None:
         self.read_store = read_store
@@ -66,12 +61,8 @@ class OrderQueries:
     async def _find(
         self, collection: str, conditions: list[dict[str, Any]], sort: str, limit: int, offset: int
     ) -> Page:
-        field, direction = (sort[1:], -1) if sort.startswith("-") else (sort, 1)
         return await self.read_store.find(
-            collection,
-            Query(
-                filter={"$and": conditions}, sort=((field, direction),), limit=limit, offset=offset
-            ),
+            collection, Query.all_of(conditions, sort=sort, limit=limit, offset=offset)
         )
 
     async def _owned(self, actor: Actor, collection: str, what: str, id: str) -> Document:
@@ -108,7 +99,7 @@ class OrderQueries:
         if flt.sku is not None:
             # The id is derived from the sku: an exact lookup that also normalises the sku.
             conditions.append({"id": product_id_for(actor.tenant, flt.sku)})
-        conditions += _equal(retired=flt.retired)
+        conditions += equal_to(retired=flt.retired)
         if flt.q:
             conditions.append(
                 {"$or": [{"name": {"$icontains": flt.q}}, {"sku": {"$icontains": flt.q}}]}
@@ -126,7 +117,7 @@ class OrderQueries:
         self, actor: Actor, currency: str | None, *, limit: int, offset: int
     ) -> Page:
         authorize(actor, SalesAction.VIEW, what="price book", owned=False)
-        conditions = [{"tenant": actor.tenant}, *_equal(currency=currency)]
+        conditions = [{"tenant": actor.tenant}, *equal_to(currency=currency)]
         return await self._find(PRICE_BOOKS, conditions, "name", limit, offset)
 
     # -- quotes, orders, invoices --------------------------------------------------------------
@@ -139,7 +130,7 @@ class OrderQueries:
     ) -> Page:
         conditions = self._visible(
             actor,
-            *_equal(
+            *equal_to(
                 customer_id=flt.customer_id,
                 status=flt.status,
                 owner_id=flt.owner_id,
@@ -157,7 +148,7 @@ class OrderQueries:
     ) -> Page:
         conditions = self._visible(
             actor,
-            *_equal(
+            *equal_to(
                 customer_id=flt.customer_id,
                 status=flt.status,
                 campaign_id=flt.campaign_id,
@@ -175,7 +166,7 @@ class OrderQueries:
     ) -> Page:
         conditions = self._visible(
             actor,
-            *_equal(
+            *equal_to(
                 status=flt.status,
                 overdue=flt.overdue,
                 customer_id=flt.customer_id,
@@ -200,7 +191,7 @@ class OrderQueries:
         conditions = self._visible(
             actor,
             {"payment_count": {"$gt": 0}},
-            *_equal(id=invoice_id, customer_id=customer_id),
+            *equal_to(id=invoice_id, customer_id=customer_id),
         )
         payments: list[dict[str, Any]] = []
         scanned = 0

@@ -18,7 +18,7 @@ from crm.kernel.auth import Actor, Role
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import Forbidden, InvalidCommand, NotFound
 from crm.kernel.keys import KeyStore
-from crm.kernel.read_store import Document, Page, Query, ReadStore
+from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to, sort_order
 from crm.sales.application.policy import Principal, SalesAction, visibility_filter
 from crm.sales.domain.leads import Lead
 from crm.sales.projections.pipeline_models import CAMPAIGNS, LEADS, OPPORTUNITIES, TARGETS
@@ -43,7 +43,7 @@ class Paging:
 
 def sort_spec(sort: str, allowed: dict[str, str]) -> tuple[tuple[str, int], ...]:
     """``name`` or ``-name`` (descending) among ``allowed``; anything else names the field."""
-    name, direction = (sort[1:], -1) if sort.startswith("-") else (sort, 1)
+    name, direction = sort_order(sort)
     if name not in allowed:
         raise InvalidCommand("sort", f"must be one of {sorted(allowed)}, optionally with '-'")
     return ((allowed[name], direction),)
@@ -77,10 +77,6 @@ class TargetFilter:
     owner_kind: str | None = None
     owner_id: str | None = None
     period: str | None = None
-
-
-def _equal(**fields: Any) -> list[dict[str, Any]]:
-    return [{name: value} for name, value in fields.items() if value is not None]
 
 
 LEAD_PERSONAL_FIELDS = ("name", "email", "phone")
@@ -139,7 +135,7 @@ class PipelineQueries:
     async def leads(self, actor: Actor, flt: LeadFilter, paging: Paging) -> Page:
         conditions = [
             {"tenant": actor.tenant},
-            *_equal(
+            *equal_to(
                 owner_id=flt.owner_id,
                 status=flt.status,
                 source=flt.source,
@@ -160,7 +156,7 @@ class PipelineQueries:
     async def opportunities(self, actor: Actor, flt: OpportunityFilter, paging: Paging) -> Page:
         conditions = [
             {"tenant": actor.tenant},
-            *_equal(
+            *equal_to(
                 owner_id=flt.owner_id,
                 stage=flt.stage,
                 status=flt.status,
@@ -185,7 +181,7 @@ class PipelineQueries:
         visibility_filter(actor)
         conditions = [
             {"tenant": actor.tenant},
-            *_equal(status=flt.status, channel=flt.channel),
+            *equal_to(status=flt.status, channel=flt.channel),
         ]
         return await self._find(CAMPAIGNS, conditions, paging, CAMPAIGN_SORTS)
 
@@ -208,7 +204,7 @@ class PipelineQueries:
     async def targets(self, actor: Actor, flt: TargetFilter, paging: Paging) -> Page:
         conditions = [
             {"tenant": actor.tenant},
-            *_equal(owner_kind=flt.owner_kind, owner_id=flt.owner_id, period=flt.period),
+            *equal_to(owner_kind=flt.owner_kind, owner_id=flt.owner_id, period=flt.period),
         ]
         if visible := self._targets_visible(actor):
             conditions.append(visible)

@@ -24,7 +24,7 @@ from typing import Any
 
 from crm.kernel.auth import Actor
 from crm.kernel.errors import NotFound
-from crm.kernel.read_store import Document, Page, Query, ReadStore
+from crm.kernel.read_store import Document, Page, Query, ReadStore, sort_order
 from crm.service_desk.application.policy import DeskAction, TicketAccess, visibility_filter
 from crm.service_desk.domain.search import rank
 from crm.service_desk.projections.kb_models import ARTICLES, CONTENT, INDEX
@@ -92,7 +92,7 @@ class KnowledgeBaseQueries:
             conditions.append({f"{prefix}tags": {"$contains": flt.tag.strip().lower()}})
         if flt.product is not None:
             conditions.append({f"{prefix}product": flt.product})
-        field, direction = (sort[1:], -1) if sort.startswith("-") else (sort, 1)
+        field, direction = sort_order(sort)
         if not writer and field in CONTENT:
             field = prefix + field
         page = await self.read_store.find(

@@ -19,7 +19,7 @@ from crm.kernel.auth import Actor
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.keys import KeyStore
-from crm.kernel.read_store import Document, Page, Query, ReadStore
+from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to
 from crm.service_desk.application.policy import (
     DeskAction,
     authorize,
@@ -55,10 +55,6 @@ class ContractFilter:
     active: bool | None = None
 
 
-def _equal(**fields: Any) -> list[dict[str, Any]]:
-    return [{name: value} for name, value in fields.items() if value is not None]
-
-
 def ticket_subject(doc: Document) -> str:
     """The data subject of a ticket's personal fields: its customer (see the events)."""
     return customer_subject(doc["customer_id"])
@@ -75,12 +71,8 @@ class TicketQueries:
     async def _find(
         self, collection: str, conditions: list[dict[str, Any]], sort: str, limit: int, offset: int
     ) -> Page:
-        field, direction = (sort[1:], -1) if sort.startswith("-") else (sort, 1)
         return await self.read_store.find(
-            collection,
-            Query(
-                filter={"$and": conditions}, sort=((field, direction),), limit=limit, offset=offset
-            ),
+            collection, Query.all_of(conditions, sort=sort, limit=limit, offset=offset)
         )
 
     async def _get(
@@ -114,7 +106,7 @@ class TicketQueries:
         conditions: list[dict[str, Any]] = [
             {"tenant": actor.tenant},
             *([visible] if visible else []),
-            *_equal(
+            *equal_to(
                 status=flt.status,
                 priority=flt.priority,
                 kind=flt.kind,
@@ -164,6 +156,6 @@ class TicketQueries:
         self._view(actor, "contract")
         conditions = [
             {"tenant": actor.tenant},
-            *_equal(customer_id=flt.customer_id, level=flt.level, active=flt.active),
+            *equal_to(customer_id=flt.customer_id, level=flt.level, active=flt.active),
         ]
         return await self._find(CONTRACTS, conditions, "customer_id", limit, offset)

@@ -79,15 +79,9 @@ class VisitQueries:
                 conditions.append({name: value})
         if flt.day is not None:
             conditions.append({"days": {"$contains": flt.day.isoformat()}})
-        field, direction = (sort[1:], -1) if sort.startswith("-") else (sort, 1)
         page = await self.read_store.find(
             VISITS,
-            Query(
-                filter={"$and": conditions},
-                sort=((field, direction),),
-                limit=limit,
-                offset=offset,
-            ),
+            Query.all_of(conditions, sort=sort, limit=limit, offset=offset),
         )
         docs = await self._unerased(list(page.items))
         return Page([_shown(actor, d) for d in docs], page.total, page.limit, page.offset)
