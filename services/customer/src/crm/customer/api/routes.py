@@ -24,18 +24,18 @@ from crm.customer.domain.customer import Profile
 from crm.customer.projections.customers import CustomersProjection
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
-from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.http import (
+    Authenticator,
+    CommandAccepted,
+    Commands,
+    ReadConsistency,
+    accepted,
+    checked_sort,
+    if_match,
+    paged,
+)
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
-
-
-def _if_match(value: str | None) -> int | None:
-    if value is None:
-        return None
-    try:
-        return int(value.strip().strip('"').removeprefix("W/").strip('"'))
-    except ValueError:
-        raise InvalidCommand("If-Match", 'must be the customer\'s version, e.g. "3"') from None
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -80,21 +80,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         limit: Annotated[int, Query(ge=1, le=500)] = 50,
         offset: Annotated[int, Query(ge=0)] = 0,
     ) -> dict[str, Any]:
-        if sort.lstrip("-") not in SORTABLE:
-            raise InvalidCommand("sort", f"must be one of {sorted(SORTABLE)}, optionally with '-'")
         page = await queries.search(
             actor,
             CustomerFilter(owner_id=owner_id, tag=tag, region=region, in_pool=in_pool, q=q),
-            sort=sort,
+            sort=checked_sort(sort, SORTABLE),
             limit=limit,
             offset=offset,
         )
-        return {
-            "items": page.items,
-            "total": page.total,
-            "limit": page.limit,
-            "offset": page.offset,
-        }
+        return paged(page)
 
     @api.get("/{customer_id}", response_model=CustomerView)
     async def get_customer(
@@ -114,8 +107,9 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         body: ProfileChanges,
         ctx: Ctx,
         response: Response,
-        if_match: Annotated[
-            str | None, Header(description="Only if the customer is at this version")
+        if_match_header: Annotated[
+            str | None,
+            Header(alias="If-Match", description="Only if the customer is at this version"),
         ] = None,
     ) -> CommandAccepted:
         changes = body.model_dump(exclude_unset=True)
@@ -123,7 +117,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             changes["email"] = str(changes["email"])
         if not changes:
             raise InvalidCommand("body", "names no field to change")
-        expected = _if_match(if_match)
+        expected = if_match(if_match_header, "customer")
         result = await commands.run(
             ctx, lambda: service.update_profile(ctx, str(customer_id), changes, expected)
         )

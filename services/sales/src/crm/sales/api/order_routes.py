@@ -8,8 +8,8 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
 from crm.kernel.auth import Actor
-from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.http.params import checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.api.order_schemas import (
@@ -40,7 +40,6 @@ from crm.sales.api.order_schemas import (
     Retirement,
     Return,
     Shipment,
-    page,
 )
 from crm.sales.application.order_queries import (
     InvoiceFilter,
@@ -69,12 +68,6 @@ def _lines(lines: list[NewLine]) -> list[LineInput]:
         )
         for line in lines
     ]
-
-
-def _sort(sort: str, allowed: frozenset[str]) -> str:
-    if sort.lstrip("-") not in allowed:
-        raise InvalidCommand("sort", f"must be one of {sorted(allowed)}, optionally with '-'")
-    return sort
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -115,8 +108,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
     ) -> dict[str, Any]:
         flt = ProductFilter(sku=sku, retired=retired, q=q)
-        order = _sort(sort, frozenset({"sku", "name", "created_at"}))
-        return page(await queries.products(actor, flt, sort=order, limit=limit, offset=offset))
+        order = checked_sort(sort, frozenset({"sku", "name", "created_at"}))
+        return paged(await queries.products(actor, flt, sort=order, limit=limit, offset=offset))
 
     @api.get("/products/{product_id}", response_model=ProductView)
     async def get_product(product_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -160,7 +153,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> dict[str, Any]:
-        return page(await queries.price_books(actor, currency, limit=limit, offset=offset))
+        return paged(await queries.price_books(actor, currency, limit=limit, offset=offset))
 
     @api.get("/price-books/{price_book_id}", response_model=PriceBookView)
     async def get_price_book(price_book_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -222,8 +215,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             opportunity_id=opportunity_id,
             campaign_id=campaign_id,
         )
-        order = _sort(sort, frozenset({"created_at", "updated_at", "valid_until"}))
-        return page(await queries.quotes(actor, flt, sort=order, limit=limit, offset=offset))
+        order = checked_sort(sort, frozenset({"created_at", "updated_at", "valid_until"}))
+        return paged(await queries.quotes(actor, flt, sort=order, limit=limit, offset=offset))
 
     @api.get("/quotes/{quote_id}", response_model=QuoteView)
     async def get_quote(quote_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -306,8 +299,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             owner_id=owner_id,
             quote_id=quote_id,
         )
-        order = _sort(sort, frozenset({"placed_at", "updated_at"}))
-        return page(await queries.orders(actor, flt, sort=order, limit=limit, offset=offset))
+        order = checked_sort(sort, frozenset({"placed_at", "updated_at"}))
+        return paged(await queries.orders(actor, flt, sort=order, limit=limit, offset=offset))
 
     @api.get("/orders/{order_id}", response_model=OrderView)
     async def get_order(order_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -375,8 +368,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             order_id=order_id,
             owner_id=owner_id,
         )
-        order = _sort(sort, frozenset({"due_date", "issue_date", "updated_at"}))
-        return page(await queries.invoices(actor, flt, sort=order, limit=limit, offset=offset))
+        order = checked_sort(sort, frozenset({"due_date", "issue_date", "updated_at"}))
+        return paged(await queries.invoices(actor, flt, sort=order, limit=limit, offset=offset))
 
     @api.get("/invoices/{invoice_id}", response_model=InvoiceView)
     async def get_invoice(invoice_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -411,7 +404,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> dict[str, Any]:
-        return page(
+        return paged(
             await queries.payments(
                 actor, invoice_id=invoice_id, customer_id=customer_id, limit=limit, offset=offset
             )

@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from datetime import date
 from decimal import Decimal
-from typing import Annotated, Any, Self
+from typing import Annotated, Self
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
@@ -301,12 +301,3 @@ class InvoicePage(Paged):
 
 class PaymentPage(Paged):
     items: list[PaymentListItem]
-
-
-def page(result: Any) -> dict[str, Any]:
-    return {
-        "items": result.items,
-        "total": result.total,
-        "limit": result.limit,
-        "offset": result.offset,
-    }

@@ -12,7 +12,7 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand, NotFound
 from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
-from crm.kernel.read_store import Page
+from crm.kernel.http.params import if_match, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.kernel.tenancy import tenant_own
@@ -69,25 +69,6 @@ Offset = Annotated[int, Query(ge=0)]
 Filter = Annotated[str | None, Query(max_length=200)]
 
 
-def if_match(value: str | None) -> int | None:
-    """``"3"``, ``W/"3"`` or ``3``: the version the client last read (its ETag)."""
-    if value is None:
-        return None
-    try:
-        return int(value.strip().removeprefix("W/").strip('"'))
-    except ValueError:
-        raise InvalidCommand("If-Match", 'must be the record\'s version, e.g. "3"') from None
-
-
-def page(result: Page) -> dict[str, Any]:
-    return {
-        "items": result.items,
-        "total": result.total,
-        "limit": result.limit,
-        "offset": result.offset,
-    }
-
-
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter()
     service = PipelineService(runtime.store, runtime.codec)
@@ -136,7 +117,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
     ) -> dict[str, Any]:
         flt = LeadFilter(owner_id=owner_id, status=status, source=source, campaign_id=campaign_id)
-        return page(await queries.leads(actor, flt, Paging(sort, limit, offset)))
+        return paged(await queries.leads(actor, flt, Paging(sort, limit, offset)))
 
     @api.get("/leads/{lead_id}", response_model=LeadView, tags=["leads"])
     async def get_lead(
@@ -243,7 +224,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             customer_id=customer_id,
             campaign_id=campaign_id,
         )
-        return page(await queries.opportunities(actor, flt, Paging(sort, limit, offset)))
+        return paged(await queries.opportunities(actor, flt, Paging(sort, limit, offset)))
 
     @api.get(
         "/opportunities/{opportunity_id}", response_model=OpportunityView, tags=["opportunities"]
@@ -329,7 +310,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         )
         if changes.empty:
             raise InvalidCommand("body", "names no field to change")
-        expected = if_match(if_match_header)
+        expected = if_match(if_match_header, "opportunity")
         result = await commands.run(
             ctx,
             lambda: service.change_opportunity(
@@ -396,7 +377,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
     ) -> dict[str, Any]:
         flt = CampaignFilter(status=status, channel=channel)
-        return page(await queries.campaigns(actor, flt, Paging(sort, limit, offset)))
+        return paged(await queries.campaigns(actor, flt, Paging(sort, limit, offset)))
 
     @api.get("/campaigns/{campaign_id}", response_model=CampaignView, tags=["campaigns"])
     async def get_campaign(
@@ -453,7 +434,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
     ) -> dict[str, Any]:
         flt = TargetFilter(owner_kind=owner_kind, owner_id=owner_id, period=period)
-        return page(await queries.targets(actor, flt, Paging(sort, limit, offset)))
+        return paged(await queries.targets(actor, flt, Paging(sort, limit, offset)))
 
     @api.get("/targets/{target_id}", response_model=TargetView, tags=["targets"])
     async def get_target(

@@ -6,8 +6,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 
 from crm.kernel.auth import Actor
-from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.http.params import checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.kb_schemas import (
@@ -19,7 +19,6 @@ from crm.service_desk.api.kb_schemas import (
     Publication,
     Retirement,
     SearchResult,
-    page,
 )
 from crm.service_desk.application.kb_queries import (
     MAX_HITS,
@@ -99,10 +98,9 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> dict[str, Any]:
-        if sort.lstrip("-") not in SORTS:
-            raise InvalidCommand("sort", f"must be one of {sorted(SORTS)}, optionally with '-'")
+        checked_sort(sort, SORTS)
         flt = ArticleFilter(status=status.value if status else None, tag=tag, product=product)
-        return page(await queries.articles(actor, flt, sort=sort, limit=limit, offset=offset))
+        return paged(await queries.articles(actor, flt, sort=sort, limit=limit, offset=offset))
 
     @api.get("/kb/articles/{article_id}", response_model=ArticleView)
     async def get_article(article_id: UUID, actor: Who, _: int = consistent) -> Any:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -110,12 +110,3 @@ class SearchHit(BaseModel):
 class SearchResult(BaseModel):
     q: str
     items: list[SearchHit]
-
-
-def page(result: Any) -> dict[str, Any]:
-    return {
-        "items": result.items,
-        "total": result.total,
-        "limit": result.limit,
-        "offset": result.offset,
-    }

@@ -15,8 +15,8 @@ from crm.events.service_desk import (
     WorkingHours,
 )
 from crm.kernel.auth import Actor
-from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.http.params import checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.ticket_schemas import (
@@ -35,7 +35,6 @@ from crm.service_desk.api.ticket_schemas import (
     Reopening,
     Resolution,
     Satisfaction,
-    page,
 )
 from crm.service_desk.application.ticket_queries import (
     ContractFilter,
@@ -53,12 +52,6 @@ Offset = Annotated[int, Query(ge=0)]
 TICKET_SORTS = frozenset(
     {"opened_at", "updated_at", "priority_rank", "sla_breach_check_at", "status"}
 )
-
-
-def _sort(sort: str, allowed: frozenset[str]) -> str:
-    if sort.lstrip("-") not in allowed:
-        raise InvalidCommand("sort", f"must be one of {sorted(allowed)}, optionally with '-'")
-    return sort
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -122,8 +115,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             customer_id=customer_id,
             breached=breached,
         )
-        order = _sort(sort, TICKET_SORTS)
-        return page(await queries.tickets(actor, flt, sort=order, limit=limit, offset=offset))
+        order = checked_sort(sort, TICKET_SORTS)
+        return paged(await queries.tickets(actor, flt, sort=order, limit=limit, offset=offset))
 
     @api.get("/tickets/{ticket_id}")
     async def get_ticket(ticket_id: UUID, actor: Who, _: int = consistent) -> dict[str, Any]:
@@ -260,7 +253,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def list_policies(
         actor: Who, _: int = consistent, limit: Limit = 50, offset: Offset = 0
     ) -> dict[str, Any]:
-        return page(await queries.policies(actor, limit=limit, offset=offset))
+        return paged(await queries.policies(actor, limit=limit, offset=offset))
 
     @api.get("/sla/policies/{policy_id}")
     async def get_policy(policy_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
@@ -289,7 +282,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def list_calendars(
         actor: Who, _: int = consistent, limit: Limit = 50, offset: Offset = 0
     ) -> dict[str, Any]:
-        return page(await queries.calendars(actor, limit=limit, offset=offset))
+        return paged(await queries.calendars(actor, limit=limit, offset=offset))
 
     @api.get("/calendars/{calendar_id}")
     async def get_calendar(calendar_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
@@ -350,7 +343,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         flt = ContractFilter(
             customer_id=customer_id, level=level.value if level else None, active=active
         )
-        return page(await queries.contracts(actor, flt, limit=limit, offset=offset))
+        return paged(await queries.contracts(actor, flt, limit=limit, offset=offset))
 
     @api.get("/contracts/{customer_id}")
     async def get_contract(customer_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:

@@ -15,7 +15,6 @@ from crm.events.service_desk import (
     TicketKind,
     TicketPriority,
 )
-from crm.kernel.read_store import Page
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
@@ -144,12 +143,3 @@ class DocumentPage(BaseModel):
     total: int
     limit: int
     offset: int
-
-
-def page(result: Page) -> dict[str, Any]:
-    return {
-        "items": result.items,
-        "total": result.total,
-        "limit": result.limit,
-        "offset": result.offset,
-    }

@@ -9,8 +9,8 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 
 from crm.kernel.auth import Actor
-from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.http.params import checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.visit_schemas import (
@@ -21,7 +21,6 @@ from crm.service_desk.api.visit_schemas import (
     VisitPage,
     VisitStatusName,
     VisitView,
-    page,
 )
 from crm.service_desk.application.visit_queries import SORTS, VisitFilter, VisitQueries
 from crm.service_desk.application.visit_service import VisitService
@@ -99,8 +98,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> dict[str, Any]:
-        if sort.lstrip("-") not in SORTS:
-            raise InvalidCommand("sort", f"must be one of {sorted(SORTS)}, optionally with '-'")
+        checked_sort(sort, SORTS)
         flt = VisitFilter(
             technician_id=technician_id,
             ticket_id=ticket_id,
@@ -108,7 +106,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             day=day,
             status=status.value if status else None,
         )
-        return page(await queries.visits(actor, flt, sort=sort, limit=limit, offset=offset))
+        return paged(await queries.visits(actor, flt, sort=sort, limit=limit, offset=offset))
 
     @api.get("/visits/{visit_id}", response_model=VisitView)
     async def get_visit(visit_id: UUID, actor: Who, _: int = consistent) -> Any:

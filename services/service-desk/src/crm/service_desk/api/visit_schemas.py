@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 from enum import StrEnum
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, StringConstraints
 
@@ -94,12 +94,3 @@ class VisitPage(BaseModel):
     total: int
     limit: int
     offset: int
-
-
-def page(result: Any) -> dict[str, Any]:
-    return {
-        "items": result.items,
-        "total": result.total,
-        "limit": result.limit,
-        "offset": result.offset,
-    }

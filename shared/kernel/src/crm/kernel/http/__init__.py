@@ -4,6 +4,7 @@ with their position, reads that wait for that position, and errors that name wha
 from crm.kernel.http.commands import CommandAccepted, Commands, accepted
 from crm.kernel.http.consistency import ReadConsistency
 from crm.kernel.http.errors import install_error_handlers
+from crm.kernel.http.params import checked_sort, if_match, paged
 from crm.kernel.http.security import Authenticator
 
 __all__ = [
@@ -12,5 +13,8 @@ __all__ = [
     "Commands",
     "ReadConsistency",
     "accepted",
+    "checked_sort",
+    "if_match",
     "install_error_handlers",
+    "paged",
 ]

@@ -1,0 +1,39 @@
+"""Request parameters and answers every list and edit route shares: a page of documents, the
+``sort`` parameter checked against what a read model can sort by, and ``If-Match``."""
+
+from __future__ import annotations
+
+from collections.abc import Collection
+from typing import Any
+
+from crm.kernel.errors import InvalidCommand
+from crm.kernel.read_store import Page
+
+
+def paged(result: Page) -> dict[str, Any]:
+    """The JSON answer of a list route: the page's items, the total and where it stands."""
+    return {
+        "items": result.items,
+        "total": result.total,
+        "limit": result.limit,
+        "offset": result.offset,
+    }
+
+
+def checked_sort(sort: str, allowed: Collection[str]) -> str:
+    """``sort`` as given (``"field"`` or ``"-field"`` for descending) if ``field`` is one of
+    ``allowed``; anything else is a 422 naming the parameter."""
+    if sort.lstrip("-") not in allowed:
+        raise InvalidCommand("sort", f"must be one of {sorted(allowed)}, optionally with '-'")
+    return sort
+
+
+def if_match(value: str | None, what: str) -> int | None:
+    """``"3"``, ``W/"3"`` or ``3``: the version of ``what`` the client last read (its ETag);
+    None without the header."""
+    if value is None:
+        return None
+    try:
+        return int(value.strip().removeprefix("W/").strip('"'))
+    except ValueError:
+        raise InvalidCommand("If-Match", f'must be the {what}\'s version, e.g. "3"') from None
