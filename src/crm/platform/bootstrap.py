@@ -10,11 +10,11 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import TYPE_CHECKING
 
 from crm.analytics.context import CONTEXT as ANALYTICS
 from crm.customer.context import CONTEXT as CUSTOMER
 from crm.events import REGISTRY
-from crm.kernel.adapters.kafka.consumer import KafkaReactionConsumer
 from crm.kernel.adapters.urls import open_event_store, open_key_store, open_read_store
 from crm.kernel.auth import TokenIssuer, load_or_create_secret
 from crm.kernel.clock import Clock, SystemClock
@@ -29,6 +29,9 @@ from crm.kernel.runtime import Runtime
 from crm.kernel.settings import Settings
 from crm.sales.context import CONTEXT as SALES
 from crm.service_desk.context import CONTEXT as SERVICE_DESK
+
+if TYPE_CHECKING:  # aiokafka is imported only when a bus is configured
+    from crm.kernel.adapters.kafka.consumer import KafkaReactionConsumer
 
 log = logging.getLogger(__name__)
 
@@ -127,6 +130,8 @@ class Platform:
             for reaction in context.reactions(self.runtime) if context.reactions else ():
                 reactor: ReactionRunner | KafkaReactionConsumer
                 if settings.bus and not reaction.categories <= context.categories:
+                    from crm.kernel.adapters.kafka.consumer import KafkaReactionConsumer
+
                     reactor = KafkaReactionConsumer(
                         settings.bus,
                         reaction,
