@@ -22,6 +22,7 @@ from collections.abc import AsyncIterator, Collection, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Protocol
+from uuid import UUID, uuid4
 
 from crm.events import DomainEvent, EventEnvelope
 from crm.kernel.codec import EventCodec
@@ -53,21 +54,42 @@ class Reaction(Protocol):
         ...
 
 
+def system_context(
+    actor: str,
+    tenant: str,
+    now: datetime,
+    key: str,
+    *,
+    correlation_id: UUID | None = None,
+    causation_id: UUID | None = None,
+) -> CommandContext:
+    """The context of a command the platform itself runs (a reaction, a scheduler): the
+    system role, under an idempotency key that names the step, so running it again appends
+    nothing new."""
+    return CommandContext(
+        actor=actor,
+        role=SYSTEM_ROLE,
+        tenant=tenant,
+        now=now,
+        correlation_id=correlation_id or uuid4(),
+        causation_id=causation_id,
+        idempotency=Idempotency(key, hashlib.sha256(key.encode()).hexdigest()),
+    )
+
+
 def reaction_context(
     reaction: str, envelope: EventEnvelope, now: datetime, *, step: str = ""
 ) -> CommandContext:
     """The context of a command a reaction runs: acting for the process (``process:<name>``)
     in the event's tenant and correlation, caused by the event, under an idempotency key
     unique to (reaction, event, step), so redelivery appends nothing new."""
-    key = f"reaction:{reaction}:{envelope.event_id}:{step}"
-    return CommandContext(
-        actor=f"process:{reaction}",
-        role=SYSTEM_ROLE,
-        tenant=envelope.tenant,
-        now=now,
+    return system_context(
+        f"process:{reaction}",
+        envelope.tenant,
+        now,
+        f"reaction:{reaction}:{envelope.event_id}:{step}",
         correlation_id=envelope.correlation_id,
         causation_id=envelope.event_id,
-        idempotency=Idempotency(key, hashlib.sha256(key.encode()).hexdigest()),
     )
 
 
@@ -217,4 +239,5 @@ __all__ = [
     "categories_of",
     "react_with_retry",
     "reaction_context",
+    "system_context",
 ]

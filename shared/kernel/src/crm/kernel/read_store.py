@@ -111,6 +111,27 @@ def sort_order(sort: str) -> tuple[str, int]:
     return (sort[1:], -1) if sort.startswith("-") else (sort, 1)
 
 
+async def find_all(
+    read_store: ReadStore,
+    collection: str,
+    flt: Filter,
+    *,
+    sort: tuple[tuple[str, int], ...] = (("id", 1),),
+    page_size: int = 200,
+) -> list[Document]:
+    """Every document of ``collection`` matching ``flt``, read page by page (a scheduler's or
+    a report's whole working set, not an API page)."""
+    found: list[Document] = []
+    while True:
+        page = await read_store.find(
+            collection,
+            Query(filter=dict(flt), sort=sort, limit=page_size, offset=len(found)),
+        )
+        found.extend(page.items)
+        if not page.items or len(found) >= page.total:
+            return found
+
+
 def equal_to(**fields: Any) -> list[dict[str, Any]]:
     """Equality conditions for the filters a caller gave (a None value filters nothing)."""
     return [{name: value} for name, value in fields.items() if value is not None]

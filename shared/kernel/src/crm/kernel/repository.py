@@ -119,3 +119,40 @@ async def execute(
             if create or expected_version is not None or attempt == attempts - 1:
                 raise
     raise AssertionError("unreachable")
+
+
+async def record_changes(
+    repository: Repository[A],
+    id: str,
+    action: Callable[[A], None],
+    context: CommandContext | Callable[[A], CommandContext],
+    *,
+    tenant: str,
+    create_missing: bool = False,
+    attempts: int = 3,
+) -> tuple[A, AppendResult | None]:
+    """Run ``action`` on the aggregate and append what it recorded, if anything: the step of
+    a scheduler or monitor, whose domain decides whether a fact is due (and records it once).
+
+    Returns the aggregate after the action (its ``changes`` are what was appended) and the
+    append's result: None when the domain recorded nothing, ``replayed`` when the idempotency
+    key had already recorded it. ``context`` may be built from the aggregate after the action,
+    so the key can name the facts recorded. A concurrent writer makes it run again on a fresh
+    load; ``create_missing`` starts a new aggregate when the stream does not exist yet."""
+    for attempt in range(attempts):
+        try:
+            aggregate = await repository.load(id, tenant=tenant)
+        except NotFound:
+            if not create_missing:
+                raise
+            aggregate = repository.aggregate.create(id)
+        action(aggregate)
+        if not aggregate.changes:
+            return aggregate, None
+        ctx = context if isinstance(context, CommandContext) else context(aggregate)
+        try:
+            return aggregate, await repository.save(aggregate, ctx)
+        except WrongExpectedVersion:
+            if attempt == attempts - 1:
+                raise
+    raise AssertionError("unreachable")

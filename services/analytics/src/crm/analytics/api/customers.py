@@ -34,7 +34,7 @@ from crm.analytics.projections.customer360 import (
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden, InvalidCommand, NotFound
 from crm.kernel.http import Authenticator, ReadConsistency
-from crm.kernel.read_store import Document, ReadStore
+from crm.kernel.read_store import Document, ReadStore, find_all
 from crm.kernel.read_store import Query as ReadQuery
 from crm.kernel.runtime import Runtime
 
@@ -138,15 +138,7 @@ def _redact(actor: Actor, doc: dict[str, Any]) -> dict[str, Any]:
 
 
 async def _all(read_store: ReadStore, collection: str, flt: Mapping[str, Any]) -> list[Document]:
-    found: list[Document] = []
-    while True:
-        page = await read_store.find(
-            collection,
-            ReadQuery(filter=dict(flt), sort=(("id", 1),), limit=PAGE, offset=len(found)),
-        )
-        found.extend(page.items)
-        if not page.items or len(found) >= page.total:
-            return found
+    return await find_all(read_store, collection, flt, page_size=PAGE)
 
 
 def customer_row(doc: Mapping[str, Any]) -> dict[str, Any]:

@@ -49,11 +49,10 @@ from crm.events.analytics import (
 )
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.clock import Clock
-from crm.kernel.errors import NotFound, WrongExpectedVersion
-from crm.kernel.event_store import Idempotency
-from crm.kernel.reactor import SYSTEM_ROLE
-from crm.kernel.read_store import Document, Query
-from crm.kernel.repository import CommandContext, Repository
+from crm.kernel.errors import NotFound
+from crm.kernel.reactor import system_context
+from crm.kernel.read_store import Document, find_all
+from crm.kernel.repository import CommandContext, Repository, record_changes
 from crm.kernel.runtime import Runtime
 
 log = logging.getLogger(__name__)
@@ -304,24 +303,10 @@ class ChurnMonitor:
 
     @staticmethod
     def context(tenant: str, now: datetime, key: str) -> CommandContext:
-        return CommandContext(
-            actor=ACTOR,
-            role=SYSTEM_ROLE,
-            tenant=tenant,
-            now=now,
-            idempotency=Idempotency(key, hashlib.sha256(key.encode()).hexdigest()),
-        )
+        return system_context(ACTOR, tenant, now, key)
 
     async def _all(self, collection: str, flt: Mapping[str, Any]) -> list[Document]:
-        found: list[Document] = []
-        while True:
-            page = await self.read_store.find(
-                collection,
-                Query(filter=dict(flt), sort=(("id", 1),), limit=self.page_size, offset=len(found)),
-            )
-            found.extend(page.items)
-            if not page.items or len(found) >= page.total:
-                return found
+        return await find_all(self.read_store, collection, flt, page_size=self.page_size)
 
     @staticmethod
     async def _load(repository: Repository[A], id: str, tenant: str) -> A:
@@ -355,19 +340,18 @@ class ChurnMonitor:
             self._fit_skipped[tenant] = (today, reason)
             return model.state.params, False
         key = f"churn-monitor:model:{tenant}:{today.isoformat()}"
-        for attempt in range(ATTEMPTS):
-            model.record_fit(params, now)
-            if not model.changes:  # another monitor fitted it meanwhile: use theirs
-                return model.state.params, False
-            try:
-                result = await self.models.save(model, self.context(tenant, now, key))
-            except WrongExpectedVersion:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                model = await self._load(self.models, tenant, tenant)
-                continue
-            return params, not result.replayed
-        raise AssertionError("unreachable")
+        model, result = await record_changes(
+            self.models,
+            tenant,
+            lambda m: m.record_fit(params, now),
+            self.context(tenant, now, key),
+            tenant=tenant,
+            create_missing=True,
+            attempts=ATTEMPTS,
+        )
+        if result is None:  # another monitor fitted it meanwhile: use theirs
+            return model.state.params, False
+        return params, not result.replayed
 
     async def record(
         self, doc: Document, verdict: Assessment, now: datetime
@@ -379,21 +363,22 @@ class ChurnMonitor:
             f"churn-monitor:risk:{doc['id']}:{now.date().isoformat()}:"
             f"{doc['updated_position']}:{digest.hexdigest()[:16]}"
         )
-        ctx = self.context(doc["tenant"], now, key)
-        for attempt in range(ATTEMPTS):
-            risk = await self._load(self.risks, doc["id"], doc["tenant"])
-            previous = risk.state.level
+        previous: list[str | None] = []
+
+        def record(risk: CustomerRisk) -> None:
+            previous[:] = [risk.state.level]
             risk.record(verdict, now, doc["updated_position"])
-            if not risk.changes:
-                return None
-            try:
-                result = await self.risks.save(risk, ctx)
-            except WrongExpectedVersion:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                continue
-            return None if result.replayed else (previous, verdict.level)
-        raise AssertionError("unreachable")
+
+        _, result = await record_changes(
+            self.risks,
+            doc["id"],
+            record,
+            self.context(doc["tenant"], now, key),
+            tenant=doc["tenant"],
+            create_missing=True,
+            attempts=ATTEMPTS,
+        )
+        return None if result is None or result.replayed else (previous[0], verdict.level)
 
     async def tick(self, now: datetime) -> TickReport:
         docs = await self._all(CUSTOMERS, {})

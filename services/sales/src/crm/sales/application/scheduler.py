@@ -21,7 +21,6 @@ yet (or an error on one record) is found by the next tick.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
@@ -30,11 +29,9 @@ from typing import Any, TypeVar
 
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.clock import Clock
-from crm.kernel.errors import WrongExpectedVersion
-from crm.kernel.event_store import Idempotency
-from crm.kernel.reactor import SYSTEM_ROLE
-from crm.kernel.read_store import Document, Query
-from crm.kernel.repository import CommandContext, Repository
+from crm.kernel.reactor import system_context
+from crm.kernel.read_store import Document, find_all
+from crm.kernel.repository import CommandContext, Repository, record_changes
 from crm.kernel.runtime import Runtime
 from crm.sales.domain.invoices import Invoice
 from crm.sales.domain.quotes import Quote, today
@@ -72,25 +69,11 @@ class SalesScheduler:
     @staticmethod
     def context(tenant: str, now: datetime, key: str) -> CommandContext:
         """The system acting for the check, under the check's idempotency key."""
-        return CommandContext(
-            actor=ACTOR,
-            role=SYSTEM_ROLE,
-            tenant=tenant,
-            now=now,
-            idempotency=Idempotency(key, hashlib.sha256(key.encode()).hexdigest()),
-        )
+        return system_context(ACTOR, tenant, now, key)
 
     async def _due(self, collection: str, flt: dict[str, Any]) -> list[Document]:
-        """Every document matching ``flt`` now, across tenants, oldest due first."""
-        found: list[Document] = []
-        while True:
-            page = await self.read_store.find(
-                collection,
-                Query(filter=flt, sort=(("id", 1),), limit=self.page_size, offset=len(found)),
-            )
-            found.extend(page.items)
-            if not page.items or len(found) >= page.total:
-                return found
+        """Every document matching ``flt`` now, across tenants."""
+        return await find_all(self.read_store, collection, flt, page_size=self.page_size)
 
     async def _run(
         self,
@@ -100,19 +83,10 @@ class SalesScheduler:
         act: Callable[[A], None],
     ) -> bool:
         """Load, act, and append only if the domain recorded something (True)."""
-        for attempt in range(ATTEMPTS):
-            aggregate = await repository.load(doc["id"], tenant=doc["tenant"])
-            act(aggregate)
-            if not aggregate.changes:
-                return False
-            try:
-                result = await repository.save(aggregate, ctx)
-            except WrongExpectedVersion:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                continue
-            return not result.replayed
-        raise AssertionError("unreachable")
+        _, result = await record_changes(
+            repository, doc["id"], act, ctx, tenant=doc["tenant"], attempts=ATTEMPTS
+        )
+        return result is not None and not result.replayed
 
     async def tick(self, now: datetime) -> TickReport:
         as_of = today(now).isoformat()

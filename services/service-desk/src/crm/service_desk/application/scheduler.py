@@ -26,7 +26,6 @@ or a check that failed, is found by the next tick.
 from __future__ import annotations
 
 import asyncio
-import hashlib
 import logging
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
@@ -41,11 +40,9 @@ from crm.events.service_desk import (
 )
 from crm.kernel.clock import Clock
 from crm.kernel.context import Job
-from crm.kernel.errors import WrongExpectedVersion
-from crm.kernel.event_store import Idempotency
-from crm.kernel.reactor import SYSTEM_ROLE
-from crm.kernel.read_store import Document, Query
-from crm.kernel.repository import CommandContext, Repository
+from crm.kernel.reactor import system_context
+from crm.kernel.read_store import Document, find_all
+from crm.kernel.repository import CommandContext, Repository, record_changes
 from crm.kernel.runtime import Runtime
 from crm.service_desk.domain.tickets import Ticket
 from crm.service_desk.projections.ticket_models import TICKETS, instant
@@ -104,43 +101,24 @@ class ServiceDeskScheduler:
 
     async def _due(self, flt: dict[str, object], sort: str) -> list[Document]:
         """Every ticket matching ``flt`` now, across tenants, earliest due first."""
-        found: list[Document] = []
-        while True:
-            page = await self.read_store.find(
-                TICKETS,
-                Query(filter=flt, sort=((sort, 1),), limit=self.page_size, offset=len(found)),
-            )
-            found.extend(page.items)
-            if not page.items or len(found) >= page.total:
-                return found
+        return await find_all(
+            self.read_store, TICKETS, flt, sort=((sort, 1),), page_size=self.page_size
+        )
 
     async def _check(
         self, doc: Document, check: str, now: datetime, act: Callable[[Ticket], None]
     ) -> tuple[DomainEvent, ...]:
         """Load, check, and append only what the domain recorded (returned; () if nothing, or
         if another scheduler recorded the same facts first)."""
-        for attempt in range(ATTEMPTS):
-            ticket = await self.tickets.load(doc["id"], tenant=doc["tenant"])
-            act(ticket)
-            changes = ticket.changes
-            if not changes:
-                return ()
-            key = f"scheduler:{check}:{ticket.id}:" + ";".join(_fact(e) for e in changes)
-            ctx = CommandContext(
-                actor=ACTOR,
-                role=SYSTEM_ROLE,
-                tenant=doc["tenant"],
-                now=now,
-                idempotency=Idempotency(key, hashlib.sha256(key.encode()).hexdigest()),
-            )
-            try:
-                result = await self.tickets.save(ticket, ctx)
-            except WrongExpectedVersion:
-                if attempt == ATTEMPTS - 1:
-                    raise
-                continue
-            return () if result.replayed else changes
-        raise AssertionError("unreachable")
+
+        def context(ticket: Ticket) -> CommandContext:
+            key = f"scheduler:{check}:{ticket.id}:" + ";".join(_fact(e) for e in ticket.changes)
+            return system_context(ACTOR, doc["tenant"], now, key)
+
+        ticket, result = await record_changes(
+            self.tickets, doc["id"], act, context, tenant=doc["tenant"], attempts=ATTEMPTS
+        )
+        return () if result is None or result.replayed else ticket.changes
 
     async def tick(self, now: datetime) -> TickReport:
         warned: list[str] = []
