@@ -1,4 +1,10 @@
-"""Which adapter serves a port, chosen by the scheme of its URL."""
+"""Which adapter serves a port, chosen by the scheme of its URL.
+
+``memory://`` (event store and read store) keeps the data in this process's memory, for tests
+and quick experiments: it is lost when the process exits. ``memory://`` alone opens a fresh,
+private store each time; ``memory://NAME`` the store of that name, shared by every opening in
+this process (a rebuild beside a running platform in another process cannot see it).
+"""
 
 from __future__ import annotations
 
@@ -17,8 +23,20 @@ def _scheme(url: str) -> str:
     return urlsplit(url).scheme.lower()
 
 
+def _memory_name(url: str) -> str | None:
+    """The name of a ``memory://NAME`` store, None for a private ``memory://`` one."""
+    parts = urlsplit(url)
+    name = (parts.netloc + parts.path).strip("/")
+    return name or None
+
+
 def open_event_store(url: str, *, synchronous: str = "FULL") -> EventStore:
     scheme = _scheme(url)
+    if scheme == "memory":
+        from crm.kernel.adapters.memory.event_store import InMemoryEventStore, shared_log
+
+        name = _memory_name(url)
+        return InMemoryEventStore(None if name is None else shared_log(name))
     if scheme == "sqlite":
         from crm.kernel.adapters.sqlite.connection import path_from_url
         from crm.kernel.adapters.sqlite.event_store import SqliteEventStore
@@ -34,13 +52,18 @@ def open_event_store(url: str, *, synchronous: str = "FULL") -> EventStore:
         return KurrentDBEventStore(url)  # `synchronous` is SQLite's; the server decides durability
     raise UnsupportedUrl(
         f"no event store adapter for {scheme!r} URLs"
-        " (supported: sqlite, postgresql, postgres, esdb, esdb+discover, kurrentdb,"
+        " (supported: memory, sqlite, postgresql, postgres, esdb, esdb+discover, kurrentdb,"
         " kurrentdb+discover)"
     )
 
 
 def open_read_store(url: str, *, synchronous: str = "FULL") -> ReadStore:
     scheme = _scheme(url)
+    if scheme == "memory":
+        from crm.kernel.adapters.memory.read_store import InMemoryReadStore, shared_state
+
+        name = _memory_name(url)
+        return InMemoryReadStore(None if name is None else shared_state(name))
     if scheme == "sqlite":
         from crm.kernel.adapters.sqlite.connection import path_from_url
         from crm.kernel.adapters.sqlite.read_store import SqliteReadStore
@@ -51,7 +74,8 @@ def open_read_store(url: str, *, synchronous: str = "FULL") -> ReadStore:
 
         return MongoReadStore(url)
     raise UnsupportedUrl(
-        f"no read store adapter for {scheme!r} URLs (supported: sqlite, mongodb, mongodb+srv)"
+        f"no read store adapter for {scheme!r} URLs (supported: memory, sqlite, mongodb,"
+        " mongodb+srv)"
     )
 
 
