@@ -12,7 +12,15 @@ from uuid import uuid4
 
 import pytest
 
-from crm.customer.application.service import CustomerService
+from crm.customer.application.customer_commands import (
+    AssignOwner,
+    ClaimFromPool,
+    LogInteraction,
+    RegisterCustomer,
+    ReleaseToPool,
+    TagCustomer,
+    UpdateProfile,
+)
 from crm.customer.domain.customer import Profile
 from crm.customer.projections.customers import COLLECTION, CustomersProjection
 from crm.events import EventMetadata
@@ -37,13 +45,15 @@ def ctx(actor: str = "boss", role: str = "manager", minutes: int = 0) -> Command
 async def history(platform: Platform, customers: int, seed: int = 7) -> list[str]:
     """A varied history through the real command path."""
     rnd = random.Random(seed)
-    service = CustomerService(platform.store, platform.runtime.codec)
+    bus = platform.runtime.commands
     ids = []
     for i in range(customers):
-        result = await service.register(
+        result = await bus.execute(
+            RegisterCustomer(
+                Profile(kind=CustomerKind.PERSON, name=f"Person {i}", email=f"p{i}@example.com"),
+                owner_id=None if i % 3 else f"rep-{i % 4}",
+            ),
             ctx(minutes=i),
-            Profile(kind=CustomerKind.PERSON, name=f"Person {i}", email=f"p{i}@example.com"),
-            owner_id=None if i % 3 else f"rep-{i % 4}",
         )
         ids.append(result.stream_id.partition("-")[2])
     for step in range(customers * 4):
@@ -51,29 +61,27 @@ async def history(platform: Platform, customers: int, seed: int = 7) -> list[str
         action = rnd.randrange(6)
         try:
             if action == 0:
-                await service.tag(
-                    ctx(minutes=step), cid, rnd.choice(["vip", "newsletter", "churn-risk"])
-                )
+                tag = rnd.choice(["vip", "newsletter", "churn-risk"])
+                await bus.execute(TagCustomer(cid, tag), ctx(minutes=step))
             elif action == 1:
-                await service.update_profile(
-                    ctx(minutes=step), cid, {"region": rnd.choice(["EU", "US"])}, None
-                )
+                region = rnd.choice(["EU", "US"])
+                await bus.execute(UpdateProfile(cid, {"region": region}), ctx(minutes=step))
             elif action == 2:
-                await service.log_interaction(
+                await bus.execute(
+                    LogInteraction(
+                        cid,
+                        channel=rnd.choice(list(Channel)),
+                        direction=Direction.INBOUND,
+                        summary=f"note {step}",
+                    ),
                     ctx(minutes=step),
-                    cid,
-                    channel=rnd.choice(list(Channel)),
-                    direction=Direction.INBOUND,
-                    summary=f"note {step}",
-                    occurred_at=None,
-                    duration_minutes=None,
                 )
             elif action == 3:
-                await service.claim(ctx(f"rep-{step % 4}", "sales_rep", step), cid)
+                await bus.execute(ClaimFromPool(cid), ctx(f"rep-{step % 4}", "sales_rep", step))
             elif action == 4:
-                await service.release(ctx(minutes=step), cid, "rotation")
+                await bus.execute(ReleaseToPool(cid, "rotation"), ctx(minutes=step))
             else:
-                await service.assign_owner(ctx(minutes=step), cid, f"rep-{step % 5}")
+                await bus.execute(AssignOwner(cid, f"rep-{step % 5}"), ctx(minutes=step))
         except (RuleViolated, NotFound):  # a rule refusing a random command is realistic too
             pass
     return ids
@@ -176,8 +184,7 @@ async def test_a_poison_event_goes_to_dead_letters_and_the_runner_moves_on(
         undecodable.metadata,
     )
     await platform.store.append(f"customer-{ids[0]}", [broken], -2)
-    service = CustomerService(platform.store, platform.runtime.codec)
-    after = await service.tag(ctx(), ids[1], "after-the-poison")
+    after = await platform.runtime.commands.execute(TagCustomer(ids[1], "after-the-poison"), ctx())
     runner = ProjectionRunner(
         CustomersProjection(), platform.store, platform.read_store, platform.runtime.codec
     )
@@ -200,13 +207,13 @@ async def test_a_rebuild_while_the_live_runner_follows_loses_nothing(platform: P
     )
     await live.catch_up()
     task = asyncio.create_task(live.run())
-    service = CustomerService(platform.store, platform.runtime.codec)
+    bus = platform.runtime.commands
     stop = asyncio.Event()
 
     async def keep_writing() -> int:
         n = 0
         while not stop.is_set():
-            await service.tag(ctx(minutes=n), ids[n % len(ids)], f"t{n}")
+            await bus.execute(TagCustomer(ids[n % len(ids)], f"t{n}"), ctx(minutes=n))
             n += 1
             await asyncio.sleep(0)
         return n

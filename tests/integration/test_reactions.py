@@ -11,7 +11,7 @@ from uuid import uuid4
 
 import pytest
 
-from crm.customer.application.service import CustomerService
+from crm.customer.application.customer_commands import RegisterCustomer
 from crm.customer.domain.customer import Profile
 from crm.events import DomainEvent, EventEnvelope
 from crm.events.customer import CustomerKind
@@ -71,11 +71,11 @@ async def until(condition: Callable[[], bool], timeout: float) -> None:
 
 
 async def register(platform: Platform, names: list[str]) -> list[str]:
-    service = CustomerService(platform.store, platform.runtime.codec)
     ids = []
     for name in names:
         ctx = CommandContext(actor="m1", role="manager", tenant="default", now=T0)
-        result = await service.register(ctx, Profile(kind=CustomerKind.PERSON, name=name))
+        command = RegisterCustomer(Profile(kind=CustomerKind.PERSON, name=name))
+        result = await platform.runtime.commands.execute(command, ctx)
         ids.append(result.stream_id.removeprefix("customer-"))
     return ids
 

@@ -22,7 +22,13 @@ from crm.kernel.codec import EventCodec
 from crm.kernel.context import BoundedContext
 from crm.kernel.event_store import EventStore
 from crm.kernel.keys import KeyStore
-from crm.kernel.projection import Projection, ProjectionRunner
+from crm.kernel.projection import (
+    Projection,
+    ProjectionRunner,
+    ensure_version,
+    outdated,
+    record_version,
+)
 from crm.kernel.reactor import ReactionRunner
 from crm.kernel.read_store import ReadStore
 from crm.kernel.runtime import Runtime
@@ -83,6 +89,7 @@ class Platform:
     _tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _reactor_tasks: list[asyncio.Task[None]] = field(default_factory=list)
     _job_tasks: list[asyncio.Task[None]] = field(default_factory=list)
+    _rebuilding: set[str] = field(default_factory=set)
 
     @property
     def projections(self) -> list[Projection]:
@@ -103,17 +110,30 @@ class Platform:
 
     async def start_projections(self, projections: Sequence[Projection] | None = None) -> None:
         """Catch projections (default: all of the contexts') up to the head, then follow
-        the log in the background."""
+        the log in the background. A read model built by another version of its projection
+        is rebuilt online first (its old documents keep serving meanwhile) and followed from
+        the swap."""
         self.runners = [
             ProjectionRunner(p, self.store, self.read_store, self.runtime.codec)
             for p in (self.projections if projections is None else projections)
         ]
+        self._tasks = []
         for runner in self.runners:
+            name = f"projection:{runner.projection.name}"
+            if await outdated(self.read_store, runner.projection):
+                self._rebuilding.add(runner.projection.name)
+                self._tasks.append(
+                    asyncio.create_task(self._rebuild_then_follow(runner), name=name)
+                )
+                continue
+            await record_version(self.read_store, runner.projection)
             await runner.catch_up()
-        self._tasks = [
-            asyncio.create_task(runner.run(), name=f"projection:{runner.projection.name}")
-            for runner in self.runners
-        ]
+            self._tasks.append(asyncio.create_task(runner.run(), name=name))
+
+    async def _rebuild_then_follow(self, runner: ProjectionRunner) -> None:
+        await ensure_version(runner.projection, self.store, self.read_store, self.runtime.codec)
+        self._rebuilding.discard(runner.projection.name)
+        await runner.run()
 
     async def stop_projections(self) -> None:
         """Each runner finishes and commits the batch in hand, then stops."""
@@ -163,7 +183,11 @@ class Platform:
 
     def projections_healthy(self) -> bool:
         tasks = [*self._tasks, *self._reactor_tasks, *self._job_tasks]
-        return len(self._tasks) == len(self.runners) and not any(t.done() for t in tasks)
+        return (
+            len(self._tasks) == len(self.runners)
+            and not self._rebuilding
+            and not any(t.done() for t in tasks)
+        )
 
     async def close(self) -> None:
         await self.stop_processes()
@@ -195,4 +219,7 @@ def open_platform(
         satisfaction_reopens_complaints=settings.satisfaction_reopens_complaints,
         ticket_reopen_window_days=settings.ticket_reopen_window_days,
     )
+    for context in contexts:
+        if context.commands is not None:
+            runtime.commands.register(*context.commands(runtime))
     return Platform(settings, store, read_store, keys, runtime, contexts)

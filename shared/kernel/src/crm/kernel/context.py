@@ -1,6 +1,6 @@
-"""What a bounded context hands the platform: its routes, projections, reactions and
-background jobs. The platform wires every context the same way, in one place, whether it
-runs one or all of them."""
+"""What a bounded context hands the platform: its routes, command tables, projections,
+reactions and background jobs. The platform wires every context the same way, in one place,
+whether it runs one or all of them."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
+from crm.kernel.commands import CommandTable
 from crm.kernel.http.security import Authenticator
 from crm.kernel.projection import Projection
 from crm.kernel.reactor import Reaction
@@ -27,6 +28,8 @@ class BoundedContext:
     router: Callable[[Runtime, Authenticator], APIRouter]
     categories: frozenset[str] = frozenset()
     """The stream categories it writes: what its relay publishes to ``crm.<name>.events``."""
+    commands: Callable[[Runtime], Sequence[CommandTable[Any]]] | None = None
+    """Its aggregates' command tables, registered on the runtime's command bus."""
     projections: Sequence[Projection] = field(default_factory=tuple)
     reactions: Callable[[Runtime], Sequence[Reaction]] | None = None
     """The steps of its processes (built on the runtime: they run commands). A reaction fed

@@ -59,6 +59,12 @@ class Projection(Protocol):
     def name(self) -> str: ...
 
     @property
+    def version(self) -> int:
+        """Bumped whenever its code changes what it writes: the platform then rebuilds the
+        read model online at start (:func:`ensure_version`)."""
+        ...
+
+    @property
     def collections(self) -> Sequence[CollectionSpec]: ...
 
     @property
@@ -340,10 +346,54 @@ async def rebuild(
         staged_projection=projection.name + STAGING,
     )
     await read_store.ensure(projection.collections)
+    await record_version(read_store, projection)
     if progress is not None:
         done = max(head, position)
         progress(done, done)
     return position
+
+
+VERSION_SUFFIX = "@version"
+"""The checkpoint whose position records the version a read model was built by."""
+
+
+async def recorded_version(read_store: ReadStore, projection: Projection) -> Checkpoint:
+    return await read_store.checkpoint(projection.name + VERSION_SUFFIX)
+
+
+async def outdated(read_store: ReadStore, projection: Projection) -> bool:
+    """Whether the stored read model was built by another version of the projection's code.
+    A read model never versioned before (built before versions were recorded, or never) is
+    taken as built by the code at hand: there is nothing older to replace."""
+    recorded = (await recorded_version(read_store, projection)).position
+    return recorded not in (0, projection.version)
+
+
+async def record_version(read_store: ReadStore, projection: Projection) -> None:
+    version = await recorded_version(read_store, projection)
+    if version.position != projection.version:
+        await read_store.commit(
+            projection.name + VERSION_SUFFIX, [], checkpoint=projection.version, expected=version
+        )
+
+
+async def ensure_version(
+    projection: Projection,
+    store: EventStore,
+    read_store: ReadStore,
+    codec: EventCodec,
+    *,
+    progress: Callable[[int, int], None] | None = None,
+) -> bool:
+    """Rebuild the read model if it was built by another version of the projection (blue/
+    green: the old documents keep serving until the new ones are swapped in), then record
+    the version. Returns whether it rebuilt."""
+    if not await outdated(read_store, projection):
+        await record_version(read_store, projection)
+        return False
+    log.info("%s: rebuilding for version %d", projection.name, projection.version)
+    await rebuild(projection, store, read_store, codec, progress=progress)
+    return True
 
 
 async def wait_until(
@@ -390,6 +440,7 @@ __all__ = [
     "DocKey",
     "Projection",
     "ProjectionRunner",
+    "ensure_version",
     "rebuild",
     "wait_until",
 ]

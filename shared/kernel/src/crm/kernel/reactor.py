@@ -25,6 +25,7 @@ from typing import Protocol
 from uuid import UUID, uuid4
 
 from crm.events import DomainEvent, EventEnvelope
+from crm.kernel.access import SYSTEM_ROLE
 from crm.kernel.codec import EventCodec
 from crm.kernel.errors import CrmError
 from crm.kernel.event_store import EventStore, Idempotency
@@ -33,8 +34,6 @@ from crm.kernel.read_store import Checkpoint, CheckpointMoved, DeadLetter, ReadS
 from crm.kernel.repository import CommandContext
 
 log = logging.getLogger(__name__)
-
-SYSTEM_ROLE = "system"
 
 
 class Reaction(Protocol):

@@ -3,10 +3,12 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
+from functools import cached_property
 
 from crm.kernel.auth import TokenIssuer
 from crm.kernel.clock import Clock
 from crm.kernel.codec import EventCodec
+from crm.kernel.commands import CommandBus
 from crm.kernel.event_store import EventStore
 from crm.kernel.read_store import ReadStore
 
@@ -26,3 +28,8 @@ class Runtime:
     """Service desk: whether a low score reopens a complaint for review."""
     ticket_reopen_window_days: int = 7
     """Service desk: how long after closing a ticket may still be reopened."""
+
+    @cached_property
+    def commands(self) -> CommandBus:
+        """The one path every command takes; the platform registers each context's tables."""
+        return CommandBus(self.store, self.codec)

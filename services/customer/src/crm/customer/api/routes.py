@@ -6,8 +6,6 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from crm.customer.api.schemas import (
-    CustomerPage,
-    CustomerView,
     Erasure,
     InteractionView,
     NewConsent,
@@ -18,16 +16,28 @@ from crm.customer.api.schemas import (
     ProfileChanges,
     Release,
 )
+from crm.customer.application.customer_commands import (
+    AssignOwner,
+    ClaimFromPool,
+    EraseCustomer,
+    LogInteraction,
+    RecordConsent,
+    RegisterCustomer,
+    ReleaseToPool,
+    TagCustomer,
+    UntagCustomer,
+    UpdateProfile,
+)
 from crm.customer.application.queries import SORTABLE, CustomerFilter, CustomerQueries
-from crm.customer.application.service import CustomerService
 from crm.customer.domain.customer import Profile
-from crm.customer.projections.customers import CustomersProjection
+from crm.customer.projections.customers import CustomerDoc, CustomersProjection
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import (
     Authenticator,
     CommandAccepted,
     Commands,
+    PageOf,
     ReadConsistency,
     accepted,
     checked_sort,
@@ -40,7 +50,7 @@ from crm.kernel.runtime import Runtime
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter(prefix="/customers", tags=["customers"])
-    service = CustomerService(runtime.store, runtime.codec)
+    bus = runtime.commands
     queries = CustomerQueries(runtime.read_store, runtime.store, runtime.codec)
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
@@ -59,13 +69,11 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             region=body.region,
             source=body.source,
         )
-        result = await commands.run(
-            ctx,
-            lambda: service.register(ctx, profile, tags=tuple(body.tags), owner_id=body.owner_id),
-        )
+        command = RegisterCustomer(profile, tags=tuple(body.tags), owner_id=body.owner_id)
+        result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/customers")
 
-    @api.get("", response_model=CustomerPage)
+    @api.get("", response_model=PageOf[CustomerDoc])
     async def list_customers(
         actor: Who,
         _: int = consistent,
@@ -89,7 +97,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         )
         return paged(page)
 
-    @api.get("/{customer_id}", response_model=CustomerView)
+    @api.get("/{customer_id}", response_model=CustomerDoc)
     async def get_customer(
         customer_id: UUID, actor: Who, response: Response, _: int = consistent
     ) -> dict[str, Any]:
@@ -118,18 +126,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         if not changes:
             raise InvalidCommand("body", "names no field to change")
         expected = if_match(if_match_header, "customer")
-        result = await commands.run(
-            ctx, lambda: service.update_profile(ctx, str(customer_id), changes, expected)
-        )
+        result = await bus.execute(UpdateProfile(str(customer_id), changes, expected), ctx)
         return accepted(result, response)
 
     @api.post("/{customer_id}/owner", response_model=CommandAccepted)
     async def assign_owner(
         customer_id: UUID, body: OwnerAssignment, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.assign_owner(ctx, str(customer_id), body.owner_id)
-        )
+        result = await bus.execute(AssignOwner(str(customer_id), body.owner_id), ctx)
         return accepted(result, response)
 
     @api.post("/{customer_id}/release", response_model=CommandAccepted)
@@ -137,52 +141,45 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         customer_id: UUID, ctx: Ctx, response: Response, body: Release | None = None
     ) -> CommandAccepted:
         reason = body.reason if body else None
-        result = await commands.run(ctx, lambda: service.release(ctx, str(customer_id), reason))
+        result = await bus.execute(ReleaseToPool(str(customer_id), reason), ctx)
         return accepted(result, response)
 
     @api.post("/{customer_id}/claim", response_model=CommandAccepted)
     async def claim(customer_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.claim(ctx, str(customer_id)))
+        result = await bus.execute(ClaimFromPool(str(customer_id)), ctx)
         return accepted(result, response)
 
     @api.post("/{customer_id}/tags", response_model=CommandAccepted)
     async def tag(customer_id: UUID, body: NewTag, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.tag(ctx, str(customer_id), body.tag))
+        result = await bus.execute(TagCustomer(str(customer_id), body.tag), ctx)
         return accepted(result, response)
 
     @api.delete("/{customer_id}/tags/{tag}", response_model=CommandAccepted)
     async def untag(customer_id: UUID, tag: str, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.untag(ctx, str(customer_id), tag))
+        result = await bus.execute(UntagCustomer(str(customer_id), tag), ctx)
         return accepted(result, response)
 
     @api.post("/{customer_id}/interactions", status_code=201, response_model=CommandAccepted)
     async def log_interaction(
         customer_id: UUID, body: NewInteraction, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.log_interaction(
-                ctx,
-                str(customer_id),
-                channel=body.channel,
-                direction=body.direction,
-                summary=body.summary,
-                occurred_at=body.occurred_at,
-                duration_minutes=body.duration_minutes,
-            ),
+        command = LogInteraction(
+            str(customer_id),
+            channel=body.channel,
+            direction=body.direction,
+            summary=body.summary,
+            occurred_at=body.occurred_at,
+            duration_minutes=body.duration_minutes,
         )
+        result = await bus.execute(command, ctx)
         return accepted(result, response)
 
     @api.post("/{customer_id}/consent", status_code=201, response_model=CommandAccepted)
     async def record_consent(
         customer_id: UUID, body: NewConsent, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.record_consent(
-                ctx, str(customer_id), body.purpose, body.granted, body.method
-            ),
-        )
+        command = RecordConsent(str(customer_id), body.purpose, body.granted, body.method)
+        result = await bus.execute(command, ctx)
         return accepted(result, response)
 
     @api.post("/{customer_id}/erase", response_model=CommandAccepted)
@@ -190,7 +187,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         customer_id: UUID, ctx: Ctx, response: Response, body: Erasure | None = None
     ) -> CommandAccepted:
         reason = body.reason if body else None
-        result = await commands.run(ctx, lambda: service.erase(ctx, str(customer_id), reason))
+        result = await bus.execute(EraseCustomer(str(customer_id), reason), ctx)
         return accepted(result, response)
 
     return api

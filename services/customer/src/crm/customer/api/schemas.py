@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -76,41 +76,6 @@ class NewConsent(Body):
 
 class Erasure(Body):
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
-
-
-class InteractionStats(BaseModel):
-    count: int
-    last_at: str | None
-    by_channel: dict[str, int]
-
-
-class CustomerView(BaseModel):
-    id: str
-    kind: CustomerKind
-    name: str
-    email: str | None
-    phone: str | None
-    company: str | None
-    title: str | None
-    region: str | None
-    source: str | None
-    tags: list[str]
-    owner_id: str | None
-    in_pool: bool
-    consents: dict[str, Any]
-    interactions: InteractionStats
-    erased: bool
-    created_at: str
-    created_by: str
-    updated_at: str
-    version: int
-
-
-class CustomerPage(BaseModel):
-    items: list[CustomerView]
-    total: int
-    limit: int
-    offset: int
 
 
 class InteractionView(BaseModel):

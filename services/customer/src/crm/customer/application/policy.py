@@ -14,9 +14,10 @@ tells nothing to someone who never saw the customer in the pool.
 from __future__ import annotations
 
 from enum import Enum
+from typing import Any
 
+from crm.kernel.access import AccessPolicy, Principal, Scope
 from crm.kernel.auth import Role
-from crm.kernel.errors import Forbidden, NotFound
 
 
 class Action(Enum):
@@ -43,22 +44,19 @@ ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
 }
 
 
-def can_see(role: Role, actor_id: str, owner_id: str | None) -> bool:
-    return role is not Role.SALES_REP or owner_id is None or owner_id == actor_id
+def _sees(who: Principal, scope: Scope) -> bool:
+    """A rep sees their own customers and the pool's (no owner); everyone else sees all."""
+    return who.role is not Role.SALES_REP or scope.owner_id in (None, who.id)
 
 
-def authorize(
-    role: Role, actor_id: str, action: Action, owner_id: str | None, customer_id: str
-) -> None:
-    """Raise NotFound if the actor may not see the customer, Forbidden if they may not act."""
-    if action is not Action.CLAIM and not can_see(role, actor_id, owner_id):
-        raise NotFound(f"customer {customer_id} does not exist")
-    if action not in ROLE_ACTIONS[role]:
-        raise Forbidden(f"role {role.value} may not {action.value} customers")
-
-
-def visibility_filter(role: Role, actor_id: str) -> dict[str, object]:
-    """The read-model filter of the customers an actor may see."""
-    if role is Role.SALES_REP:
-        return {"$or": [{"owner_id": actor_id}, {"in_pool": True}]}
+def _visible(who: Principal) -> dict[str, Any]:
+    if who.role is Role.SALES_REP:
+        return {"$or": [{"owner_id": who.id}, {"in_pool": True}]}
     return {}
+
+
+POLICY = AccessPolicy("customer", ROLE_ACTIONS, sees=_sees, visible=_visible, view=Action.VIEW)
+
+
+def scope_of(owner_id: str | None) -> Scope:
+    return Scope(owner_id=owner_id)

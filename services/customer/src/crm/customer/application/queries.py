@@ -5,10 +5,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
-from crm.customer.application.policy import can_see, visibility_filter
+from crm.customer.application.policy import POLICY, scope_of
 from crm.customer.domain.customer import Customer
 from crm.customer.projections.customers import COLLECTION
 from crm.events.customer import InteractionLogged
+from crm.kernel.access import Principal
 from crm.kernel.auth import Actor
 from crm.kernel.codec import EventCodec
 from crm.kernel.errors import NotFound
@@ -38,7 +39,7 @@ class CustomerQueries:
         if (
             doc is None
             or doc["tenant"] != actor.tenant
-            or not can_see(actor.role, actor.id, doc["owner_id"])
+            or not POLICY.sees(Principal.of(actor), scope_of(doc["owner_id"]))
         ):
             raise NotFound(f"customer {customer_id} does not exist")
         return doc
@@ -59,7 +60,7 @@ class CustomerQueries:
             conditions.append(
                 {"$or": [{"name": {"$icontains": flt.q}}, {"email": {"$icontains": flt.q}}]}
             )
-        visible = visibility_filter(actor.role, actor.id)
+        visible = POLICY.visibility_filter(actor)
         if visible:
             conditions.append(visible)
         return await self.read_store.find(

@@ -11,24 +11,25 @@ the customer erases the lead's personal data too. Each delivery of the request h
 
 from __future__ import annotations
 
-from crm.customer.application.service import CustomerService
+from crm.customer.application.customer_commands import LinkConvertedLead, RegisterConvertedLead
 from crm.customer.domain.customer import Profile
 from crm.events import ERASED, DomainEvent, EventEnvelope
 from crm.events.customer import CustomerKind
 from crm.events.sales import LeadConversionRequested
 from crm.kernel.clock import Clock
+from crm.kernel.commands import CommandBus
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.reactor import Reaction, reaction_context
 from crm.kernel.runtime import Runtime
 
 
-class RegisterConvertedLead:
+class RegisterLeadContact:
     name = "customer.register-converted-lead"
     categories = frozenset({"lead"})
     event_types = frozenset({LeadConversionRequested.event_type})
 
-    def __init__(self, service: CustomerService, clock: Clock) -> None:
-        self.service = service
+    def __init__(self, commands: CommandBus, clock: Clock) -> None:
+        self.commands = commands
         self.clock = clock
 
     async def react(self, event: DomainEvent, envelope: EventEnvelope) -> None:
@@ -37,7 +38,7 @@ class RegisterConvertedLead:
         ctx = reaction_context(self.name, envelope, self.clock.now())
         if not event.new_customer:
             # the lead's contact is this customer: erasing them must reach the lead too
-            await self.service.link_converted_lead(ctx, event.customer_id, lead_id)
+            await self.commands.execute(LinkConvertedLead(event.customer_id, lead_id), ctx)
             return
         if event.contact_name in (None, ERASED):
             raise InvalidCommand(
@@ -53,10 +54,11 @@ class RegisterConvertedLead:
             title=event.title,
             source=event.source or "lead",
         )
-        await self.service.register_converted_lead(
-            ctx, event.customer_id, profile, owner_id=event.owner_id, lead_id=lead_id
+        command = RegisterConvertedLead(
+            event.customer_id, profile, owner_id=event.owner_id, lead_id=lead_id
         )
+        await self.commands.execute(command, ctx)
 
 
 def reactions(runtime: Runtime) -> list[Reaction]:
-    return [RegisterConvertedLead(CustomerService(runtime.store, runtime.codec), runtime.clock)]
+    return [RegisterLeadContact(runtime.commands, runtime.clock)]

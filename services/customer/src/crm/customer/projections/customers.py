@@ -1,16 +1,23 @@
-"""The ``customers`` read model: one document per customer, for lists, filters and lookups."""
+"""The ``customers`` read model: one document per customer, for lists, filters and lookups.
+
+:class:`CustomerDoc` is the document's shape: the projection writes it, and the routes
+answer it as it is (``GET /customers/{id}``, the items of ``GET /customers``).
+"""
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing import Annotated, Any, NotRequired
 
-from crm.events import ERASED, DomainEvent, EventEnvelope
+from pydantic import Field
+from typing_extensions import TypedDict
+
+from crm.events import ERASED, EventEnvelope
 from crm.events.customer import (
-    CUSTOMER_EVENTS,
     ConsentRecorded,
     CustomerClaimedFromPool,
     CustomerErased,
+    CustomerKind,
+    CustomerLeadLinked,
     CustomerOwnerAssigned,
     CustomerProfileUpdated,
     CustomerRegistered,
@@ -19,16 +26,213 @@ from crm.events.customer import (
     CustomerUntagged,
     InteractionLogged,
 )
-from crm.kernel.projection import DocKey
-from crm.kernel.read_store import CollectionSpec, Document, Index
+from crm.kernel.handlers import DocKey, Handlers, stream_key
+from crm.kernel.read_store import CollectionSpec, Index
 
 COLLECTION = "customers"
 PROFILE = ("kind", "name", "email", "phone", "company", "title", "region", "source")
-PERSONAL = ("name", "email", "phone", "title")
+
+
+class InteractionStats(TypedDict):
+    count: int
+    last_at: str | None
+    by_channel: dict[str, int]
+
+
+class CustomerDoc(TypedDict):
+    id: str
+    tenant: Annotated[str, Field(exclude=True)]
+    kind: CustomerKind
+    name: str
+    email: str | None
+    phone: str | None
+    company: str | None
+    title: str | None
+    region: str | None
+    source: str | None
+    tags: list[str]
+    owner_id: str | None
+    in_pool: bool
+    consents: dict[str, Any]
+    interactions: InteractionStats
+    erased: bool
+    erased_at: NotRequired[str]
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
+
+
+on: Handlers[CustomerDoc] = Handlers()
+
+
+def _touch(doc: CustomerDoc, envelope: EventEnvelope) -> CustomerDoc:
+    doc["updated_at"] = envelope.occurred_at.isoformat()
+    doc["version"] = envelope.stream_version
+    return doc
+
+
+def _existing(doc: CustomerDoc | None, key: DocKey, envelope: EventEnvelope) -> CustomerDoc:
+    if doc is None:
+        raise LookupError(f"{envelope.event_type} for customer {key[1]} that was never registered")
+    return doc.copy()
+
+
+def _erased(value: str | None) -> str | None:
+    return None if value is None else ERASED
+
+
+@on(CustomerRegistered)
+def registered(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerRegistered, envelope: EventEnvelope
+) -> CustomerDoc:
+    return _touch(
+        CustomerDoc(
+            id=key[1],
+            tenant=envelope.tenant,
+            kind=event.kind,
+            name=event.name,
+            email=event.email,
+            phone=event.phone,
+            company=event.company,
+            title=event.title,
+            region=event.region,
+            source=event.source,
+            tags=sorted(event.tags),
+            owner_id=event.owner_id,
+            in_pool=event.owner_id is None,
+            consents={},
+            interactions=InteractionStats(count=0, last_at=None, by_channel={}),
+            erased=False,
+            created_at=envelope.occurred_at.isoformat(),
+            created_by=envelope.actor,
+            updated_at="",
+            version=0,
+        ),
+        envelope,
+    )
+
+
+@on(CustomerProfileUpdated)
+def profile_updated(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerProfileUpdated, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new.update(
+        {
+            "kind": event.kind,
+            "name": event.name,
+            "email": event.email,
+            "phone": event.phone,
+            "company": event.company,
+            "title": event.title,
+            "region": event.region,
+            "source": event.source,
+        }
+    )
+    return _touch(new, envelope)
+
+
+@on(CustomerOwnerAssigned, CustomerClaimedFromPool)
+def owned(
+    key: DocKey,
+    doc: CustomerDoc | None,
+    event: CustomerOwnerAssigned | CustomerClaimedFromPool,
+    envelope: EventEnvelope,
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new.update({"owner_id": event.owner_id, "in_pool": False})
+    return _touch(new, envelope)
+
+
+@on(CustomerReleasedToPool)
+def released(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerReleasedToPool, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new.update({"owner_id": None, "in_pool": True})
+    return _touch(new, envelope)
+
+
+@on(CustomerTagged)
+def tagged(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerTagged, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new["tags"] = sorted({*new["tags"], event.tag})
+    return _touch(new, envelope)
+
+
+@on(CustomerUntagged)
+def untagged(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerUntagged, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new["tags"] = [t for t in new["tags"] if t != event.tag]
+    return _touch(new, envelope)
+
+
+@on(InteractionLogged)
+def interaction_logged(
+    key: DocKey, doc: CustomerDoc | None, event: InteractionLogged, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    stats = new["interactions"]
+    by_channel = dict(stats["by_channel"])
+    by_channel[event.channel.value] = by_channel.get(event.channel.value, 0) + 1
+    when = event.occurred_at.isoformat()
+    last = stats["last_at"]
+    new["interactions"] = InteractionStats(
+        count=stats["count"] + 1,
+        last_at=when if last is None or when > last else last,
+        by_channel=by_channel,
+    )
+    return _touch(new, envelope)
+
+
+@on(ConsentRecorded)
+def consent_recorded(
+    key: DocKey, doc: CustomerDoc | None, event: ConsentRecorded, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new["consents"] = {
+        **new["consents"],
+        event.purpose.value: {
+            "granted": event.granted,
+            "method": event.method,
+            "at": envelope.occurred_at.isoformat(),
+        },
+    }
+    return _touch(new, envelope)
+
+
+@on(CustomerLeadLinked)
+def lead_linked(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerLeadLinked, envelope: EventEnvelope
+) -> CustomerDoc:
+    return _touch(_existing(doc, key, envelope), envelope)
+
+
+@on(CustomerErased)
+def erased(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerErased, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new.update(
+        {
+            "name": ERASED,
+            "email": _erased(new["email"]),
+            "phone": _erased(new["phone"]),
+            "title": _erased(new["title"]),
+        }
+    )
+    new.update({"erased": True, "erased_at": envelope.occurred_at.isoformat()})
+    return _touch(new, envelope)
 
 
 class CustomersProjection:
     name = "customers"
+    version = 1
     collections = (
         CollectionSpec(
             COLLECTION,
@@ -40,72 +244,9 @@ class CustomersProjection:
             ),
         ),
     )
-    event_types = frozenset(e.event_type for e in CUSTOMER_EVENTS)
+    event_types = on.event_types
     categories = frozenset({"customer"})
+    evolve = staticmethod(on.evolve)
 
-    def keys(self, event: DomainEvent, envelope: EventEnvelope) -> Iterable[DocKey]:
-        return ((COLLECTION, envelope.stream_id.partition("-")[2]),)
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        at = envelope.occurred_at.isoformat()
-        if isinstance(event, CustomerRegistered):
-            new: dict[str, Any] = {
-                "id": key[1],
-                "tenant": envelope.tenant,
-                **{f: getattr(event, f) for f in PROFILE},
-                "tags": sorted(event.tags),
-                "owner_id": event.owner_id,
-                "in_pool": event.owner_id is None,
-                "consents": {},
-                "interactions": {"count": 0, "last_at": None, "by_channel": {}},
-                "erased": False,
-                "created_at": at,
-                "created_by": envelope.actor,
-            }
-            return self._touch(new, envelope)
-        if doc is None:
-            raise LookupError(f"{event.event_type} for customer {key[1]} that was never registered")
-        new = dict(doc)
-        match event:
-            case CustomerProfileUpdated():
-                new.update({f: getattr(event, f) for f in PROFILE})
-            case CustomerOwnerAssigned() | CustomerClaimedFromPool():
-                new.update(owner_id=event.owner_id, in_pool=False)
-            case CustomerReleasedToPool():
-                new.update(owner_id=None, in_pool=True)
-            case CustomerTagged():
-                new["tags"] = sorted({*doc["tags"], event.tag})
-            case CustomerUntagged():
-                new["tags"] = [t for t in doc["tags"] if t != event.tag]
-            case InteractionLogged():
-                stats = doc["interactions"]
-                by_channel = dict(stats["by_channel"])
-                by_channel[event.channel.value] = by_channel.get(event.channel.value, 0) + 1
-                when = event.occurred_at.isoformat()
-                last = stats["last_at"]
-                new["interactions"] = {
-                    "count": stats["count"] + 1,
-                    "last_at": when if last is None or when > last else last,
-                    "by_channel": by_channel,
-                }
-            case ConsentRecorded():
-                new["consents"] = {
-                    **doc["consents"],
-                    event.purpose.value: {
-                        "granted": event.granted,
-                        "method": event.method,
-                        "at": at,
-                    },
-                }
-            case CustomerErased():
-                new.update({f: (ERASED if doc.get(f) is not None else None) for f in PERSONAL})
-                new.update(erased=True, erased_at=at)
-        return self._touch(new, envelope)
-
-    @staticmethod
-    def _touch(doc: Document, envelope: EventEnvelope) -> Document:
-        doc["updated_at"] = envelope.occurred_at.isoformat()
-        doc["version"] = envelope.stream_version
-        return doc
+    def keys(self, event: object, envelope: EventEnvelope) -> tuple[DocKey]:
+        return (stream_key(COLLECTION, envelope),)

@@ -430,6 +430,7 @@ class OrderToCashProjection:
     reading the quote with the order's position would wait in vain.)"""
 
     name = "sales_order_to_cash"
+    version = 1
     models: ClassVar[Mapping[str, Model]] = {
         "product": ProductsModel(),
         "pricebook": PriceBooksModel(),

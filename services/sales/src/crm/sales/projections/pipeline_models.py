@@ -93,6 +93,7 @@ def _existing(doc: Document | None, key: DocKey, event: DomainEvent) -> Document
 
 class LeadsProjection:
     name = LEADS
+    version = 1
     collections = (
         CollectionSpec(
             LEADS,
@@ -168,6 +169,7 @@ class LeadsProjection:
 
 class OpportunitiesProjection:
     name = OPPORTUNITIES
+    version = 1
     collections = (
         CollectionSpec(
             OPPORTUNITIES,
@@ -277,6 +279,7 @@ class OpportunitiesProjection:
 
 class CampaignsProjection:
     name = CAMPAIGNS
+    version = 1
     collections = (
         CollectionSpec(
             CAMPAIGNS,
@@ -331,6 +334,7 @@ class TargetsProjection:
     own (``rep-r1-2026-Q1``), which queries and routes use with the tenant."""
 
     name = TARGETS
+    version = 1
     collections = (
         CollectionSpec(
             TARGETS,

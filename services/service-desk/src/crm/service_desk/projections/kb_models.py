@@ -178,6 +178,7 @@ class SearchIndexModel:
 
 class KnowledgeBaseProjection:
     name = "service_desk_kb"
+    version = 1
     articles = ArticlesModel()
     index = SearchIndexModel()
     collections = (articles.spec, index.spec)

@@ -509,6 +509,7 @@ class TicketsProjection:
     """One projection for the four collections of the ticket half."""
 
     name = "service_desk_tickets"
+    version = 1
     models: ClassVar[Mapping[str, Model]] = {
         "ticket": TicketsModel(),
         "slapolicy": SlaPoliciesModel(),

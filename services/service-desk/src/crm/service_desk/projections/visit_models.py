@@ -86,6 +86,7 @@ def _blank(key: DocKey, envelope: EventEnvelope) -> Document:
 
 class VisitsProjection:
     name = "service_desk_visits"
+    version = 1
     collections = (
         CollectionSpec(
             VISITS,

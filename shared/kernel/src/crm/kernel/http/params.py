@@ -4,10 +4,24 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any
+from typing import Any, Generic, TypeVar
+
+from pydantic import BaseModel
 
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.read_store import Page
+
+T = TypeVar("T")
+
+
+class PageOf(BaseModel, Generic[T]):
+    """The answer of a list route, ``PageOf[SomeDoc]``: the read model's own document type
+    (see :mod:`crm.kernel.handlers`) is the item's schema."""
+
+    items: list[T]
+    total: int
+    limit: int
+    offset: int
 
 
 def paged(result: Page) -> dict[str, Any]:

@@ -1,0 +1,207 @@
+"""The customer's commands: one plain value each, and the table that runs them.
+
+Routes, reactions and tests send these to the context's :class:`~crm.kernel.commands.
+CommandBus`; the table says, for each, how its stream is found, the state it expects, the
+access rule and the domain action (see :mod:`crm.kernel.commands`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import datetime
+from typing import Any
+from uuid import uuid4
+
+from crm.customer.application.policy import POLICY, Action, scope_of
+from crm.customer.domain.customer import Customer, Profile
+from crm.events.customer import Channel, ConsentPurpose, Direction
+from crm.kernel.access import Principal
+from crm.kernel.auth import Role
+from crm.kernel.codec import EventCodec
+from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.errors import Forbidden, InvalidCommand
+from crm.kernel.event_store import AppendResult
+from crm.kernel.repository import CommandContext
+
+
+def _new_id() -> str:
+    return str(uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterCustomer:
+    profile: Profile
+    tags: tuple[str, ...] = ()
+    owner_id: str | None = None
+    """None: into the shared pool."""
+    customer_id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RegisterConvertedLead:
+    """Register the customer a sales lead converts into, under the id sales chose. Run
+    again (a redelivery, a retry after a crash) it records nothing."""
+
+    customer_id: str
+    profile: Profile
+    owner_id: str | None
+    lead_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class LinkConvertedLead:
+    """Note that ``lead_id`` was converted for this existing customer; if the customer was
+    already erased, the lead's personal data is erased with it at once."""
+
+    customer_id: str
+    lead_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateProfile:
+    customer_id: str
+    changes: Mapping[str, Any]
+    """Profile fields to change; ``None`` clears one (except kind and name)."""
+    expected_version: int | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class AssignOwner:
+    customer_id: str
+    owner_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class ReleaseToPool:
+    customer_id: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimFromPool:
+    customer_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class TagCustomer:
+    customer_id: str
+    tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class UntagCustomer:
+    customer_id: str
+    tag: str
+
+
+@dataclass(frozen=True, slots=True)
+class LogInteraction:
+    customer_id: str
+    channel: Channel
+    summary: str
+    direction: Direction = Direction.OUTBOUND
+    occurred_at: datetime | None = None
+    """When it happened (with a time zone); None: now."""
+    duration_minutes: int | None = None
+    interaction_id: str = field(default_factory=_new_id)
+
+    def __post_init__(self) -> None:
+        if self.occurred_at is not None and self.occurred_at.tzinfo is None:
+            raise InvalidCommand("occurred_at", "needs a time zone (e.g. 2026-05-01T10:00:00Z)")
+
+
+@dataclass(frozen=True, slots=True)
+class RecordConsent:
+    customer_id: str
+    purpose: ConsentPurpose
+    granted: bool
+    method: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class EraseCustomer:
+    """Record the erasure, then delete the keys (crypto-shredding). Run again, it deletes
+    them again: a crash in between leaves nothing that a retry does not finish.
+
+    A customer converted from a sales lead is the lead's contact, whose personal data (the
+    lead's own fields, the contact of the conversion request) is sealed with the lead's key:
+    that key goes too, so the person is erased from sales as well."""
+
+    customer_id: str
+    reason: str | None = None
+
+
+def _register(c: Customer, cmd: RegisterCustomer, ctx: CommandContext) -> None:
+    if Principal.of(ctx).role is Role.SALES_REP and cmd.owner_id not in (None, ctx.actor):
+        raise Forbidden("a sales rep registers customers for themselves or into the pool")
+    c.register(cmd.profile, tags=cmd.tags, owner_id=cmd.owner_id)
+
+
+def _register_converted(c: Customer, cmd: RegisterConvertedLead, ctx: CommandContext) -> None:
+    if c.state.registered and c.state.lead_id == cmd.lead_id:
+        return  # an earlier delivery registered them
+    c.register(cmd.profile, owner_id=cmd.owner_id, lead_id=cmd.lead_id)
+
+
+def _release(c: Customer, cmd: ReleaseToPool, ctx: CommandContext) -> None:
+    if Principal.of(ctx).role is Role.SALES_REP and c.state.owner_id != ctx.actor:
+        raise Forbidden("a sales rep releases only their own customers")
+    c.release_to_pool(cmd.reason)
+
+
+def _log(c: Customer, cmd: LogInteraction, ctx: CommandContext) -> None:
+    c.log_interaction(
+        cmd.interaction_id,
+        channel=cmd.channel,
+        direction=cmd.direction,
+        summary=cmd.summary,
+        occurred_at=cmd.occurred_at or ctx.now,
+        now=ctx.now,
+        duration_minutes=cmd.duration_minutes,
+    )
+
+
+def _link(c: Customer, cmd: LinkConvertedLead, ctx: CommandContext) -> None:
+    c.link_lead(cmd.lead_id)
+
+
+def _claim(c: Customer, cmd: ClaimFromPool, ctx: CommandContext) -> None:
+    c.claim(ctx.actor)
+
+
+def _consent(c: Customer, cmd: RecordConsent, ctx: CommandContext) -> None:
+    c.record_consent(cmd.purpose, granted=cmd.granted, method=cmd.method)
+
+
+def customer_commands(codec: EventCodec) -> CommandTable[Customer]:
+    """The table of the customer aggregate (``codec`` deletes keys after an erasure)."""
+
+    async def shred_lead(c: Customer, cmd: LinkConvertedLead, _: AppendResult) -> None:
+        if c.state.erased:
+            await codec.erase(f"lead-{cmd.lead_id}")
+
+    async def shred(c: Customer, cmd: EraseCustomer, _: AppendResult) -> None:
+        # the customer's key last: once it is gone, every key of the person is
+        for lead in sorted(c.state.leads):
+            await codec.erase(f"lead-{lead}")
+        await codec.erase(c.stream_id)
+
+    t = CommandTable(
+        Customer, POLICY, scope=lambda c: scope_of(c.state.owner_id), id_field="customer_id"
+    )
+    t.on(RegisterCustomer, Expect.NEW, Action.REGISTER, _register)
+    t.on(RegisterConvertedLead, Expect.ANY, None, _register_converted)
+    t.on(LinkConvertedLead, Expect.EXISTING, None, _link, then=shred_lead)
+    t.on(UpdateProfile, Expect.EXISTING, Action.EDIT, lambda c, m, _: c.update_profile(m.changes))
+    t.on(AssignOwner, Expect.EXISTING, Action.ASSIGN, lambda c, m, _: c.assign_owner(m.owner_id))
+    t.on(ReleaseToPool, Expect.EXISTING, Action.RELEASE, _release)
+    t.on(ClaimFromPool, Expect.EXISTING, Action.CLAIM, _claim, sees_record=False)
+    t.on(TagCustomer, Expect.EXISTING, Action.EDIT, lambda c, m, _: c.tag(m.tag))
+    t.on(UntagCustomer, Expect.EXISTING, Action.EDIT, lambda c, m, _: c.untag(m.tag))
+    t.on(LogInteraction, Expect.EXISTING, Action.INTERACT, _log)
+    t.on(RecordConsent, Expect.EXISTING, Action.INTERACT, _consent)
+    t.on(
+        EraseCustomer, Expect.EXISTING, Action.ERASE, lambda c, m, _: c.erase(m.reason), then=shred
+    )
+    return t
