@@ -15,12 +15,12 @@ existence does not leak.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Self
+from typing import Any
 
+from crm.kernel.access import AccessPolicy, Principal, Scope
 from crm.kernel.auth import Actor, Role
-from crm.kernel.errors import Forbidden, NotFound
+from crm.kernel.errors import Forbidden
 from crm.kernel.repository import CommandContext
 
 
@@ -41,56 +41,35 @@ ROLE_ACTIONS: dict[Role, frozenset[SalesAction]] = {
 }
 
 
-@dataclass(frozen=True, slots=True)
-class Principal:
-    """The part of an actor that access rules look at, from a token or a command context."""
-
-    id: str
-    role: Role
-    team: str | None = None
-
-    @classmethod
-    def of(cls, who: Actor | CommandContext) -> Self:
-        if isinstance(who, Actor):
-            return cls(who.id, who.role, who.team)
-        return cls(who.actor, Role(who.role), who.team)
-
-    @property
-    def scoped_to_own(self) -> bool:
-        return self.role is Role.SALES_REP
-
-    @property
-    def scoped_to_team(self) -> bool:
-        return self.role is Role.MANAGER and self.team is not None
-
-    def can_see(self, owner_id: str | None, team_id: str | None) -> bool:
-        if self.scoped_to_own:
-            return owner_id == self.id
-        if self.scoped_to_team:
-            return team_id == self.team or owner_id == self.id
-        return True
-
-    def may(self, action: SalesAction) -> bool:
-        return action in ROLE_ACTIONS[self.role]
+def _sees(who: Principal, scope: Scope) -> bool:
+    if who.role is Role.SALES_REP:
+        return scope.owner_id == who.id
+    if who.role is Role.MANAGER and who.team is not None:
+        return scope.team_id == who.team or scope.owner_id == who.id
+    return True
 
 
-def authorize(
-    who: Actor | CommandContext,
-    action: SalesAction,
-    *,
-    what: str,
-    owner_id: str | None = None,
-    team_id: str | None = None,
-    owned: bool = True,
-) -> Principal:
-    """Raise NotFound if the actor may not see the record (``owned`` records only), Forbidden
-    if their role may not do ``action``."""
-    p = Principal.of(who)
-    if owned and not p.can_see(owner_id, team_id):
-        raise NotFound(f"{what} does not exist")
-    if not p.may(action):
-        raise Forbidden(f"role {p.role.value} may not {action.value} {what.split(' ')[0]}s")
-    return p
+def _visible(who: Principal) -> dict[str, Any]:
+    if who.role is Role.SALES_REP:
+        return {"owner_id": who.id}
+    if who.role is Role.MANAGER and who.team is not None:
+        return {"$or": [{"team_id": who.team}, {"owner_id": who.id}]}
+    return {}
+
+
+POLICY = AccessPolicy("sales", ROLE_ACTIONS, sees=_sees, visible=_visible, view=SalesAction.VIEW)
+"""The sales rules: ``POLICY.authorize(who, action, what=..., scope=...)``, and
+``POLICY.visibility_filter(who)`` for the read models (documents carry ``owner_id`` and
+``team_id``)."""
+
+
+def scope_of(owner_id: str | None, team_id: str | None) -> Scope:
+    return Scope(owner_id=owner_id, team_id=team_id)
+
+
+def scoped_to_own(who: Actor | CommandContext | Principal) -> bool:
+    """A rep works on their own records only (and creates records for themselves)."""
+    return Principal.of(who).role is Role.SALES_REP
 
 
 def owner_for_new(
@@ -98,20 +77,7 @@ def owner_for_new(
 ) -> tuple[str, str | None]:
     """The owner and team of a record ``ctx`` creates: a rep's records are their own; a
     manager or admin may create one for any rep (it joins the manager's team)."""
-    p = authorize(ctx, SalesAction.WORK, what=what, owned=False)
-    if p.scoped_to_own and requested not in (None, p.id):
+    p = POLICY.authorize(ctx, SalesAction.WORK, what=what)
+    if p.role is Role.SALES_REP and requested not in (None, p.id):
         raise Forbidden(f"a sales rep creates {what}s for themselves only")
     return requested or p.id, p.team
-
-
-def visibility_filter(who: Actor) -> dict[str, Any]:
-    """The read-model filter of the owned records an actor may see (documents carry
-    ``owner_id`` and ``team_id``)."""
-    p = Principal.of(who)
-    if not p.may(SalesAction.VIEW):
-        raise Forbidden(f"role {p.role.value} may not view sales records")
-    if p.scoped_to_own:
-        return {"owner_id": p.id}
-    if p.scoped_to_team:
-        return {"$or": [{"team_id": p.team}, {"owner_id": p.id}]}
-    return {}

@@ -18,12 +18,10 @@ leak; a role that may see it but not act on it gets 403 (``Forbidden``).
 
 The API is small on purpose:
 
-- :class:`TicketAccess` -- the part of an actor the rules look at (from a token or a
-  command context);
-- :func:`authorize` -- raise unless the actor may do ``action`` on a record of ``group_id``
-  and ``agent_id`` (``scoped=False`` for actions on no particular record, e.g. creating one);
-- :func:`visibility_filter` -- the read-model filter of the records an actor may see
-  (documents carry ``group_id`` and ``agent_id``);
+- :data:`POLICY` -- the kernel's :class:`~crm.kernel.access.AccessPolicy` with the desk's
+  rules: ``POLICY.authorize(who, action, what=..., scope=scope_of(group_id, agent_id))``
+  (no ``scope`` for actions on no particular record, e.g. creating one) and
+  ``POLICY.visibility_filter(who)``;
 - :func:`can_see_personal` and :func:`redact` -- hide personal fields from roles that do
   not need them.
 """
@@ -31,14 +29,12 @@ The API is small on purpose:
 from __future__ import annotations
 
 from collections.abc import Iterable
-from dataclasses import dataclass
 from enum import Enum
-from typing import Any, Self
+from typing import Any
 
+from crm.kernel.access import AccessPolicy, Principal, Scope
 from crm.kernel.auth import Actor, Role
 from crm.kernel.erasure import replace_fields
-from crm.kernel.errors import Forbidden, NotFound
-from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.repository import CommandContext
 
 REDACTED = "\u2039redacted\u203a"
@@ -65,79 +61,46 @@ PERSONAL_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.AGENT})
 """The roles that need the customer's own words to do their job."""
 
 
-@dataclass(frozen=True, slots=True)
-class TicketAccess:
-    """The part of an actor that access rules look at. ``role`` None is the system (the
-    scheduler, a reaction): it may do everything."""
-
-    id: str
-    role: Role | None
-    group: str | None = None
-
-    @classmethod
-    def of(cls, who: Actor | CommandContext) -> Self:
-        if isinstance(who, Actor):
-            return cls(who.id, who.role, who.team)
-        role = None if who.role == SYSTEM_ROLE else Role(who.role)
-        return cls(who.actor, role, who.team)
-
-    @property
-    def scoped_to_group(self) -> bool:
-        return self.role in (Role.AGENT, Role.MANAGER) and self.group is not None
-
-    def can_see(self, group_id: str | None, agent_id: str | None) -> bool:
-        if not self.scoped_to_group:
-            return True
-        return (
-            group_id == self.group or agent_id == self.id or (group_id is None and agent_id is None)
-        )
-
-    def may(self, action: DeskAction) -> bool:
-        return self.role is None or action in ROLE_ACTIONS[self.role]
+def _sees(who: Principal, scope: Scope) -> bool:
+    """A desk record's scope: ``team_id`` is its support group, ``owner_id`` its agent."""
+    if who.role not in (Role.AGENT, Role.MANAGER) or who.team is None:
+        return True
+    return (
+        scope.team_id == who.team
+        or scope.owner_id == who.id
+        or (scope.team_id is None and scope.owner_id is None)
+    )
 
 
-def authorize(
-    who: Actor | CommandContext,
-    action: DeskAction,
-    *,
-    what: str,
-    group_id: str | None = None,
-    agent_id: str | None = None,
-    scoped: bool = True,
-) -> TicketAccess:
-    """NotFound if the actor may not see the record (``scoped`` records only: ``what`` names
-    it, e.g. ``"ticket 42"``), Forbidden if their role may not do ``action``."""
-    access = TicketAccess.of(who)
-    if scoped and not access.can_see(group_id, agent_id):
-        raise NotFound(f"{what} does not exist")
-    if not access.may(action):
-        role = access.role.value if access.role else SYSTEM_ROLE
-        raise Forbidden(f"role {role} may not {action.value} {what.split(' ')[0]}s")
-    return access
-
-
-def visibility_filter(who: Actor) -> dict[str, Any]:
-    """The read-model filter of the records ``who`` may see ({} for all); documents carry
-    ``group_id`` and ``agent_id``. Forbidden for a role that may not view at all."""
-    access = TicketAccess.of(who)
-    if not access.may(DeskAction.VIEW):
-        raise Forbidden(f"role {who.role.value} may not view service-desk records")
-    if not access.scoped_to_group:
+def _visible(who: Principal) -> dict[str, Any]:
+    if who.role not in (Role.AGENT, Role.MANAGER) or who.team is None:
         return {}
     return {
         "$or": [
-            {"group_id": access.group},
-            {"agent_id": access.id},
+            {"group_id": who.team},
+            {"agent_id": who.id},
             {"$and": [{"group_id": None}, {"agent_id": None}]},
         ]
     }
 
 
+POLICY = AccessPolicy(
+    "service-desk", ROLE_ACTIONS, sees=_sees, visible=_visible, view=DeskAction.VIEW
+)
+"""The desk's rules: ``POLICY.authorize(who, action, what=..., scope=scope_of(group, agent))``
+and ``POLICY.visibility_filter(who)`` (documents carry ``group_id`` and ``agent_id``)."""
+
+
+def scope_of(group_id: str | None, agent_id: str | None) -> Scope:
+    """The scope of a record of support group ``group_id`` assigned to ``agent_id``."""
+    return Scope(owner_id=agent_id, team_id=group_id)
+
+
 def can_see_personal(who: Actor | CommandContext) -> bool:
     """Whether ``who`` sees the customer's personal data (descriptions, comment bodies,
     satisfaction comments, follow-up notes, visit addresses and reports)."""
-    access = TicketAccess.of(who)
-    return access.role is None or access.role in PERSONAL_ROLES
+    p = Principal.of(who)
+    return p.role is None or p.role in PERSONAL_ROLES
 
 
 def redact(doc: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
