@@ -108,6 +108,23 @@ class StageDefinition(BaseModel):
     outcome: StageOutcome = StageOutcome.OPEN
 
 
+DEFAULT_PIPELINE_STAGES: tuple[StageDefinition, ...] = tuple(
+    StageDefinition(name=name, probability=probability, outcome=outcome)
+    for name, probability, outcome in (
+        ("prospecting", 10, StageOutcome.OPEN),
+        ("qualification", 20, StageOutcome.OPEN),
+        ("needs_analysis", 40, StageOutcome.OPEN),
+        ("proposal", 60, StageOutcome.OPEN),
+        ("negotiation", 80, StageOutcome.OPEN),
+        ("won", 100, StageOutcome.WON),
+        ("lost", 0, StageOutcome.LOST),
+    )
+)
+"""The pipeline of a tenant that never configured its own (never sent
+``sales.pipeline.configured``): the sales context works with it, and analytics counts the
+funnel of such a tenant in its order."""
+
+
 @event("sales.pipeline.configured")
 class PipelineConfigured(DomainEvent):
     """The whole pipeline of a tenant, in order: opportunities move between its open stages

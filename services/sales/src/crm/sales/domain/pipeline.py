@@ -16,7 +16,12 @@ from typing import Self
 from pydantic import ValidationError
 
 from crm.events import DomainEvent
-from crm.events.sales import PipelineConfigured, StageDefinition, StageOutcome
+from crm.events.sales import (
+    DEFAULT_PIPELINE_STAGES,
+    PipelineConfigured,
+    StageDefinition,
+    StageOutcome,
+)
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand
 
@@ -115,17 +120,7 @@ def validate_stages(
     return tuple(result)
 
 
-DEFAULT_PIPELINE = PipelineDefinition.of(
-    [
-        ("prospecting", 10, StageOutcome.OPEN),
-        ("qualification", 20, StageOutcome.OPEN),
-        ("needs_analysis", 40, StageOutcome.OPEN),
-        ("proposal", 60, StageOutcome.OPEN),
-        ("negotiation", 80, StageOutcome.OPEN),
-        ("won", 100, StageOutcome.WON),
-        ("lost", 0, StageOutcome.LOST),
-    ]
-)
+DEFAULT_PIPELINE = PipelineDefinition.of(DEFAULT_PIPELINE_STAGES)
 
 
 @dataclass(frozen=True, slots=True)
