@@ -107,7 +107,7 @@ async def platform_assessments(settings: Settings, now: datetime) -> dict[str, t
     """Every customer's (score, level) from the churn monitor at ``now``, after a tick (which
     fits the tenant's model and records the assessments, as the running platform does)."""
     from crm.analytics.churn.monitor import ChurnMonitor
-    from crm.analytics.projections.customer360 import CUSTOMERS
+    from crm.analytics.projections.customer_360_models import CUSTOMERS
 
     platform = open_platform(settings, clock=ManualClock(now))
     try:

@@ -43,7 +43,7 @@ from bench.measure import (
     process_peak_rss_mib,
     scratch_dir,
 )
-from crm.analytics.projections.activity import COLLECTION as ACTIVITY
+from crm.analytics.projections.activity_models import COLLECTION as ACTIVITY
 from crm.events import EventEnvelope
 from crm.events.envelope import envelope_headers, envelope_to_json
 from crm.kernel.adapters.kafka.publisher import KafkaPublisher, ensure_topics

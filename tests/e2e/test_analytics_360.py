@@ -13,7 +13,8 @@ from datetime import timedelta
 from typing import Any
 from urllib.parse import parse_qsl
 
-from crm.analytics.api.customers import CUSTOMER_COLUMNS, REDACTED, WARNING_COLUMNS
+from crm.analytics.application.customer_view import CUSTOMER_COLUMNS, WARNING_COLUMNS
+from crm.analytics.application.policy import REDACTED
 from crm.analytics.churn.monitor import ChurnMonitor
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock

@@ -17,9 +17,10 @@ from uuid import uuid4
 
 import pytest
 
-from crm.analytics.api.reports import funnel_report, quintile, segment
-from crm.analytics.projections.funnel import FunnelProjection
-from crm.analytics.projections.reports import ReportsProjection
+from crm.analytics.application.reports.funnel import funnel_report
+from crm.analytics.application.reports.rfm import quintile, segment
+from crm.analytics.projections.funnel_models import FunnelProjection
+from crm.analytics.projections.report_models import ReportsProjection
 from crm.events import DomainEvent, EventEnvelope
 from crm.events.money import Money
 from crm.events.sales import (

@@ -15,7 +15,7 @@ from typing import Any
 from urllib.parse import parse_qsl
 
 from crm.analytics.churn.monitor import ACTOR, ChurnMonitor
-from crm.analytics.projections.customer360 import CUSTOMERS, Customer360Projection
+from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
 from crm.kernel.projection import rebuild

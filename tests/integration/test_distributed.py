@@ -15,7 +15,7 @@ from typing import Any
 import httpx
 import pytest
 
-from crm.analytics.projections.activity import COLLECTION, CustomerActivityProjection
+from crm.analytics.projections.activity_models import COLLECTION, CustomerActivityProjection
 from crm.events import REGISTRY
 from crm.kernel.adapters.sqlite.event_store import SqliteEventStore
 from crm.kernel.adapters.sqlite.key_store import SqliteKeyStore

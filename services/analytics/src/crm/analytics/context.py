@@ -11,10 +11,10 @@ from crm.analytics.api.customers import router as customers_router
 from crm.analytics.api.reports import router as reports_router
 from crm.analytics.api.routes import router as activity_router
 from crm.analytics.churn.monitor import ChurnMonitor
-from crm.analytics.projections.activity import CustomerActivityProjection
-from crm.analytics.projections.customer360 import PROJECTIONS as CUSTOMER_360_PROJECTIONS
-from crm.analytics.projections.funnel import FunnelProjection
-from crm.analytics.projections.reports import ReportsProjection
+from crm.analytics.projections.activity_models import CustomerActivityProjection
+from crm.analytics.projections.customer_360_models import Customer360Projection
+from crm.analytics.projections.funnel_models import FunnelProjection
+from crm.analytics.projections.report_models import ReportsProjection
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.http import Authenticator
 from crm.kernel.projection import Projection
@@ -29,7 +29,7 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
 
 PROJECTIONS: list[Projection] = [
     CustomerActivityProjection(),
-    *CUSTOMER_360_PROJECTIONS,  # helper-25
+    Customer360Projection(),  # helper-25
     # helper-26
     FunnelProjection(),
     ReportsProjection(),

@@ -38,7 +38,9 @@ from typing import Any, Self, TypeVar
 
 from crm.analytics.churn.assessment import Assessment, CustomerSignals, Thresholds, assess
 from crm.analytics.churn.bgnbd import MIN_CUSTOMERS, BgNbdParams, fit
-from crm.analytics.projections.customer360 import CUSTOMERS, OPPORTUNITIES, TICKETS
+from crm.analytics.projections.customer_360_models import CUSTOMERS
+from crm.analytics.projections.opportunity_models import OPPORTUNITIES
+from crm.analytics.projections.ticket_models import TICKETS
 from crm.events import DomainEvent
 from crm.events.analytics import (
     ChurnLevel,

@@ -63,6 +63,7 @@ def describe(event: DomainEvent) -> str:
 
 class CustomerActivityProjection:
     name = "customer_activity"
+    version = 1
     collections = (
         CollectionSpec(
             COLLECTION,

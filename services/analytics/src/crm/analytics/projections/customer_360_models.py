@@ -1,7 +1,7 @@
 """``customer_360``: one document per customer, joining what every context says about them.
 
-Three collections, fed by one projection so that a rebuild and a read-your-writes wait cover
-the whole view at once:
+Three collections, fed by one projection (this module's :class:`Customer360Projection`) so that
+a rebuild and a read-your-writes wait cover the whole view at once:
 
 ``customer_360`` (key: customer id)
     Profile, owner, tags and region (customer events); orders (count, net spend per currency,
@@ -21,29 +21,32 @@ the whole view at once:
       in): ``none`` (nothing), ``bronze`` (< 1 000), ``silver`` (< 10 000), ``gold``.
     * ``spend`` is that main-currency net spend as a number, for range filters and sorting.
 
-``analytics_opportunities`` (key: opportunity id)
+``analytics_opportunities`` (key: opportunity id; :mod:`.opportunity_models`)
     ``stage_changed``, ``won`` and ``lost`` do not name the customer, so an opportunity is its
     own document (customer and owner from ``opened``): stage, amount, probability, status,
     the stages it went through. The API joins them to the customer at query time.
 
-``analytics_tickets`` (key: ticket id)
+``analytics_tickets`` (key: ticket id; :mod:`.ticket_models`)
     Likewise for tickets: ``resolved``, ``closed``, ``reopened`` and ``sla_breached`` do not
     name the customer. Status, kind, resolution time and SLA breaches per ticket.
 
 Every key comes from the event and its envelope alone (a stream id or a ``customer_id``
 field), so the projection runs unchanged in the Faust worker, partitioned by document key.
 Windows such as "complaints in the last 90 days" are computed at query time from the dated
-facts stored here (see :func:`view`), never from the wall clock in ``evolve``.
+facts stored here (see :func:`crm.analytics.application.customer_view.view`), never from the
+wall clock in ``evolve``.
 """
 
 from __future__ import annotations
 
 import copy
-from collections.abc import Iterable, Mapping, Sequence
-from datetime import UTC, datetime, timedelta
+from collections.abc import Iterable, Mapping
+from datetime import UTC, datetime
 from decimal import Decimal
 from typing import Any
 
+from crm.analytics.projections.opportunity_models import OPPORTUNITIES, OpportunitiesModel
+from crm.analytics.projections.ticket_models import TICKETS, TicketsModel
 from crm.events import ERASED, DomainEvent, EventEnvelope
 from crm.events.analytics import ChurnLevel, ChurnRiskAssessed, ChurnRiskLevelChanged
 from crm.events.customer import (
@@ -58,16 +61,7 @@ from crm.events.customer import (
     InteractionLogged,
 )
 from crm.events.money import Money
-from crm.events.sales import (
-    OpportunityAmountRevised,
-    OpportunityCloseDateRevised,
-    OpportunityLost,
-    OpportunityOpened,
-    OpportunityOwnerReassigned,
-    OpportunityReopened,
-    OpportunityStageChanged,
-    OpportunityWon,
-)
+from crm.events.sales import OpportunityOpened
 from crm.events.sales_orders import (
     InvoiceIssued,
     InvoiceOverdue,
@@ -80,29 +74,20 @@ from crm.events.sales_orders import (
 )
 from crm.events.service_desk import (
     SatisfactionRecorded,
-    SlaBreached,
-    TicketClosed,
     TicketCommented,
     TicketKind,
     TicketOpened,
-    TicketReopened,
-    TicketResolved,
 )
 from crm.kernel.projection import DocKey
 from crm.kernel.read_store import CollectionSpec, Document, Index
 
 CUSTOMERS = "customer_360"
-OPPORTUNITIES = "analytics_opportunities"
-TICKETS = "analytics_tickets"
 
 TIMELINE_LENGTH = 30
 ORDER_DATES = 100
 COMPLAINT_DATES = 50
 OVERDUE_DATES = 50
 CHURN_HISTORY = 20
-STAGE_HISTORY = 20
-BREACHES = 20
-COMPLAINT_WINDOW_DAYS = 90
 
 TIERS: tuple[tuple[Decimal, str], ...] = (
     (Decimal(10_000), "gold"),
@@ -137,23 +122,6 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
 )
 """Event types that name the customer (or are on the customer's own stream)."""
 
-OPPORTUNITY_EVENTS: tuple[type[DomainEvent], ...] = (
-    OpportunityOpened,
-    OpportunityStageChanged,
-    OpportunityAmountRevised,
-    OpportunityCloseDateRevised,
-    OpportunityOwnerReassigned,
-    OpportunityWon,
-    OpportunityLost,
-    OpportunityReopened,
-)
-TICKET_EVENTS: tuple[type[DomainEvent], ...] = (
-    TicketOpened,
-    TicketResolved,
-    TicketReopened,
-    TicketClosed,
-    SlaBreached,
-)
 CONTEXT_OF_CATEGORY = {
     "customer": "customer",
     "opportunity": "sales",
@@ -168,14 +136,10 @@ def _stream_key(envelope: EventEnvelope) -> str:
     return envelope.stream_id.partition("-")[2]
 
 
-def _add(totals: Mapping[str, str], money: Money, sign: int = 1) -> dict[str, str]:
+def add_money(totals: Mapping[str, str], money: Money, sign: int = 1) -> dict[str, str]:
     new = dict(totals)
     new[money.currency] = str(Decimal(new.get(money.currency, "0")) + sign * money.amount)
     return new
-
-
-def _money(money: Money) -> dict[str, str]:
-    return {"amount": str(money.amount), "currency": money.currency}
 
 
 def segment_of(purchase_days: int) -> str:
@@ -312,10 +276,10 @@ def _summarise_invoices(invoices: dict[str, Any]) -> None:
     overdue = 0
     for inv in invoices["open"].values():
         balance = Money.of(inv["balance"], inv["currency"])
-        open_amount = _add(open_amount, balance)
+        open_amount = add_money(open_amount, balance)
         if inv["overdue"]:
             overdue += 1
-            overdue_amount = _add(overdue_amount, balance)
+            overdue_amount = add_money(overdue_amount, balance)
     invoices.update(
         open_count=len(invoices["open"]),
         open_amount=open_amount,
@@ -333,7 +297,7 @@ def _place_order(orders: dict[str, Any], at: datetime, total: Money) -> None:
     if day not in known_days:
         orders["purchase_days"] += 1
     orders["count"] += 1
-    orders["totals"] = _add(orders["totals"], total)
+    orders["totals"] = add_money(orders["totals"], total)
     entry = {"at": stamp, "amount": str(total.amount), "currency": total.currency}
     orders["recent"] = sorted([*orders["recent"], entry], key=lambda o: o["at"])[-ORDER_DATES:]
     first = orders["first_at"]
@@ -403,7 +367,7 @@ def _evolve_customer(new: dict[str, Any], event: DomainEvent, envelope: EventEnv
         case OrderCancelled() | OrderReturned():
             orders = new["orders"]
             orders["cancelled" if isinstance(event, OrderCancelled) else "returned"] += 1
-            orders["totals"] = _add(orders["totals"], event.total, -1)
+            orders["totals"] = add_money(orders["totals"], event.total, -1)
         case InvoiceIssued():
             new["invoices"]["open"][_stream_key(envelope)] = {
                 "amount": str(event.amount.amount),
@@ -415,7 +379,7 @@ def _evolve_customer(new: dict[str, Any], event: DomainEvent, envelope: EventEnv
         case PaymentRecorded():
             payments = new["payments"]
             payments["count"] += 1
-            payments["collected"] = _add(payments["collected"], event.amount)
+            payments["collected"] = add_money(payments["collected"], event.amount)
             on = event.received_on.isoformat()
             if payments["last_on"] is None or on > payments["last_on"]:
                 payments["last_on"] = on
@@ -496,80 +460,11 @@ def _evolve_customer(new: dict[str, Any], event: DomainEvent, envelope: EventEnv
     )
 
 
-def _evolve_opportunity(new: dict[str, Any], event: DomainEvent) -> None:
-    def enter(stage: str, when: datetime, probability: int) -> None:
-        new.update(stage=stage, probability=probability)
-        new["stages"] = [*new["stages"], {"stage": stage, "at": when.isoformat()}][-STAGE_HISTORY:]
-
-    match event:
-        case OpportunityOpened():
-            new.update(
-                customer_id=event.customer_id,
-                owner_id=event.owner_id,
-                team_id=event.team_id,
-                name=event.name,
-                amount=_money(event.amount),
-                expected_close_date=event.expected_close_date.isoformat(),
-                opened_at=event.entered_at.isoformat(),
-                campaign_id=event.campaign_id,
-                status="open",
-            )
-            enter(event.stage, event.entered_at, event.probability)
-        case OpportunityStageChanged():
-            enter(event.to_stage, event.entered_at, event.probability)
-        case OpportunityAmountRevised():
-            new["amount"] = _money(event.amount)
-        case OpportunityCloseDateRevised():
-            new["expected_close_date"] = event.expected_close_date.isoformat()
-        case OpportunityOwnerReassigned():
-            new.update(owner_id=event.owner_id, team_id=event.team_id)
-        case OpportunityWon():
-            new.update(status="won", amount=_money(event.amount), stage=event.stage)
-            new.update(closed_at=event.closed_at.isoformat(), probability=100)
-        case OpportunityLost():
-            new.update(status="lost", stage=event.stage, probability=0)
-            new.update(
-                closed_at=event.closed_at.isoformat(),
-                lost_reason=event.reason,
-                lost_at_stage=event.lost_at_stage,
-            )
-        case OpportunityReopened():
-            new.update(status="open", closed_at=None, lost_reason=None, lost_at_stage=None)
-            enter(event.to_stage, event.entered_at, event.probability)
-
-
-def _evolve_ticket(new: dict[str, Any], event: DomainEvent) -> None:
-    match event:
-        case TicketOpened():
-            new.update(
-                customer_id=event.customer_id,
-                kind=event.kind.value,
-                priority=event.priority.value,
-                channel=event.channel.value,
-                opened_at=event.opened_at.isoformat(),
-                status="open",
-            )
-        case TicketResolved():
-            new.update(status="resolved", resolved_at=event.resolved_at.isoformat())
-            if new["opened_at"] is not None:
-                opened = datetime.fromisoformat(new["opened_at"])
-                hours = (event.resolved_at - opened).total_seconds() / 3600
-                new["resolution_hours"] = round(hours, 2)
-        case TicketReopened():
-            new.update(status="open", reopened=new["reopened"] + 1)
-        case TicketClosed():
-            new.update(status="closed", closed_at=event.closed_at.isoformat())
-        case SlaBreached():
-            entry = {
-                "target": event.target.value,
-                "due_at": event.due_at.isoformat(),
-                "detected_at": event.detected_at.isoformat(),
-            }
-            new["breaches"] = [*new["breaches"], entry][-BREACHES:]
-
-
 class Customer360Projection:
     name = "customer_360"
+    version = 1
+    opportunities = OpportunitiesModel()
+    tickets = TicketsModel()
     collections = (
         CollectionSpec(
             CUSTOMERS,
@@ -581,16 +476,12 @@ class Customer360Projection:
                 Index(("tenant", "churn.level")),
             ),
         ),
-        CollectionSpec(OPPORTUNITIES, (Index(("tenant", "customer_id")),)),
-        CollectionSpec(TICKETS, (Index(("tenant", "customer_id")),)),
+        opportunities.spec,
+        tickets.spec,
     )
-    event_types = frozenset(
-        e.event_type for e in (*CUSTOMER_EVENTS, *OPPORTUNITY_EVENTS, *TICKET_EVENTS)
-    )
-    categories = frozenset(CONTEXT_OF_CATEGORY)
     _customer_types = frozenset(e.event_type for e in CUSTOMER_EVENTS)
-    _opportunity_types = frozenset(e.event_type for e in OPPORTUNITY_EVENTS)
-    _ticket_types = frozenset(e.event_type for e in TICKET_EVENTS)
+    event_types = _customer_types | opportunities.event_types | tickets.event_types
+    categories = frozenset(CONTEXT_OF_CATEGORY)
 
     def keys(self, event: DomainEvent, envelope: EventEnvelope) -> Iterable[DocKey]:
         found: list[DocKey] = []
@@ -599,9 +490,9 @@ class Customer360Projection:
                 found.append((CUSTOMERS, _stream_key(envelope)))
             else:
                 found.append((CUSTOMERS, str(getattr(event, "customer_id"))))  # noqa: B009
-        if event.event_type in self._opportunity_types:
+        if event.event_type in self.opportunities.event_types:
             found.append((OPPORTUNITIES, _stream_key(envelope)))
-        if event.event_type in self._ticket_types:
+        if event.event_type in self.tickets.event_types:
             found.append((TICKETS, _stream_key(envelope)))
         return found
 
@@ -611,15 +502,9 @@ class Customer360Projection:
         at = envelope.occurred_at.isoformat()
         collection, id = key
         if collection == OPPORTUNITIES:
-            opp = copy.deepcopy(doc) if doc is not None else _new_opportunity(id, envelope)
-            _evolve_opportunity(opp, event)
-            opp["position"] = envelope.position
-            return opp
+            return self.opportunities.evolve(id, doc, event, envelope)
         if collection == TICKETS:
-            ticket = copy.deepcopy(doc) if doc is not None else _new_ticket(id, envelope)
-            _evolve_ticket(ticket, event)
-            ticket["position"] = envelope.position
-            return ticket
+            return self.tickets.evolve(id, doc, event, envelope)
         new = copy.deepcopy(doc) if doc is not None else _new_customer(id, envelope.tenant)
         _evolve_customer(new, event, envelope)
         context = CONTEXT_OF_CATEGORY.get(envelope.category, envelope.category)
@@ -638,130 +523,3 @@ class Customer360Projection:
         }
         new["timeline"] = [entry, *new["timeline"]][:TIMELINE_LENGTH]
         return new
-
-
-def _new_opportunity(key: str, envelope: EventEnvelope) -> dict[str, Any]:
-    return {
-        "id": key,
-        "tenant": envelope.tenant,
-        "customer_id": None,
-        "owner_id": None,
-        "team_id": None,
-        "name": None,
-        "stage": None,
-        "probability": 0,
-        "amount": None,
-        "status": "open",
-        "opened_at": None,
-        "closed_at": None,
-        "expected_close_date": None,
-        "campaign_id": None,
-        "lost_reason": None,
-        "lost_at_stage": None,
-        "stages": [],
-        "position": 0,
-    }
-
-
-def _new_ticket(key: str, envelope: EventEnvelope) -> dict[str, Any]:
-    return {
-        "id": key,
-        "tenant": envelope.tenant,
-        "customer_id": None,
-        "kind": None,
-        "priority": None,
-        "channel": None,
-        "status": "open",
-        "opened_at": None,
-        "resolved_at": None,
-        "closed_at": None,
-        "resolution_hours": None,
-        "reopened": 0,
-        "breaches": [],
-        "position": 0,
-    }
-
-
-PROJECTIONS = (Customer360Projection(),)
-
-
-# -- the view at query time ----------------------------------------------------------------------
-
-
-def _days(since: str | None, now: datetime) -> int | None:
-    if since is None:
-        return None
-    return (now - datetime.fromisoformat(since)).days
-
-
-def _public(doc: Mapping[str, Any]) -> dict[str, Any]:
-    return {k: v for k, v in doc.items() if not k.startswith("_")}
-
-
-def view(
-    doc: Mapping[str, Any],
-    tickets: Sequence[Mapping[str, Any]],
-    opportunities: Sequence[Mapping[str, Any]],
-    now: datetime,
-) -> dict[str, Any]:
-    """The 360° document as the API shows it at ``now``: the stored customer document, the
-    customer's ticket and opportunity documents joined in, and the windows computed."""
-    out = _public(doc)
-    out.pop("sources", None)
-    window_start = (now - timedelta(days=COMPLAINT_WINDOW_DAYS)).isoformat()
-    stored = doc["tickets"]
-    resolution = [t["resolution_hours"] for t in tickets if t["resolution_hours"] is not None]
-    breaches = sorted((b["detected_at"] for t in tickets for b in t["breaches"]), reverse=True)
-    out["tickets"] = {
-        **stored,
-        "open": sum(1 for t in tickets if t["status"] == "open"),
-        "complaints_last_90_days": sum(1 for d in stored["complaint_dates"] if d >= window_start),
-        "breaches": {"count": len(breaches), "dates": breaches[:BREACHES]},
-        "resolution_hours": sorted(resolution)[-50:],
-        "average_resolution_hours": (
-            round(sum(resolution) / len(resolution), 2) if resolution else None
-        ),
-    }
-    open_opps = [o for o in opportunities if o["status"] == "open"]
-    pipeline: dict[str, str] = {}
-    weighted: dict[str, str] = {}
-    for o in open_opps:
-        if o["amount"] is None:
-            continue
-        amount = Money.of(o["amount"]["amount"], o["amount"]["currency"])
-        pipeline = _add(pipeline, amount)
-        weighted = _add(weighted, amount.times(Decimal(o["probability"]) / 100).rounded())
-    out["opportunities"] = {
-        "opened": doc["opportunities_opened"],
-        "open": [
-            {k: o[k] for k in ("id", "name", "stage", "amount", "probability", "owner_id")}
-            for o in sorted(open_opps, key=lambda o: o["opened_at"] or "")
-        ],
-        "pipeline_value": pipeline,
-        "weighted_pipeline_value": weighted,
-        "won": sum(1 for o in opportunities if o["status"] == "won"),
-        "lost": [
-            {
-                "id": o["id"],
-                "closed_at": o["closed_at"],
-                "stage": o["lost_at_stage"],
-                "reason": o["lost_reason"],
-            }
-            for o in sorted(opportunities, key=lambda o: o["closed_at"] or "")
-            if o["status"] == "lost"
-        ],
-    }
-    out["orders"] = {
-        **doc["orders"],
-        "recent": doc["orders"]["recent"][-20:],
-        "days_since_last": _days(doc["orders"]["last_at"], now),
-    }
-    out["invoices"] = {k: v for k, v in doc["invoices"].items() if k != "open"} | {
-        "open_invoices": [{"id": k, **v} for k, v in sorted(doc["invoices"]["open"].items())]
-    }
-    out["interactions"] = {
-        **doc["interactions"],
-        "days_since_last": _days(doc["interactions"]["last_at"], now),
-    }
-    out["as_of"] = now.isoformat()
-    return out

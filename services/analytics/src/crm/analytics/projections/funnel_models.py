@@ -211,6 +211,7 @@ def _lead(new: dict[str, Any], event: DomainEvent, at: str) -> None:
 
 class FunnelProjection:
     name = "funnel"
+    version = 1
     collections = (
         CollectionSpec(
             OPPORTUNITIES,

@@ -203,6 +203,7 @@ def _ticket(new: dict[str, Any], event: DomainEvent) -> None:
 
 class ReportsProjection:
     name = "reports"
+    version = 1
     collections = (
         CollectionSpec(REVENUE, (Index(("tenant", "month")),)),
         CollectionSpec(CAMPAIGNS, (Index(("tenant",)),)),

@@ -1,0 +1,138 @@
+"""Reads over the 360° view: one customer, the customer list, churn warnings and the churn
+analysis, each filtered by what the actor may see (:mod:`.policy`)."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from crm.analytics.application.customer_view import customer_row, view, warning_row
+from crm.analytics.application.policy import (
+    churn_report_reader,
+    customer_reader,
+    customer_scope,
+    redact,
+)
+from crm.analytics.application.reports.churn import churn_report
+from crm.analytics.projections.customer_360_models import CUSTOMERS
+from crm.analytics.projections.opportunity_models import OPPORTUNITIES
+from crm.analytics.projections.ticket_models import TICKETS
+from crm.kernel.auth import Actor
+from crm.kernel.errors import InvalidCommand, NotFound
+from crm.kernel.read_store import Document, ReadStore, find_all
+from crm.kernel.read_store import Query as ReadQuery
+
+PAGE = 500
+SORTS = {
+    "spend": "spend",
+    "risk": "churn.score",
+    "last_order": "orders.last_at",
+    "registered": "registered_at",
+    "orders": "orders.count",
+}
+"""The list's sort keys and the fields of ``customer_360`` they sort by."""
+
+
+@dataclass(frozen=True)
+class CustomerFilter:
+    risk: str | None = None
+    segment: str | None = None
+    value_tier: str | None = None
+    owner_id: str | None = None
+    region: str | None = None
+    tag: str | None = None
+    min_spend: float | None = None
+    max_spend: float | None = None
+
+
+@dataclass(frozen=True)
+class Rows:
+    """A page of rows and the total of rows matching."""
+
+    items: list[dict[str, Any]]
+    total: int
+
+
+class CustomerQueries:
+    def __init__(self, read_store: ReadStore) -> None:
+        self.read_store = read_store
+
+    async def _all(self, collection: str, flt: Mapping[str, Any]) -> list[Document]:
+        return await find_all(self.read_store, collection, flt, page_size=PAGE)
+
+    async def customer_360(self, actor: Actor, customer_id: str, now: datetime) -> dict[str, Any]:
+        """The customer's 360° view with their tickets and opportunities joined and the
+        windows computed as of ``now``."""
+        customer_reader(actor)
+        doc = await self.read_store.get(CUSTOMERS, customer_id)
+        scope = customer_scope(actor)
+        if doc is None or any(doc.get(k) != v for k, v in scope.items()):
+            raise NotFound(f"no customer {customer_id}")
+        flt = {"tenant": actor.tenant, "customer_id": customer_id}
+        tickets = await self._all(TICKETS, flt)
+        opportunities = await self._all(OPPORTUNITIES, flt)
+        return redact(actor, view(doc, tickets, opportunities, now))
+
+    async def customers(
+        self, actor: Actor, wanted: CustomerFilter, *, sort: str, limit: int, offset: int
+    ) -> Rows:
+        """Customers with their 360° key figures (:data:`CUSTOMER_COLUMNS`)."""
+        customer_reader(actor)
+        field = sort.removeprefix("-")
+        if field not in SORTS:
+            raise InvalidCommand("sort", f"must be one of {sorted(SORTS)}, '-' for descending")
+        flt: dict[str, Any] = customer_scope(actor)
+        if wanted.owner_id is not None:
+            if "owner_id" in flt and flt["owner_id"] != wanted.owner_id:
+                return Rows([], 0)
+            flt["owner_id"] = wanted.owner_id
+        for key, value in (
+            ("churn.level", wanted.risk),
+            ("segment", wanted.segment),
+            ("value_tier", wanted.value_tier),
+            ("region", wanted.region),
+        ):
+            if value is not None:
+                flt[key] = value
+        if wanted.tag is not None:
+            flt["tags"] = {"$contains": wanted.tag}
+        spend: dict[str, float] = {}
+        if wanted.min_spend is not None:
+            spend["$gte"] = wanted.min_spend
+        if wanted.max_spend is not None:
+            spend["$lte"] = wanted.max_spend
+        if spend:
+            flt["spend"] = spend
+        direction = -1 if sort.startswith("-") else 1
+        page = await self.read_store.find(
+            CUSTOMERS,
+            ReadQuery(filter=flt, sort=((SORTS[field], direction),), limit=limit, offset=offset),
+        )
+        return Rows([redact(actor, customer_row(doc)) for doc in page.items], page.total)
+
+    async def churn_warnings(
+        self, actor: Actor, level: str | None, owner_id: str | None, *, limit: int, offset: int
+    ) -> Rows:
+        """Customers at medium or high churn risk (or ``level``), highest score first."""
+        customer_reader(actor)
+        flt: dict[str, Any] = customer_scope(actor)
+        flt["churn.level"] = level if level is not None else {"$in": ["medium", "high"]}
+        if owner_id is not None and flt.setdefault("owner_id", owner_id) != owner_id:
+            flt["owner_id"] = {"$in": []}
+        page = await self.read_store.find(
+            CUSTOMERS,
+            ReadQuery(filter=flt, sort=(("churn.score", -1),), limit=limit, offset=offset),
+        )
+        return Rows([redact(actor, warning_row(doc)) for doc in page.items], page.total)
+
+    async def churn_report(
+        self, actor: Actor, period_from: str | None, period_to: str | None
+    ) -> dict[str, Any]:
+        """The churn analysis of the tenant's customers between two months."""
+        churn_report_reader(actor)
+        assessed = {"tenant": actor.tenant, "churn.level": {"$exists": True}}
+        docs = await self._all(CUSTOMERS, assessed)
+        opportunities = await self._all(OPPORTUNITIES, {"tenant": actor.tenant})
+        return churn_report(docs, opportunities, period_from, period_to)
