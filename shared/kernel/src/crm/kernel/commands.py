@@ -23,6 +23,12 @@ the same way, for routes, reactions, schedulers and imports alike:
    row allows no retry; then the conflict is the answer (409);
 6. ``then`` runs after the append (an effect outside the store, e.g. deleting keys).
 
+An aggregate whose id the tenant *names* (an SLA policy of a contract level, a calendar id, a
+customer's contract, a technician's day) has its stream qualified by the tenant
+(:mod:`crm.kernel.tenancy`): its table says ``tenant_qualified=True``, its commands carry the
+tenant's own id, and the bus qualifies it with the actor's tenant, so no command can name
+another tenant's stream. The answer's stream is the qualified one (``tenant_own`` shows it).
+
 An action that records nothing (a redelivered step, a scheduler that finds nothing due)
 appends nothing; the answer is where the stream stands.
 """
@@ -42,6 +48,7 @@ from crm.kernel.codec import EventCodec
 from crm.kernel.errors import NotFound, WrongExpectedVersion
 from crm.kernel.event_store import ANY_VERSION, NO_STREAM, AppendResult, EventStore, Idempotency
 from crm.kernel.repository import CommandContext, Repository
+from crm.kernel.tenancy import qualified
 
 A = TypeVar("A", bound=Aggregate)  # type: ignore[type-arg]
 C = TypeVar("C")
@@ -102,14 +109,17 @@ class CommandTable(Generic[A]):
         scope: Callable[[A], Scope] | None = None,
         id_field: str | None = None,
         noun: str | None = None,
+        tenant_qualified: bool = False,
     ) -> None:
         """``scope`` tells the policy whom a loaded record belongs to; ``id_field`` names the
-        attribute of the commands that holds the aggregate's id (a row may say otherwise)."""
+        attribute of the commands that holds the aggregate's id (a row may say otherwise);
+        ``tenant_qualified``: that id is the tenant's own, qualified by the actor's tenant."""
         self.aggregate = aggregate
         self.policy = policy
         self.scope = scope
         self.id_field = id_field
         self.noun = noun or aggregate.category
+        self.tenant_qualified = tenant_qualified
         self.handlers: dict[type[Any], Handler[A, Any]] = {}
 
     def on(
@@ -138,6 +148,10 @@ class CommandTable(Generic[A]):
         self.handlers[command] = Handler(
             command, expect, id, access, act, sees_record, attempts, then
         )
+
+    def aggregate_id(self, handler: Handler[A, Any], command: object, ctx: CommandContext) -> str:
+        id_ = handler.id(command)
+        return qualified(ctx.tenant, id_) if self.tenant_qualified else id_
 
     def authorize(self, handler: Handler[A, Any], ctx: CommandContext, aggregate: A) -> None:
         if handler.access is None or self.policy is None:
@@ -186,7 +200,7 @@ class CommandBus:
         the same thing due record it once."""
         table, repository = self._row(command)
         handler = table.handlers[type(command)]
-        id_ = handler.id(command)
+        id_ = table.aggregate_id(handler, command, ctx)
         if ctx.idempotency is not None:
             replayed = await self.store.idempotent_result(ctx.idempotency)
             if replayed is not None:
