@@ -21,7 +21,9 @@ the same way, for routes, reactions, schedulers and imports alike:
    command again on a fresh load (the rules are checked again against what the other writer
    did), unless the caller pinned the version (``expected_version``, an ``If-Match``) or the
    row allows no retry; then the conflict is the answer (409);
-6. ``then`` runs after the append (an effect outside the store, e.g. deleting keys).
+6. ``then`` runs after the append (an effect outside the store, e.g. deleting keys, or a
+   step on another stream that must follow this one, e.g. releasing a technician's previous
+   slot once the visit has moved), with the command's context: who, when, for which tenant.
 
 An aggregate whose id the tenant *names* (an SLA policy of a contract level, a calendar id, a
 customer's contract, a technician's day) has its stream qualified by the tenant
@@ -59,7 +61,7 @@ DEFAULT_ATTEMPTS = 10
 stream: enough for a burst of edits of one record, each a single short append."""
 
 Action = Callable[[A, C, CommandContext], Awaitable[None] | None]
-After = Callable[[A, C, AppendResult], Awaitable[None]]
+After = Callable[[A, C, CommandContext, AppendResult], Awaitable[None]]
 
 
 class Expect(Enum):
@@ -227,7 +229,7 @@ class CommandBus:
                     raise
                 continue
             if handler.then is not None:
-                await handler.then(aggregate, command, result)
+                await handler.then(aggregate, command, ctx, result)
             return Outcome(result, aggregate, not result.replayed)
         raise AssertionError("unreachable")
 

@@ -177,11 +177,13 @@ def _consent(c: Customer, cmd: RecordConsent, ctx: CommandContext) -> None:
 def customer_commands(codec: EventCodec) -> CommandTable[Customer]:
     """The table of the customer aggregate (``codec`` deletes keys after an erasure)."""
 
-    async def shred_lead(c: Customer, cmd: LinkConvertedLead, _: AppendResult) -> None:
+    async def shred_lead(
+        c: Customer, cmd: LinkConvertedLead, ctx: CommandContext, _: AppendResult
+    ) -> None:
         if c.state.erased:
             await codec.erase(f"lead-{cmd.lead_id}")
 
-    async def shred(c: Customer, cmd: EraseCustomer, _: AppendResult) -> None:
+    async def shred(c: Customer, cmd: EraseCustomer, ctx: CommandContext, _: AppendResult) -> None:
         # the customer's key last: once it is gone, every key of the person is
         for lead in sorted(c.state.leads):
             await codec.erase(f"lead-{lead}")
