@@ -16,12 +16,21 @@ from crm.kernel.adapters.sqlite.key_store import SqliteKeyStore
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
 from crm.kernel.codec import EventCodec
+from crm.kernel.context import BoundedContext
 from crm.kernel.settings import Settings
 from crm.platform.app import create_app
-from crm.platform.bootstrap import Platform, open_platform
+from crm.platform.bootstrap import CONTEXTS, Platform, context_named, open_platform
 
 SECRET = "test-secret-" + "x" * 40
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+
+
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "contexts(*names): the only bounded contexts the test's platform runs (routes,"
+        " projections, reactions, jobs), e.g. contexts('customer', 'sales'); unmarked: all",
+    )
 
 
 def new_event(event_type: str = "test.happened", **payload: Any) -> NewEvent:
@@ -53,8 +62,22 @@ def clock() -> ManualClock:
 
 
 @pytest.fixture
-async def platform(settings: Settings, clock: ManualClock) -> AsyncIterator[Platform]:
-    p = open_platform(settings, clock=clock)
+def contexts(request: pytest.FixtureRequest) -> tuple[BoundedContext, ...]:
+    """The contexts named by the test's (or its module's) ``contexts`` marker, else all: a
+    platform that starts only what a test uses sets up faster and proves the same."""
+    marker = request.node.get_closest_marker("contexts")
+    if marker is None:
+        return CONTEXTS
+    if not marker.args:
+        raise pytest.UsageError("@pytest.mark.contexts needs at least one context name")
+    return tuple(context_named(name) for name in marker.args)
+
+
+@pytest.fixture
+async def platform(
+    settings: Settings, clock: ManualClock, contexts: tuple[BoundedContext, ...]
+) -> AsyncIterator[Platform]:
+    p = open_platform(settings, clock=clock, contexts=contexts)
     yield p
     await p.close()
 

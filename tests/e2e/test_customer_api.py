@@ -12,7 +12,7 @@ import pytest
 from crm.kernel.auth import Role
 from tests.conftest import Api, UserClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer")]
 
 Users = Callable[..., UserClient]
 

@@ -20,7 +20,7 @@ from crm.sales.domain.leads import Lead, conversion_ids
 from crm.sales.domain.opportunities import Opportunity
 from tests.conftest import T0, Api, UserClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "sales")]
 
 Users = Callable[..., UserClient]
 EUR = "EUR"

@@ -17,7 +17,7 @@ from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
 from tests.conftest import Api, UserClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "sales")]
 
 Users = Callable[..., UserClient]
 

@@ -15,7 +15,7 @@ from crm.kernel.auth import Role
 from crm.platform.bootstrap import Platform
 from tests.conftest import UserClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("sales", "analytics")]
 
 Users = Callable[..., UserClient]
 TENANTS = ("acme", "globex")

@@ -16,7 +16,7 @@ from crm.platform.bootstrap import Platform
 from crm.service_desk.domain.sla import DEFAULT_POLICY
 from tests.conftest import Api, UserClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
 
 TARGETS = {
     "urgent": {"first_response_minutes": 15, "resolution_minutes": 120},

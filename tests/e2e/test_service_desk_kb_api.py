@@ -20,7 +20,7 @@ from crm.service_desk.domain.sla import DEFAULT_POLICY
 from crm.service_desk.domain.tickets import Ticket
 from tests.conftest import Api, UserClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
 
 Users = Callable[..., UserClient]
 

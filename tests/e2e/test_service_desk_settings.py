@@ -16,7 +16,7 @@ from crm.kernel.clock import ManualClock
 from crm.kernel.settings import Settings
 from tests.conftest import SECRET, Api, UserClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
 
 
 @pytest.fixture

@@ -11,6 +11,8 @@ from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
 
+import pytest
+
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
 from crm.kernel.repository import CommandContext, Repository, execute
@@ -19,6 +21,8 @@ from crm.service_desk.application.policy import REDACTED
 from crm.service_desk.application.scheduler import ACTOR, ServiceDeskScheduler
 from crm.service_desk.domain.knowledge import Article
 from tests.conftest import Api, UserClient
+
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
 
 TARGETS = {
     "urgent": {"first_response_minutes": 15, "resolution_minutes": 120},

@@ -31,7 +31,7 @@ from crm.service_desk.domain.visits import STALE_AFTER, TechnicianDay
 from crm.service_desk.projections.visit_models import VISITS_PROJECTION
 from tests.conftest import Api, UserClient
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
 
 Users = Callable[..., UserClient]
 DAY = "2026-03-03"
