@@ -15,7 +15,8 @@ from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
 from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.repository import CommandContext
-from crm.sales.application.pipeline_service import PipelineService
+from crm.sales.application.lead_commands import CompleteLeadConversion
+from crm.sales.application.opportunity_commands import OpenConvertedOpportunity
 from crm.sales.domain.leads import Lead, conversion_ids
 from crm.sales.domain.opportunities import Opportunity
 from tests.conftest import T0, Api, UserClient
@@ -111,7 +112,7 @@ async def test_capture_qualify_convert_answers_202_with_fixed_ids(as_user: Users
 async def test_the_conversion_steps_run_as_the_system_and_repeat_safely(
     api: Api, as_user: Users, clock: ManualClock
 ) -> None:
-    """The two methods the conversion process calls: as ``system``, on a rep's lead, twice."""
+    """The two commands the conversion process sends: as ``system``, on a rep's lead, twice."""
     rep = as_user("rep-1", Role.SALES_REP)
     lead = await capture(rep)
     await rep.post(f"/leads/{lead['id']}/qualify")
@@ -119,25 +120,22 @@ async def test_the_conversion_steps_run_as_the_system_and_repeat_safely(
     await created(await rep.post(f"/leads/{lead['id']}/convert", json=body), 202)
 
     runtime = api.platform.runtime
-    service = PipelineService(runtime.store, runtime.codec)
-    loaded = await service.leads.load(lead["id"])
+    bus = runtime.commands
+    loaded = await bus.repository(Lead).load(lead["id"])
     request = loaded.state.conversion
     assert isinstance(request, LeadConversionRequested)
     ctx = CommandContext(
         actor="process:lead-conversion", role=SYSTEM_ROLE, tenant="default", now=clock.now()
     )
 
-    opened = await service.open_converted_opportunity(ctx, request, lead["id"])
+    opened = await bus.execute(OpenConvertedOpportunity(lead["id"], request), ctx)
     assert opened.stream_id == Opportunity.stream_id_for(request.opportunity_id)
-    repeated = await service.open_converted_opportunity(ctx, request, lead["id"])
+    repeated = await bus.execute(OpenConvertedOpportunity(lead["id"], request), ctx)
     assert (repeated.stream_version, repeated.position) == (opened.stream_version, opened.position)
 
-    done = await service.complete_lead_conversion(
-        ctx, lead["id"], request.customer_id, request.opportunity_id
-    )
-    redone = await service.complete_lead_conversion(
-        ctx, lead["id"], request.customer_id, request.opportunity_id
-    )
+    complete = CompleteLeadConversion(lead["id"], request.customer_id, request.opportunity_id)
+    done = await bus.execute(complete, ctx)
+    redone = await bus.execute(complete, ctx)
     assert redone.stream_version == done.stream_version
     assert len(await runtime.store.read_stream(Lead.stream_id_for(lead["id"]))) == 4
 

@@ -1,17 +1,25 @@
 """The sales context as the platform wires it."""
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter
 
+from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.http import Authenticator
 from crm.kernel.projection import Projection
 from crm.kernel.runtime import Runtime
 from crm.sales.api import pipeline_routes
 from crm.sales.api.order_routes import router as order_router
+from crm.sales.application.campaign_commands import campaign_commands
+from crm.sales.application.lead_commands import lead_commands
+from crm.sales.application.opportunity_commands import opportunity_commands
+from crm.sales.application.pipeline_commands import pipeline_commands, tenant_pipeline
 from crm.sales.application.reactions import reactions
 from crm.sales.application.scheduler import SalesScheduler
+from crm.sales.application.target_commands import target_commands
+from crm.sales.domain.pipeline import Pipeline
 from crm.sales.projections import pipeline_models
 from crm.sales.projections.order_models import PROJECTIONS as ORDER_PROJECTIONS
 
@@ -38,6 +46,18 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     return api
 
 
+def pipeline_tables(runtime: Runtime) -> list[CommandTable[Any]]:
+    """Leads, opportunities, the tenant's pipeline, campaigns and targets."""
+    pipeline = tenant_pipeline(runtime.commands.repository(Pipeline))
+    return [
+        lead_commands(),
+        opportunity_commands(pipeline),
+        pipeline_commands(),
+        campaign_commands(),
+        target_commands(),
+    ]
+
+
 def jobs(runtime: Runtime) -> list[Job]:
     scheduler = SalesScheduler(runtime)
     return [lambda: scheduler.run(runtime.clock, runtime.scheduler_interval_seconds)]
@@ -47,6 +67,7 @@ CONTEXT = BoundedContext(
     name="sales",
     router=router,
     categories=CATEGORIES,
+    commands=pipeline_tables,
     projections=tuple(PROJECTIONS),
     reactions=reactions,
     jobs=jobs,

@@ -1,7 +1,8 @@
 """Routes of the sales pipeline: /leads, /opportunities, /pipeline, /campaigns, /targets.
 
-Each command is parse, run, answer (``{"id", "position", "version"}``, 201 + Location for a
-creation); each read takes ``min_position`` to read its own write.
+Each command route turns the request into a command for the context's command bus and the
+result into the answer (``{"id", "position", "version"}``, 201 + Location for a creation);
+each read takes ``min_position`` to read its own write and answers the read model's document.
 """
 
 from typing import Annotated, Any, Literal
@@ -10,38 +11,55 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Header, Query, Response
 
 from crm.kernel.auth import Actor
-from crm.kernel.errors import InvalidCommand, NotFound
-from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
-from crm.kernel.http.params import if_match, paged
+from crm.kernel.errors import InvalidCommand
+from crm.kernel.http import (
+    Authenticator,
+    CommandAccepted,
+    Commands,
+    PageOf,
+    ReadConsistency,
+    accepted,
+    if_match,
+    paged,
+)
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.kernel.tenancy import tenant_own
 from crm.sales.api.pipeline_schemas import (
     CampaignEnd,
-    CampaignPage,
-    CampaignView,
     ConversionAccepted,
     Disqualification,
     LeadConversion,
-    LeadPage,
-    LeadView,
     Loss,
     NewCampaign,
     NewLead,
     NewOpportunity,
     NewTarget,
-    OpportunityPage,
     OpportunityPatch,
-    OpportunityView,
     PipelineBody,
     PipelineView,
     Qualification,
     Reopening,
     StageMove,
-    TargetPage,
     TargetRevision,
-    TargetView,
 )
+from crm.sales.application.campaign_commands import EndCampaign, LaunchCampaign, PlanCampaign
+from crm.sales.application.lead_commands import (
+    CaptureLead,
+    ConvertLead,
+    DisqualifyLead,
+    QualifyLead,
+    conversion_of,
+)
+from crm.sales.application.opportunity_commands import (
+    ChangeOpportunity,
+    LoseOpportunity,
+    MoveOpportunity,
+    OpenOpportunity,
+    ReopenOpportunity,
+    WinOpportunity,
+)
+from crm.sales.application.pipeline_commands import ConfigurePipeline
 from crm.sales.application.pipeline_queries import (
     CAMPAIGN_SORTS,
     LEAD_SORTS,
@@ -54,13 +72,16 @@ from crm.sales.application.pipeline_queries import (
     PipelineQueries,
     TargetFilter,
 )
-from crm.sales.application.pipeline_service import OpportunityChanges, PipelineService
-from crm.sales.application.policy import visibility_filter
-from crm.sales.domain.pipeline import DEFAULT_PIPELINE
+from crm.sales.application.target_commands import ReviseTarget, SetTarget
+from crm.sales.domain.pipeline import Pipeline
 from crm.sales.projections.pipeline_models import (
+    CampaignDoc,
     CampaignsProjection,
+    LeadDoc,
     LeadsProjection,
     OpportunitiesProjection,
+    OpportunityDoc,
+    TargetDoc,
     TargetsProjection,
 )
 
@@ -71,8 +92,10 @@ Filter = Annotated[str | None, Query(max_length=200)]
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter()
-    service = PipelineService(runtime.store, runtime.codec)
-    queries = PipelineQueries(runtime.read_store, runtime.codec.keys)
+    bus = runtime.commands
+    queries = PipelineQueries(
+        runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline)
+    )
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
@@ -85,23 +108,20 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
     @api.post("/leads", status_code=201, response_model=CommandAccepted, tags=["leads"])
     async def capture_lead(body: NewLead, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.capture_lead(
-                ctx,
-                name=body.name,
-                email=str(body.email) if body.email else None,
-                phone=body.phone,
-                company=body.company,
-                title=body.title,
-                source=body.source,
-                campaign_id=body.campaign_id,
-                owner_id=body.owner_id,
-            ),
+        command = CaptureLead(
+            name=body.name,
+            email=str(body.email) if body.email else None,
+            phone=body.phone,
+            company=body.company,
+            title=body.title,
+            source=body.source,
+            campaign_id=body.campaign_id,
+            owner_id=body.owner_id,
         )
+        result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/leads")
 
-    @api.get("/leads", response_model=LeadPage, tags=["leads"])
+    @api.get("/leads", response_model=PageOf[LeadDoc], tags=["leads"])
     async def list_leads(
         actor: Who,
         _: int = leads_read,
@@ -119,7 +139,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         flt = LeadFilter(owner_id=owner_id, status=status, source=source, campaign_id=campaign_id)
         return paged(await queries.leads(actor, flt, Paging(sort, limit, offset)))
 
-    @api.get("/leads/{lead_id}", response_model=LeadView, tags=["leads"])
+    @api.get("/leads/{lead_id}", response_model=LeadDoc, tags=["leads"])
     async def get_lead(
         lead_id: UUID, actor: Who, response: Response, _: int = leads_read
     ) -> dict[str, Any]:
@@ -132,16 +152,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         lead_id: UUID, ctx: Ctx, response: Response, body: Qualification | None = None
     ) -> CommandAccepted:
         note = body.note if body else None
-        result = await commands.run(ctx, lambda: service.qualify_lead(ctx, str(lead_id), note))
+        result = await bus.execute(QualifyLead(str(lead_id), note), ctx)
         return accepted(result, response)
 
     @api.post("/leads/{lead_id}/disqualify", response_model=CommandAccepted, tags=["leads"])
     async def disqualify_lead(
         lead_id: UUID, body: Disqualification, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.disqualify_lead(ctx, str(lead_id), body.reason)
-        )
+        result = await bus.execute(DisqualifyLead(str(lead_id), body.reason), ctx)
         return accepted(result, response)
 
     @api.post(
@@ -155,22 +173,18 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     ) -> ConversionAccepted:
         """Accepted: the customer is registered and the opportunity opened by a process that
         follows the conversion event; both ids are fixed now."""
-        result = await commands.run(
-            ctx,
-            lambda: service.convert_lead(
-                ctx,
-                str(lead_id),
-                opportunity_name=body.opportunity_name,
-                amount=body.amount,
-                expected_close_date=body.expected_close_date,
-                existing_customer_id=body.existing_customer_id,
-                owner_id=body.owner_id,
-            ),
+        command = ConvertLead(
+            str(lead_id),
+            opportunity_name=body.opportunity_name,
+            amount=body.amount,
+            expected_close_date=body.expected_close_date,
+            existing_customer_id=body.existing_customer_id,
+            owner_id=body.owner_id,
         )
-        answer = accepted(result, response)
+        answer = accepted(await bus.execute(command, ctx), response)
         response.status_code = 202
-        customer_id, opportunity_id, new_customer = service.conversion_of(
-            str(lead_id), body.existing_customer_id
+        customer_id, opportunity_id, new_customer = conversion_of(
+            command.lead_id, command.existing_customer_id
         )
         return ConversionAccepted(
             **answer.model_dump(),
@@ -187,22 +201,19 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def open_opportunity(
         body: NewOpportunity, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.open_opportunity(
-                ctx,
-                customer_id=body.customer_id,
-                name=body.name,
-                amount=body.amount,
-                expected_close_date=body.expected_close_date,
-                stage=body.stage,
-                owner_id=body.owner_id,
-                campaign_id=body.campaign_id,
-            ),
+        command = OpenOpportunity(
+            customer_id=body.customer_id,
+            name=body.name,
+            amount=body.amount,
+            expected_close_date=body.expected_close_date,
+            stage=body.stage,
+            owner_id=body.owner_id,
+            campaign_id=body.campaign_id,
         )
+        result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/opportunities")
 
-    @api.get("/opportunities", response_model=OpportunityPage, tags=["opportunities"])
+    @api.get("/opportunities", response_model=PageOf[OpportunityDoc], tags=["opportunities"])
     async def list_opportunities(
         actor: Who,
         _: int = opportunities_read,
@@ -227,7 +238,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         return paged(await queries.opportunities(actor, flt, Paging(sort, limit, offset)))
 
     @api.get(
-        "/opportunities/{opportunity_id}", response_model=OpportunityView, tags=["opportunities"]
+        "/opportunities/{opportunity_id}", response_model=OpportunityDoc, tags=["opportunities"]
     )
     async def get_opportunity(
         opportunity_id: UUID, actor: Who, response: Response, _: int = opportunities_read
@@ -244,9 +255,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def move_opportunity(
         opportunity_id: UUID, body: StageMove, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.move_opportunity(ctx, str(opportunity_id), body.stage)
-        )
+        result = await bus.execute(MoveOpportunity(str(opportunity_id), body.stage), ctx)
         return accepted(result, response)
 
     @api.post(
@@ -257,7 +266,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def win_opportunity(
         opportunity_id: UUID, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.win_opportunity(ctx, str(opportunity_id)))
+        result = await bus.execute(WinOpportunity(str(opportunity_id)), ctx)
         return accepted(result, response)
 
     @api.post(
@@ -268,9 +277,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def lose_opportunity(
         opportunity_id: UUID, body: Loss, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.lose_opportunity(ctx, str(opportunity_id), body.reason)
-        )
+        result = await bus.execute(LoseOpportunity(str(opportunity_id), body.reason), ctx)
         return accepted(result, response)
 
     @api.post(
@@ -281,10 +288,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def reopen_opportunity(
         opportunity_id: UUID, body: Reopening, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.reopen_opportunity(ctx, str(opportunity_id), body.stage, body.reason),
-        )
+        command = ReopenOpportunity(str(opportunity_id), body.stage, body.reason)
+        result = await bus.execute(command, ctx)
         return accepted(result, response)
 
     @api.patch(
@@ -302,69 +307,54 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             Header(alias="If-Match", description="Only if the opportunity is at this version"),
         ] = None,
     ) -> CommandAccepted:
-        changes = OpportunityChanges(
+        command = ChangeOpportunity(
+            str(opportunity_id),
             amount=body.amount,
             change_currency=body.change_currency,
             expected_close_date=body.expected_close_date,
             owner_id=body.owner_id,
+            expected_version=if_match(if_match_header, "opportunity"),
         )
-        if changes.empty:
+        if command.empty:
             raise InvalidCommand("body", "names no field to change")
-        expected = if_match(if_match_header, "opportunity")
-        result = await commands.run(
-            ctx,
-            lambda: service.change_opportunity(
-                ctx, str(opportunity_id), changes, expected_version=expected
-            ),
-        )
+        result = await bus.execute(command, ctx)
         return accepted(result, response)
 
     # -- pipeline ----------------------------------------------------------------------------
 
     @api.get("/pipeline", response_model=PipelineView, tags=["pipeline"])
     async def get_pipeline(actor: Who, response: Response) -> PipelineView:
-        """Read from the pipeline's stream, not a read model: it is one small aggregate per
-        tenant, and a stage move right after a change must see the change."""
-        visibility_filter(actor)
-        try:
-            pipeline = await service.pipelines.load(actor.tenant, tenant=actor.tenant)
-        except NotFound:
-            view = PipelineView(stages=list(DEFAULT_PIPELINE.stages), configured=False, version=-1)
-        else:
-            view = PipelineView(
-                stages=list(pipeline.definition.stages),
-                configured=pipeline.state.configured is not None,
-                version=pipeline.version,
-            )
-        response.headers["ETag"] = f'"{view.version}"'
-        return view
+        pipeline = await queries.pipeline(actor)
+        response.headers["ETag"] = f'"{pipeline.version}"'
+        return PipelineView(
+            stages=list(pipeline.stages),
+            configured=pipeline.configured,
+            version=pipeline.version,
+        )
 
     @api.put("/pipeline", response_model=CommandAccepted, tags=["pipeline"])
     async def configure_pipeline(
         body: PipelineBody, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.configure_pipeline(ctx, body.stages))
+        result = await bus.execute(ConfigurePipeline(ctx.tenant, tuple(body.stages)), ctx)
         return accepted(result, response)
 
     # -- campaigns ---------------------------------------------------------------------------
 
     @api.post("/campaigns", status_code=201, response_model=CommandAccepted, tags=["campaigns"])
     async def plan_campaign(body: NewCampaign, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.plan_campaign(
-                ctx,
-                name=body.name,
-                channel=body.channel,
-                budget=body.budget,
-                starts_on=body.starts_on,
-                ends_on=body.ends_on,
-                owner_id=body.owner_id,
-            ),
+        command = PlanCampaign(
+            name=body.name,
+            channel=body.channel,
+            budget=body.budget,
+            starts_on=body.starts_on,
+            ends_on=body.ends_on,
+            owner_id=body.owner_id,
         )
+        result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/campaigns")
 
-    @api.get("/campaigns", response_model=CampaignPage, tags=["campaigns"])
+    @api.get("/campaigns", response_model=PageOf[CampaignDoc], tags=["campaigns"])
     async def list_campaigns(
         actor: Who,
         _: int = campaigns_read,
@@ -379,7 +369,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         flt = CampaignFilter(status=status, channel=channel)
         return paged(await queries.campaigns(actor, flt, Paging(sort, limit, offset)))
 
-    @api.get("/campaigns/{campaign_id}", response_model=CampaignView, tags=["campaigns"])
+    @api.get("/campaigns/{campaign_id}", response_model=CampaignDoc, tags=["campaigns"])
     async def get_campaign(
         campaign_id: UUID, actor: Who, response: Response, _: int = campaigns_read
     ) -> dict[str, Any]:
@@ -389,7 +379,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
     @api.post("/campaigns/{campaign_id}/launch", response_model=CommandAccepted, tags=["campaigns"])
     async def launch_campaign(campaign_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.launch_campaign(ctx, str(campaign_id)))
+        result = await bus.execute(LaunchCampaign(str(campaign_id)), ctx)
         return accepted(result, response)
 
     @api.post("/campaigns/{campaign_id}/end", response_model=CommandAccepted, tags=["campaigns"])
@@ -397,9 +387,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         campaign_id: UUID, ctx: Ctx, response: Response, body: CampaignEnd | None = None
     ) -> CommandAccepted:
         reason = body.reason if body else None
-        result = await commands.run(
-            ctx, lambda: service.end_campaign(ctx, str(campaign_id), reason)
-        )
+        result = await bus.execute(EndCampaign(str(campaign_id), reason), ctx)
         return accepted(result, response)
 
     # -- targets -----------------------------------------------------------------------------
@@ -408,19 +396,11 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
     @api.post("/targets", status_code=201, response_model=CommandAccepted, tags=["targets"])
     async def set_target(body: NewTarget, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.set_target(
-                ctx,
-                owner_kind=body.owner_kind,
-                owner_id=body.owner_id,
-                period=body.period,
-                amount=body.amount,
-            ),
-        )
+        command = SetTarget(body.owner_kind, body.owner_id, body.period, body.amount)
+        result = await bus.execute(command, ctx)
         return accepted(tenant_own(result), response, created_under="/targets")
 
-    @api.get("/targets", response_model=TargetPage, tags=["targets"])
+    @api.get("/targets", response_model=PageOf[TargetDoc], tags=["targets"])
     async def list_targets(
         actor: Who,
         _: int = targets_read,
@@ -436,7 +416,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         flt = TargetFilter(owner_kind=owner_kind, owner_id=owner_id, period=period)
         return paged(await queries.targets(actor, flt, Paging(sort, limit, offset)))
 
-    @api.get("/targets/{target_id}", response_model=TargetView, tags=["targets"])
+    @api.get("/targets/{target_id}", response_model=TargetDoc, tags=["targets"])
     async def get_target(
         target_id: str, actor: Who, response: Response, _: int = targets_read
     ) -> dict[str, Any]:
@@ -448,9 +428,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def revise_target(
         target_id: str, body: TargetRevision, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.revise_target(ctx, target_id, body.amount, body.reason)
-        )
+        command = ReviseTarget(target_id, body.amount, body.reason)
+        result = await bus.execute(command, ctx)
         return accepted(tenant_own(result), response)
 
     return api

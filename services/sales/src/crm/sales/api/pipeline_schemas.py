@@ -1,11 +1,12 @@
-"""Request and response bodies of the pipeline routes. Unknown fields are refused (a typo is a
-422 naming it); amounts are :class:`~crm.events.money.Money`, so a float is a 422 naming the
-amount."""
+"""Request bodies of the pipeline routes, and the answers that are not read-model documents
+(those are the documents' own types, :mod:`crm.sales.projections.pipeline_models`). Unknown
+fields are refused (a typo is a 422 naming it); amounts are :class:`~crm.events.money.Money`,
+so a float is a 422 naming the amount."""
 
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
 
@@ -69,36 +70,6 @@ class ConversionAccepted(CommandAccepted):
     new_customer: bool
 
 
-class LeadView(BaseModel):
-    id: str
-    owner_id: str
-    team_id: str | None
-    name: str
-    email: str | None
-    phone: str | None
-    company: str | None
-    title: str | None
-    source: str | None
-    campaign_id: str | None
-    status: str
-    qualified_note: str | None
-    disqualified_reason: str | None
-    customer_id: str | None
-    opportunity_id: str | None
-    converted_at: str | None
-    created_at: str
-    created_by: str
-    updated_at: str
-    version: int
-
-
-class LeadPage(BaseModel):
-    items: list[LeadView]
-    total: int
-    limit: int
-    offset: int
-
-
 # -- opportunities -------------------------------------------------------------------------------
 
 
@@ -134,45 +105,6 @@ class OpportunityPatch(Body):
     owner_id: Id | None = Field(default=None, description="Reassign (managers only)")
 
 
-class StageEntry(BaseModel):
-    stage: str
-    entered_at: str
-    probability: int
-    direction: str | None = None
-
-
-class OpportunityView(BaseModel):
-    id: str
-    owner_id: str
-    team_id: str | None
-    customer_id: str
-    name: str
-    amount: Money
-    weighted_amount: Money
-    expected_close_date: date
-    status: str
-    stage: str
-    entered_at: str
-    probability: int
-    lead_id: str | None
-    campaign_id: str | None
-    lost_reason: str | None
-    lost_at_stage: str | None
-    closed_at: str | None
-    stage_history: list[StageEntry]
-    created_at: str
-    created_by: str
-    updated_at: str
-    version: int
-
-
-class OpportunityPage(BaseModel):
-    items: list[OpportunityView]
-    total: int
-    limit: int
-    offset: int
-
-
 # -- pipeline ------------------------------------------------------------------------------------
 
 
@@ -204,31 +136,6 @@ class CampaignEnd(Body):
     reason: Reason | None = None
 
 
-class CampaignView(BaseModel):
-    id: str
-    owner_id: str | None
-    name: str
-    channel: CampaignChannel
-    budget: Money
-    starts_on: date
-    ends_on: date
-    status: str
-    launched_at: str | None
-    ended_at: str | None
-    end_reason: str | None
-    created_at: str
-    created_by: str
-    updated_at: str
-    version: int
-
-
-class CampaignPage(BaseModel):
-    items: list[CampaignView]
-    total: int
-    limit: int
-    offset: int
-
-
 # -- targets -------------------------------------------------------------------------------------
 
 
@@ -242,24 +149,3 @@ class NewTarget(Body):
 class TargetRevision(Body):
     amount: Money
     reason: Reason | None = None
-
-
-class TargetView(BaseModel):
-    id: str
-    owner_kind: TargetOwnerKind
-    owner_id: str
-    team_id: str | None
-    period: str
-    amount: Money
-    revisions: list[dict[str, Any]]
-    created_at: str
-    created_by: str
-    updated_at: str
-    version: int
-
-
-class TargetPage(BaseModel):
-    items: list[TargetView]
-    total: int
-    limit: int
-    offset: int

@@ -1,6 +1,6 @@
 """Reads of the sales pipeline, filtered by what the actor may see.
 
-Leads and opportunities are owned records (:func:`~crm.sales.application.policy.visibility_filter`);
+Leads and opportunities are owned records (the policy's visibility filter);
 campaigns are visible to everyone who may view sales; a rep sees their own and their team's
 targets, a manager with a team that team's targets and those they set, everyone else all.
 
@@ -14,13 +14,18 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from crm.events.sales import StageDefinition
+from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.erasure import redact_erased
-from crm.kernel.errors import Forbidden, InvalidCommand, NotFound
+from crm.kernel.errors import NotFound
+from crm.kernel.http import checked_sort
 from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to, sort_order
-from crm.sales.application.policy import Principal, SalesAction, visibility_filter
+from crm.kernel.repository import Repository
+from crm.sales.application.policy import POLICY, SalesAction, scope_of
 from crm.sales.domain.leads import Lead
+from crm.sales.domain.pipeline import DEFAULT_PIPELINE, Pipeline
 from crm.sales.projections.pipeline_models import CAMPAIGNS, LEADS, OPPORTUNITIES, TARGETS
 
 LEAD_SORTS = {"created_at": "created_at", "updated_at": "updated_at", "name": "name"}
@@ -42,10 +47,9 @@ class Paging:
 
 
 def sort_spec(sort: str, allowed: dict[str, str]) -> tuple[tuple[str, int], ...]:
-    """``name`` or ``-name`` (descending) among ``allowed``; anything else names the field."""
-    name, direction = sort_order(sort)
-    if name not in allowed:
-        raise InvalidCommand("sort", f"must be one of {sorted(allowed)}, optionally with '-'")
+    """``name`` or ``-name`` (descending) among ``allowed`` (API name: document field);
+    anything else is a 422 naming the parameter."""
+    name, direction = sort_order(checked_sort(sort, allowed))
     return ((allowed[name], direction),)
 
 
@@ -88,10 +92,22 @@ def lead_subject(doc: Document) -> str:
     return Lead.stream_id_for(doc["id"])
 
 
+@dataclass(frozen=True, slots=True)
+class TenantPipeline:
+    stages: tuple[StageDefinition, ...]
+    configured: bool
+    """False: the default pipeline (no manager configured one yet)."""
+    version: int
+    """Of the pipeline's stream, -1 before it is configured (the ETag)."""
+
+
 class PipelineQueries:
-    def __init__(self, read_store: ReadStore, keys: KeyStore) -> None:
+    def __init__(
+        self, read_store: ReadStore, keys: KeyStore, pipelines: Repository[Pipeline]
+    ) -> None:
         self.read_store = read_store
         self.keys = keys
+        self.pipelines = pipelines
 
     async def _unerased_leads(self, docs: list[Document]) -> list[Document]:
         return await redact_erased(self.keys, docs, lead_subject, LEAD_PERSONAL_FIELDS)
@@ -113,17 +129,13 @@ class PipelineQueries:
             ),
         )
 
-    async def _owned(self, collection: str, what: str, actor: Actor, id: str) -> Document:
+    async def _owned(self, collection: str, noun: str, actor: Actor, id: str) -> Document:
         doc = await self.read_store.get(collection, id)
-        principal = Principal.of(actor)
-        if not principal.may(SalesAction.VIEW):
-            raise Forbidden(f"role {actor.role.value} may not view sales records")
-        if (
-            doc is None
-            or doc["tenant"] != actor.tenant
-            or not principal.can_see(doc["owner_id"], doc["team_id"])
-        ):
-            raise NotFound(f"{what} {id} does not exist")
+        what = f"{noun} {id}"
+        if doc is None or doc["tenant"] != actor.tenant:
+            raise NotFound(f"{what} does not exist")
+        scope = scope_of(doc["owner_id"], doc["team_id"])
+        POLICY.authorize(actor, SalesAction.VIEW, what=what, scope=scope)
         return doc
 
     # -- leads -------------------------------------------------------------------------------
@@ -142,7 +154,7 @@ class PipelineQueries:
                 campaign_id=flt.campaign_id,
             ),
         ]
-        if visible := visibility_filter(actor):
+        if visible := POLICY.visibility_filter(actor):
             conditions.append(visible)
         page = await self._find(LEADS, conditions, paging, LEAD_SORTS)
         items = await self._unerased_leads(list(page.items))
@@ -164,21 +176,21 @@ class PipelineQueries:
                 campaign_id=flt.campaign_id,
             ),
         ]
-        if visible := visibility_filter(actor):
+        if visible := POLICY.visibility_filter(actor):
             conditions.append(visible)
         return await self._find(OPPORTUNITIES, conditions, paging, OPPORTUNITY_SORTS)
 
     # -- campaigns ---------------------------------------------------------------------------
 
     async def campaign(self, actor: Actor, campaign_id: str) -> Document:
-        visibility_filter(actor)  # refuses roles that may not view sales at all
+        POLICY.visibility_filter(actor)  # refuses roles that may not view sales at all
         doc = await self.read_store.get(CAMPAIGNS, campaign_id)
         if doc is None or doc["tenant"] != actor.tenant:
             raise NotFound(f"campaign {campaign_id} does not exist")
         return doc
 
     async def campaigns(self, actor: Actor, flt: CampaignFilter, paging: Paging) -> Page:
-        visibility_filter(actor)
+        POLICY.visibility_filter(actor)
         conditions = [
             {"tenant": actor.tenant},
             *equal_to(status=flt.status, channel=flt.channel),
@@ -189,15 +201,14 @@ class PipelineQueries:
 
     @staticmethod
     def _targets_visible(actor: Actor) -> dict[str, Any]:
+        POLICY.visibility_filter(actor)  # refuses roles that may not view sales at all
         p = Principal.of(actor)
-        if not p.may(SalesAction.VIEW):
-            raise Forbidden(f"role {p.role.value} may not view sales records")
         own = {"$and": [{"owner_kind": "rep"}, {"owner_id": p.id}]}
         if p.role is Role.SALES_REP:
             if p.team is None:
                 return own
             return {"$or": [own, {"$and": [{"owner_kind": "team"}, {"owner_id": p.team}]}]}
-        if p.scoped_to_team:
+        if p.role is Role.MANAGER and p.team is not None:
             return {"$or": [own, {"team_id": p.team}, {"created_by": p.id}]}
         return {}
 
@@ -218,3 +229,16 @@ class PipelineQueries:
         if not page.items:
             raise NotFound(f"target {target_id} does not exist")
         return page.items[0]
+
+    # -- the pipeline ------------------------------------------------------------------------
+
+    async def pipeline(self, actor: Actor) -> TenantPipeline:
+        """Read from the pipeline's stream, not a read model: it is one small aggregate per
+        tenant, and a stage move right after a change must see the change."""
+        POLICY.visibility_filter(actor)
+        try:
+            pipeline = await self.pipelines.load(actor.tenant, tenant=actor.tenant)
+        except NotFound:
+            return TenantPipeline(DEFAULT_PIPELINE.stages, configured=False, version=-1)
+        configured = pipeline.state.configured is not None
+        return TenantPipeline(pipeline.definition.stages, configured, version=pipeline.version)

@@ -21,12 +21,13 @@ from crm.events import DomainEvent, EventEnvelope
 from crm.events.customer import CustomerRegistered
 from crm.events.sales import LeadConversionRequested
 from crm.kernel.clock import Clock
+from crm.kernel.commands import CommandBus
 from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.errors import RuleViolated
 from crm.kernel.reactor import Reaction, reaction_context
-from crm.kernel.repository import Repository
 from crm.kernel.runtime import Runtime
-from crm.sales.application.pipeline_service import PipelineService
+from crm.sales.application.lead_commands import CompleteLeadConversion
+from crm.sales.application.opportunity_commands import OpenConvertedOpportunity
 from crm.sales.domain.leads import Lead
 from crm.sales.projections.pipeline_models import LeadsProjection
 
@@ -38,23 +39,23 @@ def _id_of(stream_id: str) -> str:
 class _Conversion:
     name: str
 
-    def __init__(self, service: PipelineService, leads: Repository[Lead], clock: Clock) -> None:
-        self.service = service
-        self.leads = leads
+    def __init__(self, commands: CommandBus, clock: Clock) -> None:
+        self.commands = commands
         self.clock = clock
 
     async def finish(
         self, request: LeadConversionRequested, lead_id: str, envelope: EventEnvelope
     ) -> None:
+        """Open the opportunity, then mark the lead converted: two commands, each under a
+        key of its own step."""
         now = self.clock.now()
-        await self.service.open_converted_opportunity(
-            reaction_context(self.name, envelope, now, step="open-opportunity"), request, lead_id
+        await self.commands.execute(
+            OpenConvertedOpportunity(lead_id, request),
+            reaction_context(self.name, envelope, now, step="open-opportunity"),
         )
-        await self.service.complete_lead_conversion(
+        await self.commands.execute(
+            CompleteLeadConversion(lead_id, request.customer_id, request.opportunity_id),
             reaction_context(self.name, envelope, now, step="complete-lead"),
-            lead_id,
-            request.customer_id,
-            request.opportunity_id,
         )
 
 
@@ -82,7 +83,8 @@ class ConvertLeadForRegisteredCustomer(_Conversion):
         assert isinstance(event, CustomerRegistered)
         if event.lead_id is None:
             return
-        lead = await self.leads.load(event.lead_id, tenant=envelope.tenant)
+        leads = self.commands.repository(Lead)
+        lead = await leads.load(event.lead_id, tenant=envelope.tenant)
         request = lead.state.conversion
         customer_id = _id_of(envelope.stream_id)
         if request is None or request.customer_id != customer_id:
@@ -94,11 +96,9 @@ class ConvertLeadForRegisteredCustomer(_Conversion):
 
 
 def reactions(runtime: Runtime) -> list[Reaction]:
-    service = PipelineService(runtime.store, runtime.codec)
-    leads = Repository(runtime.store, runtime.codec, Lead)
     return [
-        ConvertLeadForExistingCustomer(service, leads, runtime.clock),
-        ConvertLeadForRegisteredCustomer(service, leads, runtime.clock),
+        ConvertLeadForExistingCustomer(runtime.commands, runtime.clock),
+        ConvertLeadForRegisteredCustomer(runtime.commands, runtime.clock),
         # a converted lead is the customer: its contact is purged from the stored leads too
         RebuildAfterErasure("sales.purge-erased-leads", [LeadsProjection()], runtime),
     ]
