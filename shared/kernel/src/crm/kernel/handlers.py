@@ -56,7 +56,8 @@ class Handlers(Generic[D]):
         def register(
             handler: Callable[[DocKey, D | None, E, EventEnvelope], D | None],
         ) -> Callable[[DocKey, D | None, E, EventEnvelope], D | None]:
-            for each in (event, *more):
+            classes: tuple[type[DomainEvent], ...] = (event, *more)
+            for each in classes:
                 if each.event_type in self._by_type:
                     raise ValueError(f"{each.event_type} already has a handler")
                 self._by_type[each.event_type] = handler
