@@ -23,7 +23,8 @@ from crm.kernel.projection import wait_until
 from crm.kernel.repository import CommandContext, Repository
 from crm.platform.bootstrap import Platform
 from crm.service_desk.application.policy import REDACTED
-from crm.service_desk.application.visit_service import reconciler, visit_id_for
+from crm.service_desk.application.visit_commands import visit_id_for
+from crm.service_desk.application.visit_reconciler import reconciler
 from crm.service_desk.domain.calendar import DEFAULT_CALENDAR
 from crm.service_desk.domain.sla import DEFAULT_POLICY
 from crm.service_desk.domain.tickets import Ticket

@@ -14,12 +14,19 @@ from typing import Any
 
 from crm.events.service_desk import TicketChannel, TicketKind, TicketPriority
 from crm.kernel.clock import ManualClock
+from crm.kernel.event_store import AppendResult
 from crm.kernel.projection import wait_until
 from crm.kernel.repository import CommandContext
 from crm.kernel.settings import Settings
 from crm.platform.bootstrap import Platform, open_platform
 from crm.service_desk.application.scheduler import ACTOR, ServiceDeskScheduler
-from crm.service_desk.application.ticket_service import TicketService
+from crm.service_desk.application.ticket_commands import (
+    AssignTicket,
+    CommentOnTicket,
+    OpenTicket,
+    ReopenTicket,
+    ResolveTicket,
+)
 from crm.service_desk.projections.ticket_models import PROJECTION
 
 MON = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -53,8 +60,9 @@ def ctx(clock: ManualClock, actor: str = "boss", role: str = "manager") -> Comma
     return CommandContext(actor=actor, role=role, tenant="default", now=clock.now())
 
 
-def service(platform: Platform) -> TicketService:
-    return TicketService(platform.store, platform.runtime.codec)
+async def send(platform: Platform, command: object, context: CommandContext) -> AppendResult:
+    """``command`` on the platform's command bus, as ``context``."""
+    return await platform.runtime.commands.execute(command, context)
 
 
 async def facts(platform: Platform, ticket_ids: list[str]) -> Counter[tuple[Any, ...]]:
@@ -76,21 +84,23 @@ async def test_each_fact_is_recorded_once_across_restarts_and_concurrent_schedul
     ids: list[str] = []
 
     async with running(settings, clock) as p1:
-        tickets = service(p1)
         for n in range(4):
-            opened = await tickets.open(
+            opened = await send(
+                p1,
+                OpenTicket(
+                    customer_id=f"c-{n}",
+                    kind=TicketKind.COMPLAINT,
+                    channel=TicketChannel.EMAIL,
+                    priority=TicketPriority.HIGH,
+                    subject=f"complaint {n}",
+                    description="personal words",
+                ),
                 ctx(clock),
-                customer_id=f"c-{n}",
-                kind=TicketKind.COMPLAINT,
-                channel=TicketChannel.EMAIL,
-                priority=TicketPriority.HIGH,
-                subject=f"complaint {n}",
-                description="personal words",
             )
             ids.append(opened.stream_id.partition("-")[2])
-            await tickets.assign(ctx(clock), ids[-1], agent_id="ann", group_id=None)
+            await send(p1, AssignTicket(ids[-1], agent_id="ann"), ctx(clock))
         clock.set(at(2, 9, 10))
-        await tickets.comment(ctx(clock, "ann", "agent"), ids[0], body="on it", public=True)
+        await send(p1, CommentOnTicket(ids[0], "on it", public=True), ctx(clock, "ann", "agent"))
 
         clock.set(at(2, 9, 45))  # first responses due within 30 minutes
         await settle(p1)
@@ -103,7 +113,7 @@ async def test_each_fact_is_recorded_once_across_restarts_and_concurrent_schedul
         # breach. The platform's own scheduler job (wired in the context, ticking every 5 ms)
         # records the three breaches; then the platform shuts down, cancelling the job.
         clock.set(at(2, 10, 1))
-        await service(p1).comment(ctx(clock, "ann", "agent"), ids[3], body="sorry", public=True)
+        await send(p1, CommentOnTicket(ids[3], "sorry", public=True), ctx(clock, "ann", "agent"))
         await settle(p1)
         await p1.start_processes()
         for _ in range(500):
@@ -128,7 +138,7 @@ async def test_each_fact_is_recorded_once_across_restarts_and_concurrent_schedul
 
         clock.set(at(2, 10, 40))  # tickets 1 and 2 resolved in time: follow-ups due Thursday
         for tid in ids[1:3]:
-            await service(p2).resolve(ctx(clock), tid, resolution="refunded", kb_article_id=None)
+            await send(p2, ResolveTicket(tid, resolution="refunded"), ctx(clock))
 
         clock.set(at(5, 10, 41))
         await settle(p2)
@@ -170,22 +180,24 @@ async def test_a_reopened_ticket_gets_a_new_resolution_target_breached_once(
 ) -> None:
     """Cycle 1 of the resolution target is a new fact, not a repeat of cycle 0."""
     await platform.start_projections([PROJECTION])
-    tickets = service(platform)
-    opened = await tickets.open(
+    opened = await send(
+        platform,
+        OpenTicket(
+            customer_id="c-9",
+            kind=TicketKind.SERVICE_REQUEST,
+            channel=TicketChannel.WEB,
+            priority=TicketPriority.URGENT,  # 30 and 240 business minutes
+            subject="printer",
+            description="it jams",
+        ),
         ctx(clock),
-        customer_id="c-9",
-        kind=TicketKind.SERVICE_REQUEST,
-        channel=TicketChannel.WEB,
-        priority=TicketPriority.URGENT,  # 30 and 240 business minutes
-        subject="printer",
-        description="it jams",
     )
     tid = opened.stream_id.partition("-")[2]
-    await tickets.assign(ctx(clock), tid, agent_id="ann", group_id="g")
+    await send(platform, AssignTicket(tid, agent_id="ann", group_id="g"), ctx(clock))
     clock.set(at(2, 9, 20))
-    await tickets.resolve(ctx(clock), tid, resolution="cleaned", kb_article_id=None)
+    await send(platform, ResolveTicket(tid, resolution="cleaned"), ctx(clock))
     clock.set(at(2, 9, 40))
-    await tickets.reopen(ctx(clock), tid, reason="jams again")  # due 13:40
+    await send(platform, ReopenTicket(tid, reason="jams again"), ctx(clock))  # due 13:40
     scheduler = ServiceDeskScheduler(platform.runtime)
     clock.set(at(2, 13, 41))
     await settle(platform)

@@ -25,9 +25,11 @@ from crm.events.visits import (
 )
 from crm.kernel.adapters.sqlite.event_store import SqliteEventStore
 from crm.kernel.codec import EventCodec
+from crm.kernel.commands import CommandBus
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated, WrongExpectedVersion
 from crm.kernel.event_store import NO_STREAM
 from crm.kernel.repository import CommandContext, Repository
+from crm.service_desk.application.visit_commands import BookSlot, technician_day_commands
 from crm.service_desk.domain.visits import (
     TechnicianDay,
     Visit,
@@ -601,3 +603,32 @@ async def test_concurrent_bookings_of_adjacent_slots_all_succeed(
     assert conflicts  # they did race: the losers booked after reloading
     day = await days.load(technician_day_id(TENANT, TECH, DAY))
     assert sorted(h.slot.start for h in day.state.holds) == [s.start for s in slots]
+
+
+async def test_the_command_bus_books_one_of_concurrent_overlapping_slots(
+    tmp_path: Path, codec: EventCodec
+) -> None:
+    """What the visit commands do: :class:`BookSlot` on the bus, which appends at the loaded
+    version and runs the losers again on a fresh load, where they find the overlap."""
+    store = SqliteEventStore(tmp_path / "events.db")
+    bus = CommandBus(store, codec)
+    bus.register(technician_day_commands(bus))
+    ctx = CommandContext(actor="agent", role="agent", tenant=TENANT, now=NOW)
+
+    async def book_(visit_id: str, s: TimeSlot) -> str:
+        try:
+            await bus.execute(BookSlot(TECH, DAY, visit_id, "ticket-1", s), ctx)
+        except RuleViolated as e:
+            return e.code
+        return "booked"
+
+    try:
+        slots = [slot(at(9, m), at(10, m)) for m in range(0, 50, 10)]
+        outcomes = await asyncio.gather(*(book_(f"visit-{i}", s) for i, s in enumerate(slots)))
+        assert sorted(outcomes) == ["booked"] + ["technician_double_booked"] * 4
+        day = await Repository(store, codec, TechnicianDay).load(
+            technician_day_id(TENANT, TECH, DAY)
+        )
+        assert len(day.state.holds) == 1
+    finally:
+        await store.close()

@@ -1,9 +1,12 @@
 """The service-desk context as the platform wires it."""
 
 from collections.abc import Callable
+from datetime import timedelta
+from typing import Any
 
 from fastapi import APIRouter
 
+from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.http import Authenticator
@@ -11,8 +14,14 @@ from crm.kernel.projection import Projection
 from crm.kernel.reactor import Reaction
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api import kb_routes, ticket_routes, visit_routes
+from crm.service_desk.application.article_commands import article_commands
+from crm.service_desk.application.calendar_commands import calendar_commands
+from crm.service_desk.application.contract_commands import contract_commands
 from crm.service_desk.application.scheduler import scheduler_job
-from crm.service_desk.application.visit_service import release_stale_job
+from crm.service_desk.application.sla_policy_commands import sla_policy_commands
+from crm.service_desk.application.ticket_commands import SatisfactionRules, ticket_commands
+from crm.service_desk.application.visit_commands import technician_day_commands, visit_commands
+from crm.service_desk.application.visit_reconciler import release_stale_job
 from crm.service_desk.projections import kb_models, ticket_models, visit_models
 
 ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
@@ -45,6 +54,25 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     return api
 
 
+def commands(runtime: Runtime) -> list[CommandTable[Any]]:
+    """The desk's command tables; the ticket's take the satisfaction and reopen settings."""
+    bus = runtime.commands
+    satisfaction = SatisfactionRules(
+        low_score=runtime.satisfaction_low_score,
+        reopen_complaint_on_low_score=runtime.satisfaction_reopens_complaints,
+    )
+    reopen_window = timedelta(days=runtime.ticket_reopen_window_days)
+    return [
+        ticket_commands(bus, satisfaction=satisfaction, reopen_window=reopen_window),
+        sla_policy_commands(bus),
+        calendar_commands(),
+        contract_commands(),
+        visit_commands(bus),
+        technician_day_commands(bus),
+        article_commands(),
+    ]
+
+
 def jobs(runtime: Runtime) -> list[Job]:
     return [make(runtime) for make in JOBS]
 
@@ -59,6 +87,7 @@ CONTEXT = BoundedContext(
     name="service-desk",
     router=router,
     categories=CATEGORIES,
+    commands=commands,
     projections=tuple(PROJECTIONS),
     reactions=reactions,
     jobs=jobs,

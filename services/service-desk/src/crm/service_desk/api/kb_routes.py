@@ -1,4 +1,6 @@
-"""Routes of the knowledge base: /kb/articles, /kb/articles/{id}/publish|retire, /kb/search."""
+"""Routes of the knowledge base: /kb/articles, /kb/articles/{id}/publish|retire, /kb/search.
+A route maps the request to a command (:mod:`crm.service_desk.application.article_commands`)
+and the result to its position; reads answer the read model's documents."""
 
 from typing import Annotated, Any
 from uuid import UUID
@@ -6,19 +8,30 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 
 from crm.kernel.auth import Actor
-from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.http import (
+    Authenticator,
+    CommandAccepted,
+    Commands,
+    PageOf,
+    ReadConsistency,
+    accepted,
+)
 from crm.kernel.http.params import checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.kb_schemas import (
-    ArticlePage,
     ArticlePatch,
     ArticleStatusName,
-    ArticleView,
     NewArticle,
     Publication,
     Retirement,
     SearchResult,
+)
+from crm.service_desk.application.article_commands import (
+    DraftArticle,
+    PublishArticle,
+    RetireArticle,
+    UpdateArticle,
 )
 from crm.service_desk.application.kb_queries import (
     MAX_HITS,
@@ -26,8 +39,7 @@ from crm.service_desk.application.kb_queries import (
     ArticleFilter,
     KnowledgeBaseQueries,
 )
-from crm.service_desk.application.kb_service import ArticleChanges, KnowledgeBaseService
-from crm.service_desk.projections.kb_models import KB_PROJECTION
+from crm.service_desk.projections.kb_models import KB_PROJECTION, ArticleDoc
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
@@ -35,59 +47,52 @@ Offset = Annotated[int, Query(ge=0)]
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter(tags=["service desk: knowledge base"])
-    service = KnowledgeBaseService(runtime.store, runtime.codec)
+    bus = runtime.commands
     queries = KnowledgeBaseQueries(runtime.read_store)
-    commands = Commands(runtime, authenticate)
-    Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
+    Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, KB_PROJECTION))
 
     @api.post("/kb/articles", status_code=201, response_model=CommandAccepted)
     async def draft(body: NewArticle, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.draft(
-                ctx,
-                title=body.title,
-                problem=body.problem,
-                solution=body.solution,
-                tags=tuple(body.tags),
-                product=body.product,
-            ),
+        command = DraftArticle(
+            title=body.title,
+            problem=body.problem,
+            solution=body.solution,
+            tags=tuple(body.tags),
+            product=body.product,
         )
-        return accepted(result, response, created_under="/kb/articles")
+        return accepted(await bus.execute(command, ctx), response, created_under="/kb/articles")
 
     @api.patch("/kb/articles/{article_id}", response_model=CommandAccepted)
     async def update(
         article_id: UUID, body: ArticlePatch, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        changes = ArticleChanges(
+        command = UpdateArticle(
+            str(article_id),
             title=body.title,
             problem=body.problem,
             solution=body.solution,
             tags=None if body.tags is None else tuple(body.tags),
             product=body.product,
         )
-        result = await commands.run(ctx, lambda: service.update(ctx, str(article_id), changes))
-        return accepted(result, response)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/kb/articles/{article_id}/publish", response_model=CommandAccepted)
     async def publish(
         article_id: UUID, ctx: Ctx, response: Response, body: Publication | None = None
     ) -> CommandAccepted:
-        version = body.version if body else None
-        result = await commands.run(ctx, lambda: service.publish(ctx, str(article_id), version))
-        return accepted(result, response)
+        command = PublishArticle(str(article_id), body.version if body else None)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/kb/articles/{article_id}/retire", response_model=CommandAccepted)
     async def retire(
         article_id: UUID, ctx: Ctx, response: Response, body: Retirement | None = None
     ) -> CommandAccepted:
-        reason = body.reason if body else None
-        result = await commands.run(ctx, lambda: service.retire(ctx, str(article_id), reason))
-        return accepted(result, response)
+        command = RetireArticle(str(article_id), body.reason if body else None)
+        return accepted(await bus.execute(command, ctx), response)
 
-    @api.get("/kb/articles", response_model=ArticlePage)
+    @api.get("/kb/articles", response_model=PageOf[ArticleDoc])
     async def list_articles(
         actor: Who,
         _: int = consistent,
@@ -102,8 +107,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         flt = ArticleFilter(status=status.value if status else None, tag=tag, product=product)
         return paged(await queries.articles(actor, flt, sort=sort, limit=limit, offset=offset))
 
-    @api.get("/kb/articles/{article_id}", response_model=ArticleView)
-    async def get_article(article_id: UUID, actor: Who, _: int = consistent) -> Any:
+    @api.get("/kb/articles/{article_id}", response_model=ArticleDoc)
+    async def get_article(article_id: UUID, actor: Who, _: int = consistent) -> dict[str, Any]:
         return await queries.article(actor, str(article_id))
 
     @api.get("/kb/search", response_model=SearchResult)

@@ -1,4 +1,5 @@
-"""Request and response bodies of the knowledge-base routes. Unknown fields are refused."""
+"""Request bodies of the knowledge-base routes (unknown fields are refused), and the answer of
+a search (a ranking, not a document; articles are answered as the read model's documents)."""
 
 from __future__ import annotations
 
@@ -52,49 +53,6 @@ class ArticleStatusName(StrEnum):
     DRAFT = "draft"
     PUBLISHED = "published"
     RETIRED = "retired"
-
-
-class Content(BaseModel):
-    title: str
-    problem: str
-    solution: str
-    tags: list[str]
-    product: str | None
-
-
-class VersionView(Content):
-    version: int
-    changed: list[str]
-    at: str
-    by: str
-
-
-class ArticleView(Content):
-    """The latest version's content for the roles that write articles; the published one's
-    (and only that version) for the others."""
-
-    id: str
-    status: ArticleStatusName
-    author_id: str
-    version: int
-    versions: list[VersionView]
-    published_version: int | None
-    published: Content | None
-    published_at: str | None
-    retired_at: str | None
-    retire_reason: str | None
-    resolved_tickets: int
-    """How many ticket resolutions named this article."""
-    last_resolved_at: str | None
-    created_at: str
-    updated_at: str
-
-
-class ArticlePage(BaseModel):
-    items: list[ArticleView]
-    total: int
-    limit: int
-    offset: int
 
 
 class SearchHit(BaseModel):

@@ -1,9 +1,13 @@
-"""Routes of the ticket half: /tickets, /sla/policies, /calendars, /contracts. Each command is
-a few lines: parse, run, answer with its position (201 and a Location for creations)."""
+"""Routes of the ticket half: /tickets, /sla/policies, /calendars, /contracts. A route maps
+the request to a command (:mod:`crm.service_desk.application.ticket_commands` and its
+siblings) and the result to the answer: its position, 201 and a Location for creations.
 
-from datetime import timedelta
+Policies, calendars and contracts are named by the tenant, their streams qualified by it
+(``servicecontract-<tenant>:<customer>``); answers and Locations name them by the tenant's
+own id (``tenant_own``)."""
+
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query, Response
 
@@ -15,7 +19,14 @@ from crm.events.service_desk import (
     WorkingHours,
 )
 from crm.kernel.auth import Actor
-from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.http import (
+    Authenticator,
+    CommandAccepted,
+    Commands,
+    PageOf,
+    ReadConsistency,
+    accepted,
+)
 from crm.kernel.http.params import checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
@@ -24,7 +35,6 @@ from crm.service_desk.api.ticket_schemas import (
     Assignment,
     ContractChange,
     ContractEnd,
-    DocumentPage,
     Escalation,
     FollowUp,
     NewCalendar,
@@ -36,15 +46,40 @@ from crm.service_desk.api.ticket_schemas import (
     Resolution,
     Satisfaction,
 )
+from crm.service_desk.application.calendar_commands import DefineCalendar
+from crm.service_desk.application.contract_commands import (
+    ChangeContract,
+    EndContract,
+    SignContract,
+)
+from crm.service_desk.application.sla_policy_commands import DefinePolicy
+from crm.service_desk.application.ticket_commands import (
+    AssignTicket,
+    CloseTicket,
+    CommentOnTicket,
+    EscalateTicket,
+    LinkArticle,
+    OpenTicket,
+    RecordFollowUp,
+    RecordSatisfaction,
+    ReopenTicket,
+    ResolveTicket,
+    comment_id_for,
+)
 from crm.service_desk.application.ticket_queries import (
     ContractFilter,
     TicketFilter,
     TicketQueries,
 )
-from crm.service_desk.application.ticket_service import SatisfactionRules, TicketService
 from crm.service_desk.domain.tenancy import tenant_own
 from crm.service_desk.domain.tickets import TicketStatus
-from crm.service_desk.projections.ticket_models import PROJECTION
+from crm.service_desk.projections.ticket_models import (
+    PROJECTION,
+    CalendarDoc,
+    ContractDoc,
+    SlaPolicyDoc,
+    TicketDoc,
+)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
@@ -56,18 +91,9 @@ TICKET_SORTS = frozenset(
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter(tags=["service desk: tickets"])
-    service = TicketService(
-        runtime.store,
-        runtime.codec,
-        satisfaction=SatisfactionRules(
-            low_score=runtime.satisfaction_low_score,
-            reopen_complaint_on_low_score=runtime.satisfaction_reopens_complaints,
-        ),
-        reopen_window=timedelta(days=runtime.ticket_reopen_window_days),
-    )
+    bus = runtime.commands
     queries = TicketQueries(runtime.read_store, runtime.codec.keys)
-    commands = Commands(runtime, authenticate)
-    Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
+    Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, PROJECTION))
 
@@ -75,21 +101,17 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
     @api.post("/tickets", status_code=201, response_model=CommandAccepted)
     async def open_ticket(body: NewTicket, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.open(
-                ctx,
-                customer_id=body.customer_id,
-                kind=body.kind,
-                channel=body.channel,
-                priority=body.priority,
-                subject=body.subject,
-                description=body.description,
-            ),
+        command = OpenTicket(
+            customer_id=body.customer_id,
+            kind=body.kind,
+            channel=body.channel,
+            priority=body.priority,
+            subject=body.subject,
+            description=body.description,
         )
-        return accepted(result, response, created_under="/tickets")
+        return accepted(await bus.execute(command, ctx), response, created_under="/tickets")
 
-    @api.get("/tickets", response_model=DocumentPage)
+    @api.get("/tickets", response_model=PageOf[TicketDoc])
     async def list_tickets(
         actor: Who,
         _: int = consistent,
@@ -118,7 +140,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         order = checked_sort(sort, TICKET_SORTS)
         return paged(await queries.tickets(actor, flt, sort=order, limit=limit, offset=offset))
 
-    @api.get("/tickets/{ticket_id}")
+    @api.get("/tickets/{ticket_id}", response_model=TicketDoc)
     async def get_ticket(ticket_id: UUID, actor: Who, _: int = consistent) -> dict[str, Any]:
         return await queries.ticket(actor, str(ticket_id))
 
@@ -126,136 +148,92 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def assign(
         ticket_id: UUID, body: Assignment, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.assign(
-                ctx,
-                str(ticket_id),
-                agent_id=body.agent_id,
-                group_id=body.group_id,
-                reason=body.reason,
-            ),
-        )
-        return accepted(result, response)
+        command = AssignTicket(str(ticket_id), body.agent_id, body.group_id, body.reason)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/tickets/{ticket_id}/escalate", response_model=CommandAccepted)
     async def escalate(
         ticket_id: UUID, body: Escalation, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.escalate(
-                ctx,
-                str(ticket_id),
-                reason=body.reason,
-                to_manager=body.to_manager,
-                manager_id=body.manager_id,
-            ),
-        )
-        return accepted(result, response)
+        command = EscalateTicket(str(ticket_id), body.reason, body.to_manager, body.manager_id)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/tickets/{ticket_id}/comment", response_model=CommandAccepted)
     async def comment(
         ticket_id: UUID, body: NewComment, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.comment(ctx, str(ticket_id), body=body.body, public=body.public)
-        )
-        return accepted(result, response)
+        command = CommentOnTicket(str(ticket_id), body.body, body.public, comment_id_for(ctx))
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/tickets/{ticket_id}/articles", response_model=CommandAccepted)
     async def link_article(
         ticket_id: UUID, body: ArticleLink, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.link_article(ctx, str(ticket_id), body.article_id)
-        )
-        return accepted(result, response)
+        command = LinkArticle(str(ticket_id), body.article_id)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/tickets/{ticket_id}/resolve", response_model=CommandAccepted)
     async def resolve(
         ticket_id: UUID, body: Resolution, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.resolve(
-                ctx, str(ticket_id), resolution=body.resolution, kb_article_id=body.kb_article_id
-            ),
-        )
-        return accepted(result, response)
+        command = ResolveTicket(str(ticket_id), body.resolution, body.kb_article_id)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/tickets/{ticket_id}/reopen", response_model=CommandAccepted)
     async def reopen(
         ticket_id: UUID, body: Reopening, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.reopen(ctx, str(ticket_id), reason=body.reason)
-        )
-        return accepted(result, response)
+        command = ReopenTicket(str(ticket_id), body.reason)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/tickets/{ticket_id}/close", response_model=CommandAccepted)
     async def close(ticket_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.close(ctx, str(ticket_id)))
-        return accepted(result, response)
+        return accepted(await bus.execute(CloseTicket(str(ticket_id)), ctx), response)
 
     @api.post("/tickets/{ticket_id}/satisfaction", response_model=CommandAccepted)
     async def satisfaction(
         ticket_id: UUID, body: Satisfaction, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.record_satisfaction(
-                ctx, str(ticket_id), score=body.score, comment=body.comment
-            ),
-        )
-        return accepted(result, response)
+        command = RecordSatisfaction(str(ticket_id), body.score, body.comment)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/tickets/{ticket_id}/follow-up", response_model=CommandAccepted)
     async def follow_up(
         ticket_id: UUID, body: FollowUp, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.record_follow_up(ctx, str(ticket_id), note=body.note)
-        )
-        return accepted(result, response)
+        command = RecordFollowUp(str(ticket_id), body.note)
+        return accepted(await bus.execute(command, ctx), response)
 
     # -- SLA policies ----------------------------------------------------------------------------
 
     @api.post("/sla/policies", status_code=201, response_model=CommandAccepted)
     async def define_policy(body: NewPolicy, ctx: Ctx, response: Response) -> CommandAccepted:
         """Define the policy of ``level`` (201) or revise it if it exists (200)."""
-        targets = {
-            priority: (t.first_response_minutes, t.resolution_minutes)
-            for priority, t in body.targets.items()
-        }
-        created = False
-
-        async def run() -> Any:
-            nonlocal created
-            result, created = await service.define_policy(
-                ctx,
-                level=body.level,
-                name=body.name,
-                targets=targets,
-                calendar_id=body.calendar_id,
-                follow_up_days=body.follow_up_days,
-                follow_up_escalation_days=body.follow_up_escalation_days,
-            )
-            return result
-
-        result = tenant_own(await commands.run(ctx, run))
-        if created:
+        command = DefinePolicy(
+            level=body.level,
+            name=body.name,
+            targets={
+                priority: (t.first_response_minutes, t.resolution_minutes)
+                for priority, t in body.targets.items()
+            },
+            calendar_id=body.calendar_id,
+            follow_up_days=body.follow_up_days,
+            follow_up_escalation_days=body.follow_up_escalation_days,
+        )
+        outcome = await bus.run(command, ctx)
+        result = tenant_own(outcome.result)
+        if outcome.recorded and result.stream_version == 0:  # this call defined it
             return accepted(result, response, created_under="/sla/policies")
         response.status_code = 200
         return accepted(result, response)
 
-    @api.get("/sla/policies", response_model=DocumentPage)
+    @api.get("/sla/policies", response_model=PageOf[SlaPolicyDoc])
     async def list_policies(
         actor: Who, _: int = consistent, limit: Limit = 50, offset: Offset = 0
     ) -> dict[str, Any]:
         return paged(await queries.policies(actor, limit=limit, offset=offset))
 
-    @api.get("/sla/policies/{policy_id}")
+    @api.get("/sla/policies/{policy_id}", response_model=SlaPolicyDoc)
     async def get_policy(policy_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
         return await queries.policy(actor, policy_id)
 
@@ -263,74 +241,45 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
     @api.post("/calendars", status_code=201, response_model=CommandAccepted)
     async def define_calendar(body: NewCalendar, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.define_calendar(
-                ctx,
-                calendar_id=body.id,
-                name=body.name,
-                time_zone=body.time_zone,
-                hours=[
-                    WorkingHours(weekday=h.weekday, start=h.start, end=h.end) for h in body.hours
-                ],
-                holidays=body.holidays,
-            ),
-        )
-        return accepted(tenant_own(result), response, created_under="/calendars")
+        hours = [WorkingHours(weekday=h.weekday, start=h.start, end=h.end) for h in body.hours]
+        cid = body.id or str(uuid4())
+        command = DefineCalendar(body.name, body.time_zone, hours, body.holidays, cid)
+        result = tenant_own(await bus.execute(command, ctx))
+        return accepted(result, response, created_under="/calendars")
 
-    @api.get("/calendars", response_model=DocumentPage)
+    @api.get("/calendars", response_model=PageOf[CalendarDoc])
     async def list_calendars(
         actor: Who, _: int = consistent, limit: Limit = 50, offset: Offset = 0
     ) -> dict[str, Any]:
         return paged(await queries.calendars(actor, limit=limit, offset=offset))
 
-    @api.get("/calendars/{calendar_id}")
+    @api.get("/calendars/{calendar_id}", response_model=CalendarDoc)
     async def get_calendar(calendar_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
         return await queries.calendar(actor, calendar_id)
 
     # -- contracts -------------------------------------------------------------------------------
-    # Contract streams are qualified by the tenant (``servicecontract-<tenant>:<customer>``);
-    # answers and Locations name the customer by the tenant's own id.
 
     @api.post("/contracts", status_code=201, response_model=CommandAccepted)
     async def sign_contract(body: NewContract, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.sign_contract(
-                ctx,
-                customer_id=body.customer_id,
-                level=body.level,
-                starts_on=body.starts_on,
-                ends_on=body.ends_on,
-            ),
-        )
-        return accepted(tenant_own(result), response, created_under="/contracts")
+        command = SignContract(body.customer_id, body.level, body.starts_on, body.ends_on)
+        result = tenant_own(await bus.execute(command, ctx))
+        return accepted(result, response, created_under="/contracts")
 
     @api.post("/contracts/{customer_id}/change", response_model=CommandAccepted)
     async def change_contract(
         customer_id: str, body: ContractChange, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.change_contract(ctx, customer_id, level=body.level)
-        )
+        result = await bus.execute(ChangeContract(customer_id, body.level), ctx)
         return accepted(tenant_own(result), response)
 
     @api.post("/contracts/{customer_id}/end", response_model=CommandAccepted)
     async def end_contract(
         customer_id: str, body: ContractEnd, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.end_contract(
-                ctx,
-                customer_id,
-                ended_on=body.ended_on or ctx.now.date(),
-                reason=body.reason,
-            ),
-        )
-        return accepted(tenant_own(result), response)
+        command = EndContract(customer_id, body.ended_on or ctx.now.date(), body.reason)
+        return accepted(tenant_own(await bus.execute(command, ctx)), response)
 
-    @api.get("/contracts", response_model=DocumentPage)
+    @api.get("/contracts", response_model=PageOf[ContractDoc])
     async def list_contracts(
         actor: Who,
         _: int = consistent,
@@ -345,7 +294,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         )
         return paged(await queries.contracts(actor, flt, limit=limit, offset=offset))
 
-    @api.get("/contracts/{customer_id}")
+    @api.get("/contracts/{customer_id}", response_model=ContractDoc)
     async def get_contract(customer_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
         return await queries.contract(actor, customer_id)
 

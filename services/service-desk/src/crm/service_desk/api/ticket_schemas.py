@@ -5,7 +5,7 @@ responses are UTC ISO strings."""
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated, Any
+from typing import Annotated
 
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints
 
@@ -133,13 +133,3 @@ class ContractChange(Request):
 class ContractEnd(Request):
     ended_on: date | None = Field(default=None, description="Default: today")
     reason: Reason | None = None
-
-
-# -- responses -----------------------------------------------------------------------------------
-
-
-class DocumentPage(BaseModel):
-    items: list[dict[str, Any]]
-    total: int
-    limit: int
-    offset: int

@@ -1,6 +1,6 @@
-"""Routes of field visits: /visits and /visits/{id}/reschedule|complete|cancel. Each command
-is a few lines: parse, run, answer with its position; a slot another visit holds is a 409
-``technician_double_booked``."""
+"""Routes of field visits: /visits and /visits/{id}/reschedule|complete|cancel. A route maps
+the request to a command (:mod:`crm.service_desk.application.visit_commands`) and the result
+to its position; a slot another visit holds is a 409 ``technician_double_booked``."""
 
 from datetime import date
 from typing import Annotated, Any
@@ -9,7 +9,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Query, Response
 
 from crm.kernel.auth import Actor
-from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
+from crm.kernel.http import (
+    Authenticator,
+    CommandAccepted,
+    Commands,
+    PageOf,
+    ReadConsistency,
+    accepted,
+)
 from crm.kernel.http.params import checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
@@ -18,13 +25,17 @@ from crm.service_desk.api.visit_schemas import (
     Completion,
     NewVisit,
     Rescheduling,
-    VisitPage,
     VisitStatusName,
-    VisitView,
+)
+from crm.service_desk.application.visit_commands import (
+    CancelVisit,
+    CompleteVisit,
+    RescheduleVisit,
+    ScheduleVisit,
+    visit_id_for,
 )
 from crm.service_desk.application.visit_queries import SORTS, VisitFilter, VisitQueries
-from crm.service_desk.application.visit_service import VisitService
-from crm.service_desk.projections.visit_models import VISITS_PROJECTION
+from crm.service_desk.projections.visit_models import VISITS_PROJECTION, VisitDoc
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
@@ -32,60 +43,47 @@ Offset = Annotated[int, Query(ge=0)]
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter(tags=["service desk: field visits"])
-    service = VisitService(runtime.store, runtime.codec)
+    bus = runtime.commands
     queries = VisitQueries(runtime.read_store, runtime.codec.keys)
-    commands = Commands(runtime, authenticate)
-    Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
+    Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, VISITS_PROJECTION))
 
     @api.post("/visits", status_code=201, response_model=CommandAccepted)
     async def schedule(body: NewVisit, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.schedule(
-                ctx,
-                ticket_id=body.ticket_id,
-                customer_id=body.customer_id,
-                technician_id=body.technician_id,
-                slot=body.slot,
-                address=body.address,
-                notes=body.notes,
-            ),
+        command = ScheduleVisit(
+            ticket_id=body.ticket_id,
+            customer_id=body.customer_id,
+            technician_id=body.technician_id,
+            slot=body.slot,
+            address=body.address,
+            notes=body.notes,
+            visit_id=visit_id_for(ctx),
         )
-        return accepted(result, response, created_under="/visits")
+        return accepted(await bus.execute(command, ctx), response, created_under="/visits")
 
     @api.post("/visits/{visit_id}/reschedule", response_model=CommandAccepted)
     async def reschedule(
         visit_id: UUID, body: Rescheduling, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.reschedule(
-                ctx,
-                str(visit_id),
-                slot=body.slot,
-                technician_id=body.technician_id,
-                reason=body.reason,
-            ),
-        )
-        return accepted(result, response)
+        command = RescheduleVisit(str(visit_id), body.slot, body.technician_id, body.reason)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/visits/{visit_id}/complete", response_model=CommandAccepted)
     async def complete(
         visit_id: UUID, body: Completion, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.complete(ctx, str(visit_id), body.report))
-        return accepted(result, response)
+        command = CompleteVisit(str(visit_id), body.report)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/visits/{visit_id}/cancel", response_model=CommandAccepted)
     async def cancel(
         visit_id: UUID, body: Cancellation, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.cancel(ctx, str(visit_id), body.reason))
-        return accepted(result, response)
+        command = CancelVisit(str(visit_id), body.reason)
+        return accepted(await bus.execute(command, ctx), response)
 
-    @api.get("/visits", response_model=VisitPage)
+    @api.get("/visits", response_model=PageOf[VisitDoc])
     async def list_visits(
         actor: Who,
         _: int = consistent,
@@ -108,8 +106,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         )
         return paged(await queries.visits(actor, flt, sort=sort, limit=limit, offset=offset))
 
-    @api.get("/visits/{visit_id}", response_model=VisitView)
-    async def get_visit(visit_id: UUID, actor: Who, _: int = consistent) -> Any:
+    @api.get("/visits/{visit_id}", response_model=VisitDoc)
+    async def get_visit(visit_id: UUID, actor: Who, _: int = consistent) -> dict[str, Any]:
         return await queries.visit(actor, str(visit_id))
 
     return api

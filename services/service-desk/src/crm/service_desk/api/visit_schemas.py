@@ -1,5 +1,6 @@
-"""Request and response bodies of the field-visit routes. Unknown fields are refused; a slot's
-``start`` and ``end`` must carry a time zone (the domain answers 422 naming the field)."""
+"""Request bodies of the field-visit routes (the answers are the read model's documents).
+Unknown fields are refused; a slot's ``start`` and ``end`` must carry a time zone (the domain
+answers 422 naming the field)."""
 
 from __future__ import annotations
 
@@ -54,43 +55,3 @@ class VisitStatusName(StrEnum):
     SCHEDULED = "scheduled"
     COMPLETED = "completed"
     CANCELLED = "cancelled"
-
-
-class PreviousSlot(BaseModel):
-    technician_id: str
-    start: str
-    end: str
-    reason: str | None
-    rescheduled_at: str
-    rescheduled_by: str
-
-
-class VisitView(BaseModel):
-    """Times are ISO strings in UTC; ``days`` are the UTC days the slot touches. ``address``,
-    ``notes`` and ``report`` show the redaction marker to roles that do not need personal data."""
-
-    id: str
-    ticket_id: str
-    customer_id: str
-    technician_id: str
-    start: str
-    end: str
-    days: list[str]
-    status: VisitStatusName
-    address: str | None
-    notes: str | None
-    report: str | None
-    scheduled_at: str
-    scheduled_by: str
-    completed_at: str | None
-    cancelled_at: str | None
-    cancel_reason: str | None
-    reschedules: list[PreviousSlot]
-    version: int
-
-
-class VisitPage(BaseModel):
-    items: list[VisitView]
-    total: int
-    limit: int
-    offset: int

@@ -22,10 +22,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any
 
+from crm.kernel.access import Principal
 from crm.kernel.auth import Actor
 from crm.kernel.errors import NotFound
 from crm.kernel.read_store import Document, Page, Query, ReadStore, sort_order
-from crm.service_desk.application.policy import DeskAction, TicketAccess, visibility_filter
+from crm.service_desk.application.policy import POLICY, DeskAction
 from crm.service_desk.domain.search import rank
 from crm.service_desk.projections.kb_models import ARTICLES, CONTENT, INDEX
 
@@ -43,8 +44,8 @@ class ArticleFilter:
 
 def _writer(actor: Actor) -> bool:
     """Whether ``actor`` sees drafts and unpublished versions: the roles that write articles."""
-    visibility_filter(actor)  # Forbidden for a role that may not view the desk at all
-    return TicketAccess.of(actor).may(DeskAction.WORK)
+    POLICY.visibility_filter(actor)  # Forbidden for a role that may not view the desk at all
+    return POLICY.may(Principal.of(actor), DeskAction.WORK)
 
 
 def as_published(doc: Document) -> Document:
@@ -111,7 +112,7 @@ class KnowledgeBaseQueries:
         self, actor: Actor, q: str, *, limit: int, product: str | None = None
     ) -> list[dict[str, Any]]:
         """Published articles matching ``q``, best first (see the module's docstring)."""
-        visibility_filter(actor)
+        POLICY.visibility_filter(actor)
         entries: dict[str, Document] = {}
         offset = 0
         while True:

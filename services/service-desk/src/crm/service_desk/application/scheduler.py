@@ -19,6 +19,10 @@ and however often they restart:
 3. an append that meets a concurrent writer (an agent, another scheduler at another ``now``)
    is retried on a fresh load, where 1 applies.
 
+Each check is a command (:class:`CheckSla`, :class:`CheckFollowUp`) sent on the runtime's
+command bus like any other; the bus builds the key of 2 from the ticket after the check
+(``idempotency_for``) and retries as in 3.
+
 A tick handles what the read model shows at the time; what it has not caught up with yet,
 or a check that failed, is found by the next tick.
 """
@@ -26,8 +30,9 @@ or a check that failed, is found by the next tick.
 from __future__ import annotations
 
 import asyncio
+import hashlib
 import logging
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 
@@ -40,10 +45,12 @@ from crm.events.service_desk import (
 )
 from crm.kernel.clock import Clock
 from crm.kernel.context import Job
-from crm.kernel.reactor import system_context
+from crm.kernel.event_store import Idempotency
+from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.read_store import Document, find_all
-from crm.kernel.repository import CommandContext, Repository, record_changes
+from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+from crm.service_desk.application.ticket_commands import CheckFollowUp, CheckSla
 from crm.service_desk.domain.tickets import Ticket
 from crm.service_desk.projections.ticket_models import TICKETS, instant
 
@@ -51,7 +58,6 @@ log = logging.getLogger(__name__)
 
 ACTOR = "process:service-desk-scheduler"
 PAGE = 200
-ATTEMPTS = 3
 CONCURRENT_CHECKS = 16
 """Due tickets checked at once: their appends share the store's commits (group commit)."""
 DEFAULT_WARN_BEFORE = timedelta(minutes=30)
@@ -97,7 +103,6 @@ class ServiceDeskScheduler:
         self.read_store = runtime.read_store
         self.warn_before = warn_before
         self.page_size = page_size
-        self.tickets = Repository(runtime.store, runtime.codec, Ticket)
 
     async def _due(self, flt: dict[str, object], sort: str) -> list[Document]:
         """Every ticket matching ``flt`` now, across tenants, earliest due first."""
@@ -106,19 +111,19 @@ class ServiceDeskScheduler:
         )
 
     async def _check(
-        self, doc: Document, check: str, now: datetime, act: Callable[[Ticket], None]
+        self, doc: Document, check: str, now: datetime, command: CheckSla | CheckFollowUp
     ) -> tuple[DomainEvent, ...]:
-        """Load, check, and append only what the domain recorded (returned; () if nothing, or
-        if another scheduler recorded the same facts first)."""
+        """Run the check; what it appended (() if nothing, or if another scheduler recorded
+        the same facts first)."""
 
-        def context(ticket: Ticket) -> CommandContext:
-            key = f"scheduler:{check}:{ticket.id}:" + ";".join(_fact(e) for e in ticket.changes)
-            return system_context(ACTOR, doc["tenant"], now, key)
+        def key(ticket: Ticket) -> Idempotency:
+            facts = ";".join(_fact(e) for e in ticket.changes)
+            name = f"scheduler:{check}:{ticket.id}:{facts}"
+            return Idempotency(name, hashlib.sha256(name.encode()).hexdigest())
 
-        ticket, result = await record_changes(
-            self.tickets, doc["id"], act, context, tenant=doc["tenant"], attempts=ATTEMPTS
-        )
-        return () if result is None or result.replayed else ticket.changes
+        ctx = CommandContext(actor=ACTOR, role=SYSTEM_ROLE, tenant=doc["tenant"], now=now)
+        outcome = await self.runtime.commands.run(command, ctx, idempotency_for=key)
+        return outcome.aggregate.changes if outcome.recorded else ()
 
     async def tick(self, now: datetime) -> TickReport:
         warned: list[str] = []
@@ -131,11 +136,11 @@ class ServiceDeskScheduler:
         gate = asyncio.Semaphore(CONCURRENT_CHECKS)
 
         async def check(
-            doc: Document, name: str, act: Callable[[Ticket], None]
+            doc: Document, name: str, command: CheckSla | CheckFollowUp
         ) -> Sequence[DomainEvent] | None:
             async with gate:
                 try:
-                    return await self._check(doc, name, now, act)
+                    return await self._check(doc, name, now, command)
                 except Exception:
                     log.exception(
                         "%s check of ticket %s failed; next tick retries", name, doc["id"]
@@ -171,7 +176,7 @@ class ServiceDeskScheduler:
             "opened_at",
         )
         outcomes = await asyncio.gather(
-            *(check(doc, "sla", lambda t: t.check_sla(now, self.warn_before)) for doc in sla)
+            *(check(doc, "sla", CheckSla(doc["id"], self.warn_before)) for doc in sla)
         )
         for doc, recorded in zip(sla, outcomes, strict=True):
             account(doc, recorded)
@@ -179,7 +184,7 @@ class ServiceDeskScheduler:
             {"follow_up_check_at": {"$lte": instant(now)}}, "follow_up_check_at"
         )
         outcomes = await asyncio.gather(
-            *(check(doc, "follow-up", lambda t: t.check_follow_up(now)) for doc in follow_ups)
+            *(check(doc, "follow-up", CheckFollowUp(doc["id"])) for doc in follow_ups)
         )
         for doc, recorded in zip(follow_ups, outcomes, strict=True):
             account(doc, recorded)

@@ -20,12 +20,7 @@ from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to
-from crm.service_desk.application.policy import (
-    DeskAction,
-    authorize,
-    personal_view,
-    visibility_filter,
-)
+from crm.service_desk.application.policy import POLICY, DeskAction, personal_view, scope_of
 from crm.service_desk.domain.tenancy import qualified
 from crm.service_desk.projections.ticket_models import (
     CALENDARS,
@@ -89,20 +84,15 @@ class TicketQueries:
 
     async def ticket(self, actor: Actor, ticket_id: str) -> Document:
         doc = await self._get(actor, TICKETS, "ticket", ticket_id)
-        authorize(
-            actor,
-            DeskAction.VIEW,
-            what=f"ticket {ticket_id}",
-            group_id=doc["group_id"],
-            agent_id=doc["agent_id"],
-        )
+        scope = scope_of(doc["group_id"], doc["agent_id"])
+        POLICY.authorize(actor, DeskAction.VIEW, what=f"ticket {ticket_id}", scope=scope)
         [doc] = await self._unerased([doc])
         return personal_view(actor, doc, TICKET_PERSONAL_FIELDS)
 
     async def tickets(
         self, actor: Actor, flt: TicketFilter, *, sort: str, limit: int, offset: int
     ) -> Page:
-        visible = visibility_filter(actor)
+        visible = POLICY.visibility_filter(actor)
         conditions: list[dict[str, Any]] = [
             {"tenant": actor.tenant},
             *([visible] if visible else []),
@@ -125,7 +115,7 @@ class TicketQueries:
     # -- configuration -------------------------------------------------------------------------
 
     def _view(self, actor: Actor, what: str) -> None:
-        authorize(actor, DeskAction.VIEW, what=what, scoped=False)
+        POLICY.authorize(actor, DeskAction.VIEW, what=what)
 
     async def policy(self, actor: Actor, policy_id: str) -> Document:
         self._view(actor, "SLA policy")

@@ -8,7 +8,7 @@ shared by the groups), and what it shows of the customer is redacted by role, no
 A visit of a customer whose personal data was erased shows those fields as erased, whoever
 reads it (:mod:`crm.kernel.erasure`: the document may predate the erasure, and no event can
 reach it by its key). The bookkeeping of holds (``holds``, ``stale_since``) is the
-reconciliation's, not the API's.
+reconciliation's, not the API's: the document type leaves it out of the answers.
 """
 
 from __future__ import annotations
@@ -23,11 +23,10 @@ from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore
-from crm.service_desk.application.policy import personal_view, visibility_filter
+from crm.service_desk.application.policy import POLICY, personal_view
 from crm.service_desk.projections.visit_models import VISITS
 
 PERSONAL = ("address", "notes", "report")
-INTERNAL = ("holds", "stale_since", "scheduled")
 SORTS = frozenset({"start", "scheduled_at", "updated_at"})
 
 
@@ -41,8 +40,7 @@ class VisitFilter:
 
 
 def _shown(actor: Actor, doc: Document) -> Document:
-    public = {k: v for k, v in doc.items() if k not in INTERNAL}
-    return personal_view(actor, public, PERSONAL)
+    return personal_view(actor, doc, PERSONAL)
 
 
 def visit_subject(doc: Document) -> str | None:
@@ -61,7 +59,7 @@ class VisitQueries:
         return await redact_erased(self.keys, docs, visit_subject, PERSONAL)
 
     async def visit(self, actor: Actor, visit_id: str) -> Document:
-        visibility_filter(actor)  # Forbidden for a role that may not view the desk
+        POLICY.visibility_filter(actor)  # Forbidden for a role that may not view the desk
         doc = await self.read_store.get(VISITS, visit_id)
         if doc is None or doc["tenant"] != actor.tenant or not doc["scheduled"]:
             raise NotFound(f"visit {visit_id} does not exist")
@@ -71,7 +69,7 @@ class VisitQueries:
     async def visits(
         self, actor: Actor, flt: VisitFilter, *, sort: str, limit: int, offset: int
     ) -> Page:
-        visibility_filter(actor)
+        POLICY.visibility_filter(actor)
         conditions: list[dict[str, Any]] = [{"tenant": actor.tenant}, {"scheduled": True}]
         for name in ("technician_id", "ticket_id", "customer_id", "status"):
             value = getattr(flt, name)

@@ -18,13 +18,19 @@ article (``kb_article_id``) counts one on both documents; a ticket reopened and 
 again with the same article counts again (each resolution it gave). A resolution naming an
 article this tenant does not have changes nothing. Counting here, not in the article's
 stream, means resolving a ticket never contends with editing the article.
+
+:class:`ArticleDoc` is the article document's shape, which the routes answer (without the
+tenant); :class:`IndexDoc` the search index entry's, which only the search reads.
 """
 
 from __future__ import annotations
 
 from collections.abc import Iterable
 from datetime import UTC, datetime
-from typing import Any
+from typing import Annotated, TypeVar
+
+from pydantic import Field
+from typing_extensions import TypedDict
 
 from crm.events import DomainEvent, EventEnvelope
 from crm.events.knowledge import (
@@ -34,7 +40,8 @@ from crm.events.knowledge import (
     KbArticleUpdated,
 )
 from crm.events.service_desk import TicketResolved
-from crm.kernel.projection import DocKey, Projection
+from crm.kernel.handlers import DocKey, Handlers
+from crm.kernel.projection import Projection
 from crm.kernel.read_store import CollectionSpec, Document, Index
 from crm.service_desk.domain.search import index_article
 
@@ -47,154 +54,297 @@ def _iso(value: datetime) -> str:
     return value.astimezone(UTC).isoformat()
 
 
-def _content(event: KbArticleDrafted | KbArticleUpdated) -> dict[str, Any]:
-    return {
-        "title": event.title,
-        "problem": event.problem,
-        "solution": event.solution,
-        "tags": list(event.tags),
-        "product": event.product,
-    }
+class Content(TypedDict):
+    title: str
+    problem: str
+    solution: str
+    tags: list[str]
+    product: str | None
 
 
-def _indexed(event: KbArticleDrafted | KbArticleUpdated, version: int) -> dict[str, Any]:
-    return {
-        "version": version,
-        "title": event.title,
-        "tags": list(event.tags),
-        "product": event.product,
-        "terms": index_article(
+class Version(TypedDict):
+    version: int
+    title: str
+    problem: str
+    solution: str
+    tags: list[str]
+    product: str | None
+    changed: list[str]
+    at: str
+    by: str
+
+
+class ArticleDoc(TypedDict):
+    """The latest version's content for the roles that write articles; the published one's
+    (and only that version) for the others (see ``kb_queries.as_published``)."""
+
+    id: str
+    tenant: Annotated[str, Field(exclude=True)]
+    status: str
+    author_id: str
+    title: str
+    problem: str
+    solution: str
+    tags: list[str]
+    product: str | None
+    version: int
+    versions: list[Version]
+    published_version: int | None
+    published: Content | None
+    published_at: str | None
+    retired_at: str | None
+    retire_reason: str | None
+    resolved_tickets: int
+    """How many ticket resolutions named this article."""
+    last_resolved_at: str | None
+    created_at: str
+    updated_at: str
+
+
+def _content(event: KbArticleDrafted | KbArticleUpdated) -> Content:
+    return Content(
+        title=event.title,
+        problem=event.problem,
+        solution=event.solution,
+        tags=list(event.tags),
+        product=event.product,
+    )
+
+
+def _version(
+    event: KbArticleDrafted | KbArticleUpdated,
+    number: int,
+    changed: Iterable[str],
+    at: str,
+    by: str,
+) -> Version:
+    return Version(version=number, **_content(event), changed=list(changed), at=at, by=by)
+
+
+articles: Handlers[ArticleDoc] = Handlers()
+Own = TypeVar("Own", "ArticleDoc", "IndexDoc")
+
+
+@articles(KbArticleDrafted)
+def drafted(
+    key: DocKey, doc: ArticleDoc | None, event: KbArticleDrafted, envelope: EventEnvelope
+) -> ArticleDoc:
+    at = _iso(envelope.occurred_at)
+    first = _version(event, 1, CONTENT, _iso(event.drafted_at), envelope.actor)
+    return ArticleDoc(
+        id=key[1],
+        tenant=envelope.tenant,
+        status="draft",
+        author_id=event.author_id,
+        **_content(event),
+        version=1,
+        versions=[first],
+        published_version=None,
+        published=None,
+        published_at=None,
+        retired_at=None,
+        retire_reason=None,
+        resolved_tickets=0,
+        last_resolved_at=None,
+        created_at=at,
+        updated_at=at,
+    )
+
+
+def _own(doc: Own | None, envelope: EventEnvelope) -> Own | None:
+    """The document to change, None if it is not the tenant's (a resolution naming an article
+    this tenant does not have changes nothing)."""
+    if doc is None or doc["tenant"] != envelope.tenant:
+        return None
+    return doc.copy()
+
+
+@articles(KbArticleUpdated)
+def updated(
+    key: DocKey, doc: ArticleDoc | None, event: KbArticleUpdated, envelope: EventEnvelope
+) -> ArticleDoc | None:
+    new = _own(doc, envelope)
+    if new is None:
+        return doc
+    content = _content(event)
+    new["title"], new["problem"], new["solution"] = (
+        content["title"],
+        content["problem"],
+        content["solution"],
+    )
+    new["tags"], new["product"] = content["tags"], content["product"]
+    new["version"] = event.version
+    new["updated_at"] = _iso(envelope.occurred_at)
+    version = _version(event, event.version, event.changed, _iso(event.updated_at), envelope.actor)
+    new["versions"] = [*new["versions"], version]
+    return new
+
+
+@articles(KbArticlePublished)
+def published(
+    key: DocKey, doc: ArticleDoc | None, event: KbArticlePublished, envelope: EventEnvelope
+) -> ArticleDoc | None:
+    new = _own(doc, envelope)
+    if new is None:
+        return doc
+    version = new["versions"][event.version - 1]
+    new["status"] = "published"
+    new["published_version"] = event.version
+    new["published"] = Content(
+        title=version["title"],
+        problem=version["problem"],
+        solution=version["solution"],
+        tags=version["tags"],
+        product=version["product"],
+    )
+    new["published_at"] = _iso(event.published_at)
+    new["updated_at"] = _iso(envelope.occurred_at)
+    return new
+
+
+@articles(KbArticleRetired)
+def retired(
+    key: DocKey, doc: ArticleDoc | None, event: KbArticleRetired, envelope: EventEnvelope
+) -> ArticleDoc | None:
+    new = _own(doc, envelope)
+    if new is None:
+        return doc
+    new["status"] = "retired"
+    new["published"] = None
+    new["retired_at"] = _iso(event.retired_at)
+    new["retire_reason"] = event.reason
+    new["updated_at"] = _iso(envelope.occurred_at)
+    return new
+
+
+@articles(TicketResolved)
+def resolved_a_ticket(
+    key: DocKey, doc: ArticleDoc | None, event: TicketResolved, envelope: EventEnvelope
+) -> ArticleDoc | None:
+    new = _own(doc, envelope)
+    if new is None:
+        return doc
+    new["resolved_tickets"] += 1
+    new["last_resolved_at"] = _iso(event.resolved_at)
+    return new
+
+
+# -- the search index ----------------------------------------------------------------------------
+
+
+class Indexed(TypedDict):
+    version: int
+    title: str
+    tags: list[str]
+    product: str | None
+    terms: dict[str, dict[str, int]]
+    """Per field, the term counts (:func:`~crm.service_desk.domain.search.index_article`)."""
+
+
+class IndexDoc(TypedDict):
+    id: str
+    tenant: str
+    status: str
+    latest: Indexed
+    published: Indexed | None
+    resolved_tickets: int
+
+
+def _indexed(event: KbArticleDrafted | KbArticleUpdated, version: int) -> Indexed:
+    return Indexed(
+        version=version,
+        title=event.title,
+        tags=list(event.tags),
+        product=event.product,
+        terms=index_article(
             title=event.title, problem=event.problem, solution=event.solution, tags=event.tags
-        ),
-    }
-
-
-class ArticlesModel:
-    collection = ARTICLES
-    spec = CollectionSpec(
-        ARTICLES,
-        (
-            Index(("tenant", "status", "updated_at")),
-            Index(("tenant", "product")),
-            Index(("tenant", "resolved_tickets")),
         ),
     )
 
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        at = _iso(envelope.occurred_at)
-        if isinstance(event, KbArticleDrafted):
-            version = {"version": 1, **_content(event), "changed": list(CONTENT)}
-            return {
-                "id": key[1],
-                "tenant": envelope.tenant,
-                "status": "draft",
-                "author_id": event.author_id,
-                **_content(event),
-                "version": 1,
-                "versions": [{**version, "at": _iso(event.drafted_at), "by": envelope.actor}],
-                "published_version": None,
-                "published": None,
-                "published_at": None,
-                "retired_at": None,
-                "retire_reason": None,
-                "resolved_tickets": 0,
-                "last_resolved_at": None,
-                "created_at": at,
-                "updated_at": at,
-            }
-        if doc is None or doc["tenant"] != envelope.tenant:
-            return doc  # a resolution naming an article this tenant does not have
-        new = dict(doc)
-        match event:
-            case KbArticleUpdated():
-                new.update(_content(event), version=event.version, updated_at=at)
-                new["versions"] = [
-                    *new["versions"],
-                    {
-                        "version": event.version,
-                        **_content(event),
-                        "changed": list(event.changed),
-                        "at": _iso(event.updated_at),
-                        "by": envelope.actor,
-                    },
-                ]
-            case KbArticlePublished():
-                published = new["versions"][event.version - 1]
-                new.update(
-                    status="published",
-                    published_version=event.version,
-                    published={f: published[f] for f in CONTENT},
-                    published_at=_iso(event.published_at),
-                    updated_at=at,
-                )
-            case KbArticleRetired():
-                new.update(
-                    status="retired",
-                    published=None,
-                    retired_at=_iso(event.retired_at),
-                    retire_reason=event.reason,
-                    updated_at=at,
-                )
-            case TicketResolved():
-                new.update(
-                    resolved_tickets=new["resolved_tickets"] + 1,
-                    last_resolved_at=_iso(event.resolved_at),
-                )
-        return new
+
+index: Handlers[IndexDoc] = Handlers()
 
 
-class SearchIndexModel:
-    collection = INDEX
-    spec = CollectionSpec(INDEX, (Index(("tenant", "status")),))
+@index(KbArticleDrafted)
+def entry_drafted(
+    key: DocKey, doc: IndexDoc | None, event: KbArticleDrafted, envelope: EventEnvelope
+) -> IndexDoc:
+    return IndexDoc(
+        id=key[1],
+        tenant=envelope.tenant,
+        status="draft",
+        latest=_indexed(event, 1),
+        published=None,
+        resolved_tickets=0,
+    )
 
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        if isinstance(event, KbArticleDrafted):
-            return {
-                "id": key[1],
-                "tenant": envelope.tenant,
-                "status": "draft",
-                "latest": _indexed(event, 1),
-                "published": None,
-                "resolved_tickets": 0,
-            }
-        if doc is None or doc["tenant"] != envelope.tenant:
-            return doc
-        new = dict(doc)
-        match event:
-            case KbArticleUpdated():
-                new["latest"] = _indexed(event, event.version)
-            case KbArticlePublished():
-                new.update(status="published", published=new["latest"])
-            case KbArticleRetired():
-                new.update(status="retired", published=None)
-            case TicketResolved():
-                new["resolved_tickets"] = new["resolved_tickets"] + 1
-        return new
+
+@index(KbArticleUpdated)
+def entry_updated(
+    key: DocKey, doc: IndexDoc | None, event: KbArticleUpdated, envelope: EventEnvelope
+) -> IndexDoc | None:
+    new = _own(doc, envelope)
+    if new is None:
+        return doc
+    new["latest"] = _indexed(event, event.version)
+    return new
+
+
+@index(KbArticlePublished)
+def entry_published(
+    key: DocKey, doc: IndexDoc | None, event: KbArticlePublished, envelope: EventEnvelope
+) -> IndexDoc | None:
+    new = _own(doc, envelope)
+    if new is None:
+        return doc
+    new["status"] = "published"
+    new["published"] = new["latest"]
+    return new
+
+
+@index(KbArticleRetired)
+def entry_retired(
+    key: DocKey, doc: IndexDoc | None, event: KbArticleRetired, envelope: EventEnvelope
+) -> IndexDoc | None:
+    new = _own(doc, envelope)
+    if new is None:
+        return doc
+    new["status"] = "retired"
+    new["published"] = None
+    return new
+
+
+@index(TicketResolved)
+def entry_resolved_a_ticket(
+    key: DocKey, doc: IndexDoc | None, event: TicketResolved, envelope: EventEnvelope
+) -> IndexDoc | None:
+    new = _own(doc, envelope)
+    if new is None:
+        return doc
+    new["resolved_tickets"] += 1
+    return new
 
 
 class KnowledgeBaseProjection:
     name = "service_desk_kb"
     version = 1
-    articles = ArticlesModel()
-    index = SearchIndexModel()
-    collections = (articles.spec, index.spec)
-    event_types = frozenset(
-        e.event_type
-        for e in (
-            KbArticleDrafted,
-            KbArticleUpdated,
-            KbArticlePublished,
-            KbArticleRetired,
-            TicketResolved,
-        )
+    collections = (
+        CollectionSpec(
+            ARTICLES,
+            (
+                Index(("tenant", "status", "updated_at")),
+                Index(("tenant", "product")),
+                Index(("tenant", "resolved_tickets")),
+            ),
+        ),
+        CollectionSpec(INDEX, (Index(("tenant", "status")),)),
     )
+    event_types = articles.event_types | index.event_types
     categories = frozenset({"kb_article", "ticket"})
 
     def keys(self, event: DomainEvent, envelope: EventEnvelope) -> Iterable[DocKey]:
+        """Each event lands on both documents of its article (a resolution: of the article
+        it names, if any)."""
         if isinstance(event, TicketResolved):
             if event.kb_article_id is None:
                 return ()
@@ -206,8 +356,8 @@ class KnowledgeBaseProjection:
     def evolve(
         self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
     ) -> Document | None:
-        model = self.articles if key[0] == ARTICLES else self.index
-        return model.evolve(key, doc, event, envelope)
+        handlers = articles if key[0] == ARTICLES else index
+        return handlers.evolve(key, doc, event, envelope)
 
 
 KB_PROJECTION = KnowledgeBaseProjection()

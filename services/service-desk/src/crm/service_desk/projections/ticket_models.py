@@ -1,8 +1,11 @@
 """Read models of the ticket half of the desk: tickets, SLA policies, business calendars and
 service contracts.
 
-One projection, ``service_desk_tickets``, feeds the four collections, so a command on any of
-these streams answers with a position every read of this half can wait for.
+One projection, ``service_desk_tickets`` (the kernel's :class:`~crm.kernel.handlers.ByCategory`),
+feeds the four collections, so a command on any of these streams answers with a position
+every read of this half can wait for. Each collection's document is a typed shape
+(:class:`TicketDoc`, :class:`SlaPolicyDoc`, :class:`CalendarDoc`, :class:`ContractDoc`): its
+model writes it, and the routes answer it as it is (``tenant`` is never shown).
 
 Instants are stored as UTC ISO strings of fixed width (microseconds always written), so a
 string comparison is a time comparison: the scheduler asks for ``sla_breach_check_at <=
@@ -24,11 +27,13 @@ So a ticket is looked at only when the domain may record something, not on every
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime, timedelta
-from typing import Any, ClassVar, Protocol
+from typing import Annotated, Literal, NotRequired, TypeVar
 
-from crm.events import DomainEvent, EventEnvelope
+from pydantic import Field
+from typing_extensions import TypedDict
+
+from crm.events import EventEnvelope
 from crm.events.service_desk import (
     CalendarDefined,
     ContractChanged,
@@ -55,8 +60,9 @@ from crm.events.service_desk import (
     TicketReopened,
     TicketResolved,
 )
-from crm.kernel.projection import DocKey, Projection
-from crm.kernel.read_store import CollectionSpec, Document, Index
+from crm.kernel.handlers import ByCategory, DocKey, Handlers
+from crm.kernel.projection import Projection
+from crm.kernel.read_store import CollectionSpec, Index
 from crm.service_desk.domain.tenancy import local_id
 
 TICKETS = "service_desk_tickets"
@@ -80,56 +86,170 @@ TICKET_PERSONAL_FIELDS = (
 )
 """The customer's personal data in a ticket document (see ``policy.redact``)."""
 
+Tenant = Annotated[str, Field(exclude=True)]
+"""Every document's tenant: for the queries' filters, never shown."""
+
 
 def instant(value: datetime) -> str:
     """A fixed-width UTC ISO string: ordered as strings exactly as the instants are."""
     return value.astimezone(UTC).isoformat(timespec="microseconds")
 
 
-def _id_of(envelope: EventEnvelope) -> str:
-    return envelope.stream_id.partition("-")[2]
+D = TypeVar("D")
 
 
-def _touch(doc: Document, envelope: EventEnvelope) -> Document:
-    doc["updated_at"] = instant(envelope.occurred_at)
-    doc["version"] = envelope.stream_version
-    return doc
-
-
-def _existing(doc: Document | None, event: DomainEvent, key: DocKey) -> Document:
+def _existing(doc: D | None, key: DocKey, envelope: EventEnvelope) -> D:
     if doc is None:
-        raise LookupError(f"{event.event_type} for {key[1]}, which was never created")
-    return dict(doc)
+        raise LookupError(f"{envelope.event_type} for {key[1]}, which was never created")
+    return doc
 
 
 # -- tickets -------------------------------------------------------------------------------------
 
 
-def _target(target: SlaTarget, cycle: int, due: datetime) -> dict[str, Any]:
-    return {
-        "target": target.value,
-        "cycle": cycle,
-        "due_at": instant(due),
-        "met_at": None,
-        "warned_at": None,
-        "breached_at": None,
-    }
+class Escalation(TypedDict):
+    tier: int
+    previous_tier: int
+    to_manager: bool
+    manager_id: str | None
+    reason: str
+    escalated_at: str
+    escalated_by: str
 
 
-def _update_target(
-    doc: Document, target: SlaTarget, cycle: int | None, **fields: Any
-) -> list[dict[str, Any]]:
-    """``sla_targets`` with ``fields`` set on the target (``cycle`` None: the current one)."""
-    targets = [dict(t) for t in doc["sla_targets"]]
+class Comment(TypedDict):
+    comment_id: str
+    author_id: str
+    from_customer: bool
+    public: bool
+    body: str
+    commented_at: str
+    first_response: bool
+
+
+class Reopening(TypedDict):
+    cycle: int
+    reason: str
+    for_review: bool
+    reopened_at: str
+
+
+class AppliedSlaDoc(TypedDict):
+    """The targets the ticket was opened with (:class:`~crm.events.service_desk.AppliedSla`)."""
+
+    policy_id: str
+    policy_name: str
+    level: str | None
+    calendar_id: str
+    first_response_minutes: int
+    resolution_minutes: int
+    first_response_due: str
+    resolution_due: str
+    follow_up_days: int
+    follow_up_escalation_days: int
+
+
+class SlaTargetDoc(TypedDict):
+    target: str
+    cycle: int
+    due_at: str
+    met_at: str | None
+    warned_at: str | None
+    breached_at: str | None
+
+
+class SatisfactionDoc(TypedDict):
+    score: int
+    comment: str | None
+    recorded_at: str
+
+
+class FollowUpDoc(TypedDict):
+    due_at: str
+    escalate_after: str
+    reminded_at: str | None
+    escalated_at: str | None
+    recorded_at: str | None
+    agent_id: str | None
+    note: str | None
+
+
+class TicketDoc(TypedDict):
+    """A ticket; ``sla_warn_check_at``, ``sla_breach_check_at`` and ``follow_up_check_at``
+    are the scheduler's (see the module's docstring)."""
+
+    id: str
+    tenant: Tenant
+    customer_id: str
+    kind: str
+    channel: str
+    priority: str
+    priority_rank: int
+    subject: str
+    description: str
+    status: str
+    agent_id: str | None
+    group_id: str | None
+    tier: int
+    escalated_to_manager: bool
+    escalations: list[Escalation]
+    comments: list[Comment]
+    kb_article_ids: list[str]
+    resolution: str | None
+    resolved_at: str | None
+    resolved_with_article_id: str | None
+    closed_at: str | None
+    cycle: int
+    reopens: list[Reopening]
+    sla: AppliedSlaDoc
+    first_response_at: str | None
+    sla_targets: list[SlaTargetDoc]
+    satisfaction: SatisfactionDoc | None
+    follow_up: FollowUpDoc | None
+    opened_at: str
+    opened_by: str
+    sla_warn_check_at: str | None
+    sla_breach_check_at: str | None
+    breached: bool
+    follow_up_check_at: str | None
+    updated_at: str
+    version: int
+
+
+tickets: Handlers[TicketDoc] = Handlers()
+
+
+def _target(target: SlaTarget, cycle: int, due: datetime) -> SlaTargetDoc:
+    return SlaTargetDoc(
+        target=target.value,
+        cycle=cycle,
+        due_at=instant(due),
+        met_at=None,
+        warned_at=None,
+        breached_at=None,
+    )
+
+
+def _set_target(
+    doc: TicketDoc,
+    target: SlaTarget,
+    cycle: int | None,
+    field: Literal["met_at", "warned_at", "breached_at"],
+    value: str,
+) -> list[SlaTargetDoc]:
+    """``sla_targets`` with ``field`` set on the target (``cycle`` None: the current one)."""
     if cycle is None:
         cycle = doc["cycle"] if target is SlaTarget.RESOLUTION else 0
-    for t in targets:
+    targets = []
+    for t in doc["sla_targets"]:
+        t = t.copy()
         if t["target"] == target.value and t["cycle"] == cycle:
-            t.update(fields)
+            t[field] = value
+        targets.append(t)
     return targets
 
 
-def _schedule(doc: Document) -> Document:
+def _schedule(doc: TicketDoc) -> TicketDoc:
     """The scheduler's fields, from the targets and the follow-up (see the module doc)."""
     warn: list[str] = []
     breach: list[str] = []
@@ -156,6 +276,295 @@ def _schedule(doc: Document) -> Document:
     return doc
 
 
+def _ticket(doc: TicketDoc, envelope: EventEnvelope) -> TicketDoc:
+    """Every ticket handler's last step: the scheduler's fields, the time and the version."""
+    doc = _schedule(doc)
+    doc["updated_at"] = instant(envelope.occurred_at)
+    doc["version"] = envelope.stream_version
+    return doc
+
+
+def _changed(doc: TicketDoc | None, key: DocKey, envelope: EventEnvelope) -> TicketDoc:
+    return _existing(doc, key, envelope).copy()
+
+
+@tickets(TicketOpened)
+def opened(
+    key: DocKey, doc: TicketDoc | None, event: TicketOpened, envelope: EventEnvelope
+) -> TicketDoc:
+    sla = event.sla
+    new = TicketDoc(
+        id=key[1],
+        tenant=envelope.tenant,
+        customer_id=event.customer_id,
+        kind=event.kind.value,
+        channel=event.channel.value,
+        priority=event.priority.value,
+        priority_rank=PRIORITY_RANK[event.priority],
+        subject=event.subject,
+        description=event.description,
+        status="new",
+        agent_id=None,
+        group_id=None,
+        tier=1,
+        escalated_to_manager=False,
+        escalations=[],
+        comments=[],
+        kb_article_ids=[],
+        resolution=None,
+        resolved_at=None,
+        resolved_with_article_id=None,
+        closed_at=None,
+        cycle=0,
+        reopens=[],
+        sla=AppliedSlaDoc(
+            policy_id=sla.policy_id,
+            policy_name=sla.policy_name,
+            level=sla.level.value if sla.level else None,
+            calendar_id=sla.calendar_id,
+            first_response_minutes=sla.first_response_minutes,
+            resolution_minutes=sla.resolution_minutes,
+            follow_up_days=sla.follow_up_days,
+            follow_up_escalation_days=sla.follow_up_escalation_days,
+            first_response_due=instant(sla.first_response_due),
+            resolution_due=instant(sla.resolution_due),
+        ),
+        first_response_at=None,
+        sla_targets=[
+            _target(SlaTarget.FIRST_RESPONSE, 0, sla.first_response_due),
+            _target(SlaTarget.RESOLUTION, 0, sla.resolution_due),
+        ],
+        satisfaction=None,
+        follow_up=None,
+        opened_at=instant(event.opened_at),
+        opened_by=envelope.actor,
+        sla_warn_check_at=None,
+        sla_breach_check_at=None,
+        breached=False,
+        follow_up_check_at=None,
+        updated_at="",
+        version=0,
+    )
+    return _ticket(new, envelope)
+
+
+@tickets(TicketAssigned, TicketReassigned)
+def assigned(
+    key: DocKey,
+    doc: TicketDoc | None,
+    event: TicketAssigned | TicketReassigned,
+    envelope: EventEnvelope,
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    new["agent_id"], new["group_id"] = event.agent_id, event.group_id
+    if new["status"] == "new":
+        new["status"] = "assigned"
+    return _ticket(new, envelope)
+
+
+@tickets(TicketEscalated)
+def escalated(
+    key: DocKey, doc: TicketDoc | None, event: TicketEscalated, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    new["tier"] = event.tier
+    new["escalated_to_manager"] = new["escalated_to_manager"] or event.to_manager
+    new["escalations"] = [
+        *new["escalations"],
+        Escalation(
+            tier=event.tier,
+            previous_tier=event.previous_tier,
+            to_manager=event.to_manager,
+            manager_id=event.manager_id,
+            reason=event.reason,
+            escalated_at=instant(envelope.occurred_at),
+            escalated_by=envelope.actor,
+        ),
+    ]
+    return _ticket(new, envelope)
+
+
+@tickets(TicketCommented)
+def commented(
+    key: DocKey, doc: TicketDoc | None, event: TicketCommented, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    new["comments"] = [
+        *new["comments"],
+        Comment(
+            comment_id=event.comment_id,
+            author_id=event.author_id,
+            from_customer=event.from_customer,
+            public=event.public,
+            body=event.body,
+            commented_at=instant(event.commented_at),
+            first_response=event.first_response,
+        ),
+    ]
+    if not event.from_customer:
+        if event.first_response:
+            met = instant(event.commented_at)
+            new["first_response_at"] = met
+            new["sla_targets"] = _set_target(new, SlaTarget.FIRST_RESPONSE, 0, "met_at", met)
+        if new["status"] == "assigned":
+            new["status"] = "in_progress"
+    return _ticket(new, envelope)
+
+
+@tickets(KbArticleLinked)
+def article_linked(
+    key: DocKey, doc: TicketDoc | None, event: KbArticleLinked, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    if event.article_id not in new["kb_article_ids"]:
+        new["kb_article_ids"] = [*new["kb_article_ids"], event.article_id]
+    return _ticket(new, envelope)
+
+
+@tickets(TicketResolved)
+def resolved(
+    key: DocKey, doc: TicketDoc | None, event: TicketResolved, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    met = instant(event.resolved_at)
+    articles = new["kb_article_ids"]
+    if event.kb_article_id is not None and event.kb_article_id not in articles:
+        articles = [*articles, event.kb_article_id]
+    new["status"] = "resolved"
+    new["resolution"] = event.resolution
+    new["resolved_at"] = met
+    new["resolved_with_article_id"] = event.kb_article_id
+    new["kb_article_ids"] = articles
+    new["sla_targets"] = _set_target(new, SlaTarget.RESOLUTION, None, "met_at", met)
+    if new["first_response_at"] is None:  # resolving answers the customer
+        new["first_response_at"] = met
+        new["sla_targets"] = _set_target(new, SlaTarget.FIRST_RESPONSE, 0, "met_at", met)
+    follow = None
+    if event.follow_up_due_at is not None and new["kind"] == TicketKind.COMPLAINT.value:
+        escalate = event.follow_up_due_at + timedelta(days=new["sla"]["follow_up_escalation_days"])
+        follow = FollowUpDoc(
+            due_at=instant(event.follow_up_due_at),
+            escalate_after=instant(escalate),
+            reminded_at=None,
+            escalated_at=None,
+            recorded_at=None,
+            agent_id=None,
+            note=None,
+        )
+    new["follow_up"] = follow
+    return _ticket(new, envelope)
+
+
+@tickets(TicketReopened)
+def reopened(
+    key: DocKey, doc: TicketDoc | None, event: TicketReopened, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    new["status"] = "assigned" if new["agent_id"] or new["group_id"] else "new"
+    new["cycle"] = event.cycle
+    new["resolution"] = new["resolved_at"] = new["resolved_with_article_id"] = None
+    new["closed_at"] = None
+    new["follow_up"] = None
+    new["reopens"] = [
+        *new["reopens"],
+        Reopening(
+            cycle=event.cycle,
+            reason=event.reason,
+            for_review=event.for_review,
+            reopened_at=instant(event.reopened_at),
+        ),
+    ]
+    new["sla"] = {**new["sla"], "resolution_due": instant(event.resolution_due)}
+    new["sla_targets"] = [
+        *new["sla_targets"],
+        _target(SlaTarget.RESOLUTION, event.cycle, event.resolution_due),
+    ]
+    return _ticket(new, envelope)
+
+
+@tickets(TicketClosed)
+def closed(
+    key: DocKey, doc: TicketDoc | None, event: TicketClosed, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    new["status"] = "closed"
+    new["closed_at"] = instant(event.closed_at)
+    return _ticket(new, envelope)
+
+
+@tickets(SlaWarning)
+def warned(
+    key: DocKey, doc: TicketDoc | None, event: SlaWarning, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    at = instant(event.warned_at)
+    new["sla_targets"] = _set_target(new, event.target, event.cycle, "warned_at", at)
+    return _ticket(new, envelope)
+
+
+@tickets(SlaBreached)
+def breached(
+    key: DocKey, doc: TicketDoc | None, event: SlaBreached, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    at = instant(event.detected_at)
+    new["sla_targets"] = _set_target(new, event.target, event.cycle, "breached_at", at)
+    return _ticket(new, envelope)
+
+
+@tickets(SatisfactionRecorded)
+def rated(
+    key: DocKey, doc: TicketDoc | None, event: SatisfactionRecorded, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    new["satisfaction"] = SatisfactionDoc(
+        score=event.score, comment=event.comment, recorded_at=instant(event.recorded_at)
+    )
+    return _ticket(new, envelope)
+
+
+def _follow_up(doc: TicketDoc) -> FollowUpDoc:
+    follow = doc["follow_up"]
+    if follow is None:
+        raise LookupError(f"a follow-up step of ticket {doc['id']}, which has no follow-up")
+    return follow.copy()
+
+
+@tickets(FollowUpDue)
+def follow_up_due(
+    key: DocKey, doc: TicketDoc | None, event: FollowUpDue, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    follow = _follow_up(new)
+    follow["reminded_at"] = instant(event.reminded_at)
+    new["follow_up"] = follow
+    return _ticket(new, envelope)
+
+
+@tickets(FollowUpOverdueEscalated)
+def follow_up_escalated(
+    key: DocKey, doc: TicketDoc | None, event: FollowUpOverdueEscalated, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    follow = _follow_up(new)
+    follow["escalated_at"] = instant(event.escalated_at)
+    new["follow_up"] = follow
+    return _ticket(new, envelope)
+
+
+@tickets(FollowUpRecorded)
+def follow_up_recorded(
+    key: DocKey, doc: TicketDoc | None, event: FollowUpRecorded, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    follow = _follow_up(new)
+    follow["recorded_at"] = instant(event.recorded_at)
+    follow["agent_id"] = event.agent_id
+    follow["note"] = event.note
+    new["follow_up"] = follow
+    return _ticket(new, envelope)
+
+
 class TicketsModel:
     collection = TICKETS
     collections = (
@@ -173,365 +582,249 @@ class TicketsModel:
             ),
         ),
     )
-    event_types = frozenset(
-        e.event_type
-        for e in (
-            TicketOpened,
-            TicketAssigned,
-            TicketReassigned,
-            TicketEscalated,
-            TicketCommented,
-            KbArticleLinked,
-            TicketResolved,
-            TicketReopened,
-            TicketClosed,
-            SlaWarning,
-            SlaBreached,
-            SatisfactionRecorded,
-            FollowUpDue,
-            FollowUpOverdueEscalated,
-            FollowUpRecorded,
-        )
-    )
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        if isinstance(event, TicketOpened):
-            sla = event.sla
-            new: Document = {
-                "id": key[1],
-                "tenant": envelope.tenant,
-                "customer_id": event.customer_id,
-                "kind": event.kind.value,
-                "channel": event.channel.value,
-                "priority": event.priority.value,
-                "priority_rank": PRIORITY_RANK[event.priority],
-                "subject": event.subject,
-                "description": event.description,
-                "status": "new",
-                "agent_id": None,
-                "group_id": None,
-                "tier": 1,
-                "escalated_to_manager": False,
-                "escalations": [],
-                "comments": [],
-                "kb_article_ids": [],
-                "resolution": None,
-                "resolved_at": None,
-                "resolved_with_article_id": None,
-                "closed_at": None,
-                "cycle": 0,
-                "reopens": [],
-                "sla": {
-                    **sla.model_dump(mode="json", exclude={"first_response_due", "resolution_due"}),
-                    "first_response_due": instant(sla.first_response_due),
-                    "resolution_due": instant(sla.resolution_due),
-                },
-                "first_response_at": None,
-                "sla_targets": [
-                    _target(SlaTarget.FIRST_RESPONSE, 0, sla.first_response_due),
-                    _target(SlaTarget.RESOLUTION, 0, sla.resolution_due),
-                ],
-                "satisfaction": None,
-                "follow_up": None,
-                "opened_at": instant(event.opened_at),
-                "opened_by": envelope.actor,
-            }
-            return _touch(_schedule(new), envelope)
-        new = _existing(doc, event, key)
-        self._apply(new, event, envelope)
-        return _touch(_schedule(new), envelope)
-
-    @staticmethod
-    def _apply(new: Document, event: DomainEvent, envelope: EventEnvelope) -> None:
-        at = instant(envelope.occurred_at)
-        match event:
-            case TicketAssigned() | TicketReassigned():
-                new.update(agent_id=event.agent_id, group_id=event.group_id)
-                if new["status"] == "new":
-                    new["status"] = "assigned"
-            case TicketEscalated():
-                new.update(
-                    tier=event.tier,
-                    escalated_to_manager=new["escalated_to_manager"] or event.to_manager,
-                    escalations=[
-                        *new["escalations"],
-                        {
-                            "tier": event.tier,
-                            "previous_tier": event.previous_tier,
-                            "to_manager": event.to_manager,
-                            "manager_id": event.manager_id,
-                            "reason": event.reason,
-                            "escalated_at": at,
-                            "escalated_by": envelope.actor,
-                        },
-                    ],
-                )
-            case TicketCommented():
-                new["comments"] = [
-                    *new["comments"],
-                    {
-                        "comment_id": event.comment_id,
-                        "author_id": event.author_id,
-                        "from_customer": event.from_customer,
-                        "public": event.public,
-                        "body": event.body,
-                        "commented_at": instant(event.commented_at),
-                        "first_response": event.first_response,
-                    },
-                ]
-                if not event.from_customer:
-                    if event.first_response:
-                        met = instant(event.commented_at)
-                        new["first_response_at"] = met
-                        new["sla_targets"] = _update_target(
-                            new, SlaTarget.FIRST_RESPONSE, 0, met_at=met
-                        )
-                    if new["status"] == "assigned":
-                        new["status"] = "in_progress"
-            case KbArticleLinked():
-                if event.article_id not in new["kb_article_ids"]:
-                    new["kb_article_ids"] = [*new["kb_article_ids"], event.article_id]
-            case TicketResolved():
-                TicketsModel._resolved(new, event)
-            case TicketReopened():
-                new.update(
-                    status="assigned" if new["agent_id"] or new["group_id"] else "new",
-                    cycle=event.cycle,
-                    resolution=None,
-                    resolved_at=None,
-                    resolved_with_article_id=None,
-                    closed_at=None,
-                    follow_up=None,
-                    reopens=[
-                        *new["reopens"],
-                        {
-                            "cycle": event.cycle,
-                            "reason": event.reason,
-                            "for_review": event.for_review,
-                            "reopened_at": instant(event.reopened_at),
-                        },
-                    ],
-                )
-                new["sla"] = {**new["sla"], "resolution_due": instant(event.resolution_due)}
-                new["sla_targets"] = [
-                    *new["sla_targets"],
-                    _target(SlaTarget.RESOLUTION, event.cycle, event.resolution_due),
-                ]
-            case TicketClosed():
-                new.update(status="closed", closed_at=instant(event.closed_at))
-            case SlaWarning():
-                new["sla_targets"] = _update_target(
-                    new, event.target, event.cycle, warned_at=instant(event.warned_at)
-                )
-            case SlaBreached():
-                new["sla_targets"] = _update_target(
-                    new, event.target, event.cycle, breached_at=instant(event.detected_at)
-                )
-            case SatisfactionRecorded():
-                new["satisfaction"] = {
-                    "score": event.score,
-                    "comment": event.comment,
-                    "recorded_at": instant(event.recorded_at),
-                }
-            case FollowUpDue():
-                new["follow_up"] = {**new["follow_up"], "reminded_at": instant(event.reminded_at)}
-            case FollowUpOverdueEscalated():
-                new["follow_up"] = {
-                    **new["follow_up"],
-                    "escalated_at": instant(event.escalated_at),
-                }
-            case FollowUpRecorded():
-                new["follow_up"] = {
-                    **new["follow_up"],
-                    "recorded_at": instant(event.recorded_at),
-                    "agent_id": event.agent_id,
-                    "note": event.note,
-                }
-
-    @staticmethod
-    def _resolved(new: Document, event: TicketResolved) -> None:
-        met = instant(event.resolved_at)
-        articles = new["kb_article_ids"]
-        if event.kb_article_id is not None and event.kb_article_id not in articles:
-            articles = [*articles, event.kb_article_id]
-        new.update(
-            status="resolved",
-            resolution=event.resolution,
-            resolved_at=met,
-            resolved_with_article_id=event.kb_article_id,
-            kb_article_ids=articles,
-        )
-        new["sla_targets"] = _update_target(new, SlaTarget.RESOLUTION, None, met_at=met)
-        if new["first_response_at"] is None:  # resolving answers the customer
-            new["first_response_at"] = met
-            new["sla_targets"] = _update_target(new, SlaTarget.FIRST_RESPONSE, 0, met_at=met)
-        follow = None
-        if event.follow_up_due_at is not None and new["kind"] == TicketKind.COMPLAINT.value:
-            escalate = event.follow_up_due_at + timedelta(
-                days=new["sla"]["follow_up_escalation_days"]
-            )
-            follow = {
-                "due_at": instant(event.follow_up_due_at),
-                "escalate_after": instant(escalate),
-                "reminded_at": None,
-                "escalated_at": None,
-                "recorded_at": None,
-                "agent_id": None,
-                "note": None,
-            }
-        new["follow_up"] = follow
+    event_types = tickets.event_types
+    evolve = staticmethod(tickets.evolve)
 
 
 # -- SLA policies, calendars, contracts -----------------------------------------------------------
 
 
-class SlaPoliciesModel:
+class TargetMinutes(TypedDict):
+    first_response_minutes: int
+    resolution_minutes: int
+
+
+class SlaPolicyDoc(TypedDict):
     """One document per policy, keyed by the policy's (tenant-qualified) aggregate id; its
     ``id`` is the tenant's own: the contract level, or ``default``."""
 
+    id: str
+    tenant: Tenant
+    name: str
+    level: str | None
+    targets: dict[str, TargetMinutes]
+    """By priority, in business minutes."""
+    calendar_id: str
+    follow_up_days: int
+    follow_up_escalation_days: int
+    revision: int
+    defined_at: str
+    defined_by: str
+    updated_at: str
+    version: int
+
+
+policies: Handlers[SlaPolicyDoc] = Handlers()
+
+
+@policies(SlaPolicyDefined, SlaPolicyRevised)
+def policy_stated(
+    key: DocKey,
+    doc: SlaPolicyDoc | None,
+    event: SlaPolicyDefined | SlaPolicyRevised,
+    envelope: EventEnvelope,
+) -> SlaPolicyDoc:
+    at = instant(envelope.occurred_at)
+    return SlaPolicyDoc(
+        id=local_id(key[1]),
+        tenant=envelope.tenant,
+        name=event.name,
+        level=event.level.value if event.level else None,
+        targets={
+            t.priority.value: TargetMinutes(
+                first_response_minutes=t.first_response_minutes,
+                resolution_minutes=t.resolution_minutes,
+            )
+            for t in event.targets
+        },
+        calendar_id=event.calendar_id,
+        follow_up_days=event.follow_up_days,
+        follow_up_escalation_days=event.follow_up_escalation_days,
+        revision=event.revision if isinstance(event, SlaPolicyRevised) else 1,
+        defined_at=doc["defined_at"] if doc else at,
+        defined_by=doc["defined_by"] if doc else envelope.actor,
+        updated_at=at,
+        version=envelope.stream_version,
+    )
+
+
+class SlaPoliciesModel:
     collection = SLA_POLICIES
     collections = (CollectionSpec(SLA_POLICIES, (Index(("tenant", "level")),)),)
-    event_types = frozenset(e.event_type for e in (SlaPolicyDefined, SlaPolicyRevised))
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        assert isinstance(event, SlaPolicyDefined | SlaPolicyRevised)
-        revision = event.revision if isinstance(event, SlaPolicyRevised) else 1
-        new: Document = {
-            "id": local_id(key[1]),
-            "tenant": envelope.tenant,
-            "name": event.name,
-            "level": event.level.value if event.level else None,
-            "targets": {
-                t.priority.value: {
-                    "first_response_minutes": t.first_response_minutes,
-                    "resolution_minutes": t.resolution_minutes,
-                }
-                for t in event.targets
-            },
-            "calendar_id": event.calendar_id,
-            "follow_up_days": event.follow_up_days,
-            "follow_up_escalation_days": event.follow_up_escalation_days,
-            "revision": revision,
-            "defined_at": doc["defined_at"] if doc else instant(envelope.occurred_at),
-            "defined_by": doc["defined_by"] if doc else envelope.actor,
-        }
-        return _touch(new, envelope)
+    event_types = policies.event_types
+    evolve = staticmethod(policies.evolve)
 
 
-class CalendarsModel:
+class WorkingHoursDoc(TypedDict):
+    weekday: int
+    """0 = Monday"""
+    start: str
+    end: str
+
+
+class CalendarDoc(TypedDict):
     """One document per calendar, keyed by its (tenant-qualified) aggregate id; its ``id`` is
     the one the tenant chose."""
 
+    id: str
+    tenant: Tenant
+    name: str
+    time_zone: str
+    hours: list[WorkingHoursDoc]
+    holidays: list[str]
+    defined_at: str
+    defined_by: str
+    updated_at: str
+    version: int
+
+
+calendars: Handlers[CalendarDoc] = Handlers()
+
+
+@calendars(CalendarDefined)
+def calendar_defined(
+    key: DocKey, doc: CalendarDoc | None, event: CalendarDefined, envelope: EventEnvelope
+) -> CalendarDoc:
+    at = instant(envelope.occurred_at)
+    return CalendarDoc(
+        id=local_id(key[1]),
+        tenant=envelope.tenant,
+        name=event.name,
+        time_zone=event.time_zone,
+        hours=[
+            WorkingHoursDoc(weekday=h.weekday, start=h.start.isoformat(), end=h.end.isoformat())
+            for h in event.hours
+        ],
+        holidays=[d.isoformat() for d in event.holidays],
+        defined_at=at,
+        defined_by=envelope.actor,
+        updated_at=at,
+        version=envelope.stream_version,
+    )
+
+
+class CalendarsModel:
     collection = CALENDARS
     collections = (CollectionSpec(CALENDARS, (Index(("tenant", "name")),)),)
-    event_types = frozenset({CalendarDefined.event_type})
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        assert isinstance(event, CalendarDefined)
-        new: Document = {
-            "id": local_id(key[1]),
-            "tenant": envelope.tenant,
-            **event.model_dump(mode="json"),
-            "defined_at": instant(envelope.occurred_at),
-            "defined_by": envelope.actor,
-        }
-        return _touch(new, envelope)
+    event_types = calendars.event_types
+    evolve = staticmethod(calendars.evolve)
 
 
-class ContractsModel:
+class ContractChange(TypedDict):
+    event: str
+    """signed, changed or ended"""
+    at: str
+    by: str
+    level: NotRequired[str]
+    previous_level: NotRequired[str]
+    ended_on: NotRequired[str]
+
+
+class ContractDoc(TypedDict):
     """One document per customer (a customer has one contract at a time), keyed by the
     contract's (tenant-qualified) aggregate id; its ``id`` is the tenant's customer id.
     ``active`` and ``level`` are the contract as it stands, ``history`` every change."""
 
+    id: str
+    tenant: Tenant
+    customer_id: str
+    level: str
+    starts_on: str
+    ends_on: str | None
+    active: bool
+    end_reason: str | None
+    history: list[ContractChange]
+    updated_at: str
+    version: int
+
+
+contracts: Handlers[ContractDoc] = Handlers()
+
+
+def _contract(doc: ContractDoc, entry: ContractChange, envelope: EventEnvelope) -> ContractDoc:
+    doc["history"] = [*doc["history"], entry]
+    doc["updated_at"] = instant(envelope.occurred_at)
+    doc["version"] = envelope.stream_version
+    return doc
+
+
+@contracts(ContractSigned)
+def signed(
+    key: DocKey, doc: ContractDoc | None, event: ContractSigned, envelope: EventEnvelope
+) -> ContractDoc:
+    """A first contract, or a new one after the previous ended (its history goes on)."""
+    new = ContractDoc(
+        id=local_id(key[1]),
+        tenant=envelope.tenant,
+        customer_id=event.customer_id,
+        level=event.level.value,
+        starts_on=event.starts_on.isoformat(),
+        ends_on=event.ends_on.isoformat() if event.ends_on else None,
+        active=True,
+        end_reason=None,
+        history=doc["history"] if doc else [],
+        updated_at="",
+        version=0,
+    )
+    entry = ContractChange(
+        event="signed", level=event.level.value, at=instant(envelope.occurred_at), by=envelope.actor
+    )
+    return _contract(new, entry, envelope)
+
+
+@contracts(ContractChanged)
+def contract_changed(
+    key: DocKey, doc: ContractDoc | None, event: ContractChanged, envelope: EventEnvelope
+) -> ContractDoc:
+    new = _existing(doc, key, envelope).copy()
+    new["level"] = event.level.value
+    entry = ContractChange(
+        event="changed",
+        level=event.level.value,
+        previous_level=event.previous_level.value,
+        at=instant(envelope.occurred_at),
+        by=envelope.actor,
+    )
+    return _contract(new, entry, envelope)
+
+
+@contracts(ContractEnded)
+def contract_ended(
+    key: DocKey, doc: ContractDoc | None, event: ContractEnded, envelope: EventEnvelope
+) -> ContractDoc:
+    new = _existing(doc, key, envelope).copy()
+    new["active"] = False
+    new["ends_on"] = event.ended_on.isoformat()
+    new["end_reason"] = event.reason
+    entry = ContractChange(
+        event="ended",
+        ended_on=event.ended_on.isoformat(),
+        at=instant(envelope.occurred_at),
+        by=envelope.actor,
+    )
+    return _contract(new, entry, envelope)
+
+
+class ContractsModel:
     collection = CONTRACTS
     collections = (
         CollectionSpec(CONTRACTS, (Index(("tenant", "level")), Index(("tenant", "active")))),
     )
-    event_types = frozenset(e.event_type for e in (ContractSigned, ContractChanged, ContractEnded))
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        at = instant(envelope.occurred_at)
-        new: Document = dict(doc) if doc is not None else {"id": local_id(key[1]), "history": []}
-        match event:
-            case ContractSigned():
-                new.update(
-                    tenant=envelope.tenant,
-                    customer_id=event.customer_id,
-                    level=event.level.value,
-                    starts_on=event.starts_on.isoformat(),
-                    ends_on=event.ends_on.isoformat() if event.ends_on else None,
-                    active=True,
-                    end_reason=None,
-                )
-                entry = {"event": "signed", "level": event.level.value}
-            case ContractChanged():
-                new["level"] = event.level.value
-                entry = {
-                    "event": "changed",
-                    "level": event.level.value,
-                    "previous_level": event.previous_level.value,
-                }
-            case ContractEnded():
-                new.update(
-                    active=False, ends_on=event.ended_on.isoformat(), end_reason=event.reason
-                )
-                entry = {"event": "ended", "ended_on": event.ended_on.isoformat()}
-            case _:
-                return doc
-        new["history"] = [*new["history"], {**entry, "at": at, "by": envelope.actor}]
-        return _touch(new, envelope)
+    event_types = contracts.event_types
+    evolve = staticmethod(contracts.evolve)
 
 
-class Model(Protocol):
-    @property
-    def collection(self) -> str: ...
-
-    @property
-    def collections(self) -> tuple[CollectionSpec, ...]: ...
-
-    @property
-    def event_types(self) -> frozenset[str]: ...
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None: ...
-
-
-class TicketsProjection:
-    """One projection for the four collections of the ticket half."""
-
-    name = "service_desk_tickets"
-    version = 1
-    models: ClassVar[Mapping[str, Model]] = {
+PROJECTION = ByCategory(
+    "service_desk_tickets",
+    1,
+    {
         "ticket": TicketsModel(),
         "slapolicy": SlaPoliciesModel(),
         "businesscalendar": CalendarsModel(),
         "servicecontract": ContractsModel(),
-    }
-    collections = tuple(spec for model in models.values() for spec in model.collections)
-    event_types: frozenset[str] = frozenset().union(
-        *(model.event_types for model in models.values())
-    )
-    categories = frozenset(models)
-
-    def keys(self, event: DomainEvent, envelope: EventEnvelope) -> Iterable[DocKey]:
-        return ((self.models[envelope.category].collection, _id_of(envelope)),)
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        return self.models[envelope.category].evolve(key, doc, event, envelope)
-
-
-PROJECTION = TicketsProjection()
+    },
+)
+"""One projection for the four collections of the ticket half."""
 PROJECTION_NAME = PROJECTION.name
 
 PROJECTIONS: tuple[Projection, ...] = (PROJECTION,)
