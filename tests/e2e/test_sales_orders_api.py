@@ -347,3 +347,20 @@ async def test_a_quote_team_carries_to_its_order_invoice_and_payments(as_user: U
     assert (await my.post("/payments", json=body)).status_code == 404
     assert (await read(my, "/payments", paid["position"]))["total"] == 0
     assert (await read(my, "/invoices", paid["position"]))["total"] == 0
+
+
+async def test_a_draft_quote_s_lines_are_changed_and_removed(as_user: Users) -> None:
+    boss, rep = as_user("boss"), as_user("rep-1", Role.SALES_REP)
+    await product(boss, "EDIT-1", "2.00")
+    two_lines = [{"sku": "EDIT-1", "quantity": "1"}, {"sku": "EDIT-1", "quantity": "2"}]
+    body = {"customer_id": "c-1", "currency": "EUR", "valid_until": "2026-03-31"}
+    quote = await ok(await rep.post("/quotes", json={**body, "lines": two_lines}), 201)
+    url = f"/quotes/{quote['id']}/lines"
+    await ok(await rep.put(f"{url}/L1", json={"sku": "EDIT-1", "quantity": "4"}))
+    mismatch = await rep.put(f"{url}/L1", json={"sku": "EDIT-1", "quantity": "4", "line_id": "L2"})
+    assert mismatch.status_code == 422
+    removed = await ok(await rep.delete(f"{url}/L2"))
+    shown = await read(rep, f"/quotes/{quote['id']}", removed["position"])
+    assert [(line["line_id"], line["quantity"]) for line in shown["lines"]] == [("L1", "4")]
+    assert shown["total"] == eur("8.00")
+    assert (await rep.delete(f"{url}/L2")).status_code == 404

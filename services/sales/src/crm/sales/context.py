@@ -13,9 +13,15 @@ from crm.kernel.runtime import Runtime
 from crm.sales.api import pipeline_routes
 from crm.sales.api.order_routes import router as order_router
 from crm.sales.application.campaign_commands import campaign_commands
+from crm.sales.application.catalogue import Catalogue
+from crm.sales.application.invoice_commands import invoice_commands
 from crm.sales.application.lead_commands import lead_commands
 from crm.sales.application.opportunity_commands import opportunity_commands
+from crm.sales.application.order_commands import order_commands
 from crm.sales.application.pipeline_commands import pipeline_commands, tenant_pipeline
+from crm.sales.application.price_book_commands import price_book_commands
+from crm.sales.application.product_commands import product_commands
+from crm.sales.application.quote_commands import quote_commands
 from crm.sales.application.reactions import reactions
 from crm.sales.application.scheduler import SalesScheduler
 from crm.sales.application.target_commands import target_commands
@@ -58,6 +64,18 @@ def pipeline_tables(runtime: Runtime) -> list[CommandTable[Any]]:
     ]
 
 
+def commands(runtime: Runtime) -> list[CommandTable[Any]]:
+    catalogue = Catalogue(runtime)
+    return [
+        *pipeline_tables(runtime),
+        product_commands(),
+        price_book_commands(catalogue),
+        quote_commands(catalogue),
+        order_commands(runtime, catalogue),
+        invoice_commands(runtime),
+    ]
+
+
 def jobs(runtime: Runtime) -> list[Job]:
     scheduler = SalesScheduler(runtime)
     return [lambda: scheduler.run(runtime.clock, runtime.scheduler_interval_seconds)]
@@ -67,7 +85,7 @@ CONTEXT = BoundedContext(
     name="sales",
     router=router,
     categories=CATEGORIES,
-    commands=pipeline_tables,
+    commands=commands,
     projections=tuple(PROJECTIONS),
     reactions=reactions,
     jobs=jobs,

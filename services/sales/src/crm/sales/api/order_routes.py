@@ -1,5 +1,6 @@
 """Routes of the order-to-cash side: /products, /price-books, /quotes, /orders, /invoices,
-/payments. Each command is a few lines: parse, run, answer with its position."""
+/payments. A command route turns the request into a command for the bus and answers with its
+position; a read answers the read model's own document."""
 
 from typing import Annotated, Any
 from uuid import UUID
@@ -8,14 +9,22 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
 from crm.kernel.auth import Actor
-from crm.kernel.http import Authenticator, CommandAccepted, Commands, ReadConsistency, accepted
-from crm.kernel.http.params import checked_sort, paged
+from crm.kernel.errors import InvalidCommand
+from crm.kernel.http import (
+    Authenticator,
+    CommandAccepted,
+    Commands,
+    PageOf,
+    ReadConsistency,
+    accepted,
+    checked_sort,
+    paged,
+)
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.api.order_schemas import (
     Cancellation,
-    InvoicePage,
-    InvoiceView,
+    LineChange,
     MoreLines,
     NewInvoice,
     NewLine,
@@ -24,79 +33,98 @@ from crm.sales.api.order_schemas import (
     NewPriceBook,
     NewProduct,
     NewQuote,
-    OrderPage,
-    OrderView,
     PaymentAccepted,
-    PaymentPage,
-    PriceBookPage,
-    PriceBookView,
     PriceEntry,
-    ProductPage,
-    ProductView,
-    QuotePage,
-    QuoteView,
     Rejection,
     Repricing,
     Retirement,
     Return,
     Shipment,
 )
+from crm.sales.application.catalogue import LineInput
+from crm.sales.application.invoice_commands import IssueInvoice, RecordPayment, payment_id_for
+from crm.sales.application.order_commands import (
+    CancelOrder,
+    DeliverOrder,
+    PlaceOrder,
+    ReturnOrder,
+    ShipOrder,
+)
 from crm.sales.application.order_queries import (
     InvoiceFilter,
     OrderFilter,
     OrderQueries,
+    PaymentItem,
     ProductFilter,
     QuoteFilter,
 )
-from crm.sales.application.order_service import LineInput, OrderService, payment_id_for
-from crm.sales.projections.order_models import PROJECTION_NAME
+from crm.sales.application.price_book_commands import CreatePriceBook, RemovePrice, SetPrice
+from crm.sales.application.product_commands import CreateProduct, RepriceProduct, RetireProduct
+from crm.sales.application.quote_commands import (
+    AcceptQuote,
+    AddQuoteLines,
+    ChangeQuoteLine,
+    DraftQuote,
+    RejectQuote,
+    RemoveQuoteLine,
+    SendQuote,
+)
+from crm.sales.application.quote_to_order import order_from_quote
+from crm.sales.projections.order_models import (
+    PROJECTION_NAME,
+    InvoiceDoc,
+    OrderDoc,
+    PriceBookDoc,
+    ProductDoc,
+    QuoteDoc,
+)
 
 Limit = Annotated[int, Query(ge=1, le=500)]
 Offset = Annotated[int, Query(ge=0)]
 
 
-def _lines(lines: list[NewLine]) -> list[LineInput]:
-    return [
-        LineInput(
-            quantity=line.quantity,
-            product_id=line.product_id,
-            sku=line.sku,
-            unit_price=line.unit_price,
-            discount_percent=line.discount_percent,
-            description=line.description,
-            line_id=line.line_id,
-        )
-        for line in lines
-    ]
+def _line(line: NewLine, line_id: str | None = None) -> LineInput:
+    return LineInput(
+        quantity=line.quantity,
+        product_id=line.product_id,
+        sku=line.sku,
+        unit_price=line.unit_price,
+        discount_percent=line.discount_percent,
+        description=line.description,
+        line_id=line_id or line.line_id,
+    )
+
+
+def _lines(lines: list[NewLine]) -> tuple[LineInput, ...]:
+    return tuple(_line(line) for line in lines)
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter(tags=["sales: order to cash"])
-    service = OrderService(runtime.store, runtime.codec)
+    bus = runtime.commands
     queries = OrderQueries(runtime.read_store)
-    commands = Commands(runtime, authenticate)
-    Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
+    Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
-
     consistent = Depends(ReadConsistency(runtime, PROJECTION_NAME))
+
+    async def run(command: object, ctx: CommandContext, response: Response) -> CommandAccepted:
+        return accepted(await bus.execute(command, ctx), response)
 
     # -- products ----------------------------------------------------------------------------
 
     @api.post("/products", status_code=201, response_model=CommandAccepted)
     async def create_product(body: NewProduct, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.create_product(
-                ctx,
-                sku=body.sku,
-                name=body.name,
-                list_price=body.list_price,
-                description=body.description,
-            ),
+        command = CreateProduct.in_tenant(
+            ctx.tenant,
+            sku=body.sku,
+            name=body.name,
+            list_price=body.list_price,
+            description=body.description,
         )
+        result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/products")
 
-    @api.get("/products", response_model=ProductPage)
+    @api.get("/products", response_model=PageOf[ProductDoc])
     async def list_products(
         actor: Who,
         _: int = consistent,
@@ -111,7 +139,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         order = checked_sort(sort, frozenset({"sku", "name", "created_at"}))
         return paged(await queries.products(actor, flt, sort=order, limit=limit, offset=offset))
 
-    @api.get("/products/{product_id}", response_model=ProductView)
+    @api.get("/products/{product_id}", response_model=ProductDoc)
     async def get_product(product_id: UUID, actor: Who, _: int = consistent) -> Any:
         return await queries.product(actor, str(product_id))
 
@@ -119,20 +147,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def reprice(
         product_id: UUID, body: Repricing, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.reprice_product(ctx, str(product_id), body.list_price)
-        )
-        return accepted(result, response)
+        return await run(RepriceProduct(str(product_id), body.list_price), ctx, response)
 
     @api.post("/products/{product_id}/retire", response_model=CommandAccepted)
     async def retire(
         product_id: UUID, ctx: Ctx, response: Response, body: Retirement | None = None
     ) -> CommandAccepted:
         reason = body.reason if body else None
-        result = await commands.run(
-            ctx, lambda: service.retire_product(ctx, str(product_id), reason)
-        )
-        return accepted(result, response)
+        return await run(RetireProduct(str(product_id), reason), ctx, response)
 
     # -- price books -------------------------------------------------------------------------
 
@@ -140,12 +162,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def create_price_book(
         body: NewPriceBook, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.create_price_book(ctx, name=body.name, currency=body.currency)
-        )
+        result = await bus.execute(CreatePriceBook(body.name, body.currency), ctx)
         return accepted(result, response, created_under="/price-books")
 
-    @api.get("/price-books", response_model=PriceBookPage)
+    @api.get("/price-books", response_model=PageOf[PriceBookDoc])
     async def list_price_books(
         actor: Who,
         _: int = consistent,
@@ -155,7 +175,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     ) -> dict[str, Any]:
         return paged(await queries.price_books(actor, currency, limit=limit, offset=offset))
 
-    @api.get("/price-books/{price_book_id}", response_model=PriceBookView)
+    @api.get("/price-books/{price_book_id}", response_model=PriceBookDoc)
     async def get_price_book(price_book_id: UUID, actor: Who, _: int = consistent) -> Any:
         return await queries.price_book(actor, str(price_book_id))
 
@@ -163,39 +183,32 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def set_price(
         price_book_id: UUID, sku: str, body: PriceEntry, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.set_price(ctx, str(price_book_id), sku, body.unit_price)
-        )
-        return accepted(result, response)
+        return await run(SetPrice(str(price_book_id), sku, body.unit_price), ctx, response)
 
     @api.delete("/price-books/{price_book_id}/entries/{sku}", response_model=CommandAccepted)
     async def remove_price(
         price_book_id: UUID, sku: str, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.remove_price(ctx, str(price_book_id), sku))
-        return accepted(result, response)
+        return await run(RemovePrice(str(price_book_id), sku), ctx, response)
 
     # -- quotes ------------------------------------------------------------------------------
 
     @api.post("/quotes", status_code=201, response_model=CommandAccepted)
     async def draft_quote(body: NewQuote, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.draft_quote(
-                ctx,
-                customer_id=body.customer_id,
-                currency=body.currency,
-                valid_until=body.valid_until,
-                lines=_lines(body.lines),
-                opportunity_id=body.opportunity_id,
-                campaign_id=body.campaign_id,
-                owner_id=body.owner_id,
-                price_book_id=body.price_book_id,
-            ),
+        command = DraftQuote(
+            customer_id=body.customer_id,
+            currency=body.currency,
+            valid_until=body.valid_until,
+            lines=_lines(body.lines),
+            opportunity_id=body.opportunity_id,
+            campaign_id=body.campaign_id,
+            owner_id=body.owner_id,
+            price_book_id=body.price_book_id,
         )
+        result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/quotes")
 
-    @api.get("/quotes", response_model=QuotePage)
+    @api.get("/quotes", response_model=PageOf[QuoteDoc])
     async def list_quotes(
         actor: Who,
         _: int = consistent,
@@ -218,7 +231,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         order = checked_sort(sort, frozenset({"created_at", "updated_at", "valid_until"}))
         return paged(await queries.quotes(actor, flt, sort=order, limit=limit, offset=offset))
 
-    @api.get("/quotes/{quote_id}", response_model=QuoteView)
+    @api.get("/quotes/{quote_id}", response_model=QuoteDoc)
     async def get_quote(quote_id: UUID, actor: Who, _: int = consistent) -> Any:
         return await queries.quote(actor, str(quote_id))
 
@@ -226,60 +239,62 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def add_lines(
         quote_id: UUID, body: MoreLines, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx,
-            lambda: service.add_quote_lines(
-                ctx, str(quote_id), _lines(body.lines), body.price_book_id
-            ),
-        )
-        return accepted(result, response)
+        command = AddQuoteLines(str(quote_id), _lines(body.lines), body.price_book_id)
+        return await run(command, ctx, response)
+
+    @api.put("/quotes/{quote_id}/lines/{line_id}", response_model=CommandAccepted)
+    async def change_line(
+        quote_id: UUID, line_id: str, body: LineChange, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        if body.line_id not in (None, line_id):
+            raise InvalidCommand("line_id", "differs from the line the path names")
+        command = ChangeQuoteLine(str(quote_id), _line(body, line_id), body.price_book_id)
+        return await run(command, ctx, response)
+
+    @api.delete("/quotes/{quote_id}/lines/{line_id}", response_model=CommandAccepted)
+    async def remove_line(
+        quote_id: UUID, line_id: str, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        return await run(RemoveQuoteLine(str(quote_id), line_id), ctx, response)
 
     @api.post("/quotes/{quote_id}/send", response_model=CommandAccepted)
     async def send_quote(quote_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.send_quote(ctx, str(quote_id)))
-        return accepted(result, response)
+        return await run(SendQuote(str(quote_id)), ctx, response)
 
     @api.post("/quotes/{quote_id}/accept", response_model=CommandAccepted)
     async def accept_quote(quote_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.accept_quote(ctx, str(quote_id)))
-        return accepted(result, response)
+        return await run(AcceptQuote(str(quote_id)), ctx, response)
 
     @api.post("/quotes/{quote_id}/reject", response_model=CommandAccepted)
     async def reject_quote(
         quote_id: UUID, ctx: Ctx, response: Response, body: Rejection | None = None
     ) -> CommandAccepted:
         reason = body.reason if body else None
-        result = await commands.run(ctx, lambda: service.reject_quote(ctx, str(quote_id), reason))
-        return accepted(result, response)
+        return await run(RejectQuote(str(quote_id), reason), ctx, response)
 
     # -- orders ------------------------------------------------------------------------------
 
     @api.post("/orders", status_code=201, response_model=CommandAccepted)
     async def place_order(body: NewOrder, ctx: Ctx, response: Response) -> CommandAccepted:
         if body.quote_id is not None:
-            quote_id = body.quote_id
-            result = await commands.run(ctx, lambda: service.order_from_quote(ctx, quote_id))
+            result = await order_from_quote(bus, body.quote_id, ctx)
         else:
             assert body.customer_id
             assert body.currency
             assert body.lines
-            customer_id, currency, lines = body.customer_id, body.currency, _lines(body.lines)
-            result = await commands.run(
-                ctx,
-                lambda: service.place_order(
-                    ctx,
-                    customer_id=customer_id,
-                    currency=currency,
-                    lines=lines,
-                    campaign_id=body.campaign_id,
-                    opportunity_id=body.opportunity_id,
-                    owner_id=body.owner_id,
-                    price_book_id=body.price_book_id,
-                ),
+            command = PlaceOrder(
+                customer_id=body.customer_id,
+                currency=body.currency,
+                lines=_lines(body.lines),
+                campaign_id=body.campaign_id,
+                opportunity_id=body.opportunity_id,
+                owner_id=body.owner_id,
+                price_book_id=body.price_book_id,
             )
+            result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/orders")
 
-    @api.get("/orders", response_model=OrderPage)
+    @api.get("/orders", response_model=PageOf[OrderDoc])
     async def list_orders(
         actor: Who,
         _: int = consistent,
@@ -302,7 +317,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         order = checked_sort(sort, frozenset({"placed_at", "updated_at"}))
         return paged(await queries.orders(actor, flt, sort=order, limit=limit, offset=offset))
 
-    @api.get("/orders/{order_id}", response_model=OrderView)
+    @api.get("/orders/{order_id}", response_model=OrderDoc)
     async def get_order(order_id: UUID, actor: Who, _: int = consistent) -> Any:
         return await queries.order(actor, str(order_id))
 
@@ -312,43 +327,33 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     ) -> CommandAccepted:
         carrier = body.carrier if body else None
         tracking = body.tracking_ref if body else None
-        result = await commands.run(
-            ctx, lambda: service.ship_order(ctx, str(order_id), carrier, tracking)
-        )
-        return accepted(result, response)
+        return await run(ShipOrder(str(order_id), carrier, tracking), ctx, response)
 
     @api.post("/orders/{order_id}/deliver", response_model=CommandAccepted)
     async def deliver(order_id: UUID, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(ctx, lambda: service.deliver_order(ctx, str(order_id)))
-        return accepted(result, response)
+        return await run(DeliverOrder(str(order_id)), ctx, response)
 
     @api.post("/orders/{order_id}/cancel", response_model=CommandAccepted)
     async def cancel(
         order_id: UUID, ctx: Ctx, response: Response, body: Cancellation | None = None
     ) -> CommandAccepted:
         reason = body.reason if body else None
-        result = await commands.run(ctx, lambda: service.cancel_order(ctx, str(order_id), reason))
-        return accepted(result, response)
+        return await run(CancelOrder(str(order_id), reason), ctx, response)
 
     @api.post("/orders/{order_id}/return", response_model=CommandAccepted)
     async def return_order(
         order_id: UUID, body: Return, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.return_order(ctx, str(order_id), body.reason)
-        )
-        return accepted(result, response)
+        return await run(ReturnOrder(str(order_id), body.reason), ctx, response)
 
     # -- invoices and payments ---------------------------------------------------------------
 
     @api.post("/invoices", status_code=201, response_model=CommandAccepted)
     async def issue_invoice(body: NewInvoice, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await commands.run(
-            ctx, lambda: service.issue_invoice(ctx, body.order_id, body.due_date)
-        )
+        result = await bus.execute(IssueInvoice(body.order_id, body.due_date), ctx)
         return accepted(result, response, created_under="/invoices")
 
-    @api.get("/invoices", response_model=InvoicePage)
+    @api.get("/invoices", response_model=PageOf[InvoiceDoc])
     async def list_invoices(
         actor: Who,
         _: int = consistent,
@@ -371,31 +376,29 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         order = checked_sort(sort, frozenset({"due_date", "issue_date", "updated_at"}))
         return paged(await queries.invoices(actor, flt, sort=order, limit=limit, offset=offset))
 
-    @api.get("/invoices/{invoice_id}", response_model=InvoiceView)
+    @api.get("/invoices/{invoice_id}", response_model=InvoiceDoc)
     async def get_invoice(invoice_id: UUID, actor: Who, _: int = consistent) -> Any:
         return await queries.invoice(actor, str(invoice_id))
 
     @api.post("/payments", status_code=201, response_model=PaymentAccepted)
     async def record_payment(body: NewPayment, ctx: Ctx, response: Response) -> PaymentAccepted:
-        payment_id = payment_id_for(ctx, body.payment_id)
-        result = await commands.run(
-            ctx,
-            lambda: service.record_payment(
-                ctx,
-                body.invoice_id,
-                body.amount,
-                payment_id=payment_id,
-                received_on=body.received_on,
-                method=body.method,
-                reference=body.reference,
-            ),
+        command = RecordPayment(
+            body.invoice_id,
+            body.amount,
+            payment_id=payment_id_for(ctx, body.payment_id),
+            received_on=body.received_on,
+            method=body.method,
+            reference=body.reference,
         )
-        answer = accepted(result, response, created_under="/invoices")
+        answer = accepted(await bus.execute(command, ctx), response, created_under="/invoices")
         return PaymentAccepted(
-            id=payment_id, invoice_id=answer.id, position=answer.position, version=answer.version
+            id=command.payment_id,
+            invoice_id=answer.id,
+            position=answer.position,
+            version=answer.version,
         )
 
-    @api.get("/payments", response_model=PaymentPage)
+    @api.get("/payments", response_model=PageOf[PaymentItem])
     async def list_payments(
         actor: Who,
         _: int = consistent,

@@ -1,4 +1,5 @@
-"""Request and response bodies of the order-to-cash routes. Unknown fields are refused, amounts
+"""Request bodies of the order-to-cash routes (the documents they answer are the read models'
+own types, in :mod:`crm.sales.projections.order_models`). Unknown fields are refused, amounts
 are decimal strings with a currency (a float is a 422 naming the field), quantities and
 discounts decimal strings too."""
 
@@ -11,7 +12,6 @@ from typing import Annotated, Self
 from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
 
 from crm.events.money import Amount, Currency, Money
-from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
@@ -151,153 +151,7 @@ class PaymentAccepted(BaseModel):
     version: int
 
 
-# -- views ---------------------------------------------------------------------------------
+class LineChange(NewLine):
+    """A quote line again, as it should be now (the path names the line)."""
 
-
-class MoneyView(BaseModel):
-    amount: str
-    currency: str
-
-
-class Record(BaseModel):
-    """Fields every document carries."""
-
-    id: str
-    tenant: str
-    owner_id: str | None
-    team_id: str | None
-    created_at: str
-    created_by: str
-    updated_at: str
-    version: int
-
-
-class ProductView(Record):
-    sku: str
-    name: str
-    description: str | None
-    list_price: MoneyView
-    retired: bool
-    retired_reason: str | None
-
-
-class PriceBookEntryView(BaseModel):
-    sku: str
-    product_id: str
-    unit_price: MoneyView
-
-
-class PriceBookView(Record):
-    name: str
-    currency: str
-    entries: list[PriceBookEntryView]
-
-
-class LineView(BaseModel):
-    line_id: str
-    product_id: str
-    sku: str
-    description: str | None
-    quantity: str
-    unit_price: MoneyView
-    discount_percent: str
-    line_total: MoneyView
-
-
-class QuoteView(Record):
-    customer_id: str
-    currency: str
-    valid_until: date
-    opportunity_id: str | None
-    campaign_id: str | None
-    status: QuoteStatus
-    lines: list[LineView]
-    total: MoneyView
-    order_id: str | None
-    sent_at: str | None
-    answered_at: str | None
-    reason: str | None
-
-
-class OrderView(Record):
-    customer_id: str
-    currency: str
-    lines: list[LineView]
-    total: MoneyView
-    quote_id: str | None
-    opportunity_id: str | None
-    campaign_id: str | None
-    status: OrderStatus
-    placed_at: str
-    shipped_at: str | None
-    delivered_at: str | None
-    closed_at: str | None
-    carrier: str | None
-    tracking_ref: str | None
-    reason: str | None
-
-
-class PaymentView(BaseModel):
-    payment_id: str
-    amount: MoneyView
-    received_on: date
-    method: str | None
-    reference: str | None
-    balance_after: MoneyView
-    recorded_at: str
-    recorded_by: str
-
-
-class InvoiceView(Record):
-    order_id: str
-    customer_id: str
-    campaign_id: str | None
-    amount: MoneyView
-    paid: MoneyView
-    balance: MoneyView
-    status: InvoiceStatus
-    issue_date: date
-    due_date: date
-    overdue: bool
-    overdue_since: date | None
-    paid_on: date | None
-    payments: list[PaymentView]
-    payment_count: int
-    void_reason: str | None
-
-
-class PaymentListItem(PaymentView):
-    invoice_id: str
-    order_id: str
-    customer_id: str
-    owner_id: str
-
-
-class Paged(BaseModel):
-    total: int
-    limit: int
-    offset: int
-
-
-class ProductPage(Paged):
-    items: list[ProductView]
-
-
-class PriceBookPage(Paged):
-    items: list[PriceBookView]
-
-
-class QuotePage(Paged):
-    items: list[QuoteView]
-
-
-class OrderPage(Paged):
-    items: list[OrderView]
-
-
-class InvoicePage(Paged):
-    items: list[InvoiceView]
-
-
-class PaymentPage(Paged):
-    items: list[PaymentListItem]
+    price_book_id: Id | None = None

@@ -13,11 +13,27 @@ from typing import Any
 from crm.kernel.auth import Actor
 from crm.kernel.errors import NotFound
 from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to
-from crm.sales.application.order_service import product_id_for
-from crm.sales.application.policy import SalesAction, authorize, visibility_filter
-from crm.sales.projections.order_models import INVOICES, ORDERS, PRICE_BOOKS, PRODUCTS, QUOTES
+from crm.sales.application.catalogue import product_id_for
+from crm.sales.application.policy import POLICY, SalesAction, scope_of
+from crm.sales.projections.order_models import (
+    INVOICES,
+    ORDERS,
+    PRICE_BOOKS,
+    PRODUCTS,
+    QUOTES,
+    PaymentDoc,
+)
 
 PAYMENT_SCAN_PAGE = 500
+
+
+class PaymentItem(PaymentDoc):
+    """A payment as ``GET /payments`` lists it: with the invoice it settles."""
+
+    invoice_id: str
+    order_id: str
+    customer_id: str
+    owner_id: str
 
 
 @dataclass(frozen=True)
@@ -69,23 +85,18 @@ class OrderQueries:
         doc = await self.read_store.get(collection, id)
         if doc is None or doc["tenant"] != actor.tenant:
             raise NotFound(f"{what} {id} does not exist")
-        authorize(
-            actor,
-            SalesAction.VIEW,
-            what=f"{what} {id}",
-            owner_id=doc["owner_id"],
-            team_id=doc["team_id"],
-        )
+        scope = scope_of(doc["owner_id"], doc["team_id"])
+        POLICY.authorize(actor, SalesAction.VIEW, what=f"{what} {id}", scope=scope)
         return doc
 
     def _visible(self, actor: Actor, *conditions: dict[str, Any]) -> list[dict[str, Any]]:
-        visible = visibility_filter(actor)
+        visible = POLICY.visibility_filter(actor)
         return [{"tenant": actor.tenant}, *conditions, *([visible] if visible else [])]
 
     # -- catalogue ---------------------------------------------------------------------------
 
     async def product(self, actor: Actor, product_id: str) -> Document:
-        authorize(actor, SalesAction.VIEW, what="product", owned=False)
+        POLICY.authorize(actor, SalesAction.VIEW, what="product")
         doc = await self.read_store.get(PRODUCTS, product_id)
         if doc is None or doc["tenant"] != actor.tenant:
             raise NotFound(f"product {product_id} does not exist")
@@ -94,7 +105,7 @@ class OrderQueries:
     async def products(
         self, actor: Actor, flt: ProductFilter, *, sort: str, limit: int, offset: int
     ) -> Page:
-        authorize(actor, SalesAction.VIEW, what="product", owned=False)
+        POLICY.authorize(actor, SalesAction.VIEW, what="product")
         conditions: list[dict[str, Any]] = [{"tenant": actor.tenant}]
         if flt.sku is not None:
             # The id is derived from the sku: an exact lookup that also normalises the sku.
@@ -107,7 +118,7 @@ class OrderQueries:
         return await self._find(PRODUCTS, conditions, sort, limit, offset)
 
     async def price_book(self, actor: Actor, price_book_id: str) -> Document:
-        authorize(actor, SalesAction.VIEW, what="price book", owned=False)
+        POLICY.authorize(actor, SalesAction.VIEW, what="price book")
         doc = await self.read_store.get(PRICE_BOOKS, price_book_id)
         if doc is None or doc["tenant"] != actor.tenant:
             raise NotFound(f"price book {price_book_id} does not exist")
@@ -116,7 +127,7 @@ class OrderQueries:
     async def price_books(
         self, actor: Actor, currency: str | None, *, limit: int, offset: int
     ) -> Page:
-        authorize(actor, SalesAction.VIEW, what="price book", owned=False)
+        POLICY.authorize(actor, SalesAction.VIEW, what="price book")
         conditions = [{"tenant": actor.tenant}, *equal_to(currency=currency)]
         return await self._find(PRICE_BOOKS, conditions, "name", limit, offset)
 

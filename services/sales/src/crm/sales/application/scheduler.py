@@ -7,12 +7,14 @@ runs :meth:`Invoice.mark_overdue` and :meth:`Quote.expire` on each, as the syste
 
 Each event is recorded once however many schedulers run and however often they restart:
 
-1. every command runs under an idempotency key per (aggregate, check, due date), so a second
-   scheduler racing the first appends nothing (the store records the key with the events);
+1. every command runs on the context's command bus as the system, under an idempotency key
+   per (aggregate, check, due date), so a second scheduler racing the first appends nothing
+   (the store records the key with the events);
 2. the domain's own no-op is the second guard: an invoice already marked, paid or void, a
    quote already answered, records nothing, which covers a read model that has not caught up
    with the last tick;
-3. an append that meets a concurrent writer is retried on a fresh load, where 2 applies.
+3. an append that meets a concurrent writer is retried on a fresh load by the bus, where 2
+   applies.
 
 A tick finds what the read models show at the time; whatever they have not caught up with
 yet (or an error on one record) is found by the next tick.
@@ -22,28 +24,24 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import Awaitable, Callable
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, TypeVar
+from typing import Any
 
-from crm.kernel.aggregate import Aggregate
 from crm.kernel.clock import Clock
 from crm.kernel.reactor import system_context
 from crm.kernel.read_store import Document, find_all
-from crm.kernel.repository import CommandContext, Repository, record_changes
+from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
-from crm.sales.domain.invoices import Invoice
-from crm.sales.domain.quotes import Quote, today
+from crm.sales.application.invoice_commands import MarkInvoiceOverdue
+from crm.sales.application.quote_commands import ExpireQuote
+from crm.sales.domain.quotes import today
 from crm.sales.projections.order_models import INVOICES, QUOTES
 
 log = logging.getLogger(__name__)
 
 ACTOR = "process:sales-scheduler"
 PAGE = 200
-ATTEMPTS = 3
-
-A = TypeVar("A", bound=Aggregate)  # type: ignore[type-arg]
 
 
 @dataclass(frozen=True)
@@ -63,8 +61,6 @@ class SalesScheduler:
         self.runtime = runtime
         self.read_store = runtime.read_store
         self.page_size = page_size
-        self.invoices = Repository(runtime.store, runtime.codec, Invoice)
-        self.quotes = Repository(runtime.store, runtime.codec, Quote)
 
     @staticmethod
     def context(tenant: str, now: datetime, key: str) -> CommandContext:
@@ -75,18 +71,17 @@ class SalesScheduler:
         """Every document matching ``flt`` now, across tenants."""
         return await find_all(self.read_store, collection, flt, page_size=self.page_size)
 
-    async def _run(
-        self,
-        repository: Repository[A],
-        doc: Document,
-        ctx: CommandContext,
-        act: Callable[[A], None],
-    ) -> bool:
-        """Load, act, and append only if the domain recorded something (True)."""
-        _, result = await record_changes(
-            repository, doc["id"], act, ctx, tenant=doc["tenant"], attempts=ATTEMPTS
-        )
-        return result is not None and not result.replayed
+    async def _check(self, doc: Document, key: str, command: object, now: datetime) -> bool | None:
+        """Run ``command`` for ``doc`` as the system under ``key``: whether it recorded
+        anything, or None if it failed (the next tick tries again)."""
+        try:
+            outcome = await self.runtime.commands.run(
+                command, self.context(doc["tenant"], now, key)
+            )
+        except Exception:
+            log.exception("scheduled check %s failed; the next tick tries again", key)
+            return None
+        return outcome.recorded
 
     async def tick(self, now: datetime) -> TickReport:
         as_of = today(now).isoformat()
@@ -95,40 +90,21 @@ class SalesScheduler:
         unchanged: list[str] = []
         failed: list[str] = []
 
-        async def check(
-            doc: Document,
-            key: str,
-            run: Callable[[CommandContext], Awaitable[bool]],
-            into: list[str],
-        ) -> None:
-            try:
-                changed = await run(self.context(doc["tenant"], now, key))
-            except Exception:
-                log.exception("scheduled check %s failed; the next tick tries again", key)
-                failed.append(doc["id"])
-                return
-            (into if changed else unchanged).append(doc["id"])
+        async def check(doc: Document, key: str, command: object, into: list[str]) -> None:
+            recorded = await self._check(doc, key, command, now)
+            (failed if recorded is None else into if recorded else unchanged).append(doc["id"])
 
         invoices = await self._due(
-            INVOICES,
-            {"status": "issued", "overdue": False, "due_date": {"$lt": as_of}},
+            INVOICES, {"status": "issued", "overdue": False, "due_date": {"$lt": as_of}}
         )
         for doc in invoices:
             key = f"scheduler:invoice-overdue:{doc['id']}:{doc['due_date']}"
-
-            async def mark(ctx: CommandContext, doc: Document = doc) -> bool:
-                return await self._run(self.invoices, doc, ctx, lambda i: i.mark_overdue(now))
-
-            await check(doc, key, mark, overdue)
+            await check(doc, key, MarkInvoiceOverdue(doc["id"]), overdue)
 
         quotes = await self._due(QUOTES, {"status": "sent", "valid_until": {"$lt": as_of}})
         for doc in quotes:
             key = f"scheduler:quote-expiry:{doc['id']}:{doc['valid_until']}"
-
-            async def expire(ctx: CommandContext, doc: Document = doc) -> bool:
-                return await self._run(self.quotes, doc, ctx, lambda q: q.expire(now))
-
-            await check(doc, key, expire, expired)
+            await check(doc, key, ExpireQuote(doc["id"]), expired)
 
         return TickReport(now, tuple(overdue), tuple(expired), tuple(unchanged), tuple(failed))
 

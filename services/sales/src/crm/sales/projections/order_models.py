@@ -1,13 +1,19 @@
 """Read models of the order-to-cash side: the catalogue, price books, quotes, orders, invoices.
 
-One projection, ``sales_order_to_cash``, feeds five collections, one per aggregate kind.
-Documents are JSON as the API shows them: amounts are ``{"amount": "12.50", "currency":
-"EUR"}`` and dates ISO strings, so ``due_date < "2026-04-01"`` compares as dates do. Every
-document carries its ``tenant``, ``owner_id`` and ``team_id`` (what the policy's
-``visibility_filter`` looks at). Quotes, orders and invoices take ``team_id`` from the event
-that created them (an order from a quote inherits the quote's team, an invoice its order's);
-catalogue documents and records stored before teams were recorded have None, which only
-managers without a team (tenant-wide) and the owner see.
+One projection, ``sales_order_to_cash`` (the kernel's :class:`~crm.kernel.handlers.ByCategory`),
+feeds five collections, one per aggregate kind, under one checkpoint: a command on any of these
+streams answers with a position that every read of this side can wait for. (A projection that
+read only quotes would not move its checkpoint past the order an accepted quote became, so
+reading the quote with the order's position would wait in vain.)
+
+Each collection's document is a typed model (``ProductDoc``, ``QuoteDoc``...): its handlers
+write it and the routes answer it as it is. Documents are JSON as the API shows them: amounts
+are ``{"amount": "12.50", "currency": "EUR"}`` and dates ISO strings, so ``due_date <
+"2026-04-01"`` compares as dates do. Every document carries its ``tenant``, ``owner_id`` and
+``team_id`` (what the policy's ``visibility_filter`` looks at). Quotes, orders and invoices
+take ``team_id`` from the event that created them (an order from a quote inherits the quote's
+team, an invoice its order's); catalogue documents and records stored before teams were
+recorded have None, which only managers without a team (tenant-wide) and the owner see.
 
 Payments are not a collection of their own: a payment always belongs to one invoice, so the
 invoice document lists them (``GET /payments`` reads them from there).
@@ -15,16 +21,19 @@ invoice document lists them (``GET /payments`` reads them from there).
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable
 from decimal import Decimal
-from typing import Any, ClassVar, Protocol
+from typing import TypeVar, cast
 
-from crm.events import DomainEvent, EventEnvelope
+from typing_extensions import TypedDict
+
+from crm.events import EventEnvelope
 from crm.events.money import Money
 from crm.events.sales_orders import (
     InvoiceIssued,
     InvoiceOverdue,
     InvoicePaid,
+    InvoiceStatus,
     InvoiceVoided,
     LineItem,
     OrderCancelled,
@@ -32,6 +41,7 @@ from crm.events.sales_orders import (
     OrderPlaced,
     OrderReturned,
     OrderShipped,
+    OrderStatus,
     PaymentRecorded,
     PriceBookCreated,
     PriceBookEntryRemoved,
@@ -50,8 +60,9 @@ from crm.events.sales_orders import (
     QuoteSent,
     QuoteStatus,
 )
-from crm.kernel.projection import DocKey, Projection
-from crm.kernel.read_store import CollectionSpec, Document, Index
+from crm.kernel.handlers import ByCategory, DocKey, Handlers
+from crm.kernel.projection import Projection
+from crm.kernel.read_store import CollectionSpec, Index
 
 PRODUCTS = "sales_products"
 PRICE_BOOKS = "sales_price_books"
@@ -60,53 +71,200 @@ ORDERS = "sales_orders"
 INVOICES = "sales_invoices"
 
 
-def _money(value: Money) -> dict[str, Any]:
-    return value.model_dump(mode="json")
+class MoneyDoc(TypedDict):
+    amount: str
+    """A decimal string: ``"12.50"``."""
+    currency: str
 
 
-def _line(line: LineItem) -> dict[str, Any]:
-    return line.model_dump(mode="json")
+class Record(TypedDict):
+    """Fields every document carries."""
+
+    id: str
+    tenant: str
+    owner_id: str | None
+    team_id: str | None
+    created_at: str
+    created_by: str
+    updated_at: str
+    version: int
 
 
-def _sum_lines(lines: Iterable[dict[str, Any]], currency: str) -> dict[str, Any]:
+class ProductDoc(Record):
+    sku: str
+    name: str
+    description: str | None
+    list_price: MoneyDoc
+    retired: bool
+    retired_reason: str | None
+
+
+class PriceBookEntryDoc(TypedDict):
+    sku: str
+    product_id: str
+    unit_price: MoneyDoc
+
+
+class PriceBookDoc(Record):
+    name: str
+    currency: str
+    entries: list[PriceBookEntryDoc]
+
+
+class LineDoc(TypedDict):
+    line_id: str
+    product_id: str
+    sku: str
+    description: str | None
+    quantity: str
+    unit_price: MoneyDoc
+    discount_percent: str
+    line_total: MoneyDoc
+
+
+class QuoteDoc(Record):
+    customer_id: str
+    currency: str
+    valid_until: str
+    opportunity_id: str | None
+    campaign_id: str | None
+    status: QuoteStatus
+    lines: list[LineDoc]
+    total: MoneyDoc
+    order_id: str | None
+    sent_at: str | None
+    answered_at: str | None
+    reason: str | None
+
+
+class OrderDoc(Record):
+    customer_id: str
+    currency: str
+    lines: list[LineDoc]
+    total: MoneyDoc
+    quote_id: str | None
+    opportunity_id: str | None
+    campaign_id: str | None
+    status: OrderStatus
+    placed_at: str
+    shipped_at: str | None
+    delivered_at: str | None
+    closed_at: str | None
+    carrier: str | None
+    tracking_ref: str | None
+    reason: str | None
+
+
+class PaymentDoc(TypedDict):
+    payment_id: str
+    amount: MoneyDoc
+    received_on: str
+    method: str | None
+    reference: str | None
+    balance_after: MoneyDoc
+    recorded_at: str
+    recorded_by: str
+
+
+class InvoiceDoc(Record):
+    order_id: str
+    customer_id: str
+    campaign_id: str | None
+    amount: MoneyDoc
+    paid: MoneyDoc
+    balance: MoneyDoc
+    status: InvoiceStatus
+    issue_date: str
+    due_date: str
+    overdue: bool
+    overdue_since: str | None
+    paid_on: str | None
+    payments: list[PaymentDoc]
+    payment_count: int
+    void_reason: str | None
+
+
+R = TypeVar("R", bound=Record)
+
+
+def _money(value: Money) -> MoneyDoc:
+    return cast(MoneyDoc, value.model_dump(mode="json"))
+
+
+def _line(line: LineItem) -> LineDoc:
+    return cast(LineDoc, line.model_dump(mode="json"))
+
+
+def _sum_lines(lines: Iterable[LineDoc], currency: str) -> MoneyDoc:
     """The document total: the sum of the rounded line totals (the rule of ``pricing.total``)."""
     amount = sum((Decimal(line["line_total"]["amount"]) for line in lines), Decimal(0))
     return _money(Money(amount=amount, currency=currency).rounded())
 
 
-def _id_of(envelope: EventEnvelope) -> str:
-    return envelope.stream_id.partition("-")[2]
-
-
-def _created(
-    key: DocKey,
-    envelope: EventEnvelope,
-    owner_id: str,
-    team_id: str | None = None,
-    **fields: Any,
-) -> dict[str, Any]:
+def _record(
+    key: DocKey, envelope: EventEnvelope, owner_id: str, team_id: str | None = None
+) -> Record:
     at = envelope.occurred_at.isoformat()
-    return {
-        "id": key[1],
-        "tenant": envelope.tenant,
-        "owner_id": owner_id,
-        "team_id": team_id,
-        **fields,
-        "created_at": at,
-        "created_by": envelope.actor,
-    }
+    return Record(
+        id=key[1],
+        tenant=envelope.tenant,
+        owner_id=owner_id,
+        team_id=team_id,
+        created_at=at,
+        created_by=envelope.actor,
+        updated_at=at,
+        version=envelope.stream_version,
+    )
 
 
-def _touch(doc: Document, envelope: EventEnvelope) -> Document:
+def _touch(doc: R, envelope: EventEnvelope) -> R:
     doc["updated_at"] = envelope.occurred_at.isoformat()
     doc["version"] = envelope.stream_version
     return doc
 
 
-def _existing(doc: Document | None, event: DomainEvent, key: DocKey) -> Document:
+def _existing(doc: R | None, key: DocKey, envelope: EventEnvelope) -> R:
     if doc is None:
-        raise LookupError(f"{event.event_type} for {key[1]}, which was never created")
-    return dict(doc)
+        raise LookupError(f"{envelope.event_type} for {key[1]}, which was never created")
+    return doc.copy()
+
+
+# -- the catalogue ---------------------------------------------------------------------------
+
+products: Handlers[ProductDoc] = Handlers()
+
+
+@products(ProductCreated)
+def product_created(
+    key: DocKey, doc: ProductDoc | None, event: ProductCreated, envelope: EventEnvelope
+) -> ProductDoc:
+    return ProductDoc(
+        **_record(key, envelope, envelope.actor),
+        sku=event.sku,
+        name=event.name,
+        description=event.description,
+        list_price=_money(event.list_price),
+        retired=False,
+        retired_reason=None,
+    )
+
+
+@products(ProductRepriced)
+def product_repriced(
+    key: DocKey, doc: ProductDoc | None, event: ProductRepriced, envelope: EventEnvelope
+) -> ProductDoc:
+    new = _existing(doc, key, envelope)
+    new["list_price"] = _money(event.list_price)
+    return _touch(new, envelope)
+
+
+@products(ProductRetired)
+def product_retired(
+    key: DocKey, doc: ProductDoc | None, event: ProductRetired, envelope: EventEnvelope
+) -> ProductDoc:
+    new = _existing(doc, key, envelope)
+    new.update({"retired": True, "retired_reason": event.reason})
+    return _touch(new, envelope)
 
 
 class ProductsModel:
@@ -120,31 +278,49 @@ class ProductsModel:
             (Index(("tenant", "sku"), unique=True), Index(("tenant", "retired", "name"))),
         ),
     )
-    event_types = frozenset(e.event_type for e in (ProductCreated, ProductRepriced, ProductRetired))
+    event_types = products.event_types
+    evolve = staticmethod(products.evolve)
 
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        if isinstance(event, ProductCreated):
-            new = _created(
-                key,
-                envelope,
-                envelope.actor,
-                sku=event.sku,
-                name=event.name,
-                description=event.description,
-                list_price=_money(event.list_price),
-                retired=False,
-                retired_reason=None,
-            )
-            return _touch(new, envelope)
-        new = _existing(doc, event, key)
-        match event:
-            case ProductRepriced():
-                new["list_price"] = _money(event.list_price)
-            case ProductRetired():
-                new.update(retired=True, retired_reason=event.reason)
-        return _touch(new, envelope)
+
+# -- price books -----------------------------------------------------------------------------
+
+price_books: Handlers[PriceBookDoc] = Handlers()
+
+
+@price_books(PriceBookCreated)
+def price_book_created(
+    key: DocKey, doc: PriceBookDoc | None, event: PriceBookCreated, envelope: EventEnvelope
+) -> PriceBookDoc:
+    return PriceBookDoc(
+        **_record(key, envelope, envelope.actor),
+        name=event.name,
+        currency=event.currency,
+        entries=[],
+    )
+
+
+@price_books(PriceBookEntrySet)
+def price_set(
+    key: DocKey, doc: PriceBookDoc | None, event: PriceBookEntrySet, envelope: EventEnvelope
+) -> PriceBookDoc:
+    new = _existing(doc, key, envelope)
+    entries = [e for e in new["entries"] if e["sku"] != event.sku]
+    entries.append(
+        PriceBookEntryDoc(
+            sku=event.sku, product_id=event.product_id, unit_price=_money(event.unit_price)
+        )
+    )
+    new["entries"] = sorted(entries, key=lambda e: e["sku"])
+    return _touch(new, envelope)
+
+
+@price_books(PriceBookEntryRemoved)
+def price_removed(
+    key: DocKey, doc: PriceBookDoc | None, event: PriceBookEntryRemoved, envelope: EventEnvelope
+) -> PriceBookDoc:
+    new = _existing(doc, key, envelope)
+    new["entries"] = [e for e in new["entries"] if e["sku"] != event.sku]
+    return _touch(new, envelope)
 
 
 class PriceBooksModel:
@@ -153,33 +329,99 @@ class PriceBooksModel:
 
     collection = PRICE_BOOKS
     collections = (CollectionSpec(PRICE_BOOKS, (Index(("tenant", "currency")),)),)
-    event_types = frozenset(
-        e.event_type for e in (PriceBookCreated, PriceBookEntrySet, PriceBookEntryRemoved)
+    event_types = price_books.event_types
+    evolve = staticmethod(price_books.evolve)
+
+
+# -- quotes ----------------------------------------------------------------------------------
+
+quotes: Handlers[QuoteDoc] = Handlers()
+
+
+@quotes(QuoteDrafted)
+def quote_drafted(
+    key: DocKey, doc: QuoteDoc | None, event: QuoteDrafted, envelope: EventEnvelope
+) -> QuoteDoc:
+    return QuoteDoc(
+        **_record(key, envelope, event.owner_id, event.team_id),
+        customer_id=event.customer_id,
+        currency=event.currency,
+        valid_until=event.valid_until.isoformat(),
+        opportunity_id=event.opportunity_id,
+        campaign_id=event.campaign_id,
+        status=QuoteStatus.DRAFT,
+        lines=[],
+        total=_money(Money.zero(event.currency).rounded()),
+        order_id=None,
+        sent_at=None,
+        answered_at=None,
+        reason=None,
     )
 
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        if isinstance(event, PriceBookCreated):
-            new = _created(
-                key, envelope, envelope.actor, name=event.name, currency=event.currency, entries=[]
-            )
-            return _touch(new, envelope)
-        new = _existing(doc, event, key)
-        match event:
-            case PriceBookEntrySet():
-                entries = [e for e in new["entries"] if e["sku"] != event.sku]
-                entries.append(
-                    {
-                        "sku": event.sku,
-                        "product_id": event.product_id,
-                        "unit_price": _money(event.unit_price),
-                    }
-                )
-                new["entries"] = sorted(entries, key=lambda e: e["sku"])
-            case PriceBookEntryRemoved():
-                new["entries"] = [e for e in new["entries"] if e["sku"] != event.sku]
-        return _touch(new, envelope)
+
+@quotes(QuoteLineAdded, QuoteLineChanged)
+def quote_line_set(
+    key: DocKey,
+    doc: QuoteDoc | None,
+    event: QuoteLineAdded | QuoteLineChanged,
+    envelope: EventEnvelope,
+) -> QuoteDoc:
+    new = _existing(doc, key, envelope)
+    lines = [line for line in new["lines"] if line["line_id"] != event.line.line_id]
+    lines.append(_line(event.line))
+    # A changed line keeps its place: sort by the order lines were first added in.
+    order = {line["line_id"]: i for i, line in enumerate(new["lines"])}
+    lines.sort(key=lambda line: order.get(line["line_id"], len(order)))
+    new.update({"lines": lines, "total": _sum_lines(lines, new["currency"])})
+    return _touch(new, envelope)
+
+
+@quotes(QuoteLineRemoved)
+def quote_line_removed(
+    key: DocKey, doc: QuoteDoc | None, event: QuoteLineRemoved, envelope: EventEnvelope
+) -> QuoteDoc:
+    new = _existing(doc, key, envelope)
+    lines = [line for line in new["lines"] if line["line_id"] != event.line_id]
+    new.update({"lines": lines, "total": _sum_lines(lines, new["currency"])})
+    return _touch(new, envelope)
+
+
+@quotes(QuoteSent)
+def quote_sent(
+    key: DocKey, doc: QuoteDoc | None, event: QuoteSent, envelope: EventEnvelope
+) -> QuoteDoc:
+    new = _existing(doc, key, envelope)
+    new.update({"status": QuoteStatus.SENT, "sent_at": envelope.occurred_at.isoformat()})
+    return _touch(new, envelope)
+
+
+@quotes(QuoteAccepted, QuoteRejected, QuoteExpired)
+def quote_answered(
+    key: DocKey,
+    doc: QuoteDoc | None,
+    event: QuoteAccepted | QuoteRejected | QuoteExpired,
+    envelope: EventEnvelope,
+) -> QuoteDoc:
+    """Accepted, rejected (with its reason) or expired: the quote's answer and its time."""
+    new = _existing(doc, key, envelope)
+    new["answered_at"] = envelope.occurred_at.isoformat()
+    match event:
+        case QuoteAccepted():
+            new["status"] = QuoteStatus.ACCEPTED
+        case QuoteRejected():
+            new.update({"status": QuoteStatus.REJECTED, "reason": event.reason})
+        case QuoteExpired():
+            new["status"] = QuoteStatus.EXPIRED
+    return _touch(new, envelope)
+
+
+@quotes(QuoteOrdered)
+def quote_ordered(
+    key: DocKey, doc: QuoteDoc | None, event: QuoteOrdered, envelope: EventEnvelope
+) -> QuoteDoc:
+    new = _existing(doc, key, envelope)
+    new["order_id"] = event.order_id
+    return _touch(new, envelope)
 
 
 class QuotesModel:
@@ -196,68 +438,81 @@ class QuotesModel:
             ),
         ),
     )
-    event_types = frozenset(
-        e.event_type
-        for e in (
-            QuoteDrafted,
-            QuoteLineAdded,
-            QuoteLineChanged,
-            QuoteLineRemoved,
-            QuoteSent,
-            QuoteAccepted,
-            QuoteRejected,
-            QuoteExpired,
-            QuoteOrdered,
-        )
+    event_types = quotes.event_types
+    evolve = staticmethod(quotes.evolve)
+
+
+# -- orders ----------------------------------------------------------------------------------
+
+orders: Handlers[OrderDoc] = Handlers()
+
+
+@orders(OrderPlaced)
+def order_placed(
+    key: DocKey, doc: OrderDoc | None, event: OrderPlaced, envelope: EventEnvelope
+) -> OrderDoc:
+    return OrderDoc(
+        **_record(key, envelope, event.owner_id, event.team_id),
+        customer_id=event.customer_id,
+        currency=event.currency,
+        lines=[_line(line) for line in event.lines],
+        total=_money(event.total),
+        quote_id=event.quote_id,
+        opportunity_id=event.opportunity_id,
+        campaign_id=event.campaign_id,
+        status=OrderStatus.PLACED,
+        placed_at=envelope.occurred_at.isoformat(),
+        shipped_at=None,
+        delivered_at=None,
+        closed_at=None,
+        carrier=None,
+        tracking_ref=None,
+        reason=None,
     )
 
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        at = envelope.occurred_at.isoformat()
-        if isinstance(event, QuoteDrafted):
-            new = _created(
-                key,
-                envelope,
-                event.owner_id,
-                event.team_id,
-                customer_id=event.customer_id,
-                currency=event.currency,
-                valid_until=event.valid_until.isoformat(),
-                opportunity_id=event.opportunity_id,
-                campaign_id=event.campaign_id,
-                status=QuoteStatus.DRAFT.value,
-                lines=[],
-                total=_money(Money.zero(event.currency).rounded()),
-                order_id=None,
-                sent_at=None,
-                answered_at=None,
-                reason=None,
-            )
-            return _touch(new, envelope)
-        new = _existing(doc, event, key)
-        match event:
-            case QuoteLineAdded() | QuoteLineChanged():
-                lines = [line for line in new["lines"] if line["line_id"] != event.line.line_id]
-                lines.append(_line(event.line))
-                # A changed line keeps its place: sort by the order lines were first added in.
-                order = {line["line_id"]: i for i, line in enumerate(new["lines"])}
-                lines.sort(key=lambda line: order.get(line["line_id"], len(order)))
-                new.update(lines=lines, total=_sum_lines(lines, new["currency"]))
-            case QuoteLineRemoved():
-                lines = [line for line in new["lines"] if line["line_id"] != event.line_id]
-                new.update(lines=lines, total=_sum_lines(lines, new["currency"]))
-            case QuoteSent():
-                new.update(status=QuoteStatus.SENT.value, sent_at=at)
-            case QuoteAccepted():
-                new.update(status=QuoteStatus.ACCEPTED.value, answered_at=at)
-            case QuoteRejected():
-                new.update(status=QuoteStatus.REJECTED.value, answered_at=at, reason=event.reason)
-            case QuoteExpired():
-                new.update(status=QuoteStatus.EXPIRED.value, answered_at=at)
-            case QuoteOrdered():
-                new["order_id"] = event.order_id
-        return _touch(new, envelope)
+
+@orders(OrderShipped)
+def order_shipped(
+    key: DocKey, doc: OrderDoc | None, event: OrderShipped, envelope: EventEnvelope
+) -> OrderDoc:
+    new = _existing(doc, key, envelope)
+    new.update(
+        {
+            "status": OrderStatus.SHIPPED,
+            "shipped_at": envelope.occurred_at.isoformat(),
+            "carrier": event.carrier,
+            "tracking_ref": event.tracking_ref,
+        }
+    )
+    return _touch(new, envelope)
+
+
+@orders(OrderDelivered)
+def order_delivered(
+    key: DocKey, doc: OrderDoc | None, event: OrderDelivered, envelope: EventEnvelope
+) -> OrderDoc:
+    new = _existing(doc, key, envelope)
+    new.update({"status": OrderStatus.DELIVERED, "delivered_at": envelope.occurred_at.isoformat()})
+    return _touch(new, envelope)
+
+
+@orders(OrderCancelled, OrderReturned)
+def order_closed(
+    key: DocKey,
+    doc: OrderDoc | None,
+    event: OrderCancelled | OrderReturned,
+    envelope: EventEnvelope,
+) -> OrderDoc:
+    new = _existing(doc, key, envelope)
+    cancelled = isinstance(event, OrderCancelled)
+    new.update(
+        {
+            "status": OrderStatus.CANCELLED if cancelled else OrderStatus.RETURNED,
+            "closed_at": envelope.occurred_at.isoformat(),
+            "reason": event.reason,
+        }
+    )
+    return _touch(new, envelope)
 
 
 class OrdersModel:
@@ -275,54 +530,93 @@ class OrdersModel:
             ),
         ),
     )
-    event_types = frozenset(
-        e.event_type
-        for e in (OrderPlaced, OrderShipped, OrderDelivered, OrderCancelled, OrderReturned)
+    event_types = orders.event_types
+    evolve = staticmethod(orders.evolve)
+
+
+# -- invoices and their payments -------------------------------------------------------------
+
+invoices: Handlers[InvoiceDoc] = Handlers()
+
+
+@invoices(InvoiceIssued)
+def invoice_issued(
+    key: DocKey, doc: InvoiceDoc | None, event: InvoiceIssued, envelope: EventEnvelope
+) -> InvoiceDoc:
+    return InvoiceDoc(
+        **_record(key, envelope, event.owner_id, event.team_id),
+        order_id=event.order_id,
+        customer_id=event.customer_id,
+        campaign_id=event.campaign_id,
+        amount=_money(event.amount),
+        paid=_money(Money.zero(event.amount.currency).rounded()),
+        balance=_money(event.amount),
+        status=InvoiceStatus.ISSUED,
+        issue_date=event.issue_date.isoformat(),
+        due_date=event.due_date.isoformat(),
+        overdue=False,
+        overdue_since=None,
+        paid_on=None,
+        payments=[],
+        payment_count=0,
+        void_reason=None,
     )
 
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        at = envelope.occurred_at.isoformat()
-        if isinstance(event, OrderPlaced):
-            new = _created(
-                key,
-                envelope,
-                event.owner_id,
-                event.team_id,
-                customer_id=event.customer_id,
-                currency=event.currency,
-                lines=[_line(line) for line in event.lines],
-                total=_money(event.total),
-                quote_id=event.quote_id,
-                opportunity_id=event.opportunity_id,
-                campaign_id=event.campaign_id,
-                status="placed",
-                placed_at=at,
-                shipped_at=None,
-                delivered_at=None,
-                closed_at=None,
-                carrier=None,
-                tracking_ref=None,
-                reason=None,
-            )
-            return _touch(new, envelope)
-        new = _existing(doc, event, key)
-        match event:
-            case OrderShipped():
-                new.update(
-                    status="shipped",
-                    shipped_at=at,
-                    carrier=event.carrier,
-                    tracking_ref=event.tracking_ref,
-                )
-            case OrderDelivered():
-                new.update(status="delivered", delivered_at=at)
-            case OrderCancelled():
-                new.update(status="cancelled", closed_at=at, reason=event.reason)
-            case OrderReturned():
-                new.update(status="returned", closed_at=at, reason=event.reason)
-        return _touch(new, envelope)
+
+@invoices(PaymentRecorded)
+def payment_recorded(
+    key: DocKey, doc: InvoiceDoc | None, event: PaymentRecorded, envelope: EventEnvelope
+) -> InvoiceDoc:
+    new = _existing(doc, key, envelope)
+    paid = Money(**new["paid"]) + event.amount
+    new["payments"] = [
+        *new["payments"],
+        PaymentDoc(
+            payment_id=event.payment_id,
+            amount=_money(event.amount),
+            received_on=event.received_on.isoformat(),
+            method=event.method,
+            reference=event.reference,
+            balance_after=_money(event.balance),
+            recorded_at=envelope.occurred_at.isoformat(),
+            recorded_by=envelope.actor,
+        ),
+    ]
+    new.update(
+        {
+            "paid": _money(paid.rounded()),
+            "balance": _money(event.balance),
+            "payment_count": len(new["payments"]),
+        }
+    )
+    return _touch(new, envelope)
+
+
+@invoices(InvoicePaid)
+def invoice_paid(
+    key: DocKey, doc: InvoiceDoc | None, event: InvoicePaid, envelope: EventEnvelope
+) -> InvoiceDoc:
+    new = _existing(doc, key, envelope)
+    new.update({"status": InvoiceStatus.PAID, "paid_on": event.paid_on.isoformat()})
+    return _touch(new, envelope)
+
+
+@invoices(InvoiceOverdue)
+def invoice_overdue(
+    key: DocKey, doc: InvoiceDoc | None, event: InvoiceOverdue, envelope: EventEnvelope
+) -> InvoiceDoc:
+    new = _existing(doc, key, envelope)
+    new.update({"overdue": True, "overdue_since": event.as_of.isoformat()})
+    return _touch(new, envelope)
+
+
+@invoices(InvoiceVoided)
+def invoice_voided(
+    key: DocKey, doc: InvoiceDoc | None, event: InvoiceVoided, envelope: EventEnvelope
+) -> InvoiceDoc:
+    new = _existing(doc, key, envelope)
+    new.update({"status": InvoiceStatus.VOID, "void_reason": event.reason})
+    return _touch(new, envelope)
 
 
 class InvoicesModel:
@@ -343,116 +637,21 @@ class InvoicesModel:
             ),
         ),
     )
-    event_types = frozenset(
-        e.event_type
-        for e in (InvoiceIssued, PaymentRecorded, InvoicePaid, InvoiceOverdue, InvoiceVoided)
-    )
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        at = envelope.occurred_at.isoformat()
-        if isinstance(event, InvoiceIssued):
-            new = _created(
-                key,
-                envelope,
-                event.owner_id,
-                event.team_id,
-                order_id=event.order_id,
-                customer_id=event.customer_id,
-                campaign_id=event.campaign_id,
-                amount=_money(event.amount),
-                paid=_money(Money.zero(event.amount.currency).rounded()),
-                balance=_money(event.amount),
-                status="issued",
-                issue_date=event.issue_date.isoformat(),
-                due_date=event.due_date.isoformat(),
-                overdue=False,
-                overdue_since=None,
-                paid_on=None,
-                payments=[],
-                payment_count=0,
-                void_reason=None,
-            )
-            return _touch(new, envelope)
-        new = _existing(doc, event, key)
-        match event:
-            case PaymentRecorded():
-                paid = Money(**new["paid"]) + event.amount
-                new["payments"] = [
-                    *new["payments"],
-                    {
-                        "payment_id": event.payment_id,
-                        "amount": _money(event.amount),
-                        "received_on": event.received_on.isoformat(),
-                        "method": event.method,
-                        "reference": event.reference,
-                        "balance_after": _money(event.balance),
-                        "recorded_at": at,
-                        "recorded_by": envelope.actor,
-                    },
-                ]
-                new.update(
-                    paid=_money(paid.rounded()),
-                    balance=_money(event.balance),
-                    payment_count=len(new["payments"]),
-                )
-            case InvoicePaid():
-                new.update(status="paid", paid_on=event.paid_on.isoformat())
-            case InvoiceOverdue():
-                new.update(overdue=True, overdue_since=event.as_of.isoformat())
-            case InvoiceVoided():
-                new.update(status="void", void_reason=event.reason)
-        return _touch(new, envelope)
+    event_types = invoices.event_types
+    evolve = staticmethod(invoices.evolve)
 
 
-class Model(Protocol):
-    """How one kind of stream becomes one document of ``collection``."""
-
-    @property
-    def collection(self) -> str: ...
-
-    @property
-    def collections(self) -> tuple[CollectionSpec, ...]: ...
-
-    @property
-    def event_types(self) -> frozenset[str]: ...
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None: ...
-
-
-class OrderToCashProjection:
-    """One projection for the five collections: a command on one of these streams answers
-    with a position that every read of this side can wait for. (A projection that reads
-    only quotes would not move its checkpoint past the order an accepted quote became, so
-    reading the quote with the order's position would wait in vain.)"""
-
-    name = "sales_order_to_cash"
-    version = 1
-    models: ClassVar[Mapping[str, Model]] = {
+PROJECTION = ByCategory(
+    "sales_order_to_cash",
+    1,
+    {
         "product": ProductsModel(),
         "pricebook": PriceBooksModel(),
         "quote": QuotesModel(),
         "order": OrdersModel(),
         "invoice": InvoicesModel(),
-    }
-    collections = tuple(spec for model in models.values() for spec in model.collections)
-    event_types: frozenset[str] = frozenset().union(
-        *(model.event_types for model in models.values())
-    )
-    categories = frozenset(models)
+    },
+)
+PROJECTION_NAME = PROJECTION.name
 
-    def keys(self, event: DomainEvent, envelope: EventEnvelope) -> Iterable[DocKey]:
-        return ((self.models[envelope.category].collection, _id_of(envelope)),)
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        return self.models[envelope.category].evolve(key, doc, event, envelope)
-
-
-PROJECTION_NAME = OrderToCashProjection.name
-
-PROJECTIONS: tuple[Projection, ...] = (OrderToCashProjection(),)
+PROJECTIONS: tuple[Projection, ...] = (PROJECTION,)

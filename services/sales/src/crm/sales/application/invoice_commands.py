@@ -1,0 +1,128 @@
+"""The invoice's commands: issue it for an order, record payments against it, void it, and
+the scheduler's overdue mark. Payments are facts of the invoice they settle, so they are its
+commands too.
+
+Ids that carry a promise are derived:
+
+- an invoice is uuid5 of its order id: one invoice per order. A second issue (or the loser of
+  two concurrent ones, on its retry) finds the stream and is answered 409 ``already_invoiced``.
+- a payment's id is the caller's, else derived from the request's Idempotency-Key (see
+  :func:`payment_id_for`): the key alone makes a retried payment the same payment, which the
+  invoice records once.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import date, timedelta
+from uuid import uuid4, uuid5
+
+from crm.events.money import Money
+from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.errors import RuleViolated
+from crm.kernel.repository import CommandContext
+from crm.kernel.runtime import Runtime
+from crm.sales.application.catalogue import NAMESPACE
+from crm.sales.application.policy import POLICY, SalesAction, scope_of
+from crm.sales.domain.invoices import Invoice
+from crm.sales.domain.orders import Order
+from crm.sales.domain.quotes import today
+
+DEFAULT_PAYMENT_TERM = timedelta(days=30)
+
+
+def invoice_id_for_order(order_id: str) -> str:
+    return str(uuid5(NAMESPACE, f"invoice-of-order\x00{order_id}"))
+
+
+def payment_id_for(ctx: CommandContext, given: str | None) -> str:
+    """The id ``given``, else one derived from the request's Idempotency-Key (so the key alone
+    makes a retried payment the same payment), else a new one."""
+    if given is not None:
+        return given
+    if ctx.idempotency is not None:
+        return str(uuid5(NAMESPACE, f"payment\x00{ctx.idempotency.key}"))
+    return str(uuid4())
+
+
+@dataclass(frozen=True, slots=True)
+class IssueInvoice:
+    """Invoice the order, due ``due_date`` (default: 30 days after today)."""
+
+    order_id: str
+    due_date: date | None = None
+
+    @property
+    def invoice_id(self) -> str:
+        return invoice_id_for_order(self.order_id)
+
+
+@dataclass(frozen=True, slots=True)
+class RecordPayment:
+    """Record payment ``payment_id`` (see :func:`payment_id_for`); the same payment again
+    records nothing."""
+
+    invoice_id: str
+    amount: Money
+    payment_id: str
+    received_on: date | None = None
+    """Default: today."""
+    method: str | None = None
+    reference: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class VoidInvoice:
+    invoice_id: str
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class MarkInvoiceOverdue:
+    """Sent by the scheduler for an unpaid invoice past its due date; records it once."""
+
+    invoice_id: str
+
+
+def _pay(i: Invoice, cmd: RecordPayment, ctx: CommandContext) -> None:
+    i.record_payment(
+        cmd.payment_id,
+        cmd.amount,
+        received_on=cmd.received_on or today(ctx.now),
+        method=cmd.method,
+        reference=cmd.reference,
+    )
+
+
+def invoice_commands(runtime: Runtime) -> CommandTable[Invoice]:
+    """The table of invoices (the order an invoice is issued for is read from the store)."""
+    orders = runtime.commands.repository(Order)
+
+    async def issue(invoice: Invoice, cmd: IssueInvoice, ctx: CommandContext) -> None:
+        order = await orders.load(cmd.order_id, tenant=ctx.tenant)
+        o = order.state
+        POLICY.authorize(
+            ctx, SalesAction.WORK, what=f"order {order.id}", scope=scope_of(o.owner_id, o.team_id)
+        )
+        if invoice.state.issued:
+            raise RuleViolated(
+                f"order {order.id} is already invoiced (invoice {invoice.id})",
+                code="already_invoiced",
+            )
+        issued = today(ctx.now)
+        due = cmd.due_date or issued + DEFAULT_PAYMENT_TERM
+        invoice.issue(order, issue_date=issued, due_date=due)
+
+    t = CommandTable(
+        Invoice,
+        POLICY,
+        scope=lambda i: scope_of(i.state.owner_id, i.state.team_id),
+        id_field="invoice_id",
+    )
+    work = SalesAction.WORK
+    # ANY, not NEW: the loser of two concurrent issues finds the invoice on its retry.
+    t.on(IssueInvoice, Expect.ANY, work, issue)
+    t.on(RecordPayment, Expect.EXISTING, work, _pay)
+    t.on(VoidInvoice, Expect.EXISTING, work, lambda i, cmd, _: i.void(cmd.reason))
+    t.on(MarkInvoiceOverdue, Expect.EXISTING, work, lambda i, _, ctx: i.mark_overdue(ctx.now))
+    return t
