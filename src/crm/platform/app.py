@@ -5,12 +5,20 @@ from __future__ import annotations
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
 
-from fastapi import FastAPI
+from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
 from crm.kernel.http import Authenticator, install_error_handlers
+from crm.kernel.http.errors import ERROR_RESPONSES
+from crm.kernel.http.headers import SecurityHeaders
+from crm.kernel.http.query import reject_unknown_query_parameters
+from crm.kernel.http.ratelimit import Group, Limit, RateLimiter, RateLimits, open_rate_limit_store
+from crm.kernel.http.request_limits import UrlLengthLimit
 from crm.kernel.projection import Projection
+from crm.kernel.settings import Settings
 from crm.platform.bootstrap import Platform
+
+PROBES = ("/health", "/ready")
 
 DESCRIPTION = """An event-sourced CQRS CRM.
 
@@ -35,10 +43,20 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
             app.state.ready = False
             await platform.stop_processes()
             await platform.stop_projections()
+            if app.state.rate_limits is not None:
+                await app.state.rate_limits.close()
 
-    app = FastAPI(title="CRM platform", version="0.1.0", description=DESCRIPTION, lifespan=lifespan)
+    app = FastAPI(
+        title="CRM platform",
+        version="0.1.0",
+        description=DESCRIPTION,
+        lifespan=lifespan,
+        dependencies=[Depends(reject_unknown_query_parameters)],
+        responses=ERROR_RESPONSES,
+    )
     app.state.ready = False
     install_error_handlers(app)
+    _install_middleware(app, platform)
     authenticate = Authenticator(platform.runtime.tokens)
     for context in platform.contexts:
         app.include_router(context.router(platform.runtime, authenticate))
@@ -55,3 +73,41 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
         return JSONResponse({"ready": ok}, status_code=200 if ok else 503)
 
     return app
+
+
+def rate_limits(settings: Settings) -> RateLimits:
+    """The limits in force, from the ``CRM_RATE_LIMIT_*`` settings."""
+    return RateLimits(
+        per_user={
+            Group.READS: Limit.parse(settings.rate_limit_user_reads),
+            Group.COMMANDS: Limit.parse(settings.rate_limit_user_commands),
+            Group.EXPORTS: Limit.parse(settings.rate_limit_user_exports),
+        },
+        per_address={
+            Group.READS: Limit.parse(settings.rate_limit_address_reads),
+            Group.COMMANDS: Limit.parse(settings.rate_limit_address_commands),
+            Group.EXPORTS: Limit.parse(settings.rate_limit_address_exports),
+            Group.AUTH_FAILURES: Limit.parse(settings.rate_limit_address_auth_failures),
+        },
+    )
+
+
+def _install_middleware(app: FastAPI, platform: Platform) -> None:
+    """Outermost first: security headers (on every answer, a 500 included), the URL length,
+    the rate limits; then FastAPI's routing."""
+    settings = platform.settings
+    docs = [p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p]
+    app.state.rate_limits = None
+    if settings.rate_limit_enabled:
+        store = open_rate_limit_store(settings.rate_limit_store)
+        app.state.rate_limits = store
+        app.add_middleware(
+            RateLimiter,
+            store=store,
+            limits=rate_limits(settings),
+            tokens=platform.runtime.tokens,
+            public=[*PROBES, *docs, *([app.openapi_url] if app.openapi_url else [])],
+            exempt=PROBES,
+        )
+    app.add_middleware(UrlLengthLimit, max_bytes=settings.max_url_bytes)
+    app.add_middleware(SecurityHeaders, docs_paths=docs)

@@ -41,14 +41,14 @@ console = Console(stderr=True)
 
 
 def _serve(settings: Settings, build: Callable[[Platform], Any]) -> None:
-    import uvicorn
+    from crm.platform import server
 
     logging.basicConfig(
         level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     platform = open_platform(settings)
     try:
-        uvicorn.run(
+        server.run(
             build(platform),
             host=settings.host,
             port=settings.port,

@@ -34,12 +34,17 @@ class RuleViolated(CrmError):
 
 
 class InvalidCommand(CrmError):
-    """A command's input is wrong in a way only the domain can tell (422, naming the field)."""
+    """A command's input is wrong in a way only the domain can tell (422, naming the field).
 
-    def __init__(self, field: str, message: str) -> None:
+    ``location`` says where the field was sent: ``"body"``, ``"query"``, ``"header"`` or
+    ``"path"``. Left out, the HTTP layer finds it from the route's own parameters (a ``sort``
+    the route takes as a query parameter is ``["query", "sort"]``), else the body."""
+
+    def __init__(self, field: str, message: str, *, location: str | None = None) -> None:
         super().__init__(f"{field}: {message}")
         self.field = field
         self.message = message
+        self.location = location
 
 
 class Forbidden(CrmError):

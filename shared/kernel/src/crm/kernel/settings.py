@@ -7,6 +7,8 @@ from pathlib import Path
 from pydantic import Field
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
+_LIMIT = r"^\s*(?i:off|none|0|\d+(\.\d+)?\s*(/s)?\s*:\s*\d+)\s*$"
+
 
 class Settings(BaseSettings):
     model_config = SettingsConfigDict(env_prefix="CRM_", extra="ignore")
@@ -49,6 +51,27 @@ class Settings(BaseSettings):
     """How long after closing a ticket may still be reopened (0: a closed ticket never is;
     a resolved one always may be)."""
     log_level: str = "INFO"
+    max_url_bytes: int = Field(default=8192, ge=256, le=1_048_576)
+    """A longer URL (path and query) is answered 414."""
+    rate_limit_enabled: bool = True
+    """Per-user and per-address limits per group of routes (``rate_limit_*``); off, none."""
+    rate_limit_store: str | None = None
+    """Where the limits are counted: unset (or ``memory://``), in each process;
+    ``postgresql://…[?schema=s]``, in one table every replica shares."""
+    rate_limit_user_reads: str = Field(default="500:1000", pattern=_LIMIT)
+    """Each limit is ``RATE:BURST`` (requests a second sustained : at once) or ``off``. The
+    defaults stop floods, not work: a benchmark or the demo, one user at machine speed, stays
+    under them. Per user (tenant and token subject): GET, HEAD, OPTIONS."""
+    rate_limit_user_commands: str = Field(default="500:1000", pattern=_LIMIT)
+    """Per user: POST, PUT, PATCH, DELETE."""
+    rate_limit_user_exports: str = Field(default="20:100", pattern=_LIMIT)
+    """Per user: ``format=csv`` (and ``*.csv``) requests."""
+    rate_limit_address_reads: str = Field(default="1000:2000", pattern=_LIMIT)
+    """Per client address, whatever the user."""
+    rate_limit_address_commands: str = Field(default="1000:2000", pattern=_LIMIT)
+    rate_limit_address_exports: str = Field(default="50:200", pattern=_LIMIT)
+    rate_limit_address_auth_failures: str = Field(default="5:50", pattern=_LIMIT)
+    """Per client address: requests with a missing or bad token."""
 
     def url(self, configured: str | None, file: str) -> str:
         return configured or f"sqlite:///{(self.data_dir / file).as_posix()}"

@@ -1,0 +1,126 @@
+"""The parameters a route takes, read from FastAPI's own description of it (its ``dependant``,
+nested dependencies included: the ``min_position`` of :class:`ReadConsistency`, a page's
+``limit`` and ``offset``), and the rule built on them: a query parameter no route declares is a
+422 naming it, never silently ignored (``/customers?format=csv`` would otherwise answer JSON as
+if the client had asked for nothing).
+
+A route that takes free-form parameters declares them like any other; there is no allow-list
+per route to keep in step."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import Request
+from fastapi.dependencies.models import Dependant
+from fastapi.exceptions import RequestValidationError
+from fastapi.routing import APIRoute
+from pydantic import AliasChoices, BaseModel
+
+UNKNOWN_QUERY_PARAMETER = "unknown query parameter"
+
+
+@dataclass(frozen=True, slots=True)
+class RouteParameters:
+    """Names as the client sends them (aliases); header names in lower case."""
+
+    query: frozenset[str]
+    header: frozenset[str]
+    path: frozenset[str]
+
+    def location_of(self, name: str) -> str | None:
+        """Where a route takes parameter ``name``: ``"query"``, ``"header"``, ``"path"``."""
+        if name in self.query:
+            return "query"
+        if name.lower() in self.header or name.lower().replace("_", "-") in self.header:
+            return "header"
+        if name in self.path:
+            return "path"
+        return None
+
+
+def _names(field: Any) -> set[str]:
+    """The names a parameter is sent under; a parameter model (``Annotated[Model, Query()]``)
+    stands for each of its fields."""
+    annotation = getattr(field.field_info, "annotation", None)
+    if isinstance(annotation, type) and issubclass(annotation, BaseModel):
+        names: set[str] = set()
+        for name, info in annotation.model_fields.items():
+            names.add(info.alias or name)
+            if isinstance(info.validation_alias, AliasChoices):
+                names.update(c for c in info.validation_alias.choices if isinstance(c, str))
+            elif isinstance(info.validation_alias, str):
+                names.add(info.validation_alias)
+        return names
+    names = {str(field.alias)}
+    validation_alias = getattr(field.field_info, "validation_alias", None)
+    if isinstance(validation_alias, AliasChoices):
+        names.update(c for c in validation_alias.choices if isinstance(c, str))
+    elif isinstance(validation_alias, str):
+        names.add(validation_alias)
+    return names
+
+
+def _collect(dependant: Dependant) -> RouteParameters:
+    query: set[str] = set()
+    header: set[str] = set()
+    path: set[str] = set()
+    pending = [dependant]
+    while pending:
+        current = pending.pop()
+        for field in current.query_params:
+            query |= _names(field)
+        for field in current.header_params:
+            for name in _names(field):
+                header.add(name.lower())
+                header.add(name.lower().replace("_", "-"))
+        for field in current.path_params:
+            path |= _names(field)
+        pending.extend(current.dependencies)
+    return RouteParameters(frozenset(query), frozenset(header), frozenset(path))
+
+
+_cache: dict[int, tuple[APIRoute, RouteParameters]] = {}
+
+
+def route_parameters(route: object) -> RouteParameters | None:
+    """The parameters of a matched FastAPI route (``request.scope["route"]``); None for a
+    route that is not one (the docs pages, a mounted app)."""
+    if not isinstance(route, APIRoute):
+        return None
+    cached = _cache.get(id(route))
+    if cached is not None and cached[0] is route:
+        return cached[1]
+    parameters = _collect(route.dependant)
+    _cache[id(route)] = (route, parameters)
+    return parameters
+
+
+async def reject_unknown_query_parameters(request: Request) -> None:
+    """An app-wide dependency: every query parameter the route does not declare is a 422
+    ``loc: ["query", name]``, all of them in one answer."""
+    parameters = route_parameters(request.scope.get("route"))
+    if parameters is None:
+        return
+    unknown = [
+        (name, value)
+        for name, value in request.query_params.multi_items()
+        if name not in parameters.query
+    ]
+    if unknown:
+        seen: set[str] = set()
+        errors = []
+        for name, value in unknown:
+            if name in seen:
+                continue
+            seen.add(name)
+            errors.append(
+                {
+                    "loc": ("query", name),
+                    "msg": UNKNOWN_QUERY_PARAMETER,
+                    "type": "extra_forbidden",
+                    "input": value,
+                }
+            )
+        raise RequestValidationError(errors)
