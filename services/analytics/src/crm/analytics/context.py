@@ -1,48 +1,34 @@
 """The analytics context as the platform wires it."""
 
 from collections.abc import Callable
+from typing import Any
 
 from fastapi import APIRouter
 
-# helper-25 imports
-from crm.analytics.api.customers import router as customers_router
-
-# helper-26 imports
-from crm.analytics.api.reports import router as reports_router
-from crm.analytics.api.routes import router as activity_router
+from crm.analytics.api import customers, reports, routes
+from crm.analytics.application.churn_commands import churn_model_commands, churn_risk_commands
 from crm.analytics.churn.monitor import ChurnMonitor
 from crm.analytics.projections.activity_models import CustomerActivityProjection
 from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.analytics.projections.funnel_models import FunnelProjection
 from crm.analytics.projections.report_models import ReportsProjection
+from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.http import Authenticator
 from crm.kernel.projection import Projection
 from crm.kernel.runtime import Runtime
 
 ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
-    activity_router,
-    customers_router,  # helper-25
-    # helper-26
-    reports_router,
+    routes.router,
+    customers.router,
+    reports.router,
 ]
 
 PROJECTIONS: list[Projection] = [
     CustomerActivityProjection(),
-    Customer360Projection(),  # helper-25
-    # helper-26
+    Customer360Projection(),
     FunnelProjection(),
     ReportsProjection(),
-]
-
-
-def churn_monitor(runtime: Runtime) -> Job:  # helper-25
-    monitor = ChurnMonitor(runtime)
-    return lambda: monitor.run(runtime.clock, runtime.scheduler_interval_seconds)
-
-
-JOBS: list[Callable[[Runtime], Job]] = [
-    churn_monitor,  # helper-25
 ]
 
 CATEGORIES = frozenset({"churnrisk", "churnmodel"})
@@ -57,14 +43,21 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     return api
 
 
+def commands(runtime: Runtime) -> list[CommandTable[Any]]:
+    """What the churn monitor records: the tenants' models and the customers' risks."""
+    return [churn_model_commands(), churn_risk_commands()]
+
+
 def jobs(runtime: Runtime) -> list[Job]:
-    return [make(runtime) for make in JOBS]
+    monitor = ChurnMonitor(runtime)
+    return [lambda: monitor.run(runtime.clock, runtime.scheduler_interval_seconds)]
 
 
 CONTEXT = BoundedContext(
     name="analytics",
     router=router,
     categories=CATEGORIES,
+    commands=commands,
     projections=tuple(PROJECTIONS),
     jobs=jobs,
 )

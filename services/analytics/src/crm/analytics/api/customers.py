@@ -21,12 +21,19 @@ from fastapi.responses import Response
 
 from crm.analytics.api.csv import csv_response
 from crm.analytics.application.customer_queries import SORTS, CustomerFilter, CustomerQueries
-from crm.analytics.application.customer_view import CUSTOMER_COLUMNS, WARNING_COLUMNS
+from crm.analytics.application.customer_view import (
+    CUSTOMER_COLUMNS,
+    WARNING_COLUMNS,
+    Customer360View,
+    CustomerRow,
+    WarningRow,
+)
 from crm.analytics.application.periods import MONTH
 from crm.analytics.application.reports.churn import LOSS_COLUMNS
 from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.kernel.auth import Actor
-from crm.kernel.http import Authenticator, ReadConsistency
+from crm.kernel.http import Authenticator, PageOf, ReadConsistency
+from crm.kernel.http.params import Offset
 from crm.kernel.runtime import Runtime
 
 Format = Literal["json", "csv"]
@@ -38,14 +45,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     consistent = Depends(ReadConsistency(runtime, Customer360Projection()))
     queries = CustomerQueries(runtime.read_store)
 
-    @api.get("/customers/{customer_id}/360")
-    async def customer_360(customer_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
+    @api.get("/customers/{customer_id}/360", response_model=Customer360View)
+    async def customer_360(customer_id: str, actor: Who, _: int = consistent) -> Customer360View:
         """The customer's 360° view (see ``crm.analytics.projections.customer_360_models``),
         with the customer's tickets and opportunities joined and the windows computed as of
         now."""
         return await queries.customer_360(actor, customer_id, runtime.clock.now())
 
-    @api.get("/customers", response_model=None)
+    @api.get("/customers", response_model=PageOf[CustomerRow])
     async def customers(
         actor: Who,
         _: int = consistent,
@@ -61,7 +68,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             str, Query(description=f"one of {sorted(SORTS)}, '-' for descending")
         ] = "-spend",
         limit: Annotated[int, Query(ge=1, le=1000)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         format: Format = "json",
     ) -> dict[str, Any] | Response:
         """Customers with their 360° key figures (columns: ``CUSTOMER_COLUMNS``)."""
@@ -73,14 +80,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             return csv_response(CUSTOMER_COLUMNS, rows.items, "customers")
         return {"items": rows.items, "total": rows.total, "limit": limit, "offset": offset}
 
-    @api.get("/churn/warnings", response_model=None)
+    @api.get("/churn/warnings", response_model=PageOf[WarningRow])
     async def churn_warnings(
         actor: Who,
         _: int = consistent,
         level: Literal["medium", "high"] | None = None,
         owner_id: str | None = None,
         limit: Annotated[int, Query(ge=1, le=1000)] = 100,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        offset: Offset = 0,
         format: Format = "json",
     ) -> dict[str, Any] | Response:
         """Customers at medium or high churn risk, highest score first, with the reasons in

@@ -19,7 +19,6 @@ by every report:
   role gets 403.
 """
 
-import asyncio
 from datetime import date
 from typing import Annotated, Any
 
@@ -38,27 +37,7 @@ from crm.analytics.projections.funnel_models import FunnelProjection
 from crm.analytics.projections.report_models import ReportsProjection
 from crm.kernel.auth import Actor
 from crm.kernel.http import Authenticator, ReadConsistency
-from crm.kernel.projection import Projection
 from crm.kernel.runtime import Runtime
-
-
-class ConsistentWithAll:
-    """Read-your-writes over several projections: the kernel's :class:`ReadConsistency` for
-    each, waited for together; the response names the least position reached."""
-
-    def __init__(self, runtime: Runtime, *projections: Projection) -> None:
-        self.reads = [ReadConsistency(runtime, p) for p in projections]
-
-    async def __call__(
-        self,
-        response: Response,
-        min_position: int | None = Query(
-            None, ge=0, description="Wait until the read models have applied this position"
-        ),
-    ) -> int:
-        reached = min(await asyncio.gather(*(read(response, min_position) for read in self.reads)))
-        response.headers["X-CRM-Read-Position"] = str(reached)
-        return reached
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -66,7 +45,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     funnel_read = ReadConsistency(runtime, FunnelProjection())
     reports_read = ReadConsistency(runtime, ReportsProjection())
-    both_read = ConsistentWithAll(runtime, FunnelProjection(), ReportsProjection())
+    both_read = ReadConsistency(runtime, FunnelProjection(), ReportsProjection())
     Format = Annotated[str, Query(pattern="^(json|csv)$", description="json or csv")]  # noqa: N806
     Month = Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM")]  # noqa: N806
     queries = ReportQueries(runtime.read_store)

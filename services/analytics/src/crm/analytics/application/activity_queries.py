@@ -5,10 +5,10 @@ from __future__ import annotations
 
 import asyncio
 from dataclasses import dataclass
-from typing import Any
+from typing import cast
 
 from crm.analytics.application.policy import activity_visible
-from crm.analytics.projections.activity_models import COLLECTION
+from crm.analytics.projections.activity_models import COLLECTION, ActivityDoc
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand, NotFound
 from crm.kernel.read_store import ReadStore
@@ -23,7 +23,7 @@ class Activity:
     """The position of ``source`` the document has applied (0: none)."""
     stale: bool
     """It fell short of the position waited for."""
-    document: dict[str, Any]
+    document: ActivityDoc
 
 
 class ActivityQueries:
@@ -49,6 +49,6 @@ class ActivityQueries:
             await asyncio.sleep(delay)
             delay = min(delay * 2, 0.2)
         stale = min_position is not None and reached < min_position
-        if doc is None or not activity_visible(actor, doc):
+        if doc is None or not activity_visible(actor, cast(ActivityDoc, doc)):
             raise NotFound(f"no activity for customer {customer_id}")
-        return Activity(reached, stale, {k: v for k, v in doc.items() if not k.startswith("_")})
+        return Activity(reached, stale, cast(ActivityDoc, doc))

@@ -6,9 +6,16 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import Any, Generic, TypeVar, cast
 
-from crm.analytics.application.customer_view import customer_row, view, warning_row
+from crm.analytics.application.customer_view import (
+    Customer360View,
+    CustomerRow,
+    WarningRow,
+    customer_row,
+    view,
+    warning_row,
+)
 from crm.analytics.application.policy import (
     churn_report_reader,
     customer_reader,
@@ -16,15 +23,16 @@ from crm.analytics.application.policy import (
     redact,
 )
 from crm.analytics.application.reports.churn import churn_report
-from crm.analytics.projections.customer_360_models import CUSTOMERS
-from crm.analytics.projections.opportunity_models import OPPORTUNITIES
-from crm.analytics.projections.ticket_models import TICKETS
+from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Doc
+from crm.analytics.projections.opportunity_models import OPPORTUNITIES, OpportunityDoc
+from crm.analytics.projections.ticket_models import TICKETS, TicketDoc
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand, NotFound
 from crm.kernel.read_store import Document, ReadStore, find_all
 from crm.kernel.read_store import Query as ReadQuery
 
 PAGE = 500
+R = TypeVar("R")
 SORTS = {
     "spend": "spend",
     "risk": "churn.score",
@@ -48,10 +56,10 @@ class CustomerFilter:
 
 
 @dataclass(frozen=True)
-class Rows:
+class Rows(Generic[R]):
     """A page of rows and the total of rows matching."""
 
-    items: list[dict[str, Any]]
+    items: list[R]
     total: int
 
 
@@ -62,7 +70,7 @@ class CustomerQueries:
     async def _all(self, collection: str, flt: Mapping[str, Any]) -> list[Document]:
         return await find_all(self.read_store, collection, flt, page_size=PAGE)
 
-    async def customer_360(self, actor: Actor, customer_id: str, now: datetime) -> dict[str, Any]:
+    async def customer_360(self, actor: Actor, customer_id: str, now: datetime) -> Customer360View:
         """The customer's 360° view with their tickets and opportunities joined and the
         windows computed as of ``now``."""
         customer_reader(actor)
@@ -71,13 +79,13 @@ class CustomerQueries:
         if doc is None or any(doc.get(k) != v for k, v in scope.items()):
             raise NotFound(f"no customer {customer_id}")
         flt = {"tenant": actor.tenant, "customer_id": customer_id}
-        tickets = await self._all(TICKETS, flt)
-        opportunities = await self._all(OPPORTUNITIES, flt)
-        return redact(actor, view(doc, tickets, opportunities, now))
+        tickets = cast(list[TicketDoc], await self._all(TICKETS, flt))
+        opportunities = cast(list[OpportunityDoc], await self._all(OPPORTUNITIES, flt))
+        return redact(actor, view(cast(Customer360Doc, doc), tickets, opportunities, now))
 
     async def customers(
         self, actor: Actor, wanted: CustomerFilter, *, sort: str, limit: int, offset: int
-    ) -> Rows:
+    ) -> Rows[CustomerRow]:
         """Customers with their 360° key figures (:data:`CUSTOMER_COLUMNS`)."""
         customer_reader(actor)
         field = sort.removeprefix("-")
@@ -86,7 +94,7 @@ class CustomerQueries:
         flt: dict[str, Any] = customer_scope(actor)
         if wanted.owner_id is not None:
             if "owner_id" in flt and flt["owner_id"] != wanted.owner_id:
-                return Rows([], 0)
+                return Rows[CustomerRow]([], 0)
             flt["owner_id"] = wanted.owner_id
         for key, value in (
             ("churn.level", wanted.risk),
@@ -110,11 +118,12 @@ class CustomerQueries:
             CUSTOMERS,
             ReadQuery(filter=flt, sort=((SORTS[field], direction),), limit=limit, offset=offset),
         )
-        return Rows([redact(actor, customer_row(doc)) for doc in page.items], page.total)
+        docs = cast(list[Customer360Doc], page.items)
+        return Rows([redact(actor, customer_row(doc)) for doc in docs], page.total)
 
     async def churn_warnings(
         self, actor: Actor, level: str | None, owner_id: str | None, *, limit: int, offset: int
-    ) -> Rows:
+    ) -> Rows[WarningRow]:
         """Customers at medium or high churn risk (or ``level``), highest score first."""
         customer_reader(actor)
         flt: dict[str, Any] = customer_scope(actor)
@@ -125,7 +134,8 @@ class CustomerQueries:
             CUSTOMERS,
             ReadQuery(filter=flt, sort=(("churn.score", -1),), limit=limit, offset=offset),
         )
-        return Rows([redact(actor, warning_row(doc)) for doc in page.items], page.total)
+        docs = cast(list[Customer360Doc], page.items)
+        return Rows([redact(actor, warning_row(doc)) for doc in docs], page.total)
 
     async def churn_report(
         self, actor: Actor, period_from: str | None, period_to: str | None

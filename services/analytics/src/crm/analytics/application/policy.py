@@ -13,8 +13,10 @@
 
 from __future__ import annotations
 
-from typing import Any
+from collections.abc import Mapping
+from typing import Any, TypeVar, cast
 
+from crm.analytics.projections.activity_models import ActivityDoc
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden
 
@@ -22,6 +24,8 @@ REDACTED = "\u2039redacted\u203a"
 PERSONAL = ("name", "email")
 CUSTOMER_READERS = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST, Role.SALES_REP})
 REPORT_READERS = frozenset({Role.ANALYST, Role.MANAGER, Role.ADMIN})
+
+Shown = TypeVar("Shown", bound=Mapping[str, object])
 
 
 def customer_reader(actor: Actor) -> None:
@@ -43,13 +47,15 @@ def customer_scope(actor: Actor) -> dict[str, Any]:
     return scope
 
 
-def redact(actor: Actor, doc: dict[str, Any]) -> dict[str, Any]:
-    """``doc`` with the personal fields hidden from an analyst."""
+def redact(actor: Actor, view: Shown) -> Shown:
+    """``view`` (a customer's, changed in place) with the personal fields it has hidden from
+    an analyst."""
     if actor.role is Role.ANALYST:
+        fields = cast(dict[str, object], view)
         for key in PERSONAL:
-            if doc.get(key) is not None:
-                doc[key] = REDACTED
-    return doc
+            if fields.get(key) is not None:
+                fields[key] = REDACTED
+    return view
 
 
 def report_reader(actor: Actor) -> None:
@@ -76,7 +82,7 @@ def funnel_scope(
     raise Forbidden(f"role {actor.role.value} may not read the sales funnel")
 
 
-def activity_visible(actor: Actor, doc: dict[str, Any]) -> bool:
+def activity_visible(actor: Actor, doc: ActivityDoc) -> bool:
     """A customer's activity document is the actor's to read: their tenant's, and for a sales
     rep a customer they own or one in the shared pool."""
     if doc["tenant"] != actor.tenant:

@@ -12,16 +12,18 @@ A tick, per tenant:
    (``updated_position`` > ``assessed_position``: a relevant event arrived), and, on the first
    tick of each day, everyone (silence grows with time alone). The signals come from the
    customer's document joined with their ticket and opportunity documents.
-3. **Record.** Through the ``CustomerRisk`` aggregate (``churnrisk-<customer id>``), which
-   records ``analytics.churn_risk.assessed`` only when the level, the set of reason codes, or
-   the score band (:data:`SCORE_BAND` points) changed, and ``analytics.churn_risk.level_changed``
-   with it when the level moved (a first assessment counts as moving from "low").
+3. **Record.** A :class:`~crm.analytics.application.churn_commands.RecordAssessment` on the
+   command bus, as the system: the ``CustomerRisk`` aggregate (``churnrisk-<customer id>``,
+   :mod:`crm.analytics.domain.churn`) records ``analytics.churn_risk.assessed`` only when the
+   level, the set of reason codes, or the score band (:data:`SCORE_BAND` points) changed, and
+   ``analytics.churn_risk.level_changed`` with it when the level moved (a first assessment
+   counts as moving from "low"). The fit is a ``RecordFit`` likewise.
 
 Each event is recorded once however many monitors run and however often they restart: the
 aggregate's own state is the guard (a verdict equal to the recorded one records nothing, even
-when the read model has not caught up), a concurrent append is retried on a fresh load where
-that guard applies, and each append carries an idempotency key per (customer, day, source
-position, verdict) so a replayed request appends nothing.
+when the read model has not caught up), the bus retries a concurrent append on a fresh load
+where that guard applies, and each command carries an idempotency key per (customer, day,
+source position, verdict) so a replayed request appends nothing.
 """
 
 from __future__ import annotations
@@ -31,154 +33,31 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field, replace
+from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any, Self, TypeVar
+from typing import Any
 
+from crm.analytics.application.churn_commands import RecordAssessment, RecordFit
 from crm.analytics.churn.assessment import Assessment, CustomerSignals, Thresholds, assess
 from crm.analytics.churn.bgnbd import MIN_CUSTOMERS, BgNbdParams, fit
+from crm.analytics.domain.churn import SCORE_BAND, UNIT_DAYS, ChurnModel
 from crm.analytics.projections.customer_360_models import CUSTOMERS
 from crm.analytics.projections.opportunity_models import OPPORTUNITIES
 from crm.analytics.projections.ticket_models import TICKETS
-from crm.events import DomainEvent
-from crm.events.analytics import (
-    ChurnLevel,
-    ChurnModelFitted,
-    ChurnReason,
-    ChurnRiskAssessed,
-    ChurnRiskLevelChanged,
-)
-from crm.kernel.aggregate import Aggregate
+from crm.events.analytics import ChurnRiskAssessed
 from crm.kernel.clock import Clock
 from crm.kernel.errors import NotFound
 from crm.kernel.reactor import system_context
 from crm.kernel.read_store import Document, find_all
-from crm.kernel.repository import CommandContext, Repository, record_changes
+from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
 log = logging.getLogger(__name__)
 
 ACTOR = "process:churn-monitor"
-UNIT_DAYS = 7.0
-"""The model's time unit: weeks, as in the published BG/NBD results (and CDNOW)."""
-SCORE_BAND = 10
-"""A score that moved into another band of this many points is worth recording."""
 PAGE = 500
-ATTEMPTS = 3
 WINDOW = timedelta(days=90)
-
-A = TypeVar("A", bound=Aggregate)  # type: ignore[type-arg]
-
-
-# -- the aggregates --------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class RiskState:
-    level: str | None = None
-    reason_codes: frozenset[str] = frozenset()
-    score: int = 0
-
-    def evolve(self, event: DomainEvent) -> Self:
-        if isinstance(event, ChurnRiskAssessed):
-            codes = frozenset(r.code for r in event.reasons)
-            return replace(self, level=event.level.value, reason_codes=codes, score=event.score)
-        return self
-
-
-class CustomerRisk(Aggregate[RiskState]):
-    """A customer's churn risk as analytics last recorded it (stream ``churnrisk-<id>``)."""
-
-    category = "churnrisk"
-
-    @classmethod
-    def initial_state(cls) -> RiskState:
-        return RiskState()
-
-    def record(self, verdict: Assessment, now: datetime, source_position: int) -> None:
-        """Record ``verdict`` if it says something new (see the module docstring)."""
-        state = self.state
-        codes = frozenset(r.code for r in verdict.reasons)
-        if (
-            state.level == verdict.level
-            and state.reason_codes == codes
-            and state.score // SCORE_BAND == verdict.score // SCORE_BAND
-        ):
-            return
-        level = ChurnLevel(verdict.level)
-        previous = ChurnLevel(state.level) if state.level else None
-        self.trigger(
-            ChurnRiskAssessed(
-                customer_id=self.id,
-                score=verdict.score,
-                level=level,
-                previous_level=previous,
-                p_alive=verdict.p_alive,
-                reasons=tuple(
-                    ChurnReason(code=r.code, text=r.text, weight=round(r.weight, 4))
-                    for r in verdict.reasons
-                ),
-                assessed_at=now,
-                source_position=source_position,
-            )
-        )
-        if level is not (previous or ChurnLevel.LOW):
-            self.trigger(
-                ChurnRiskLevelChanged(
-                    customer_id=self.id,
-                    level=level,
-                    previous_level=previous,
-                    score=verdict.score,
-                    reason_codes=tuple(r.code for r in verdict.reasons),
-                    changed_at=now,
-                )
-            )
-
-
-@dataclass(frozen=True)
-class ModelState:
-    params: BgNbdParams | None = None
-    fitted_on: date | None = None
-
-    def evolve(self, event: DomainEvent) -> Self:
-        if isinstance(event, ChurnModelFitted):
-            params = BgNbdParams(
-                event.r,
-                event.alpha,
-                event.a,
-                event.b,
-                log_likelihood=event.log_likelihood,
-                n_customers=event.n_customers,
-            )
-            return replace(self, params=params, fitted_on=event.fitted_at.date())
-        return self
-
-
-class ChurnModel(Aggregate[ModelState]):
-    """A tenant's fitted purchase model (stream ``churnmodel-<tenant>``)."""
-
-    category = "churnmodel"
-
-    @classmethod
-    def initial_state(cls) -> ModelState:
-        return ModelState()
-
-    def record_fit(self, params: BgNbdParams, now: datetime) -> None:
-        if self.state.fitted_on == now.date():
-            return
-        self.trigger(
-            ChurnModelFitted(
-                r=params.r,
-                alpha=params.alpha,
-                a=params.a,
-                b=params.b,
-                n_customers=params.n_customers,
-                log_likelihood=params.log_likelihood or 0.0,
-                unit_days=UNIT_DAYS,
-                fitted_at=now,
-            )
-        )
 
 
 # -- signals from the read models ------------------------------------------------------------
@@ -295,8 +174,8 @@ class ChurnMonitor:
         self.read_store = runtime.read_store
         self.thresholds = thresholds
         self.page_size = page_size
-        self.risks = Repository(runtime.store, runtime.codec, CustomerRisk)
-        self.models = Repository(runtime.store, runtime.codec, ChurnModel)
+        self.commands = runtime.commands
+        self.models = runtime.commands.repository(ChurnModel)
         self._daily: dict[str, date] = {}
         """Per tenant, the day everyone was last assessed (by this monitor)."""
         self._fit_skipped: dict[str, tuple[date, str]] = {}
@@ -310,19 +189,19 @@ class ChurnMonitor:
     async def _all(self, collection: str, flt: Mapping[str, Any]) -> list[Document]:
         return await find_all(self.read_store, collection, flt, page_size=self.page_size)
 
-    @staticmethod
-    async def _load(repository: Repository[A], id: str, tenant: str) -> A:
+    async def _model(self, tenant: str) -> ChurnModel:
+        """The tenant's model as recorded (not fitted yet: a new one)."""
         try:
-            return await repository.load(id, tenant=tenant)
+            return await self.models.load(tenant, tenant=tenant)
         except NotFound:
-            return repository.aggregate.create(id)
+            return ChurnModel.create(tenant)
 
     async def model(
         self, tenant: str, docs: Sequence[Document], now: datetime
     ) -> tuple[BgNbdParams | None, bool]:
         """The tenant's model, refitted first if it was not fitted today (and could be); and
         whether this call recorded the fit."""
-        model = await self._load(self.models, tenant, tenant)
+        model = await self._model(tenant)
         today = now.date()
         if model.state.fitted_on == today:
             return model.state.params, False
@@ -342,18 +221,10 @@ class ChurnMonitor:
             self._fit_skipped[tenant] = (today, reason)
             return model.state.params, False
         key = f"churn-monitor:model:{tenant}:{today.isoformat()}"
-        model, result = await record_changes(
-            self.models,
-            tenant,
-            lambda m: m.record_fit(params, now),
-            self.context(tenant, now, key),
-            tenant=tenant,
-            create_missing=True,
-            attempts=ATTEMPTS,
-        )
-        if result is None:  # another monitor fitted it meanwhile: use theirs
-            return model.state.params, False
-        return params, not result.replayed
+        done = await self.commands.run(RecordFit(tenant, params), self.context(tenant, now, key))
+        if not done.recorded:  # another monitor fitted it meanwhile: use theirs
+            return done.aggregate.state.params, False
+        return params, True
 
     async def record(
         self, doc: Document, verdict: Assessment, now: datetime
@@ -365,22 +236,13 @@ class ChurnMonitor:
             f"churn-monitor:risk:{doc['id']}:{now.date().isoformat()}:"
             f"{doc['updated_position']}:{digest.hexdigest()[:16]}"
         )
-        previous: list[str | None] = []
-
-        def record(risk: CustomerRisk) -> None:
-            previous[:] = [risk.state.level]
-            risk.record(verdict, now, doc["updated_position"])
-
-        _, result = await record_changes(
-            self.risks,
-            doc["id"],
-            record,
-            self.context(doc["tenant"], now, key),
-            tenant=doc["tenant"],
-            create_missing=True,
-            attempts=ATTEMPTS,
-        )
-        return None if result is None or result.replayed else (previous[0], verdict.level)
+        command = RecordAssessment(doc["id"], verdict, doc["updated_position"])
+        done = await self.commands.run(command, self.context(doc["tenant"], now, key))
+        if not done.recorded:
+            return None
+        [assessed] = [e for e in done.aggregate.changes if isinstance(e, ChurnRiskAssessed)]
+        previous = assessed.previous_level
+        return (None if previous is None else previous.value), verdict.level
 
     async def tick(self, now: datetime) -> TickReport:
         docs = await self._all(CUSTOMERS, {})

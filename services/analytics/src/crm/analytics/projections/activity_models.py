@@ -4,19 +4,21 @@ The seed of the 360° view: profile and owner as the customer context last said,
 event type and per interaction channel, the latest events as a timeline, and, per source
 context, the store position of the last event applied (``sources``), so that a reader can
 wait for a command made in another service to show up here (read-your-writes across a bus).
+
+:class:`ActivityDoc` is the document's shape: the projection writes it and
+``GET /analytics/customers/{id}/activity`` answers it as it is.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-from typing import Any
+from typing_extensions import TypedDict
 
 from crm.events import ERASED, DomainEvent, EventEnvelope
 from crm.events.customer import (
-    CUSTOMER_EVENTS,
     ConsentRecorded,
     CustomerClaimedFromPool,
     CustomerErased,
+    CustomerLeadLinked,
     CustomerOwnerAssigned,
     CustomerProfileUpdated,
     CustomerRegistered,
@@ -25,12 +27,45 @@ from crm.events.customer import (
     CustomerUntagged,
     InteractionLogged,
 )
-from crm.kernel.projection import DocKey
-from crm.kernel.read_store import CollectionSpec, Document, Index
+from crm.kernel.handlers import DocKey, Handlers, stream_key
+from crm.kernel.read_store import CollectionSpec, Index
 
 COLLECTION = "customer_activity"
 TIMELINE_LENGTH = 25
 CONTEXT_OF_CATEGORY = {"customer": "customer"}
+
+
+class ActivityInteractions(TypedDict):
+    count: int
+    by_channel: dict[str, int]
+    last_at: str | None
+
+
+class ActivityEntry(TypedDict):
+    at: str
+    type: str
+    actor: str
+    text: str
+    position: int
+
+
+class ActivityDoc(TypedDict):
+    id: str
+    tenant: str
+    name: str | None
+    email: str | None
+    owner_id: str | None
+    tags: list[str]
+    counts: dict[str, int]
+    """Events applied, per event type."""
+    interactions: ActivityInteractions
+    first_seen_at: str
+    last_activity_at: str
+    timeline: list[ActivityEntry]
+    """The latest :data:`TIMELINE_LENGTH` events, newest first."""
+    sources: dict[str, int]
+    """Per source context, the store position of the last event applied."""
+    erased: bool
 
 
 def describe(event: DomainEvent) -> str:
@@ -61,6 +96,154 @@ def describe(event: DomainEvent) -> str:
     return event.event_type
 
 
+on: Handlers[ActivityDoc] = Handlers()
+
+
+def _seen(doc: ActivityDoc | None, key: DocKey, envelope: EventEnvelope) -> ActivityDoc:
+    """A copy of the document to change (a new one for the customer's first event)."""
+    if doc is not None:
+        return doc.copy()
+    at = envelope.occurred_at.isoformat()
+    return ActivityDoc(
+        id=key[1],
+        tenant=envelope.tenant,
+        name=None,
+        email=None,
+        owner_id=None,
+        tags=[],
+        counts={},
+        interactions=ActivityInteractions(count=0, by_channel={}, last_at=None),
+        first_seen_at=at,
+        last_activity_at=at,
+        timeline=[],
+        sources={},
+        erased=False,
+    )
+
+
+def _logged(new: ActivityDoc, event: DomainEvent, envelope: EventEnvelope) -> ActivityDoc:
+    """What every event adds: its count, the time of the latest activity, its timeline line
+    and the position its source context reached."""
+    at = envelope.occurred_at.isoformat()
+    new["counts"] = {**new["counts"], event.event_type: new["counts"].get(event.event_type, 0) + 1}
+    new["last_activity_at"] = max(new["last_activity_at"], at)
+    entry = ActivityEntry(
+        at=at,
+        type=event.event_type,
+        actor=envelope.actor,
+        text=describe(event),
+        position=envelope.position,
+    )
+    new["timeline"] = [entry, *new["timeline"]][:TIMELINE_LENGTH]
+    context = CONTEXT_OF_CATEGORY.get(envelope.category, envelope.category)
+    new["sources"] = {
+        **new["sources"],
+        context: max(new["sources"].get(context, 0), envelope.position),
+    }
+    return new
+
+
+@on(CustomerRegistered)
+def registered(
+    key: DocKey, doc: ActivityDoc | None, event: CustomerRegistered, envelope: EventEnvelope
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    new.update({"name": event.name, "email": event.email, "owner_id": event.owner_id})
+    new["tags"] = sorted(event.tags)
+    return _logged(new, event, envelope)
+
+
+@on(CustomerProfileUpdated)
+def profile_updated(
+    key: DocKey, doc: ActivityDoc | None, event: CustomerProfileUpdated, envelope: EventEnvelope
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    new.update({"name": event.name, "email": event.email})
+    return _logged(new, event, envelope)
+
+
+@on(CustomerOwnerAssigned, CustomerClaimedFromPool)
+def owned(
+    key: DocKey,
+    doc: ActivityDoc | None,
+    event: CustomerOwnerAssigned | CustomerClaimedFromPool,
+    envelope: EventEnvelope,
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    new["owner_id"] = event.owner_id
+    return _logged(new, event, envelope)
+
+
+@on(CustomerReleasedToPool)
+def released(
+    key: DocKey, doc: ActivityDoc | None, event: CustomerReleasedToPool, envelope: EventEnvelope
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    new["owner_id"] = None
+    return _logged(new, event, envelope)
+
+
+@on(CustomerTagged)
+def tagged(
+    key: DocKey, doc: ActivityDoc | None, event: CustomerTagged, envelope: EventEnvelope
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    new["tags"] = sorted({*new["tags"], event.tag})
+    return _logged(new, event, envelope)
+
+
+@on(CustomerUntagged)
+def untagged(
+    key: DocKey, doc: ActivityDoc | None, event: CustomerUntagged, envelope: EventEnvelope
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    new["tags"] = [t for t in new["tags"] if t != event.tag]
+    return _logged(new, event, envelope)
+
+
+@on(InteractionLogged)
+def interaction_logged(
+    key: DocKey, doc: ActivityDoc | None, event: InteractionLogged, envelope: EventEnvelope
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    stats = new["interactions"]
+    channel = event.channel.value
+    when = event.occurred_at.isoformat()
+    last = stats["last_at"]
+    new["interactions"] = ActivityInteractions(
+        count=stats["count"] + 1,
+        by_channel={**stats["by_channel"], channel: stats["by_channel"].get(channel, 0) + 1},
+        last_at=when if last is None or when > last else last,
+    )
+    return _logged(new, event, envelope)
+
+
+@on(ConsentRecorded, CustomerLeadLinked)
+def noted(
+    key: DocKey,
+    doc: ActivityDoc | None,
+    event: ConsentRecorded | CustomerLeadLinked,
+    envelope: EventEnvelope,
+) -> ActivityDoc:
+    """Changes nothing of the profile: counted and on the timeline only."""
+    return _logged(_seen(doc, key, envelope), event, envelope)
+
+
+@on(CustomerErased)
+def erased(
+    key: DocKey, doc: ActivityDoc | None, event: CustomerErased, envelope: EventEnvelope
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    new.update(
+        {
+            "name": ERASED if new["name"] else None,
+            "email": ERASED if new["email"] else None,
+            "erased": True,
+        }
+    )
+    return _logged(new, event, envelope)
+
+
 class CustomerActivityProjection:
     name = "customer_activity"
     version = 1
@@ -70,78 +253,9 @@ class CustomerActivityProjection:
             (Index(("tenant", "owner_id")), Index(("tenant", "last_activity_at"))),
         ),
     )
-    event_types = frozenset(e.event_type for e in CUSTOMER_EVENTS)
+    event_types = on.event_types
     categories = frozenset(CONTEXT_OF_CATEGORY)
+    evolve = staticmethod(on.evolve)
 
-    def keys(self, event: DomainEvent, envelope: EventEnvelope) -> Iterable[DocKey]:
-        return ((COLLECTION, envelope.stream_id.partition("-")[2]),)
-
-    def evolve(
-        self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
-    ) -> Document | None:
-        at = envelope.occurred_at.isoformat()
-        new: dict[str, Any] = (
-            dict(doc)
-            if doc is not None
-            else {
-                "id": key[1],
-                "tenant": envelope.tenant,
-                "name": None,
-                "email": None,
-                "owner_id": None,
-                "tags": [],
-                "counts": {},
-                "interactions": {"count": 0, "by_channel": {}, "last_at": None},
-                "first_seen_at": at,
-                "last_activity_at": at,
-                "timeline": [],
-                "sources": {},
-                "erased": False,
-            }
-        )
-        match event:
-            case CustomerRegistered() | CustomerProfileUpdated():
-                new.update(name=event.name, email=event.email)
-                if isinstance(event, CustomerRegistered):
-                    new.update(owner_id=event.owner_id, tags=sorted(event.tags))
-            case CustomerOwnerAssigned() | CustomerClaimedFromPool():
-                new["owner_id"] = event.owner_id
-            case CustomerReleasedToPool():
-                new["owner_id"] = None
-            case CustomerTagged():
-                new["tags"] = sorted({*new["tags"], event.tag})
-            case CustomerUntagged():
-                new["tags"] = [t for t in new["tags"] if t != event.tag]
-            case InteractionLogged():
-                stats = new["interactions"]
-                channels = dict(stats["by_channel"])
-                channels[event.channel.value] = channels.get(event.channel.value, 0) + 1
-                when = event.occurred_at.isoformat()
-                last = stats["last_at"]
-                new["interactions"] = {
-                    "count": stats["count"] + 1,
-                    "by_channel": channels,
-                    "last_at": when if last is None or when > last else last,
-                }
-            case CustomerErased():
-                new.update(
-                    name=ERASED if new["name"] else None, email=ERASED if new["email"] else None
-                )
-                new["erased"] = True
-        counts = dict(new["counts"])
-        counts[event.event_type] = counts.get(event.event_type, 0) + 1
-        new["counts"] = counts
-        new["last_activity_at"] = max(new["last_activity_at"], at)
-        entry = {
-            "at": at,
-            "type": event.event_type,
-            "actor": envelope.actor,
-            "text": describe(event),
-            "position": envelope.position,
-        }
-        new["timeline"] = [entry, *new["timeline"]][:TIMELINE_LENGTH]
-        context = CONTEXT_OF_CATEGORY.get(envelope.category, envelope.category)
-        sources = dict(new["sources"])
-        sources[context] = max(sources.get(context, 0), envelope.position)
-        new["sources"] = sources
-        return new
+    def keys(self, event: DomainEvent, envelope: EventEnvelope) -> tuple[DocKey]:
+        return (stream_key(COLLECTION, envelope),)

@@ -43,10 +43,13 @@ import copy
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Any
+from typing import Literal
 
-from crm.analytics.projections.opportunity_models import OPPORTUNITIES, OpportunitiesModel
-from crm.analytics.projections.ticket_models import TICKETS, TicketsModel
+from typing_extensions import TypedDict
+
+from crm.analytics.projections.money import add_money
+from crm.analytics.projections.opportunity_models import OpportunitiesModel
+from crm.analytics.projections.ticket_models import TicketsModel
 from crm.events import ERASED, DomainEvent, EventEnvelope
 from crm.events.analytics import ChurnLevel, ChurnRiskAssessed, ChurnRiskLevelChanged
 from crm.events.customer import (
@@ -78,7 +81,7 @@ from crm.events.service_desk import (
     TicketKind,
     TicketOpened,
 )
-from crm.kernel.projection import DocKey
+from crm.kernel.handlers import DocKey, Handlers, Model, stream_key
 from crm.kernel.read_store import CollectionSpec, Document, Index
 
 CUSTOMERS = "customer_360"
@@ -89,39 +92,6 @@ COMPLAINT_DATES = 50
 OVERDUE_DATES = 50
 CHURN_HISTORY = 20
 
-TIERS: tuple[tuple[Decimal, str], ...] = (
-    (Decimal(10_000), "gold"),
-    (Decimal(1_000), "silver"),
-    (Decimal("0.01"), "bronze"),
-)
-
-CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
-    CustomerRegistered,
-    CustomerProfileUpdated,
-    CustomerOwnerAssigned,
-    CustomerReleasedToPool,
-    CustomerClaimedFromPool,
-    CustomerTagged,
-    CustomerUntagged,
-    InteractionLogged,
-    CustomerErased,
-    OpportunityOpened,
-    OrderPlaced,
-    OrderCancelled,
-    OrderReturned,
-    InvoiceIssued,
-    PaymentRecorded,
-    InvoicePaid,
-    InvoiceOverdue,
-    InvoiceVoided,
-    TicketOpened,
-    TicketCommented,
-    SatisfactionRecorded,
-    ChurnRiskAssessed,
-    ChurnRiskLevelChanged,
-)
-"""Event types that name the customer (or are on the customer's own stream)."""
-
 CONTEXT_OF_CATEGORY = {
     "customer": "customer",
     "opportunity": "sales",
@@ -131,18 +101,173 @@ CONTEXT_OF_CATEGORY = {
     "churnrisk": "analytics",
 }
 
+Segment = Literal["prospect", "new", "repeat", "loyal"]
+ValueTier = Literal["none", "bronze", "silver", "gold"]
 
-def _stream_key(envelope: EventEnvelope) -> str:
-    return envelope.stream_id.partition("-")[2]
+TIERS: tuple[tuple[Decimal, ValueTier], ...] = (
+    (Decimal(10_000), "gold"),
+    (Decimal(1_000), "silver"),
+    (Decimal("0.01"), "bronze"),
+)
 
 
-def add_money(totals: Mapping[str, str], money: Money, sign: int = 1) -> dict[str, str]:
-    new = dict(totals)
-    new[money.currency] = str(Decimal(new.get(money.currency, "0")) + sign * money.amount)
-    return new
+# -- the document ------------------------------------------------------------------------------
 
 
-def segment_of(purchase_days: int) -> str:
+class OrderEntry(TypedDict):
+    at: str
+    amount: str
+    currency: str
+
+
+class Orders(TypedDict):
+    count: int
+    cancelled: int
+    returned: int
+    totals: dict[str, str]
+    """Net spend per currency (cancellations and returns taken away)."""
+    first_at: str | None
+    last_at: str | None
+    recent: list[OrderEntry]
+    """The latest :data:`ORDER_DATES` orders, oldest first."""
+    purchase_days: int
+    average_interval_days: float | None
+
+
+class Payments(TypedDict):
+    count: int
+    collected: dict[str, str]
+    last_on: str | None
+
+
+class OpenInvoice(TypedDict):
+    amount: str
+    currency: str
+    balance: str
+    due_date: str
+    overdue: bool
+
+
+class InvoiceFigures(TypedDict):
+    """What the 360° view shows of the invoices (the stored document also keeps the open
+    invoices themselves)."""
+
+    open_count: int
+    open_amount: dict[str, str]
+    overdue_count: int
+    overdue_amount: dict[str, str]
+    overdue_dates: list[str]
+
+
+class Invoices(InvoiceFigures):
+    open: dict[str, OpenInvoice]
+    """The open invoices by invoice id."""
+
+
+class Satisfaction(TypedDict):
+    last: int | None
+    previous: int | None
+    at: str | None
+
+
+class Tickets(TypedDict):
+    opened: int
+    by_kind: dict[str, int]
+    complaint_dates: list[str]
+    satisfaction: Satisfaction
+
+
+class Interactions(TypedDict):
+    count: int
+    by_channel: dict[str, int]
+    last_at: str | None
+
+
+class ChurnReasonDoc(TypedDict):
+    code: str
+    text: str
+    weight: float
+
+
+class Churn(TypedDict):
+    """The latest churn assessment."""
+
+    score: int
+    level: str
+    previous_level: str | None
+    p_alive: float | None
+    reasons: list[ChurnReasonDoc]
+    assessed_at: str
+
+
+class ChurnChange(TypedDict):
+    at: str
+    level: str
+    previous_level: str | None
+    score: int
+    reason_codes: list[str]
+    segment: str
+    orders: int
+    last_order_at: str | None
+    win_back: bool
+    """Back to low from high, with an order since it went high."""
+
+
+class TimelineEntry(TypedDict):
+    at: str
+    context: str
+    type: str
+    text: str
+    position: int
+
+
+class CustomerFacts(TypedDict):
+    """The fields the stored document and the 360° view share as they are."""
+
+    id: str
+    tenant: str
+    registered: bool
+    """The customer context's ``registered`` applied (other contexts may name them first)."""
+    name: str | None
+    email: str | None
+    kind: str | None
+    company: str | None
+    region: str | None
+    source: str | None
+    owner_id: str | None
+    tags: list[str]
+    registered_at: str | None
+    erased: bool
+    segment: Segment
+    value_tier: ValueTier
+    spend: float
+    spend_currency: str | None
+    payments: Payments
+    opportunities_opened: int
+    timeline: list[TimelineEntry]
+    """The latest :data:`TIMELINE_LENGTH` events across contexts, newest first."""
+    churn: Churn | None
+    churn_history: list[ChurnChange]
+    updated_position: int
+    """The last position of the customer's events other than analytics' own verdicts."""
+    assessed_position: int
+    """The ``updated_position`` the latest assessment saw."""
+    last_activity_at: str | None
+
+
+class Customer360Doc(CustomerFacts):
+    orders: Orders
+    invoices: Invoices
+    tickets: Tickets
+    interactions: Interactions
+    sources: dict[str, int]
+    """Per source context, the store position of the last event applied."""
+
+
+# -- the stored rules --------------------------------------------------------------------------
+
+
+def segment_of(purchase_days: int) -> Segment:
     if purchase_days == 0:
         return "prospect"
     if purchase_days == 1:
@@ -158,7 +283,7 @@ def main_spend(totals: Mapping[str, str]) -> tuple[str | None, Decimal]:
     return currency, Decimal(totals[currency])
 
 
-def tier_of(spend: Decimal) -> str:
+def tier_of(spend: Decimal) -> ValueTier:
     for floor, tier in TIERS:
         if spend >= floor:
             return tier
@@ -213,64 +338,282 @@ def describe(event: DomainEvent) -> str:
     return event.event_type
 
 
-def _new_customer(key: str, tenant: str) -> dict[str, Any]:
-    return {
-        "id": key,
-        "tenant": tenant,
-        "registered": False,
-        "name": None,
-        "email": None,
-        "kind": None,
-        "company": None,
-        "region": None,
-        "source": None,
-        "owner_id": None,
-        "tags": [],
-        "registered_at": None,
-        "erased": False,
-        "segment": "prospect",
-        "value_tier": "none",
-        "spend": 0.0,
-        "spend_currency": None,
-        "orders": {
-            "count": 0,
-            "cancelled": 0,
-            "returned": 0,
-            "totals": {},
-            "first_at": None,
-            "last_at": None,
-            "recent": [],
-            "purchase_days": 0,
-            "average_interval_days": None,
-        },
-        "payments": {"count": 0, "collected": {}, "last_on": None},
-        "invoices": {
-            "open": {},
-            "open_count": 0,
-            "open_amount": {},
-            "overdue_count": 0,
-            "overdue_amount": {},
-            "overdue_dates": [],
-        },
-        "tickets": {
-            "opened": 0,
-            "by_kind": {},
-            "complaint_dates": [],
-            "satisfaction": {"last": None, "previous": None, "at": None},
-        },
-        "interactions": {"count": 0, "by_channel": {}, "last_at": None},
-        "opportunities_opened": 0,
-        "timeline": [],
-        "churn": None,
-        "churn_history": [],
-        "sources": {},
-        "updated_position": 0,
-        "assessed_position": 0,
-        "last_activity_at": None,
-    }
+# -- the handlers ------------------------------------------------------------------------------
+
+on: Handlers[Customer360Doc] = Handlers()
 
 
-def _summarise_invoices(invoices: dict[str, Any]) -> None:
+def _customer(doc: Customer360Doc | None, key: DocKey, envelope: EventEnvelope) -> Customer360Doc:
+    """A copy of the document to change (a new one for the first event naming the customer,
+    from whichever context)."""
+    if doc is not None:
+        return copy.deepcopy(doc)
+    return Customer360Doc(
+        id=key[1],
+        tenant=envelope.tenant,
+        registered=False,
+        name=None,
+        email=None,
+        kind=None,
+        company=None,
+        region=None,
+        source=None,
+        owner_id=None,
+        tags=[],
+        registered_at=None,
+        erased=False,
+        segment="prospect",
+        value_tier="none",
+        spend=0.0,
+        spend_currency=None,
+        orders=Orders(
+            count=0,
+            cancelled=0,
+            returned=0,
+            totals={},
+            first_at=None,
+            last_at=None,
+            recent=[],
+            purchase_days=0,
+            average_interval_days=None,
+        ),
+        payments=Payments(count=0, collected={}, last_on=None),
+        invoices=Invoices(
+            open={},
+            open_count=0,
+            open_amount={},
+            overdue_count=0,
+            overdue_amount={},
+            overdue_dates=[],
+        ),
+        tickets=Tickets(
+            opened=0,
+            by_kind={},
+            complaint_dates=[],
+            satisfaction=Satisfaction(last=None, previous=None, at=None),
+        ),
+        interactions=Interactions(count=0, by_channel={}, last_at=None),
+        opportunities_opened=0,
+        timeline=[],
+        churn=None,
+        churn_history=[],
+        sources={},
+        updated_position=0,
+        assessed_position=0,
+        last_activity_at=None,
+    )
+
+
+def _summarised(new: Customer360Doc, envelope: EventEnvelope) -> Customer360Doc:
+    """The stored rules recomputed (segment, value tier, spend), and the position the event's
+    source context reached."""
+    currency, spend = main_spend(new["orders"]["totals"])
+    new.update(
+        {
+            "segment": segment_of(new["orders"]["purchase_days"]),
+            "value_tier": tier_of(spend),
+            "spend": float(spend),
+            "spend_currency": currency,
+        }
+    )
+    context = CONTEXT_OF_CATEGORY.get(envelope.category, envelope.category)
+    new["sources"][context] = max(new["sources"].get(context, 0), envelope.position)
+    return new
+
+
+def _applied(new: Customer360Doc, event: DomainEvent, envelope: EventEnvelope) -> Customer360Doc:
+    """What every event about the customer adds (all but analytics' own verdicts): the
+    summary, the position to re-assess from, the latest activity and a timeline line."""
+    _summarised(new, envelope)
+    at = envelope.occurred_at.isoformat()
+    new["updated_position"] = max(new["updated_position"], envelope.position)
+    last = new["last_activity_at"]
+    new["last_activity_at"] = at if last is None or at > last else last
+    entry = TimelineEntry(
+        at=at,
+        context=CONTEXT_OF_CATEGORY.get(envelope.category, envelope.category),
+        type=event.event_type,
+        text=describe(event),
+        position=envelope.position,
+    )
+    new["timeline"] = [entry, *new["timeline"]][:TIMELINE_LENGTH]
+    return new
+
+
+@on(CustomerRegistered)
+def registered(
+    key: DocKey, doc: Customer360Doc | None, event: CustomerRegistered, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new.update(
+        {
+            "registered": True,
+            "name": event.name,
+            "email": event.email,
+            "kind": event.kind.value,
+            "company": event.company,
+            "region": event.region,
+            "source": event.source,
+            "owner_id": event.owner_id,
+            "tags": sorted(event.tags),
+            "registered_at": envelope.occurred_at.isoformat(),
+        }
+    )
+    return _applied(new, event, envelope)
+
+
+@on(CustomerProfileUpdated)
+def profile_updated(
+    key: DocKey,
+    doc: Customer360Doc | None,
+    event: CustomerProfileUpdated,
+    envelope: EventEnvelope,
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new.update(
+        {
+            "name": event.name,
+            "email": event.email,
+            "kind": event.kind.value,
+            "company": event.company,
+            "region": event.region,
+            "source": event.source,
+        }
+    )
+    return _applied(new, event, envelope)
+
+
+@on(CustomerOwnerAssigned, CustomerClaimedFromPool)
+def owned(
+    key: DocKey,
+    doc: Customer360Doc | None,
+    event: CustomerOwnerAssigned | CustomerClaimedFromPool,
+    envelope: EventEnvelope,
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["owner_id"] = event.owner_id
+    return _applied(new, event, envelope)
+
+
+@on(CustomerReleasedToPool)
+def released(
+    key: DocKey,
+    doc: Customer360Doc | None,
+    event: CustomerReleasedToPool,
+    envelope: EventEnvelope,
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["owner_id"] = None
+    return _applied(new, event, envelope)
+
+
+@on(CustomerTagged)
+def tagged(
+    key: DocKey, doc: Customer360Doc | None, event: CustomerTagged, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["tags"] = sorted({*new["tags"], event.tag})
+    return _applied(new, event, envelope)
+
+
+@on(CustomerUntagged)
+def untagged(
+    key: DocKey, doc: Customer360Doc | None, event: CustomerUntagged, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["tags"] = [t for t in new["tags"] if t != event.tag]
+    return _applied(new, event, envelope)
+
+
+@on(InteractionLogged)
+def interaction_logged(
+    key: DocKey, doc: Customer360Doc | None, event: InteractionLogged, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    stats = new["interactions"]
+    channel = event.channel.value
+    stats["count"] += 1
+    stats["by_channel"][channel] = stats["by_channel"].get(channel, 0) + 1
+    when = event.occurred_at.isoformat()
+    if stats["last_at"] is None or when > stats["last_at"]:
+        stats["last_at"] = when
+    return _applied(new, event, envelope)
+
+
+@on(CustomerErased)
+def erased(
+    key: DocKey, doc: Customer360Doc | None, event: CustomerErased, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new.update(
+        {
+            "name": ERASED if new["name"] else None,
+            "email": ERASED if new["email"] else None,
+            "erased": True,
+        }
+    )
+    return _applied(new, event, envelope)
+
+
+@on(OpportunityOpened)
+def opportunity_opened(
+    key: DocKey, doc: Customer360Doc | None, event: OpportunityOpened, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["opportunities_opened"] += 1
+    return _applied(new, event, envelope)
+
+
+@on(OrderPlaced)
+def order_placed(
+    key: DocKey, doc: Customer360Doc | None, event: OrderPlaced, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    orders = new["orders"]
+    at = envelope.occurred_at.astimezone(UTC)  # stored in UTC: the strings sort, slice by day
+    stamp = at.isoformat()
+    known_days = {o["at"][:10] for o in orders["recent"]}
+    known_days.update(d[:10] for d in (orders["first_at"], orders["last_at"]) if d)
+    if at.date().isoformat() not in known_days:
+        orders["purchase_days"] += 1
+    orders["count"] += 1
+    orders["totals"] = add_money(orders["totals"], event.total)
+    entry = OrderEntry(at=stamp, amount=str(event.total.amount), currency=event.total.currency)
+    orders["recent"] = sorted([*orders["recent"], entry], key=lambda o: o["at"])[-ORDER_DATES:]
+    first = orders["first_at"]
+    orders["first_at"] = first = stamp if first is None or stamp < first else first
+    last = orders["last_at"]
+    orders["last_at"] = last = stamp if last is None or stamp > last else last
+    if orders["purchase_days"] > 1:
+        span = datetime.fromisoformat(last) - datetime.fromisoformat(first)
+        orders["average_interval_days"] = round(
+            span.total_seconds() / 86400 / (orders["purchase_days"] - 1), 1
+        )
+    return _applied(new, event, envelope)
+
+
+@on(OrderCancelled, OrderReturned)
+def order_taken_back(
+    key: DocKey,
+    doc: Customer360Doc | None,
+    event: OrderCancelled | OrderReturned,
+    envelope: EventEnvelope,
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    orders = new["orders"]
+    if isinstance(event, OrderCancelled):
+        orders["cancelled"] += 1
+    else:
+        orders["returned"] += 1
+    orders["totals"] = add_money(orders["totals"], event.total, -1)
+    return _applied(new, event, envelope)
+
+
+def _invoices_changed(
+    new: Customer360Doc, event: DomainEvent, envelope: EventEnvelope
+) -> Customer360Doc:
+    """The open and overdue figures recounted from the open invoices."""
+    invoices = new["invoices"]
     open_amount: dict[str, str] = {}
     overdue_amount: dict[str, str] = {}
     overdue = 0
@@ -281,183 +624,165 @@ def _summarise_invoices(invoices: dict[str, Any]) -> None:
             overdue += 1
             overdue_amount = add_money(overdue_amount, balance)
     invoices.update(
-        open_count=len(invoices["open"]),
-        open_amount=open_amount,
-        overdue_count=overdue,
-        overdue_amount=overdue_amount,
+        {
+            "open_count": len(invoices["open"]),
+            "open_amount": open_amount,
+            "overdue_count": overdue,
+            "overdue_amount": overdue_amount,
+        }
     )
+    return _applied(new, event, envelope)
 
 
-def _place_order(orders: dict[str, Any], at: datetime, total: Money) -> None:
-    at = at.astimezone(UTC)  # stored times are UTC, so their strings sort and slice by day
-    stamp = at.isoformat()
-    day = at.date().isoformat()
-    known_days = {o["at"][:10] for o in orders["recent"]}
-    known_days.update(d[:10] for d in (orders["first_at"], orders["last_at"]) if d)
-    if day not in known_days:
-        orders["purchase_days"] += 1
-    orders["count"] += 1
-    orders["totals"] = add_money(orders["totals"], total)
-    entry = {"at": stamp, "amount": str(total.amount), "currency": total.currency}
-    orders["recent"] = sorted([*orders["recent"], entry], key=lambda o: o["at"])[-ORDER_DATES:]
-    first = orders["first_at"]
-    orders["first_at"] = stamp if first is None or stamp < first else first
-    last = orders["last_at"]
-    orders["last_at"] = stamp if last is None or stamp > last else last
-    if orders["purchase_days"] > 1:
-        span = datetime.fromisoformat(orders["last_at"]) - datetime.fromisoformat(
-            orders["first_at"]
-        )
-        orders["average_interval_days"] = round(
-            span.total_seconds() / 86400 / (orders["purchase_days"] - 1), 1
-        )
-
-
-def _evolve_customer(new: dict[str, Any], event: DomainEvent, envelope: EventEnvelope) -> None:
-    at = envelope.occurred_at
-    match event:
-        case CustomerRegistered():
-            new.update(
-                registered=True,
-                name=event.name,
-                email=event.email,
-                kind=event.kind.value,
-                company=event.company,
-                region=event.region,
-                source=event.source,
-                owner_id=event.owner_id,
-                tags=sorted(event.tags),
-                registered_at=at.isoformat(),
-            )
-        case CustomerProfileUpdated():
-            new.update(
-                name=event.name,
-                email=event.email,
-                kind=event.kind.value,
-                company=event.company,
-                region=event.region,
-                source=event.source,
-            )
-        case CustomerOwnerAssigned() | CustomerClaimedFromPool():
-            new["owner_id"] = event.owner_id
-        case CustomerReleasedToPool():
-            new["owner_id"] = None
-        case CustomerTagged():
-            new["tags"] = sorted({*new["tags"], event.tag})
-        case CustomerUntagged():
-            new["tags"] = [t for t in new["tags"] if t != event.tag]
-        case InteractionLogged():
-            stats = new["interactions"]
-            channel = event.channel.value
-            stats["count"] += 1
-            stats["by_channel"][channel] = stats["by_channel"].get(channel, 0) + 1
-            when = event.occurred_at.isoformat()
-            if stats["last_at"] is None or when > stats["last_at"]:
-                stats["last_at"] = when
-        case CustomerErased():
-            new.update(
-                name=ERASED if new["name"] else None,
-                email=ERASED if new["email"] else None,
-                erased=True,
-            )
-        case OpportunityOpened():
-            new["opportunities_opened"] += 1
-        case OrderPlaced():
-            _place_order(new["orders"], at, event.total)
-        case OrderCancelled() | OrderReturned():
-            orders = new["orders"]
-            orders["cancelled" if isinstance(event, OrderCancelled) else "returned"] += 1
-            orders["totals"] = add_money(orders["totals"], event.total, -1)
-        case InvoiceIssued():
-            new["invoices"]["open"][_stream_key(envelope)] = {
-                "amount": str(event.amount.amount),
-                "currency": event.amount.currency,
-                "balance": str(event.amount.amount),
-                "due_date": event.due_date.isoformat(),
-                "overdue": False,
-            }
-        case PaymentRecorded():
-            payments = new["payments"]
-            payments["count"] += 1
-            payments["collected"] = add_money(payments["collected"], event.amount)
-            on = event.received_on.isoformat()
-            if payments["last_on"] is None or on > payments["last_on"]:
-                payments["last_on"] = on
-            invoice = new["invoices"]["open"].get(_stream_key(envelope))
-            if invoice is not None:
-                invoice["balance"] = str(event.balance.amount)
-        case InvoicePaid() | InvoiceVoided():
-            new["invoices"]["open"].pop(_stream_key(envelope), None)
-        case InvoiceOverdue():
-            invoices = new["invoices"]
-            invoice = invoices["open"].get(_stream_key(envelope))
-            if invoice is not None:
-                invoice.update(overdue=True, balance=str(event.balance.amount))
-            invoices["overdue_dates"] = sorted(
-                {*invoices["overdue_dates"], event.as_of.isoformat()}
-            )[-OVERDUE_DATES:]
-        case TicketOpened():
-            tickets = new["tickets"]
-            tickets["opened"] += 1
-            kind = event.kind.value
-            tickets["by_kind"][kind] = tickets["by_kind"].get(kind, 0) + 1
-            if event.kind is TicketKind.COMPLAINT:
-                tickets["complaint_dates"] = sorted(
-                    [*tickets["complaint_dates"], event.opened_at.isoformat()]
-                )[-COMPLAINT_DATES:]
-        case SatisfactionRecorded():
-            satisfaction = new["tickets"]["satisfaction"]
-            new["tickets"]["satisfaction"] = {
-                "last": event.score,
-                "previous": satisfaction["last"],
-                "at": event.recorded_at.isoformat(),
-            }
-        case ChurnRiskAssessed():
-            new["churn"] = {
-                "score": event.score,
-                "level": event.level.value,
-                "previous_level": event.previous_level.value if event.previous_level else None,
-                "p_alive": event.p_alive,
-                "reasons": [r.model_dump() for r in event.reasons],
-                "assessed_at": event.assessed_at.isoformat(),
-            }
-            new["assessed_position"] = max(new["assessed_position"], event.source_position)
-        case ChurnRiskLevelChanged():
-            history = new["churn_history"]
-            went_high = [h for h in history if h["level"] == ChurnLevel.HIGH.value]
-            last_order = new["orders"]["last_at"]
-            win_back = (
-                event.level is ChurnLevel.LOW
-                and event.previous_level is ChurnLevel.HIGH
-                and bool(went_high)
-                and last_order is not None
-                and last_order > went_high[-1]["at"]
-            )
-            new["churn_history"] = [
-                *history,
-                {
-                    "at": event.changed_at.isoformat(),
-                    "level": event.level.value,
-                    "previous_level": event.previous_level.value if event.previous_level else None,
-                    "score": event.score,
-                    "reason_codes": list(event.reason_codes),
-                    "segment": new["segment"],
-                    "orders": new["orders"]["count"],
-                    "last_order_at": last_order,
-                    "win_back": win_back,
-                },
-            ][-CHURN_HISTORY:]
-    invoice_events = (InvoiceIssued, PaymentRecorded, InvoicePaid, InvoiceVoided, InvoiceOverdue)
-    if isinstance(event, invoice_events):
-        _summarise_invoices(new["invoices"])
-    orders = new["orders"]
-    currency, spend = main_spend(orders["totals"])
-    new.update(
-        segment=segment_of(orders["purchase_days"]),
-        value_tier=tier_of(spend),
-        spend=float(spend),
-        spend_currency=currency,
+@on(InvoiceIssued)
+def invoice_issued(
+    key: DocKey, doc: Customer360Doc | None, event: InvoiceIssued, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["invoices"]["open"][stream_key(CUSTOMERS, envelope)[1]] = OpenInvoice(
+        amount=str(event.amount.amount),
+        currency=event.amount.currency,
+        balance=str(event.amount.amount),
+        due_date=event.due_date.isoformat(),
+        overdue=False,
     )
+    return _invoices_changed(new, event, envelope)
+
+
+@on(PaymentRecorded)
+def payment_recorded(
+    key: DocKey, doc: Customer360Doc | None, event: PaymentRecorded, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    payments = new["payments"]
+    payments["count"] += 1
+    payments["collected"] = add_money(payments["collected"], event.amount)
+    received = event.received_on.isoformat()
+    if payments["last_on"] is None or received > payments["last_on"]:
+        payments["last_on"] = received
+    invoice = new["invoices"]["open"].get(stream_key(CUSTOMERS, envelope)[1])
+    if invoice is not None:
+        invoice["balance"] = str(event.balance.amount)
+    return _invoices_changed(new, event, envelope)
+
+
+@on(InvoicePaid, InvoiceVoided)
+def invoice_closed(
+    key: DocKey,
+    doc: Customer360Doc | None,
+    event: InvoicePaid | InvoiceVoided,
+    envelope: EventEnvelope,
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["invoices"]["open"].pop(stream_key(CUSTOMERS, envelope)[1], None)
+    return _invoices_changed(new, event, envelope)
+
+
+@on(InvoiceOverdue)
+def invoice_overdue(
+    key: DocKey, doc: Customer360Doc | None, event: InvoiceOverdue, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    invoices = new["invoices"]
+    invoice = invoices["open"].get(stream_key(CUSTOMERS, envelope)[1])
+    if invoice is not None:
+        invoice.update({"overdue": True, "balance": str(event.balance.amount)})
+    dates = {*invoices["overdue_dates"], event.as_of.isoformat()}
+    invoices["overdue_dates"] = sorted(dates)[-OVERDUE_DATES:]
+    return _invoices_changed(new, event, envelope)
+
+
+@on(TicketOpened)
+def ticket_opened(
+    key: DocKey, doc: Customer360Doc | None, event: TicketOpened, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    tickets = new["tickets"]
+    tickets["opened"] += 1
+    kind = event.kind.value
+    tickets["by_kind"][kind] = tickets["by_kind"].get(kind, 0) + 1
+    if event.kind is TicketKind.COMPLAINT:
+        dates = [*tickets["complaint_dates"], event.opened_at.isoformat()]
+        tickets["complaint_dates"] = sorted(dates)[-COMPLAINT_DATES:]
+    return _applied(new, event, envelope)
+
+
+@on(TicketCommented)
+def ticket_commented(
+    key: DocKey, doc: Customer360Doc | None, event: TicketCommented, envelope: EventEnvelope
+) -> Customer360Doc:
+    """Changes no figure: on the timeline only (who wrote, never what)."""
+    return _applied(_customer(doc, key, envelope), event, envelope)
+
+
+@on(SatisfactionRecorded)
+def satisfaction_recorded(
+    key: DocKey,
+    doc: Customer360Doc | None,
+    event: SatisfactionRecorded,
+    envelope: EventEnvelope,
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["tickets"]["satisfaction"] = Satisfaction(
+        last=event.score,
+        previous=new["tickets"]["satisfaction"]["last"],
+        at=event.recorded_at.isoformat(),
+    )
+    return _applied(new, event, envelope)
+
+
+@on(ChurnRiskAssessed)
+def churn_assessed(
+    key: DocKey, doc: Customer360Doc | None, event: ChurnRiskAssessed, envelope: EventEnvelope
+) -> Customer360Doc:
+    """Analytics' own verdict: not a change to re-assess, not a timeline line."""
+    new = _customer(doc, key, envelope)
+    new["churn"] = Churn(
+        score=event.score,
+        level=event.level.value,
+        previous_level=event.previous_level.value if event.previous_level else None,
+        p_alive=event.p_alive,
+        reasons=[ChurnReasonDoc(code=r.code, text=r.text, weight=r.weight) for r in event.reasons],
+        assessed_at=event.assessed_at.isoformat(),
+    )
+    new["assessed_position"] = max(new["assessed_position"], event.source_position)
+    return _summarised(new, envelope)
+
+
+@on(ChurnRiskLevelChanged)
+def churn_level_changed(
+    key: DocKey,
+    doc: Customer360Doc | None,
+    event: ChurnRiskLevelChanged,
+    envelope: EventEnvelope,
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    history = new["churn_history"]
+    went_high = [h for h in history if h["level"] == ChurnLevel.HIGH.value]
+    last_order = new["orders"]["last_at"]
+    win_back = (
+        event.level is ChurnLevel.LOW
+        and event.previous_level is ChurnLevel.HIGH
+        and bool(went_high)
+        and last_order is not None
+        and last_order > went_high[-1]["at"]
+    )
+    change = ChurnChange(
+        at=event.changed_at.isoformat(),
+        level=event.level.value,
+        previous_level=event.previous_level.value if event.previous_level else None,
+        score=event.score,
+        reason_codes=list(event.reason_codes),
+        segment=new["segment"],
+        orders=new["orders"]["count"],
+        last_order_at=last_order,
+        win_back=win_back,
+    )
+    new["churn_history"] = [*history, change][-CHURN_HISTORY:]
+    return _applied(new, event, envelope)
+
+
+# -- the projection ----------------------------------------------------------------------------
 
 
 class Customer360Projection:
@@ -476,50 +801,32 @@ class Customer360Projection:
                 Index(("tenant", "churn.level")),
             ),
         ),
-        opportunities.spec,
-        tickets.spec,
+        *opportunities.collections,
+        *tickets.collections,
     )
-    _customer_types = frozenset(e.event_type for e in CUSTOMER_EVENTS)
-    event_types = _customer_types | opportunities.event_types | tickets.event_types
+    event_types = on.event_types | opportunities.event_types | tickets.event_types
     categories = frozenset(CONTEXT_OF_CATEGORY)
 
     def keys(self, event: DomainEvent, envelope: EventEnvelope) -> Iterable[DocKey]:
+        """The customer's document (theirs, or the one the event names), and the ticket's or
+        opportunity's own."""
         found: list[DocKey] = []
-        if event.event_type in self._customer_types:
+        if envelope.event_type in on.event_types:
             if envelope.category == "customer":
-                found.append((CUSTOMERS, _stream_key(envelope)))
+                found.append(stream_key(CUSTOMERS, envelope))
             else:
                 found.append((CUSTOMERS, str(getattr(event, "customer_id"))))  # noqa: B009
-        if event.event_type in self.opportunities.event_types:
-            found.append((OPPORTUNITIES, _stream_key(envelope)))
-        if event.event_type in self.tickets.event_types:
-            found.append((TICKETS, _stream_key(envelope)))
+        for model in (self.opportunities, self.tickets):
+            if envelope.event_type in model.event_types:
+                found.append(stream_key(model.collection, envelope))
         return found
 
     def evolve(
         self, key: DocKey, doc: Document | None, event: DomainEvent, envelope: EventEnvelope
     ) -> Document | None:
-        at = envelope.occurred_at.isoformat()
-        collection, id = key
-        if collection == OPPORTUNITIES:
-            return self.opportunities.evolve(id, doc, event, envelope)
-        if collection == TICKETS:
-            return self.tickets.evolve(id, doc, event, envelope)
-        new = copy.deepcopy(doc) if doc is not None else _new_customer(id, envelope.tenant)
-        _evolve_customer(new, event, envelope)
-        context = CONTEXT_OF_CATEGORY.get(envelope.category, envelope.category)
-        new["sources"][context] = max(new["sources"].get(context, 0), envelope.position)
-        if isinstance(event, ChurnRiskAssessed):
-            return new  # analytics' own verdict: not a change to re-assess, not a timeline line
-        new["updated_position"] = max(new["updated_position"], envelope.position)
-        last = new["last_activity_at"]
-        new["last_activity_at"] = at if last is None or at > last else last
-        entry = {
-            "at": at,
-            "context": context,
-            "type": event.event_type,
-            "text": describe(event),
-            "position": envelope.position,
-        }
-        new["timeline"] = [entry, *new["timeline"]][:TIMELINE_LENGTH]
-        return new
+        model: Model | Handlers[Customer360Doc] = on
+        if key[0] == self.opportunities.collection:
+            model = self.opportunities
+        elif key[0] == self.tickets.collection:
+            model = self.tickets
+        return model.evolve(key, doc, event, envelope)

@@ -1,0 +1,1 @@
+"""Analytics' own aggregates: what the churn monitor records."""
