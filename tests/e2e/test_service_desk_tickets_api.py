@@ -15,11 +15,11 @@ import pytest
 
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
-from crm.kernel.repository import CommandContext, Repository, execute
+from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
+from crm.service_desk.application.article_commands import DraftArticle, PublishArticle
 from crm.service_desk.application.policy import REDACTED
 from crm.service_desk.application.scheduler import ACTOR, ServiceDeskScheduler
-from crm.service_desk.domain.knowledge import Article
 from tests.conftest import Api, UserClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
@@ -163,21 +163,15 @@ async def test_a_premium_complaint_from_opening_to_follow_up(
     # Resolution with a published knowledge-base article.
     article_id = "a1b2c3d4-0000-4000-8000-000000000001"
     ctx = CommandContext(actor="ann", role="agent", tenant="default", now=clock.now())
-    articles = Repository(platform.store, platform.runtime.codec, Article)
-    await execute(
-        articles,
-        article_id,
-        lambda a: a.draft(
-            title="Double charge",
-            problem="charged twice",
-            solution="refund the second charge",
-            author_id="ann",
-            now=clock.now(),
-        ),
-        ctx,
-        create=True,
+    bus = platform.runtime.commands
+    draft = DraftArticle(
+        title="Double charge",
+        problem="charged twice",
+        solution="refund the second charge",
+        article_id=article_id,
     )
-    await execute(articles, article_id, lambda a: a.publish(now=clock.now()), ctx)
+    await bus.execute(draft, ctx)
+    await bus.execute(PublishArticle(article_id), ctx)
     await ok(
         await ann.post(
             f"/tickets/{tid}/comment", json={"body": "We refund you today.", "public": True}

@@ -1,9 +1,10 @@
 """Loads aggregates from their streams and appends what they triggered, with the expected
-version they were loaded at; a concurrent writer makes the append fail, not overwrite."""
+version they were loaded at; a concurrent writer makes the append fail, not overwrite. The one
+path that runs commands on them is :mod:`crm.kernel.commands`."""
 
 from __future__ import annotations
 
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Generic, TypeVar
@@ -12,8 +13,8 @@ from uuid import UUID, uuid4, uuid5
 from crm.events import EventMetadata
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.codec import EventCodec
-from crm.kernel.errors import NotFound, WrongExpectedVersion
-from crm.kernel.event_store import NO_STREAM, AppendResult, EventStore, Idempotency
+from crm.kernel.errors import NotFound
+from crm.kernel.event_store import AppendResult, EventStore, Idempotency
 
 A = TypeVar("A", bound=Aggregate)  # type: ignore[type-arg]
 
@@ -84,75 +85,3 @@ class Repository(Generic[A]):
         return await self.store.append(
             aggregate.stream_id, new_events, expected, idempotency=ctx.idempotency
         )
-
-
-async def execute(
-    repository: Repository[A],
-    id: str,
-    action: Callable[[A], None],
-    ctx: CommandContext,
-    *,
-    create: bool = False,
-    expected_version: int | None = None,
-    attempts: int = 3,
-) -> AppendResult:
-    """Run ``action`` on the aggregate and append its events.
-
-    On a concurrency conflict the command is run again on a fresh load (the rules are checked
-    again against what the other writer did), unless the caller pinned ``expected_version``
-    (an ``If-Match``): then the conflict is the answer.
-    """
-    for attempt in range(attempts):
-        aggregate = (
-            repository.aggregate.create(id)
-            if create
-            else await repository.load(id, tenant=ctx.tenant)
-        )
-        action(aggregate)
-        try:
-            return await repository.save(
-                aggregate,
-                ctx,
-                expected_version=NO_STREAM if create else expected_version,
-            )
-        except WrongExpectedVersion:
-            if create or expected_version is not None or attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")
-
-
-async def record_changes(
-    repository: Repository[A],
-    id: str,
-    action: Callable[[A], None],
-    context: CommandContext | Callable[[A], CommandContext],
-    *,
-    tenant: str,
-    create_missing: bool = False,
-    attempts: int = 3,
-) -> tuple[A, AppendResult | None]:
-    """Run ``action`` on the aggregate and append what it recorded, if anything: the step of
-    a scheduler or monitor, whose domain decides whether a fact is due (and records it once).
-
-    Returns the aggregate after the action (its ``changes`` are what was appended) and the
-    append's result: None when the domain recorded nothing, ``replayed`` when the idempotency
-    key had already recorded it. ``context`` may be built from the aggregate after the action,
-    so the key can name the facts recorded. A concurrent writer makes it run again on a fresh
-    load; ``create_missing`` starts a new aggregate when the stream does not exist yet."""
-    for attempt in range(attempts):
-        try:
-            aggregate = await repository.load(id, tenant=tenant)
-        except NotFound:
-            if not create_missing:
-                raise
-            aggregate = repository.aggregate.create(id)
-        action(aggregate)
-        if not aggregate.changes:
-            return aggregate, None
-        ctx = context if isinstance(context, CommandContext) else context(aggregate)
-        try:
-            return aggregate, await repository.save(aggregate, ctx)
-        except WrongExpectedVersion:
-            if attempt == attempts - 1:
-                raise
-    raise AssertionError("unreachable")

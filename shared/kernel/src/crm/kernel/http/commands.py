@@ -47,7 +47,8 @@ def accepted(
 
 
 class Commands:
-    """Builds a :class:`CommandContext` per request and runs commands idempotently."""
+    """Builds a :class:`CommandContext` per request: who asks, when, under which
+    ``Idempotency-Key`` (the command bus answers a retried key from its record)."""
 
     def __init__(self, runtime: Runtime, authenticate: Authenticator) -> None:
         self.runtime = runtime
@@ -82,17 +83,6 @@ class Commands:
             )
 
         return context
-
-    async def run(
-        self, ctx: CommandContext, command: Callable[[], Awaitable[AppendResult]]
-    ) -> AppendResult:
-        """Answer a retried key from its record; otherwise run ``command`` (whose append
-        records the key atomically, so concurrent retries still append once)."""
-        if ctx.idempotency is not None:
-            recorded = await self.runtime.store.idempotent_result(ctx.idempotency)
-            if recorded is not None:
-                return recorded
-        return await command()
 
 
 def _correlation(request: Request) -> UUID:
