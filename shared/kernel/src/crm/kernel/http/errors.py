@@ -185,6 +185,22 @@ def _http_error(request: Request, exc: Exception) -> JSONResponse:
             status_code=status,
             headers=headers,
         )
+    if status == 400 and isinstance(exc.__cause__, ValueError | UnicodeError):
+        # FastAPI's answer to a body it cannot even decode (not UTF-8): bad input, a 422
+        return JSONResponse(
+            {
+                "detail": [
+                    {
+                        "loc": ["body"],
+                        "msg": "the body is not JSON in UTF-8",
+                        "type": "json_invalid",
+                    }
+                ],
+                "code": "invalid",
+                "message": "invalid input: body",
+            },
+            status_code=422,
+        )
     message = exc.detail if isinstance(exc.detail, str) else str(exc.detail)
     if status == 404 and request.scope.get("route") is None:
         message = f"no route {request.url.path}"

@@ -10,7 +10,7 @@ per route to keep in step."""
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, get_args
 
 from fastapi import Request
 from fastapi.dependencies.models import Dependant
@@ -19,6 +19,8 @@ from fastapi.routing import APIRoute
 from pydantic import AliasChoices, BaseModel
 
 UNKNOWN_QUERY_PARAMETER = "unknown query parameter"
+MAX_INTEGER = 2**63 - 1
+"""No store takes a larger integer (SQLite, PostgreSQL and MongoDB integers are 64-bit)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -28,6 +30,8 @@ class RouteParameters:
     query: frozenset[str]
     header: frozenset[str]
     path: frozenset[str]
+    integers: frozenset[str] = frozenset()
+    """Query parameters that take an integer."""
 
     def location_of(self, name: str) -> str | None:
         """Where a route takes parameter ``name``: ``"query"``, ``"header"``, ``"path"``."""
@@ -62,7 +66,14 @@ def _names(field: Any) -> set[str]:
     return names
 
 
+def _takes_int(field: Any) -> bool:
+    annotation = getattr(field.field_info, "annotation", None)
+    options = get_args(annotation) or (annotation,)
+    return any(o is int for o in options)
+
+
 def _collect(dependant: Dependant) -> RouteParameters:
+    integers: set[str] = set()
     query: set[str] = set()
     header: set[str] = set()
     path: set[str] = set()
@@ -71,6 +82,8 @@ def _collect(dependant: Dependant) -> RouteParameters:
         current = pending.pop()
         for field in current.query_params:
             query |= _names(field)
+            if _takes_int(field):
+                integers |= _names(field)
         for field in current.header_params:
             for name in _names(field):
                 header.add(name.lower())
@@ -78,7 +91,9 @@ def _collect(dependant: Dependant) -> RouteParameters:
         for field in current.path_params:
             path |= _names(field)
         pending.extend(current.dependencies)
-    return RouteParameters(frozenset(query), frozenset(header), frozenset(path))
+    return RouteParameters(
+        frozenset(query), frozenset(header), frozenset(path), frozenset(integers)
+    )
 
 
 _cache: dict[int, tuple[APIRoute, RouteParameters]] = {}
@@ -97,23 +112,26 @@ def route_parameters(route: object) -> RouteParameters | None:
     return parameters
 
 
+def _too_large(value: str) -> bool:
+    try:
+        return abs(int(value.strip())) > MAX_INTEGER
+    except ValueError:
+        return False  # not an integer at all: the route's own validation says so
+
+
 async def reject_unknown_query_parameters(request: Request) -> None:
     """An app-wide dependency: every query parameter the route does not declare is a 422
-    ``loc: ["query", name]``, all of them in one answer."""
+    ``loc: ["query", name]``, all of them in one answer; so is an integer parameter beyond 64
+    bits (an ``offset`` of 10^24), which no store could take."""
     parameters = route_parameters(request.scope.get("route"))
     if parameters is None:
         return
-    unknown = [
-        (name, value)
-        for name, value in request.query_params.multi_items()
-        if name not in parameters.query
-    ]
-    if unknown:
-        seen: set[str] = set()
-        errors = []
-        for name, value in unknown:
-            if name in seen:
-                continue
+    seen: set[str] = set()
+    errors = []
+    for name, value in request.query_params.multi_items():
+        if name in seen:
+            continue
+        if name not in parameters.query:
             seen.add(name)
             errors.append(
                 {
@@ -123,4 +141,15 @@ async def reject_unknown_query_parameters(request: Request) -> None:
                     "input": value,
                 }
             )
+        elif name in parameters.integers and _too_large(value):
+            seen.add(name)
+            errors.append(
+                {
+                    "loc": ("query", name),
+                    "msg": f"Input should be between -{MAX_INTEGER} and {MAX_INTEGER}",
+                    "type": "less_than_equal",
+                    "input": value,
+                }
+            )
+    if errors:
         raise RequestValidationError(errors)
