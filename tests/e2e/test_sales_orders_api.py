@@ -13,8 +13,11 @@ import pytest
 
 from crm.kernel.auth import Role
 from tests.conftest import Api, UserClient
+from tests.support.customers import known_customers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("sales")]
+
+_customers = known_customers("cust-1", "c", "c-1", "c-7", "c-9")
 
 Users = Callable[..., UserClient]
 
@@ -73,7 +76,7 @@ async def test_product_to_quote_to_order_to_paid_invoice(api: Api, as_user: User
     book = await ok(
         await boss.post("/price-books", json={"name": "Retail", "currency": "EUR"}), 201
     )
-    for sku, price in (("wid-1", "19.99"), ("gad-2", "0.125")):
+    for sku, price in (("wid-1", "19.99"), ("gad-2", "0.25")):
         entry = await api.client.put(
             f"/price-books/{book['id']}/entries/{sku}",
             json={"unit_price": eur(price)},
@@ -105,8 +108,8 @@ async def test_product_to_quote_to_order_to_paid_invoice(api: Api, as_user: User
                 "lines": [
                     # 3 x 19.99 (price book) less 10 % = 53.973 -> 53.97
                     {"product_id": widget["id"], "quantity": "3", "discount_percent": "10"},
-                    # 1 x 0.125 (price book) = 0.125 -> 0.12, half to even
-                    {"sku": "gad-2", "quantity": "1"},
+                    # 0.5 x 0.25 (price book) = 0.125 -> 0.12, half to even
+                    {"sku": "gad-2", "quantity": "0.5"},
                 ],
             },
         ),
@@ -181,7 +184,7 @@ async def test_product_to_quote_to_order_to_paid_invoice(api: Api, as_user: User
     too_much = await rep.post("/payments", json={**paid, "amount": eur("20.70")})
     assert too_much.status_code == 409
     assert too_much.json()["code"] == "overpayment"
-    assert "overpayment" in too_much.json()["detail"]
+    assert "overpayment" in too_much.json()["message"]
     two = await ok(
         await rep.post(
             "/payments",

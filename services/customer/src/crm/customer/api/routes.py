@@ -44,6 +44,7 @@ from crm.kernel.http import (
     if_match,
     paged,
 )
+from crm.kernel.http.params import Limit, Offset
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
@@ -85,8 +86,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         sort: Annotated[
             str, Query(description=f"one of {sorted(SORTABLE)}, '-' for descending")
         ] = "-created_at",
-        limit: Annotated[int, Query(ge=1, le=500)] = 50,
-        offset: Annotated[int, Query(ge=0)] = 0,
+        limit: Limit = 50,
+        offset: Offset = 0,
     ) -> dict[str, Any]:
         page = await queries.search(
             actor,

@@ -20,6 +20,7 @@ from crm.kernel.http import (
     checked_sort,
     paged,
 )
+from crm.kernel.http.params import Limit, Offset
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.api.order_schemas import (
@@ -78,9 +79,6 @@ from crm.sales.projections.order_models import (
     ProductDoc,
     QuoteDoc,
 )
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def _line(line: NewLine, line_id: str | None = None) -> LineInput:

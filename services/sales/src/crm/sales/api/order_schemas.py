@@ -1,7 +1,8 @@
 """Request bodies of the order-to-cash routes (the documents they answer are the read models'
 own types, in :mod:`crm.sales.projections.order_models`). Unknown fields are refused, amounts
-are decimal strings with a currency (a float is a 422 naming the field), quantities and
-discounts decimal strings too."""
+are decimal strings within their currency's minor unit and the one bound
+(:data:`~crm.events.money.RequestMoney`: a JSON number or an exponent is a 422 naming the
+field), quantities and discounts bounded decimal strings too."""
 
 from __future__ import annotations
 
@@ -9,28 +10,25 @@ from datetime import date
 from decimal import Decimal
 from typing import Annotated, Self
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints, model_validator
+from pydantic import BaseModel, Field, StringConstraints, model_validator
 
-from crm.events.money import Amount, Currency, Money
+from crm.events.money import Currency, Percent, Quantity, RequestMoney
+from crm.kernel.http.body import Body
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, max_length=2000)]
 
 
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
-
 class NewProduct(Body):
     sku: Annotated[str, StringConstraints(min_length=1, max_length=64)]
     name: Text
-    list_price: Money
+    list_price: RequestMoney
     description: Annotated[str, StringConstraints(max_length=2000)] | None = None
 
 
 class Repricing(Body):
-    list_price: Money
+    list_price: RequestMoney
 
 
 class Retirement(Body):
@@ -43,7 +41,7 @@ class NewPriceBook(Body):
 
 
 class PriceEntry(Body):
-    unit_price: Money
+    unit_price: RequestMoney
 
 
 class NewLine(Body):
@@ -52,9 +50,9 @@ class NewLine(Body):
 
     product_id: Id | None = None
     sku: Annotated[str, StringConstraints(min_length=1, max_length=64)] | None = None
-    quantity: Amount = Field(description='a decimal string, e.g. "3" or "2.5"')
-    unit_price: Money | None = None
-    discount_percent: Amount = Field(default=Decimal(0), description='0 to 100, e.g. "12.5"')
+    quantity: Quantity
+    unit_price: RequestMoney | None = None
+    discount_percent: Percent = Decimal(0)
     description: Annotated[str, StringConstraints(max_length=200)] | None = None
     line_id: Id | None = None
 
@@ -135,7 +133,7 @@ class NewInvoice(Body):
 
 class NewPayment(Body):
     invoice_id: Id
-    amount: Money
+    amount: RequestMoney
     received_on: date | None = Field(default=None, description="default: today")
     method: Text | None = None
     reference: Text | None = None

@@ -22,6 +22,7 @@ from crm.kernel.http import (
     if_match,
     paged,
 )
+from crm.kernel.http.params import Limit, Offset
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.kernel.tenancy import tenant_own
@@ -85,8 +86,6 @@ from crm.sales.projections.pipeline_models import (
     TargetsProjection,
 )
 
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 Filter = Annotated[str | None, Query(max_length=200)]
 
 

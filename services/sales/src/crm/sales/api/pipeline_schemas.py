@@ -1,18 +1,20 @@
 """Request bodies of the pipeline routes, and the answers that are not read-model documents
 (those are the documents' own types, :mod:`crm.sales.projections.pipeline_models`). Unknown
-fields are refused (a typo is a 422 naming it); amounts are :class:`~crm.events.money.Money`,
-so a float is a 422 naming the amount."""
+fields are refused (a typo is a 422 naming it); amounts are
+:data:`~crm.events.money.RequestMoney`: a decimal string within the currency's minor unit and
+the one bound, anything else (a JSON number, an exponent) a 422 naming the amount."""
 
 from __future__ import annotations
 
 from datetime import date
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, EmailStr, Field, StringConstraints
+from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
-from crm.events.money import Money
+from crm.events.money import RequestMoney
 from crm.events.sales import CampaignChannel, StageDefinition, TargetOwnerKind
 from crm.kernel.http import CommandAccepted
+from crm.kernel.http.body import Body
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
@@ -21,10 +23,6 @@ Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()./-]{3,30}$")]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Stage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # -- leads ---------------------------------------------------------------------------------------
@@ -51,7 +49,7 @@ class Disqualification(Body):
 
 class LeadConversion(Body):
     opportunity_name: Name
-    amount: Money
+    amount: RequestMoney
     expected_close_date: date
     existing_customer_id: Id | None = Field(
         default=None, description="Convert for this customer instead of registering a new one"
@@ -76,7 +74,7 @@ class ConversionAccepted(CommandAccepted):
 class NewOpportunity(Body):
     customer_id: Id
     name: Name
-    amount: Money
+    amount: RequestMoney
     expected_close_date: date
     stage: Stage | None = Field(default=None, description="Default: the first open stage")
     owner_id: Id | None = None
@@ -97,7 +95,7 @@ class Reopening(Body):
 
 
 class OpportunityPatch(Body):
-    amount: Money | None = None
+    amount: RequestMoney | None = None
     change_currency: bool = Field(
         default=False, description="Required to change the opportunity's currency"
     )
@@ -108,9 +106,7 @@ class OpportunityPatch(Body):
 # -- pipeline ------------------------------------------------------------------------------------
 
 
-class PipelineBody(BaseModel):
-    model_config = ConfigDict(extra="forbid")
-
+class PipelineBody(Body):
     stages: list[StageDefinition] = Field(min_length=1, max_length=30)
 
 
@@ -126,7 +122,7 @@ class PipelineView(BaseModel):
 class NewCampaign(Body):
     name: Name
     channel: CampaignChannel
-    budget: Money
+    budget: RequestMoney
     starts_on: date
     ends_on: date
     owner_id: Id | None = None
@@ -143,9 +139,9 @@ class NewTarget(Body):
     owner_kind: TargetOwnerKind
     owner_id: Id
     period: Annotated[str, Field(description="A month (2026-11) or a quarter (2026-Q4)")]
-    amount: Money
+    amount: RequestMoney
 
 
 class TargetRevision(Body):
-    amount: Money
+    amount: RequestMoney
     reason: Reason | None = None

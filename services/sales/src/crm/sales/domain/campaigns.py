@@ -13,7 +13,7 @@ from crm.events.money import Money
 from crm.events.sales import CampaignChannel, CampaignEnded, CampaignLaunched, CampaignPlanned
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
-from crm.sales.domain.checks import not_before, optional_text, required_text
+from crm.sales.domain.checks import bounded, not_before, optional_text, required_text
 
 
 class CampaignStatus(StrEnum):
@@ -78,7 +78,7 @@ class Campaign(Aggregate[CampaignState]):
         """Dates are inclusive: the campaign may end on the day it starts, never before."""
         if self.state.planned:
             raise RuleViolated(f"campaign {self.id} already exists", code="already_exists")
-        if budget.is_negative:
+        if bounded(budget, "budget").is_negative:
             raise InvalidCommand("budget", "must not be negative")
         if ends_on < starts_on:
             raise InvalidCommand("ends_on", "must not be before starts_on")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from crm.events.money import Money
+from crm.events.money import MAX_INTEGER_DIGITS, Money, within_bound
 from crm.kernel.errors import InvalidCommand
 
 MAX_TEXT = 200
@@ -27,7 +27,18 @@ def optional_text(value: str | None, field: str, *, max_length: int = MAX_TEXT) 
     return required_text(value, field, max_length=max_length)
 
 
+def bounded(amount: Money, field: str) -> Money:
+    """The one bound of money (:data:`~crm.events.money.MAX_INTEGER_DIGITS` digits before the
+    point), whatever computed the amount (a line total, a sum)."""
+    if not within_bound(amount.amount):
+        raise InvalidCommand(
+            field, f"the amount must have at most {MAX_INTEGER_DIGITS} digits before the point"
+        )
+    return amount
+
+
 def positive(amount: Money, field: str) -> Money:
+    bounded(amount, field)
     if amount.amount <= 0:
         raise InvalidCommand(field, "must be greater than zero")
     return amount

@@ -21,7 +21,7 @@ from decimal import Decimal
 from crm.events.money import Money
 from crm.events.sales_orders import LineItem
 from crm.kernel.errors import InvalidCommand
-from crm.sales.domain.checks import optional_text, required_text
+from crm.sales.domain.checks import bounded, optional_text, required_text
 
 HUNDRED = Decimal(100)
 
@@ -63,6 +63,7 @@ def price_line(request: LineRequest, currency: str) -> LineItem:
         raise InvalidCommand("unit_price", f"must be in {currency}, like the rest of the document")
     if request.unit_price.is_negative:
         raise InvalidCommand("unit_price", "must not be negative")
+    total = bounded(line_total(quantity, request.unit_price, discount), "quantity")
     return LineItem(
         line_id=required_text(request.line_id, "line_id", max_length=64),
         product_id=required_text(request.product_id, "product_id", max_length=64),
@@ -71,7 +72,7 @@ def price_line(request: LineRequest, currency: str) -> LineItem:
         quantity=quantity,
         unit_price=request.unit_price,
         discount_percent=discount,
-        line_total=line_total(quantity, request.unit_price, discount),
+        line_total=total,
     )
 
 

@@ -16,7 +16,7 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.params import checked_sort, paged
+from crm.kernel.http.params import Limit, Offset, checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.kb_schemas import (
@@ -40,9 +40,6 @@ from crm.service_desk.application.kb_queries import (
     KnowledgeBaseQueries,
 )
 from crm.service_desk.projections.kb_models import KB_PROJECTION, ArticleDoc
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:

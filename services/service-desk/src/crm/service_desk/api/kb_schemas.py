@@ -6,7 +6,9 @@ from __future__ import annotations
 from enum import StrEnum
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import BaseModel, Field, StringConstraints
+
+from crm.kernel.http.body import Body
 
 Title = Annotated[str, StringConstraints(max_length=200)]
 Problem = Annotated[str, StringConstraints(max_length=20_000)]
@@ -14,10 +16,6 @@ Solution = Annotated[str, StringConstraints(max_length=50_000)]
 Tag = Annotated[str, StringConstraints(max_length=50)]
 Tags = Annotated[list[Tag], Field(max_length=20)]
 Product = Annotated[str, StringConstraints(max_length=200)]
-
-
-class Body(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 class NewArticle(Body):

@@ -27,7 +27,7 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.params import checked_sort, paged
+from crm.kernel.http.params import Limit, Offset, checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.ticket_schemas import (
@@ -80,9 +80,6 @@ from crm.service_desk.projections.ticket_models import (
     SlaPolicyDoc,
     TicketDoc,
 )
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 TICKET_SORTS = frozenset(
     {"opened_at", "updated_at", "priority_rank", "sla_breach_check_at", "status"}

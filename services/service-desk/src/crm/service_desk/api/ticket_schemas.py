@@ -7,7 +7,7 @@ from __future__ import annotations
 from datetime import date, time
 from typing import Annotated
 
-from pydantic import BaseModel, ConfigDict, Field, StringConstraints
+from pydantic import Field, StringConstraints
 
 from crm.events.service_desk import (
     ContractLevel,
@@ -15,6 +15,8 @@ from crm.events.service_desk import (
     TicketKind,
     TicketPriority,
 )
+from crm.kernel.http.body import Body as Request
+from crm.service_desk.domain.sla import MAX_TARGET_MINUTES
 
 Text = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Body = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=10_000)]
@@ -22,10 +24,6 @@ Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, m
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=64)]
 Slug = Annotated[str, StringConstraints(pattern=r"^[A-Za-z0-9][A-Za-z0-9_.-]{0,63}$")]
 """A calendar id chosen by the tenant (policies name it), safe in a URL."""
-
-
-class Request(BaseModel):
-    model_config = ConfigDict(extra="forbid")
 
 
 # -- tickets -------------------------------------------------------------------------------------
@@ -99,12 +97,16 @@ class NewCalendar(Request):
     name: Text
     time_zone: Text = Field(description="An IANA zone, e.g. Europe/Berlin")
     hours: Annotated[list[HoursIn], Field(min_length=1, max_length=100)]
-    holidays: Annotated[list[date], Field(max_length=1000)] = []
+    holidays: Annotated[list[date], Field(default_factory=list, max_length=1000)]
 
 
 class TargetsIn(Request):
-    first_response_minutes: int = Field(gt=0, description="business minutes")
-    resolution_minutes: int = Field(gt=0, description="business minutes")
+    first_response_minutes: int = Field(
+        gt=0, le=MAX_TARGET_MINUTES, description="business minutes, at most a year's"
+    )
+    resolution_minutes: int = Field(
+        gt=0, le=MAX_TARGET_MINUTES, description="business minutes, at most a year's"
+    )
 
 
 class NewPolicy(Request):

@@ -6,7 +6,7 @@ from datetime import date
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Response
 
 from crm.kernel.auth import Actor
 from crm.kernel.http import (
@@ -17,7 +17,7 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.params import checked_sort, paged
+from crm.kernel.http.params import Limit, Offset, checked_sort, paged
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.visit_schemas import (
@@ -36,9 +36,6 @@ from crm.service_desk.application.visit_commands import (
 )
 from crm.service_desk.application.visit_queries import SORTS, VisitFilter, VisitQueries
 from crm.service_desk.projections.visit_models import VISITS_PROJECTION, VisitDoc
-
-Limit = Annotated[int, Query(ge=1, le=500)]
-Offset = Annotated[int, Query(ge=0)]
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:

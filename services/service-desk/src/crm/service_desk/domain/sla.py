@@ -40,6 +40,9 @@ from crm.service_desk.domain.tenancy import local_id, qualified
 DEFAULT_POLICY_ID = "default"
 DEFAULT_FOLLOW_UP_DAYS = 3
 DEFAULT_FOLLOW_UP_ESCALATION_DAYS = 2
+MAX_TARGET_MINUTES = 366 * 24 * 60
+"""The longest target a policy may set: a (leap) year's worth of minutes, more than any
+calendar can hold in business minutes of one year; a longer one is a 422 naming it."""
 
 
 def policy_id_for(level: ContractLevel | None) -> str:
@@ -76,6 +79,10 @@ def _targets(minutes: Mapping[TicketPriority, tuple[int, int]]) -> tuple[Priorit
         first, resolution = minutes[priority]
         if first <= 0 or resolution <= 0:
             raise InvalidCommand(f"targets.{priority.value}", "minutes must be positive")
+        if max(first, resolution) > MAX_TARGET_MINUTES:
+            raise InvalidCommand(
+                f"targets.{priority.value}", f"at most {MAX_TARGET_MINUTES} minutes (a year)"
+            )
         if first > resolution:
             raise InvalidCommand(
                 f"targets.{priority.value}", "first response is due after the resolution"

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Awaitable, Callable
+from urllib.parse import quote
 from uuid import UUID, uuid4
 
 from fastapi import Depends, Request, Response
@@ -42,7 +43,8 @@ def accepted(
         response.headers["Idempotent-Replayed"] = "true"
     if created_under is not None:
         response.status_code = 201
-        response.headers["Location"] = f"{created_under.rstrip('/')}/{id_}"
+        # percent-encoded: an id is any text its context allows, a header only Latin-1
+        response.headers["Location"] = f"{created_under.rstrip('/')}/{quote(id_, safe='')}"
     return CommandAccepted(id=id_, position=result.position, version=result.stream_version)
 
 

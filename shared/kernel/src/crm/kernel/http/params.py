@@ -4,14 +4,25 @@
 from __future__ import annotations
 
 from collections.abc import Collection
-from typing import Any, Generic, TypeVar
+from typing import Annotated, Any, Generic, TypeVar
 
+from fastapi import Query
 from pydantic import BaseModel
 
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.read_store import Page
 
 T = TypeVar("T")
+
+MAX_LIMIT = 500
+MAX_OFFSET = 10**9
+"""No read model pages past a billion documents; a larger offset is a 422 naming it, never a
+number the store cannot hold (SQLite's integers are 64-bit)."""
+
+Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
+"""A list route's ``limit``: 1 to 500 (every list route takes this type)."""
+Offset = Annotated[int, Query(ge=0, le=MAX_OFFSET, description="documents to skip")]
+"""A list route's ``offset``: 0 to 10^9 (every list route takes this type)."""
 
 
 class PageOf(BaseModel, Generic[T]):
