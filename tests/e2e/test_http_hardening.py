@@ -5,7 +5,10 @@ rate limits per user and address, a 414 for a URL too long (also from a real `cr
 from __future__ import annotations
 
 import asyncio
+import base64
+import hashlib
 import os
+import re
 import socket
 import time
 from collections.abc import AsyncIterator, Iterator
@@ -67,29 +70,29 @@ async def test_every_answer_carries_the_security_headers(api: Api) -> None:
         assert "server" not in r.headers
 
 
-async def test_the_docs_pages_may_load_what_they_need_and_no_more(api: Api) -> None:
+async def test_the_docs_pages_load_everything_from_the_platform_itself(api: Api) -> None:
     docs = await api.client.get("/docs")
     assert docs.status_code == 200
     policy = docs.headers["content-security-policy"]
-    assert "https://cdn.jsdelivr.net" in policy
+    assert "http" not in policy  # no other host may be named
     assert "frame-ancestors 'none'" in policy
     # the page's one inline script is allowed by its hash, not by 'unsafe-inline'
     script_src = next(d for d in policy.split(";") if d.strip().startswith("script-src"))
     assert "'sha256-" in script_src
     assert "unsafe-inline" not in script_src
-    import base64
-    import hashlib
-    import re
-
     inline = re.findall(rb"<script>(.*?)</script>", docs.content, re.DOTALL)
     assert len(inline) == 1
     digest = base64.b64encode(hashlib.sha256(inline[0]).digest()).decode()
     assert f"'sha256-{digest}'" in script_src
-    for url in re.findall(rb'(?:src|href)="(https?://[^"]+)"', docs.content):
-        host = url.decode().split("/")[2]
-        assert host in policy, host
     redoc = await api.client.get("/redoc")
-    assert "https://cdn.jsdelivr.net" in redoc.headers["content-security-policy"]
+    assert "http" not in redoc.headers["content-security-policy"]
+    for page in (docs, redoc):
+        assert not re.findall(rb'(?:src|href)="(?:https?:)?//', page.content), page.text
+        assets = re.findall(rb'(?:src|href)="(/[^"]+)"', page.content)
+        assert assets
+        for asset in assets:
+            answer = await api.client.get(asset.decode())
+            assert answer.status_code == 200, asset
     assert (await api.client.get("/openapi.json")).status_code == 200
 
 
@@ -139,7 +142,7 @@ async def test_an_integer_query_parameter_beyond_64_bits_is_a_422(api: Api) -> N
         assert_error_shape(r.json())
     r = await boss.get("/customers?offset=1" + "0" * 24)
     assert_error_shape(r.json(), ["query", "offset"])
-    assert (await boss.get("/customers?offset=9223372036854775807")).status_code == 200
+    assert (await boss.get("/customers?offset=1000000000")).status_code == 200  # MAX_OFFSET
 
 
 # --- one error shape --------------------------------------------------------------------

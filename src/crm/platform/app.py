@@ -17,6 +17,8 @@ from crm.kernel.http.request_limits import UrlLengthLimit
 from crm.kernel.projection import Projection
 from crm.kernel.settings import Settings
 from crm.platform.bootstrap import Platform
+from crm.platform.docs import ASSETS, install_docs
+from crm.platform.docs import PATHS as DOCS_PATHS
 
 PROBES = ("/health", "/ready")
 
@@ -53,7 +55,10 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
         lifespan=lifespan,
         dependencies=[Depends(reject_unknown_query_parameters)],
         responses=ERROR_RESPONSES,
+        docs_url=None,
+        redoc_url=None,
     )
+    install_docs(app)
     app.state.ready = False
     install_error_handlers(app)
     _install_middleware(app, platform)
@@ -96,7 +101,7 @@ def _install_middleware(app: FastAPI, platform: Platform) -> None:
     """Outermost first: security headers (on every answer, a 500 included), the URL length,
     the rate limits; then FastAPI's routing."""
     settings = platform.settings
-    docs = [p for p in (app.docs_url, app.redoc_url, app.swagger_ui_oauth2_redirect_url) if p]
+    docs = list(DOCS_PATHS)
     app.state.rate_limits = None
     if settings.rate_limit_enabled:
         store = open_rate_limit_store(settings.rate_limit_store)
@@ -106,7 +111,7 @@ def _install_middleware(app: FastAPI, platform: Platform) -> None:
             store=store,
             limits=rate_limits(settings),
             tokens=platform.runtime.tokens,
-            public=[*PROBES, *docs, *([app.openapi_url] if app.openapi_url else [])],
+            public=[*PROBES, *docs, ASSETS, *([app.openapi_url] if app.openapi_url else [])],
             exempt=PROBES,
         )
     app.add_middleware(UrlLengthLimit, max_bytes=settings.max_url_bytes)

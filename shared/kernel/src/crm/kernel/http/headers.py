@@ -5,8 +5,9 @@ Every answer says ``X-Content-Type-Options: nosniff`` (a JSON answer is never ru
 framed, so no click-jacking), ``Referrer-Policy: no-referrer`` and, unless the route set its
 own, ``Cache-Control: no-store``: answers hold personal data, and no proxy or browser cache may
 keep them. The API's policy allows nothing but its own origin; the interactive docs
-(``/docs``, ``/redoc``) load Swagger UI and ReDoc from their CDN, so those pages alone get a
-policy that allows exactly that, with the docs page's inline script allowed by its hash.
+(``/docs``, ``/redoc``, whose bundles the platform serves itself) alone get a policy that also
+allows their inline styles, ReDoc's search worker and the docs page's inline script by its
+hash. Nothing is ever loaded from another host.
 
 An exception that escapes the app is answered here as a 500 in the error shape of
 :mod:`crm.kernel.http.errors` (with these headers), then re-raised so the server logs it."""
@@ -25,18 +26,16 @@ from crm.kernel.http.errors import error_response
 
 API_POLICY = "default-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 
-_DOCS_SOURCES = "https://cdn.jsdelivr.net"
 DOCS_POLICY = (
     "default-src 'self'; "
-    f"script-src 'self' {_DOCS_SOURCES}{{hashes}}; "
-    f"style-src 'self' 'unsafe-inline' {_DOCS_SOURCES} https://fonts.googleapis.com; "
-    "font-src 'self' https://fonts.gstatic.com; "
-    "img-src 'self' data: https://fastapi.tiangolo.com https://cdn.redoc.ly; "
+    "script-src 'self'{hashes}; "
+    "style-src 'self' 'unsafe-inline'; "
+    "img-src 'self' data:; "
     "worker-src 'self' blob:; connect-src 'self'; "
     "frame-ancestors 'none'; base-uri 'none'; form-action 'none'"
 )
-"""For the docs pages only: Swagger UI's and ReDoc's bundles and styles from their CDN (their
-widgets set inline styles), ReDoc's fonts and search worker; scripts only by source or hash."""
+"""For the docs pages only: their widgets set inline styles and ReDoc runs a search worker;
+scripts only from the platform or by hash."""
 
 HEADERS: tuple[tuple[str, str], ...] = (
     ("x-content-type-options", "nosniff"),
