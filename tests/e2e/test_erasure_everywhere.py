@@ -234,8 +234,9 @@ async def test_erasing_a_converted_customer_erases_the_lead_they_came_from(api: 
 
 async def test_a_lead_converted_for_an_existing_customer_is_erased_with_them(api: Api) -> None:
     """Converting a lead for a customer who already exists links the lead to them
-    (``customer.lead_linked``), so the customer's erasure reaches the lead's contact too; a
-    lead converted for a customer already erased loses its data at once."""
+    (``customer.lead_linked``), so the customer's erasure reaches the lead's contact too; an
+    erased customer takes no new records, so no lead is converted for them any more (409
+    ``customer_erased``)."""
     platform = api.platform
     admin, rep = api.as_user("root", Role.ADMIN), api.as_user("rep-1", Role.SALES_REP)
     existing = await ok(
@@ -262,14 +263,14 @@ async def test_a_lead_converted_for_an_existing_customer_is_erased_with_them(api
     first = await get(platform, rep, f"/leads/{leads[0]}")
     assert (first["name"], first["email"]) == (ERASED, ERASED)
 
-    # the second lead is converted for the already erased customer: erased as it links
-    await ok(await rep.post(f"/leads/{leads[1]}/convert", json=conversion), 202)
-    await converted(platform, rep, leads[1])
+    # an erased customer takes no new records: the second lead is not converted for them
+    refused = await rep.post(f"/leads/{leads[1]}/convert", json=conversion)
+    assert (refused.status_code, refused.json()["code"]) == (409, "customer_erased")
     second = await get(platform, rep, f"/leads/{leads[1]}")
-    assert (second["name"], second["email"]) == (ERASED, ERASED)
+    assert (second["name"], second["status"]) == ("G. Hopper", "qualified")
     linked = [
         e.payload["lead_id"]
         for e in await platform.store.read_stream(f"customer-{existing['id']}")
         if e.event_type == "customer.lead_linked"
     ]
-    assert linked == leads
+    assert linked == leads[:1]

@@ -20,8 +20,11 @@ from crm.sales.application.opportunity_commands import OpenConvertedOpportunity
 from crm.sales.domain.leads import Lead, conversion_ids
 from crm.sales.domain.opportunities import Opportunity
 from tests.conftest import T0, Api, UserClient
+from tests.support.customers import known_customers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "sales")]
+
+_customers = known_customers("cust-1", "c")
 
 Users = Callable[..., UserClient]
 EUR = "EUR"

@@ -19,8 +19,11 @@ from crm.service_desk.domain.calendar import DEFAULT_CALENDAR
 from crm.service_desk.domain.sla import DEFAULT_POLICY
 from crm.service_desk.domain.tickets import Ticket
 from tests.conftest import Api, UserClient
+from tests.support.customers import known_customers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
+
+_customers = known_customers("cust-1")
 
 Users = Callable[..., UserClient]
 

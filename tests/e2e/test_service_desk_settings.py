@@ -15,8 +15,11 @@ from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
 from crm.kernel.settings import Settings
 from tests.conftest import SECRET, Api, UserClient
+from tests.support.customers import known_customers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
+
+_customers = known_customers("c-9")
 
 
 @pytest.fixture

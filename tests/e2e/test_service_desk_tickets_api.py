@@ -21,8 +21,13 @@ from crm.service_desk.application.article_commands import DraftArticle, PublishA
 from crm.service_desk.application.policy import REDACTED
 from crm.service_desk.application.scheduler import ACTOR, ServiceDeskScheduler
 from tests.conftest import Api, UserClient
+from tests.support.customers import known_customers
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
+
+_customers = known_customers("c-1", "c-2", "c-5")
+_acme = known_customers("acme-c1", tenant="acme")
+_globex = known_customers("globex-c1", tenant="globex")
 
 TARGETS = {
     "urgent": {"first_response_minutes": 15, "resolution_minutes": 120},

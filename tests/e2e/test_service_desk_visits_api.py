@@ -31,8 +31,11 @@ from crm.service_desk.domain.tickets import Ticket
 from crm.service_desk.domain.visits import STALE_AFTER, TechnicianDay
 from crm.service_desk.projections.visit_models import VISITS_PROJECTION
 from tests.conftest import Api, UserClient
+from tests.support.customers import known_customers, register_customer
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("service-desk")]
+
+_customers = known_customers("cust-1", "cust-2")
 
 Users = Callable[..., UserClient]
 DAY = "2026-03-03"
@@ -212,15 +215,16 @@ async def test_technicians_of_two_tenants_with_the_same_id_do_not_block_each_oth
     tenants book the same slot; within a tenant the slot is still taken, and cancelling in
     one tenant leaves the other's hold alone."""
     boss_a, boss_b = as_user("boss", tenant="acme"), as_user("boss", tenant="globex")
-    ticket_a = await open_ticket_of(api.platform, "acme")
-    ticket_b = await open_ticket_of(api.platform, "globex")
-    a = await ok(
-        await boss_a.post("/visits", json=visit_body(ticket_a, at("09:00"), at("10:00"))), 201
-    )
-    b = await ok(
-        await boss_b.post("/visits", json=visit_body(ticket_b, at("09:00"), at("10:00"))), 201
-    )
-    again = await boss_a.post("/visits", json=visit_body(ticket_a, at("09:30"), at("10:30")))
+    await register_customer(api.platform, "cust-a", tenant="acme")
+    await register_customer(api.platform, "cust-b", tenant="globex")
+    ticket_a = await open_ticket_of(api.platform, "acme", "cust-a")
+    ticket_b = await open_ticket_of(api.platform, "globex", "cust-b")
+    body_a = {**visit_body(ticket_a, at("09:00"), at("10:00")), "customer_id": "cust-a"}
+    body_b = {**visit_body(ticket_b, at("09:00"), at("10:00")), "customer_id": "cust-b"}
+    a = await ok(await boss_a.post("/visits", json=body_a), 201)
+    b = await ok(await boss_b.post("/visits", json=body_b), 201)
+    later = {**visit_body(ticket_a, at("09:30"), at("10:30")), "customer_id": "cust-a"}
+    again = await boss_a.post("/visits", json=later)
     assert (again.status_code, again.json()["code"]) == (409, "technician_double_booked")
     assert await holds(api.platform, "tech-1", tenant="acme") == [(a["id"], "09:00", "10:00")]
     assert await holds(api.platform, "tech-1", tenant="globex") == [(b["id"], "09:00", "10:00")]

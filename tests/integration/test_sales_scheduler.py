@@ -15,6 +15,9 @@ from crm.kernel.clock import ManualClock
 from crm.platform.bootstrap import Platform
 from crm.sales.application.scheduler import ACTOR, SalesScheduler
 from tests.conftest import Api, UserClient
+from tests.support.customers import known_customers
+
+_customers = known_customers("c-1")
 
 AFTER_DUE = datetime(2026, 3, 11, 0, 0, 1, tzinfo=UTC)
 """The day after the due date below."""

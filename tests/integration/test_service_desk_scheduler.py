@@ -27,7 +27,9 @@ from crm.service_desk.application.ticket_commands import (
     ReopenTicket,
     ResolveTicket,
 )
+from crm.service_desk.context import CUSTOMER_DIRECTORY
 from crm.service_desk.projections.ticket_models import PROJECTION
+from tests.support.customers import register_customers
 
 MON = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
 """A Monday: the built-in policy's calendar is Monday to Friday, 09:00-17:00 UTC. A high
@@ -43,7 +45,7 @@ async def running(settings: Settings, clock: ManualClock) -> AsyncIterator[Platf
     """A platform process on ``settings``' data: the tickets projection follows the store."""
     platform = open_platform(settings, clock=clock)
     try:
-        await platform.start_projections([PROJECTION])
+        await platform.start_projections([PROJECTION, CUSTOMER_DIRECTORY])
         yield platform
     finally:
         await platform.close()
@@ -84,6 +86,7 @@ async def test_each_fact_is_recorded_once_across_restarts_and_concurrent_schedul
     ids: list[str] = []
 
     async with running(settings, clock) as p1:
+        await register_customers(p1, *(f"c-{n}" for n in range(4)))
         for n in range(4):
             opened = await send(
                 p1,
@@ -179,7 +182,8 @@ async def test_a_reopened_ticket_gets_a_new_resolution_target_breached_once(
     platform: Platform, clock: ManualClock
 ) -> None:
     """Cycle 1 of the resolution target is a new fact, not a repeat of cycle 0."""
-    await platform.start_projections([PROJECTION])
+    await platform.start_projections([PROJECTION, CUSTOMER_DIRECTORY])
+    await register_customers(platform, "c-9")
     opened = await send(
         platform,
         OpenTicket(

@@ -7,9 +7,12 @@ from __future__ import annotations
 from dataclasses import replace
 from datetime import date, timedelta
 from decimal import Decimal
+from uuid import uuid4
 
 import pytest
 
+from crm.events import EventMetadata
+from crm.events.customer import CustomerKind, CustomerRegistered
 from crm.events.money import Money
 from crm.kernel.adapters.memory import InMemoryEventStore, InMemoryReadStore
 from crm.kernel.auth import TokenIssuer
@@ -17,7 +20,8 @@ from crm.kernel.clock import ManualClock
 from crm.kernel.codec import EventCodec
 from crm.kernel.commands import CommandBus
 from crm.kernel.errors import Forbidden, InvalidCommand, NotFound, RuleViolated
-from crm.kernel.event_store import Idempotency
+from crm.kernel.event_store import NO_STREAM, Idempotency
+from crm.kernel.projection import ProjectionRunner
 from crm.kernel.reactor import system_context
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
@@ -38,7 +42,7 @@ from crm.sales.application.quote_commands import (
     SendQuote,
 )
 from crm.sales.application.quote_to_order import order_from_quote
-from crm.sales.context import commands
+from crm.sales.context import CUSTOMER_DIRECTORY, commands
 from crm.sales.domain.invoices import Invoice
 from crm.sales.domain.orders import Order
 from crm.sales.domain.quotes import Quote
@@ -58,11 +62,17 @@ REP = ctx("rep-1", "sales_rep")
 
 
 @pytest.fixture
-def bus(codec: EventCodec) -> CommandBus:
+async def bus(codec: EventCodec) -> CommandBus:
     runtime = Runtime(
         InMemoryEventStore(), InMemoryReadStore(), codec, ManualClock(T0), TokenIssuer(SECRET)
     )
     runtime.commands.register(*commands(runtime))
+    # customer c-1 of t1, in the pool, as the sales directory knows it
+    registered = CustomerRegistered(kind=CustomerKind.COMPANY, name="C1")
+    meta = EventMetadata(tenant="t1", actor="test", correlation_id=uuid4())
+    new = await codec.encode("customer-c-1", [registered], meta, T0)
+    await runtime.store.append("customer-c-1", new, NO_STREAM)
+    await ProjectionRunner(CUSTOMER_DIRECTORY, runtime.store, runtime.read_store, codec).catch_up()
     return runtime.commands
 
 

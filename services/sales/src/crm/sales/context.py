@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
+from crm.kernel.directory import CustomerDirectory, Customers
 from crm.kernel.http import Authenticator
 from crm.kernel.projection import Projection
 from crm.kernel.runtime import Runtime
@@ -34,9 +35,13 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     order_router,
 ]
 
+CUSTOMER_DIRECTORY = CustomerDirectory("sales_customer_directory")
+"""The customers sales knows of (from the customer events): whom a command may name."""
+
 PROJECTIONS: list[Projection] = [
     *pipeline_models.PROJECTIONS,
     *ORDER_PROJECTIONS,
+    CUSTOMER_DIRECTORY,
 ]
 
 CATEGORIES = frozenset(
@@ -55,9 +60,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 def pipeline_tables(runtime: Runtime) -> list[CommandTable[Any]]:
     """Leads, opportunities, the tenant's pipeline, campaigns and targets."""
     pipeline = tenant_pipeline(runtime.commands.repository(Pipeline))
+    customers = Customers(runtime, CUSTOMER_DIRECTORY)
     return [
-        lead_commands(),
-        opportunity_commands(pipeline),
+        lead_commands(customers),
+        opportunity_commands(pipeline, customers),
         pipeline_commands(),
         campaign_commands(),
         target_commands(),
@@ -66,12 +72,13 @@ def pipeline_tables(runtime: Runtime) -> list[CommandTable[Any]]:
 
 def commands(runtime: Runtime) -> list[CommandTable[Any]]:
     catalogue = Catalogue(runtime)
+    customers = Customers(runtime, CUSTOMER_DIRECTORY)
     return [
         *pipeline_tables(runtime),
         product_commands(),
         price_book_commands(catalogue),
-        quote_commands(catalogue),
-        order_commands(runtime, catalogue),
+        quote_commands(catalogue, customers),
+        order_commands(runtime, catalogue, customers),
         invoice_commands(runtime),
     ]
 

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
+from crm.kernel.directory import CustomerDirectory, Customers
 from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.http import Authenticator
 from crm.kernel.projection import Projection
@@ -30,10 +31,14 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     kb_routes.router,
 ]
 
+CUSTOMER_DIRECTORY = CustomerDirectory("service_desk_customer_directory")
+"""The customers the desk knows of (from the customer events): whom a command may name."""
+
 PROJECTIONS: list[Projection] = [
     *ticket_models.PROJECTIONS,
     *visit_models.PROJECTIONS,
     *kb_models.PROJECTIONS,
+    CUSTOMER_DIRECTORY,
 ]
 
 JOBS: list[Callable[[Runtime], Job]] = [
@@ -62,12 +67,13 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
         reopen_complaint_on_low_score=runtime.satisfaction_reopens_complaints,
     )
     reopen_window = timedelta(days=runtime.ticket_reopen_window_days)
+    customers = Customers(runtime, CUSTOMER_DIRECTORY)
     return [
-        ticket_commands(bus, satisfaction=satisfaction, reopen_window=reopen_window),
+        ticket_commands(bus, customers, satisfaction=satisfaction, reopen_window=reopen_window),
         sla_policy_commands(bus),
         calendar_commands(),
-        contract_commands(),
-        visit_commands(bus),
+        contract_commands(customers),
+        visit_commands(bus, customers),
         technician_day_commands(bus),
         article_commands(),
     ]

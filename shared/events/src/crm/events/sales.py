@@ -272,6 +272,9 @@ class TargetSet(DomainEvent):
     owner_id: str
     period: str = Field(pattern=PERIOD_PATTERN)
     amount: Money
+    team_id: str | None = None
+    """The sales team the target belongs to: a team target's own team; a rep target's, the
+    team of the manager who set it (None: set by a manager without a team, or an admin)."""
 
 
 @event("sales.target.revised")

@@ -50,7 +50,7 @@ from crm.kernel.codec import EventCodec
 from crm.kernel.errors import NotFound, WrongExpectedVersion
 from crm.kernel.event_store import ANY_VERSION, NO_STREAM, AppendResult, EventStore, Idempotency
 from crm.kernel.repository import CommandContext, Repository
-from crm.kernel.tenancy import qualified
+from crm.kernel.tenancy import local_id, qualified
 
 A = TypeVar("A", bound=Aggregate)  # type: ignore[type-arg]
 C = TypeVar("C")
@@ -161,7 +161,8 @@ class CommandTable(Generic[A]):
         scope = None
         if handler.sees_record and not aggregate.is_new and self.scope is not None:
             scope = self.scope(aggregate)
-        self.policy.authorize(ctx, handler.access, what=f"{self.noun} {aggregate.id}", scope=scope)
+        id_ = local_id(aggregate.id) if self.tenant_qualified else aggregate.id
+        self.policy.authorize(ctx, handler.access, what=f"{self.noun} {id_}", scope=scope)
 
 
 class CommandBus:

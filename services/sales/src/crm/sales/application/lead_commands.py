@@ -15,6 +15,7 @@ from uuid import uuid4
 
 from crm.events.money import Money
 from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.directory import Customers
 from crm.kernel.errors import Forbidden
 from crm.kernel.repository import CommandContext
 from crm.sales.application.policy import POLICY, SalesAction, owner_for_new, scope_of, scoped_to_own
@@ -99,23 +100,27 @@ def _capture(lead: Lead, cmd: CaptureLead, ctx: CommandContext) -> None:
     )
 
 
-def _convert(lead: Lead, cmd: ConvertLead, ctx: CommandContext) -> None:
-    if scoped_to_own(ctx) and cmd.owner_id not in (None, ctx.actor):
-        raise Forbidden("a sales rep converts leads into their own opportunities only")
-    lead.convert(
-        opportunity_name=cmd.opportunity_name,
-        amount=cmd.amount,
-        expected_close_date=cmd.expected_close_date,
-        existing_customer_id=cmd.existing_customer_id,
-        owner_id=cmd.owner_id,
-    )
-
-
 def _complete(lead: Lead, cmd: CompleteLeadConversion, ctx: CommandContext) -> None:
     lead.complete_conversion(customer_id=cmd.customer_id, opportunity_id=cmd.opportunity_id)
 
 
-def lead_commands() -> CommandTable[Lead]:
+def lead_commands(customers: Customers) -> CommandTable[Lead]:
+    """The table of leads; ``customers`` is the directory an ``existing_customer_id`` must be
+    in, for the actor."""
+
+    async def convert(lead: Lead, cmd: ConvertLead, ctx: CommandContext) -> None:
+        if scoped_to_own(ctx) and cmd.owner_id not in (None, ctx.actor):
+            raise Forbidden("a sales rep converts leads into their own opportunities only")
+        if cmd.existing_customer_id is not None and lead.state.conversion is None:
+            await customers.require(ctx, cmd.existing_customer_id, field="existing_customer_id")
+        lead.convert(
+            opportunity_name=cmd.opportunity_name,
+            amount=cmd.amount,
+            expected_close_date=cmd.expected_close_date,
+            existing_customer_id=cmd.existing_customer_id,
+            owner_id=cmd.owner_id,
+        )
+
     t = CommandTable(
         Lead,
         POLICY,
@@ -126,6 +131,6 @@ def lead_commands() -> CommandTable[Lead]:
     t.on(CaptureLead, Expect.NEW, work, _capture)
     t.on(QualifyLead, Expect.EXISTING, work, lambda lead, c, _: lead.qualify(c.note))
     t.on(DisqualifyLead, Expect.EXISTING, work, lambda lead, c, _: lead.disqualify(c.reason))
-    t.on(ConvertLead, Expect.EXISTING, work, _convert)
+    t.on(ConvertLead, Expect.EXISTING, work, convert)
     t.on(CompleteLeadConversion, Expect.EXISTING, work, _complete)
     return t

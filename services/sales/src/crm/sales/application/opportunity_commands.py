@@ -17,6 +17,7 @@ from crm.events.money import Money
 from crm.events.sales import LeadConversionRequested
 from crm.kernel.access import Principal
 from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.directory import Customers
 from crm.kernel.errors import Forbidden
 from crm.kernel.repository import CommandContext
 from crm.sales.application.pipeline_commands import PipelineOf
@@ -113,11 +114,13 @@ def _change(o: Opportunity, cmd: ChangeOpportunity, ctx: CommandContext) -> None
         o.reassign(cmd.owner_id, team_id=None if who.is_system else ctx.team)
 
 
-def opportunity_commands(pipeline: PipelineOf) -> CommandTable[Opportunity]:
-    """The table of the opportunity aggregate; ``pipeline`` looks up the tenant's pipeline."""
+def opportunity_commands(pipeline: PipelineOf, customers: Customers) -> CommandTable[Opportunity]:
+    """The table of the opportunity aggregate; ``pipeline`` looks up the tenant's pipeline,
+    ``customers`` the customer an opportunity is opened for (one the actor may act on)."""
 
     async def open_(o: Opportunity, cmd: OpenOpportunity, ctx: CommandContext) -> None:
         owner, team = owner_for_new(ctx, cmd.owner_id, what="opportunity")
+        await customers.require(ctx, cmd.customer_id)
         o.open(
             customer_id=cmd.customer_id,
             owner_id=owner,

@@ -12,6 +12,7 @@ from dataclasses import dataclass, field, replace
 from uuid import uuid4, uuid5
 
 from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.directory import Customers
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.application.catalogue import NAMESPACE, Catalogue, LineInput, next_line_id
@@ -76,13 +77,17 @@ class ReturnOrder:
     reason: str
 
 
-def order_commands(runtime: Runtime, catalogue: Catalogue) -> CommandTable[Order]:
-    """The table of orders (``catalogue`` prices direct orders' lines; the quote an order
-    comes from is read from the store)."""
+def order_commands(
+    runtime: Runtime, catalogue: Catalogue, customers: Customers
+) -> CommandTable[Order]:
+    """The table of orders (``catalogue`` prices direct orders' lines; ``customers`` is the
+    directory a direct order's customer must be in, for the actor; the quote an order comes
+    from is read from the store)."""
     quotes = runtime.commands.repository(Quote)
 
     async def place(order: Order, cmd: PlaceOrder, ctx: CommandContext) -> None:
         owner, team = owner_for_new(ctx, cmd.owner_id, what="order")
+        await customers.require(ctx, cmd.customer_id)
         resolved = await catalogue.priced(ctx.tenant, cmd.currency, cmd.lines, cmd.price_book_id)
         requests: list[LineRequest] = []
         for request in resolved:

@@ -2,7 +2,8 @@
 
 Leads and opportunities are owned records (the policy's visibility filter);
 campaigns are visible to everyone who may view sales; a rep sees their own and their team's
-targets, a manager with a team that team's targets and those they set, everyone else all.
+targets, a manager with a team that team's targets (a team target of the team, a rep target
+set under it: the same rule the target commands apply), everyone else all.
 
 A lead whose key was deleted (with the customer it was converted into: the customer
 context's erasure deletes both) shows its contact as erased: the document may predate the
@@ -209,7 +210,7 @@ class PipelineQueries:
                 return own
             return {"$or": [own, {"$and": [{"owner_kind": "team"}, {"owner_id": p.team}]}]}
         if p.role is Role.MANAGER and p.team is not None:
-            return {"$or": [own, {"team_id": p.team}, {"created_by": p.id}]}
+            return {"$or": [own, {"team_id": p.team}]}
         return {}
 
     async def targets(self, actor: Actor, flt: TargetFilter, paging: Paging) -> Page:

@@ -15,6 +15,7 @@ from datetime import date
 from uuid import uuid4
 
 from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.directory import Customers
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.repository import CommandContext
 from crm.sales.application.catalogue import Catalogue, LineInput, next_line_id
@@ -103,11 +104,13 @@ def _add(quote: Quote, requests: Sequence[LineRequest]) -> None:
         quote.add_line(replace(request, line_id=line_id))
 
 
-def quote_commands(catalogue: Catalogue) -> CommandTable[Quote]:
-    """The table of quotes (``catalogue`` prices their lines)."""
+def quote_commands(catalogue: Catalogue, customers: Customers) -> CommandTable[Quote]:
+    """The table of quotes (``catalogue`` prices their lines; ``customers`` is the directory
+    a quote's customer must be in, for the actor)."""
 
     async def draft(quote: Quote, cmd: DraftQuote, ctx: CommandContext) -> None:
         owner, team = owner_for_new(ctx, cmd.owner_id, what="quote")
+        await customers.require(ctx, cmd.customer_id)
         requests = await catalogue.priced(ctx.tenant, cmd.currency, cmd.lines, cmd.price_book_id)
         quote.draft(
             customer_id=cmd.customer_id,

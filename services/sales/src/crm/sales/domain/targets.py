@@ -95,6 +95,8 @@ class TargetState:
     owner_id: str = ""
     period: str = ""
     amount: Money | None = None
+    team_id: str | None = None
+    """The team it belongs to (see :class:`~crm.events.sales.TargetSet`)."""
 
     def evolve(self, event: DomainEvent) -> Self:
         match event:
@@ -105,6 +107,9 @@ class TargetState:
                     owner_id=event.owner_id,
                     period=event.period,
                     amount=event.amount,
+                    team_id=event.team_id
+                    if event.team_id is not None or event.owner_kind is not TargetOwnerKind.TEAM
+                    else event.owner_id,
                 )
             case TargetRevised():
                 return replace(self, amount=event.amount)
@@ -132,8 +137,17 @@ class Target(Aggregate[TargetState]):
         """The id the tenant knows (the aggregate's id is qualified by the tenant)."""
         return local_id(self.id)
 
-    def set(self, owner_kind: TargetOwnerKind, owner_id: str, period: str, amount: Money) -> None:
-        """The same target again: nothing; a different amount: refused, it is revised."""
+    def set(
+        self,
+        owner_kind: TargetOwnerKind,
+        owner_id: str,
+        period: str,
+        amount: Money,
+        *,
+        team_id: str | None = None,
+    ) -> None:
+        """The same target again: nothing; a different amount: refused, it is revised.
+        ``team_id``: the team a rep target belongs to (a team target belongs to its team)."""
         owner = required_text(owner_id, "owner_id")
         parsed = Period.parse(period)
         if self.target_id != local_target_id(owner_kind, owner, parsed):
@@ -151,8 +165,15 @@ class Target(Aggregate[TargetState]):
                 f"{self.state.amount}; revise it instead",
                 code="target_already_set",
             )
+        team = owner if owner_kind is TargetOwnerKind.TEAM else team_id
         self.trigger(
-            TargetSet(owner_kind=owner_kind, owner_id=owner, period=str(parsed), amount=amount)
+            TargetSet(
+                owner_kind=owner_kind,
+                owner_id=owner,
+                period=str(parsed),
+                amount=amount,
+                team_id=team,
+            )
         )
 
     def revise(self, amount: Money, reason: str | None = None) -> None:

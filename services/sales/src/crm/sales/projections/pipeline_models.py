@@ -550,7 +550,8 @@ class TargetDoc(TypedDict):
     owner_kind: TargetOwnerKind
     owner_id: str
     team_id: str | None
-    """The team itself for a team target."""
+    """The team it belongs to: the team itself for a team target, the team of the manager who
+    set it for a rep target."""
     period: str
     amount: MoneyDoc
     revisions: list[TargetRevisionEntry]
@@ -572,7 +573,7 @@ def target_set(
         tenant=envelope.tenant,
         owner_kind=event.owner_kind,
         owner_id=event.owner_id,
-        team_id=event.owner_id if event.owner_kind is TargetOwnerKind.TEAM else None,
+        team_id=event.owner_id if event.owner_kind is TargetOwnerKind.TEAM else event.team_id,
         period=event.period,
         amount=money(event.amount),
         revisions=[],
@@ -607,7 +608,8 @@ class TargetsProjection:
     own (``rep-r1-2026-Q1``), which queries and routes use with the tenant."""
 
     name = TARGETS
-    version = 1
+    version = 2
+    """2: a rep target's ``team_id`` is the team it was set under."""
     collections = (
         CollectionSpec(
             TARGETS,

@@ -13,6 +13,7 @@ from datetime import date
 
 from crm.events.service_desk import ContractLevel
 from crm.kernel.commands import CommandBus, CommandTable, Expect
+from crm.kernel.directory import Customers
 from crm.kernel.errors import NotFound
 from crm.kernel.repository import CommandContext
 from crm.service_desk.application.policy import POLICY, DeskAction
@@ -53,19 +54,22 @@ async def contract_level(
     return contract.state.level_on(ctx.now.date())
 
 
-def _sign(c: ServiceContract, cmd: SignContract, ctx: CommandContext) -> None:
-    c.sign(level=cmd.level, starts_on=cmd.starts_on, ends_on=cmd.ends_on)
-
-
 def _end(c: ServiceContract, cmd: EndContract, ctx: CommandContext) -> None:
     c.end(ended_on=cmd.ended_on, reason=cmd.reason)
 
 
-def contract_commands() -> CommandTable[ServiceContract]:
+def contract_commands(customers: Customers) -> CommandTable[ServiceContract]:
+    """The contracts' table; ``customers`` is the directory a new contract's customer must be
+    in."""
+
+    async def sign(c: ServiceContract, cmd: SignContract, ctx: CommandContext) -> None:
+        await customers.require(ctx, cmd.customer_id)
+        c.sign(level=cmd.level, starts_on=cmd.starts_on, ends_on=cmd.ends_on)
+
     t = CommandTable(
         ServiceContract, POLICY, id_field="customer_id", noun="contract", tenant_qualified=True
     )
-    t.on(SignContract, Expect.ANY, DeskAction.CONFIGURE, _sign)
+    t.on(SignContract, Expect.ANY, DeskAction.CONFIGURE, sign)
     t.on(
         ChangeContract,
         Expect.EXISTING,

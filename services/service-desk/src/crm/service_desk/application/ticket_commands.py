@@ -22,6 +22,7 @@ from uuid import UUID, uuid4, uuid5
 
 from crm.events.service_desk import TicketChannel, TicketKind, TicketPriority
 from crm.kernel.commands import CommandBus, CommandTable, Expect
+from crm.kernel.directory import Customers
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.kernel.repository import CommandContext
 from crm.service_desk.application.calendar_commands import business_calendar
@@ -187,13 +188,16 @@ def _follow_up(t: Ticket, cmd: RecordFollowUp, ctx: CommandContext) -> None:
 
 def ticket_commands(
     bus: CommandBus,
+    customers: Customers,
     *,
     satisfaction: SatisfactionRules = SatisfactionRules(),
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
 ) -> CommandTable[Ticket]:
-    """The ticket's table; ``bus`` reads the other streams a command needs."""
+    """The ticket's table; ``bus`` reads the other streams a command needs, ``customers`` is
+    the directory a ticket's customer must be in (any customer of the agent's tenant)."""
 
     async def open_(t: Ticket, cmd: OpenTicket, ctx: CommandContext) -> None:
+        await customers.require(ctx, cmd.customer_id)
         policy = await policy_for(bus, ctx, await contract_level(bus, ctx, cmd.customer_id))
         t.open(
             customer_id=cmd.customer_id,

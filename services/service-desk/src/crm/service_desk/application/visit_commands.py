@@ -41,6 +41,7 @@ from uuid import UUID, uuid4, uuid5
 
 from crm.events.visits import ReleaseReason, TimeSlot, VisitRescheduled
 from crm.kernel.commands import CommandBus, CommandTable, Expect
+from crm.kernel.directory import Customers
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.kernel.event_store import AppendResult
 from crm.kernel.repository import CommandContext
@@ -213,8 +214,9 @@ def _untagged(ctx: CommandContext) -> CommandContext:
     return replace(ctx, idempotency=None)
 
 
-def visit_commands(bus: CommandBus) -> CommandTable[Visit]:
-    """The visit's table; its actions run the day steps on ``bus``."""
+def visit_commands(bus: CommandBus, customers: Customers) -> CommandTable[Visit]:
+    """The visit's table; its actions run the day steps on ``bus``; ``customers`` is the
+    directory a visit's customer must be in."""
     steps = VisitSteps(bus)
 
     async def schedule(v: Visit, cmd: ScheduleVisit, ctx: CommandContext) -> None:
@@ -223,6 +225,7 @@ def visit_commands(bus: CommandBus) -> CommandTable[Visit]:
         assert opened is not None
         if cmd.customer_id.strip() != opened.customer_id:
             raise InvalidCommand("customer_id", f"ticket {cmd.ticket_id} is for another customer")
+        await customers.require(ctx, cmd.customer_id)
         stored = v.state
         v.schedule(  # refuses bad input before anything is held
             ticket_id=cmd.ticket_id,

@@ -1,0 +1,213 @@
+"""Which customers exist, and who may act on them: each context's own directory of customers.
+
+A command of another context that names a customer (an opportunity, a quote, an order, a
+lead converted for an existing customer, a ticket, a contract, a visit) must name one that
+exists, in the actor's tenant, that the actor may act on. The customer context owns the
+customers; every other context learns them from the customer events into a read model of
+its own, a :class:`CustomerDirectory` it declares among its projections under its own name
+(``sales_customer_directory``, ``service_desk_customer_directory``). In one process it reads
+the shared store; as separate services the platform feeds it from the ``crm.customer.events``
+topic, like every projection that reads another context's streams.
+
+The rule, in one place for every context (the customer context's own, in the shape of
+:class:`~crm.kernel.access.Scope`):
+
+- a customer of another tenant, or one that was never registered, does not exist;
+- a sales rep acts on the customers they own and those in the shared pool; for a rep,
+  another rep's customer does not exist either (the same answer, so it does not leak);
+- everyone else (managers, admins, agents, the system) acts on every customer of the tenant;
+- an erased customer takes no new records (409 ``customer_erased``).
+
+A customer that does not exist for the actor is a 422 naming the field that referred to it.
+Read-your-writes: a customer registered (claimed, erased) a moment ago may not be in the
+directory yet; :meth:`Customers.require` first waits (up to the runtime's
+``read_wait_seconds``) for the directory to reach the last customer event of the log, which
+costs a checkpoint read when it is caught up. Where the directory is fed from the customer
+topic (separate services), the local store holds no customer events and the wait is none:
+a customer registered a moment ago may answer 422 until its event arrives.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+
+from typing_extensions import TypedDict
+
+from crm.events import EventEnvelope
+from crm.events.customer import (
+    CustomerClaimedFromPool,
+    CustomerErased,
+    CustomerOwnerAssigned,
+    CustomerRegistered,
+    CustomerReleasedToPool,
+)
+from crm.kernel.access import Principal, Scope
+from crm.kernel.auth import Actor, Role
+from crm.kernel.errors import InvalidCommand, RuleViolated
+from crm.kernel.handlers import DocKey, Handlers, stream_key
+from crm.kernel.projection import wait_until
+from crm.kernel.read_store import CollectionSpec, Index
+from crm.kernel.repository import CommandContext
+from crm.kernel.runtime import Runtime
+
+CUSTOMER = "customer"
+
+
+class CustomerEntry(TypedDict):
+    """A customer as the other contexts know it: whose it is, and whether it was erased."""
+
+    id: str
+    tenant: str
+    owner_id: str | None
+    """None: in the shared pool."""
+    erased: bool
+    version: int
+
+
+on: Handlers[CustomerEntry] = Handlers()
+
+
+def _existing(doc: CustomerEntry | None, key: DocKey, envelope: EventEnvelope) -> CustomerEntry:
+    if doc is None:
+        raise LookupError(f"{envelope.event_type} for customer {key[1]} that was never registered")
+    new = doc.copy()
+    new["version"] = envelope.stream_version
+    return new
+
+
+@on(CustomerRegistered)
+def registered(
+    key: DocKey, doc: CustomerEntry | None, event: CustomerRegistered, envelope: EventEnvelope
+) -> CustomerEntry:
+    return CustomerEntry(
+        id=key[1],
+        tenant=envelope.tenant,
+        owner_id=event.owner_id,
+        erased=False,
+        version=envelope.stream_version,
+    )
+
+
+@on(CustomerOwnerAssigned, CustomerClaimedFromPool)
+def owned(
+    key: DocKey,
+    doc: CustomerEntry | None,
+    event: CustomerOwnerAssigned | CustomerClaimedFromPool,
+    envelope: EventEnvelope,
+) -> CustomerEntry:
+    new = _existing(doc, key, envelope)
+    new["owner_id"] = event.owner_id
+    return new
+
+
+@on(CustomerReleasedToPool)
+def released(
+    key: DocKey, doc: CustomerEntry | None, event: CustomerReleasedToPool, envelope: EventEnvelope
+) -> CustomerEntry:
+    new = _existing(doc, key, envelope)
+    new["owner_id"] = None
+    return new
+
+
+@on(CustomerErased)
+def erased(
+    key: DocKey, doc: CustomerEntry | None, event: CustomerErased, envelope: EventEnvelope
+) -> CustomerEntry:
+    new = _existing(doc, key, envelope)
+    new["erased"] = True
+    return new
+
+
+class CustomerDirectory:
+    """The projection of the customer events into a context's directory: one
+    :class:`CustomerEntry` per customer, in a collection named like the projection."""
+
+    version = 1
+    categories = frozenset({CUSTOMER})
+    event_types = on.event_types
+    evolve = staticmethod(on.evolve)
+
+    def __init__(self, name: str) -> None:
+        self.name = name
+        self.collection = name
+        self.collections: Sequence[CollectionSpec] = (
+            CollectionSpec(name, (Index(("tenant", "owner_id")),)),
+        )
+
+    def keys(self, event: object, envelope: EventEnvelope) -> tuple[DocKey]:
+        return (stream_key(self.collection, envelope),)
+
+
+def customer_scope(entry: CustomerEntry) -> Scope:
+    return Scope(owner_id=entry["owner_id"])
+
+
+def may_act_on(who: Principal, scope: Scope) -> bool:
+    """The customer rule: a rep acts on their own customers and the pool's; everyone else
+    (and the system) on every customer of their tenant."""
+    return who.role is not Role.SALES_REP or scope.owner_id in (None, who.id)
+
+
+class Customers:
+    """The directory as commands consult it (see the module's docstring)."""
+
+    def __init__(self, runtime: Runtime, directory: CustomerDirectory) -> None:
+        self.runtime = runtime
+        self.directory = directory
+
+    async def entry(self, tenant: str, customer_id: str) -> CustomerEntry | None:
+        """The tenant's customer ``customer_id`` as the log has it now (the directory is
+        waited for, briefly, up to the last customer event: a customer registered, claimed or
+        erased a moment ago is seen so); None if there is none."""
+        runtime = self.runtime
+        await wait_until(
+            runtime.read_store,
+            self.directory.name,
+            await runtime.store.head_position(),
+            runtime.read_wait_seconds,
+            store=runtime.store,
+            categories=self.directory.categories,
+        )
+        return await self._get(tenant, customer_id)
+
+    async def _get(self, tenant: str, customer_id: str) -> CustomerEntry | None:
+        doc = await self.runtime.read_store.get(self.directory.collection, customer_id)
+        if doc is None or doc.get("tenant") != tenant:
+            return None
+        return CustomerEntry(
+            id=doc["id"],
+            tenant=doc["tenant"],
+            owner_id=doc.get("owner_id"),
+            erased=bool(doc.get("erased")),
+            version=int(doc.get("version", 0)),
+        )
+
+    async def require(
+        self,
+        who: Actor | CommandContext | Principal,
+        customer_id: str,
+        *,
+        field: str = "customer_id",
+    ) -> CustomerEntry:
+        """The customer ``who`` names in ``field``, if they may act on it (else a 422 naming
+        the field, the same whether it does not exist or is not theirs); an erased customer
+        is a 409 ``customer_erased``."""
+        p = Principal.of(who)
+        wanted = customer_id.strip()
+        entry = await self.entry(p.tenant, wanted) if wanted else None
+        if entry is None or not may_act_on(p, customer_scope(entry)):
+            raise InvalidCommand(field, f"customer {wanted[:100]!r} does not exist")
+        if entry["erased"]:
+            raise RuleViolated(
+                f"customer {wanted} was erased: it takes no new records", code="customer_erased"
+            )
+        return entry
+
+
+__all__ = [
+    "CustomerDirectory",
+    "CustomerEntry",
+    "Customers",
+    "customer_scope",
+    "may_act_on",
+]
