@@ -235,3 +235,38 @@ async def test_who_may_read_the_customer_analytics(
     await get(platform, other, f"/analytics/customers/{ada}/360", 404)
     assert await ids(platform, other, "") == []
     assert (await api.client.get(f"/analytics/customers/{ada}/360")).status_code == 401
+
+
+async def test_the_timeline_names_each_comment_by_whom_it_reached(
+    api: Api, platform: Platform
+) -> None:
+    """An internal note is not an answer to the customer: the timeline says which it was,
+    and on which ticket, in plain words."""
+    boss = api.as_user("boss")
+    agent = api.as_user("ann", Role.AGENT, team="group-a")
+    body = {"name": "Cleo Quill", "owner_id": "rep-1", "region": "north"}
+    cleo = str((await ok(await boss.post("/customers", json=body), 201))["id"])
+    ticket = {
+        "customer_id": cleo,
+        "kind": "inquiry",
+        "channel": "email",
+        "priority": "normal",
+        "subject": "Opening hours",
+        "description": "When are you open?",
+    }
+    tid = str((await ok(await agent.post("/tickets", json=ticket), 201))["id"])
+    note = {"body": "Check the holiday calendar first", "public": False}
+    await ok(await agent.post(f"/tickets/{tid}/comment", json=note))
+    reply = {"body": "We are open 8 to 18", "public": True}
+    await ok(await agent.post(f"/tickets/{tid}/comment", json=reply))
+
+    view = (await get(platform, boss, f"/analytics/customers/{cleo}/360")).json()
+    texts = [e["text"] for e in view["timeline"]]
+    ref = f"ticket {tid[:8]}"
+    assert texts[:3] == [
+        f"agent replied to the customer on {ref}",
+        f"internal note on {ref}",
+        f"inquiry opened as {ref} (priority normal)",
+    ]
+    assert not any("answered" in t for t in texts)
+    assert all("." not in t.split(" ")[0] for t in texts), "plain words, no event types"

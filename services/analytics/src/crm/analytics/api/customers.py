@@ -19,6 +19,7 @@ from typing import Annotated, Any, Literal
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
+from crm.analytics.api.consistency import AssessedConsistency
 from crm.analytics.api.csv import csv_response
 from crm.analytics.application.customer_queries import SORTS, CustomerFilter, CustomerQueries
 from crm.analytics.application.customer_view import (
@@ -30,9 +31,8 @@ from crm.analytics.application.customer_view import (
 )
 from crm.analytics.application.periods import MONTH
 from crm.analytics.application.reports.churn import LOSS_COLUMNS
-from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.kernel.auth import Actor
-from crm.kernel.http import Authenticator, PageOf, ReadConsistency
+from crm.kernel.http import Authenticator, PageOf
 from crm.kernel.http.params import Offset
 from crm.kernel.runtime import Runtime
 
@@ -42,7 +42,7 @@ Format = Literal["json", "csv"]
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter(prefix="/analytics", tags=["analytics"])
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
-    consistent = Depends(ReadConsistency(runtime, Customer360Projection()))
+    consistent = Depends(AssessedConsistency(runtime))
     queries = CustomerQueries(runtime.read_store)
 
     @api.get("/customers/{customer_id}/360", response_model=Customer360View)

@@ -15,8 +15,9 @@ by every report:
   row of the table's columns, one row per item, nested objects flattened to ``field.sub``
   (``revenue.amount``, ``revenue.currency``), null as an empty cell.
 - Access: analysts, managers and admins read every report of their tenant; on the funnel a
-  manager with a team sees their team's records only, and a sales rep their own; any other
-  role gets 403.
+  manager with a team sees their team's records only, and a sales rep their own; the
+  service report is also the agents', of their own support group (a team manager's: their
+  team's); any other role gets 403.
 """
 
 from datetime import date
@@ -73,7 +74,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         Tables: ``stages`` (per open stage in pipeline order: ``entered`` = opportunities that
         ever entered it, ``moved_on`` = those that left it forward or won from it, ``lost`` =
         lost while in it, ``open_now``, ``conversion_rate`` = moved_on / entered,
-        ``average_days`` = mean length of the finished visits of the stage); ``conversion``
+        ``average_days`` = mean length of the finished visits of the stage; only the stages
+        the pipeline has now); ``removed_stages`` (the same figures for stages opportunities
+        visited that a later ``PUT /pipeline`` removed: their history, never listed as
+        stages); ``conversion``
         (leads captured -> converted -> their opportunity won, and ``win_rate`` = won / (won +
         lost) of the opportunities); ``lost_reasons`` (per stage, most frequent first);
         ``forecast`` (open opportunities by expected close month within the period and
@@ -156,15 +160,18 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         _: Annotated[int, Depends(reports_read)],
         from_: Annotated[str | None, Query(alias="from", pattern=MONTH)] = None,
         to: Month = None,
+        group_id: str | None = None,
         format: Format = "json",
         table: str = "months",
     ) -> dict[str, Any] | Response:
-        """Service KPIs per month of opening: tickets and complaints; first responses and
+        """Service KPIs per month of opening (of one support group's tickets with
+        ``group_id``; an agent's are always their own group's, a team manager's their
+        team's): tickets and complaints; first responses and
         their mean wall-clock minutes after opening; tickets resolved and the mean hours to
         their first resolution; ``sla_breached`` = tickets with any breached target,
         ``sla_met`` = tickets resolved without one, ``sla_compliance`` = met / (met +
         breached); satisfaction scores (1-5) and their mean."""
-        report = await queries.service(actor, from_, to)
+        report = await queries.service(actor, from_, to, group_id)
         return report_response(report, SERVICE_COLUMNS, "service", format, table)
 
     return api

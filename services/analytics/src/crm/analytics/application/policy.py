@@ -9,6 +9,9 @@
 * Reports: analysts, managers and admins read every report of their tenant; any other role
   gets 403. On the funnel a manager with a team sees their team's records only, and a sales
   rep their own.
+* The service report is also the agents': an agent reads the KPIs of their own support group
+  (the ``team`` claim of their token; none: 403), a manager with a team that team's group,
+  and analysts, admins and managers without a team the whole tenant (or one ``group_id``).
 """
 
 from __future__ import annotations
@@ -88,3 +91,18 @@ def activity_visible(actor: Actor, doc: ActivityDoc) -> bool:
     if doc["tenant"] != actor.tenant:
         return False
     return not (actor.role is Role.SALES_REP and doc["owner_id"] not in (None, actor.id))
+
+
+def service_scope(actor: Actor, group_id: str | None) -> str | None:
+    """The support group an actor's service report is bound to (None: the whole tenant)."""
+    if actor.role in (Role.ANALYST, Role.ADMIN) or (
+        actor.role is Role.MANAGER and actor.team is None
+    ):
+        return group_id
+    if actor.role in (Role.AGENT, Role.MANAGER):
+        if actor.team is None:
+            raise Forbidden("an agent without a support group has no service report to read")
+        if group_id not in (None, actor.team):
+            raise Forbidden(f"{actor.role.value}s of {actor.team} see that group's service report")
+        return actor.team
+    raise Forbidden(f"role {actor.role.value} may not read the service report")

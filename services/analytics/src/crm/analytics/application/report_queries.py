@@ -8,7 +8,7 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from crm.analytics.application.policy import funnel_scope, report_reader
+from crm.analytics.application.policy import funnel_scope, report_reader, service_scope
 from crm.analytics.application.reports.campaigns import campaigns_report
 from crm.analytics.application.reports.customers import customers_report
 from crm.analytics.application.reports.funnel import funnel_report
@@ -89,6 +89,11 @@ class ReportQueries:
         )
         return campaigns_report(campaigns, leads, opportunities)
 
-    async def service(self, actor: Actor, first: str | None, last: str | None) -> dict[str, Any]:
-        report_reader(actor)
-        return service_report(await self._load(r.TICKETS, actor.tenant), first, last)
+    async def service(
+        self, actor: Actor, first: str | None, last: str | None, group_id: str | None = None
+    ) -> dict[str, Any]:
+        group = service_scope(actor, group_id)
+        tickets = await self._load(r.TICKETS, actor.tenant)
+        if group is not None:
+            tickets = [t for t in tickets if t.get("group_id") == group]
+        return service_report(tickets, first, last)

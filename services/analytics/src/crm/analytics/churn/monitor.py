@@ -19,6 +19,14 @@ A tick, per tenant:
    ``analytics.churn_risk.level_changed`` with it when the level moved (a first assessment
    counts as moving from "low"). The fit is a ``RecordFit`` likewise.
 
+**When.** The monitor follows the 360° view: it wakes as soon as ``customer_360`` applied
+something new (an event about a customer), re-assesses the customers whose document moved
+(only those are read), and otherwise ticks every ``interval`` seconds for the daily round. After
+each tick it records how far it assessed in its own checkpoint, :data:`MONITOR_CHECKPOINT` (the
+``customer_360`` position its documents were read at), so a reader can wait for the verdict
+on its own write (``min_position`` on the analytics routes, see
+:class:`~crm.analytics.api.consistency.AssessedConsistency`).
+
 Each event is recorded once however many monitors run and however often they restart: the
 aggregate's own state is the guard (a verdict equal to the recorded one records nothing, even
 when the read model has not caught up), the bus retries a concurrent append on a fresh load
@@ -29,6 +37,7 @@ source position, verdict) so a replayed request appends nothing.
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 from collections import defaultdict
@@ -42,14 +51,14 @@ from crm.analytics.application.churn_commands import RecordAssessment, RecordFit
 from crm.analytics.churn.assessment import Assessment, CustomerSignals, Thresholds, assess
 from crm.analytics.churn.bgnbd import MIN_CUSTOMERS, BgNbdParams, fit
 from crm.analytics.domain.churn import SCORE_BAND, UNIT_DAYS, ChurnModel
-from crm.analytics.projections.customer_360_models import CUSTOMERS
+from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
 from crm.analytics.projections.opportunity_models import OPPORTUNITIES
 from crm.analytics.projections.ticket_models import TICKETS
 from crm.events.analytics import ChurnRiskAssessed
 from crm.kernel.clock import Clock
 from crm.kernel.errors import NotFound
 from crm.kernel.reactor import system_context
-from crm.kernel.read_store import Document, find_all
+from crm.kernel.read_store import CheckpointMoved, Document, ReadStore, find_all
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
@@ -58,6 +67,13 @@ log = logging.getLogger(__name__)
 ACTOR = "process:churn-monitor"
 PAGE = 500
 WINDOW = timedelta(days=90)
+MONITOR_CHECKPOINT = "churn-monitor"
+"""The read-store checkpoint of the running monitor: one more than the ``customer_360``
+position up to which every moved customer has been assessed and the verdicts appended (0: no
+monitor has run on this read store, so a reader has nothing to wait for)."""
+VIEW = Customer360Projection.name
+SETTLE_SECONDS = 0.05
+"""After a wake, how long the monitor lets a burst of events settle before it reads."""
 
 
 # -- signals from the read models ------------------------------------------------------------
@@ -244,8 +260,20 @@ class ChurnMonitor:
         previous = assessed.previous_level
         return (None if previous is None else previous.value), verdict.level
 
-    async def tick(self, now: datetime) -> TickReport:
-        docs = await self._all(CUSTOMERS, {})
+    async def tick(self, now: datetime, changed_since: int | None = None) -> TickReport:
+        """Assess who moved (everyone on a tenant's first tick of the day). With
+        ``changed_since`` (a ``customer_360`` position the previous tick read at), only the
+        documents that moved since are read, unless a tenant's daily round is due."""
+        today = now.date()
+        docs: list[Document] | None = None
+        if changed_since is not None and self._daily:
+            docs = await self._all(CUSTOMERS, {"updated_position": {"$gt": changed_since}})
+            if any(self._daily.get(d["tenant"]) != today for d in docs) or any(
+                day != today for day in self._daily.values()
+            ):
+                docs = None  # a daily round is due: everyone
+        if docs is None:
+            docs = await self._all(CUSTOMERS, {})
         by_tenant: dict[str, list[Document]] = defaultdict(list)
         for doc in docs:
             by_tenant[doc["tenant"]].append(doc)
@@ -254,7 +282,6 @@ class ChurnMonitor:
         recorded: list[str] = []
         changes: list[tuple[str, str | None, str]] = []
         failed: list[str] = []
-        today = now.date()
         for tenant, tenant_docs in sorted(by_tenant.items()):
             params, refitted = await self.model(tenant, tenant_docs, now)
             if refitted:
@@ -300,19 +327,47 @@ class ChurnMonitor:
         signals = signals_for(doc, tickets, opportunities, now)
         return assess(signals, params, now, unit_days=UNIT_DAYS, thresholds=self.thresholds)
 
+    async def _mark(self, position: int) -> None:
+        """Record that every customer moved up to ``position`` of ``customer_360`` has been
+        assessed (never backwards: another monitor may have got further)."""
+        current = await self.read_store.checkpoint(MONITOR_CHECKPOINT)
+        if position + 1 <= current.position:
+            return
+        with contextlib.suppress(CheckpointMoved):  # another monitor marked: theirs stands
+            await self.read_store.commit(
+                MONITOR_CHECKPOINT, [], checkpoint=position + 1, expected=current
+            )
+
     async def run(self, clock: Clock, interval: float) -> None:
-        """Tick every ``interval`` seconds, forever (cancel the task to stop it)."""
+        """Follow the 360° view forever (cancel the task to stop it): tick when it applied
+        something new, and at least every ``interval`` seconds."""
+        since: int | None = None
         while True:
+            read_at = (await self.read_store.checkpoint(VIEW)).position
             try:
-                report = await self.tick(clock.now())
+                report = await self.tick(clock.now(), changed_since=since)
             except Exception:
                 log.exception("churn monitor tick failed; retrying in %s s", interval)
-            else:
-                if report.recorded or report.fitted:
-                    log.info(
-                        "churn monitor: %d assessments recorded, %d level changes, fitted %s",
-                        len(report.recorded),
-                        len(report.level_changes),
-                        ", ".join(report.fitted) or "nothing",
-                    )
-            await asyncio.sleep(interval)
+                await asyncio.sleep(min(interval, 5.0))
+                continue
+            if report.recorded or report.fitted:
+                log.info(
+                    "churn monitor: %d assessments recorded, %d level changes, fitted %s",
+                    len(report.recorded),
+                    len(report.level_changes),
+                    ", ".join(report.fitted) or "nothing",
+                )
+            if not report.failed:
+                await self._mark(read_at)
+                since = read_at
+            await self.read_store.wait_for_checkpoint(VIEW, read_at + 1, interval)
+            await asyncio.sleep(SETTLE_SECONDS)
+
+
+async def wait_assessed(read_store: ReadStore, position: int, timeout: float) -> bool:
+    """Wait until the running monitor has assessed every customer moved up to ``position`` of
+    ``customer_360``; True at once where no monitor ever ran on this read store."""
+    if (await read_store.checkpoint(MONITOR_CHECKPOINT)).position == 0:
+        return True
+    reached = await read_store.wait_for_checkpoint(MONITOR_CHECKPOINT, position + 1, timeout)
+    return reached >= position + 1

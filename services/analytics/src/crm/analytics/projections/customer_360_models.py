@@ -290,15 +290,26 @@ def tier_of(spend: Decimal) -> ValueTier:
     return "none"
 
 
-def describe(event: DomainEvent) -> str:
-    """A timeline line, free of personal data (it outlives an erasure unchanged)."""
+def _ticket_ref(envelope: EventEnvelope | None) -> str:
+    """``ticket 1a2b3c4d``: the ticket a line is about, by the start of its id."""
+    if envelope is None:
+        return "a ticket"
+    return "ticket " + envelope.stream_id.split("-", 1)[-1][:8]
+
+
+def describe(event: DomainEvent, envelope: EventEnvelope | None = None) -> str:
+    """A timeline line in plain words, free of personal data (it outlives an erasure
+    unchanged): who did what, never what was written. A comment is named by who wrote it and
+    whom it reached: an internal note is not an answer to the customer."""
     match event:
         case CustomerRegistered():
             return f"registered ({event.kind.value})"
         case CustomerProfileUpdated():
             return "profile updated: " + ", ".join(event.changed)
-        case CustomerOwnerAssigned() | CustomerClaimedFromPool():
+        case CustomerOwnerAssigned():
             return f"owner set to {event.owner_id}"
+        case CustomerClaimedFromPool():
+            return f"claimed from the pool by {event.owner_id}"
         case CustomerReleasedToPool():
             return "released to the shared pool"
         case CustomerTagged():
@@ -328,13 +339,21 @@ def describe(event: DomainEvent) -> str:
         case InvoiceVoided():
             return f"invoice voided ({event.amount})"
         case TicketOpened():
-            return f"{event.kind.value.replace('_', ' ')} opened ({event.priority.value})"
+            kind = event.kind.value.replace("_", " ")
+            return f"{kind} opened as {_ticket_ref(envelope)} (priority {event.priority.value})"
         case TicketCommented():
-            return "customer wrote on a ticket" if event.from_customer else "ticket answered"
+            ticket = _ticket_ref(envelope)
+            if event.from_customer:
+                return f"customer wrote on {ticket}"
+            if not event.public:
+                return f"internal note on {ticket}"
+            return f"agent replied to the customer on {ticket}"
         case SatisfactionRecorded():
             return f"satisfaction {event.score}/5"
         case ChurnRiskLevelChanged():
-            return f"churn risk {event.previous_level or 'new'} -> {event.level.value}"
+            if event.previous_level is None:
+                return f"churn risk first assessed: {event.level.value}"
+            return f"churn risk went from {event.previous_level.value} to {event.level.value}"
     return event.event_type
 
 
@@ -433,7 +452,7 @@ def _applied(new: Customer360Doc, event: DomainEvent, envelope: EventEnvelope) -
         at=at,
         context=CONTEXT_OF_CATEGORY.get(envelope.category, envelope.category),
         type=event.event_type,
-        text=describe(event),
+        text=describe(event, envelope),
         position=envelope.position,
     )
     new["timeline"] = [entry, *new["timeline"]][:TIMELINE_LENGTH]
@@ -787,7 +806,7 @@ def churn_level_changed(
 
 class Customer360Projection:
     name = "customer_360"
-    version = 1
+    version = 2
     opportunities = OpportunitiesModel()
     tickets = TicketsModel()
     collections = (

@@ -46,6 +46,16 @@ FUNNEL_COLUMNS: dict[str, Sequence[str]] = {
         "lost",
         "win_rate",
     ),
+    "removed_stages": (
+        "stage",
+        "probability",
+        "entered",
+        "moved_on",
+        "lost",
+        "open_now",
+        "conversion_rate",
+        "average_days",
+    ),
     "lost_reasons": ("stage", "reason", "count"),
     "forecast": (
         "month",
@@ -73,7 +83,10 @@ FUNNEL_COLUMNS: dict[str, Sequence[str]] = {
 
 def _stage_order(
     pipeline: Document | None, opportunities: Iterable[Document]
-) -> list[tuple[str, int | None]]:
+) -> tuple[list[tuple[str, int | None]], list[tuple[str, int | None]]]:
+    """The open stages of the tenant's pipeline as it is now, in its order; and, apart, the
+    stages opportunities visited that the pipeline no longer has (removed by a later
+    ``PUT /pipeline``), in the order they were first entered: history, not stages."""
     if pipeline is not None:
         order: list[tuple[str, int | None]] = [
             (s["name"], s["probability"]) for s in pipeline["stages"] if s["outcome"] == "open"
@@ -81,12 +94,13 @@ def _stage_order(
     else:
         order = list(DEFAULT_STAGES)
     known = {name for name, _ in order}
+    removed: list[tuple[str, int | None]] = []
     for o in opportunities:
         for visit in o["stages"]:
             if visit["stage"] not in known:
                 known.add(visit["stage"])
-                order.append((visit["stage"], None))
-    return order
+                removed.append((visit["stage"], None))
+    return order, removed
 
 
 def _stage_rows(order: list[tuple[str, int | None]], opps: list[Document]) -> list[Row]:
@@ -255,8 +269,8 @@ def funnel_report(
     )
     won = sum(1 for o in cohort if o["status"] == "won")
     lost = sum(1 for o in cohort if o["status"] == "lost")
-    order = _stage_order(pipeline, cohort)
-    rank = {name: i for i, (name, _) in enumerate(order)}
+    order, removed = _stage_order(pipeline, cohort)
+    rank = {name: i for i, (name, _) in enumerate([*order, *removed])}
     reasons = Counter(
         (o["lost_at_stage"], o["lost_reason"]) for o in cohort if o["status"] == "lost"
     )
@@ -270,6 +284,7 @@ def funnel_report(
             "source": source,
         },
         "stages": _stage_rows(order, cohort),
+        "removed_stages": _stage_rows(removed, cohort),
         "conversion": [
             {
                 "leads": len(cohort_leads),

@@ -1,0 +1,167 @@
+"""Day one, tried as a new user (issue 11): what a newcomer ran into on the real platform
+over HTTP. The service report is the agents' too (of their own group); the funnel lists the
+pipeline's stages only, removed ones apart; a churn reason follows its event at once, not at
+the next monitor tick; ``q=`` finds a customer by company and phone; a visit cannot be booked
+on a closed ticket."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from crm.analytics.application.reports.funnel import funnel_report
+from crm.kernel.auth import Role
+from crm.platform.bootstrap import Platform
+from tests.conftest import Api, UserClient
+
+pytestmark = pytest.mark.e2e
+
+
+async def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return dict(response.json())
+
+
+async def customer(boss: UserClient, name: str, **extra: Any) -> tuple[str, int]:
+    body = {"name": name, "owner_id": "rep-1", "region": "north", **extra}
+    done = await ok(await boss.post("/customers", json=body), 201)
+    return str(done["id"]), int(done["position"])
+
+
+def ticket_body(
+    customer_id: str, kind: str = "inquiry", priority: str = "normal"
+) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "kind": kind,
+        "channel": "phone",
+        "priority": priority,
+        "subject": "Late delivery",
+        "description": "The parcel came a week late.",
+    }
+
+
+# -- the service report: agents read their own group's --------------------------------------
+
+
+async def test_an_agent_reads_the_service_report_of_their_own_group(
+    api: Api, platform: Platform
+) -> None:
+    boss = api.as_user("boss")
+    ann = api.as_user("ann", Role.AGENT, team="group-a")
+    bea = api.as_user("bea", Role.AGENT, team="group-b")
+    cid, _ = await customer(boss, "Ada Lovelace")
+    for agent, group, n in ((ann, "group-a", 2), (bea, "group-b", 1)):
+        for _ in range(n):
+            tid = (await ok(await agent.post("/tickets", json=ticket_body(cid)), 201))["id"]
+            assign = {"agent_id": "ann" if group == "group-a" else "bea", "group_id": group}
+            await ok(await agent.post(f"/tickets/{tid}/assign", json=assign))
+    head = await platform.store.head_position()
+
+    async def tickets(who: UserClient, **params: Any) -> int | None:
+        r = await who.get("/analytics/reports/service", params={"min_position": head, **params})
+        assert r.status_code == 200, r.text
+        return sum(row["tickets"] for row in r.json()["months"])
+
+    assert await tickets(ann) == 2
+    assert await tickets(bea) == 1
+    assert await tickets(ann, group_id="group-a") == 2
+    refused = await ann.get("/analytics/reports/service", params={"group_id": "group-b"})
+    assert refused.status_code == 403
+    loner = api.as_user("lone", Role.AGENT)
+    assert (await loner.get("/analytics/reports/service")).status_code == 403
+    assert await tickets(boss) == 3, "a manager without a team: the whole tenant"
+    assert await tickets(api.as_user("ana", Role.ANALYST), group_id="group-b") == 1
+    assert await tickets(api.as_user("lead", Role.MANAGER, team="group-b")) == 1
+    rep = api.as_user("rep-1", Role.SALES_REP)
+    assert (await rep.get("/analytics/reports/service")).status_code == 403
+    # the other reports stay the analysts' and managers'
+    assert (await ann.get("/analytics/reports/revenue")).status_code == 403
+
+
+# -- the funnel: the pipeline's stages, removed ones apart -----------------------------------
+
+
+def opportunity(stages: list[str], status: str = "open") -> dict[str, Any]:
+    visits = [
+        {
+            "stage": s,
+            "entered_at": f"2026-03-0{i + 1}T10:00:00+00:00",
+            "exited_at": None if i == len(stages) - 1 else f"2026-03-0{i + 2}T10:00:00+00:00",
+            "exit": None if i == len(stages) - 1 else "forward",
+        }
+        for i, s in enumerate(stages)
+    ]
+    return {
+        "id": "-".join(stages),
+        "opened_at": "2026-03-01T10:00:00+00:00",
+        "stages": visits,
+        "status": status,
+        "stage": stages[-1],
+        "lost_at_stage": None,
+        "lost_reason": None,
+        "expected_close_date": "2026-04-30",
+        "amount": {"amount": "100.00", "currency": "EUR"},
+        "probability": 10,
+    }
+
+
+def test_stages_removed_by_a_new_pipeline_are_not_listed_as_stages() -> None:
+    """Opportunities that went through ``old-1`` and ``old-2`` before ``PUT /pipeline``
+    replaced them: the funnel's stages are the pipeline's, in its order; the old ones are
+    history, under ``removed_stages``."""
+    pipeline = {
+        "stages": [
+            {"name": "discovery", "probability": 10, "outcome": "open"},
+            {"name": "pilot", "probability": 50, "outcome": "open"},
+            {"name": "signed", "probability": 100, "outcome": "won"},
+            {"name": "dropped", "probability": 0, "outcome": "lost"},
+        ]
+    }
+    opportunities = [opportunity(["old-1", "old-2"]), opportunity(["discovery", "pilot"])]
+    report = funnel_report(
+        opportunities=opportunities,
+        leads=[],
+        targets=[],
+        invoices=[],
+        pipeline=pipeline,
+        start=None,
+        end=None,
+        owner_id=None,
+        team_id=None,
+        campaign_id=None,
+        source=None,
+    )
+    assert [r["stage"] for r in report["stages"]] == ["discovery", "pilot"]
+    assert [(r["stage"], r["entered"], r["open_now"]) for r in report["removed_stages"]] == [
+        ("old-1", 1, 0),
+        ("old-2", 1, 1),
+    ]
+
+
+# -- churn: the reason follows its event, not the next tick ----------------------------------
+
+
+async def test_a_churn_reason_is_shown_right_after_the_event_that_caused_it(
+    api: Api, platform: Platform
+) -> None:
+    """The platform's own monitor (its interval a minute) re-assesses a customer as soon as
+    an event about them reached the 360° view; ``min_position`` of the triggering command
+    waits for the verdict too (read-your-writes)."""
+    boss = api.as_user("boss")
+    agent = api.as_user("ann", Role.AGENT)
+    analyst = api.as_user("ana", Role.ANALYST)
+    cid, _ = await customer(boss, "Carl Complainer")
+    for _ in range(3):
+        done = await ok(await agent.post("/tickets", json=ticket_body(cid, "complaint")), 201)
+    r = await analyst.get("/analytics/churn/warnings", params={"min_position": done["position"]})
+    assert r.status_code == 200, r.text
+    assert "X-CRM-Stale" not in r.headers
+    [warned] = r.json()["items"]
+    assert warned["customer_id"] == cid
+    assert "3 complaints in 30 days" in [reason["text"] for reason in warned["reasons"]]
+    view = await analyst.get(
+        f"/analytics/customers/{cid}/360", params={"min_position": done["position"]}
+    )
+    assert view.json()["churn"]["level"] == warned["level"]
