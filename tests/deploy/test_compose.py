@@ -24,7 +24,7 @@ import pytest
 import yaml
 
 from crm.kernel.settings import Settings
-from crm.platform.bootstrap import CONTEXTS
+from crm.platform.bootstrap import CONTEXTS, fed_by_bus
 from tests.support.crm_cli import parse
 
 ROOT = Path(__file__).resolve().parents[2]
@@ -133,12 +133,13 @@ def test_every_crm_command_exists_in_the_cli() -> None:
         parse(service["command"])  # raises Refused with the reason
 
 
-def test_every_context_has_an_api_and_a_relay_and_analytics_its_worker() -> None:
+def test_every_context_has_an_api_a_relay_and_the_workers_its_projections_need() -> None:
     commands = {tuple(s["command"]) for s in crm_services().values()}
     for context in CONTEXTS:
         assert ("serve", context.name) in commands
         assert ("relay", context.name) in commands
-    assert ("worker", "analytics") in commands
+        if fed_by_bus(context):  # projections fed by other contexts' topics
+            assert ("worker", context.name) in commands
 
 
 def test_crm_settings_are_known_and_their_urls_point_at_compose_services() -> None:

@@ -30,7 +30,7 @@ import pytest
 import yaml
 
 from crm.kernel.settings import Settings
-from crm.platform.bootstrap import CONTEXTS
+from crm.platform.bootstrap import CONTEXTS, fed_by_bus
 from tests.support.crm_cli import parse
 from tests.support.kustomize import Manifest, UnsupportedKustomization, build
 
@@ -184,7 +184,9 @@ def test_every_context_has_an_api_with_a_service_and_a_relay(name: str) -> None:
         assert ("serve", context.name) in commands
         assert context.name in services
         assert ("relay", context.name) in commands
-    assert ("worker", "analytics") in commands
+    for context in CONTEXTS:
+        if fed_by_bus(context):  # projections fed by other contexts' topics need a worker
+            assert ("worker", context.name) in commands
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -287,7 +289,8 @@ def test_disruption_budgets_cover_apis_and_worker_and_never_block_a_drain(name: 
         allowed = pdb["spec"].get("maxUnavailable", replicas - pdb["spec"].get("minAvailable", 0))
         assert allowed >= 1, pdb["metadata"]["name"]
         covered.add(deployment["metadata"]["name"])
-    assert covered == {c.name for c in CONTEXTS} | {"analytics-worker"}
+    workers = {f"{c.name}-worker" for c in CONTEXTS if fed_by_bus(c)}
+    assert covered == {c.name for c in CONTEXTS} | workers
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
