@@ -16,14 +16,18 @@ service shows at once.
 
 The stored copies are then purged by :class:`RebuildAfterErasure`, a reaction to
 ``customer.erased`` that rebuilds those read models online: the rebuilt documents copy
-``ERASED`` from the events, so no plaintext stays in the database either.
+``ERASED`` from the events, so no plaintext stays in the database either. Nor on disk: the
+read store overwrites what it replaces or deletes with zeros (SQLite's ``secure_delete``),
+and once the documents are rewritten the reaction asks it to drop every earlier version of
+them (:class:`PurgesOldCopies`: SQLite checkpoints and truncates its write-ahead log), so no
+old page of the file still holds the plaintext.
 """
 
 from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any
+from typing import Any, Protocol, runtime_checkable
 
 from crm.events import ERASED, DomainEvent, EventEnvelope
 from crm.kernel.keys import KeyStore
@@ -32,6 +36,24 @@ from crm.kernel.read_store import Document
 from crm.kernel.runtime import Runtime
 
 ERASURE_EVENT = "customer.erased"
+SETTLE_SECONDS = 30.0
+"""How long the purge after an erasure waits for the projections that apply the erasure
+event themselves (the customers read model) before it drops the old copies anyway."""
+
+
+@runtime_checkable
+class PurgesOldCopies(Protocol):
+    """A read store that can leave no earlier version of its documents on disk (the SQLite
+    store: its write-ahead log checkpointed and truncated)."""
+
+    async def purge_old_copies(self) -> None: ...
+
+
+async def purge_old_copies(read_store: object) -> None:
+    """Drop the earlier versions of every document ``read_store`` keeps on disk, if it keeps
+    any (a store without a write-ahead log of its own, such as the in-memory one, does not)."""
+    if isinstance(read_store, PurgesOldCopies):
+        await read_store.purge_old_copies()
 
 
 class KeyNotYetErased(RuntimeError):
@@ -41,9 +63,10 @@ class KeyNotYetErased(RuntimeError):
 
 def replace_fields(doc: Document, paths: Iterable[str], value: Any) -> Document:
     """A copy of ``doc`` with each field of ``paths`` set to ``value`` where it is not None
-    (None stays None: there was nothing there). A dotted path goes into a nested document and
-    into every element of a list on the way (``"comments.body"`` is each comment's body).
-    ``doc`` itself is not changed."""
+    (None stays None: there was nothing there) nor :data:`~crm.events.ERASED` (an erased
+    field stays erased, whatever would replace it: erasure wins over redaction). A dotted
+    path goes into a nested document and into every element of a list on the way
+    (``"comments.body"`` is each comment's body). ``doc`` itself is not changed."""
     result = dict(doc)
     for path in paths:
         _replace(result, path.split("."), value)
@@ -56,7 +79,7 @@ def _replace(node: dict[str, Any], parts: list[str], value: Any) -> None:
         return
     current = node[head]
     if not rest:
-        if current is not None:
+        if current is not None and current != ERASED:
             node[head] = value
         return
     if isinstance(current, dict):
@@ -121,9 +144,19 @@ class RebuildAfterErasure:
     categories = frozenset({"customer"})
     event_types = frozenset({ERASURE_EVENT})
 
-    def __init__(self, name: str, projections: Sequence[Projection], runtime: Runtime) -> None:
+    def __init__(
+        self,
+        name: str,
+        projections: Sequence[Projection],
+        runtime: Runtime,
+        *,
+        settled: Sequence[Projection] = (),
+    ) -> None:
+        """``projections`` are rebuilt; ``settled`` are the read models that apply the
+        erasure event themselves (no rebuild needed), waited for before the purge."""
         self.name = name
         self.projections = tuple(projections)
+        self.settled = tuple(settled)
         self.runtime = runtime
 
     async def react(self, event: DomainEvent, envelope: EventEnvelope) -> None:
@@ -133,3 +166,9 @@ class RebuildAfterErasure:
         runtime.codec.forget_keys()
         for projection in self.projections:
             await rebuild(projection, runtime.store, runtime.read_store, runtime.codec)
+        for projection in self.settled:
+            await runtime.read_store.wait_for_checkpoint(
+                projection.name, envelope.position, SETTLE_SECONDS
+            )
+        # the documents are rewritten: now no earlier version of them may stay on disk
+        await purge_old_copies(runtime.read_store)

@@ -7,17 +7,23 @@ and opens the opportunity. A conversion for an existing customer links the lead 
 customer instead (``customer.lead_linked``): the lead's contact is the same person, so erasing
 the customer erases the lead's personal data too. Each delivery of the request has one effect
 (see :mod:`crm.kernel.reactor`).
+
+Erasure: once the customers read model has applied ``customer.erased``, the earlier versions
+of the customer's document are purged from the read store's files too
+(:class:`~crm.kernel.erasure.RebuildAfterErasure` with nothing to rebuild).
 """
 
 from __future__ import annotations
 
 from crm.customer.application.customer_commands import LinkConvertedLead, RegisterConvertedLead
 from crm.customer.domain.customer import Profile
+from crm.customer.projections.customers import CustomersProjection
 from crm.events import ERASED, DomainEvent, EventEnvelope
 from crm.events.customer import CustomerKind
 from crm.events.sales import LeadConversionRequested
 from crm.kernel.clock import Clock
 from crm.kernel.commands import CommandBus
+from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.reactor import Reaction, reaction_context
 from crm.kernel.runtime import Runtime
@@ -61,4 +67,9 @@ class RegisterLeadContact:
 
 
 def reactions(runtime: Runtime) -> list[Reaction]:
-    return [RegisterLeadContact(runtime.commands, runtime.clock)]
+    return [
+        RegisterLeadContact(runtime.commands, runtime.clock),
+        # the customers read model applies the erasure itself; once it has, no earlier
+        # version of the customer's document may stay on disk
+        RebuildAfterErasure("customer.purge-erased", [], runtime, settled=[CustomersProjection()]),
+    ]

@@ -156,6 +156,9 @@ class SqliteReadStore:
         self._readers = Readers(path, synchronous=synchronous)
         self._writer_pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-rm")
         self._writer = connect(path, synchronous=synchronous)
+        # what a write replaces or deletes (an erased customer's e-mail, a dropped staging
+        # table) is overwritten with zeros, not left in free space on disk
+        self._writer.execute("PRAGMA secure_delete=ON")
         self._writer.executescript(SCHEMA)
         self._notifier = CommitNotifier()
         self._known: set[str] = set()
@@ -421,6 +424,19 @@ class SqliteReadStore:
             conn.execute(sql)
         self._known.discard(staged)
         self._known.add(live)
+
+    async def purge_old_copies(self) -> None:
+        """Leave no earlier version of any document on disk: checkpoint the write-ahead log
+        into the file and truncate it (``secure_delete`` already zeroed what was replaced
+        there). Called after an erasure's documents were rewritten (see
+        :mod:`crm.kernel.erasure`); waits for readers in flight, as any checkpoint does."""
+
+        def purge() -> None:
+            busy, _, _ = self._writer.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+            if busy:
+                raise sqlite3.OperationalError("the WAL checkpoint was blocked by a reader")
+
+        await self._write(purge)
 
     async def close(self) -> None:
         await self._write(self._writer.close)
