@@ -6,14 +6,19 @@ on a closed ticket."""
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 import pytest
+from typer.testing import CliRunner
 
 from crm.analytics.application.reports.funnel import funnel_report
 from crm.kernel.auth import Role
+from crm.kernel.projection import wait_until
 from crm.platform.bootstrap import Platform
-from tests.conftest import Api, UserClient
+from crm.platform.cli import app as cli
+from crm.platform.status import projection_status
+from tests.conftest import SECRET, Api, UserClient
 
 pytestmark = pytest.mark.e2e
 
@@ -165,3 +170,51 @@ async def test_a_churn_reason_is_shown_right_after_the_event_that_caused_it(
         f"/analytics/customers/{cid}/360", params={"min_position": done["position"]}
     )
     assert view.json()["churn"]["level"] == warned["level"]
+
+
+# -- projections status and /ready tell the same story ---------------------------------------
+
+
+async def test_a_caught_up_platform_is_behind_by_nothing(api: Api, platform: Platform) -> None:
+    """Events of other categories after a projection's last one are not work it has to do:
+    once ``/ready``, every projection is 0 behind, in the CLI's table too."""
+    boss = api.as_user("boss")
+    await customer(boss, "Ada Lovelace")
+    product = {"sku": "BOX", "name": "Box", "list_price": {"amount": "100", "currency": "EUR"}}
+    done = await ok(await boss.post("/products", json=product), 201)
+    for _ in range(3):  # the last events of the log are the sales context's
+        await ok(await boss.post("/products", json={**product, "sku": f"B{_}"}), 201)
+    assert (await api.client.get("/ready")).json() == {"ready": True}
+    await boss.get("/products", params={"min_position": done["position"] + 3})
+    for p in platform.projections:
+        await wait_until(
+            platform.read_store,
+            p.name,
+            await platform.store.head_position(),
+            5.0,
+            store=platform.store,
+            categories=p.categories,
+        )
+        status = await projection_status(platform.store, platform.read_store, p)
+        assert status.behind == 0, (p.name, status)
+    [customers] = [p for p in platform.projections if p.name == "customers"]
+    behind_head = (
+        await platform.store.head_position()
+        - (await platform.read_store.checkpoint(customers.name)).position
+    )
+    assert behind_head >= 4, "the customers' checkpoint is not the head: the old count lied"
+
+    env = {
+        "CRM_DATA_DIR": str(platform.settings.data_dir),
+        "CRM_SECRET": SECRET,
+        "COLUMNS": "200",
+    }
+    shown = await asyncio.to_thread(
+        CliRunner().invoke, cli, ["projections", "status"], env=env, terminal_width=200
+    )
+    assert shown.exit_code == 0, shown.output
+    rows = [line.split("│") for line in shown.output.splitlines() if "│" in line]
+    behind = {cells[1].strip(): cells[4].strip() for cells in rows if len(cells) > 5}
+    assert "┃ behind ┃" in shown.output
+    assert set(behind) == {p.name for p in platform.projections}
+    assert set(behind.values()) == {"0"}, behind

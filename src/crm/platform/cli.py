@@ -296,18 +296,25 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to 
 
 @projections_app.command("status")
 def projections_status() -> None:
-    """Each projection's checkpoint against the head of the log, and its dead letters."""
+    """Each projection's checkpoint, the events of its own categories it has yet to apply
+    (``behind``: 0 is caught up, whatever other streams did since), and its dead letters."""
+    from crm.platform.status import projection_status
+
     settings = Settings()
 
     async def run() -> None:
         platform = open_platform(settings)
         try:
             head = await platform.store.head_position()
-            table = Table("projection", "checkpoint", "behind", "dead letters")
+            table = Table("projection", "version", "checkpoint", "behind", "dead letters")
             for p in platform.projections:
-                cp = await platform.read_store.checkpoint(p.name)
-                dead = await platform.read_store.dead_letters(p.name)
-                table.add_row(p.name, str(cp.position), str(head - cp.position), str(len(dead)))
+                s = await projection_status(platform.store, platform.read_store, p)
+                version = (
+                    f"{s.version} (outdated: rebuilt at start)" if s.outdated else str(s.version)
+                )
+                table.add_row(
+                    s.name, version, str(s.checkpoint), s.behind_text, str(s.dead_letters)
+                )
             console.print(f"head of the log: {head}")
             console.print(table)
         finally:
