@@ -1,5 +1,6 @@
 """The customer activity read: wait (briefly) until a command made in another context shows
-up in the customer's ``customer_activity`` document, then answer it if the actor may see it."""
+up in the customer's ``customer_activity`` document, then answer it if the actor may see it,
+with the personal fields they may not see redacted (:mod:`crm.kernel.redaction`)."""
 
 from __future__ import annotations
 
@@ -7,7 +8,7 @@ import asyncio
 from dataclasses import dataclass
 from typing import cast
 
-from crm.analytics.application.policy import activity_visible
+from crm.analytics.application.policy import CUSTOMER_PERSONAL, activity_visible
 from crm.analytics.projections.activity_models import COLLECTION, ActivityDoc
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand, NotFound
@@ -51,4 +52,4 @@ class ActivityQueries:
         stale = min_position is not None and reached < min_position
         if doc is None or not activity_visible(actor, cast(ActivityDoc, doc)):
             raise NotFound(f"no activity for customer {customer_id}")
-        return Activity(reached, stale, cast(ActivityDoc, doc))
+        return Activity(reached, stale, CUSTOMER_PERSONAL.shown_to(actor, cast(ActivityDoc, doc)))

@@ -17,10 +17,10 @@ from crm.analytics.application.customer_view import (
     warning_row,
 )
 from crm.analytics.application.policy import (
+    CUSTOMER_PERSONAL,
     churn_report_reader,
     customer_reader,
     customer_scope,
-    redact,
 )
 from crm.analytics.application.reports.churn import churn_report
 from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Doc
@@ -81,7 +81,8 @@ class CustomerQueries:
         flt = {"tenant": actor.tenant, "customer_id": customer_id}
         tickets = cast(list[TicketDoc], await self._all(TICKETS, flt))
         opportunities = cast(list[OpportunityDoc], await self._all(OPPORTUNITIES, flt))
-        return redact(actor, view(cast(Customer360Doc, doc), tickets, opportunities, now))
+        shown = view(cast(Customer360Doc, doc), tickets, opportunities, now)
+        return CUSTOMER_PERSONAL.shown_to(actor, shown)
 
     async def customers(
         self, actor: Actor, wanted: CustomerFilter, *, sort: str, limit: int, offset: int
@@ -119,7 +120,8 @@ class CustomerQueries:
             ReadQuery(filter=flt, sort=((SORTS[field], direction),), limit=limit, offset=offset),
         )
         docs = cast(list[Customer360Doc], page.items)
-        return Rows([redact(actor, customer_row(doc)) for doc in docs], page.total)
+        rows = [customer_row(doc) for doc in docs]
+        return Rows(CUSTOMER_PERSONAL.all_shown_to(actor, rows), page.total)
 
     async def churn_warnings(
         self, actor: Actor, level: str | None, owner_id: str | None, *, limit: int, offset: int
@@ -135,7 +137,8 @@ class CustomerQueries:
             ReadQuery(filter=flt, sort=(("churn.score", -1),), limit=limit, offset=offset),
         )
         docs = cast(list[Customer360Doc], page.items)
-        return Rows([redact(actor, warning_row(doc)) for doc in docs], page.total)
+        rows = [warning_row(doc) for doc in docs]
+        return Rows(CUSTOMER_PERSONAL.all_shown_to(actor, rows), page.total)
 
     async def churn_report(
         self, actor: Actor, period_from: str | None, period_to: str | None

@@ -2,7 +2,8 @@
 
 * Customer analytics (the 360° view, the customer list, churn warnings): ``analyst``,
   ``manager``, ``admin`` see every customer of their tenant; analysts work on behaviour, not
-  on people, so the personal fields (``name``, ``email``) read as :data:`REDACTED`.
+  on people, so the personal fields (``name``, ``email``: :data:`CUSTOMER_PERSONAL`) read as
+  :data:`REDACTED`, by the kernel's one rule for every context (:mod:`crm.kernel.redaction`).
   ``sales_rep``: only the customers they own (others answer 404, as if absent). ``agent``: none
   of it (403); the ticket views give agents the customer context they need.
 * The churn report is about the whole customer base: not for sales reps (403).
@@ -16,19 +17,18 @@
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from typing import Any, TypeVar, cast
+from typing import Any
 
 from crm.analytics.projections.activity_models import ActivityDoc
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden
+from crm.kernel.redaction import REDACTED as REDACTED
+from crm.kernel.redaction import PersonalFields
 
-REDACTED = "\u2039redacted\u203a"
-PERSONAL = ("name", "email")
+CUSTOMER_PERSONAL = PersonalFields(contact=("name", "email"))
+"""The personal fields of a customer's 360° view, list row, warning row and activity."""
 CUSTOMER_READERS = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST, Role.SALES_REP})
 REPORT_READERS = frozenset({Role.ANALYST, Role.MANAGER, Role.ADMIN})
-
-Shown = TypeVar("Shown", bound=Mapping[str, object])
 
 
 def customer_reader(actor: Actor) -> None:
@@ -48,17 +48,6 @@ def customer_scope(actor: Actor) -> dict[str, Any]:
     if actor.role is Role.SALES_REP:
         scope["owner_id"] = actor.id
     return scope
-
-
-def redact(actor: Actor, view: Shown) -> Shown:
-    """``view`` (a customer's, changed in place) with the personal fields it has hidden from
-    an analyst."""
-    if actor.role is Role.ANALYST:
-        fields = cast(dict[str, object], view)
-        for key in PERSONAL:
-            if fields.get(key) is not None:
-                fields[key] = REDACTED
-    return view
 
 
 def report_reader(actor: Actor) -> None:

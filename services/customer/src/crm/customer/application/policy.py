@@ -5,6 +5,11 @@
   for themselves; registers customers for themselves or into the pool.
 - agent (service desk): sees every customer, logs interactions and records consent.
 - analyst: sees every customer, changes nothing.
+
+What of a customer each role sees is the kernel's one rule for personal data
+(:mod:`crm.kernel.redaction`): the contact fields (:data:`CUSTOMER_PERSONAL`) and the
+interaction summaries (:data:`INTERACTION_PERSONAL`) read redacted to an analyst, who may not
+search or sort by them either; every other role sees them.
 A customer the actor may not see is answered 404, so its existence does not leak; except to
 a claim, which the pool rule answers (409 ``not_in_pool``): a rep who lost a race for a pool
 customer learns that it was claimed, not that it vanished. Ids are random UUIDs, so this
@@ -18,6 +23,13 @@ from typing import Any
 
 from crm.kernel.access import AccessPolicy, Principal, Scope
 from crm.kernel.auth import Role
+from crm.kernel.redaction import PersonalFields
+
+CUSTOMER_PERSONAL = PersonalFields(contact=("name", "email", "phone", "title"))
+"""The personal fields of a customer document: who they are and how to reach them."""
+
+INTERACTION_PERSONAL = PersonalFields(notes=("summary",))
+"""The personal field of a logged interaction: what was said."""
 
 
 class Action(Enum):

@@ -5,6 +5,10 @@ campaigns are visible to everyone who may view sales; a rep sees their own and t
 targets, a manager with a team that team's targets (a team target of the team, a rep target
 set under it: the same rule the target commands apply), everyone else all.
 
+A lead's contact (name, e-mail address, phone, title: :data:`LEAD_PERSONAL`) is shown by the
+kernel's one rule for personal data (:mod:`crm.kernel.redaction`): an analyst reads it
+redacted and may not sort leads by name; reps, agents, managers and admins see it.
+
 A lead whose key was deleted (with the customer it was converted into: the customer
 context's erasure deletes both) shows its contact as erased: the document may predate the
 erasure and no event can reach it (see :mod:`crm.kernel.erasure`).
@@ -23,6 +27,7 @@ from crm.kernel.errors import NotFound
 from crm.kernel.http import checked_sort
 from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to, sort_order
+from crm.kernel.redaction import PersonalFields, PersonalKind, refuse_unless_sees
 from crm.kernel.repository import Repository
 from crm.sales.application.policy import POLICY, SalesAction, scope_of
 from crm.sales.domain.leads import Lead
@@ -87,6 +92,9 @@ class TargetFilter:
 LEAD_PERSONAL_FIELDS = ("name", "email", "phone")
 """The lead's contact in a lead document: personal data sealed with the lead's key."""
 
+LEAD_PERSONAL = PersonalFields(contact=(*LEAD_PERSONAL_FIELDS, "title"))
+"""The lead's contact as the redaction rule sees it: who they are and how to reach them."""
+
 
 def lead_subject(doc: Document) -> str:
     """The data subject of a lead's contact: the lead's stream."""
@@ -143,7 +151,7 @@ class PipelineQueries:
 
     async def lead(self, actor: Actor, lead_id: str) -> Document:
         [doc] = await self._unerased_leads([await self._owned(LEADS, "lead", actor, lead_id)])
-        return doc
+        return LEAD_PERSONAL.shown_to(actor, doc)
 
     async def leads(self, actor: Actor, flt: LeadFilter, paging: Paging) -> Page:
         conditions = [
@@ -157,8 +165,10 @@ class PipelineQueries:
         ]
         if visible := POLICY.visibility_filter(actor):
             conditions.append(visible)
+        if sort_order(paging.sort)[0] == "name":
+            refuse_unless_sees(actor, PersonalKind.CONTACT, "sort leads by name")
         page = await self._find(LEADS, conditions, paging, LEAD_SORTS)
-        items = await self._unerased_leads(list(page.items))
+        items = LEAD_PERSONAL.all_shown_to(actor, await self._unerased_leads(list(page.items)))
         return Page(items, page.total, page.limit, page.offset)
 
     # -- opportunities -----------------------------------------------------------------------

@@ -11,7 +11,11 @@ Roles:
   contracts: :attr:`DeskAction.CONFIGURE`). A manager whose token names a team sees what an
   agent of that group sees; without one, everything. admin: everything.
 - sales_rep and analyst: read tickets, never change them, and never see the customer's
-  personal data in them (see :func:`can_see_personal` and :func:`redact`).
+  personal data in them: what the customer told the desk (descriptions, comment bodies,
+  satisfaction comments, follow-up notes, a visit's notes and report) and visit addresses
+  read :data:`REDACTED`, by the kernel's one rule for every context
+  (:mod:`crm.kernel.redaction`; :data:`TICKET_PERSONAL` and :data:`VISIT_PERSONAL` say where
+  those fields sit).
 
 A record the actor may not see is answered 404 (``NotFound``), so its existence does not
 leak; a role that may see it but not act on it gets 403 (``Forbidden``).
@@ -22,23 +26,27 @@ The API is small on purpose:
   rules: ``POLICY.authorize(who, action, what=..., scope=scope_of(group_id, agent_id))``
   (no ``scope`` for actions on no particular record, e.g. creating one) and
   ``POLICY.visibility_filter(who)``;
-- :func:`can_see_personal` and :func:`redact` -- hide personal fields from roles that do
-  not need them.
+- :data:`TICKET_PERSONAL` and :data:`VISIT_PERSONAL` -- the personal fields of tickets and
+  visits by kind: ``TICKET_PERSONAL.shown_to(who, doc)`` is the document as ``who`` may see it.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
 from enum import Enum
 from typing import Any
 
 from crm.kernel.access import AccessPolicy, Principal, Scope
-from crm.kernel.auth import Actor, Role
-from crm.kernel.erasure import replace_fields
-from crm.kernel.repository import CommandContext
+from crm.kernel.auth import Role
+from crm.kernel.redaction import REDACTED as REDACTED
+from crm.kernel.redaction import PersonalFields
+from crm.service_desk.projections.ticket_models import TICKET_PERSONAL_FIELDS
 
-REDACTED = "\u2039redacted\u203a"
-"""What a personal field shows to a role that may not see it."""
+TICKET_PERSONAL = PersonalFields(service=TICKET_PERSONAL_FIELDS)
+"""A ticket's personal data: the customer's own words (its description, comment bodies,
+satisfaction comment, follow-up note)."""
+
+VISIT_PERSONAL = PersonalFields(address=("address",), service=("notes", "report"))
+"""A visit's personal data: where the customer is, and what was noted and reported there."""
 
 
 class DeskAction(Enum):
@@ -56,9 +64,6 @@ ROLE_ACTIONS: dict[Role, frozenset[DeskAction]] = {
     Role.SALES_REP: frozenset({DeskAction.VIEW}),
     Role.ANALYST: frozenset({DeskAction.VIEW}),
 }
-
-PERSONAL_ROLES = frozenset({Role.ADMIN, Role.MANAGER, Role.AGENT})
-"""The roles that need the customer's own words to do their job."""
 
 
 def _sees(who: Principal, scope: Scope) -> bool:
@@ -94,24 +99,3 @@ and ``POLICY.visibility_filter(who)`` (documents carry ``group_id`` and ``agent_
 def scope_of(group_id: str | None, agent_id: str | None) -> Scope:
     """The scope of a record of support group ``group_id`` assigned to ``agent_id``."""
     return Scope(owner_id=agent_id, team_id=group_id)
-
-
-def can_see_personal(who: Actor | CommandContext) -> bool:
-    """Whether ``who`` sees the customer's personal data (descriptions, comment bodies,
-    satisfaction comments, follow-up notes, visit addresses and reports)."""
-    p = Principal.of(who)
-    return p.role is None or p.role in PERSONAL_ROLES
-
-
-def redact(doc: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
-    """A copy of ``doc`` with each of ``fields`` replaced by :data:`REDACTED` (a None value
-    stays None: there is nothing to hide). A dotted path goes into a nested document, and
-    into every element of a list on the way (``"comments.body"`` redacts each comment's
-    body). ``doc`` itself is not changed."""
-    return replace_fields(doc, fields, REDACTED)
-
-
-def personal_view(who: Actor, doc: dict[str, Any], fields: Iterable[str]) -> dict[str, Any]:
-    """``doc`` as ``who`` may see it: whole for roles that need personal data, else
-    :func:`redact`-ed."""
-    return doc if can_see_personal(who) else redact(doc, fields)

@@ -3,10 +3,11 @@
 Tickets: an agent (or a manager) of a support group sees that group's tickets, their own and
 the unassigned queue; a ticket they may not see is answered as if it did not exist. Roles
 that do not need the customer's personal data (sales reps, analysts) get the documents with
-those fields redacted. A ticket of a customer whose personal data was erased shows those fields
-as erased, whoever reads it (:mod:`crm.kernel.erasure`: the document may predate the erasure,
-and no event can reach it by its key). SLA policies, calendars and contracts hold no personal
-data: every role of the tenant reads them.
+those fields redacted (:data:`~crm.service_desk.application.policy.TICKET_PERSONAL`, by the
+kernel's one rule: :mod:`crm.kernel.redaction`). A ticket of a customer whose personal data
+was erased shows those fields as erased, whoever reads it (:mod:`crm.kernel.erasure`: the
+document may predate the erasure, and no event can reach it by its key). SLA policies,
+calendars and contracts hold no personal data: every role of the tenant reads them.
 """
 
 from __future__ import annotations
@@ -20,13 +21,12 @@ from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to
-from crm.service_desk.application.policy import POLICY, DeskAction, personal_view, scope_of
+from crm.service_desk.application.policy import POLICY, TICKET_PERSONAL, DeskAction, scope_of
 from crm.service_desk.domain.tenancy import qualified
 from crm.service_desk.projections.ticket_models import (
     CALENDARS,
     CONTRACTS,
     SLA_POLICIES,
-    TICKET_PERSONAL_FIELDS,
     TICKETS,
 )
 
@@ -61,7 +61,7 @@ class TicketQueries:
         self.keys = keys
 
     async def _unerased(self, docs: list[Document]) -> list[Document]:
-        return await redact_erased(self.keys, docs, ticket_subject, TICKET_PERSONAL_FIELDS)
+        return await redact_erased(self.keys, docs, ticket_subject, TICKET_PERSONAL.paths)
 
     async def _find(
         self, collection: str, conditions: list[dict[str, Any]], sort: str, limit: int, offset: int
@@ -87,7 +87,7 @@ class TicketQueries:
         scope = scope_of(doc["group_id"], doc["agent_id"])
         POLICY.authorize(actor, DeskAction.VIEW, what=f"ticket {ticket_id}", scope=scope)
         [doc] = await self._unerased([doc])
-        return personal_view(actor, doc, TICKET_PERSONAL_FIELDS)
+        return TICKET_PERSONAL.shown_to(actor, doc)
 
     async def tickets(
         self, actor: Actor, flt: TicketFilter, *, sort: str, limit: int, offset: int
@@ -109,7 +109,7 @@ class TicketQueries:
         ]
         page = await self._find(TICKETS, conditions, sort, limit, offset)
         docs = await self._unerased(list(page.items))
-        items = [personal_view(actor, doc, TICKET_PERSONAL_FIELDS) for doc in docs]
+        items = TICKET_PERSONAL.all_shown_to(actor, docs)
         return Page(items, page.total, page.limit, page.offset)
 
     # -- configuration -------------------------------------------------------------------------

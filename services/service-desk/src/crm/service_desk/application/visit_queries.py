@@ -2,7 +2,8 @@
 
 Every role that may view the service desk reads visits; the visit's address, notes and report
 are the customer's personal data, shown only to the roles that need them (the others see
-:data:`~crm.service_desk.application.policy.REDACTED`). Visits are not filtered by support
+:data:`~crm.kernel.redaction.REDACTED`: the kernel's one rule, with the fields of
+:data:`~crm.service_desk.application.policy.VISIT_PERSONAL`). Visits are not filtered by support
 group: a visit document does not carry its ticket's group (the technicians' planning is
 shared by the groups), and what it shows of the customer is redacted by role, not group.
 A visit of a customer whose personal data was erased shows those fields as erased, whoever
@@ -23,10 +24,9 @@ from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore
-from crm.service_desk.application.policy import POLICY, personal_view
+from crm.service_desk.application.policy import POLICY, VISIT_PERSONAL
 from crm.service_desk.projections.visit_models import VISITS
 
-PERSONAL = ("address", "notes", "report")
 SORTS = frozenset({"start", "scheduled_at", "updated_at"})
 
 
@@ -37,10 +37,6 @@ class VisitFilter:
     customer_id: str | None = None
     day: date | None = None
     status: str | None = None
-
-
-def _shown(actor: Actor, doc: Document) -> Document:
-    return personal_view(actor, doc, PERSONAL)
 
 
 def visit_subject(doc: Document) -> str | None:
@@ -56,7 +52,7 @@ class VisitQueries:
         self.keys = keys
 
     async def _unerased(self, docs: list[Document]) -> list[Document]:
-        return await redact_erased(self.keys, docs, visit_subject, PERSONAL)
+        return await redact_erased(self.keys, docs, visit_subject, VISIT_PERSONAL.paths)
 
     async def visit(self, actor: Actor, visit_id: str) -> Document:
         POLICY.visibility_filter(actor)  # Forbidden for a role that may not view the desk
@@ -64,7 +60,7 @@ class VisitQueries:
         if doc is None or doc["tenant"] != actor.tenant or not doc["scheduled"]:
             raise NotFound(f"visit {visit_id} does not exist")
         [doc] = await self._unerased([doc])
-        return _shown(actor, doc)
+        return VISIT_PERSONAL.shown_to(actor, doc)
 
     async def visits(
         self, actor: Actor, flt: VisitFilter, *, sort: str, limit: int, offset: int
@@ -82,4 +78,4 @@ class VisitQueries:
             Query.all_of(conditions, sort=sort, limit=limit, offset=offset),
         )
         docs = await self._unerased(list(page.items))
-        return Page([_shown(actor, d) for d in docs], page.total, page.limit, page.offset)
+        return Page(VISIT_PERSONAL.all_shown_to(actor, docs), page.total, page.limit, page.offset)

@@ -84,7 +84,7 @@ TICKET_PERSONAL_FIELDS = (
     "satisfaction.comment",
     "follow_up.note",
 )
-"""The customer's personal data in a ticket document (see ``policy.redact``)."""
+"""The customer's personal data in a ticket document (see ``policy.TICKET_PERSONAL``)."""
 
 Tenant = Annotated[str, Field(exclude=True)]
 """Every document's tenant: for the queries' filters, never shown."""
