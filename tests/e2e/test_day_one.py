@@ -218,3 +218,32 @@ async def test_a_caught_up_platform_is_behind_by_nothing(api: Api, platform: Pla
     assert "┃ behind ┃" in shown.output
     assert set(behind) == {p.name for p in platform.projections}
     assert set(behind.values()) == {"0"}, behind
+
+
+# -- q= finds a customer by name, company, e-mail and phone ----------------------------------
+
+
+async def test_q_finds_a_customer_by_company_and_phone_too(api: Api) -> None:
+    boss = api.as_user("boss")
+    ada, _ = await customer(
+        boss,
+        "Ada Lovelace",
+        email="ada@example.com",
+        phone="+44 20 7946 0000",
+        company="Analytical Engines Ltd",
+    )
+    firm, position = await customer(
+        boss, "Babbage & Sons", kind="company", email="office@babbage.example"
+    )
+
+    async def found(q: str) -> list[str]:
+        r = await boss.get("/customers", params={"q": q, "min_position": position})
+        assert r.status_code == 200, r.text
+        return [c["id"] for c in r.json()["items"]]
+
+    assert await found("lovelace") == [ada]
+    assert await found("analytical engines") == [ada]
+    assert await found("7946 0000") == [ada]
+    assert await found("babbage") == [firm]
+    assert await found("BABBAGE.EXAMPLE") == [firm]
+    assert await found("nobody") == []
