@@ -3,8 +3,9 @@
 The read model stores, per published article, the term counts of each field
 (:func:`index_article`); a search tokenises the query the same way (:func:`tokenize`) and
 ranks the stored documents (:func:`rank`). Tokens are case- and accent-insensitive
-("Écran" and "ecran" match), stop words are dropped and a light suffix stripping makes
-"printers" and "printer" one term, and "printing", "printed" and "prints" another. A match
+("Écran" and "ecran" match), stop words are dropped and a light English stemmer
+(:func:`stem`) makes "printers" and "printer" one term, "printing", "printed" and "prints"
+another, and "deliver", "delivered", "delivering", "delivery" and "deliveries" a third. A match
 in the title weighs most, then the tags, then the problem and the solution; rarer terms weigh
 more (inverse document frequency).
 """
@@ -31,8 +32,13 @@ STOP_WORDS = frozenset({
 # fmt: on
 _WORD = re.compile(r"[a-z0-9]+")
 _COMPOUND = re.compile(r"[a-z0-9]+(?:-[a-z0-9]+)+")
-_SUFFIXES = (("ies", "y"), ("ing", ""), ("ed", ""), ("s", ""))
+_SUFFIXES = (("ies", "y"), ("ied", "y"), ("ing", ""), ("ed", ""), ("s", ""))
+"""Inflections, the first that fits is stripped: plurals, third person, past, gerund."""
+_UNDOUBLED = frozenset("bdfgkmnprt")
+"""A consonant doubled before -ing/-ed is one in the stem: ``shipped`` -> ``ship``."""
 MIN_STEM = 3
+NOUN_STEM = 4
+"""The least stem left by the noun ending -ery: ``delivery`` -> ``deliver``, ``every`` stays."""
 
 FieldTerms = Mapping[str, Mapping[str, int]]
 """Per field, how often each term occurs: what the read model stores for one article."""
@@ -45,14 +51,27 @@ def fold(text: str) -> str:
 
 
 def stem(word: str) -> str:
-    """Strip one common English suffix when a stem of at least three characters remains
-    (``printers`` -> ``printer``, ``printing`` and ``printed`` -> ``print``, ``batteries``
-    -> ``battery``): crude, but applied to documents and queries alike, so the two meet."""
+    """A light English stemmer: strip one inflection when a stem of at least three
+    characters remains (``printers`` -> ``printer``, ``printing`` and ``printed`` ->
+    ``print``, ``deliveries`` -> ``delivery``), undouble the consonant an -ing or -ed doubled
+    (``shipped`` -> ``ship``), then turn the noun ending -ery into the verb's -er
+    (``delivery`` -> ``deliver``, ``recovery`` -> ``recover``). Crude, but applied to
+    documents and queries alike, so the two meet."""
     if word.isdigit() or word.endswith("ss"):
         return word
     for suffix, replacement in _SUFFIXES:
         if word.endswith(suffix) and len(word) - len(suffix) >= MIN_STEM:
-            return word[: -len(suffix)] + replacement
+            word = word[: -len(suffix)] + replacement
+            if (
+                suffix in ("ing", "ed")
+                and len(word) > MIN_STEM
+                and word[-1] == word[-2]
+                and word[-1] in _UNDOUBLED
+            ):
+                word = word[:-1]
+            break
+    if word.endswith("ery") and len(word) - 3 >= NOUN_STEM:
+        word = word[:-1]
     return word
 
 

@@ -327,7 +327,7 @@ def entry_resolved_a_ticket(
 
 class KnowledgeBaseProjection:
     name = "service_desk_kb"
-    version = 1
+    version = 2
     collections = (
         CollectionSpec(
             ARTICLES,
