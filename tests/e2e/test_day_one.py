@@ -247,3 +247,39 @@ async def test_q_finds_a_customer_by_company_and_phone_too(api: Api) -> None:
     assert await found("babbage") == [firm]
     assert await found("BABBAGE.EXAMPLE") == [firm]
     assert await found("nobody") == []
+
+
+# -- a visit on a closed ticket --------------------------------------------------------------
+
+
+async def test_a_visit_is_refused_on_a_closed_ticket_and_allowed_after_resolution(
+    api: Api,
+) -> None:
+    """Resolved: a visit to check the repair or follow a complaint up is legitimate. Closed:
+    409 ``ticket_closed``, booking nothing; reopened, it can be booked again."""
+    boss = api.as_user("boss")
+    cid, _ = await customer(boss, "Dora Doe")
+    tid = (await ok(await boss.post("/tickets", json=ticket_body(cid, "service_request")), 201))[
+        "id"
+    ]
+
+    def visit(hour: int) -> dict[str, Any]:
+        return {
+            "ticket_id": tid,
+            "customer_id": cid,
+            "technician_id": "tech-1",
+            "start": f"2026-03-04T{hour:02d}:00:00+00:00",
+            "end": f"2026-03-04T{hour:02d}:30:00+00:00",
+            "address": "3 Elm Street",
+        }
+
+    assign = {"agent_id": "ann", "group_id": "group-a"}
+    await ok(await boss.post(f"/tickets/{tid}/assign", json=assign))
+    await ok(await boss.post(f"/tickets/{tid}/resolve", json={"resolution": "Fixed"}))
+    await ok(await boss.post("/visits", json=visit(9)), 201)
+    await ok(await boss.post(f"/tickets/{tid}/close"))
+    refused = await boss.post("/visits", json=visit(11))
+    assert refused.status_code == 409, refused.text
+    assert refused.json()["code"] == "ticket_closed"
+    await ok(await boss.post(f"/tickets/{tid}/reopen", json={"reason": "still broken"}))
+    await ok(await boss.post("/visits", json=visit(11)), 201)

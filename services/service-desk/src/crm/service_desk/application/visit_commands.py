@@ -221,6 +221,7 @@ def visit_commands(bus: CommandBus, customers: Customers) -> CommandTable[Visit]
 
     async def schedule(v: Visit, cmd: ScheduleVisit, ctx: CommandContext) -> None:
         ticket = await steps.ticket(ctx, cmd.ticket_id.strip())
+        ticket.check_visit_bookable()
         opened = ticket.state.opened
         assert opened is not None
         if cmd.customer_id.strip() != opened.customer_id:
@@ -240,7 +241,7 @@ def visit_commands(bus: CommandBus, customers: Customers) -> CommandTable[Visit]
         await steps.book(ctx, stored, v.id, ticket.id, cmd.technician_id.strip(), slot)
 
     async def reschedule(v: Visit, cmd: RescheduleVisit, ctx: CommandContext) -> None:
-        await steps.ticket(ctx, v.state.ticket_id)
+        (await steps.ticket(ctx, v.state.ticket_id)).check_visit_bookable()
         stored = v.state
         tech = (cmd.technician_id or stored.technician_id).strip()
         try:

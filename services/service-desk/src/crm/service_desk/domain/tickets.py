@@ -239,6 +239,17 @@ class Ticket(Aggregate[TicketState]):
             code=code or f"ticket_{status.value}",
         )
 
+    def check_visit_bookable(self) -> None:
+        """A visit may be booked (or moved) for a ticket being worked or resolved (a visit
+        after the resolution, to check a repair or follow up a complaint, is legitimate),
+        never for a closed one: it is reopened first. A 409 ``ticket_closed``."""
+        state = self._require_opened()
+        if state.status is TicketStatus.CLOSED:
+            raise RuleViolated(
+                f"ticket {self.id} is closed; reopen it before booking a visit for it",
+                code="ticket_closed",
+            )
+
     def _require_status(self, doing: str, *allowed: TicketStatus) -> TicketState:
         state = self._require_opened()
         if state.status not in allowed:
