@@ -14,7 +14,9 @@ import random
 import sqlite3
 from collections import Counter
 from datetime import date
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import httpx
 import pytest
@@ -31,7 +33,7 @@ from tests.support.processes import Process
 pytestmark = pytest.mark.e2e
 
 SECRET = "demo-test-secret-" + "d" * 40
-CUSTOMERS, MONTHS = 12, 3
+CUSTOMERS, MONTHS = 12, 6
 FAST = {"CRM_SQLITE_SYNCHRONOUS": "NORMAL"}
 """Throw-away data: no fsync per commit (the demo does the same work either way)."""
 
@@ -57,15 +59,23 @@ def test_up_with_demo_data_then_the_same_seed_in_process(tmp_path: Path) -> None
             orders = c.get("/orders", params={"limit": 1}).json()
             tickets = c.get("/tickets", params={"limit": 1}).json()
             invoices = c.get("/invoices", params={"limit": 1, "overdue": True}).json()
+            living = living_company(c)
     finally:
         crm.stop()
     log = (tmp_path / "up.log").read_text()
     assert "commands in" in log, log[-2000:]
+    for user in ("admin", "mgr-nora", "rep-ana", "agent-ivy"):
+        assert user in log, "the demo's users are listed"
 
     truth = json.loads((data / TRUTH_FILE).read_text())
     shown = {c["id"] for c in customers["items"]}
-    assert customers["total"] == CUSTOMERS
-    assert set(truth["customers"]) == shown
+    # churn losses are dated as the simulation went (the monitor ticked weekly), not all on
+    # the day `crm up` first ran it: over more than one month
+    losses = living["losses"]
+    assert all(loss["lost_at"] < truth["end"] for loss in losses), losses
+    assert len(living["periods"]) > 1, living["periods"]
+    assert customers["total"] == CUSTOMERS + len(truth["prospects"])
+    assert set(truth["customers"]) | set(truth["prospects"]) == shown
     kinds = {t["persona"] for t in truth["customers"].values()}
     assert kinds == {p.value for p in Persona}, "12 customers: every persona at least once"
     for record in truth["customers"].values():
@@ -118,6 +128,31 @@ def test_up_with_demo_data_then_the_same_seed_in_process(tmp_path: Path) -> None
     assert report.events == truth["events"]
     assert event_types(again) == Counter(truth["events"])
     assert report.commands > 0
+
+
+def living_company(c: httpx.Client) -> dict[str, Any]:
+    """What a newcomer looks at first shows a company at work: an open pipeline at several
+    stages (and a forecast), customers in the pool, published articles that resolved
+    tickets, campaigns with revenue, first responses that took time; returns the churn
+    report."""
+    opportunities = c.get("/opportunities", params={"status": "open", "limit": 500}).json()
+    stages = {o["stage"] for o in opportunities["items"]}
+    assert len(stages) >= 3, stages
+    funnel = c.get("/analytics/funnel").json()
+    assert funnel["forecast"], "open opportunities expected to close later"
+    assert [r["stage"] for r in funnel["stages"] if r["open_now"]], funnel["stages"]
+    pool = c.get("/customers", params={"in_pool": True}).json()
+    assert pool["total"] > 0
+    articles = c.get("/kb/articles", params={"status": "published", "limit": 100}).json()
+    assert articles["total"] > 0
+    assert any(a["resolved_tickets"] > 0 for a in articles["items"]), articles["items"]
+    campaigns = c.get("/analytics/reports/campaigns").json()["campaigns"]
+    assert any(Decimal(row["revenue"]["amount"]) > 0 for row in campaigns), campaigns
+    months = c.get("/analytics/reports/service").json()["months"]
+    responses = [Decimal(m["first_response_avg_minutes"]) for m in months if m["first_responses"]]
+    assert responses, months
+    assert all(r > 0 for r in responses), months
+    return dict(c.get("/analytics/churn/report").json())
 
 
 def test_auc_is_the_share_of_correctly_ordered_pairs() -> None:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import getpass
 import json
 import logging
 from collections.abc import Callable
@@ -16,16 +17,29 @@ from rich.table import Table
 
 from crm.kernel.auth import Role
 from crm.kernel.context import BoundedContext
+from crm.kernel.errors import InvalidCommand, RuleViolated
 from crm.kernel.projection import rebuild
 from crm.kernel.settings import Settings
+from crm.kernel.tenants import (
+    ActivateTenant,
+    CreateTenant,
+    DeactivateTenant,
+    TenantRecord,
+    TenantStatus,
+    operator_context,
+    tenant_records,
+)
 from crm.platform.bootstrap import (
+    NoSecret,
     Platform,
     context_named,
+    ensure_first_tenant,
     fed_by_bus,
     open_platform,
     token_issuer,
     topics_for,
 )
+from crm.platform.local import NoDeployment, command_line, existing_deployment, uses_data_dir
 
 app = typer.Typer(
     help="The CRM platform: serve it, issue tokens, publish schemas, run projections.",
@@ -37,6 +51,11 @@ projections_app = typer.Typer(
 )
 app.add_typer(events_app, name="events")
 app.add_typer(projections_app, name="projections")
+tenants_app = typer.Typer(
+    help="Tenants: an operator creates, lists, deactivates and activates them.",
+    no_args_is_help=True,
+)
+app.add_typer(tenants_app, name="tenants")
 console = Console(stderr=True)
 
 
@@ -86,19 +105,42 @@ def up(
         settings.port = port
     if demo:
         _demo_if_empty(settings, demo_customers, demo_months)
+    created = _first_tenant(settings)
+    token_line = command_line(settings, "token", "--user", "alice", "--role", "manager")
     console.print(
         f"[bold]CRM[/bold] on http://{settings.host}:{settings.port}  (API docs at /docs)\n"
         f"data in {settings.data_dir.resolve()}\n"
-        "get a token:  crm token --user alice --role manager"
+        + (f"created the tenant {created!r} (crm tenants --help)\n" if created else "")
+        + f"get a token:  {token_line}",
+        highlight=False,
+        soft_wrap=True,
     )
     _serve(settings, create_app)
 
 
+def _first_tenant(settings: Settings) -> str | None:
+    """``crm up`` on a store where no tenant was ever created creates the default one."""
+
+    async def run() -> str | None:
+        platform = open_platform(settings, contexts=())
+        try:
+            return await ensure_first_tenant(platform)
+        finally:
+            await platform.close()
+
+    return asyncio.run(run())
+
+
 def _store_is_empty(settings: Settings) -> bool:
+    """No context recorded anything yet (the tenants an operator created do not count)."""
+
     async def empty() -> bool:
         platform = open_platform(settings)
+        categories = set().union(*(c.categories for c in platform.contexts))
         try:
-            return await platform.store.head_position() == 0
+            async for _ in platform.store.read_all(0, batch_size=1, categories=categories):
+                return False
+            return True
         finally:
             await platform.close()
 
@@ -138,6 +180,10 @@ def _generate(settings: Settings, customers: int, months: int, seed: int) -> Non
         f" ({report.commands_per_second:.0f}/s), {sum(report.events.values())} events,"
         f" {report.start} to {report.end}; ground truth in {report.truth}"
     )
+    people = Table("user", "role", "team", title="the demo company's users (crm token --user)")
+    for user, role, team in report.users:
+        people.add_row(user, role, team or "")
+    console.print(people)
 
 
 @app.command()
@@ -234,10 +280,144 @@ def token(
         str | None, typer.Option(help="The user's sales team (a manager manages its records)")
     ] = None,
 ) -> None:
-    """Print an access token signed with this deployment's secret (created on first use)."""
+    """Print an access token signed with the secret of the platform `crm up` serves here, for
+    a tenant that exists and is active (nothing is created: without the platform's data,
+    this says where it looked)."""
+    settings = existing_settings()
+    try:
+        issuer = token_issuer(settings, create=False)
+    except NoSecret as e:
+        console.print(f"[red]{e}: start the platform first (`crm up`) or set CRM_SECRET[/red]")
+        raise typer.Exit(2) from None
+    name = tenant or settings.default_tenant
+
+    async def status() -> TenantStatus:
+        platform = open_platform(settings, contexts=())
+        try:
+            return await platform.runtime.tenants.status(name)
+        finally:
+            await platform.close()
+
+    found = asyncio.run(status())
+    if found is not TenantStatus.ACTIVE:
+        said = "does not exist" if found is TenantStatus.UNKNOWN else "is deactivated"
+        fix = "add" if found is TenantStatus.UNKNOWN else "activate"
+        console.print(
+            f"[red]tenant {name!r} {said}: its tokens would be refused (401);"
+            f" `crm tenants {fix} {name}` first[/red]",
+            highlight=False,
+        )
+        raise typer.Exit(2)
+    typer.echo(issuer.issue(user, role, name, team=team))
+
+
+def existing_settings() -> Settings:
+    """The settings of the deployment a command acts on: its data directory found as
+    :func:`crm.platform.local.existing_deployment` finds it, or exit 2 saying where it was
+    looked for."""
     settings = Settings()
-    issuer = token_issuer(settings)
-    typer.echo(issuer.issue(user, role, tenant or settings.default_tenant, team=team))
+    try:
+        found = existing_deployment(settings)
+    except NoDeployment as e:
+        console.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    if uses_data_dir(found) and found.data_dir.absolute() != settings.data_dir.absolute():
+        console.print(f"using the platform data in {found.data_dir}", highlight=False)
+    return found
+
+
+@tenants_app.command("add")
+def tenants_add(
+    tenant: Annotated[str, typer.Argument(help="Its id, as tokens name it (e.g. acme)")],
+    name: Annotated[str | None, typer.Option(help="What people call it (default: the id)")] = None,
+) -> None:
+    """Create a tenant: tokens naming it are accepted from now on."""
+    _tenant_command(CreateTenant(tenant, name), f"tenant {tenant!r} created")
+
+
+@tenants_app.command("deactivate")
+def tenants_deactivate(
+    tenant: Annotated[str, typer.Argument(help="The tenant's id")],
+    reason: Annotated[str | None, typer.Option(help="Why (kept in its record)")] = None,
+) -> None:
+    """Deactivate a tenant: its tokens are refused (401), its data stays."""
+    _tenant_command(
+        DeactivateTenant(tenant, reason),
+        f"tenant {tenant!r} deactivated: every process refuses its tokens within"
+        f" {Settings().tenant_cache_seconds:g} s (CRM_TENANT_CACHE_SECONDS)",
+    )
+
+
+@tenants_app.command("activate")
+def tenants_activate(tenant: Annotated[str, typer.Argument(help="The tenant's id")]) -> None:
+    """Activate a deactivated tenant again."""
+    _tenant_command(ActivateTenant(tenant), f"tenant {tenant!r} active")
+
+
+@tenants_app.command("list")
+def tenants_list(
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+) -> None:
+    """Every tenant ever created, with its status."""
+    settings = existing_settings()
+
+    async def run() -> list[TenantRecord]:
+        platform = open_platform(settings, contexts=())
+        try:
+            return await tenant_records(platform.store)
+        finally:
+            await platform.close()
+
+    records = asyncio.run(run())
+    if as_json:
+        for r in records:
+            typer.echo(
+                json.dumps(
+                    {
+                        "id": r.id,
+                        "name": r.name,
+                        "status": r.status.value,
+                        "reason": r.reason,
+                        "created_at": r.created_at.isoformat(),
+                        "changed_at": r.changed_at.isoformat(),
+                    }
+                )
+            )
+        return
+    table = Table("tenant", "name", "status", "since", "reason")
+    for r in records:
+        table.add_row(r.id, r.name, r.status.value, r.changed_at.isoformat(), r.reason or "")
+    Console().print(table)
+
+
+def _tenant_command(command: object, done: str) -> None:
+    settings = existing_settings()
+    tenant: str = getattr(command, "tenant_id")  # noqa: B009
+
+    async def run() -> bool:
+        platform = open_platform(settings, contexts=())
+        try:
+            ctx = operator_context(tenant, _operator(), platform.runtime.clock.now())
+            return (await platform.runtime.commands.run(command, ctx)).recorded
+        finally:
+            await platform.close()
+
+    try:
+        recorded = asyncio.run(run())
+    except InvalidCommand as e:
+        console.print(f"[red]{e.message}[/red]", highlight=False)
+        raise typer.Exit(2) from None
+    except RuleViolated as e:
+        console.print(f"[red]{e}[/red]", highlight=False)
+        raise typer.Exit(1) from None
+    console.print(done if recorded else f"tenant {tenant!r}: nothing to change", highlight=False)
+
+
+def _operator() -> str:
+    try:
+        return getpass.getuser()
+    except (KeyError, OSError):
+        return "operator"
 
 
 @events_app.command("schema")
@@ -257,7 +437,7 @@ def events_schema(
 def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild")]) -> None:
     """Rebuild a read model from position 0 beside the live one, then swap it in. The write
     side and a running platform keep working meanwhile."""
-    settings = Settings()
+    settings = existing_settings()
 
     async def run() -> int:
         platform = open_platform(settings)
@@ -300,7 +480,7 @@ def projections_status() -> None:
     (``behind``: 0 is caught up, whatever other streams did since), and its dead letters."""
     from crm.platform.status import projection_status
 
-    settings = Settings()
+    settings = existing_settings()
 
     async def run() -> None:
         platform = open_platform(settings)
@@ -328,7 +508,7 @@ def projections_dead_letters(
     name: Annotated[str | None, typer.Argument(help="Only this projection's")] = None,
 ) -> None:
     """Print the events projections could not apply, with the reason, as JSON lines."""
-    settings = Settings()
+    settings = existing_settings()
 
     async def run() -> None:
         platform = open_platform(settings)

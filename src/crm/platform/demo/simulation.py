@@ -1,9 +1,9 @@
 """Running the demo: the platform on a manual clock, driven one simulated day at a time.
 
-The app's own scheduler jobs are silenced; the simulation ticks them itself at the end of each
-day, after every projection has caught up, so what they record (overdue invoices, SLA
-breaches, complaint follow-ups) depends on the simulated days only, never on how fast this
-machine runs.
+The contexts' own jobs are off; the simulation ticks them itself at the end of each day,
+after every projection has caught up, so what they record (overdue invoices, SLA breaches,
+complaint follow-ups, churn assessments, weekly) depends on the simulated days only, never on
+how fast this machine runs.
 """
 
 from __future__ import annotations
@@ -13,20 +13,21 @@ import random
 import time as clock_time
 from collections import Counter
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, date, datetime, time, timedelta
 from pathlib import Path
 
 import httpx
 
+from crm.analytics.churn.monitor import ChurnMonitor
 from crm.kernel.clock import ManualClock
 from crm.kernel.projection import wait_until
 from crm.kernel.settings import Settings
 from crm.platform.app import create_app
-from crm.platform.bootstrap import Platform, open_platform
-from crm.platform.demo.agenda import Action, Agenda
-from crm.platform.demo.client import WAIT_SECONDS, Crm, DemoError
-from crm.platform.demo.company import Company
+from crm.platform.bootstrap import CONTEXTS, Platform, ensure_tenant, open_platform
+from crm.platform.demo.agenda import WORK_HOUR, Action, Agenda
+from crm.platform.demo.client import DEMO_TENANT, WAIT_SECONDS, Crm, DemoError
+from crm.platform.demo.company import Company, users
 from crm.platform.demo.plan import plan
 from crm.platform.demo.story import Customer, Story
 from crm.platform.demo.truth import TRUTH_FILE, write_truth
@@ -37,12 +38,10 @@ DEFAULT_CUSTOMERS = 100
 DEFAULT_MONTHS = 12
 DEFAULT_SEED = 42
 DAYS_PER_MONTH = 30.44
-WORK_HOUR = time(10, 0)
 TICK_HOUR = time(18, 0)
-NEVER = 365 * 24 * 3600.0
-"""The app's own scheduler jobs tick once at start-up and then never: the generator ticks
-them itself at the end of each simulated day, so what they record depends on the simulated
-days only, never on how fast this machine runs."""
+CHURN_EVERY_DAYS = 7
+"""The churn monitor's round (a refit and every customer assessed) runs weekly in the demo, on
+the last day too: a loss is dated within a week of when it showed, at a seventh of the cost."""
 
 
 @dataclass(frozen=True)
@@ -55,6 +54,10 @@ class DemoReport:
     seconds: float
     events: dict[str, int]
     truth: Path
+    users: list[tuple[str, str, str | None]]
+    """Who works at the company: (user, role, team), as ``crm token`` takes them."""
+    prospects: int = 0
+    """Customers besides the personas: in the shared pool, or converted from recent leads."""
 
     @property
     def commands_per_second(self) -> float:
@@ -99,10 +102,13 @@ async def generate(
     start = end - timedelta(days=round(months * DAYS_PER_MONTH))
     plans = plan(customers, seed, start, end)
     clock = ManualClock(datetime.combine(start, WORK_HOUR, UTC))
-    quiet = settings.model_copy(update={"scheduler_interval_seconds": NEVER})
-    platform = open_platform(quiet, clock=clock)
+    # the contexts' own jobs do not run: the simulation ticks them itself at the end of each
+    # simulated day, so what they record depends on the simulated days only
+    quiet = tuple(replace(c, jobs=None) for c in CONTEXTS)
+    platform = open_platform(settings, clock=clock, contexts=quiet)
     started = clock_time.perf_counter()
     try:
+        await ensure_tenant(platform, DEMO_TENANT, operator="demo")
         app = create_app(platform)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)
@@ -123,7 +129,9 @@ async def generate(
             events.update(envelope.event_type for envelope in page)
     finally:
         await platform.close()
-    truth = write_truth(settings.data_dir / TRUTH_FILE, people, seed, start, end, events)
+    truth = write_truth(
+        settings.data_dir / TRUTH_FILE, people, seed, start, end, events, company.prospects
+    )
     return DemoReport(
         customers=customers,
         start=start,
@@ -133,6 +141,8 @@ async def generate(
         seconds=seconds,
         events=dict(sorted(events.items())),
         truth=truth,
+        users=users(),
+        prospects=len(company.prospects),
     )
 
 
@@ -148,6 +158,7 @@ async def simulate(
 ) -> None:
     sales = SalesScheduler(platform.runtime)
     desk = ServiceDeskScheduler(platform.runtime)
+    churn = ChurnMonitor(platform.runtime)
     bound = asyncio.Semaphore(concurrency)
 
     async def run(actions: list[Action]) -> None:
@@ -160,7 +171,9 @@ async def simulate(
         day = start + timedelta(days=n)
         clock.set(datetime.combine(day, WORK_HOUR, UTC))
         # actions may add actions for the same day (a campaign's end): run until none are left
-        while todo := agenda.days.pop(day, None):
+        while (slot := agenda.next_on(day)) is not None:
+            when, todo = slot
+            clock.set(datetime.combine(day, when, UTC))
             company = todo.pop("company", [])
             await run(company)
             await asyncio.gather(*(run(actions) for actions in todo.values()))
@@ -168,6 +181,9 @@ async def simulate(
         await caught_up(platform)
         await sales.tick(clock.now())
         await desk.tick(clock.now())
+        if n % CHURN_EVERY_DAYS == CHURN_EVERY_DAYS - 1 or n == days - 1:
+            # the churn monitor's daily round, weekly here: losses dated as they happened
+            await churn.tick(clock.now())
         if progress is not None:
             progress(n + 1, days, crm.commands)
     await caught_up(platform)

@@ -10,9 +10,10 @@ read them when they run.
 from __future__ import annotations
 
 import random
+import zlib
 from collections.abc import Iterator
 from dataclasses import dataclass
-from datetime import date, timedelta
+from datetime import date, time, timedelta
 from decimal import Decimal
 from typing import Any
 
@@ -20,11 +21,14 @@ from crm.platform.demo.agenda import Action, Agenda
 from crm.platform.demo.client import Crm, DemoError, eur
 from crm.platform.demo.company import (
     AGENTS,
+    ARTICLES,
+    COMPANY,
     DISQUALIFY_REASONS,
     FIRST,
     LAST,
     MANAGERS,
     PRODUCTS,
+    REGIONS,
     SOURCES,
     SUPPORT_GROUP,
     TEAMS,
@@ -50,6 +54,11 @@ def stages() -> Iterator[str]:
     yield from ("qualification", "needs_analysis", "proposal", "negotiation")
 
 
+PIPELINE_STAGES: tuple[str | None, ...] = (None, *stages())
+"""Where the open pipeline stands at the end: every open stage of the default pipeline
+(``None``: the first, ``prospecting``, where an opportunity opens)."""
+
+
 class Story:
     """Turns the plan into actions on the agenda."""
 
@@ -58,6 +67,9 @@ class Story:
         self.company = company
         self.agenda = agenda
         self.end = end
+        self.lately = 0
+        """The seed of what the company does besides the personas' plans (the open
+        pipeline, the pool, the latest leads): drawn apart, so the plans stay as they are."""
 
     def lines(self, order: PlannedOrder) -> list[dict[str, Any]]:
         return [
@@ -118,6 +130,7 @@ class Story:
 
         first = weekday(start)
         self.agenda.at(first, "company", catalogue)
+        self.agenda.at(first, "company", self._knowledge_base())
 
         # a campaign per quarter, launched when it starts and ended when it ends
         day = first
@@ -150,6 +163,96 @@ class Story:
             rep = rng.choice(TEAMS[team])
             name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
             self.agenda.at(day, f"lead-{i}", self._dead_lead(rep, name, day, reason))
+
+        # drawn after everything above, so that the rest of the company stays as it was
+        self.lately = rng.getrandbits(32)
+        self._prospects(start, end, leads, random.Random(f"{self.lately}:prospects"))
+
+    def _knowledge_base(self) -> Action:
+        """The agents' first articles, published: tickets are resolved with them."""
+
+        async def act() -> None:
+            for n, (subject, (title, problem, solution, tags)) in enumerate(ARTICLES.items()):
+                agent = AGENTS[n % len(AGENTS)]
+                body = {"title": title, "problem": problem, "solution": solution, "tags": tags}
+                made = await self.crm.send(agent, "POST", "/kb/articles", body)
+                await self.crm.send(agent, "POST", f"/kb/articles/{made['id']}/publish")
+                self.company.articles[subject] = made["id"]
+
+        return act
+
+    def _prospects(self, start: date, end: date, n: int, rng: random.Random) -> None:
+        """Customers outside the personas: prospects registered into the shared pool over
+        the last months (for reps to claim), and leads of the last weeks converted into
+        customers whose first opportunity is still open at the end, at every stage."""
+        span = (end - start).days
+        for i in range(max(2, n // 2)):
+            day = weekday(end - timedelta(days=rng.randint(3, max(4, min(span - 1, 120)))))
+            name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+            region = rng.choice(REGIONS)
+            self.agenda.at(day, f"pool-{i}", self._pooled(name, region))
+        for i in range(max(len(PIPELINE_STAGES), n // 3)):
+            team = rng.choice(sorted(TEAMS))
+            rep = rng.choice(TEAMS[team])
+            day = weekday(end - timedelta(days=rng.randint(10, max(11, min(span - 1, 30)))))
+            name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
+            company = f"{name.split()[1]} {rng.choice(COMPANY)}"
+            stage = PIPELINE_STAGES[i % len(PIPELINE_STAGES)]
+            self.agenda.at(day, f"fresh-{i}", self._fresh(rep, name, company, day, stage))
+
+    def _pooled(self, name: str, region: str) -> Action:
+        async def act() -> None:
+            first, last = name.split(" ", 1)
+            body = {
+                "name": name,
+                "email": f"{first}.{last}.prospect@example.com".lower(),
+                "region": region,
+                "source": "trade fair",
+                "tags": ["prospect"],
+            }
+            done = await self.crm.send(MANAGERS["north"], "POST", "/customers", body)
+            self.company.prospects.append(done["id"])
+
+        return act
+
+    def _fresh(self, rep: str, name: str, company: str, day: date, stage: str | None) -> Action:
+        async def act() -> None:
+            first, last = name.split(" ", 1)
+            body: dict[str, Any] = {
+                "name": name,
+                "email": f"{first}.{last}.lead@example.com".lower(),
+                "company": company,
+                "source": "referral",
+            }
+            campaign = self.company.campaign_on(day)
+            if campaign:
+                body["campaign_id"] = campaign
+            lead = await self.crm.send(rep, "POST", "/leads", body)
+            await self.crm.send(rep, "POST", f"/leads/{lead['id']}/qualify", {"note": "fit"})
+            done = await self.crm.send(
+                rep,
+                "POST",
+                f"/leads/{lead['id']}/convert",
+                {
+                    "opportunity_name": f"{company}: first order",
+                    "amount": eur(2000 + 500 * (len(name) % 7)),
+                    "expected_close_date": (self.end + timedelta(days=30)).isoformat(),
+                },
+            )
+            self.company.prospects.append(done["customer_id"])
+            opportunity = done["opportunity_id"]
+            await self.crm.until(rep, f"/leads/{lead['id']}", lambda d: d["status"] == "converted")
+            await self.crm.until(rep, f"/opportunities/{opportunity}", lambda d: True)
+            for step in stages():
+                if stage is None:
+                    break
+                await self.crm.send(
+                    rep, "POST", f"/opportunities/{opportunity}/stage", {"stage": step}
+                )
+                if step == stage:
+                    break
+
+        return act
 
     def _campaign(self, n: int, starts: date, ends: date, channel: str) -> Action:
         async def act() -> None:
@@ -228,6 +331,46 @@ class Story:
             at(interaction.day, who, self._interaction(c, interaction))
         for opportunity in p.lost:
             self._lost(c, opportunity)
+        self._open_pipeline(c)
+
+    def _open_pipeline(self, c: Customer) -> None:
+        """A customer still buying may be in talks at the end: an opportunity opened in the
+        last weeks, at some stage, expected to close after the end (the forecast)."""
+        p = c.plan
+        rng = random.Random(f"{self.lately}:pipeline:{p.index}")
+        opened = weekday(self.end - timedelta(days=rng.randint(12, 40)))
+        if p.churned or rng.random() > 0.3 or opened <= p.joined + timedelta(days=20):
+            return
+        who, ids = f"customer-{p.index}", dict[str, str]()
+        stage = rng.choice(PIPELINE_STAGES)
+
+        async def open_() -> None:
+            done = await self.crm.send(
+                p.rep,
+                "POST",
+                "/opportunities",
+                {
+                    "customer_id": c.id,
+                    "name": f"{p.company}: {rng.choice(('renewal', 'new site', 'upgrade'))}",
+                    "amount": eur(rng.choice((3000, 5000, 8000, 12000))),
+                    "expected_close_date": (
+                        self.end + timedelta(days=rng.randint(5, 75))
+                    ).isoformat(),
+                },
+            )
+            ids["opportunity"] = done["id"]
+
+        self.agenda.at(opened, who, open_)
+        day = opened
+        for step in stages():
+            if stage is None:
+                break
+            day = weekday(day + timedelta(days=2))
+            if day >= self.end:
+                break
+            self.agenda.at(day, who, self._move(c, ids, step))
+            if step == stage:
+                break
 
     def _lead(self, c: Customer, lead: dict[str, str]) -> Action:
         async def act() -> None:
@@ -242,6 +385,7 @@ class Story:
             campaign = self.company.campaign_on(p.joined)
             if campaign:
                 body["campaign_id"] = campaign
+                lead["campaign"] = campaign
             made = await self.crm.send(p.rep, "POST", "/leads", body)
             lead["id"] = made["id"]
             await self.crm.send(p.rep, "POST", f"/leads/{made['id']}/qualify", {"note": "fit"})
@@ -336,6 +480,8 @@ class Story:
                 }
                 if opportunity:
                     body["opportunity_id"] = opportunity
+                if lead is not None and lead.get("campaign"):
+                    body["campaign_id"] = lead["campaign"]  # the campaign that won the deal
                 quote = await crm.send(rep, "POST", "/quotes", body)
                 await crm.send(rep, "POST", f"/quotes/{quote['id']}/send")
                 await crm.send(rep, "POST", f"/quotes/{quote['id']}/accept")
@@ -467,6 +613,17 @@ class Story:
 
         return act
 
+    @staticmethod
+    def _reply_time(c: Customer, t: PlannedTicket) -> time:
+        """When the agent answers: some minutes after the ticket was opened (at the work
+        hour), sooner the more urgent; the next day's first thing when planned for then.
+        A function of the ticket alone (not drawn from the plan's generator)."""
+        if t.respond_after:
+            return time(8, 30 + zlib.crc32(f"{c.plan.index}:{t.day}".encode()) % 30)
+        span = {"urgent": 40, "high": 90, "normal": 180, "low": 300}.get(t.priority, 180)
+        minutes = 10 + zlib.crc32(f"{c.plan.index}:{t.day}:{t.kind}".encode()) % span
+        return time(10 + minutes // 60, minutes % 60)
+
     def _ticket(self, c: Customer, t: PlannedTicket) -> None:
         who, at = f"customer-{c.plan.index}", self.agenda.at
         agent = AGENTS[c.plan.index % len(AGENTS)]
@@ -494,7 +651,7 @@ class Story:
                     "description": f"{subject}. Reported by {c.plan.name}.",
                 },
             )
-            ids["ticket"] = done["id"]
+            ids["ticket"], ids["subject"] = done["id"], subject
             await self.crm.send(
                 agent,
                 "POST",
@@ -512,7 +669,11 @@ class Story:
 
         async def resolve() -> None:
             url = f"/tickets/{ids['ticket']}"
-            await self.crm.send(agent, "POST", f"{url}/resolve", {"resolution": "Sorted out."})
+            body: dict[str, Any] = {"resolution": "Sorted out."}
+            article = self.company.articles.get(ids["subject"])
+            if article is not None:
+                body["kb_article_id"] = article
+            await self.crm.send(agent, "POST", f"{url}/resolve", body)
             if t.score is not None:
                 await self.crm.send(agent, "POST", f"{url}/satisfaction", {"score": t.score})
 
@@ -537,7 +698,7 @@ class Story:
 
         at(t.day, who, open_)
         responded = weekday(t.day + timedelta(days=t.respond_after))
-        at(responded, who, respond)
+        at(responded, who, respond, self._reply_time(c, t))
         resolved = weekday(responded + timedelta(days=t.resolve_after))
         at(resolved, who, resolve)
         reopened = complaint and t.score is not None and t.score <= 2

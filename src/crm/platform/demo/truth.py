@@ -25,6 +25,7 @@ def write_truth(
     start: date,
     end: date,
     events: Counter[str],
+    prospects: list[str] | None = None,
 ) -> Path:
     """The ground truth of the personas, for evaluations of the churn warnings."""
     truth = {
@@ -43,6 +44,7 @@ def write_truth(
             for c in people
             if c.id
         },
+        "prospects": sorted(prospects or []),
     }
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(json.dumps(truth, indent=2) + "\n")
