@@ -194,7 +194,7 @@ async def test_a_premium_complaint_from_opening_to_follow_up(
     refused = await ann.post(f"/tickets/{tid}/escalate", json={"reason": "again"})
     assert refused.status_code == 409
     assert refused.json()["code"] == "ticket_resolved"
-    assert "is resolved; cannot escalate" in refused.json()["detail"]
+    assert "is resolved; cannot escalate" in refused.json()["message"]
 
     scored = await ok(
         await ann.post(
@@ -454,7 +454,7 @@ async def test_a_low_score_reopens_a_complaint_for_review_with_a_new_target(
 
     refused = await ann.post(f"/tickets/{tid}/reopen", json={"reason": "again"})
     assert (refused.status_code, refused.json()["code"]) == (409, "ticket_assigned")
-    assert "cannot reopen" in refused.json()["detail"]
+    assert "cannot reopen" in refused.json()["message"]
     await ok(await ann.post(f"/tickets/{tid}/resolve", json={"resolution": "refunded twice"}))
     reopened = await ok(await ann.post(f"/tickets/{tid}/reopen", json={"reason": "still wrong"}))
     ticket = await read(ann, f"/tickets/{tid}", reopened["position"])
