@@ -20,6 +20,7 @@ from crm.kernel.context import BoundedContext
 from crm.kernel.settings import Settings
 from crm.platform.app import create_app
 from crm.platform.bootstrap import CONTEXTS, Platform, context_named, open_platform
+from tests.support.tenants import create_tenants
 
 SECRET = "test-secret-" + "x" * 40
 T0 = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
@@ -83,7 +84,8 @@ async def platform(
 
 
 class Api:
-    """An HTTP client of the whole platform that can speak as any user."""
+    """An HTTP client of the whole platform that can speak as any user of the tenants the
+    fixture created (``tests.support.tenants.TEST_TENANTS``)."""
 
     def __init__(self, client: httpx.AsyncClient, platform: Platform) -> None:
         self.client = client
@@ -136,6 +138,7 @@ class UserClient:
 
 @pytest.fixture
 async def api(platform: Platform) -> AsyncIterator[Api]:
+    await create_tenants(platform)
     app = create_app(platform)
     async with app.router.lifespan_context(app):
         transport = httpx.ASGITransport(app=app)

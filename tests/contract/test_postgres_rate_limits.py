@@ -20,6 +20,7 @@ from crm.platform.app import create_app
 from crm.platform.bootstrap import context_named, open_platform
 from tests.conftest import SECRET
 from tests.support.postgres import URL, fresh_schema, needs_postgres
+from tests.support.tenants import create_tenants
 
 pytestmark = [pytest.mark.contract, needs_postgres]
 
@@ -71,6 +72,7 @@ async def test_two_apps_share_one_limit(schema: str, tmp_path: Path) -> None:
     )
     assert isinstance(open_rate_limit_store(settings.rate_limit_store), PostgresRateLimits)
     platform = open_platform(settings, contexts=(context_named("customer"),))
+    await create_tenants(platform)
     apps = [create_app(platform), create_app(platform)]
     token = platform.runtime.tokens.issue("ada", Role.MANAGER, "default")
     headers = {"Authorization": f"Bearer {token}"}

@@ -25,6 +25,7 @@ from crm.kernel.auth import Role
 from crm.kernel.settings import Settings
 from crm.platform.app import create_app
 from crm.platform.bootstrap import Platform
+from tests.support.tenants import create_tenants
 
 pytestmark = pytest.mark.e2e
 
@@ -117,6 +118,7 @@ async def test_no_operation_answers_a_5xx_or_off_its_schema(platform: Platform) 
         status_code_conformance,
     )
 
+    await create_tenants(platform)
     app = create_app(platform)
     schema = schemathesis.openapi.from_dict(app.openapi())
     token = platform.runtime.tokens.issue("fuzz-boss", Role.MANAGER, "default")

@@ -27,6 +27,7 @@ from crm.platform.app import create_app
 from crm.platform.bootstrap import Platform, open_platform
 from tests.conftest import SECRET, Api
 from tests.support.processes import Process
+from tests.support.tenants import create_tenants
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer")]
 
@@ -261,6 +262,7 @@ def strict(settings: Settings) -> Settings:
 @pytest.fixture
 async def strict_api(strict: Settings) -> AsyncIterator[Api]:
     platform = open_platform(strict, contexts=_customer_only())
+    await create_tenants(platform)
     app = create_app(platform)
     try:
         async with app.router.lifespan_context(app):

@@ -18,8 +18,19 @@ CRM = str(Path(sys.executable).parent / "crm")
 
 
 class Process:
-    def __init__(self, args: list[str], env: dict[str, str], log: Path) -> None:
+    def __init__(
+        self,
+        args: list[str],
+        env: dict[str, str],
+        log: Path,
+        *,
+        cwd: Path | None = None,
+        exe: str = CRM,
+    ) -> None:
+        """``exe`` as a person types it (``.venv/bin/crm``), run in ``cwd``."""
         self.args = args
+        self.cwd = cwd
+        self.exe = exe
         self.port = free_port()
         self.env = {**env, "CRM_PORT": str(self.port)}
         self.log = log
@@ -35,7 +46,11 @@ class Process:
         with self.log.open("ab") as out:
             out.write(f"\n==== start {self.starts}: crm {' '.join(self.args)}\n".encode())
         self.proc = subprocess.Popen(
-            [CRM, *self.args], env=self.env, stdout=self.log.open("ab"), stderr=subprocess.STDOUT
+            [self.exe, *self.args],
+            env=self.env,
+            cwd=self.cwd,
+            stdout=self.log.open("ab"),
+            stderr=subprocess.STDOUT,
         )
         if wait:
             self.wait_ready(timeout)

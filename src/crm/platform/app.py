@@ -62,7 +62,7 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
     app.state.ready = False
     install_error_handlers(app)
     _install_middleware(app, platform)
-    authenticate = Authenticator(platform.runtime.tokens)
+    authenticate = Authenticator(platform.runtime.tokens, platform.runtime.tenants)
     for context in platform.contexts:
         app.include_router(context.router(platform.runtime, authenticate))
 
@@ -111,6 +111,7 @@ def _install_middleware(app: FastAPI, platform: Platform) -> None:
             store=store,
             limits=rate_limits(settings),
             tokens=platform.runtime.tokens,
+            tenants=platform.runtime.tenants,
             public=[*PROBES, *docs, ASSETS, *([app.openapi_url] if app.openapi_url else [])],
             exempt=PROBES,
         )

@@ -10,16 +10,18 @@ import logging
 from collections.abc import Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import timedelta
+from pathlib import Path
 from typing import TYPE_CHECKING
 
 from crm.analytics.context import CONTEXT as ANALYTICS
 from crm.customer.context import CONTEXT as CUSTOMER
 from crm.events import REGISTRY
 from crm.kernel.adapters.urls import open_event_store, open_key_store, open_read_store
-from crm.kernel.auth import TokenIssuer, load_or_create_secret
+from crm.kernel.auth import SECRET_FILE, TokenIssuer, load_or_create_secret, load_secret
 from crm.kernel.clock import Clock, SystemClock
 from crm.kernel.codec import EventCodec
 from crm.kernel.context import BoundedContext
+from crm.kernel.errors import RuleViolated
 from crm.kernel.event_store import EventStore
 from crm.kernel.keys import KeyStore
 from crm.kernel.projection import (
@@ -33,6 +35,7 @@ from crm.kernel.reactor import ReactionRunner
 from crm.kernel.read_store import ReadStore
 from crm.kernel.runtime import Runtime
 from crm.kernel.settings import Settings
+from crm.kernel.tenants import CreateTenant, has_tenants, operator_context, tenant_commands
 from crm.sales.context import CONTEXT as SALES
 from crm.service_desk.context import CONTEXT as SERVICE_DESK
 
@@ -71,9 +74,52 @@ def topics_carrying(categories: Collection[str]) -> list[str]:
     return [c.topic for c in CONTEXTS if c.categories & set(categories)]
 
 
-def token_issuer(settings: Settings) -> TokenIssuer:
-    secret = settings.secret or load_or_create_secret(settings.data_dir)
+class NoSecret(Exception):
+    """No ``CRM_SECRET`` and no secret file where the settings point."""
+
+    def __init__(self, path: Path) -> None:
+        super().__init__(f"no token secret in {path}")
+        self.path = path
+
+
+def token_issuer(settings: Settings, *, create: bool = True) -> TokenIssuer:
+    """The issuer of the deployment's tokens: ``CRM_SECRET``, else the secret file of the
+    data directory, created if ``create`` (what ``crm up`` does; ``crm token`` never does:
+    a secret it created would sign tokens no running platform accepts)."""
+    secret = settings.secret
+    if secret is None:
+        if create:
+            secret = load_or_create_secret(settings.data_dir)
+        else:
+            secret = load_secret(settings.data_dir)
+            if secret is None:
+                raise NoSecret((settings.data_dir / SECRET_FILE).absolute())
     return TokenIssuer(secret, ttl=timedelta(hours=settings.token_ttl_hours))
+
+
+async def ensure_tenant(platform: Platform, tenant: str, *, operator: str = "platform") -> bool:
+    """Create ``tenant`` unless it exists (active or not: a deactivated tenant stays so);
+    True if it was created here."""
+    runtime = platform.runtime
+    if await runtime.tenants.record(tenant) is not None:
+        return False
+    try:
+        await runtime.commands.execute(
+            CreateTenant(tenant), operator_context(tenant, operator, runtime.clock.now())
+        )
+    except RuleViolated:  # another process created it meanwhile
+        return False
+    return True
+
+
+async def ensure_first_tenant(platform: Platform) -> str | None:
+    """In a store where no tenant was ever created, create the default one
+    (``CRM_DEFAULT_TENANT``), so that ``crm up`` and ``crm token`` work out of the box; the
+    tenant created, or None."""
+    if await has_tenants(platform.store):
+        return None
+    tenant = platform.settings.default_tenant
+    return tenant if await ensure_tenant(platform, tenant) else None
 
 
 @dataclass
@@ -218,7 +264,9 @@ def open_platform(
         satisfaction_low_score=settings.satisfaction_low_score,
         satisfaction_reopens_complaints=settings.satisfaction_reopens_complaints,
         ticket_reopen_window_days=settings.ticket_reopen_window_days,
+        tenant_cache_seconds=settings.tenant_cache_seconds,
     )
+    runtime.commands.register(tenant_commands(runtime.tenants))
     for context in contexts:
         if context.commands is not None:
             runtime.commands.register(*context.commands(runtime))

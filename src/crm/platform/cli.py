@@ -287,7 +287,11 @@ def token(
     try:
         issuer = token_issuer(settings, create=False)
     except NoSecret as e:
-        console.print(f"[red]{e}: start the platform first (`crm up`) or set CRM_SECRET[/red]")
+        console.print(
+            f"[red]{e}: start the platform first (`crm up`), or set CRM_SECRET as it has it[/red]",
+            highlight=False,
+            soft_wrap=True,
+        )
         raise typer.Exit(2) from None
     name = tenant or settings.default_tenant
 
@@ -306,6 +310,7 @@ def token(
             f"[red]tenant {name!r} {said}: its tokens would be refused (401);"
             f" `crm tenants {fix} {name}` first[/red]",
             highlight=False,
+            soft_wrap=True,
         )
         raise typer.Exit(2)
     typer.echo(issuer.issue(user, role, name, team=team))
@@ -319,10 +324,12 @@ def existing_settings() -> Settings:
     try:
         found = existing_deployment(settings)
     except NoDeployment as e:
-        console.print(f"[red]{e}[/red]", highlight=False)
+        console.print(f"[red]{e}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     if uses_data_dir(found) and found.data_dir.absolute() != settings.data_dir.absolute():
-        console.print(f"using the platform data in {found.data_dir}", highlight=False)
+        console.print(
+            f"using the platform data in {found.data_dir}", highlight=False, soft_wrap=True
+        )
     return found
 
 
@@ -405,12 +412,16 @@ def _tenant_command(command: object, done: str) -> None:
     try:
         recorded = asyncio.run(run())
     except InvalidCommand as e:
-        console.print(f"[red]{e.message}[/red]", highlight=False)
+        console.print(f"[red]{e.message}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(2) from None
     except RuleViolated as e:
-        console.print(f"[red]{e}[/red]", highlight=False)
+        console.print(f"[red]{e}[/red]", highlight=False, soft_wrap=True)
         raise typer.Exit(1) from None
-    console.print(done if recorded else f"tenant {tenant!r}: nothing to change", highlight=False)
+    console.print(
+        done if recorded else f"tenant {tenant!r}: nothing to change",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 def _operator() -> str:

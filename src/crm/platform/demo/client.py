@@ -18,6 +18,9 @@ from crm.kernel.auth import Role
 from crm.platform.bootstrap import Platform
 from crm.platform.demo.company import AGENTS, MANAGERS, SUPPORT_GROUP, TEAMS
 
+DEMO_TENANT = "default"
+"""The tenant the demo company is (the generator creates it first)."""
+
 WAIT_SECONDS = 30.0
 """How long to wait for what another process does (a reaction, a projection)."""
 
@@ -52,7 +55,7 @@ class Crm:
                 role, team = Role.AGENT, SUPPORT_GROUP
             if user == "admin":
                 role = Role.ADMIN
-            token = self.platform.runtime.tokens.issue(user, role, "default", team=team)
+            token = self.platform.runtime.tokens.issue(user, role, DEMO_TENANT, team=team)
             self._headers[user] = {"Authorization": f"Bearer {token}"}
         return self._headers[user]
 

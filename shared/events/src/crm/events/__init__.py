@@ -1,6 +1,15 @@
 """The published language of the CRM: envelopes, event payloads, their registry and schemas."""
 
-from crm.events import analytics, customer, knowledge, sales, sales_orders, service_desk, visits
+from crm.events import (
+    analytics,
+    customer,
+    knowledge,
+    sales,
+    sales_orders,
+    service_desk,
+    tenants,
+    visits,
+)
 from crm.events.base import ERASED, DomainEvent, OptionalPersonal, Personal
 from crm.events.envelope import EventEnvelope, EventMetadata, NewEvent
 from crm.events.registry import REGISTRY, EventRegistry, UnknownEventType, event, upcaster
@@ -23,6 +32,7 @@ __all__ = [
     "sales",
     "sales_orders",
     "service_desk",
+    "tenants",
     "upcaster",
     "visits",
 ]

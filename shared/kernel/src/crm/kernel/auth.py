@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import contextlib
+import os
 import secrets
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -40,20 +42,38 @@ class Actor:
         return self.role in (Role.ADMIN, Role.MANAGER)
 
 
-def load_or_create_secret(data_dir: Path) -> str:
-    """The signing secret in ``data_dir/secret.key``, created (mode 0600) on first use."""
-    path = data_dir / "secret.key"
-    if path.exists():
-        return path.read_text().strip()
-    data_dir.mkdir(parents=True, exist_ok=True)
-    secret = secrets.token_urlsafe(48)
-    tmp = path.with_suffix(".tmp")
-    tmp.touch(mode=0o600)
-    tmp.write_text(secret)
+SECRET_FILE = "secret.key"
+
+
+def load_secret(data_dir: Path) -> str | None:
+    """The signing secret in ``data_dir/secret.key``, None if there is none."""
+    path = data_dir / SECRET_FILE
     try:
-        tmp.rename(path) if not path.exists() else tmp.unlink()
-    except FileExistsError:
-        tmp.unlink()
+        return path.read_text().strip()
+    except FileNotFoundError:
+        return None
+
+
+def load_or_create_secret(data_dir: Path) -> str:
+    """The signing secret in ``data_dir/secret.key``, created (mode 0600) on first use. Two
+    processes creating it at once end with the same secret: the file is linked into place
+    only if it does not exist yet, never replaced."""
+    secret = load_secret(data_dir)
+    if secret is not None:
+        return secret
+    data_dir.mkdir(parents=True, exist_ok=True)
+    path = data_dir / SECRET_FILE
+    tmp = data_dir / f".{SECRET_FILE}.{os.getpid()}.{secrets.token_hex(4)}"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    try:
+        with os.fdopen(fd, "w") as out:
+            out.write(secrets.token_urlsafe(48))
+            out.flush()
+            os.fsync(out.fileno())
+        with contextlib.suppress(FileExistsError):  # another process's came first: it wins
+            os.link(tmp, path)
+    finally:
+        tmp.unlink(missing_ok=True)
     return path.read_text().strip()
 
 

@@ -11,6 +11,7 @@ from crm.kernel.codec import EventCodec
 from crm.kernel.commands import CommandBus
 from crm.kernel.event_store import EventStore
 from crm.kernel.read_store import ReadStore
+from crm.kernel.tenants import TenantDirectory
 
 
 @dataclass(frozen=True)
@@ -28,8 +29,15 @@ class Runtime:
     """Service desk: whether a low score reopens a complaint for review."""
     ticket_reopen_window_days: int = 7
     """Service desk: how long after closing a ticket may still be reopened."""
+    tenant_cache_seconds: float = 5.0
+    """How long a tenant's status is kept before its record is read again."""
 
     @cached_property
     def commands(self) -> CommandBus:
         """The one path every command takes; the platform registers each context's tables."""
         return CommandBus(self.store, self.codec)
+
+    @cached_property
+    def tenants(self) -> TenantDirectory:
+        """This process's check of a token's tenant (:mod:`crm.kernel.tenants`)."""
+        return TenantDirectory(self.store, ttl=self.tenant_cache_seconds)

@@ -35,6 +35,12 @@ class Settings(BaseSettings):
     """Signing secret of access tokens; unset: a random one kept in the data directory."""
     token_ttl_hours: int = Field(default=12, ge=1)
     default_tenant: str = "default"
+    """The tenant of tokens issued without ``--tenant``; ``crm up`` creates it in a store
+    that has no tenant yet."""
+    tenant_cache_seconds: float = Field(default=5.0, ge=0, le=300)
+    """How long each process keeps a tenant's status (active, deactivated, unknown) before
+    reading its record again: a tenant deactivated (or added) elsewhere is refused (or
+    accepted) within this bound."""
     read_wait_seconds: float = Field(default=2.0, ge=0, le=30)
     """How long a GET with ``min_position`` waits for the read model to catch up."""
     scheduler_interval_seconds: float = Field(default=60.0, gt=0)

@@ -4,8 +4,9 @@
 Groups: ``reads`` (GET, HEAD, OPTIONS), ``commands`` (POST, PUT, PATCH, DELETE), ``exports``
 (``format=csv``, or a path ending in ``.csv``) and ``auth_failures`` (a request with a missing
 or bad token, counted per address only: a guessed or stolen-and-expired token cannot be tried
-fast). A request is counted against its user (the token's tenant and subject, once the token
-verifies) and against its address; either limit refuses it.
+fast; so is a token that verifies but names a tenant that does not exist or is deactivated).
+A request is counted against its user (the token's tenant and subject, once the token
+verifies and its tenant is active) and against its address; either limit refuses it.
 
 Each limit is a rate and a burst, kept by the generic cell rate algorithm (GCRA), an exact
 token bucket in one number per key: the "theoretical arrival time" ``tat``. A request at
@@ -32,6 +33,7 @@ from starlette.types import ASGIApp, Receive, Scope, Send
 from crm.kernel.auth import TokenIssuer
 from crm.kernel.errors import Unauthenticated
 from crm.kernel.http.errors import error_response
+from crm.kernel.tenants import TenantDirectory
 
 log = logging.getLogger(__name__)
 
@@ -172,6 +174,7 @@ class RateLimiter:
         store: RateLimitStore,
         limits: RateLimits,
         tokens: TokenIssuer,
+        tenants: TenantDirectory | None = None,
         public: Iterable[str] = (),
         exempt: Iterable[str] = (),
     ) -> None:
@@ -179,10 +182,14 @@ class RateLimiter:
         self.store = store
         self.limits = limits
         self.tokens = tokens
+        self.tenants = tenants
         self.public = frozenset(public)
         self.exempt = frozenset(exempt)
 
-    def _user(self, scope: Scope) -> str | None:
+    async def _user(self, scope: Scope) -> str | None:
+        """The user a request counts against; None for a missing or bad token, or one of a
+        tenant that does not exist or is deactivated (the tenant's check is cached, so this
+        costs no read per request; the authenticator answers it the same way)."""
         token = _bearer(scope)
         if token is None:
             return None
@@ -190,13 +197,20 @@ class RateLimiter:
             actor = self.tokens.verify(token)
         except Unauthenticated:
             return None
+        if self.tenants is not None:
+            try:
+                await self.tenants.require_active(actor.tenant)
+            except Unauthenticated:
+                return None
+            except Exception:  # the store is down: the authenticator will answer for it
+                log.warning("tenant check unavailable: counted as its user", exc_info=True)
         return f"{actor.tenant}\x1f{actor.id}"
 
-    def _requests(self, scope: Scope) -> tuple[Group, list[tuple[str, Limit]]]:
+    async def _requests(self, scope: Scope) -> tuple[Group, list[tuple[str, Limit]]]:
         group = group_of(scope)
         client = scope.get("client")
         address = client[0] if client else "unknown"
-        user = self._user(scope)
+        user = await self._user(scope)
         counted: list[tuple[str, Limit]] = []
         per_address = self.limits.per_address.get(group)
         if per_address is not None:
@@ -216,7 +230,7 @@ class RateLimiter:
         if scope["type"] != "http" or scope.get("path") in self.exempt:
             await self.app(scope, receive, send)
             return
-        group, counted = self._requests(scope)
+        group, counted = await self._requests(scope)
         if counted:
             try:
                 wait = await self.store.take(counted)
