@@ -26,7 +26,7 @@ from crm.kernel.auth import Role, TokenIssuer
 from crm.kernel.event_store import NO_STREAM
 from crm.kernel.settings import Settings
 from crm.platform.app import create_app
-from crm.platform.bootstrap import open_platform
+from crm.platform.bootstrap import ensure_first_tenant, open_platform
 
 GROUP = "http"
 SECRET = "bench-secret-" + "s" * 40
@@ -103,6 +103,7 @@ async def bare_appends(path: Path, n: int, concurrency: int) -> tuple[float, lis
 async def in_process(d: Path, pairs: int, concurrency: int) -> tuple[float, list[float]]:
     platform = open_platform(Settings(data_dir=d / "data", secret=SECRET))
     try:
+        await ensure_first_tenant(platform)  # the tenant of its tokens, as crm up
         app = create_app(platform)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

@@ -39,7 +39,7 @@ from crm.kernel.clock import ManualClock
 from crm.kernel.projection import wait_until
 from crm.kernel.settings import Settings
 from crm.platform.app import create_app
-from crm.platform.bootstrap import Platform, open_platform
+from crm.platform.bootstrap import Platform, ensure_first_tenant, open_platform
 from crm.service_desk.application.scheduler import ServiceDeskScheduler
 from crm.service_desk.projections.ticket_models import PROJECTION as TICKETS_PROJECTION
 
@@ -79,6 +79,7 @@ async def serving(d: Path, clock: ManualClock) -> AsyncIterator[tuple[Platform, 
     settings = Settings(data_dir=d / "data", secret=SECRET, scheduler_interval_seconds=3600)
     platform = open_platform(settings, clock=clock)
     try:
+        await ensure_first_tenant(platform)  # the tenant of its tokens, as crm up
         app = create_app(platform)
         async with (
             app.router.lifespan_context(app),
