@@ -102,16 +102,19 @@ class AccessPolicy(Generic[Act]):
         *,
         what: str,
         scope: Scope | None = None,
+        whole_action: bool = False,
     ) -> Principal:
         """NotFound if ``who`` may not see the record (``scope`` None: no record, e.g. creating
         one), Forbidden if their role may not do ``action``. ``what`` names the record as the
-        answer should ("customer 3f0c…")."""
+        answer should ("customer 3f0c…"); the refusal says the role may not ``action`` those
+        records ("edit customers"), or, with ``whole_action``, just the action, whose value then
+        says it all ("read the churn report")."""
         p = Principal.of(who)
         if scope is not None and not self.sees(p, scope):
             raise NotFound(f"{what} does not exist")
         if not self.may(p, action):
-            noun = what.split(" ")[0]
-            raise Forbidden(f"role {p.role_name} may not {action.value} {noun}s")
+            noun = "" if whole_action else f" {what.split(' ')[0]}s"
+            raise Forbidden(f"role {p.role_name} may not {action.value}{noun}")
         return p
 
     def visibility_filter(self, who: Actor | Principal) -> dict[str, Any]:

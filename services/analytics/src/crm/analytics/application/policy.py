@@ -17,9 +17,11 @@
 
 from __future__ import annotations
 
+from enum import Enum
 from typing import Any
 
 from crm.analytics.projections.activity_models import ActivityDoc
+from crm.kernel.access import AccessPolicy, Principal, Scope
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden
 from crm.kernel.redaction import REDACTED as REDACTED
@@ -27,43 +29,67 @@ from crm.kernel.redaction import PersonalFields
 
 CUSTOMER_PERSONAL = PersonalFields(contact=("name", "email"))
 """The personal fields of a customer's 360° view, list row, warning row and activity."""
-CUSTOMER_READERS = frozenset({Role.ADMIN, Role.MANAGER, Role.ANALYST, Role.SALES_REP})
-REPORT_READERS = frozenset({Role.ANALYST, Role.MANAGER, Role.ADMIN})
+
+
+class AnalyticsAction(Enum):
+    CUSTOMERS = "read the customer analytics"
+    """The 360° view, the customer list, churn warnings, a customer's activity."""
+    CHURN_REPORT = "read the churn report"
+    REPORTS = "read reports"
+    FUNNEL = "read the sales funnel"
+    SERVICE_REPORT = "read the service report"
+
+
+ROLE_ACTIONS: dict[Role, frozenset[AnalyticsAction]] = {
+    Role.ADMIN: frozenset(AnalyticsAction),
+    Role.MANAGER: frozenset(AnalyticsAction),
+    Role.ANALYST: frozenset(AnalyticsAction),
+    Role.SALES_REP: frozenset({AnalyticsAction.CUSTOMERS, AnalyticsAction.FUNNEL}),
+    Role.AGENT: frozenset({AnalyticsAction.SERVICE_REPORT}),
+}
+
+
+def _sees(who: Principal, scope: Scope) -> bool:
+    """A rep sees the analytics of the customers they own; everyone else the tenant's."""
+    return who.role is not Role.SALES_REP or scope.owner_id == who.id
+
+
+def _visible(who: Principal) -> dict[str, Any]:
+    return {"owner_id": who.id} if who.role is Role.SALES_REP else {}
+
+
+POLICY = AccessPolicy(
+    "analytics", ROLE_ACTIONS, sees=_sees, visible=_visible, view=AnalyticsAction.CUSTOMERS
+)
+"""The analytics rules in the kernel's one shape (``POLICY.authorize(who, action, what=...)``);
+the functions below are the scopes the queries apply on top of it."""
+
+_TENANT = "tenant"
 
 
 def customer_reader(actor: Actor) -> None:
-    if actor.role not in CUSTOMER_READERS:
-        raise Forbidden(f"role {actor.role.value} may not read the customer analytics")
+    POLICY.authorize(actor, AnalyticsAction.CUSTOMERS, what="tenant", whole_action=True)
 
 
 def churn_report_reader(actor: Actor) -> None:
-    customer_reader(actor)
-    if actor.role is Role.SALES_REP:
-        raise Forbidden("the churn report covers the whole customer base: analysts, managers")
+    POLICY.authorize(actor, AnalyticsAction.CHURN_REPORT, what="tenant", whole_action=True)
 
 
 def customer_scope(actor: Actor) -> dict[str, Any]:
     """The read-store filter of the customers ``actor`` may see."""
-    scope: dict[str, Any] = {"tenant": actor.tenant}
-    if actor.role is Role.SALES_REP:
-        scope["owner_id"] = actor.id
-    return scope
+    return {_TENANT: actor.tenant, **POLICY.visibility_filter(actor)}
 
 
 def report_reader(actor: Actor) -> None:
-    if actor.role not in REPORT_READERS:
-        raise Forbidden(f"role {actor.role.value} may not read reports")
+    POLICY.authorize(actor, AnalyticsAction.REPORTS, what="tenant", whole_action=True)
 
 
 def funnel_scope(
     actor: Actor, owner_id: str | None, team_id: str | None
 ) -> tuple[str | None, str | None]:
     """The owner and team filters an actor's funnel is bound to."""
-    if actor.role in (Role.ANALYST, Role.ADMIN):
-        return owner_id, team_id
-    if actor.role is Role.MANAGER:
-        if actor.team is None:
-            return owner_id, team_id
+    POLICY.authorize(actor, AnalyticsAction.FUNNEL, what="tenant", whole_action=True)
+    if actor.role is Role.MANAGER and actor.team is not None:
         if team_id not in (None, actor.team):
             raise Forbidden(f"a manager of team {actor.team} sees that team's funnel only")
         return owner_id, actor.team
@@ -71,27 +97,28 @@ def funnel_scope(
         if owner_id not in (None, actor.id):
             raise Forbidden("a sales rep sees their own funnel only")
         return actor.id, team_id
-    raise Forbidden(f"role {actor.role.value} may not read the sales funnel")
+    return owner_id, team_id
 
 
 def activity_visible(actor: Actor, doc: ActivityDoc) -> bool:
     """A customer's activity document is the actor's to read: their tenant's, and for a sales
-    rep a customer they own or one in the shared pool."""
+    rep a customer they own or one in the shared pool (whose activity a rep claiming from the
+    pool needs)."""
     if doc["tenant"] != actor.tenant:
         return False
-    return not (actor.role is Role.SALES_REP and doc["owner_id"] not in (None, actor.id))
+    owner = doc["owner_id"]
+    return owner is None or POLICY.sees(Principal.of(actor), Scope(owner_id=owner))
 
 
 def service_scope(actor: Actor, group_id: str | None) -> str | None:
     """The support group an actor's service report is bound to (None: the whole tenant)."""
+    POLICY.authorize(actor, AnalyticsAction.SERVICE_REPORT, what="tenant", whole_action=True)
     if actor.role in (Role.ANALYST, Role.ADMIN) or (
         actor.role is Role.MANAGER and actor.team is None
     ):
         return group_id
-    if actor.role in (Role.AGENT, Role.MANAGER):
-        if actor.team is None:
-            raise Forbidden("an agent without a support group has no service report to read")
-        if group_id not in (None, actor.team):
-            raise Forbidden(f"{actor.role.value}s of {actor.team} see that group's service report")
-        return actor.team
-    raise Forbidden(f"role {actor.role.value} may not read the service report")
+    if actor.team is None:
+        raise Forbidden("an agent without a support group has no service report to read")
+    if group_id not in (None, actor.team):
+        raise Forbidden(f"{actor.role.value}s of {actor.team} see that group's service report")
+    return actor.team
