@@ -130,7 +130,7 @@ async def test_the_360_view_joins_every_context(
         "north",
         ["vip"],
     )
-    assert (view["segment"], view["value_tier"], view["spend"]) == ("repeat", "bronze", 200.0)
+    assert (view["segment"], view["value_tier"], view["spend"]) == ("repeat", "bronze", "200.00")
     orders = view["orders"]
     assert (orders["count"], orders["totals"], orders["purchase_days"]) == (2, {"EUR": "200.00"}, 2)
     assert orders["first_at"].startswith("2026-03-02")
@@ -185,8 +185,8 @@ async def test_the_360_view_joins_every_context(
     assert tuple(reader.fieldnames or ()) == CUSTOMER_COLUMNS
     rows = list(reader)
     assert [(r["id"], r["orders"], r["spend"]) for r in rows] == [
-        (bob, "1", "500.0"),
-        (ada, "2", "200.0"),
+        (bob, "1", "500.00"),
+        (ada, "2", "200.00"),
     ]
     assert (rows[1]["tags"], rows[1]["overdue_invoices"], rows[1]["complaints"]) == (
         "vip",

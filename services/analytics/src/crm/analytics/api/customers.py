@@ -14,6 +14,7 @@ Routes only: the reads are :class:`CustomerQueries`; who sees what
   context they need, and the sales side of a customer is not theirs to read.
 """
 
+from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
@@ -31,6 +32,7 @@ from crm.analytics.application.customer_view import (
 )
 from crm.analytics.application.periods import MONTH
 from crm.analytics.application.reports.churn import LOSS_COLUMNS
+from crm.events.money import MAX_AMOUNT
 from crm.kernel.auth import Actor
 from crm.kernel.http import Authenticator, PageOf
 from crm.kernel.http.params import Offset
@@ -62,8 +64,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         owner_id: str | None = None,
         region: str | None = None,
         tag: str | None = None,
-        min_spend: Annotated[float | None, Query(ge=0)] = None,
-        max_spend: Annotated[float | None, Query(ge=0)] = None,
+        min_spend: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
+        max_spend: Annotated[Decimal | None, Query(ge=0, le=MAX_AMOUNT)] = None,
         sort: Annotated[
             str, Query(description=f"one of {sorted(SORTS)}, '-' for descending")
         ] = "-spend",

@@ -6,6 +6,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from decimal import Decimal
 from typing import Any, Generic, TypeVar, cast
 
 from crm.analytics.application.customer_view import (
@@ -34,7 +35,7 @@ from crm.kernel.read_store import Query as ReadQuery
 PAGE = 500
 R = TypeVar("R")
 SORTS = {
-    "spend": "spend",
+    "spend": "spend_sort",
     "risk": "churn.score",
     "last_order": "orders.last_at",
     "registered": "registered_at",
@@ -51,8 +52,8 @@ class CustomerFilter:
     owner_id: str | None = None
     region: str | None = None
     tag: str | None = None
-    min_spend: float | None = None
-    max_spend: float | None = None
+    min_spend: Decimal | None = None
+    max_spend: Decimal | None = None
 
 
 @dataclass(frozen=True)
@@ -109,11 +110,11 @@ class CustomerQueries:
             flt["tags"] = {"$contains": wanted.tag}
         spend: dict[str, float] = {}
         if wanted.min_spend is not None:
-            spend["$gte"] = wanted.min_spend
+            spend["$gte"] = float(wanted.min_spend)
         if wanted.max_spend is not None:
-            spend["$lte"] = wanted.max_spend
+            spend["$lte"] = float(wanted.max_spend)
         if spend:
-            flt["spend"] = spend
+            flt["spend_sort"] = spend
         direction = -1 if sort.startswith("-") else 1
         page = await self.read_store.find(
             CUSTOMERS,

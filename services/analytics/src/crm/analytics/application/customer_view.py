@@ -118,7 +118,7 @@ class CustomerRow(TypedDict):
     tags: list[str]
     segment: str
     value_tier: str
-    spend: float
+    spend: str
     spend_currency: str | None
     orders: int
     first_order_at: str | None
@@ -272,6 +272,7 @@ def view(
         segment=doc["segment"],
         value_tier=doc["value_tier"],
         spend=doc["spend"],
+        spend_sort=doc["spend_sort"],
         spend_currency=doc["spend_currency"],
         payments=doc["payments"],
         opportunities_opened=doc["opportunities_opened"],

@@ -19,7 +19,8 @@ a rebuild and a read-your-writes wait cover the whole view at once:
       re-assessed daily: a stored field can never depend on the wall clock.
     * ``value_tier`` by net spend in the customer's main currency (the one they spent most
       in): ``none`` (nothing), ``bronze`` (< 1 000), ``silver`` (< 10 000), ``gold``.
-    * ``spend`` is that main-currency net spend as a number, for range filters and sorting.
+    * ``spend`` is that main-currency net spend as a decimal string; ``spend_sort`` the same as
+      a number, for range filters and sorting (never answered: money is never a float).
 
 ``analytics_opportunities`` (key: opportunity id; :mod:`.opportunity_models`)
     ``stage_changed``, ``won`` and ``lost`` do not name the customer, so an opportunity is its
@@ -43,8 +44,9 @@ import copy
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Literal
+from typing import Annotated, Literal
 
+from pydantic import Field
 from typing_extensions import TypedDict
 
 from crm.analytics.projections.money import add_money
@@ -63,7 +65,7 @@ from crm.events.customer import (
     CustomerUntagged,
     InteractionLogged,
 )
-from crm.events.money import Money
+from crm.events.money import Money, minor_unit
 from crm.events.sales import OpportunityOpened
 from crm.events.sales_orders import (
     InvoiceIssued,
@@ -240,7 +242,10 @@ class CustomerFacts(TypedDict):
     erased: bool
     segment: Segment
     value_tier: ValueTier
-    spend: float
+    spend: str
+    """Net spend in the main currency, a decimal string ("0.00" before any order)."""
+    spend_sort: Annotated[float, Field(exclude=True)]
+    """The same as a number: the sort and range key (never answered)."""
     spend_currency: str | None
     payments: Payments
     opportunities_opened: int
@@ -281,6 +286,12 @@ def main_spend(totals: Mapping[str, str]) -> tuple[str | None, Decimal]:
         return None, Decimal(0)
     currency = max(sorted(totals), key=lambda c: Decimal(totals[c]))
     return currency, Decimal(totals[currency])
+
+
+def spend_text(currency: str | None, spend: Decimal) -> str:
+    """``spend`` as money is written: a decimal string to the currency's minor unit."""
+    places = minor_unit(currency or "EUR")
+    return f"{spend.quantize(Decimal(1).scaleb(-places)):f}"
 
 
 def tier_of(spend: Decimal) -> ValueTier:
@@ -383,7 +394,8 @@ def _customer(doc: Customer360Doc | None, key: DocKey, envelope: EventEnvelope) 
         erased=False,
         segment="prospect",
         value_tier="none",
-        spend=0.0,
+        spend="0.00",
+        spend_sort=0.0,
         spend_currency=None,
         orders=Orders(
             count=0,
@@ -431,7 +443,8 @@ def _summarised(new: Customer360Doc, envelope: EventEnvelope) -> Customer360Doc:
         {
             "segment": segment_of(new["orders"]["purchase_days"]),
             "value_tier": tier_of(spend),
-            "spend": float(spend),
+            "spend": spend_text(currency, spend),
+            "spend_sort": float(spend),
             "spend_currency": currency,
         }
     )
@@ -806,7 +819,7 @@ def churn_level_changed(
 
 class Customer360Projection:
     name = "customer_360"
-    version = 2
+    version = 3
     opportunities = OpportunitiesModel()
     tickets = TicketsModel()
     collections = (
@@ -816,7 +829,7 @@ class Customer360Projection:
                 Index(("tenant", "owner_id")),
                 Index(("tenant", "segment")),
                 Index(("tenant", "value_tier")),
-                Index(("tenant", "spend")),
+                Index(("tenant", "spend_sort")),
                 Index(("tenant", "churn.level")),
             ),
         ),
