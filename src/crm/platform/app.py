@@ -8,6 +8,7 @@ from contextlib import asynccontextmanager
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
+from crm.console import install_console
 from crm.kernel.http import Authenticator, install_error_handlers
 from crm.kernel.http.errors import ERROR_RESPONSES
 from crm.kernel.http.headers import SecurityHeaders
@@ -65,6 +66,7 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
     authenticate = Authenticator(platform.runtime.tokens, platform.runtime.tenants)
     for context in platform.contexts:
         app.include_router(context.router(platform.runtime, authenticate))
+    install_console(app, platform)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:

@@ -15,6 +15,7 @@ from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
 from rich.table import Table
 
+from crm.console.cli import users_app
 from crm.kernel.auth import Role
 from crm.kernel.context import BoundedContext
 from crm.kernel.errors import InvalidCommand, RuleViolated
@@ -56,6 +57,7 @@ tenants_app = typer.Typer(
     no_args_is_help=True,
 )
 app.add_typer(tenants_app, name="tenants")
+app.add_typer(users_app, name="users")
 console = Console(stderr=True)
 
 
@@ -180,7 +182,15 @@ def _generate(settings: Settings, customers: int, months: int, seed: int) -> Non
         f" ({report.commands_per_second:.0f}/s), {sum(report.events.values())} events,"
         f" {report.start} to {report.end}; ground truth in {report.truth}"
     )
-    people = Table("user", "role", "team", title="the demo company's users (crm token --user)")
+    from crm.platform.demo.console_users import DEMO_PASSWORD
+
+    people = Table(
+        "user",
+        "role",
+        "team",
+        title="the demo company's users (crm token --user; console sign-in at /,"
+        f" password {DEMO_PASSWORD})",
+    )
     for user, role, team in report.users:
         people.add_row(user, role, team or "")
     console.print(people)

@@ -28,6 +28,7 @@ from crm.platform.bootstrap import CONTEXTS, Platform, ensure_tenant, open_platf
 from crm.platform.demo.agenda import WORK_HOUR, Action, Agenda
 from crm.platform.demo.client import DEMO_TENANT, WAIT_SECONDS, Crm, DemoError
 from crm.platform.demo.company import Company, users
+from crm.platform.demo.console_users import add_console_users
 from crm.platform.demo.plan import plan
 from crm.platform.demo.story import Customer, Story
 from crm.platform.demo.truth import TRUTH_FILE, write_truth
@@ -109,6 +110,7 @@ async def generate(
     started = clock_time.perf_counter()
     try:
         await ensure_tenant(platform, DEMO_TENANT, operator="demo")
+        await add_console_users(platform, DEMO_TENANT)
         app = create_app(platform)
         async with app.router.lifespan_context(app):
             transport = httpx.ASGITransport(app=app)

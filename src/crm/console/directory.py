@@ -1,0 +1,166 @@
+"""The user directory read model: one document per user of a tenant, for the lists (the
+console's user page, owners' display names) and the check every console request makes of
+its session's user (role, team and whether they are still active).
+
+Keyed by the user's qualified stream id (``<tenant>:<user id>``); ``id`` is the user id.
+"""
+
+from __future__ import annotations
+
+from typing import TypedDict
+
+from crm.console.events import (
+    LocaleChosen,
+    PasswordChanged,
+    SignedIn,
+    SignInFailed,
+    UserActivated,
+    UserAdded,
+    UserDeactivated,
+    UserRenamed,
+    UserRoleChanged,
+)
+from crm.events import EventEnvelope
+from crm.kernel.handlers import DocKey, Handlers, stream_key
+from crm.kernel.read_store import CollectionSpec, Index, Query, ReadStore
+from crm.kernel.tenancy import qualified
+
+COLLECTION = "console_users"
+
+
+class UserDoc(TypedDict):
+    id: str
+    tenant: str
+    display_name: str
+    role: str
+    team: str | None
+    locale: str
+    active: bool
+    locked_until: str | None
+    failures: int
+    created_at: str
+    updated_at: str
+    version: int
+
+
+on: Handlers[UserDoc] = Handlers()
+
+
+def _touch(doc: UserDoc, envelope: EventEnvelope) -> UserDoc:
+    doc["updated_at"] = envelope.occurred_at.isoformat()
+    doc["version"] = envelope.stream_version
+    return doc
+
+
+@on(UserAdded)
+def _added(key: DocKey, doc: UserDoc | None, e: UserAdded, env: EventEnvelope) -> UserDoc:
+    return UserDoc(
+        id=key[1].partition(":")[2],
+        tenant=env.tenant,
+        display_name=e.display_name,
+        role=e.role,
+        team=e.team,
+        locale=e.locale,
+        active=True,
+        locked_until=None,
+        failures=0,
+        created_at=env.occurred_at.isoformat(),
+        updated_at=env.occurred_at.isoformat(),
+        version=env.stream_version,
+    )
+
+
+@on(UserRoleChanged)
+def _role(
+    key: DocKey, doc: UserDoc | None, e: UserRoleChanged, env: EventEnvelope
+) -> UserDoc | None:
+    if doc is None:
+        return None
+    doc["role"], doc["team"] = e.role, e.team
+    return _touch(doc, env)
+
+
+@on(UserRenamed)
+def _renamed(
+    key: DocKey, doc: UserDoc | None, e: UserRenamed, env: EventEnvelope
+) -> UserDoc | None:
+    if doc is None:
+        return None
+    doc["display_name"] = e.display_name
+    return _touch(doc, env)
+
+
+@on(LocaleChosen)
+def _locale(
+    key: DocKey, doc: UserDoc | None, e: LocaleChosen, env: EventEnvelope
+) -> UserDoc | None:
+    if doc is None:
+        return None
+    doc["locale"] = e.locale
+    return _touch(doc, env)
+
+
+@on(UserDeactivated, UserActivated)
+def _active(
+    key: DocKey, doc: UserDoc | None, e: UserDeactivated | UserActivated, env: EventEnvelope
+) -> UserDoc | None:
+    if doc is None:
+        return None
+    doc["active"] = isinstance(e, UserActivated)
+    if doc["active"]:
+        doc["failures"], doc["locked_until"] = 0, None
+    return _touch(doc, env)
+
+
+@on(SignInFailed)
+def _failed(
+    key: DocKey, doc: UserDoc | None, e: SignInFailed, env: EventEnvelope
+) -> UserDoc | None:
+    if doc is None:
+        return None
+    doc["failures"] = e.failures
+    doc["locked_until"] = None if e.locked_until is None else e.locked_until.isoformat()
+    return _touch(doc, env)
+
+
+@on(SignedIn, PasswordChanged)
+def _reset(
+    key: DocKey, doc: UserDoc | None, e: SignedIn | PasswordChanged, env: EventEnvelope
+) -> UserDoc | None:
+    if doc is None:
+        return None
+    doc["failures"], doc["locked_until"] = 0, None
+    return _touch(doc, env)
+
+
+class UserDirectoryProjection:
+    name = "console_users"
+    version = 1
+    collections = (CollectionSpec(COLLECTION, (Index(("tenant", "display_name")),)),)
+    event_types = on.event_types
+    categories = frozenset({"user"})
+    evolve = staticmethod(on.evolve)
+
+    def keys(self, event: object, envelope: EventEnvelope) -> tuple[DocKey]:
+        return (stream_key(COLLECTION, envelope),)
+
+
+class UserDirectory:
+    """Reads of the directory, within one tenant."""
+
+    def __init__(self, read_store: ReadStore) -> None:
+        self.read_store = read_store
+
+    async def get(self, tenant: str, user_id: str) -> UserDoc | None:
+        doc = await self.read_store.get(COLLECTION, qualified(tenant, user_id))
+        return None if doc is None else UserDoc(**doc)  # type: ignore[typeddict-item]
+
+    async def users(self, tenant: str) -> list[UserDoc]:
+        page = await self.read_store.find(
+            COLLECTION, Query(filter={"tenant": tenant}, sort=(("display_name", 1),), limit=1000)
+        )
+        return [UserDoc(**d) for d in page.items]  # type: ignore[typeddict-item]
+
+    async def names(self, tenant: str) -> dict[str, str]:
+        """User id -> display name, for showing owners."""
+        return {u["id"]: u["display_name"] for u in await self.users(tenant)}

@@ -1,0 +1,1 @@
+"""The console's domain: pure aggregates, no I/O."""

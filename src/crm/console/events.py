@@ -1,0 +1,73 @@
+"""Events of the console's user directory: who may sign in to a tenant's console, as whom.
+
+Streams: ``user-<tenant>:<user id>`` (tenant-qualified, :mod:`crm.kernel.tenancy`), one per
+user, written by ``crm users`` and the console through the command bus. A password is never
+in an event: :class:`UserAdded` and :class:`PasswordChanged` carry its argon2 hash only.
+Sign-in failures are events too, so the lock-out holds in every process and is audited.
+
+They are registered when :mod:`crm.console` is imported (the console is the only reader).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from pydantic import Field
+
+from crm.events.base import DomainEvent
+from crm.events.registry import event
+
+ROLES = ("admin", "manager", "sales_rep", "agent", "analyst")
+
+
+@event("user.added", version=1)
+class UserAdded(DomainEvent):
+    display_name: str = Field(min_length=1, max_length=200)
+    role: str = Field(pattern="^(admin|manager|sales_rep|agent|analyst)$")
+    team: str | None = Field(default=None, max_length=100)
+    password_hash: str = Field(min_length=20, max_length=500)
+    locale: str = Field(default="en", pattern="^(en|zh-CN)$")
+
+
+@event("user.role_changed", version=1)
+class UserRoleChanged(DomainEvent):
+    role: str = Field(pattern="^(admin|manager|sales_rep|agent|analyst)$")
+    team: str | None = Field(default=None, max_length=100)
+
+
+@event("user.renamed", version=1)
+class UserRenamed(DomainEvent):
+    display_name: str = Field(min_length=1, max_length=200)
+
+
+@event("user.password_changed", version=1)
+class PasswordChanged(DomainEvent):
+    password_hash: str = Field(min_length=20, max_length=500)
+
+
+@event("user.locale_chosen", version=1)
+class LocaleChosen(DomainEvent):
+    locale: str = Field(pattern="^(en|zh-CN)$")
+
+
+@event("user.deactivated", version=1)
+class UserDeactivated(DomainEvent):
+    """From now on the user cannot sign in, and their open sessions are refused."""
+
+
+@event("user.activated", version=1)
+class UserActivated(DomainEvent):
+    pass
+
+
+@event("user.sign_in_failed", version=1)
+class SignInFailed(DomainEvent):
+    failures: int = Field(ge=1)
+    """Consecutive failures, this one included."""
+    locked_until: datetime | None = None
+    """Set when this failure locks the user out."""
+
+
+@event("user.signed_in", version=1)
+class SignedIn(DomainEvent):
+    """A successful sign-in: the count of failures starts again."""

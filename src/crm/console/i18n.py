@@ -1,0 +1,352 @@
+# ruff: noqa: RUF001  (Chinese punctuation is meant: full-width colons, commas, brackets)
+"""Every text the console shows, in English and Simplified Chinese, from one catalogue; and
+dates, money and numbers formatted for the locale (Babel's CLDR data).
+
+A key missing from a locale falls back to English, and a test keeps both complete.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from decimal import Decimal, InvalidOperation
+
+from babel.dates import format_date, format_datetime
+from babel.numbers import format_currency, format_decimal
+
+LOCALES = ("en", "zh-CN")
+DEFAULT = "en"
+NAMES = {"en": "English", "zh-CN": "中文"}
+
+MESSAGES: dict[str, dict[str, str]] = {
+    "en": {
+        "app": "CRM",
+        "skip": "Skip to content",
+        "nav": "Main",
+        "nav.my_day": "My day",
+        "nav.customers": "Customers",
+        "nav.pipeline": "Pipeline",
+        "nav.new_customer": "New customer",
+        "signed_in_as": "Signed in as {name} ({role})",
+        "sign_in": "Sign in",
+        "sign_in.title": "Sign in to the CRM",
+        "sign_out": "Sign out",
+        "tenant": "Tenant",
+        "user_id": "User name",
+        "password": "Password",
+        "sign_in.failed": "Wrong user name or password, or the account is locked or deactivated.",
+        "sign_in.locked": "Too many failed attempts: the account is locked for 15 minutes.",
+        "language": "Language",
+        "change": "Change",
+        "role.admin": "Admin",
+        "role.manager": "Manager",
+        "role.sales_rep": "Sales rep",
+        "role.agent": "Service agent",
+        "role.analyst": "Analyst",
+        "my_day.title": "My day",
+        "my_day.greeting": "Good day, {name}",
+        "my_day.opportunities": "My open opportunities",
+        "my_day.no_opportunities": "No open opportunities.",
+        "my_day.at_risk": "My customers at risk of churning",
+        "my_day.no_risk": "None of your customers is at risk.",
+        "my_day.customers": "My customers",
+        "my_day.not_for_role": "Nothing to show for your role here yet.",
+        "opportunity": "Opportunity",
+        "stage": "Stage",
+        "next_step": "Next step",
+        "move_to": "Move to {stage}",
+        "close_by": "Close by",
+        "amount": "Amount",
+        "probability": "Probability",
+        "risk": "Risk",
+        "reasons": "Reasons",
+        "risk.high": "high",
+        "risk.medium": "medium",
+        "risk.low": "low",
+        "customers.title": "Customers",
+        "customers.search": "Search name, company, e-mail or phone",
+        "customers.search_button": "Search",
+        "customers.filter_owner": "Owner",
+        "customers.filter_owner.any": "Anyone",
+        "customers.filter_owner.mine": "Mine",
+        "customers.filter_owner.pool": "Shared pool",
+        "customers.tag": "Tag",
+        "customers.region": "Region",
+        "customers.sort": "Sort by",
+        "sort.-created_at": "Newest first",
+        "sort.created_at": "Oldest first",
+        "sort.name": "Name A-Z",
+        "sort.-name": "Name Z-A",
+        "sort.-updated_at": "Recently changed",
+        "customers.none": "No customer matches.",
+        "customers.count": "{total} customers",
+        "page.previous": "Previous page",
+        "page.next": "Next page",
+        "page.of": "Page {page} of {pages}",
+        "name": "Name",
+        "company": "Company",
+        "email": "E-mail",
+        "phone": "Phone",
+        "title": "Job title",
+        "kind": "Kind",
+        "kind.person": "Person",
+        "kind.company": "Company",
+        "owner": "Owner",
+        "pool": "Shared pool",
+        "tags": "Tags",
+        "created": "Created",
+        "source": "Source",
+        "customer.new": "Register a customer",
+        "customer.register": "Register",
+        "customer.registered": "Customer registered.",
+        "customer.saved": "Saved.",
+        "customer.profile": "Profile",
+        "customer.edit": "Edit profile",
+        "customer.save": "Save",
+        "customer.tag": "Add a tag",
+        "customer.tag_button": "Tag",
+        "customer.claim": "Claim from the pool",
+        "customer.release": "Release to the pool",
+        "customer.interaction": "Log an interaction",
+        "customer.log": "Log",
+        "channel": "Channel",
+        "channel.call": "Call",
+        "channel.email": "E-mail",
+        "channel.meeting": "Meeting",
+        "channel.visit": "Visit",
+        "channel.chat": "Chat",
+        "summary": "Summary",
+        "customer.360": "At a glance",
+        "customer.spend": "Spend",
+        "customer.orders": "Orders",
+        "customer.open_invoices": "Open invoices",
+        "customer.open_tickets": "Open tickets",
+        "customer.churn": "Churn risk",
+        "customer.segment": "Segment",
+        "customer.interactions": "Interactions",
+        "customer.no_interactions": "No interaction logged yet.",
+        "customer.opportunities": "Open opportunities",
+        "customer.no_360": "The 360° view is not available for your role.",
+        "when": "When",
+        "by": "By",
+        "yes": "yes",
+        "no": "no",
+        "none": "—",
+        "error.title": "Something is not right",
+        "error.not_found": "This page does not exist, or you may not see it.",
+        "error.forbidden": "Your role may not do this.",
+        "error.csrf": (
+            "The form expired or did not come from this site. Reload the page and try again."
+        ),
+        "error.conflict": (
+            "Someone else changed this at the same time: {detail}. Reload to see the latest state."
+        ),
+        "error.invalid": "Please check {field}: {detail}",
+        "back_home": "Back to My day",
+        "pipeline.title": "Pipeline",
+        "pipeline.empty": "No open opportunities in this stage.",
+        "pipeline.moved": "Moved.",
+    },
+    "zh-CN": {
+        "app": "客户关系管理",
+        "skip": "跳到正文",
+        "nav": "主导航",
+        "nav.my_day": "我的一天",
+        "nav.customers": "客户",
+        "nav.pipeline": "销售管道",
+        "nav.new_customer": "新建客户",
+        "signed_in_as": "当前用户：{name}（{role}）",
+        "sign_in": "登录",
+        "sign_in.title": "登录客户关系管理系统",
+        "sign_out": "退出登录",
+        "tenant": "租户",
+        "user_id": "用户名",
+        "password": "密码",
+        "sign_in.failed": "用户名或密码错误，或账户已被锁定或停用。",
+        "sign_in.locked": "失败次数过多：账户已锁定 15 分钟。",
+        "language": "语言",
+        "change": "切换",
+        "role.admin": "管理员",
+        "role.manager": "经理",
+        "role.sales_rep": "销售代表",
+        "role.agent": "客服专员",
+        "role.analyst": "分析师",
+        "my_day.title": "我的一天",
+        "my_day.greeting": "您好，{name}",
+        "my_day.opportunities": "我的进行中商机",
+        "my_day.no_opportunities": "没有进行中的商机。",
+        "my_day.at_risk": "有流失风险的客户",
+        "my_day.no_risk": "您的客户目前都没有流失风险。",
+        "my_day.customers": "我的客户",
+        "my_day.not_for_role": "此处暂无适合您角色的内容。",
+        "opportunity": "商机",
+        "stage": "阶段",
+        "next_step": "下一步",
+        "move_to": "推进到「{stage}」",
+        "close_by": "预计成交日期",
+        "amount": "金额",
+        "probability": "赢单概率",
+        "risk": "风险",
+        "reasons": "原因",
+        "risk.high": "高",
+        "risk.medium": "中",
+        "risk.low": "低",
+        "customers.title": "客户",
+        "customers.search": "搜索姓名、公司、邮箱或电话",
+        "customers.search_button": "搜索",
+        "customers.filter_owner": "负责人",
+        "customers.filter_owner.any": "所有人",
+        "customers.filter_owner.mine": "我的",
+        "customers.filter_owner.pool": "公海",
+        "customers.tag": "标签",
+        "customers.region": "地区",
+        "customers.sort": "排序",
+        "sort.-created_at": "最新创建",
+        "sort.created_at": "最早创建",
+        "sort.name": "名称 A-Z",
+        "sort.-name": "名称 Z-A",
+        "sort.-updated_at": "最近修改",
+        "customers.none": "没有符合条件的客户。",
+        "customers.count": "共 {total} 位客户",
+        "page.previous": "上一页",
+        "page.next": "下一页",
+        "page.of": "第 {page} 页，共 {pages} 页",
+        "name": "名称",
+        "company": "公司",
+        "email": "电子邮箱",
+        "phone": "电话",
+        "title": "职位",
+        "kind": "类型",
+        "kind.person": "个人",
+        "kind.company": "企业",
+        "owner": "负责人",
+        "pool": "公海",
+        "tags": "标签",
+        "created": "创建时间",
+        "source": "来源",
+        "customer.new": "登记新客户",
+        "customer.register": "登记",
+        "customer.registered": "客户已登记。",
+        "customer.saved": "已保存。",
+        "customer.profile": "基本信息",
+        "customer.edit": "编辑信息",
+        "customer.save": "保存",
+        "customer.tag": "添加标签",
+        "customer.tag_button": "添加",
+        "customer.claim": "从公海领取",
+        "customer.release": "退回公海",
+        "customer.interaction": "记录一次互动",
+        "customer.log": "记录",
+        "channel": "渠道",
+        "channel.call": "电话",
+        "channel.email": "邮件",
+        "channel.meeting": "会议",
+        "channel.visit": "拜访",
+        "channel.chat": "在线聊天",
+        "summary": "摘要",
+        "customer.360": "概览",
+        "customer.spend": "消费总额",
+        "customer.orders": "订单",
+        "customer.open_invoices": "未结发票",
+        "customer.open_tickets": "未关闭工单",
+        "customer.churn": "流失风险",
+        "customer.segment": "客户分群",
+        "customer.interactions": "互动记录",
+        "customer.no_interactions": "暂无互动记录。",
+        "customer.opportunities": "进行中的商机",
+        "customer.no_360": "您的角色无法查看 360° 视图。",
+        "when": "时间",
+        "by": "记录人",
+        "yes": "是",
+        "no": "否",
+        "none": "—",
+        "error.title": "出了点问题",
+        "error.not_found": "该页面不存在，或您无权查看。",
+        "error.forbidden": "您的角色无权执行此操作。",
+        "error.csrf": "表单已过期或并非来自本站。请刷新页面后重试。",
+        "error.conflict": "他人同时修改了此记录：{detail}。请刷新查看最新状态。",
+        "error.invalid": "请检查「{field}」：{detail}",
+        "back_home": "返回我的一天",
+        "pipeline.title": "销售管道",
+        "pipeline.empty": "此阶段没有进行中的商机。",
+        "pipeline.moved": "已推进。",
+    },
+}
+
+
+def chosen(locale: str | None) -> str:
+    return locale if locale in LOCALES else DEFAULT
+
+
+def from_accept_language(header: str | None) -> str:
+    """The locale a browser asks for first (``zh``, ``zh-CN``, ``zh-Hans``: Chinese)."""
+    for part in (header or "").split(","):
+        tag = part.split(";")[0].strip().lower()
+        if tag.startswith("zh"):
+            return "zh-CN"
+        if tag.startswith("en"):
+            return "en"
+    return DEFAULT
+
+
+def _babel(locale: str) -> str:
+    return "zh_Hans_CN" if locale == "zh-CN" else "en_GB"
+
+
+class Translator:
+    """The texts and formats of one locale, as the templates call them."""
+
+    def __init__(self, locale: str) -> None:
+        self.locale = chosen(locale)
+        self._messages = MESSAGES[self.locale]
+        self._babel = _babel(self.locale)
+
+    def __call__(self, key: str, **values: object) -> str:
+        text = self._messages.get(key) or MESSAGES[DEFAULT].get(key) or key
+        return text.format(**values) if values else text
+
+    def _parsed(self, value: str | dt.date | None) -> dt.date | None:
+        if isinstance(value, str):
+            try:
+                return dt.datetime.fromisoformat(value)
+            except ValueError:
+                return None
+        return value
+
+    def date(self, value: str | dt.date | None) -> str:
+        """A moment (or a day), medium length: "3 Dec 2026, 07:15:00", "2026年12月3日 07:15:00"."""
+        parsed = self._parsed(value)
+        if parsed is None:
+            return str(value) if value else self("none")
+        if isinstance(parsed, dt.datetime):
+            return format_datetime(parsed, "medium", locale=self._babel)
+        return format_date(parsed, "medium", locale=self._babel)
+
+    def day(self, value: str | dt.date | None) -> str:
+        """The day alone."""
+        parsed = self._parsed(value)
+        if parsed is None:
+            return str(value) if value else self("none")
+        return format_date(parsed, "medium", locale=self._babel)
+
+    def money(self, amount: object, currency: str | None = None) -> str:
+        """``{"amount": "12.50", "currency": "EUR"}`` (or the two apart) for the locale."""
+        if isinstance(amount, dict):
+            money: dict[str, object] = amount
+            amount, currency = money.get("amount"), str(money.get("currency") or "") or None
+        if amount is None or currency is None:
+            return self("none")
+        try:
+            value = Decimal(str(amount))
+        except InvalidOperation:
+            return f"{amount} {currency}"
+        return format_currency(value, currency, locale=self._babel)
+
+    def number(self, value: float | int | None) -> str:
+        if value is None:
+            return self("none")
+        return format_decimal(value, locale=self._babel)
+
+    def percent(self, value: float | int | None) -> str:
+        if value is None:
+            return self("none")
+        return f"{format_decimal(value, locale=self._babel)} %"

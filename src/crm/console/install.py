@@ -1,0 +1,76 @@
+"""Installs the console into the platform's FastAPI app: its routes, its style sheet, the
+user directory's commands on the runtime's bus and its projection beside the contexts'."""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+from typing import TYPE_CHECKING, Any
+
+from fastapi import FastAPI
+from starlette.staticfiles import StaticFiles
+
+from crm.console.directory import UserDirectoryProjection
+from crm.console.pages import HERE, PREFIX, Console, router
+from crm.console.session import Sessions
+from crm.console.users import AddUser, user_commands
+from crm.kernel.auth import load_or_create_secret
+from crm.kernel.commands import CommandBus
+from crm.kernel.projection import ProjectionRunner, ensure_version, outdated, record_version
+from crm.kernel.runtime import Runtime
+from crm.kernel.settings import Settings
+
+if TYPE_CHECKING:
+    from crm.platform.bootstrap import Platform
+
+log = logging.getLogger(__name__)
+
+
+def register_user_commands(bus: CommandBus) -> None:
+    """The user directory's table on ``bus`` (once)."""
+    try:
+        bus.register(user_commands())
+    except ValueError:  # registered already (the app built twice on one runtime)
+        log.debug("user commands registered already (%s)", AddUser.__name__)
+
+
+class _StaticFiles(StaticFiles):
+    """The style sheet, cacheable for an hour (answers default to ``no-store``)."""
+
+    async def get_response(self, path: str, scope: Any) -> Any:
+        response = await super().get_response(path, scope)
+        response.headers["Cache-Control"] = "public, max-age=3600"
+        return response
+
+
+def install_console(app: FastAPI, platform: Platform) -> None:
+    """Serve the console at ``/`` (pages under ``/console``) from ``platform``'s runtime."""
+    runtime: Runtime = platform.runtime
+    settings: Settings = platform.settings
+    register_user_commands(runtime.commands)
+    secret = settings.secret or load_or_create_secret(settings.data_dir)
+    console = Console(runtime, Sessions(secret), settings.default_tenant)
+    app.include_router(router(console))
+    app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
+
+    projection = UserDirectoryProjection()
+    inner = app.router.lifespan_context
+
+    @asynccontextmanager
+    async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
+        runner = ProjectionRunner(projection, runtime.store, runtime.read_store, runtime.codec)
+        if await outdated(runtime.read_store, projection):
+            await ensure_version(projection, runtime.store, runtime.read_store, runtime.codec)
+        else:
+            await record_version(runtime.read_store, projection)
+        await runner.catch_up()
+        task = asyncio.create_task(runner.run(), name=f"projection:{projection.name}")
+        try:
+            async with inner(app_) as state:
+                yield state
+        finally:
+            await runner.stop(task)
+
+    app.router.lifespan_context = lifespan

@@ -1,0 +1,606 @@
+"""The console's pages: server-rendered from the contexts' queries, acting through their
+commands on the runtime's bus as the signed-in user (the same :class:`Actor` an API token
+gives), so every access rule holds unchanged.
+
+Each page is a route of its own under ``/console`` (the API owns ``/customers``,
+``/pipeline``...); ``/`` leads to My day. A POST checks the session's CSRF token first, then
+runs one command and redirects (303) to the page showing it with ``min_position`` set to the
+command's position, so the page waits for its read model to have it (read-your-writes).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import functools
+import itertools
+import math
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ParamSpec
+from urllib.parse import urlencode
+from uuid import UUID
+
+from fastapi import APIRouter, Depends, Form, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from jinja2 import Environment, FileSystemLoader, select_autoescape
+
+from crm.analytics.application.customer_queries import CustomerQueries as AnalyticsQueries
+from crm.analytics.projections.customer_360_models import Customer360Projection
+from crm.console.directory import UserDirectory, UserDirectoryProjection
+from crm.console.i18n import LOCALES, NAMES, Translator, chosen, from_accept_language
+from crm.console.session import Session, Sessions
+from crm.console.users import ChooseLocale, actor_of, load_user, sign_in
+from crm.customer.application.customer_commands import (
+    ClaimFromPool,
+    LogInteraction,
+    RegisterCustomer,
+    ReleaseToPool,
+    TagCustomer,
+    UpdateProfile,
+)
+from crm.customer.application.queries import CustomerFilter, CustomerQueries
+from crm.customer.domain.customer import Profile
+from crm.customer.projections.customers import CustomersProjection
+from crm.events.customer import Channel, CustomerKind
+from crm.kernel.auth import Actor, Role
+from crm.kernel.errors import (
+    CrmError,
+    Forbidden,
+    InvalidCommand,
+    NotFound,
+    RuleViolated,
+    WrongExpectedVersion,
+)
+from crm.kernel.http import ReadConsistency
+from crm.kernel.repository import CommandContext
+from crm.kernel.runtime import Runtime
+from crm.sales.application.opportunity_commands import MoveOpportunity
+from crm.sales.application.pipeline_queries import OpportunityFilter, Paging, PipelineQueries
+from crm.sales.domain.pipeline import Pipeline
+from crm.sales.projections.pipeline_models import OpportunitiesProjection
+
+HERE = Path(__file__).parent
+PREFIX = "/console"
+PAGE_SIZE = 20
+CUSTOMER_SORTS = ("-created_at", "created_at", "name", "-name", "-updated_at")
+
+CONSOLE_POLICY = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self'; "
+    "form-action 'self'; frame-ancestors 'none'; base-uri 'none'; object-src 'none'"
+)
+"""The API's policy forbids every form (``form-action 'none'``); the console's pages post
+forms to the platform itself, and nothing else changes: no inline script or style, nothing
+from another host."""
+
+P = ParamSpec("P")
+
+
+class Redirect(Exception):
+    def __init__(self, url: str) -> None:
+        self.url = url
+
+
+class CsrfRefused(Exception):
+    pass
+
+
+@dataclass(frozen=True, slots=True)
+class Visit:
+    """Who asks: their session, and the actor it signs them in as (None: signed out)."""
+
+    session: Session
+    actor: Actor | None
+    display_name: str
+    fresh: bool
+    """The session is new: its cookie must be sent."""
+
+    @property
+    def t(self) -> Translator:
+        return Translator(self.session.locale)
+
+
+class Console:
+    def __init__(self, runtime: Runtime, sessions: Sessions, default_tenant: str) -> None:
+        self.runtime = runtime
+        self.sessions = sessions
+        self.default_tenant = default_tenant
+        self.directory = UserDirectory(runtime.read_store)
+        self.customers = CustomerQueries(runtime.read_store, runtime.store, runtime.codec)
+        self.analytics = AnalyticsQueries(runtime.read_store)
+        self.sales = PipelineQueries(
+            runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline)
+        )
+        self.templates = Environment(
+            loader=FileSystemLoader(HERE / "templates"),
+            autoescape=select_autoescape(("html",)),
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    async def visit(self, request: Request) -> Visit:
+        session = self.sessions.read(request)
+        if session is None:
+            locale = from_accept_language(request.headers.get("accept-language"))
+            return Visit(self.sessions.new(locale), None, "", True)
+        if not session.signed_in:
+            return Visit(session, None, "", False)
+        assert session.tenant is not None
+        assert session.user is not None
+        doc = await self.directory.get(session.tenant, session.user)
+        if doc is not None:
+            if not doc["active"]:
+                return Visit(self.sessions.new(session.locale), None, "", True)
+            actor = Actor(session.user, Role(doc["role"]), session.tenant, doc["team"])
+            return Visit(session, actor, doc["display_name"], False)
+        state = await load_user(self.runtime.commands, session.tenant, session.user)
+        if state is None or not state.active:
+            return Visit(self.sessions.new(session.locale), None, "", True)
+        return Visit(
+            session, actor_of(state, session.user, session.tenant), state.display_name, False
+        )
+
+    async def signed_in(self, request: Request) -> tuple[Visit, Actor]:
+        visit = await self.visit(request)
+        if visit.actor is None:
+            target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
+            raise Redirect(f"{PREFIX}/sign-in?{urlencode({'next': target})}")
+        return visit, visit.actor
+
+    def context(self, visit: Visit) -> CommandContext:
+        assert visit.actor is not None
+        a = visit.actor
+        return CommandContext(
+            actor=a.id,
+            role=a.role.value,
+            tenant=a.tenant,
+            now=self.runtime.clock.now(),
+            team=a.team,
+        )
+
+    def render(
+        self, visit: Visit, request: Request, template: str, *, status: int = 200, **values: Any
+    ) -> HTMLResponse:
+        html = self.templates.get_template(template).render(
+            t=visit.t,
+            locale=visit.session.locale,
+            locales=[(code, NAMES[code]) for code in LOCALES],
+            actor=visit.actor,
+            display_name=visit.display_name,
+            csrf=self.sessions.csrf_token(visit.session),
+            path=request.url.path,
+            prefix=PREFIX,
+            **values,
+        )
+        response = HTMLResponse(html, status_code=status)
+        response.headers["Content-Security-Policy"] = CONSOLE_POLICY
+        if visit.fresh:
+            self.sessions.write(request, response, visit.session)
+        return response
+
+    async def check_csrf(self, request: Request) -> Visit:
+        visit = await self.visit(request)
+        form = await request.form()
+        token = form.get("csrf")
+        sent = token if isinstance(token, str) else None
+        if visit.fresh or not self.sessions.csrf_ok(visit.session, sent):
+            raise CsrfRefused
+        return visit
+
+    def error(self, request: Request, visit: Visit, status: int, message: str) -> HTMLResponse:
+        return self.render(visit, request, "error.html", status=status, message=message)
+
+
+def _safe_next(target: str | None) -> str:
+    if target and target.startswith(f"{PREFIX}/") and not target.startswith("//"):
+        return target
+    return f"{PREFIX}/"
+
+
+def see(url: str) -> RedirectResponse:
+    return RedirectResponse(url, status_code=303)
+
+
+def router(console: Console) -> APIRouter:
+    api = APIRouter(include_in_schema=False)
+    runtime = console.runtime
+    bus = runtime.commands
+    customers_read = Depends(
+        ReadConsistency(runtime, CustomersProjection(), Customer360Projection())
+    )
+    pipeline_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
+    _ = UserDirectoryProjection  # the directory every request reads
+
+    def page(
+        handler: Callable[P, Awaitable[Response]],
+    ) -> Callable[P, Awaitable[Response]]:
+        """Domain errors as pages: 404, 403, 409, 422; a refused CSRF token as a 403."""
+
+        @functools.wraps(handler)
+        async def wrapped(*args: P.args, **kwargs: P.kwargs) -> Response:
+            request = kwargs["request"]
+            assert isinstance(request, Request)
+            try:
+                return await handler(*args, **kwargs)
+            except Redirect as r:
+                return see(r.url)
+            except CsrfRefused:
+                visit = await console.visit(request)
+                return console.error(request, visit, 403, visit.t("error.csrf"))
+            except NotFound:
+                visit = await console.visit(request)
+                return console.error(request, visit, 404, visit.t("error.not_found"))
+            except Forbidden:
+                visit = await console.visit(request)
+                return console.error(request, visit, 403, visit.t("error.forbidden"))
+            except InvalidCommand as e:
+                visit = await console.visit(request)
+                field = visit.t(e.field) if hasattr(e, "field") else ""
+                return console.error(
+                    request, visit, 422, visit.t("error.invalid", field=field, detail=e.message)
+                )
+            except (WrongExpectedVersion, RuleViolated) as e:
+                visit = await console.visit(request)
+                return console.error(request, visit, 409, visit.t("error.conflict", detail=str(e)))
+            except CrmError:
+                raise
+
+        return wrapped
+
+    @api.get("/")
+    async def root() -> RedirectResponse:
+        return see(f"{PREFIX}/")
+
+    # -- sign-in, sign-out, language ----------------------------------------------------------
+
+    @api.get(f"{PREFIX}/sign-in")
+    @page
+    async def sign_in_page(
+        request: Request, next: str | None = None, failed: int | None = None
+    ) -> Response:
+        visit = await console.visit(request)
+        return console.render(
+            visit,
+            request,
+            "sign_in.html",
+            tenant=console.default_tenant,
+            next=_safe_next(next),
+            failed=failed,
+        )
+
+    @api.post(f"{PREFIX}/sign-in")
+    @page
+    async def sign_in_post(
+        request: Request,
+        tenant: str = Form(max_length=63),
+        user_id: str = Form(max_length=64),
+        password: str = Form(max_length=1000),
+        next: str = Form(default=f"{PREFIX}/", max_length=2000),
+    ) -> Response:
+        visit = await console.check_csrf(request)
+        tenant = tenant.strip() or console.default_tenant
+        outcome = None
+        if await runtime.tenants.status(tenant) == "active":
+            outcome = await sign_in(bus, tenant, user_id, password, runtime.clock.now())
+        if outcome is None or outcome.actor is None:
+            locked = outcome is not None and outcome.locked
+            return console.render(
+                visit,
+                request,
+                "sign_in.html",
+                status=401,
+                tenant=tenant,
+                user_id=user_id,
+                next=_safe_next(next),
+                failed=2 if locked else 1,
+            )
+        session = console.sessions.signed_in(
+            visit.session, tenant, outcome.actor.id, outcome.locale
+        )
+        response = see(_safe_next(next))
+        console.sessions.write(request, response, session)
+        return response
+
+    @api.post(f"{PREFIX}/sign-out")
+    @page
+    async def sign_out(request: Request) -> Response:
+        visit = await console.check_csrf(request)
+        response = see(f"{PREFIX}/sign-in")
+        console.sessions.end(request, response, visit.session)
+        return response
+
+    @api.post(f"{PREFIX}/language")
+    @page
+    async def language(
+        request: Request,
+        locale: str = Form(max_length=10),
+        back: str = Form(default=f"{PREFIX}/", max_length=2000),
+    ) -> Response:
+        visit = await console.check_csrf(request)
+        locale = chosen(locale)
+        if visit.actor is not None:
+            await bus.execute(ChooseLocale(visit.actor.id, locale), console.context(visit))
+        response = see(_safe_next(back))
+        switched = console.sessions.with_locale(visit.session, locale)
+        console.sessions.write(request, response, switched)
+        return response
+
+    # -- My day -------------------------------------------------------------------------------
+
+    @api.get(f"{PREFIX}/")
+    @page
+    async def my_day(request: Request) -> Response:
+        visit, actor = await console.signed_in(request)
+        mine = actor.id if actor.role is Role.SALES_REP else None
+        opportunities: list[dict[str, Any]] | None = None
+        warnings: list[Any] | None = None
+        customers: list[dict[str, Any]] | None = None
+        stages = None
+        try:
+            found = await console.sales.opportunities(
+                actor,
+                OpportunityFilter(owner_id=mine, status="open"),
+                Paging(sort="expected_close_date", limit=20),
+            )
+            opportunities = list(found.items)
+            stages = [s.name for s in (await console.sales.pipeline(actor)).stages]
+        except Forbidden:
+            pass
+        try:
+            rows = await console.analytics.churn_warnings(actor, None, mine, limit=10, offset=0)
+            warnings = list(rows.items)
+        except Forbidden:
+            pass
+        try:
+            page_ = await console.customers.search(
+                actor, CustomerFilter(owner_id=mine), sort="-updated_at", limit=10, offset=0
+            )
+            customers = list(page_.items)
+        except Forbidden:
+            pass
+        names = await console.directory.names(actor.tenant)
+        return console.render(
+            visit,
+            request,
+            "my_day.html",
+            opportunities=opportunities,
+            warnings=warnings,
+            customers=customers,
+            next_stage=_next_stages(stages),
+            names=names,
+        )
+
+    # -- customers ----------------------------------------------------------------------------
+
+    @api.get(f"{PREFIX}/customers")
+    @page
+    async def customers(
+        request: Request,
+        q: str | None = None,
+        owner: str | None = None,
+        tag: str | None = None,
+        region: str | None = None,
+        sort: str = "-created_at",
+        page: int = 1,
+        min_position: int | None = None,
+        _: int = customers_read,
+    ) -> Response:
+        visit, actor = await console.signed_in(request)
+        sort = sort if sort in CUSTOMER_SORTS else "-created_at"
+        page = max(1, min(page, 10_000))
+        flt = CustomerFilter(
+            owner_id=actor.id if owner == "mine" else None,
+            in_pool=True if owner == "pool" else None,
+            tag=tag or None,
+            region=region or None,
+            q=(q or "").strip()[:200] or None,
+        )
+        found = await console.customers.search(
+            actor, flt, sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE
+        )
+        pages = max(1, math.ceil(found.total / PAGE_SIZE))
+        query = {
+            k: v
+            for k, v in (
+                ("q", q),
+                ("owner", owner),
+                ("tag", tag),
+                ("region", region),
+                ("sort", sort),
+            )
+            if v
+        }
+        return console.render(
+            visit,
+            request,
+            "customers.html",
+            items=found.items,
+            total=found.total,
+            page=page,
+            pages=pages,
+            query=query,
+            link=lambda p: f"{PREFIX}/customers?{urlencode({**query, 'page': p})}",
+            sorts=CUSTOMER_SORTS,
+            names=await console.directory.names(actor.tenant),
+        )
+
+    @api.get(f"{PREFIX}/customers/new")
+    @page
+    async def new_customer(request: Request) -> Response:
+        visit, _actor = await console.signed_in(request)
+        return console.render(visit, request, "customer_new.html", kinds=list(CustomerKind))
+
+    @api.post(f"{PREFIX}/customers")
+    @page
+    async def register_customer(
+        request: Request,
+        name: str = Form(max_length=200),
+        kind: CustomerKind = Form(default=CustomerKind.PERSON),
+        email: str = Form(default="", max_length=320),
+        phone: str = Form(default="", max_length=50),
+        company: str = Form(default="", max_length=200),
+        region: str = Form(default="", max_length=100),
+        tags: str = Form(default="", max_length=500),
+    ) -> Response:
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        profile = Profile(
+            kind=kind,
+            name=name.strip(),
+            email=email.strip() or None,
+            phone=phone.strip() or None,
+            company=company.strip() or None,
+            region=region.strip() or None,
+            source="console",
+        )
+        owner = actor.id if actor.role is Role.SALES_REP else None
+        tag_list = tuple(t.strip() for t in tags.split(",") if t.strip())
+        result = await bus.execute(
+            RegisterCustomer(profile, tags=tag_list, owner_id=owner), console.context(visit)
+        )
+        id_ = result.stream_id.partition("-")[2]
+        return see(f"{PREFIX}/customers/{id_}?min_position={result.position}&done=registered")
+
+    @api.get(f"{PREFIX}/customers/{{customer_id}}")
+    @page
+    async def customer(
+        request: Request,
+        customer_id: UUID,
+        min_position: int | None = None,
+        done: str | None = None,
+        _: int = customers_read,
+    ) -> Response:
+        visit, actor = await console.signed_in(request)
+        doc = await console.customers.get(actor, str(customer_id))
+        interactions = await console.customers.interactions(actor, str(customer_id))
+        view = None
+        with contextlib.suppress(NotFound, Forbidden):
+            view = await console.analytics.customer_360(
+                actor, str(customer_id), runtime.clock.now()
+            )
+        return console.render(
+            visit,
+            request,
+            "customer.html",
+            c=doc,
+            view=view,
+            interactions=interactions[:20],
+            channels=list(Channel),
+            done=done if done in ("registered", "saved") else None,
+            names=await console.directory.names(actor.tenant),
+        )
+
+    async def customer_command(request: Request, customer_id: UUID, command: object) -> Response:
+        visit = await console.check_csrf(request)
+        await console.signed_in(request)
+        result = await bus.execute(command, console.context(visit))
+        return see(f"{PREFIX}/customers/{customer_id}?min_position={result.position}&done=saved")
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/edit")
+    @page
+    async def edit_customer(
+        request: Request,
+        customer_id: UUID,
+        name: str = Form(max_length=200),
+        email: str = Form(default="", max_length=320),
+        phone: str = Form(default="", max_length=50),
+        company: str = Form(default="", max_length=200),
+        region: str = Form(default="", max_length=100),
+    ) -> Response:
+        changes = {
+            "name": name.strip(),
+            "email": email.strip() or None,
+            "phone": phone.strip() or None,
+            "company": company.strip() or None,
+            "region": region.strip() or None,
+        }
+        return await customer_command(
+            request, customer_id, UpdateProfile(str(customer_id), changes)
+        )
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/tag")
+    @page
+    async def tag_customer(
+        request: Request, customer_id: UUID, tag: str = Form(max_length=50)
+    ) -> Response:
+        return await customer_command(request, customer_id, TagCustomer(str(customer_id), tag))
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/claim")
+    @page
+    async def claim_customer(request: Request, customer_id: UUID) -> Response:
+        return await customer_command(request, customer_id, ClaimFromPool(str(customer_id)))
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/release")
+    @page
+    async def release_customer(request: Request, customer_id: UUID) -> Response:
+        return await customer_command(request, customer_id, ReleaseToPool(str(customer_id)))
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/interactions")
+    @page
+    async def log_interaction(
+        request: Request,
+        customer_id: UUID,
+        channel: Channel = Form(),
+        summary: str = Form(max_length=2000),
+    ) -> Response:
+        command = LogInteraction(str(customer_id), channel, summary.strip())
+        return await customer_command(request, customer_id, command)
+
+    # -- pipeline -----------------------------------------------------------------------------
+
+    @api.get(f"{PREFIX}/pipeline")
+    @page
+    async def pipeline(
+        request: Request,
+        min_position: int | None = None,
+        done: str | None = None,
+        _: int = pipeline_read,
+    ) -> Response:
+        visit, actor = await console.signed_in(request)
+        stages = [s for s in (await console.sales.pipeline(actor)).stages]
+        open_stages = [s.name for s in stages if s.outcome == "open"]
+        found = await console.sales.opportunities(
+            actor, OpportunityFilter(status="open"), Paging(sort="expected_close_date", limit=200)
+        )
+        by_stage: dict[str, list[Any]] = {s: [] for s in open_stages}
+        for o in found.items:
+            by_stage.setdefault(o["stage"], []).append(o)
+        return console.render(
+            visit,
+            request,
+            "pipeline.html",
+            by_stage=by_stage,
+            stages=open_stages,
+            done=done == "moved",
+            names=await console.directory.names(actor.tenant),
+        )
+
+    @api.post(f"{PREFIX}/opportunities/{{opportunity_id}}/stage")
+    @page
+    async def move_opportunity(
+        request: Request,
+        opportunity_id: UUID,
+        stage: str = Form(max_length=100),
+        from_stage: str = Form(max_length=100),
+    ) -> Response:
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        current = await console.sales.opportunity(actor, str(opportunity_id))
+        if current["stage"] != from_stage:
+            raise RuleViolated(
+                f"it is now in {current['stage']!r}, no longer in {from_stage!r}",
+                code="moved_meanwhile",
+            )
+        result = await bus.execute(
+            MoveOpportunity(str(opportunity_id), stage), console.context(visit)
+        )
+        return see(f"{PREFIX}/pipeline?min_position={result.position}&done=moved")
+
+    return api
+
+
+def _next_stages(stages: list[str] | None) -> dict[str, str]:
+    """Each open stage's next one (the card's next step)."""
+    if not stages:
+        return {}
+    return dict(itertools.pairwise(stages))

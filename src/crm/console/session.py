@@ -1,0 +1,130 @@
+"""The console's session: a cookie signed with a key derived from the deployment's secret,
+and the CSRF token bound to it.
+
+The cookie holds no secret and no role: the session's id, tenant, user id, language and when
+it was issued. Every request rebuilds the user's actor from the directory (a role changed or a
+user deactivated takes effect at the next request). ``HttpOnly``, ``SameSite=Lax``, ``Secure``
+when served over TLS. Every visitor gets one (a signed-out one has no user) so that the
+sign-in form carries a CSRF token as well; every POST must send the token of its session.
+Signing out forgets the cookie and marks its id as ended in this process.
+"""
+
+from __future__ import annotations
+
+import base64
+import hashlib
+import hmac
+import json
+import secrets
+import time
+from dataclasses import dataclass, replace
+
+from starlette.requests import Request
+from starlette.responses import Response
+
+COOKIE = "crm_console"
+MAX_AGE_SECONDS = 12 * 3600
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    sid: str
+    locale: str
+    tenant: str | None = None
+    user: str | None = None
+    issued: int = 0
+
+    @property
+    def signed_in(self) -> bool:
+        return self.user is not None and self.tenant is not None
+
+
+def _b64(data: bytes) -> str:
+    return base64.urlsafe_b64encode(data).rstrip(b"=").decode()
+
+
+def _unb64(text: str) -> bytes:
+    return base64.urlsafe_b64decode(text + "=" * (-len(text) % 4))
+
+
+class Sessions:
+    def __init__(self, secret: str, *, max_age: int = MAX_AGE_SECONDS) -> None:
+        self._key = hmac.new(secret.encode(), b"crm.console.session", hashlib.sha256).digest()
+        self.max_age = max_age
+        self._ended: dict[str, float] = {}
+
+    def _sign(self, body: bytes) -> str:
+        return _b64(hmac.new(self._key, body, hashlib.sha256).digest())
+
+    def new(self, locale: str) -> Session:
+        return Session(secrets.token_urlsafe(18), locale, issued=int(time.time()))
+
+    def signed_in(self, session: Session, tenant: str, user: str, locale: str) -> Session:
+        """A new session id on sign-in (no session fixation)."""
+        return Session(secrets.token_urlsafe(18), locale, tenant, user, int(time.time()))
+
+    def with_locale(self, session: Session, locale: str) -> Session:
+        return replace(session, locale=locale)
+
+    def read(self, request: Request) -> Session | None:
+        raw = request.cookies.get(COOKIE)
+        if not raw or "." not in raw or len(raw) > 2000:
+            return None
+        body, _, signature = raw.rpartition(".")
+        try:
+            data = _unb64(body)
+        except ValueError:
+            return None
+        if not hmac.compare_digest(self._sign(data), signature):
+            return None
+        try:
+            fields = json.loads(data)
+            session = Session(
+                str(fields["sid"]),
+                str(fields["l"]),
+                fields.get("t"),
+                fields.get("u"),
+                int(fields["iat"]),
+            )
+        except (ValueError, KeyError, TypeError):
+            return None
+        if session.issued + self.max_age < time.time() or session.sid in self._ended:
+            return None
+        return session
+
+    def write(self, request: Request, response: Response, session: Session) -> None:
+        data = json.dumps(
+            {
+                "sid": session.sid,
+                "l": session.locale,
+                "t": session.tenant,
+                "u": session.user,
+                "iat": session.issued,
+            },
+            separators=(",", ":"),
+        ).encode()
+        response.set_cookie(
+            COOKIE,
+            f"{_b64(data)}.{self._sign(data)}",
+            max_age=self.max_age,
+            httponly=True,
+            samesite="lax",
+            secure=request.url.scheme == "https",
+            path="/",
+        )
+
+    def end(self, request: Request, response: Response, session: Session) -> None:
+        now = time.time()
+        self._ended = {s: t for s, t in self._ended.items() if t > now}
+        self._ended[session.sid] = now + self.max_age
+        response.delete_cookie(
+            COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
+        )
+
+    def csrf_token(self, session: Session) -> str:
+        return _b64(hmac.new(self._key, f"csrf\x00{session.sid}".encode(), "sha256").digest())
+
+    def csrf_ok(self, session: Session | None, token: str | None) -> bool:
+        if session is None or not token:
+            return False
+        return hmac.compare_digest(self.csrf_token(session), token)
