@@ -1,0 +1,200 @@
+"""The console's pieces without a browser: the user aggregate on events (given/when/then),
+sign-in and the lock-out through the command bus, the session cookie and its CSRF token,
+and the message catalogue (both languages complete, locale formats)."""
+
+# ruff: noqa: RUF001  (Chinese texts are meant)
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+
+import pytest
+from starlette.requests import Request
+from starlette.responses import Response
+
+from crm.console import register_user_commands
+from crm.console.domain.users import LOCK_OUT, MAX_FAILURES, User
+from crm.console.events import SignedIn, SignInFailed, UserAdded, UserDeactivated
+from crm.console.i18n import MESSAGES, Translator, from_accept_language
+from crm.console.pages import CUSTOMER_SORTS
+from crm.console.session import COOKIE, Sessions
+from crm.console.users import (
+    AddUser,
+    ChangeRole,
+    DeactivateUser,
+    hash_password,
+    load_user,
+    sign_in,
+    system_context,
+)
+from crm.events.customer import Channel, CustomerKind
+from crm.kernel.auth import Role
+from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
+from crm.kernel.repository import CommandContext
+from crm.platform.bootstrap import Platform
+from tests.unit.given_when_then import Scenario
+
+NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
+HASH = "$argon2id$v=19$m=65536,t=3,p=4$c29tZXNhbHQ$RdescudvJCsgt3ub+b+dWRWJTmaaJObG"
+ADDED = UserAdded(display_name="Ana", role="sales_rep", team="north", password_hash=HASH)
+
+
+def test_a_user_is_added_once() -> None:
+    Scenario(User).when(lambda u: u.add("Ana", "sales_rep", "north", HASH, "en")).then(ADDED)
+    Scenario(User).given(ADDED).when(
+        lambda u: u.add("Ana", "sales_rep", None, HASH, "en")
+    ).then_raises(RuleViolated, "exists")
+    Scenario(User).when(lambda u: u.add("Ana", "boss", None, HASH, "en")).then_raises(
+        InvalidCommand, "role"
+    )
+
+
+def test_the_fifth_failure_in_a_row_locks_the_user_out_and_a_success_resets() -> None:
+    failures = [SignInFailed(failures=n) for n in range(1, MAX_FAILURES)]
+    user = Scenario(User).given(ADDED, *failures).when(lambda u: u.record_sign_in(False, NOW))
+    locked = user.then(SignInFailed(failures=MAX_FAILURES, locked_until=NOW + LOCK_OUT))
+    assert locked.state.locked(NOW + LOCK_OUT - timedelta(seconds=1))
+    assert not locked.state.locked(NOW + LOCK_OUT)
+    Scenario(User).given(ADDED, *failures).when(lambda u: u.record_sign_in(True, NOW)).then(
+        SignedIn()
+    )
+    Scenario(User).given(ADDED).when(lambda u: u.record_sign_in(True, NOW)).then_nothing()
+
+
+def test_deactivating_twice_records_it_once() -> None:
+    Scenario(User).given(ADDED, UserDeactivated()).when(lambda u: u.deactivate()).then_nothing()
+
+
+async def test_sign_in_checks_the_hash_counts_failures_and_refuses_deactivated_users(
+    platform: Platform,
+) -> None:
+    bus = platform.runtime.commands
+    register_user_commands(bus)
+    system = system_context("acme", NOW)
+    await bus.execute(AddUser("ana", "Ana", "sales_rep", hash_password("s3cret-pass")), system)
+    ok = await sign_in(bus, "acme", "Ana ", "s3cret-pass", NOW)
+    assert ok.actor is not None
+    assert (ok.actor.id, ok.actor.role.value, ok.actor.tenant) == ("ana", "sales_rep", "acme")
+    assert (await sign_in(bus, "other", "ana", "s3cret-pass", NOW)).actor is None
+    assert (await sign_in(bus, "acme", "nobody", "s3cret-pass", NOW)).actor is None
+    for _ in range(MAX_FAILURES):
+        assert (await sign_in(bus, "acme", "ana", "wrong", NOW)).actor is None
+    locked = await sign_in(bus, "acme", "ana", "s3cret-pass", NOW)
+    assert locked.actor is None
+    assert locked.locked
+    later = NOW + LOCK_OUT
+    assert (await sign_in(bus, "acme", "ana", "s3cret-pass", later)).actor is not None
+    await bus.execute(DeactivateUser("ana"), system)
+    assert (await sign_in(bus, "acme", "ana", "s3cret-pass", later)).actor is None
+    state = await load_user(bus, "acme", "ana")
+    assert state is not None
+    assert "s3cret-pass" not in repr(state)
+    assert state.password_hash.startswith("$argon2id$")
+
+
+async def test_only_admins_manage_users_and_only_within_their_tenant(platform: Platform) -> None:
+    bus = platform.runtime.commands
+    register_user_commands(bus)
+    await bus.execute(AddUser("ana", "Ana", "sales_rep", HASH), system_context("acme", NOW))
+
+    def as_(role: str, tenant: str = "acme") -> CommandContext:
+        return CommandContext(actor="someone", role=role, tenant=tenant, now=NOW)
+
+    with pytest.raises(Forbidden):
+        await bus.execute(ChangeRole("ana", "admin"), as_("sales_rep"))
+    with pytest.raises(Forbidden):
+        await bus.execute(ChangeRole("ana", "admin"), as_("manager"))
+    await bus.execute(ChangeRole("ana", "manager", "north"), as_("admin"))
+    state = await load_user(bus, "acme", "ana")
+    assert state is not None
+    assert (state.role, state.team) == ("manager", "north")
+    assert await load_user(bus, "globex", "ana") is None
+
+
+def _request(cookie: str | None = None, scheme: str = "http") -> Request:
+    headers = [(b"cookie", f"{COOKIE}={cookie}".encode())] if cookie else []
+    return Request(
+        {
+            "type": "http",
+            "method": "GET",
+            "path": "/",
+            "headers": headers,
+            "scheme": scheme,
+            "server": ("x", 80),
+            "query_string": b"",
+        }
+    )
+
+
+def _cookie(response: Response) -> tuple[str, str]:
+    header = response.headers["set-cookie"]
+    value = re.match(rf"{COOKIE}=([^;]+)", header)
+    assert value is not None
+    return value.group(1), header
+
+
+def test_the_session_cookie_is_signed_http_only_lax_and_secure_over_tls() -> None:
+    sessions = Sessions("s" * 40)
+    session = sessions.signed_in(sessions.new("en"), "acme", "ana", "zh-CN")
+    response = Response()
+    sessions.write(_request(scheme="https"), response, session)
+    value, header = _cookie(response)
+    assert "HttpOnly" in header
+    assert "SameSite=lax" in header
+    assert "Secure" in header
+    assert sessions.read(_request(value)) == session
+    body, _, signature = value.rpartition(".")
+    assert sessions.read(_request(f"{body}x.{signature}")) is None
+    assert Sessions("t" * 40).read(_request(value)) is None
+    plain = Response()
+    sessions.write(_request(), plain, session)
+    assert "Secure" not in plain.headers["set-cookie"]
+    sessions.end(_request(value), Response(), session)
+    assert sessions.read(_request(value)) is None
+
+
+def test_the_csrf_token_belongs_to_its_session() -> None:
+    sessions = Sessions("s" * 40)
+    one, two = sessions.new("en"), sessions.new("en")
+    assert sessions.csrf_ok(one, sessions.csrf_token(one))
+    assert not sessions.csrf_ok(one, sessions.csrf_token(two))
+    assert not sessions.csrf_ok(one, None)
+    assert not sessions.csrf_ok(None, sessions.csrf_token(one))
+
+
+def test_both_languages_have_every_message_and_every_template_key_exists() -> None:
+    assert set(MESSAGES["en"]) == set(MESSAGES["zh-CN"])
+    templates = Path(__file__).parents[2] / "src/crm/console/templates"
+    used = set()
+    for template in templates.glob("*.html"):
+        used |= set(re.findall(r"""\bt\(\s*["']([a-z_.0-9-]+)["']""", template.read_text()))
+    prefixes = {key for key in used if key.endswith(".")}
+    assert used - prefixes - set(MESSAGES["en"]) == set()
+    assert prefixes == {"role.", "risk.", "kind.", "channel.", "sort."}
+    values = {
+        "role.": [r.value for r in Role],
+        "risk.": ["low", "medium", "high"],
+        "kind.": [k.value for k in CustomerKind],
+        "channel.": [c.value for c in Channel],
+        "sort.": list(CUSTOMER_SORTS),
+    }
+    for prefix, names in values.items():
+        assert {prefix + n for n in names} <= set(MESSAGES["en"]), prefix
+
+
+def test_dates_money_and_numbers_are_formatted_for_the_locale() -> None:
+    en, zh = Translator("en"), Translator("zh-CN")
+    money = {"amount": "125000.50", "currency": "EUR"}
+    assert en.money(money) == "€125,000.50"
+    assert zh.money(money) == "€125,000.50"
+    assert zh.money({"amount": "1250", "currency": "CNY"}) == "¥1,250.00"
+    assert en.day("2027-01-31") == "31 Jan 2027"
+    assert zh.day("2027-01-31") == "2027年1月31日"
+    assert en.number(12345) == "12,345"
+    assert en("my_day.greeting", name="Ana") == "Good day, Ana"
+    assert zh("my_day.greeting", name="Ana") == "您好，Ana"
+    assert from_accept_language("zh-CN,zh;q=0.9,en;q=0.8") == "zh-CN"
+    assert from_accept_language("de-DE,en;q=0.5") == "en"
+    assert from_accept_language(None) == "en"
