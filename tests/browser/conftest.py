@@ -95,7 +95,7 @@ class Crm:
             pool.submit(asyncio.run, add()).result()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
     """``crm up`` with two reps, a manager (who reads Chinese) and their customers."""
     root = tmp_path_factory.mktemp("console")
@@ -149,8 +149,10 @@ def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
         process.stop()
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser() -> Iterator[Browser]:
+    """Per module: Playwright's sync API runs an event loop in the test thread while it is
+    open, and the async tests of later modules need that thread's loop to themselves."""
     with sync_playwright() as p:
         b = p.chromium.launch(executable_path=str(CHROMIUM), args=CHROMIUM_FLAGS)
         yield b

@@ -28,7 +28,7 @@ def test_a_rep_signs_in_sees_my_day_and_opens_their_customer(watched: Watched, c
     expect(opportunities.get_by_role("row", name=re.compile("Analytical engine"))).to_contain_text(
         "€125,000.00"
     )
-    expect(opportunities).to_contain_text("Move to qualification")
+    expect(opportunities).to_contain_text("Move to Qualification")
     mine = page.get_by_role("region", name="My customers", exact=True)
     expect(mine).to_contain_text("Grace Hopper")
     expect(mine).not_to_contain_text("Alan Turing")
@@ -143,11 +143,11 @@ def test_moving_a_card_is_the_stage_command_and_a_stale_move_is_a_conflict(
         column = p.get_by_role("region", name=re.compile(f"^{stage}"))
         return column.get_by_role("article").filter(has_text="Bombe")
 
-    card(page, "prospecting").get_by_role("button", name="Move to qualification").click()
+    card(page, "Prospecting").get_by_role("button", name="Move to Qualification").click()
     expect(page.get_by_role("status")).to_have_text("Moved.")
-    expect(card(page, "qualification")).to_be_visible()
-    expect(card(page, "prospecting")).to_have_count(0)
-    card(other, "prospecting").get_by_role("button", name="Move to qualification").click()
+    expect(card(page, "Qualification")).to_be_visible()
+    expect(card(page, "Prospecting")).to_have_count(0)
+    card(other, "Prospecting").get_by_role("button", name="Move to Qualification").click()
     alert = other.get_by_role("alert")
     expect(alert).to_contain_text("Someone else changed this at the same time")
     expect(alert).to_contain_text("it is now in 'qualification'")

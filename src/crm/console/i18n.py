@@ -145,6 +145,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pipeline.title": "Pipeline",
         "pipeline.empty": "No open opportunities in this stage.",
         "pipeline.moved": "Moved.",
+        "stage.prospecting": "Prospecting",
+        "stage.qualification": "Qualification",
+        "stage.needs_analysis": "Needs analysis",
+        "stage.proposal": "Proposal",
+        "stage.negotiation": "Negotiation",
+        "stage.won": "Won",
+        "stage.lost": "Lost",
     },
     "zh-CN": {
         "app": "客户关系管理",
@@ -269,6 +276,13 @@ MESSAGES: dict[str, dict[str, str]] = {
         "pipeline.title": "销售管道",
         "pipeline.empty": "此阶段没有进行中的商机。",
         "pipeline.moved": "已推进。",
+        "stage.prospecting": "潜在客户",
+        "stage.qualification": "资格确认",
+        "stage.needs_analysis": "需求分析",
+        "stage.proposal": "方案报价",
+        "stage.negotiation": "商务谈判",
+        "stage.won": "赢单",
+        "stage.lost": "输单",
     },
 }
 
@@ -340,6 +354,13 @@ class Translator:
         except InvalidOperation:
             return f"{amount} {currency}"
         return format_currency(value, currency, locale=self._babel)
+
+    def stage(self, name: str | None) -> str:
+        """A pipeline stage: the default stages by their names in the catalogue, a stage a
+        manager configured as it was named."""
+        if not name:
+            return self("none")
+        return self._messages.get(f"stage.{name}") or name.replace("_", " ")
 
     def number(self, value: float | int | None) -> str:
         if value is None:
