@@ -172,13 +172,14 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_.0-9-]+)["']""", template.read_text()))
     prefixes = {key for key in used if key.endswith(".")}
     assert used - prefixes - set(MESSAGES["en"]) == set()
-    assert prefixes == {"role.", "risk.", "kind.", "channel.", "sort."}
+    assert prefixes == {"role.", "risk.", "kind.", "channel.", "sort.", "segment."}
     values = {
         "role.": [r.value for r in Role],
         "risk.": ["low", "medium", "high"],
         "kind.": [k.value for k in CustomerKind],
         "channel.": [c.value for c in Channel],
         "sort.": list(CUSTOMER_SORTS),
+        "segment.": ["prospect", "new", "repeat", "loyal"],
     }
     for prefix, names in values.items():
         assert {prefix + n for n in names} <= set(MESSAGES["en"]), prefix
