@@ -26,7 +26,7 @@ from crm.kernel.projection import ProjectionRunner
 from crm.kernel.read_store import Query
 from crm.kernel.settings import Settings
 from crm.platform.bootstrap import token_issuer
-from tests.support.processes import Process, platform_env
+from tests.support.processes import Process, operator, platform_env
 from tests.support.tansu import Broker
 
 pytestmark = pytest.mark.integration
@@ -53,6 +53,7 @@ class Stack:
 def stack(tmp_path: Path, broker: Broker) -> Iterator[Stack]:
     s = Stack(tmp_path, broker)
     s.customer.start()  # creates the data directory and its secret first
+    operator(s.env, "tenants", "add", "default")
     for p in (s.relay, s.worker, s.analytics):
         p.start(wait=False)
     for p in (s.relay, s.worker, s.analytics):

@@ -22,7 +22,7 @@ from crm.kernel.auth import Role
 from crm.kernel.settings import Settings
 from crm.platform.bootstrap import token_issuer
 from crm.sales.domain.leads import conversion_ids
-from tests.support.processes import Process, platform_env
+from tests.support.processes import Process, operator, platform_env
 from tests.support.tansu import Broker
 
 pytestmark = pytest.mark.integration
@@ -42,6 +42,7 @@ class TwoServices:
                 "CRM_READ_STORE": f"sqlite:///{self.data / context}-read.db",
             }
 
+        self.env_of = own
         self.customer = Process(["serve", "customer"], own("customer"), logs / "customer.log")
         self.sales = Process(["serve", "sales"], own("sales"), logs / "sales.log")
         self.relays = [
@@ -58,6 +59,9 @@ class TwoServices:
 def services(tmp_path: Path, broker: Broker) -> Iterator[TwoServices]:
     s = TwoServices(tmp_path, broker)
     s.customer.start()  # creates the data directory and its secret first
+    # each service has its own event store here: the operator adds the tenant to each
+    for context in ("customer", "sales"):
+        operator(s.env_of(context), "tenants", "add", "default")
     for p in (s.sales, *s.relays):
         p.start(wait=False)
     for p in (s.sales, *s.relays):

@@ -86,6 +86,15 @@ class Process:
                 self.proc.wait()
 
 
+def operator(env: dict[str, str], *args: str) -> str:
+    """Run ``crm ARGS`` once, as an operator would (``crm tenants add acme``); its stderr."""
+    done = subprocess.run(
+        [CRM, *args], env=env, capture_output=True, text=True, timeout=60, check=False
+    )
+    assert done.returncode == 0, f"crm {' '.join(args)}: {done.stderr}"
+    return done.stderr
+
+
 def platform_env(data_dir: Path, bus_url: str) -> dict[str, str]:
     return {
         **os.environ,
