@@ -1,11 +1,20 @@
-"""Reads of the customer context, filtered by what the actor may see."""
+"""Reads of the customer context, filtered by what the actor may see: which customers
+(:data:`~crm.customer.application.policy.POLICY`), and which of their personal data (the
+kernel's rule, :mod:`crm.kernel.redaction`: an analyst reads names, e-mail addresses, phone
+numbers, titles and interaction summaries redacted, and may not search or sort by name or
+e-mail)."""
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from typing import Any
 
-from crm.customer.application.policy import POLICY, scope_of
+from crm.customer.application.policy import (
+    CUSTOMER_PERSONAL,
+    INTERACTION_PERSONAL,
+    POLICY,
+    scope_of,
+)
 from crm.customer.domain.customer import Customer
 from crm.customer.projections.customers import COLLECTION
 from crm.events.customer import InteractionLogged
@@ -14,7 +23,8 @@ from crm.kernel.auth import Actor
 from crm.kernel.codec import EventCodec
 from crm.kernel.errors import NotFound
 from crm.kernel.event_store import EventStore
-from crm.kernel.read_store import Document, Page, Query, ReadStore
+from crm.kernel.read_store import Document, Page, Query, ReadStore, sort_order
+from crm.kernel.redaction import PersonalKind, refuse_unless_sees
 
 SORTABLE = {"name", "created_at", "updated_at", "region", "owner_id"}
 
@@ -40,6 +50,9 @@ class CustomerQueries:
         self.codec = codec
 
     async def get(self, actor: Actor, customer_id: str) -> Document:
+        return CUSTOMER_PERSONAL.shown_to(actor, await self._visible(actor, customer_id))
+
+    async def _visible(self, actor: Actor, customer_id: str) -> Document:
         doc = await self.read_store.get(COLLECTION, customer_id)
         if (
             doc is None
@@ -62,18 +75,23 @@ class CustomerQueries:
         if flt.in_pool is not None:
             conditions.append({"in_pool": flt.in_pool})
         if flt.q:
+            refuse_unless_sees(actor, PersonalKind.CONTACT, "search customers by name or e-mail")
             conditions.append({"$or": [{f: {"$icontains": flt.q}} for f in SEARCHED]})
+        if sort_order(sort)[0] == "name":
+            refuse_unless_sees(actor, PersonalKind.CONTACT, "sort customers by name")
         visible = POLICY.visibility_filter(actor)
         if visible:
             conditions.append(visible)
-        return await self.read_store.find(
+        page = await self.read_store.find(
             COLLECTION, Query.all_of(conditions, sort=sort, limit=limit, offset=offset)
         )
+        items = CUSTOMER_PERSONAL.all_shown_to(actor, page.items)
+        return Page(items, page.total, page.limit, page.offset)
 
     async def interactions(self, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
         """A customer's interactions, newest first, read from their stream: the history as
         recorded, with personal data shown as erased once their key is gone."""
-        await self.get(actor, customer_id)
+        await self._visible(actor, customer_id)
         envelopes = await self.store.read_stream(Customer.stream_id_for(customer_id))
         logged = [e for e in envelopes if e.event_type == InteractionLogged.event_type]
         events = await self.codec.decode(logged)
@@ -89,4 +107,4 @@ class CustomerQueries:
                 }
             )
         items.sort(key=lambda i: i["occurred_at"], reverse=True)
-        return items
+        return INTERACTION_PERSONAL.all_shown_to(actor, items)
