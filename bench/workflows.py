@@ -29,7 +29,6 @@ from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
-from uuid import uuid4
 
 import httpx
 
@@ -104,7 +103,16 @@ async def catalogue(client: httpx.AsyncClient) -> None:
         expect(await client.post("/products", json=body), 201)
 
 
-async def cash_cycle(client: httpx.AsyncClient, i: int, latencies: list[float]) -> None:
+async def register(client: httpx.AsyncClient, n: int = 1) -> list[str]:
+    """``n`` customers to record work for (a command must name a customer that exists)."""
+    ids = []
+    for i in range(n):
+        body = {"name": f"Bench customer {i}", "region": "EMEA"}
+        ids.append(expect(await client.post("/customers", json=body), 201)["id"])
+    return ids
+
+
+async def cash_cycle(client: httpx.AsyncClient, customer: str, latencies: list[float]) -> None:
     """One quote to one payment: six commands, each timed."""
 
     async def command(url: str, body: dict[str, Any] | None, status: int) -> dict[str, Any]:
@@ -116,7 +124,7 @@ async def cash_cycle(client: httpx.AsyncClient, i: int, latencies: list[float]) 
     quote = await command(
         "/quotes",
         {
-            "customer_id": f"cust-{i}",
+            "customer_id": customer,
             "currency": "EUR",
             "valid_until": "2026-12-31",
             "lines": QUOTE_LINES,
@@ -130,11 +138,13 @@ async def cash_cycle(client: httpx.AsyncClient, i: int, latencies: list[float]) 
     await command("/payments", {"invoice_id": invoice["id"], "amount": QUOTE_TOTAL}, 201)
 
 
-async def cash_cycles(client: httpx.AsyncClient, n: int, first: int) -> tuple[float, list[float]]:
+async def cash_cycles(
+    client: httpx.AsyncClient, n: int, customers: list[str]
+) -> tuple[float, list[float]]:
     latencies: list[float] = []
     start = time.perf_counter()
-    for i in range(first, first + n):
-        await cash_cycle(client, i, latencies)
+    for i in range(n):
+        await cash_cycle(client, customers[i % len(customers)], latencies)
     return n / (time.perf_counter() - start), latencies
 
 
@@ -154,12 +164,13 @@ async def order_to_cash(d: Path, cycles: int, rep: int, results: Results) -> Non
     which goes first alternating with the repetition."""
     async with serving(d, ManualClock(MON)) as (_, client):
         await catalogue(client)
-        await cash_cycles(client, WARM_UP_CYCLES, 0)
+        buyers = await register(client, 4)
+        await cash_cycles(client, WARM_UP_CYCLES, buyers)
         await customers(client, 6 * WARM_UP_CYCLES, 0)
         order = ("o2c", "customers") if rep % 2 == 0 else ("customers", "o2c")
         for which in order:
             if which == "o2c":
-                rate, latencies = await cash_cycles(client, cycles, WARM_UP_CYCLES)
+                rate, latencies = await cash_cycles(client, cycles, buyers)
                 record(results, "o2c_cycles", rate)
                 record(results, "o2c_commands", rate * 6, latencies)
             else:
@@ -232,7 +243,7 @@ async def bookings(d: Path, rounds: int, rep: int, results: Results) -> None:
     its own so that every contended round starts from an empty technician-day."""
     clock = ManualClock(MON)
     async with serving(d, clock) as (_, client):
-        customer = str(uuid4())
+        (customer,) = await register(client)
         ticket_body = {
             "customer_id": customer,
             "kind": "service_request",
@@ -273,11 +284,13 @@ async def open_tickets(client: httpx.AsyncClient, n: int) -> None:
         "subject": "it broke",
         "description": "the details",
     }
+    customers = await register(client, CONCURRENCY)
     queue = iter(range(n))
 
     async def worker() -> None:
-        for _ in queue:
-            expect(await client.post("/tickets", json={**body, "customer_id": str(uuid4())}), 201)
+        for i in queue:
+            ticket = {**body, "customer_id": customers[i % len(customers)]}
+            expect(await client.post("/tickets", json=ticket), 201)
 
     await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
 
