@@ -114,6 +114,7 @@ def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
             ("rep-ben", "Ben Okafor", "sales_rep", "north", "en"),
             ("mgr-wang", "王珊", "manager", "north", "zh-CN"),
             ("locked-lu", "Lu Locked", "agent", None, "en"),
+            ("admin-ada", "Ada Admin", "admin", None, "en"),
         )
         with platform.api("boss", Role.ADMIN) as admin:
             for name, owner in (

@@ -8,7 +8,7 @@ from __future__ import annotations
 import re
 
 import pytest
-from playwright.sync_api import Locator, Page, expect
+from playwright.sync_api import Browser, Locator, Page, expect
 
 from crm.kernel.auth import Role
 from tests.browser.conftest import PASSWORD, Crm, Watched, sign_in
@@ -151,3 +151,47 @@ def test_moving_a_card_is_the_stage_command_and_a_stale_move_is_a_conflict(
     alert = other.get_by_role("alert")
     expect(alert).to_contain_text("Someone else changed this at the same time")
     expect(alert).to_contain_text("it is now in 'qualification'")
+
+
+def test_an_admin_adds_a_user_who_signs_in_and_is_signed_out_once_deactivated(
+    watched: Watched, crm: Crm, browser: Browser
+) -> None:
+    page = watched.page
+    sign_in(watched, crm, "admin-ada")
+    page.get_by_role("link", name="Users").click()
+    add = page.get_by_role("region", name="Add a user")
+    add.get_by_label("User name").fill("rep-nia")
+    add.get_by_label("Display name").fill("Nia Novak")
+    add.get_by_label("Role", exact=True).select_option("sales_rep")
+    add.get_by_label("Team or support group").fill("north")
+    add.get_by_label("Password").fill("nia's own password")
+    add.get_by_role("button", name="Add a user").click()
+    expect(page.get_by_role("status")).to_have_text("Saved.")
+    row = page.get_by_role("row", name=re.compile("rep-nia"))
+    expect(row).to_contain_text("Sales rep · north")
+    expect(row).to_contain_text("active")
+
+    nia = browser.new_context()
+    try:
+        theirs = nia.new_page()
+        theirs.goto(crm.url + "/")
+        theirs.locator("#user_id").fill("rep-nia")
+        theirs.locator("#password").fill("nia's own password")
+        theirs.get_by_role("button", name="Sign in").click()
+        expect(theirs.get_by_role("heading", level=1)).to_have_text("Good day, Nia Novak")
+        row.get_by_role("button", name="Deactivate: Nia Novak").click()
+        expect(page.get_by_role("row", name=re.compile("rep-nia"))).to_contain_text("deactivated")
+        theirs.get_by_role("link", name="Customers", exact=True).click()
+        expect(theirs).to_have_url(re.compile(r"/console/sign-in"))
+    finally:
+        nia.close()
+
+
+def test_only_admins_see_the_users_page(watched: Watched, crm: Crm) -> None:
+    page = watched.page
+    sign_in(watched, crm, "rep-ana")
+    expect(page.get_by_role("navigation")).not_to_contain_text("Users")
+    answer = page.goto(crm.url + "/console/users")
+    assert answer is not None
+    assert answer.status == 403
+    expect(page.get_by_role("alert")).to_have_text("Your role may not do this.")

@@ -10,6 +10,7 @@ command's position, so the page waits for its read model to have it (read-your-w
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import functools
 import itertools
@@ -28,9 +29,20 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from crm.analytics.application.customer_queries import CustomerQueries as AnalyticsQueries
 from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.console.directory import UserDirectory, UserDirectoryProjection
+from crm.console.events import ROLES
 from crm.console.i18n import LOCALES, NAMES, Translator, chosen, from_accept_language
 from crm.console.session import Session, Sessions
-from crm.console.users import ChooseLocale, actor_of, load_user, sign_in
+from crm.console.users import (
+    ActivateUser,
+    AddUser,
+    ChangeRole,
+    ChooseLocale,
+    DeactivateUser,
+    actor_of,
+    hash_password,
+    load_user,
+    sign_in,
+)
 from crm.customer.application.customer_commands import (
     ClaimFromPool,
     LogInteraction,
@@ -545,6 +557,86 @@ def router(console: Console) -> APIRouter:
     ) -> Response:
         command = LogInteraction(str(customer_id), channel, summary.strip())
         return await customer_command(request, customer_id, command)
+
+    # -- users (admins) -----------------------------------------------------------------------
+
+    users_read = Depends(ReadConsistency(runtime, UserDirectoryProjection()))
+
+    def admin_only(actor: Actor) -> None:
+        if actor.role is not Role.ADMIN:
+            raise Forbidden("only an admin manages the tenant's users")
+
+    @api.get(f"{PREFIX}/users")
+    @page
+    async def users(
+        request: Request,
+        min_position: int | None = None,
+        done: str | None = None,
+        _: int = users_read,
+    ) -> Response:
+        visit, actor = await console.signed_in(request)
+        admin_only(actor)
+        return console.render(
+            visit,
+            request,
+            "users.html",
+            users=await console.directory.users(actor.tenant),
+            roles=ROLES,
+            done=done == "saved",
+        )
+
+    @api.post(f"{PREFIX}/users")
+    @page
+    async def add_user(
+        request: Request,
+        user_id: str = Form(max_length=64),
+        display_name: str = Form(max_length=200),
+        role: str = Form(max_length=20),
+        team: str = Form(default="", max_length=100),
+        locale: str = Form(default="en", max_length=10),
+        password: str = Form(max_length=1000),
+    ) -> Response:
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        admin_only(actor)
+        hashed = await asyncio.to_thread(hash_password, password)
+        command = AddUser(
+            user_id.strip().lower(),
+            display_name,
+            role,
+            hashed,
+            team.strip() or None,
+            chosen(locale),
+        )
+        result = await bus.execute(command, console.context(visit))
+        return see(f"{PREFIX}/users?min_position={result.position}&done=saved")
+
+    async def user_command(request: Request, command: object) -> Response:
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        admin_only(actor)
+        result = await bus.execute(command, console.context(visit))
+        return see(f"{PREFIX}/users?min_position={result.position}&done=saved")
+
+    @api.post(f"{PREFIX}/users/{{user_id}}/role")
+    @page
+    async def change_role(
+        request: Request,
+        user_id: str,
+        role: str = Form(max_length=20),
+        team: str = Form(default="", max_length=100),
+    ) -> Response:
+        return await user_command(request, ChangeRole(user_id, role, team.strip() or None))
+
+    @api.post(f"{PREFIX}/users/{{user_id}}/deactivate")
+    @page
+    async def deactivate_user(request: Request, user_id: str) -> Response:
+        return await user_command(request, DeactivateUser(user_id))
+
+    @api.post(f"{PREFIX}/users/{{user_id}}/activate")
+    @page
+    async def activate_user(request: Request, user_id: str) -> Response:
+        return await user_command(request, ActivateUser(user_id))
 
     # -- pipeline -----------------------------------------------------------------------------
 
