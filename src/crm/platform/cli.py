@@ -111,6 +111,7 @@ def up(
     token_line = command_line(settings, "token", "--user", "alice", "--role", "manager")
     console.print(
         f"[bold]CRM[/bold] on http://{settings.host}:{settings.port}  (API docs at /docs)\n"
+        f"console at http://{settings.host}:{settings.port}/  (first admin: crm users add --help)\n"
         f"data in {settings.data_dir.resolve()}\n"
         + (f"created the tenant {created!r} (crm tenants --help)\n" if created else "")
         + f"get a token:  {token_line}",
