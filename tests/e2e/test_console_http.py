@@ -113,6 +113,13 @@ async def test_a_form_shows_its_write_at_once_and_bad_input_is_a_page(api: Api) 
     customer = location.split("?")[0]
     tagged = await client.post(f"{customer}/tag", data={"csrf": csrf, "tag": "x" * 51})
     assert tagged.status_code == 422
+    assert tagged.headers["content-type"].startswith("text/html")
+    assert "Please check" in tagged.text
+    odd = await client.post(
+        f"{customer}/interactions", data={"csrf": csrf, "channel": "pigeon", "summary": "hi"}
+    )
+    assert odd.status_code == 422
+    assert "Channel" in odd.text
     blank = await client.post(f"{customer}/edit", data={"csrf": csrf, "name": " "})
     assert blank.status_code in (303, 422)
     assert blank.status_code != 500

@@ -7,9 +7,11 @@ import asyncio
 import logging
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
+from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
 
-from fastapi import FastAPI
+from fastapi import FastAPI, Request, Response
+from fastapi.exceptions import RequestValidationError
 from starlette.staticfiles import StaticFiles
 
 from crm.console.directory import UserDirectoryProjection
@@ -36,6 +38,22 @@ def register_user_commands(bus: CommandBus) -> None:
         log.debug("user commands registered already (%s)", AddUser.__name__)
 
 
+def _form_errors_as_pages(app: FastAPI, console: Console) -> None:
+    """A form field FastAPI refuses (too long, not one of the choices) is answered on the
+    console's paths as a page naming the field; elsewhere as the API answers it."""
+    api_handler = app.exception_handlers.get(RequestValidationError)
+
+    async def handler(request: Request, error: Exception) -> Response:
+        if request.url.path.startswith(f"{PREFIX}/") and isinstance(error, RequestValidationError):
+            return await console.invalid_form(request, error.errors())
+        if api_handler is None:
+            raise error
+        answer = api_handler(request, error)
+        return await answer if isawaitable(answer) else answer
+
+    app.add_exception_handler(RequestValidationError, handler)
+
+
 class _StaticFiles(StaticFiles):
     """The style sheet, cacheable for an hour (answers default to ``no-store``)."""
 
@@ -53,6 +71,7 @@ def install_console(app: FastAPI, platform: Platform) -> None:
     secret = settings.secret or load_or_create_secret(settings.data_dir)
     console = Console(runtime, Sessions(secret), settings.default_tenant)
     app.include_router(router(console))
+    _form_errors_as_pages(app, console)
     app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
 
     projection = UserDirectoryProjection()

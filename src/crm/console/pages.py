@@ -15,7 +15,7 @@ import contextlib
 import functools
 import itertools
 import math
-from collections.abc import Awaitable, Callable
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec
@@ -25,6 +25,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
+from pydantic import ValidationError
 
 from crm.analytics.application.customer_queries import CustomerQueries as AnalyticsQueries
 from crm.analytics.projections.customer_360_models import Customer360Projection
@@ -199,6 +200,15 @@ class Console:
             raise CsrfRefused
         return visit
 
+    async def invalid_form(self, request: Request, errors: Sequence[Any]) -> HTMLResponse:
+        """A field the form parser refused, as a page naming it (422)."""
+        visit = await self.visit(request)
+        first = errors[0] if errors else {}
+        field = str(first.get("loc", ("", "?"))[-1])
+        detail = str(first.get("msg", ""))
+        message = visit.t("error.invalid", field=visit.t(field), detail=detail)
+        return self.error(request, visit, 422, message)
+
     def error(self, request: Request, visit: Visit, status: int, message: str) -> HTMLResponse:
         return self.render(visit, request, "error.html", status=status, message=message)
 
@@ -251,6 +261,9 @@ def router(console: Console) -> APIRouter:
                 return console.error(
                     request, visit, 422, visit.t("error.invalid", field=field, detail=e.message)
                 )
+            except ValidationError as e:
+                visit = await console.visit(request)
+                return await console.invalid_form(request, e.errors())
             except (WrongExpectedVersion, RuleViolated) as e:
                 visit = await console.visit(request)
                 return console.error(request, visit, 409, visit.t("error.conflict", detail=str(e)))
