@@ -115,6 +115,7 @@ def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
             ("mgr-wang", "王珊", "manager", "north", "zh-CN"),
             ("locked-lu", "Lu Locked", "agent", None, "en"),
             ("admin-ada", "Ada Admin", "admin", None, "en"),
+            ("agent-ivy", "Ivy Chen", "agent", "support", "en"),
         )
         with platform.api("boss", Role.ADMIN) as admin:
             for name, owner in (
@@ -145,6 +146,22 @@ def crm(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Crm]:
                 },
             )
             answer.raise_for_status()
+        with platform.api("agent-ivy", Role.AGENT, "support") as ivy:
+            ticket = ivy.post(
+                "/tickets",
+                json={
+                    "customer_id": platform.customers["Grace Hopper"],
+                    "kind": "complaint",
+                    "channel": "phone",
+                    "priority": "high",
+                    "subject": "Compiler crashes on startup",
+                    "description": "Since the last update the compiler will not start.",
+                },
+            )
+            ticket.raise_for_status()
+            ivy.post(
+                f"/tickets/{ticket.json()['id']}/assign", json={"agent_id": "agent-ivy"}
+            ).raise_for_status()
         yield platform
     finally:
         process.stop()

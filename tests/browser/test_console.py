@@ -195,3 +195,13 @@ def test_only_admins_see_the_users_page(watched: Watched, crm: Crm) -> None:
     assert answer is not None
     assert answer.status == 403
     expect(page.get_by_role("alert")).to_have_text("Your role may not do this.")
+
+
+def test_an_agent_sees_their_tickets_by_sla_due_time(watched: Watched, crm: Crm) -> None:
+    page = watched.page
+    sign_in(watched, crm, "agent-ivy")
+    tickets = page.get_by_role("region", name="My tickets by SLA due time")
+    row = tickets.get_by_role("row", name=re.compile("Compiler crashes on startup"))
+    expect(row).to_contain_text("high")
+    expect(row).to_contain_text("assigned")
+    expect(page.get_by_role("region", name="My open opportunities")).to_have_count(0)

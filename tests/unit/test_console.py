@@ -34,6 +34,7 @@ from crm.kernel.auth import Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
+from crm.service_desk.domain.tickets import WORKING
 from tests.unit.given_when_then import Scenario
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -172,7 +173,16 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         used |= set(re.findall(r"""\bt\(\s*["']([a-z_.0-9-]+)["']""", template.read_text()))
     prefixes = {key for key in used if key.endswith(".")}
     assert used - prefixes - set(MESSAGES["en"]) == set()
-    assert prefixes == {"role.", "risk.", "kind.", "channel.", "sort.", "segment."}
+    assert prefixes == {
+        "role.",
+        "risk.",
+        "kind.",
+        "channel.",
+        "sort.",
+        "segment.",
+        "priority.",
+        "status.",
+    }
     values = {
         "role.": [r.value for r in Role],
         "risk.": ["low", "medium", "high"],
@@ -180,6 +190,8 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "channel.": [c.value for c in Channel],
         "sort.": list(CUSTOMER_SORTS),
         "segment.": ["prospect", "new", "repeat", "loyal"],
+        "priority.": ["low", "normal", "high", "urgent"],
+        "status.": [s.value for s in WORKING],
     }
     for prefix, names in values.items():
         assert {prefix + n for n in names} <= set(MESSAGES["en"]), prefix

@@ -72,6 +72,8 @@ from crm.sales.application.opportunity_commands import MoveOpportunity
 from crm.sales.application.pipeline_queries import OpportunityFilter, Paging, PipelineQueries
 from crm.sales.domain.pipeline import Pipeline
 from crm.sales.projections.pipeline_models import OpportunitiesProjection
+from crm.service_desk.application.ticket_queries import TicketFilter, TicketQueries
+from crm.service_desk.domain.tickets import WORKING
 
 HERE = Path(__file__).parent
 PREFIX = "/console"
@@ -121,6 +123,7 @@ class Console:
         self.directory = UserDirectory(runtime.read_store)
         self.customers = CustomerQueries(runtime.read_store, runtime.store, runtime.codec)
         self.analytics = AnalyticsQueries(runtime.read_store)
+        self.tickets = TicketQueries(runtime.read_store, runtime.codec.keys)
         self.sales = PipelineQueries(
             runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline)
         )
@@ -383,11 +386,26 @@ def router(console: Console) -> APIRouter:
             customers = list(page_.items)
         except Forbidden:
             pass
+        tickets = None
+        if actor.role is Role.AGENT:
+            found_tickets = await console.tickets.tickets(
+                actor,
+                TicketFilter(agent_id=actor.id),
+                sort="sla_breach_check_at",
+                limit=100,
+                offset=0,
+            )
+            tickets = [
+                {**t, "due_at": _next_due(t)} for t in found_tickets.items if t["status"] in WORKING
+            ]
+            tickets.sort(key=lambda t: t["due_at"] or "9999")
+            opportunities = warnings = customers = None  # an agent's day is their queue
         names = await console.directory.names(actor.tenant)
         return console.render(
             visit,
             request,
             "my_day.html",
+            tickets=tickets,
             opportunities=opportunities,
             warnings=warnings,
             customers=customers,
@@ -702,6 +720,12 @@ def router(console: Console) -> APIRouter:
         return see(f"{PREFIX}/pipeline?min_position={result.position}&done=moved")
 
     return api
+
+
+def _next_due(ticket: dict[str, Any]) -> str | None:
+    """When the ticket's next SLA target falls due (the earliest one not met yet)."""
+    due = [t["due_at"] for t in ticket.get("sla_targets", []) if t.get("met_at") is None]
+    return min(due) if due else None
 
 
 def _next_stages(stages: list[str] | None) -> dict[str, str]:
