@@ -185,16 +185,15 @@ def _generate(settings: Settings, customers: int, months: int, seed: int) -> Non
     )
     from crm.platform.demo.console_users import DEMO_PASSWORD
 
-    people = Table(
-        "user",
-        "role",
-        "team",
-        title="the demo company's users (crm token --user; console sign-in at /,"
-        f" password {DEMO_PASSWORD})",
-    )
+    people = Table("user", "role", "team", title="the demo company's users (crm token --user)")
     for user, role, team in report.users:
         people.add_row(user, role, team or "")
     console.print(people)
+    console.print(
+        f"the console at / signs in each of them with the password {DEMO_PASSWORD}",
+        highlight=False,
+        soft_wrap=True,
+    )
 
 
 @app.command()
