@@ -18,6 +18,7 @@ from pathlib import Path
 
 import httpx
 import pytest
+from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright
 
 from crm.console import register_user_commands
 from crm.console.users import AddUser, hash_password, system_context
@@ -26,7 +27,8 @@ from crm.kernel.settings import Settings
 from crm.platform.bootstrap import open_platform
 from tests.support.processes import CRM, Process
 
-CHROMIUM = Path("/usr/bin/chromium")
+CHROMIUM = Path(os.environ.get("CRM_TEST_CHROMIUM", "/usr/bin/chromium"))
+"""Debian's Chromium (``CRM_TEST_CHROMIUM`` points elsewhere)."""
 CHROMIUM_FLAGS = [
     "--no-sandbox",
     "--disable-gpu",
@@ -39,14 +41,8 @@ CHROMIUM_FLAGS = [
 SECRET = "browser-test-secret-" + "b" * 40
 PASSWORD = "correct horse battery"
 TENANT = "default"
-
-if not CHROMIUM.exists():
-    pytest.skip(
-        "no /usr/bin/chromium: apt-get install -y chromium (Debian's; .ci/run installs it)",
-        allow_module_level=True,
-    )
-
-from playwright.sync_api import Browser, BrowserContext, Page, sync_playwright  # noqa: E402
+NO_CHROMIUM = f"no {CHROMIUM}: apt-get install -y chromium (Debian's; .ci/run installs it)"
+needs_chromium = pytest.mark.skipif(not CHROMIUM.exists(), reason=NO_CHROMIUM)
 
 
 @dataclass

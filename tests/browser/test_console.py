@@ -11,9 +11,9 @@ import pytest
 from playwright.sync_api import Browser, Locator, Page, expect
 
 from crm.kernel.auth import Role
-from tests.browser.conftest import PASSWORD, Crm, Watched, sign_in
+from tests.browser.conftest import PASSWORD, Crm, Watched, needs_chromium, sign_in
 
-pytestmark = [pytest.mark.e2e, pytest.mark.browser]
+pytestmark = [pytest.mark.e2e, pytest.mark.browser, needs_chromium]
 
 
 def test_a_rep_signs_in_sees_my_day_and_opens_their_customer(watched: Watched, crm: Crm) -> None:
