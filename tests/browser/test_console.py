@@ -205,3 +205,16 @@ def test_an_agent_sees_their_tickets_by_sla_due_time(watched: Watched, crm: Crm)
     expect(row).to_contain_text("high")
     expect(row).to_contain_text("assigned")
     expect(page.get_by_role("region", name="My open opportunities")).to_have_count(0)
+
+
+def test_my_day_shows_what_changed_since_the_last_sign_in(watched: Watched, crm: Crm) -> None:
+    page = watched.page
+    sign_in(watched, crm, "rep-ana")
+    page.get_by_role("button", name="Sign out").click()
+    with crm.api("rep-ana", Role.SALES_REP, "north") as ana:
+        grace = crm.customers["Grace Hopper"]
+        ana.post(f"/customers/{grace}/tags", json={"tag": "navy"}).raise_for_status()
+    sign_in(watched, crm, "rep-ana")
+    changed = page.get_by_role("region", name=re.compile("^Changed since you last signed in"))
+    expect(changed).to_contain_text("Grace Hopper")
+    expect(changed).not_to_contain_text("Ada Lovelace")

@@ -38,6 +38,10 @@ class UserDoc(TypedDict):
     active: bool
     locked_until: str | None
     failures: int
+    signed_in_at: str | None
+    """The latest sign-in..."""
+    previous_sign_in_at: str | None
+    """...and the one before it: what changed since then is new to the user."""
     created_at: str
     updated_at: str
     version: int
@@ -64,6 +68,8 @@ def _added(key: DocKey, doc: UserDoc | None, e: UserAdded, env: EventEnvelope) -
         active=True,
         locked_until=None,
         failures=0,
+        signed_in_at=None,
+        previous_sign_in_at=None,
         created_at=env.occurred_at.isoformat(),
         updated_at=env.occurred_at.isoformat(),
         version=env.stream_version,
@@ -130,12 +136,15 @@ def _reset(
     if doc is None:
         return None
     doc["failures"], doc["locked_until"] = 0, None
+    if isinstance(e, SignedIn):
+        doc["previous_sign_in_at"] = doc.get("signed_in_at")
+        doc["signed_in_at"] = env.occurred_at.isoformat()
     return _touch(doc, env)
 
 
 class UserDirectoryProjection:
     name = "console_users"
-    version = 1
+    version = 2
     collections = (CollectionSpec(COLLECTION, (Index(("tenant", "display_name")),)),)
     event_types = on.event_types
     categories = frozenset({"user"})

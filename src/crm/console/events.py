@@ -70,4 +70,5 @@ class SignInFailed(DomainEvent):
 
 @event("user.signed_in", version=1)
 class SignedIn(DomainEvent):
-    """A successful sign-in: the count of failures starts again."""
+    """A successful sign-in: the count of failures starts again; its time is when the user
+    was last seen."""

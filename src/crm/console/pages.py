@@ -325,7 +325,10 @@ def router(console: Console) -> APIRouter:
         session = console.sessions.signed_in(
             visit.session, tenant, outcome.actor.id, outcome.locale
         )
-        response = see(_safe_next(next))
+        target = _safe_next(next)
+        if target == f"{PREFIX}/":
+            target += f"?min_position={outcome.position}"
+        response = see(target)
         console.sessions.write(request, response, session)
         return response
 
@@ -355,10 +358,20 @@ def router(console: Console) -> APIRouter:
 
     # -- My day -------------------------------------------------------------------------------
 
+    day_read = Depends(
+        ReadConsistency(
+            runtime, UserDirectoryProjection(), CustomersProjection(), OpportunitiesProjection()
+        )
+    )
+
     @api.get(f"{PREFIX}/")
     @page
-    async def my_day(request: Request) -> Response:
+    async def my_day(
+        request: Request, min_position: int | None = None, _: int = day_read
+    ) -> Response:
         visit, actor = await console.signed_in(request)
+        me = await console.directory.get(actor.tenant, actor.id)
+        since = None if me is None else me.get("previous_sign_in_at")
         mine = actor.id if actor.role is Role.SALES_REP else None
         opportunities: list[dict[str, Any]] | None = None
         warnings: list[Any] | None = None
@@ -400,12 +413,17 @@ def router(console: Console) -> APIRouter:
             ]
             tickets.sort(key=lambda t: t["due_at"] or "9999")
             opportunities = warnings = customers = None  # an agent's day is their queue
+        changed = None
+        if since is not None and customers is not None:
+            changed = [c for c in customers if c["updated_at"] > since]
         names = await console.directory.names(actor.tenant)
         return console.render(
             visit,
             request,
             "my_day.html",
             tickets=tickets,
+            since=since,
+            changed=changed,
             opportunities=opportunities,
             warnings=warnings,
             customers=customers,

@@ -196,6 +196,8 @@ class SignInResult:
     locale: str = "en"
     display_name: str = ""
     locked: bool = False
+    position: int = 0
+    """Of the sign-in's event: My day waits for the directory to have it."""
 
 
 async def load_user(bus: CommandBus, tenant: str, user_id: str) -> UserState | None:
@@ -227,10 +229,11 @@ async def sign_in(
         return SignInResult(None, locked=True)
     if not state.active:
         return SignInResult(None)
-    await bus.execute(RecordSignIn(user_id, ok), system_context(tenant, now))
+    recorded = await bus.execute(RecordSignIn(user_id, ok), system_context(tenant, now))
     if not ok:
         return SignInResult(None)
-    return SignInResult(actor_of(state, user_id, tenant), state.locale, state.display_name)
+    actor = actor_of(state, user_id, tenant)
+    return SignInResult(actor, state.locale, state.display_name, position=recorded.position)
 
 
 __all__ = [

@@ -131,10 +131,10 @@ class User(Aggregate[UserState]):
 
     def record_sign_in(self, succeeded: bool, now: datetime) -> None:
         """A password check's outcome: a failure counts (the fifth in a row locks the user
-        out for :data:`LOCK_OUT`); a success starts the count again."""
+        out for :data:`LOCK_OUT`); a success starts the count again (and is when the user
+        was last seen: My day shows what changed since the sign-in before)."""
         if succeeded:
-            if self.state.failures or self.state.locked_until is not None:
-                self.trigger(SignedIn())
+            self.trigger(SignedIn())
             return
         failures = self.state.failures + 1
         locked = now + LOCK_OUT if failures >= MAX_FAILURES else None
