@@ -29,7 +29,7 @@ def sign_in(page: Page, url: str, user: str) -> None:
     page.locator("#user_id").fill(user)
     page.locator("#password").fill(DEMO_PASSWORD)
     page.locator("form[action='/console/sign-in'] button[type=submit]").click()
-    page.wait_for_url(re.compile(r"/console/$"))
+    page.wait_for_url(re.compile(r"/console/(\?min_position=\d+)?$"))
 
 
 def main() -> None:
@@ -67,6 +67,16 @@ def main() -> None:
                     sign_in(page, crm.url, "rep-cai")  # reads Chinese
                     page.screenshot(path=OUT / f"my-day-zh-{size}.png", full_page=size == "laptop")
                     context.close()
+                    for user, name, path in (
+                        ("agent-jon", "my-day-agent", "/console/"),
+                        ("admin", "users", "/console/users"),
+                    ):
+                        context = browser.new_context(viewport={"width": width, "height": height})
+                        page = context.new_page()
+                        sign_in(page, crm.url, user)
+                        page.goto(crm.url + path)
+                        page.screenshot(path=OUT / f"{name}-{size}.png")
+                        context.close()
                 browser.close()
         finally:
             crm.stop()

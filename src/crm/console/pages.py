@@ -58,7 +58,6 @@ from crm.customer.projections.customers import CustomersProjection
 from crm.events.customer import Channel, CustomerKind
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import (
-    CrmError,
     Forbidden,
     InvalidCommand,
     NotFound,
@@ -234,7 +233,6 @@ def router(console: Console) -> APIRouter:
         ReadConsistency(runtime, CustomersProjection(), Customer360Projection())
     )
     pipeline_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
-    _ = UserDirectoryProjection  # the directory every request reads
 
     def page(
         handler: Callable[P, Awaitable[Response]],
@@ -265,13 +263,10 @@ def router(console: Console) -> APIRouter:
                     request, visit, 422, visit.t("error.invalid", field=field, detail=e.message)
                 )
             except ValidationError as e:
-                visit = await console.visit(request)
                 return await console.invalid_form(request, e.errors())
             except (WrongExpectedVersion, RuleViolated) as e:
                 visit = await console.visit(request)
                 return console.error(request, visit, 409, visit.t("error.conflict", detail=str(e)))
-            except CrmError:
-                raise
 
         return wrapped
 
