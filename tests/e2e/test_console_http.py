@@ -126,3 +126,34 @@ async def test_a_form_shows_its_write_at_once_and_bad_input_is_a_page(api: Api) 
     missing = await client.get("/console/customers/00000000-0000-0000-0000-000000000000")
     assert missing.status_code == 404
     assert "This page does not exist" in missing.text
+
+
+async def test_consent_is_recorded_and_only_an_admin_erases_after_confirming(api: Api) -> None:
+    await _user(api, "ana", "sales_rep")
+    await _user(api, "boss", "admin")
+    client = api.client
+    csrf = await _signed_in(client, "ana")
+    registered = await client.post(
+        "/console/customers", data={"csrf": csrf, "name": "Ada Lovelace", "email": "a@x.org"}
+    )
+    customer = registered.headers["location"].split("?")[0]
+    consent = await client.post(
+        f"{customer}/consent",
+        data={"csrf": csrf, "purpose": "marketing_email", "granted": "true"},
+    )
+    assert consent.status_code == 303
+    page = (await client.get(consent.headers["location"])).text
+    assert re.search(r"<dt>Marketing e-mails</dt>\s*<dd>given", page)
+    assert "Erase personal data" not in page
+    refused = await client.post(f"{customer}/erase", data={"csrf": csrf, "confirm": "true"})
+    assert refused.status_code == 403
+    client.cookies.clear()
+    csrf = await _signed_in(client, "boss")
+    unconfirmed = await client.post(f"{customer}/erase", data={"csrf": csrf})
+    assert unconfirmed.status_code == 422
+    erased = await client.post(f"{customer}/erase", data={"csrf": csrf, "confirm": "true"})
+    assert erased.status_code == 303
+    page = (await client.get(erased.headers["location"])).text
+    assert "Ada Lovelace" not in page
+    assert "a@x.org" not in page
+    assert ">erased</span>" in page

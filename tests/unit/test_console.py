@@ -29,7 +29,7 @@ from crm.console.users import (
     sign_in,
     system_context,
 )
-from crm.events.customer import Channel, CustomerKind
+from crm.events.customer import Channel, ConsentPurpose, CustomerKind
 from crm.kernel.auth import Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
 from crm.kernel.repository import CommandContext
@@ -182,6 +182,7 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "segment.",
         "priority.",
         "status.",
+        "purpose.",
     }
     values = {
         "role.": [r.value for r in Role],
@@ -192,6 +193,7 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "segment.": ["prospect", "new", "repeat", "loyal"],
         "priority.": ["low", "normal", "high", "urgent"],
         "status.": [s.value for s in WORKING],
+        "purpose.": [p.value for p in ConsentPurpose],
     }
     for prefix, names in values.items():
         assert {prefix + n for n in names} <= set(MESSAGES["en"]), prefix

@@ -46,7 +46,9 @@ from crm.console.users import (
 )
 from crm.customer.application.customer_commands import (
     ClaimFromPool,
+    EraseCustomer,
     LogInteraction,
+    RecordConsent,
     RegisterCustomer,
     ReleaseToPool,
     TagCustomer,
@@ -55,7 +57,7 @@ from crm.customer.application.customer_commands import (
 from crm.customer.application.queries import CustomerFilter, CustomerQueries
 from crm.customer.domain.customer import Profile
 from crm.customer.projections.customers import CustomersProjection
-from crm.events.customer import Channel, CustomerKind
+from crm.events.customer import Channel, ConsentPurpose, CustomerKind
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import (
     Forbidden,
@@ -542,6 +544,7 @@ def router(console: Console) -> APIRouter:
             view=view,
             interactions=interactions[:20],
             channels=list(Channel),
+            purposes=list(ConsentPurpose),
             done=done if done in ("registered", "saved") else None,
             names=await console.directory.names(actor.tenant),
         )
@@ -601,6 +604,26 @@ def router(console: Console) -> APIRouter:
     ) -> Response:
         command = LogInteraction(str(customer_id), channel, summary.strip())
         return await customer_command(request, customer_id, command)
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/consent")
+    @page
+    async def record_consent(
+        request: Request,
+        customer_id: UUID,
+        purpose: ConsentPurpose = Form(),
+        granted: bool = Form(),
+    ) -> Response:
+        command = RecordConsent(str(customer_id), purpose, granted, method="console")
+        return await customer_command(request, customer_id, command)
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/erase")
+    @page
+    async def erase_customer(
+        request: Request, customer_id: UUID, confirm: bool = Form(default=False)
+    ) -> Response:
+        if not confirm:
+            raise InvalidCommand("confirm", "tick the box to confirm the erasure")
+        return await customer_command(request, customer_id, EraseCustomer(str(customer_id)))
 
     # -- users (admins) -----------------------------------------------------------------------
 
