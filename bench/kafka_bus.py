@@ -208,7 +208,7 @@ class TopicWatch:
 async def pipeline_lag(
     d: Path, url: str, servers: str, commands: int, rate: float, step: Step
 ) -> dict[str, list[float] | float]:
-    from tests.support.processes import Process, platform_env
+    from tests.support.processes import Process, operator, platform_env
 
     data = d / "data"
     env = {
@@ -227,6 +227,7 @@ async def pipeline_lag(
     step("starting customer service, relay, analytics worker and API")
     try:
         customer.start()
+        operator(env, "tenants", "add", "default")  # the tenant of the bench's tokens
         for p in (relay, worker, analytics):
             p.start(wait=False)
         for p in (relay, worker, analytics):
