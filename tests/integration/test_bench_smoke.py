@@ -37,7 +37,7 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=180,
+        timeout=300,
     )
     assert done.returncode == 0, done.stderr[-4000:]
     report = json.loads(out.read_text())
