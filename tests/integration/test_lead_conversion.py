@@ -26,7 +26,8 @@ from crm.sales.application.reactions import reactions as sales_reactions
 from crm.sales.domain.leads import conversion_ids
 from tests.conftest import Api, UserClient
 
-pytestmark = pytest.mark.integration
+# the process runs in these two; no other context appends meanwhile (the churn monitor would)
+pytestmark = [pytest.mark.integration, pytest.mark.contexts("customer", "sales")]
 
 Users = Callable[..., UserClient]
 BODY = {
