@@ -63,8 +63,9 @@ class _StaticFiles(StaticFiles):
         return response
 
 
-def install_console(app: FastAPI, platform: Platform) -> None:
-    """Serve the console at ``/`` (pages under ``/console``) from ``platform``'s runtime."""
+def install_console(app: FastAPI, platform: Platform) -> Sessions:
+    """Serve the console at ``/`` (pages under ``/console``) from ``platform``'s runtime;
+    its sessions, which the rate limiter counts as their users."""
     runtime: Runtime = platform.runtime
     settings: Settings = platform.settings
     register_user_commands(runtime.commands)
@@ -93,3 +94,4 @@ def install_console(app: FastAPI, platform: Platform) -> None:
             await runner.stop(task)
 
     app.router.lifespan_context = lifespan
+    return console.sessions

@@ -9,6 +9,8 @@ from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
 from crm.console import install_console
+from crm.console.pages import PREFIX as CONSOLE
+from crm.console.session import Sessions
 from crm.kernel.http import Authenticator, install_error_handlers
 from crm.kernel.http.errors import ERROR_RESPONSES
 from crm.kernel.http.headers import SecurityHeaders
@@ -62,11 +64,11 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
     install_docs(app)
     app.state.ready = False
     install_error_handlers(app)
-    _install_middleware(app, platform)
     authenticate = Authenticator(platform.runtime.tokens, platform.runtime.tenants)
     for context in platform.contexts:
         app.include_router(context.router(platform.runtime, authenticate))
-    install_console(app, platform)
+    sessions = install_console(app, platform)
+    _install_middleware(app, platform, sessions)
 
     @app.get("/health", tags=["operations"])
     async def health() -> dict[str, str]:
@@ -99,9 +101,10 @@ def rate_limits(settings: Settings) -> RateLimits:
     )
 
 
-def _install_middleware(app: FastAPI, platform: Platform) -> None:
+def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions) -> None:
     """Outermost first: security headers (on every answer, a 500 included), the URL length,
-    the rate limits; then FastAPI's routing."""
+    the rate limits (a console visitor counted as the session's user, a signed-out one as
+    the address's reads and commands, never as a failed token); then FastAPI's routing."""
     settings = platform.settings
     docs = list(DOCS_PATHS)
     app.state.rate_limits = None
@@ -114,7 +117,16 @@ def _install_middleware(app: FastAPI, platform: Platform) -> None:
             limits=rate_limits(settings),
             tokens=platform.runtime.tokens,
             tenants=platform.runtime.tenants,
-            public=[*PROBES, *docs, ASSETS, *([app.openapi_url] if app.openapi_url else [])],
+            public=[
+                *PROBES,
+                *docs,
+                ASSETS,
+                "/",
+                CONSOLE,
+                *([app.openapi_url] if app.openapi_url else []),
+            ],
+            public_prefixes=[f"{CONSOLE}/"],
+            identities=[sessions.user_key],
             exempt=PROBES,
         )
     app.add_middleware(UrlLengthLimit, max_bytes=settings.max_url_bytes)

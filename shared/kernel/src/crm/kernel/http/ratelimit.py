@@ -164,8 +164,11 @@ def _bearer(scope: Scope) -> str | None:
 
 
 class RateLimiter:
-    """Pure ASGI middleware. ``public`` paths need no token (their requests never count as
-    auth failures); ``exempt`` ones (the health probes) are never limited."""
+    """Pure ASGI middleware. ``public`` paths, and every path under one of ``public_prefixes``
+    (the console's, whose visitors sign in with a form, throttled by the user's lock-out), need
+    no token: their requests never count as auth failures. ``identities`` name the user of a
+    request that carries no bearer token (the console's session cookie), counted as that user
+    as a token of theirs would be. ``exempt`` paths (the health probes) are never limited."""
 
     def __init__(
         self,
@@ -176,6 +179,8 @@ class RateLimiter:
         tokens: TokenIssuer,
         tenants: TenantDirectory | None = None,
         public: Iterable[str] = (),
+        public_prefixes: Iterable[str] = (),
+        identities: Iterable[Callable[[Scope], str | None]] = (),
         exempt: Iterable[str] = (),
     ) -> None:
         self.app = app
@@ -184,27 +189,43 @@ class RateLimiter:
         self.tokens = tokens
         self.tenants = tenants
         self.public = frozenset(public)
+        self.public_prefixes = tuple(public_prefixes)
+        self.identities = tuple(identities)
         self.exempt = frozenset(exempt)
+
+    def _identity(self, scope: Scope) -> tuple[str, str] | None:
+        """(tenant, user) of the request's bearer token, or else of the first identity that
+        names one; None for a missing or bad token and nobody else's identity."""
+        token = _bearer(scope)
+        if token is not None:
+            try:
+                actor = self.tokens.verify(token)
+            except Unauthenticated:
+                return None
+            return actor.tenant, actor.id
+        for identify in self.identities:
+            user = identify(scope)
+            if user is not None:
+                tenant, _, subject = user.partition("\x1f")
+                return tenant, subject
+        return None
 
     async def _user(self, scope: Scope) -> str | None:
         """The user a request counts against; None for a missing or bad token, or one of a
         tenant that does not exist or is deactivated (the tenant's check is cached, so this
         costs no read per request; the authenticator answers it the same way)."""
-        token = _bearer(scope)
-        if token is None:
+        identity = self._identity(scope)
+        if identity is None:
             return None
-        try:
-            actor = self.tokens.verify(token)
-        except Unauthenticated:
-            return None
+        tenant, subject = identity
         if self.tenants is not None:
             try:
-                await self.tenants.require_active(actor.tenant)
+                await self.tenants.require_active(tenant)
             except Unauthenticated:
                 return None
             except Exception:  # the store is down: the authenticator will answer for it
                 log.warning("tenant check unavailable: counted as its user", exc_info=True)
-        return f"{actor.tenant}\x1f{actor.id}"
+        return f"{tenant}\x1f{subject}"
 
     async def _requests(self, scope: Scope) -> tuple[Group, list[tuple[str, Limit]]]:
         group = group_of(scope)
@@ -219,12 +240,15 @@ class RateLimiter:
             per_user = self.limits.per_user.get(group)
             if per_user is not None:
                 counted.append((f"u:{group.value}:{user}", per_user))
-        elif scope.get("path") not in self.public:
+        elif not self._public(scope.get("path", "")):
             failures = self.limits.per_address.get(Group.AUTH_FAILURES)
             if failures is not None:
                 counted.append((f"a:{Group.AUTH_FAILURES.value}:{address}", failures))
                 group = Group.AUTH_FAILURES
         return group, counted
+
+    def _public(self, path: str) -> bool:
+        return path in self.public or path.startswith(self.public_prefixes)
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http" or scope.get("path") in self.exempt:
