@@ -6,22 +6,33 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import datetime, timedelta
 from typing import Generic, TypeVar
 from uuid import UUID, uuid4, uuid5
 
 from crm.events import EventMetadata
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.codec import EventCodec
-from crm.kernel.errors import NotFound
+from crm.kernel.errors import InvalidCommand, NotFound
 from crm.kernel.event_store import AppendResult, EventStore, Idempotency
 
 A = TypeVar("A", bound=Aggregate)  # type: ignore[type-arg]
 
 
+CLOCK_SKEW = timedelta(minutes=5)
+"""How far ahead of ``now`` a fact's time may be (clocks of the machines a file or a request
+came from are not ours)."""
+
+
 @dataclass(frozen=True, slots=True)
 class CommandContext:
-    """Who runs a command, when, for which tenant, and under which request."""
+    """Who runs a command, when, for which tenant, and under which request.
+
+    ``now`` is when the command runs; ``occurred_at``, when the fact it records happened, if
+    that was earlier: an order placed in 2019 and imported today is recorded with
+    ``occurred_at`` in 2019 (the envelope's ``occurred_at``, what every read model dates it
+    by) beside ``recorded_at`` now (the store's). The acts take the fact's time from
+    :attr:`happened_at`; rules about the present (an overdue mark, a claim) keep ``now``."""
 
     actor: str
     role: str
@@ -31,6 +42,22 @@ class CommandContext:
     causation_id: UUID | None = None
     idempotency: Idempotency | None = None
     team: str | None = None
+    occurred_at: datetime | None = None
+    """When the recorded fact happened; None: now."""
+
+    def __post_init__(self) -> None:
+        when = self.occurred_at
+        if when is None:
+            return
+        if when.tzinfo is None:
+            raise InvalidCommand("occurred_at", "needs a time zone (e.g. 2019-05-01T10:00:00Z)")
+        if when > self.now + CLOCK_SKEW:
+            raise InvalidCommand("occurred_at", "is in the future")
+
+    @property
+    def happened_at(self) -> datetime:
+        """The time of the fact the command records: ``occurred_at``, else ``now``."""
+        return self.occurred_at if self.occurred_at is not None else self.now
 
     @property
     def metadata(self) -> EventMetadata:
@@ -79,7 +106,7 @@ class Repository(Generic[A]):
             aggregate.stream_id,
             changes,
             ctx.metadata,
-            ctx.now,
+            ctx.happened_at,
             ctx.event_ids(aggregate.stream_id, len(changes)),
         )
         return await self.store.append(

@@ -156,7 +156,7 @@ def _log(c: Customer, cmd: LogInteraction, ctx: CommandContext) -> None:
         channel=cmd.channel,
         direction=cmd.direction,
         summary=cmd.summary,
-        occurred_at=cmd.occurred_at or ctx.now,
+        occurred_at=cmd.occurred_at or ctx.happened_at,
         now=ctx.now,
         duration_minutes=cmd.duration_minutes,
     )

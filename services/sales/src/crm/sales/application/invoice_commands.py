@@ -88,7 +88,7 @@ def _pay(i: Invoice, cmd: RecordPayment, ctx: CommandContext) -> None:
     i.record_payment(
         cmd.payment_id,
         cmd.amount,
-        received_on=cmd.received_on or today(ctx.now),
+        received_on=cmd.received_on or today(ctx.happened_at),
         method=cmd.method,
         reference=cmd.reference,
     )
@@ -109,7 +109,7 @@ def invoice_commands(runtime: Runtime) -> CommandTable[Invoice]:
                 f"order {order.id} is already invoiced (invoice {invoice.id})",
                 code="already_invoiced",
             )
-        issued = today(ctx.now)
+        issued = today(ctx.happened_at)  # an imported invoice keeps its own date
         due = cmd.due_date or issued + DEFAULT_PAYMENT_TERM
         invoice.issue(order, issue_date=issued, due_date=due)
 

@@ -128,7 +128,7 @@ def opportunity_commands(pipeline: PipelineOf, customers: Customers) -> CommandT
             amount=cmd.amount,
             expected_close_date=cmd.expected_close_date,
             pipeline=await pipeline(ctx.tenant),
-            now=ctx.now,
+            now=ctx.happened_at,  # an imported opportunity keeps its own time
             stage=cmd.stage,
             campaign_id=cmd.campaign_id,
             team_id=team,
