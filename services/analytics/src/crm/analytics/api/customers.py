@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from crm.analytics.api.consistency import AssessedConsistency
-from crm.analytics.api.csv import csv_response
+from crm.analytics.api.csv import csv_response, streamed_csv_response
 from crm.analytics.application.customer_queries import SORTS, CustomerFilter, CustomerQueries
 from crm.analytics.application.customer_view import (
     CUSTOMER_COLUMNS,
@@ -69,18 +69,30 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         sort: Annotated[
             str, Query(description=f"one of {sorted(SORTS)}, '-' for descending")
         ] = "-spend",
-        limit: Annotated[int, Query(ge=1, le=1000)] = 50,
+        limit: Annotated[
+            int | None, Query(ge=1, le=1000, description="JSON: 50 if not given; CSV: all")
+        ] = None,
         offset: Offset = 0,
         format: Format = "json",
     ) -> dict[str, Any] | Response:
-        """Customers with their 360° key figures (columns: ``CUSTOMER_COLUMNS``)."""
+        """Customers with their 360° key figures (columns: ``CUSTOMER_COLUMNS``). CSV is
+        the complete list the filters select (from ``offset``, at most ``limit`` if given),
+        streamed, with the redaction the actor's role gets on screen."""
         wanted = CustomerFilter(
             risk, segment, value_tier, owner_id, region, tag, min_spend, max_spend
         )
-        rows = await queries.customers(actor, wanted, sort=sort, limit=limit, offset=offset)
         if format == "csv":
-            return csv_response(CUSTOMER_COLUMNS, rows.items, "customers")
-        return {"items": rows.items, "total": rows.total, "limit": limit, "offset": offset}
+
+            async def page(at: int, size: int) -> list[CustomerRow]:
+                found = await queries.customers(actor, wanted, sort=sort, limit=size, offset=at)
+                return found.items
+
+            return await streamed_csv_response(
+                CUSTOMER_COLUMNS, page, "customers", offset=offset, limit=limit
+            )
+        size = 50 if limit is None else limit
+        rows = await queries.customers(actor, wanted, sort=sort, limit=size, offset=offset)
+        return {"items": rows.items, "total": rows.total, "limit": size, "offset": offset}
 
     @api.get("/churn/warnings", response_model=PageOf[WarningRow])
     async def churn_warnings(
@@ -88,17 +100,27 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         _: int = consistent,
         level: Literal["medium", "high"] | None = None,
         owner_id: str | None = None,
-        limit: Annotated[int, Query(ge=1, le=1000)] = 100,
+        limit: Annotated[
+            int | None, Query(ge=1, le=1000, description="JSON: 100 if not given; CSV: all")
+        ] = None,
         offset: Offset = 0,
         format: Format = "json",
     ) -> dict[str, Any] | Response:
         """Customers at medium or high churn risk, highest score first, with the reasons in
-        plain words (columns: ``WARNING_COLUMNS``; CSV joins the reason texts with ``;``)."""
-        found = await queries.churn_warnings(actor, level, owner_id, limit=limit, offset=offset)
+        plain words (columns: ``WARNING_COLUMNS``; CSV joins the reason texts with ``;``, and
+        is every warning from ``offset``, at most ``limit`` if given, streamed)."""
         if format == "csv":
-            rows = [{**i, "reasons": [r["text"] for r in i["reasons"]]} for i in found.items]
-            return csv_response(WARNING_COLUMNS, rows, "churn-warnings")
-        return {"items": found.items, "total": found.total, "limit": limit, "offset": offset}
+
+            async def page(at: int, size: int) -> list[dict[str, Any]]:
+                found = await queries.churn_warnings(actor, level, owner_id, limit=size, offset=at)
+                return [{**i, "reasons": [r["text"] for r in i["reasons"]]} for i in found.items]
+
+            return await streamed_csv_response(
+                WARNING_COLUMNS, page, "churn-warnings", offset=offset, limit=limit
+            )
+        size = 100 if limit is None else limit
+        found = await queries.churn_warnings(actor, level, owner_id, limit=size, offset=offset)
+        return {"items": found.items, "total": found.total, "limit": size, "offset": offset}
 
     @api.get("/churn/report", response_model=None)
     async def churn_analysis(
