@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Sequence
 from contextlib import asynccontextmanager
+from typing import Any
 
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
@@ -11,6 +12,7 @@ from fastapi.responses import JSONResponse
 from crm.console import install_console
 from crm.console.pages import PREFIX as CONSOLE
 from crm.console.session import Sessions
+from crm.events import REGISTRY
 from crm.kernel.http import Authenticator, install_error_handlers
 from crm.kernel.http.errors import ERROR_RESPONSES
 from crm.kernel.http.headers import SecurityHeaders
@@ -19,7 +21,8 @@ from crm.kernel.http.ratelimit import Group, Limit, RateLimiter, RateLimits, ope
 from crm.kernel.http.request_limits import UrlLengthLimit
 from crm.kernel.projection import Projection
 from crm.kernel.settings import Settings
-from crm.platform.bootstrap import Platform
+from crm.platform.asyncapi import asyncapi_document
+from crm.platform.bootstrap import CONTEXTS, Platform
 from crm.platform.docs import ASSETS, install_docs
 from crm.platform.docs import PATHS as DOCS_PATHS
 
@@ -75,6 +78,15 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
         """The process is alive."""
         return {"status": "ok"}
 
+    asyncapi: list[dict[str, Any]] = []  # built at the first request, then kept
+
+    @app.get("/asyncapi.json", tags=["operations"])
+    async def asyncapi_json() -> JSONResponse:
+        """The AsyncAPI 3 document of the topics internal services subscribe to."""
+        if not asyncapi:
+            asyncapi.append(asyncapi_document(REGISTRY, CONTEXTS, bus=platform.settings.bus))
+        return JSONResponse(asyncapi[0])
+
     @app.get("/ready", tags=["operations"])
     async def ready() -> JSONResponse:
         """Projections have caught up with the log once and are following it."""
@@ -119,6 +131,7 @@ def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions) ->
             tenants=platform.runtime.tenants,
             public=[
                 *PROBES,
+                "/asyncapi.json",
                 *docs,
                 ASSETS,
                 "/",

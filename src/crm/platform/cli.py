@@ -454,6 +454,22 @@ def events_schema(
     console.print(f"wrote {len(written)} schemas to {out}")
 
 
+@events_app.command("asyncapi")
+def events_asyncapi(
+    out: Annotated[Path, typer.Option(help="File to write the document into")] = Path(
+        "asyncapi.json"
+    ),
+) -> None:
+    """Write the AsyncAPI 3 document of every topic (served too, at /asyncapi.json)."""
+    from crm.events import REGISTRY
+    from crm.platform.asyncapi import asyncapi_document
+    from crm.platform.bootstrap import CONTEXTS
+
+    document = asyncapi_document(REGISTRY, CONTEXTS, bus=Settings().bus)
+    out.write_text(json.dumps(document, indent=2, sort_keys=True) + "\n")
+    console.print(f"wrote the AsyncAPI document of {len(document['channels'])} topics to {out}")
+
+
 @projections_app.command("rebuild")
 def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild")]) -> None:
     """Rebuild a read model from position 0 beside the live one, then swap it in. The write

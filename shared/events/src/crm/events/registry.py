@@ -55,6 +55,9 @@ class EventRegistry:
 
         return add
 
+    def has_upcaster(self, event_type: str, from_version: int) -> bool:
+        return (event_type, from_version) in self._upcasters
+
     def latest_version(self, event_type: str) -> int:
         try:
             return self._latest[event_type]
