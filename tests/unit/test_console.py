@@ -15,6 +15,7 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.console import register_user_commands
+from crm.console.desk import QUEUE_SORTS, QUEUE_STATUSES
 from crm.console.domain.users import LOCK_OUT, MAX_FAILURES, User
 from crm.console.events import SignedIn, SignInFailed, UserAdded, UserDeactivated
 from crm.console.i18n import MESSAGES, Translator, from_accept_language
@@ -30,11 +31,13 @@ from crm.console.users import (
     system_context,
 )
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
+from crm.events.service_desk import TicketChannel, TicketKind
 from crm.kernel.auth import Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
-from crm.service_desk.domain.tickets import WORKING
+from crm.service_desk.domain.knowledge import ArticleStatus
+from crm.service_desk.domain.tickets import TicketStatus
 from tests.unit.given_when_then import Scenario
 
 NOW = datetime(2026, 12, 3, 9, 0, tzinfo=UTC)
@@ -183,16 +186,28 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "priority.",
         "status.",
         "purpose.",
+        "queue.",
+        "queue.sort.",
+        "sla.",
+        "ticket_channel.",
+        "visit.",
+        "article.",
     }
     values = {
         "role.": [r.value for r in Role],
         "risk.": ["low", "medium", "high"],
-        "kind.": [k.value for k in CustomerKind],
+        "kind.": [k.value for k in CustomerKind] + [k.value for k in TicketKind],
         "channel.": [c.value for c in Channel],
         "sort.": list(CUSTOMER_SORTS),
         "segment.": ["prospect", "new", "repeat", "loyal"],
         "priority.": ["low", "normal", "high", "urgent"],
-        "status.": [s.value for s in WORKING],
+        "status.": [s.value for s in TicketStatus],
+        "queue.": list(QUEUE_STATUSES),
+        "queue.sort.": list(QUEUE_SORTS),
+        "sla.": ["first_response", "resolution"],
+        "ticket_channel.": [c.value for c in TicketChannel],
+        "visit.": ["scheduled", "completed", "cancelled"],
+        "article.": [s.value for s in ArticleStatus],
         "purpose.": [p.value for p in ConsentPurpose],
     }
     for prefix, names in values.items():

@@ -10,8 +10,11 @@ from __future__ import annotations
 import datetime as dt
 from decimal import Decimal, InvalidOperation
 
-from babel.dates import format_date, format_datetime
+from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal
+
+from crm.console.desk_texts import DESK
+from crm.console.sla import Countdown, split_duration
 
 LOCALES = ("en", "zh-CN")
 DEFAULT = "en"
@@ -398,6 +401,11 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
+for _part in (DESK,):
+    for _locale, _texts in _part.items():
+        MESSAGES[_locale].update(_texts)
+
+
 def chosen(locale: str | None) -> str:
     return locale if locale in LOCALES else DEFAULT
 
@@ -465,6 +473,32 @@ class Translator:
         except InvalidOperation:
             return f"{amount} {currency}"
         return format_currency(value, currency, locale=self._babel)
+
+    def time(self, value: str | None) -> str:
+        """The time of day of a moment: "09:30"."""
+        parsed = self._parsed(value)
+        if not isinstance(parsed, dt.datetime):
+            return self("none")
+        return format_time(parsed, "short", locale=self._babel)
+
+    def duration(self, seconds: int) -> str:
+        """The two largest units of ``|seconds|``: "2 d 3 h", "45 min", "1 小时 5 分钟"."""
+        days, hours, minutes = split_duration(seconds)
+        parts = [
+            self(f"duration.{unit}", n=n)
+            for unit, n in (("d", days), ("h", hours), ("m", minutes))
+            if n
+        ]
+        return " ".join(parts[:2]) if parts else self("duration.m", n=0)
+
+    def countdown(self, c: Countdown) -> str:
+        """An SLA target as the agent reads it: "due in 2 h 5 min", "overdue by 30 min"."""
+        state = c.state
+        if state in ("met", "met_late"):
+            return self(f"sla.{state}")
+        if state == "running":
+            return self("sla.due_in", d=self.duration(c.seconds_left))
+        return self(f"sla.{state}", d=self.duration(c.seconds_left))
 
     def stage(self, name: str | None) -> str:
         """A pipeline stage: the default stages by their names in the catalogue, a stage a

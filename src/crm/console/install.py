@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.staticfiles import StaticFiles
 
+from crm.console.desk import desk_router
 from crm.console.directory import UserDirectoryProjection
 from crm.console.pages import HERE, PREFIX, Console, router
 from crm.console.session import Sessions
@@ -72,6 +73,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     secret = settings.secret or load_or_create_secret(settings.data_dir)
     console = Console(runtime, Sessions(secret), settings.default_tenant)
     app.include_router(router(console))
+    app.include_router(desk_router(console))
     _form_errors_as_pages(app, console)
     app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
 

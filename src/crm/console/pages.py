@@ -227,14 +227,11 @@ def see(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
 
-def router(console: Console) -> APIRouter:
-    api = APIRouter(include_in_schema=False)
-    runtime = console.runtime
-    bus = runtime.commands
-    customers_read = Depends(
-        ReadConsistency(runtime, CustomersProjection(), Customer360Projection())
-    )
-    pipeline_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
+def guarded(
+    console: Console,
+) -> Callable[[Callable[P, Awaitable[Response]]], Callable[P, Awaitable[Response]]]:
+    """The decorator of every page handler (this module's and the other page modules'):
+    domain errors as pages, a redirect raised as one."""
 
     def page(
         handler: Callable[P, Awaitable[Response]],
@@ -271,6 +268,20 @@ def router(console: Console) -> APIRouter:
                 return console.error(request, visit, 409, visit.t("error.conflict", detail=str(e)))
 
         return wrapped
+
+    return page
+
+
+def router(console: Console) -> APIRouter:
+    api = APIRouter(include_in_schema=False)
+    runtime = console.runtime
+    bus = runtime.commands
+    customers_read = Depends(
+        ReadConsistency(runtime, CustomersProjection(), Customer360Projection())
+    )
+    pipeline_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
+
+    page = guarded(console)
 
     @api.get("/")
     async def root() -> RedirectResponse:

@@ -41,6 +41,8 @@ class TicketFilter:
     group_id: str | None = None
     customer_id: str | None = None
     breached: bool | None = None
+    statuses: tuple[str, ...] | None = None
+    """Any of these statuses (the console's queue: the ones still being worked)."""
 
 
 @dataclass(frozen=True)
@@ -106,6 +108,7 @@ class TicketQueries:
                 customer_id=flt.customer_id,
                 breached=flt.breached,
             ),
+            *([{"status": {"$in": list(flt.statuses)}}] if flt.statuses else []),
         ]
         page = await self._find(TICKETS, conditions, sort, limit, offset)
         docs = await self._unerased(list(page.items))
