@@ -31,7 +31,7 @@ lint: venv
 
 types: venv
 	$(BIN)/mypy -p crm.events -p crm.kernel -p crm.customer -p crm.sales -p crm.service_desk \
-		-p crm.analytics -p crm.platform -p crm.console
+		-p crm.analytics -p crm.activities -p crm.platform -p crm.console
 
 unit: venv
 	$(BIN)/pytest tests/unit

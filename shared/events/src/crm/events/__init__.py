@@ -1,6 +1,7 @@
 """The published language of the CRM: envelopes, event payloads, their registry and schemas."""
 
 from crm.events import (
+    activities,
     analytics,
     customer,
     knowledge,
@@ -25,6 +26,7 @@ __all__ = [
     "OptionalPersonal",
     "Personal",
     "UnknownEventType",
+    "activities",
     "analytics",
     "customer",
     "event",
