@@ -6,6 +6,7 @@ from __future__ import annotations
 import asyncio
 from collections.abc import Callable
 from typing import Any
+from uuid import uuid4
 
 import pytest
 
@@ -18,7 +19,9 @@ Users = Callable[..., UserClient]
 
 
 async def register(client: UserClient, **fields: Any) -> dict[str, Any]:
-    body = {"name": "Ada Lovelace", "email": "ada@example.com", **fields}
+    # each a person of their own (another e-mail address): the same one twice would be a
+    # likely duplicate, refused (tests/e2e/test_customer_duplicates_api.py)
+    body = {"name": "Ada Lovelace", "email": f"ada-{uuid4().hex[:12]}@example.com", **fields}
     r = await client.post("/customers", json=body)
     assert r.status_code == 201, r.text
     return dict(r.json())
@@ -304,6 +307,11 @@ async def test_idempotency_key_gives_the_same_answer_and_no_new_event(
     assert different.status_code == 422
     assert different.json()["code"] == "idempotency_key_reused"
     # keys are per user: another user's identical key is another request
+    # (run as a new request, it meets the first Ada as a likely duplicate, not its replay)
+    other = await as_user("boss-2").post("/customers", json=body, headers=key)
+    assert other.status_code == 409
+    assert other.json()["code"] == "possible_duplicate"
+    body = {**body, "confirm_distinct": True}
     other = await as_user("boss-2").post("/customers", json=body, headers=key)
     assert other.status_code == 201
     assert other.json()["id"] != first.json()["id"]

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 
 class CrmError(Exception):
     """Base of every error the platform raises on purpose."""
@@ -28,9 +30,17 @@ class NotFound(CrmError):
 class RuleViolated(CrmError):
     """A business rule refused the command in the aggregate's current state (409)."""
 
-    def __init__(self, message: str, *, code: str = "rule_violated") -> None:
+    def __init__(
+        self,
+        message: str,
+        *,
+        code: str = "rule_violated",
+        details: Mapping[str, object] | None = None,
+    ) -> None:
         super().__init__(message)
         self.code = code
+        self.details: Mapping[str, object] = details or {}
+        """More for programs, answered beside ``code`` (the candidates of a duplicate)."""
 
 
 class InvalidCommand(CrmError):

@@ -70,7 +70,12 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             region=body.region,
             source=body.source,
         )
-        command = RegisterCustomer(profile, tags=tuple(body.tags), owner_id=body.owner_id)
+        command = RegisterCustomer(
+            profile,
+            tags=tuple(body.tags),
+            owner_id=body.owner_id,
+            confirm_distinct=body.confirm_distinct,
+        )
         result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/customers")
 
@@ -122,12 +127,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         ] = None,
     ) -> CommandAccepted:
         changes = body.model_dump(exclude_unset=True)
+        confirm_distinct = bool(changes.pop("confirm_distinct", False))
         if "email" in changes and changes["email"] is not None:
             changes["email"] = str(changes["email"])
         if not changes:
             raise InvalidCommand("body", "names no field to change")
         expected = if_match(if_match_header, "customer")
-        result = await bus.execute(UpdateProfile(str(customer_id), changes, expected), ctx)
+        command = UpdateProfile(str(customer_id), changes, expected, confirm_distinct)
+        result = await bus.execute(command, ctx)
         return accepted(result, response)
 
     @api.post("/{customer_id}/owner", response_model=CommandAccepted)

@@ -30,6 +30,11 @@ class NewCustomer(Body):
     owner_id: UserId | None = Field(
         default=None, description="The owning rep; leave out to register into the shared pool"
     )
+    confirm_distinct: bool = Field(
+        default=False,
+        description="Register even if likely duplicates exist (the 409 possible_duplicate "
+        "named them): the user says this is another person or company",
+    )
 
 
 class ProfileChanges(Body):
@@ -43,6 +48,9 @@ class ProfileChanges(Body):
     title: Short | None = None
     region: Short | None = None
     source: Short | None = None
+    confirm_distinct: bool = Field(
+        default=False, description="Change even if the result matches another customer"
+    )
 
 
 class OwnerAssignment(Body):

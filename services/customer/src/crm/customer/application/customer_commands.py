@@ -7,7 +7,7 @@ access rule and the domain action (see :mod:`crm.kernel.commands`).
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
@@ -36,6 +36,8 @@ class RegisterCustomer:
     owner_id: str | None = None
     """None: into the shared pool."""
     customer_id: str = field(default_factory=_new_id)
+    confirm_distinct: bool = False
+    """The user checked the likely duplicates and says this is another person: register."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -64,6 +66,8 @@ class UpdateProfile:
     changes: Mapping[str, Any]
     """Profile fields to change; ``None`` clears one (except kind and name)."""
     expected_version: int | None = None
+    confirm_distinct: bool = False
+    """Change even if the new name, e-mail or phone matches another customer."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -132,12 +136,6 @@ class EraseCustomer:
     reason: str | None = None
 
 
-def _register(c: Customer, cmd: RegisterCustomer, ctx: CommandContext) -> None:
-    if Principal.of(ctx).role is Role.SALES_REP and cmd.owner_id not in (None, ctx.actor):
-        raise Forbidden("a sales rep registers customers for themselves or into the pool")
-    c.register(cmd.profile, tags=cmd.tags, owner_id=cmd.owner_id)
-
-
 def _register_converted(c: Customer, cmd: RegisterConvertedLead, ctx: CommandContext) -> None:
     if c.state.registered and c.state.lead_id == cmd.lead_id:
         return  # an earlier delivery registered them
@@ -174,8 +172,40 @@ def _consent(c: Customer, cmd: RecordConsent, ctx: CommandContext) -> None:
     c.record_consent(cmd.purpose, granted=cmd.granted, method=cmd.method)
 
 
-def customer_commands(codec: EventCodec) -> CommandTable[Customer]:
-    """The table of the customer aggregate (``codec`` deletes keys after an erasure)."""
+MATCHED = ("name", "email", "phone", "company")
+"""The profile fields duplicates are found by: an edit of one is checked again."""
+
+DuplicateCheck = Callable[[CommandContext, Profile, str | None], Awaitable[None]]
+"""Refuses a profile that likely duplicates another customer than the one named (see
+:func:`crm.customer.application.duplicates.refuse_duplicates`)."""
+
+
+async def _no_check(ctx: CommandContext, profile: Profile, exclude: str | None) -> None:
+    return None
+
+
+def customer_commands(
+    codec: EventCodec, duplicates: DuplicateCheck = _no_check
+) -> CommandTable[Customer]:
+    """The table of the customer aggregate (``codec`` deletes keys after an erasure;
+    ``duplicates`` checks registrations and profile edits, unless the command confirms the
+    customer is distinct)."""
+
+    async def register(c: Customer, cmd: RegisterCustomer, ctx: CommandContext) -> None:
+        if Principal.of(ctx).role is Role.SALES_REP and cmd.owner_id not in (None, ctx.actor):
+            raise Forbidden("a sales rep registers customers for themselves or into the pool")
+        if not c.state.registered and not cmd.confirm_distinct:
+            await duplicates(ctx, cmd.profile, None)
+        c.register(cmd.profile, tags=cmd.tags, owner_id=cmd.owner_id)
+
+    async def update(c: Customer, cmd: UpdateProfile, ctx: CommandContext) -> None:
+        before = c.state.profile
+        c.update_profile(cmd.changes)  # the rules first: a refused edit is checked no further
+        after = c.state.profile
+        if cmd.confirm_distinct or before is None or after is None:
+            return
+        if any(getattr(after, f) != getattr(before, f) for f in MATCHED):
+            await duplicates(ctx, after, c.id)
 
     async def shred_lead(
         c: Customer, cmd: LinkConvertedLead, ctx: CommandContext, _: AppendResult
@@ -192,10 +222,10 @@ def customer_commands(codec: EventCodec) -> CommandTable[Customer]:
     t = CommandTable(
         Customer, POLICY, scope=lambda c: scope_of(c.state.owner_id), id_field="customer_id"
     )
-    t.on(RegisterCustomer, Expect.NEW, Action.REGISTER, _register)
+    t.on(RegisterCustomer, Expect.NEW, Action.REGISTER, register)
     t.on(RegisterConvertedLead, Expect.ANY, None, _register_converted)
     t.on(LinkConvertedLead, Expect.EXISTING, None, _link, then=shred_lead)
-    t.on(UpdateProfile, Expect.EXISTING, Action.EDIT, lambda c, m, _: c.update_profile(m.changes))
+    t.on(UpdateProfile, Expect.EXISTING, Action.EDIT, update)
     t.on(AssignOwner, Expect.EXISTING, Action.ASSIGN, lambda c, m, _: c.assign_owner(m.owner_id))
     t.on(ReleaseToPool, Expect.EXISTING, Action.RELEASE, _release)
     t.on(ClaimFromPool, Expect.EXISTING, Action.CLAIM, _claim, sees_record=False)

@@ -11,6 +11,7 @@ from typing import Annotated, Any, NotRequired
 from pydantic import Field
 from typing_extensions import TypedDict
 
+from crm.customer.domain.duplicates import email_key, phone_key, text_key
 from crm.events import ERASED, EventEnvelope
 from crm.events.customer import (
     ConsentRecorded,
@@ -57,6 +58,10 @@ class CustomerDoc(TypedDict):
     interactions: InteractionStats
     erased: bool
     erased_at: NotRequired[str]
+    email_key: Annotated[str | None, Field(exclude=True)]
+    """The keys duplicates are found by (:mod:`crm.customer.domain.duplicates`)."""
+    phone_key: Annotated[str | None, Field(exclude=True)]
+    company_key: Annotated[str | None, Field(exclude=True)]
     created_at: str
     created_by: str
     updated_at: str
@@ -64,6 +69,13 @@ class CustomerDoc(TypedDict):
 
 
 on: Handlers[CustomerDoc] = Handlers()
+
+
+def _keyed(doc: CustomerDoc) -> CustomerDoc:
+    doc["email_key"] = email_key(doc["email"]) if not doc["erased"] else None
+    doc["phone_key"] = phone_key(doc["phone"]) if not doc["erased"] else None
+    doc["company_key"] = text_key(doc["company"])
+    return doc
 
 
 def _touch(doc: CustomerDoc, envelope: EventEnvelope) -> CustomerDoc:
@@ -87,27 +99,32 @@ def registered(
     key: DocKey, doc: CustomerDoc | None, event: CustomerRegistered, envelope: EventEnvelope
 ) -> CustomerDoc:
     return _touch(
-        CustomerDoc(
-            id=key[1],
-            tenant=envelope.tenant,
-            kind=event.kind,
-            name=event.name,
-            email=event.email,
-            phone=event.phone,
-            company=event.company,
-            title=event.title,
-            region=event.region,
-            source=event.source,
-            tags=sorted(event.tags),
-            owner_id=event.owner_id,
-            in_pool=event.owner_id is None,
-            consents={},
-            interactions=InteractionStats(count=0, last_at=None, by_channel={}),
-            erased=False,
-            created_at=envelope.occurred_at.isoformat(),
-            created_by=envelope.actor,
-            updated_at="",
-            version=0,
+        _keyed(
+            CustomerDoc(
+                id=key[1],
+                tenant=envelope.tenant,
+                kind=event.kind,
+                name=event.name,
+                email=event.email,
+                phone=event.phone,
+                company=event.company,
+                title=event.title,
+                region=event.region,
+                source=event.source,
+                tags=sorted(event.tags),
+                owner_id=event.owner_id,
+                in_pool=event.owner_id is None,
+                consents={},
+                interactions=InteractionStats(count=0, last_at=None, by_channel={}),
+                erased=False,
+                email_key=None,
+                phone_key=None,
+                company_key=None,
+                created_at=envelope.occurred_at.isoformat(),
+                created_by=envelope.actor,
+                updated_at="",
+                version=0,
+            )
         ),
         envelope,
     )
@@ -130,7 +147,7 @@ def profile_updated(
             "source": event.source,
         }
     )
-    return _touch(new, envelope)
+    return _touch(_keyed(new), envelope)
 
 
 @on(CustomerOwnerAssigned, CustomerClaimedFromPool)
@@ -227,12 +244,12 @@ def erased(
         }
     )
     new.update({"erased": True, "erased_at": envelope.occurred_at.isoformat()})
-    return _touch(new, envelope)
+    return _touch(_keyed(new), envelope)
 
 
 class CustomersProjection:
     name = "customers"
-    version = 1
+    version = 2
     collections = (
         CollectionSpec(
             COLLECTION,
@@ -241,6 +258,9 @@ class CustomersProjection:
                 Index(("tenant", "in_pool")),
                 Index(("tenant", "region")),
                 Index(("tenant", "created_at")),
+                Index(("tenant", "email_key")),
+                Index(("tenant", "phone_key")),
+                Index(("tenant", "company_key")),
             ),
         ),
     )

@@ -108,7 +108,7 @@ def _crm_error(request: Request, exc: Exception) -> JSONResponse:
             actual_version=exc.actual,
         )
     if isinstance(exc, RuleViolated):
-        return error_response(409, exc.code, str(exc), ("body",))
+        return JSONResponse(error_body(exc.code, str(exc), ("body",), **exc.details), 409)
     if isinstance(exc, DuplicateEventId):
         return error_response(409, "duplicate_event", str(exc), ("body",))
     if isinstance(exc, InvalidCommand):
