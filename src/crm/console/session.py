@@ -70,14 +70,14 @@ class Sessions:
     def read(self, request: Request) -> Session | None:
         return self.parse(request.cookies.get(COOKIE))
 
-    def user_key(self, scope: Scope) -> str | None:
-        """The rate limiter's key of a signed-in visitor's request (``tenant\x1fuser``, the
-        key a bearer token of that user has), None for anybody else. The signature and the
-        age are checked, not the directory: a user deactivated since is refused by the page."""
+    def identity(self, scope: Scope) -> tuple[str, str] | None:
+        """(tenant, user) of a signed-in visitor's request, for the rate limiter (counted as
+        that user's token would be), None for anybody else. The signature and the age are
+        checked, not the directory: a user deactivated since is refused by the page."""
         session = self.parse(HTTPConnection(scope).cookies.get(COOKIE))
-        if session is None or not session.signed_in:
+        if session is None or session.tenant is None or session.user is None:
             return None
-        return f"{session.tenant}\x1f{session.user}"
+        return session.tenant, session.user
 
     def parse(self, raw: str | None) -> Session | None:
         if not raw or "." not in raw or len(raw) > 2000:

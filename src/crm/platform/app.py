@@ -139,7 +139,7 @@ def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions) ->
                 *([app.openapi_url] if app.openapi_url else []),
             ],
             public_prefixes=[f"{CONSOLE}/"],
-            identities=[sessions.user_key],
+            identities=[sessions.identity],
             exempt=PROBES,
         )
     app.add_middleware(UrlLengthLimit, max_bytes=settings.max_url_bytes)

@@ -166,9 +166,9 @@ def _bearer(scope: Scope) -> str | None:
 class RateLimiter:
     """Pure ASGI middleware. ``public`` paths, and every path under one of ``public_prefixes``
     (the console's, whose visitors sign in with a form, throttled by the user's lock-out), need
-    no token: their requests never count as auth failures. ``identities`` name the user of a
-    request that carries no bearer token (the console's session cookie), counted as that user
-    as a token of theirs would be. ``exempt`` paths (the health probes) are never limited."""
+    no token: their requests never count as auth failures. ``identities`` name (tenant, user)
+    of a request that carries no bearer token (the console's session cookie), counted as that
+    user as a token of theirs would be. ``exempt`` paths (the health probes) are never limited."""
 
     def __init__(
         self,
@@ -180,7 +180,7 @@ class RateLimiter:
         tenants: TenantDirectory | None = None,
         public: Iterable[str] = (),
         public_prefixes: Iterable[str] = (),
-        identities: Iterable[Callable[[Scope], str | None]] = (),
+        identities: Iterable[Callable[[Scope], tuple[str, str] | None]] = (),
         exempt: Iterable[str] = (),
     ) -> None:
         self.app = app
@@ -204,10 +204,9 @@ class RateLimiter:
                 return None
             return actor.tenant, actor.id
         for identify in self.identities:
-            user = identify(scope)
-            if user is not None:
-                tenant, _, subject = user.partition("\x1f")
-                return tenant, subject
+            identity = identify(scope)
+            if identity is not None:
+                return identity
         return None
 
     async def _user(self, scope: Scope) -> str | None:
