@@ -157,4 +157,3 @@ async def test_consent_is_recorded_and_only_an_admin_erases_after_confirming(api
     assert "Ada Lovelace" not in page
     assert "a@x.org" not in page
     assert ">erased</span>" in page
-
