@@ -20,6 +20,7 @@ from crm.console.domain.users import LOCK_OUT, MAX_FAILURES, User
 from crm.console.events import SignedIn, SignInFailed, UserAdded, UserDeactivated
 from crm.console.i18n import MESSAGES, Translator, from_accept_language
 from crm.console.pages import CUSTOMER_SORTS
+from crm.console.sales import LEAD_LIST_SORTS, OPPORTUNITY_LIST_SORTS, OPPORTUNITY_STATUSES
 from crm.console.session import COOKIE, Sessions
 from crm.console.users import (
     AddUser,
@@ -31,11 +32,13 @@ from crm.console.users import (
     system_context,
 )
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
+from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
 from crm.events.service_desk import TicketChannel, TicketKind
 from crm.kernel.auth import Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
+from crm.sales.domain.leads import LeadStatus
 from crm.service_desk.domain.knowledge import ArticleStatus
 from crm.service_desk.domain.tickets import TicketStatus
 from tests.unit.given_when_then import Scenario
@@ -192,6 +195,13 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "ticket_channel.",
         "visit.",
         "article.",
+        "lead_status.",
+        "lead_sort.",
+        "opp_status.",
+        "opp_sort.",
+        "quote_status.",
+        "order_status.",
+        "invoice_status.",
     }
     values = {
         "role.": [r.value for r in Role],
@@ -209,6 +219,13 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "visit.": ["scheduled", "completed", "cancelled"],
         "article.": [s.value for s in ArticleStatus],
         "purpose.": [p.value for p in ConsentPurpose],
+        "lead_status.": [s.value for s in LeadStatus],
+        "lead_sort.": list(LEAD_LIST_SORTS),
+        "opp_status.": list(OPPORTUNITY_STATUSES),
+        "opp_sort.": list(OPPORTUNITY_LIST_SORTS),
+        "quote_status.": [s.value for s in QuoteStatus],
+        "order_status.": [s.value for s in OrderStatus],
+        "invoice_status.": [s.value for s in InvoiceStatus],
     }
     for prefix, names in values.items():
         assert {prefix + n for n in names} <= set(MESSAGES["en"]), prefix

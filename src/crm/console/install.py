@@ -17,6 +17,7 @@ from starlette.staticfiles import StaticFiles
 from crm.console.desk import desk_router
 from crm.console.directory import UserDirectoryProjection
 from crm.console.pages import HERE, PREFIX, Console, router
+from crm.console.sales import sales_router
 from crm.console.session import Sessions
 from crm.console.users import AddUser, user_commands
 from crm.kernel.auth import load_or_create_secret
@@ -74,6 +75,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     console = Console(runtime, Sessions(secret), settings.default_tenant)
     app.include_router(router(console))
     app.include_router(desk_router(console))
+    app.include_router(sales_router(console))
     _form_errors_as_pages(app, console)
     app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
 

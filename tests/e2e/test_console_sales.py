@@ -1,0 +1,368 @@
+"""The console's sales pages over HTTP: a rep captures, qualifies and converts a lead and
+works the opportunity it became (the next step, a stage change, and a change from a stale
+page shown as a conflict that changes nothing); the leads and opportunities lists' filters;
+a customer's quotes, orders and invoices; a manager's team pipeline, in Chinese; and the
+sales access rules through the pages (another rep's lead and opportunity are the 404 page,
+an agent reads without forms and a form they post anyway is refused, a form without its
+token is refused, a filter value the page does not know is a 422 naming it)."""
+
+# ruff: noqa: RUF001  (Chinese texts are meant)
+
+from __future__ import annotations
+
+import asyncio
+import re
+from typing import Any
+
+import httpx
+import pytest
+
+from crm.console.users import AddUser, hash_password, system_context
+from tests.conftest import Api
+
+pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "sales")]
+
+PASSWORD = "a long password"
+UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
+
+
+async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return dict(response.json())
+
+
+async def _user(api: Api, user: str, role: str, team: str | None = None, **kw: str) -> None:
+    runtime = api.platform.runtime
+    command = AddUser(user, user.title(), role, hash_password(PASSWORD), team, **kw)
+    await runtime.commands.execute(command, system_context("default", runtime.clock.now()))
+
+
+def _csrf(html: str) -> str:
+    found = re.search(r'name="csrf" value="([^"]+)"', html)
+    assert found is not None
+    return found.group(1)
+
+
+def _browser(api: Api) -> httpx.AsyncClient:
+    """A client of its own (its own cookies), on the same app."""
+    return httpx.AsyncClient(transport=api.client._transport, base_url="http://crm.test")
+
+
+async def _sign_in(client: httpx.AsyncClient, user: str) -> str:
+    page = await client.get("/console/sign-in")
+    answer = await client.post(
+        "/console/sign-in",
+        data={"csrf": _csrf(page.text), "tenant": "default", "user_id": user, "password": PASSWORD},
+    )
+    assert answer.status_code == 303, answer.text
+    return _csrf((await client.get("/console/")).text)
+
+
+async def _followed(client: httpx.AsyncClient, answer: httpx.Response) -> httpx.Response:
+    assert answer.status_code == 303, answer.text
+    page = await client.get(answer.headers["location"])
+    assert page.status_code == 200, page.text
+    return page
+
+
+async def _until(client: httpx.AsyncClient, url: str, text: str) -> httpx.Response:
+    """The page once it shows ``text`` (a process finishing after the redirect)."""
+    for _ in range(200):
+        page = await client.get(url)
+        if text in page.text:
+            return page
+        await asyncio.sleep(0.05)
+    raise AssertionError(f"{url} never showed {text!r}")
+
+
+async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api: Api) -> None:
+    await _user(api, "ana", "sales_rep", team="north")
+    async with _browser(api) as ana:
+        csrf = await _sign_in(ana, "ana")
+        captured = await ana.post(
+            "/console/leads",
+            data={
+                "csrf": csrf,
+                "name": "Grace Hopper",
+                "company": "Navy",
+                "email": "grace@navy.example",
+                "source": "webinar",
+            },
+        )
+        page = await _followed(ana, captured)
+        assert "Lead captured." in page.text
+        lead = captured.headers["location"].split("?")[0]
+        assert re.fullmatch(f"/console/leads/{UUID}", lead)
+        assert "grace@navy.example" in page.text
+        assert ">open<" in page.text
+
+        listed = await ana.get("/console/leads?status=open&owner=mine&source=webinar")
+        assert "Grace Hopper" in listed.text
+        assert "1 leads" in listed.text
+        none = await ana.get("/console/leads?status=converted")
+        assert "No lead matches." in none.text
+
+        qualified = await ana.post(f"{lead}/qualify", data={"csrf": csrf, "note": "has budget"})
+        page = await _followed(ana, qualified)
+        assert ">qualified<" in page.text
+        assert "has budget" in page.text
+        assert f"{lead}/qualify" not in page.text  # qualified once
+
+        converted = await ana.post(
+            f"{lead}/convert",
+            data={
+                "csrf": csrf,
+                "opportunity_name": "Navy compilers",
+                "amount": "50000.00",
+                "currency": "EUR",
+                "expected_close_date": "2027-09-30",
+            },
+        )
+        await _followed(ana, converted)
+        page = await _until(ana, lead, ">converted<")
+        [opportunity] = re.findall(f'href="(/console/opportunities/{UUID})"', page.text)
+        [customer] = re.findall(f'href="(/console/customers/{UUID})"', page.text)
+        assert "Grace Hopper" in (await ana.get(customer)).text
+
+        page = await ana.get(opportunity)
+        assert page.status_code == 200, page.text
+        assert "Navy compilers" in page.text
+        assert "€50,000.00" in page.text
+        assert "Next step: Qualification" in page.text
+        version = re.search(r'name="version" value="(\d+)"', page.text)
+        assert version is not None
+        moved = await ana.post(
+            f"{opportunity}/move",
+            data={"csrf": csrf, "stage": "qualification", "version": version.group(1)},
+        )
+        page = await _followed(ana, moved)
+        assert "Saved." in page.text
+        assert "Next step: Needs analysis" in page.text
+
+        # the same form, from the page as it was before the move: a conflict, nothing changes
+        stale = await ana.post(
+            f"{opportunity}/move",
+            data={"csrf": csrf, "stage": "proposal", "version": version.group(1)},
+        )
+        assert stale.status_code == 409
+        assert "Someone else changed this opportunity after you opened it" in stale.text
+        assert "it is now at version" in stale.text
+        assert "in Qualification" in stale.text
+        doc = await ok(
+            await api.as_user("ana", "sales_rep", team="north").get(
+                f"/opportunities/{opportunity.rsplit('/', 1)[1]}"
+            )
+        )
+        assert doc["stage"] == "qualification"
+
+        listed = await ana.get("/console/opportunities?stage=qualification&owner=mine")
+        assert "Navy compilers" in listed.text
+        other_stage = await ana.get("/console/opportunities?stage=proposal")
+        assert "No opportunity matches." in other_stage.text
+        lost = await ana.post(
+            f"{opportunity}/lose",
+            data={"csrf": csrf, "reason": "budget cut", "version": str(doc["version"])},
+        )
+        page = await _followed(ana, lost)
+        assert "budget cut" in page.text
+        assert f"{opportunity}/move" not in page.text
+        closed = await ana.get("/console/opportunities?status=lost")
+        assert "Navy compilers" in closed.text
+
+
+async def test_a_lead_disqualified_and_bad_input_named(api: Api) -> None:
+    await _user(api, "ana", "sales_rep", team="north")
+    async with _browser(api) as ana:
+        csrf = await _sign_in(ana, "ana")
+        captured = await ana.post("/console/leads", data={"csrf": csrf, "name": "Spam Bot"})
+        lead = captured.headers["location"].split("?")[0]
+        bad = await ana.post(
+            f"{lead}/convert",
+            data={
+                "csrf": csrf,
+                "opportunity_name": "x",
+                "amount": "12.345",
+                "currency": "EUR",
+                "expected_close_date": "2027-01-01",
+            },
+        )
+        assert bad.status_code == 422
+        assert "Please check Amount" in bad.text
+        page = await _followed(
+            ana, await ana.post(f"{lead}/disqualify", data={"csrf": csrf, "reason": "a bot"})
+        )
+        assert ">disqualified<" in page.text
+        assert "a bot" in page.text
+        again = await ana.post(f"{lead}/qualify", data={"csrf": csrf})
+        assert again.status_code == 409
+        # filters the page does not know are errors naming them, never ignored
+        wrong = await ana.get("/console/leads?status=maybe")
+        assert wrong.status_code == 422
+        assert "status" in wrong.text
+        unknown = await ana.get("/console/leads?colour=red")
+        assert unknown.status_code == 422
+        assert "colour" in unknown.text
+        stage = await ana.get("/console/opportunities?stage=nowhere")
+        assert stage.status_code == 422
+        assert "not a stage of the pipeline" in stage.text
+        missing = await ana.get("/console/leads/00000000-0000-0000-0000-000000000000")
+        assert missing.status_code == 404
+        refused = await ana.post(f"{lead}/qualify", data={})
+        assert refused.status_code == 403
+
+
+async def _customer_with_sales(api: Api) -> dict[str, Any]:
+    """Ana's customer with a quote, an order and its invoice; Ben's customer with none."""
+    boss = api.as_user("mgr", "manager", team="north")
+    await ok(
+        await boss.post(
+            "/products",
+            json={
+                "sku": "BOILER-1",
+                "name": "Boiler",
+                "list_price": {"amount": "1200.00", "currency": "EUR"},
+            },
+        ),
+        201,
+    )
+    ana = api.as_user("ana", "sales_rep", team="north")
+    customer = await ok(
+        await ana.post("/customers", json={"name": "Ada Lovelace", "owner_id": "ana"}), 201
+    )
+    line = {"sku": "BOILER-1", "quantity": "2"}
+    await ok(
+        await ana.post(
+            "/quotes",
+            json={
+                "customer_id": customer["id"],
+                "currency": "EUR",
+                "valid_until": "2027-06-30",
+                "lines": [line],
+            },
+        ),
+        201,
+    )
+    order = await ok(
+        await ana.post(
+            "/orders", json={"customer_id": customer["id"], "currency": "EUR", "lines": [line]}
+        ),
+        201,
+    )
+    invoice = await ok(await ana.post("/invoices", json={"order_id": order["id"]}), 201)
+    ben = api.as_user("ben", "sales_rep", team="north")
+    bens = await ok(
+        await ben.post("/customers", json={"name": "Alan Turing", "owner_id": "ben"}), 201
+    )
+    return {"customer": customer["id"], "bens": bens["id"], "position": invoice["position"]}
+
+
+async def test_a_customers_quotes_orders_and_invoices_and_whose_they_are(api: Api) -> None:
+    ids = await _customer_with_sales(api)
+    await _user(api, "ana", "sales_rep", team="north")
+    await _user(api, "ben", "sales_rep", team="north")
+    async with _browser(api) as ana:
+        await _sign_in(ana, "ana")
+        page = await ana.get(
+            f"/console/customers/{ids['customer']}/sales?min_position={ids['position']}"
+        )
+        assert page.status_code == 200, page.text
+        assert "Quotes, orders and invoices of Ada Lovelace" in page.text
+        assert "BOILER-1 × 2" in page.text
+        assert ">draft<" in page.text
+        assert ">placed<" in page.text
+        assert ">issued<" in page.text
+        assert page.text.count("€2,400.00") >= 4  # quote, order, invoice amount and balance
+        customer = await ana.get(f"/console/customers/{ids['customer']}")
+        assert f"/console/customers/{ids['customer']}/sales" in customer.text
+        theirs = await ana.get(f"/console/customers/{ids['bens']}/sales")
+        assert theirs.status_code == 404
+        assert "Alan Turing" not in theirs.text
+    async with _browser(api) as ben:
+        await _sign_in(ben, "ben")
+        page = await ben.get(f"/console/customers/{ids['bens']}/sales")
+        assert "No quote." in page.text
+        assert "No invoice." in page.text
+        assert (await ben.get(f"/console/customers/{ids['customer']}/sales")).status_code == 404
+
+
+async def _opportunities(api: Api) -> dict[str, str]:
+    """Ana's and Ben's opportunities (team north) and Cai's (team south)."""
+    ids = {}
+    for rep, team, name, amount in (
+        ("ana", "north", "Analytical engine", "125000.00"),
+        ("ana", "north", "Difference engine", "5000.00"),
+        ("ben", "north", "Bombe", "7000.00"),
+        ("cai", "south", "Abacus", "99.00"),
+    ):
+        client = api.as_user(rep, "sales_rep", team=team)
+        customer = await ok(await client.post("/customers", json={"name": f"{name} Ltd"}), 201)
+        opened = await ok(
+            await client.post(
+                "/opportunities",
+                json={
+                    "customer_id": customer["id"],
+                    "name": name,
+                    "amount": {"amount": amount, "currency": "EUR"},
+                    "expected_close_date": "2027-03-31",
+                },
+            ),
+            201,
+        )
+        ids[name] = opened["id"]
+        ids["position"] = str(opened["position"])
+    return ids
+
+
+async def test_a_manager_reads_the_teams_pipeline_in_chinese_and_reps_only_their_own(
+    api: Api,
+) -> None:
+    ids = await _opportunities(api)
+    await _user(api, "wang", "manager", team="north", locale="zh-CN")
+    await _user(api, "ana", "sales_rep", team="north")
+    await _user(api, "ben", "sales_rep", team="north")
+    await _user(api, "cai", "sales_rep", team="south")
+    await _user(api, "ivy", "agent", team="support")
+    async with _browser(api) as wang:
+        await _sign_in(wang, "wang")
+        page = await wang.get(f"/console/team?min_position={ids['position']}")
+        assert page.status_code == 200, page.text
+        assert '<html lang="zh-CN">' in page.text
+        assert "团队销售漏斗" in page.text
+        assert "团队 north" in page.text
+        assert "按销售代表" in page.text
+        assert "Ana" in page.text
+        assert "Ben" in page.text
+        assert "Cai" not in page.text  # another team's rep
+        assert "€130,000.00" in page.text  # Ana's two open ones
+        assert "€137,000.00" in page.text  # the team's
+        assert "初步接触" in page.text  # the stage, in Chinese
+        listed = await wang.get("/console/opportunities")
+        assert "Bombe" in listed.text
+        assert "Abacus" not in listed.text
+        assert "共 3 个商机" in listed.text
+        rep = await wang.get("/console/opportunities?rep=ben")
+        assert "Bombe" in rep.text
+        assert "Analytical engine" not in rep.text
+    async with _browser(api) as ana:
+        csrf = await _sign_in(ana, "ana")
+        assert (await ana.get("/console/team")).status_code == 403
+        mine = await ana.get("/console/opportunities")
+        assert "Analytical engine" in mine.text
+        assert "Bombe" not in mine.text
+        bombe = f"/console/opportunities/{ids['Bombe']}"
+        assert (await ana.get(bombe)).status_code == 404
+        moved = await ana.post(
+            f"{bombe}/move", data={"csrf": csrf, "stage": "qualification", "version": "0"}
+        )
+        assert moved.status_code == 404
+    async with _browser(api) as ivy:
+        csrf = await _sign_in(ivy, "ivy")
+        engine = f"/console/opportunities/{ids['Analytical engine']}"
+        page = await ivy.get(engine)
+        assert page.status_code == 200
+        assert "Your role reads opportunities but does not work them." in page.text
+        assert f"{engine}/move" not in page.text
+        refused = await ivy.post(
+            f"{engine}/move", data={"csrf": csrf, "stage": "qualification", "version": "0"}
+        )
+        assert refused.status_code == 403
