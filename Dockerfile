@@ -31,6 +31,7 @@ COPY services/customer/pyproject.toml services/customer/
 COPY services/sales/pyproject.toml services/sales/
 COPY services/service-desk/pyproject.toml services/service-desk/
 COPY services/analytics/pyproject.toml services/analytics/
+COPY services/activities/pyproject.toml services/activities/
 RUN --mount=type=cache,target=/root/.cache/uv \
     uv sync --frozen --no-dev --no-install-workspace --package crm-platform
 # Then our code, installed as real (non-editable) packages so the venv does not need /src.
@@ -81,6 +82,9 @@ CMD ["serve", "analytics"]
 
 FROM runtime AS analytics-worker
 CMD ["worker", "analytics"]
+
+FROM runtime AS activities
+CMD ["serve", "activities"]
 
 # Last, so that a plain `docker build .` gives the generic image (`crm --help` by default).
 FROM runtime AS crm-platform

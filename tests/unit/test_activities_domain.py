@@ -133,6 +133,7 @@ def test_a_completed_call_is_logged_as_the_customers_interaction_with_the_next_t
             occurrence=0,
             due_at=DUE,
             outcome=TaskOutcome.REACHED,
+            title="call Ada back",
             note="wants a demo",
             completed_at=DUE,
             completed_by="ana",
@@ -146,6 +147,7 @@ def test_a_completed_call_is_logged_as_the_customers_interaction_with_the_next_t
             next_title="demo",
             next_due_at=DUE + timedelta(days=7),
             next_assignee_id="ana",
+            team_id="north",
         )
     )
     assert not done.state.open

@@ -13,6 +13,7 @@ from datetime import timedelta
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from crm.activities.context import CONTEXT as ACTIVITIES
 from crm.analytics.context import CONTEXT as ANALYTICS
 from crm.customer.context import CONTEXT as CUSTOMER
 from crm.events import REGISTRY
@@ -44,7 +45,7 @@ if TYPE_CHECKING:  # aiokafka is imported only when a bus is configured
 
 log = logging.getLogger(__name__)
 
-CONTEXTS: tuple[BoundedContext, ...] = (CUSTOMER, SALES, SERVICE_DESK, ANALYTICS)
+CONTEXTS: tuple[BoundedContext, ...] = (CUSTOMER, SALES, SERVICE_DESK, ANALYTICS, ACTIVITIES)
 
 
 def context_named(name: str) -> BoundedContext:

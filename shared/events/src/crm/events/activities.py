@@ -163,6 +163,8 @@ class TaskCompleted(DomainEvent):
     occurrence: Occurrence
     due_at: datetime
     outcome: TaskOutcome
+    title: OptionalPersonal = None
+    """The task's title when it was done (the interaction's summary with the note)."""
     note: OptionalPersonal = None
     completed_at: datetime
     completed_by: str
@@ -177,6 +179,8 @@ class TaskCompleted(DomainEvent):
     next_title: OptionalPersonal = None
     next_due_at: datetime | None = None
     next_assignee_id: str | None = None
+    team_id: str | None = None
+    """The task's team: the next task joins it."""
 
     def data_subject(self, stream_id: str) -> str:
         return _subject(self.subject_kind, self.subject_id, self.customer_id) or stream_id

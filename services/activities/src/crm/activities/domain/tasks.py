@@ -293,6 +293,7 @@ class Task(Aggregate[TaskState]):
                 occurrence=state.occurrence,
                 due_at=state.due_at,
                 outcome=outcome,
+                title=state.title,
                 note=note,
                 completed_at=now,
                 completed_by=by,
@@ -307,6 +308,7 @@ class Task(Aggregate[TaskState]):
                 next_title=next_plan.title.strip() if next_plan else None,
                 next_due_at=next_plan.due_at if next_plan else None,
                 next_assignee_id=next_plan.assignee_id if next_plan else None,
+                team_id=state.team_id,
             )
         )
         if state.recurrence is not None and state.first_due_at is not None:

@@ -113,3 +113,6 @@ class ReferencesProjection:
 
     def keys(self, event: object, envelope: EventEnvelope) -> tuple[DocKey]:
         return (_key(envelope),)
+
+
+REFERENCES_PROJECTION = ReferencesProjection()

@@ -227,3 +227,6 @@ class TasksProjection:
 
     def keys(self, event: object, envelope: EventEnvelope) -> tuple[DocKey]:
         return (stream_key(TASKS, envelope),)
+
+
+TASKS_PROJECTION = TasksProjection()

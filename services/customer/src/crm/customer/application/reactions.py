@@ -8,6 +8,12 @@ customer instead (``customer.lead_linked``): the lead's contact is the same pers
 the customer erases the lead's personal data too. Each delivery of the request has one effect
 (see :mod:`crm.kernel.reactor`).
 
+Tasks (activities): a completed call, e-mail, meeting, visit or retention task about a
+customer is logged in the customer's timeline as the interaction it fixed the id of
+(``interaction_id`` of ``activities.task.completed``): once per task occurrence however often
+the event is delivered, since the customer records each interaction id once. An erased
+customer's completed task logs nothing (there is no one to log it for).
+
 Erasure: once the customers read model has applied ``customer.erased``, the earlier versions
 of the customer's document are purged from the read store's files too
 (:class:`~crm.kernel.erasure.RebuildAfterErasure` with nothing to rebuild).
@@ -15,16 +21,21 @@ of the customer's document are purged from the read store's files too
 
 from __future__ import annotations
 
-from crm.customer.application.customer_commands import LinkConvertedLead, RegisterConvertedLead
+from crm.customer.application.customer_commands import (
+    LinkConvertedLead,
+    LogInteraction,
+    RegisterConvertedLead,
+)
 from crm.customer.domain.customer import Profile
 from crm.customer.projections.customers import CustomersProjection
 from crm.events import ERASED, DomainEvent, EventEnvelope
-from crm.events.customer import CustomerKind
+from crm.events.activities import TaskCompleted
+from crm.events.customer import CustomerKind, Direction
 from crm.events.sales import LeadConversionRequested
 from crm.kernel.clock import Clock
 from crm.kernel.commands import CommandBus
 from crm.kernel.erasure import RebuildAfterErasure
-from crm.kernel.errors import InvalidCommand
+from crm.kernel.errors import InvalidCommand, RuleViolated
 from crm.kernel.reactor import Reaction, reaction_context
 from crm.kernel.runtime import Runtime
 
@@ -66,9 +77,43 @@ class RegisterLeadContact:
         await self.commands.execute(command, ctx)
 
 
+class LogCompletedTask:
+    name = "customer.log-completed-task"
+    categories = frozenset({"task"})
+    event_types = frozenset({TaskCompleted.event_type})
+
+    def __init__(self, commands: CommandBus, clock: Clock) -> None:
+        self.commands = commands
+        self.clock = clock
+
+    async def react(self, event: DomainEvent, envelope: EventEnvelope) -> None:
+        assert isinstance(event, TaskCompleted)
+        if event.interaction_id is None or event.customer_id is None or event.channel is None:
+            return  # a kind of task that is no interaction, or not about a customer
+        parts = [p for p in (event.title, event.note) if p and p != ERASED]
+        summary = " — ".join(parts) or event.outcome.value
+        command = LogInteraction(
+            event.customer_id,
+            event.channel,
+            summary,
+            direction=Direction.OUTBOUND,
+            occurred_at=event.completed_at,
+            duration_minutes=event.duration_minutes,
+            interaction_id=event.interaction_id,
+        )
+        try:
+            await self.commands.execute(
+                command, reaction_context(self.name, envelope, self.clock.now())
+            )
+        except RuleViolated as e:
+            if e.code != "customer_erased":
+                raise
+
+
 def reactions(runtime: Runtime) -> list[Reaction]:
     return [
         RegisterLeadContact(runtime.commands, runtime.clock),
+        LogCompletedTask(runtime.commands, runtime.clock),
         # the customers read model applies the erasure itself; once it has, no earlier
         # version of the customer's document may stay on disk
         RebuildAfterErasure("customer.purge-erased", [], runtime, settled=[CustomersProjection()]),

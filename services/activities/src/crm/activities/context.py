@@ -1,0 +1,63 @@
+"""The activities context as the platform wires it: tasks (planned by people and by the
+platform's processes), their reminders, and the next task planned on completing one."""
+
+from collections.abc import Callable
+from typing import Any
+
+from fastapi import APIRouter
+
+from crm.activities.api import task_routes
+from crm.activities.application.reactions import OpenNextTask
+from crm.activities.application.references import References
+from crm.activities.application.reminders import reminder_job
+from crm.activities.application.task_commands import task_commands
+from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY, REFERENCES_PROJECTION
+from crm.activities.projections.task_models import TASKS_PROJECTION
+from crm.kernel.commands import CommandTable
+from crm.kernel.context import BoundedContext, Job
+from crm.kernel.erasure import RebuildAfterErasure
+from crm.kernel.http import Authenticator
+from crm.kernel.projection import Projection
+from crm.kernel.reactor import Reaction
+from crm.kernel.runtime import Runtime
+
+ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [task_routes.router]
+
+PROJECTIONS: list[Projection] = [TASKS_PROJECTION, REFERENCES_PROJECTION, CUSTOMER_DIRECTORY]
+
+CATEGORIES = frozenset({"task"})
+
+
+def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
+    api = APIRouter(tags=["activities"])
+    for build in ROUTERS:
+        api.include_router(build(runtime, authenticate))
+    return api
+
+
+def commands(runtime: Runtime) -> list[CommandTable[Any]]:
+    return [task_commands(References(runtime))]
+
+
+def jobs(runtime: Runtime) -> list[Job]:
+    return [reminder_job(runtime)]
+
+
+def reactions(runtime: Runtime) -> list[Reaction]:
+    """The next task planned on completing one; erasing a customer purges the plaintext
+    copies of their tasks' titles and notes."""
+    return [
+        OpenNextTask(runtime.commands, runtime.clock),
+        RebuildAfterErasure("activities.purge-erased-customers", [TASKS_PROJECTION], runtime),
+    ]
+
+
+CONTEXT = BoundedContext(
+    name="activities",
+    router=router,
+    categories=CATEGORIES,
+    commands=commands,
+    projections=tuple(PROJECTIONS),
+    reactions=reactions,
+    jobs=jobs,
+)
