@@ -25,6 +25,7 @@ from crm.platform.asyncapi import asyncapi_document
 from crm.platform.bootstrap import CONTEXTS, Platform
 from crm.platform.docs import ASSETS, install_docs
 from crm.platform.docs import PATHS as DOCS_PATHS
+from crm.platform.imports import routes as imports
 
 PROBES = ("/health", "/ready")
 
@@ -70,6 +71,10 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
     authenticate = Authenticator(platform.runtime.tokens, platform.runtime.tenants)
     for context in platform.contexts:
         app.include_router(context.router(platform.runtime, authenticate))
+    if any(c.name == "customer" for c in platform.contexts):  # what an import creates
+        app.include_router(
+            imports.router(platform.runtime, authenticate, platform.settings.data_dir)
+        )
     sessions = install_console(app, platform)
     _install_middleware(app, platform, sessions)
 

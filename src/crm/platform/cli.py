@@ -40,6 +40,7 @@ from crm.platform.bootstrap import (
     token_issuer,
     topics_for,
 )
+from crm.platform.imports.cli import import_app
 from crm.platform.local import NoDeployment, command_line, existing_deployment, uses_data_dir
 
 app = typer.Typer(
@@ -58,6 +59,7 @@ tenants_app = typer.Typer(
 )
 app.add_typer(tenants_app, name="tenants")
 app.add_typer(users_app, name="users")
+app.add_typer(import_app, name="import")
 console = Console(stderr=True)
 
 

@@ -15,7 +15,14 @@ from crm.events.money import Money
 
 
 class BadValue(ValueError):
-    """A cell the field cannot take; ``str(e)`` says why in English and Chinese."""
+    """A cell the field cannot take; ``str(e)`` says why in English and Chinese, with the
+    value; ``reason`` says why without it (what an import's record keeps: a value may be
+    personal data)."""
+
+    def __init__(self, reason: str, value: str) -> None:
+        super().__init__(f"{reason}: {value!r}")
+        self.reason = reason
+        self.value = value
 
 
 EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
@@ -28,16 +35,16 @@ def phone(text: str, region: str) -> str:
     try:
         number = phonenumbers.parse(text, region)
     except phonenumbers.NumberParseException:
-        raise BadValue(f"not a phone number / 不是电话号码: {text!r}") from None
+        raise BadValue("not a phone number / 不是电话号码", text) from None
     if not phonenumbers.is_valid_number(number):
-        raise BadValue(f"not a valid phone number / 电话号码无效: {text!r}")
+        raise BadValue("not a valid phone number / 电话号码无效", text)
     return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.E164)
 
 
 def email(text: str) -> str:
     value = text.strip().lower()
     if not EMAIL.match(value):
-        raise BadValue(f"not an e-mail address / 不是邮箱地址: {text!r}")
+        raise BadValue("not an e-mail address / 不是邮箱地址", text)
     return value
 
 
@@ -54,13 +61,13 @@ def money(text: str, currency: str | None) -> Money:
         named, value = match.group().upper(), value[: match.start()]
     found = named or currency
     if found is None or not CURRENCY.match(found):
-        raise BadValue(f"no currency (choose one) / 缺少币种: {text!r}")
+        raise BadValue("no currency (choose one) / 缺少币种", text)
     try:
         amount = Decimal(value)
     except InvalidOperation:
-        raise BadValue(f"not an amount / 不是金额: {text!r}") from None
+        raise BadValue("not an amount / 不是金额", text) from None
     if not amount.is_finite():
-        raise BadValue(f"not an amount / 不是金额: {text!r}")
+        raise BadValue("not an amount / 不是金额", text)
     return Money(amount=amount, currency=found)
 
 
@@ -83,7 +90,7 @@ def day(text: str, *, day_first: bool) -> date:
             return date(int(m[3]), mo, d)
     except ValueError:
         pass
-    raise BadValue(f"not a date / 不是日期: {text!r}")
+    raise BadValue("not a date / 不是日期", text)
 
 
 def instant(text: str, *, day_first: bool) -> datetime:

@@ -35,19 +35,27 @@ class Candidate:
 
 
 async def find_duplicates(
-    runtime: Runtime, tenant: str, profile: Profile, *, exclude: str | None = None
+    runtime: Runtime,
+    tenant: str,
+    profile: Profile,
+    *,
+    exclude: str | None = None,
+    wait: bool = True,
 ) -> list[Candidate]:
     """The tenant's customers that are likely ``profile``, best first (at most 10);
-    ``exclude``: the customer being edited. Erased customers are never candidates."""
+    ``exclude``: the customer being edited. Erased customers are never candidates.
+    ``wait=False``: the read model as it is (an import, which caught it up before its first
+    row and matches its own rows itself, asks once per row and cannot wait each time)."""
     projection = CustomersProjection()
-    await wait_until(
-        runtime.read_store,
-        projection.name,
-        await runtime.store.head_position(),
-        runtime.read_wait_seconds,
-        store=runtime.store,
-        categories=projection.categories,
-    )
+    if wait:
+        await wait_until(
+            runtime.read_store,
+            projection.name,
+            await runtime.store.head_position(),
+            runtime.read_wait_seconds,
+            store=runtime.store,
+            categories=projection.categories,
+        )
     keys = MatchKeys.of(profile.name, profile.email, profile.phone, profile.company)
     lookups = [
         (field, value)

@@ -1,0 +1,453 @@
+"""The import run: a dry run that says what each row would do, then the run that does it.
+
+Each row is one command of its context through the command bus (authorised, checked by the
+domain, appended like any other), under an idempotency key made of the import's id and the
+row's number, and with an id derived from them: a run cut short (a crash, SIGKILL) and run
+again finds the rows it had done by their keys and creates none twice. Every ``batch`` rows
+the import records how far it got (``import.progressed``), so a resumed run skips what was
+recorded and checks the keys of the rest.
+
+A row is a duplicate when it likely is a customer already there (the customer context's
+:func:`~crm.customer.application.duplicates.find_duplicates`, on the read model the import
+caught up first) or one an earlier row of the same file creates (scored the same way): a
+duplicate is reported, never created. What the dry run says is what the run does, unless
+the tenant's customers changed in between (the run checks each row again).
+"""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Literal
+from uuid import UUID, uuid4, uuid5
+
+from crm.customer.application.customer_commands import RegisterCustomer
+from crm.customer.application.duplicates import SCANNED_PER_KEY, find_duplicates
+from crm.customer.domain.duplicates import Match, MatchKeys, score
+from crm.customer.projections.customers import CustomersProjection
+from crm.events.imports import DuplicateRow, FailedRow, ImportedRow, ImportOptions, ImportPlanned
+from crm.kernel.errors import CrmError, InvalidCommand, WrongExpectedVersion
+from crm.kernel.event_store import Idempotency
+from crm.kernel.projection import wait_until
+from crm.kernel.repository import CommandContext
+from crm.kernel.runtime import Runtime
+from crm.platform.imports.customers import CustomerRow, RowError, RowReader
+from crm.platform.imports.record import (
+    ConfirmImport,
+    FinishImport,
+    Import,
+    PlanImport,
+    RecordProgress,
+)
+from crm.platform.imports.sources import RowSource
+
+BATCH = 200
+"""Rows between two records of how far the run got (what a resumed run skips)."""
+
+_IDS = UUID("5b7e2a3c-0d1f-4c8e-9a6b-2f4d8e1c7a90")
+
+Outcome = Literal["create", "created", "duplicate", "error"]
+Progress = Callable[[int, int], None]
+"""Called with the rows done so far and the rows of the file."""
+
+
+def record_id(import_id: str, row: int) -> str:
+    """The id of the record row ``row`` of import ``import_id`` creates: the same on every
+    run, so a second run's command is the first one's."""
+    return str(uuid5(uuid5(_IDS, import_id), str(row)))
+
+
+@dataclass(frozen=True, slots=True)
+class RowOutcome:
+    row: int
+    outcome: Outcome
+    """``create`` (would create, or is about to), ``created`` (by an earlier run of this
+    import), ``duplicate``, ``error``."""
+    id: str | None = None
+    """The record the row creates (or created)."""
+    customer: CustomerRow | None = None
+    duplicate_of: str | None = None
+    duplicate_row: int | None = None
+    """When it duplicates an earlier row of the file: that row."""
+    score: int | None = None
+    reasons: tuple[str, ...] = ()
+    error: RowError | None = None
+
+    @property
+    def message(self) -> str:
+        """What the row does, in English and Chinese."""
+        if self.outcome in ("create", "created"):
+            return f"creates customer {self.id} / 新建客户"
+        if self.outcome == "duplicate":
+            of = (
+                f"row {self.duplicate_row} / 第 {self.duplicate_row} 行"
+                if self.duplicate_row
+                else ""
+            )
+            return (
+                f"duplicate of customer {self.duplicate_of} {of}".rstrip()
+                + f" (score {self.score}: {', '.join(self.reasons)}) / 疑似重复客户"
+            )
+        assert self.error is not None
+        return self.error.message
+
+    def as_dict(self) -> dict[str, object]:
+        answer: dict[str, object] = {"row": self.row, "outcome": self.outcome}
+        if self.id is not None:
+            answer["id"] = self.id
+        if self.outcome == "duplicate":
+            answer.update(
+                duplicate_of=self.duplicate_of,
+                duplicate_row=self.duplicate_row,
+                score=self.score,
+                reasons=list(self.reasons),
+            )
+        if self.error is not None:
+            answer.update(
+                column=self.error.column, value=self.error.value, reason=self.error.reason
+            )
+        answer["message"] = self.message
+        return answer
+
+
+@dataclass
+class _Seen:
+    row: int
+    id: str
+    doc: dict[str, str | None]
+
+
+@dataclass
+class FileIndex:
+    """The match keys of the rows of this file that create a record, to find a later row
+    that duplicates one of them (the read model has not seen them yet)."""
+
+    by_email: dict[str, _Seen] = field(default_factory=dict)
+    by_phone: dict[str, _Seen] = field(default_factory=dict)
+    by_company: dict[str, list[_Seen]] = field(default_factory=dict)
+
+    def add(self, keys: MatchKeys, row: int, id_: str) -> None:
+        seen = _Seen(
+            row,
+            id_,
+            {
+                "email_key": keys.email,
+                "phone_key": keys.phone,
+                "company_key": keys.company,
+                "name": keys.name,
+            },
+        )
+        if keys.email:
+            self.by_email.setdefault(keys.email, seen)
+        if keys.phone:
+            self.by_phone.setdefault(keys.phone, seen)
+        if keys.company:
+            same = self.by_company.setdefault(keys.company, [])
+            if len(same) < SCANNED_PER_KEY:
+                same.append(seen)
+
+    def match(self, keys: MatchKeys) -> tuple[_Seen, Match] | None:
+        found: list[_Seen] = []
+        if keys.email and keys.email in self.by_email:
+            found.append(self.by_email[keys.email])
+        if keys.phone and keys.phone in self.by_phone:
+            found.append(self.by_phone[keys.phone])
+        if keys.company:
+            found.extend(self.by_company.get(keys.company, ()))
+        best: tuple[_Seen, Match] | None = None
+        for seen in found:
+            match = score(keys, seen.id, seen.doc)
+            if match is not None and (best is None or match.score > best[1].score):
+                best = (seen, match)
+        return best
+
+
+@dataclass
+class Report:
+    rows: int = 0
+    create: int = 0
+    created: int = 0
+    duplicate: int = 0
+    error: int = 0
+    outcomes: list[RowOutcome] = field(default_factory=list)
+    """Every row that does not create (duplicates and errors), in the file's order."""
+
+    def count(self, outcome: RowOutcome) -> None:
+        self.rows += 1
+        if outcome.outcome == "create":
+            self.create += 1
+        elif outcome.outcome == "created":
+            self.created += 1
+        elif outcome.outcome == "duplicate":
+            self.duplicate += 1
+            self.outcomes.append(outcome)
+        else:
+            self.error += 1
+            self.outcomes.append(outcome)
+
+    def counts(self) -> dict[str, int]:
+        return {
+            "rows": self.rows,
+            "create": self.create + self.created,
+            "duplicate": self.duplicate,
+            "error": self.error,
+        }
+
+
+class CustomerImport:
+    """The rows of one customers file, as what each would do (:meth:`rows`), for a dry run
+    (:meth:`dry_run`) or a run (:func:`run`)."""
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        source: RowSource,
+        mapping: dict[str, str],
+        options: ImportOptions,
+        tenant: str,
+        import_id: str | None = None,
+    ) -> None:
+        self.runtime = runtime
+        self.source = source
+        self.mapping = mapping
+        self.options = options
+        self.tenant = tenant
+        self.import_id = import_id or str(uuid4())
+        self.reader = RowReader(source.headers, mapping, options.region, options.owner_id)
+
+    def key(self, row: int, customer: CustomerRow) -> Idempotency:
+        """The row's idempotency key (the tenant's, the import's, the row's) and the hash of
+        what it registers."""
+        digest = hashlib.sha256(
+            repr((customer.profile.as_dict(), customer.tags, self.options.owner_id)).encode()
+        ).hexdigest()
+        return Idempotency(f"{self.tenant}:import/{self.import_id}/{row}", digest)
+
+    async def rows(
+        self, *, through_row: int = 0, resumed: bool = False
+    ) -> AsyncIterator[RowOutcome]:
+        """Each row's outcome in the file's order. ``resumed``: rows whose key is recorded
+        were created by an earlier run (``created``); rows up to ``through_row`` were
+        recorded done and are only read again (to know what they created)."""
+        index = FileIndex()
+        for row in self.source:
+            read = self.reader.read(row.values)
+            if isinstance(read, RowError):
+                yield RowOutcome(row.number, "error", error=read)
+                continue
+            id_ = record_id(self.import_id, row.number)
+            p = read.profile
+            keys = MatchKeys.of(p.name, p.email, p.phone, p.company)
+            if resumed and await self.runtime.store.idempotent_result(self.key(row.number, read)):
+                index.add(keys, row.number, id_)
+                yield RowOutcome(row.number, "created", id_, read)
+                continue
+            if row.number <= through_row:  # done, and created nothing: a duplicate or refused
+                continue
+            in_file = index.match(keys)
+            if in_file is not None:
+                seen, match = in_file
+                yield RowOutcome(
+                    row.number,
+                    "duplicate",
+                    duplicate_of=seen.id,
+                    duplicate_row=seen.row,
+                    score=match.score,
+                    reasons=match.reasons,
+                    customer=read,
+                )
+                continue
+            found = await find_duplicates(self.runtime, self.tenant, p, exclude=id_, wait=False)
+            if found:
+                best = found[0].match
+                yield RowOutcome(
+                    row.number,
+                    "duplicate",
+                    duplicate_of=best.customer_id,
+                    score=best.score,
+                    reasons=best.reasons,
+                    customer=read,
+                )
+                continue
+            index.add(keys, row.number, id_)
+            yield RowOutcome(row.number, "create", id_, read)
+
+    async def caught_up(self) -> None:
+        """Wait (up to the read wait) for the customers read model to reach the log's head:
+        duplicates are looked up in it, once per row, without waiting each time."""
+        projection = CustomersProjection()
+        runtime = self.runtime
+        await wait_until(
+            runtime.read_store,
+            projection.name,
+            await runtime.store.head_position(),
+            runtime.read_wait_seconds,
+            store=runtime.store,
+            categories=projection.categories,
+        )
+
+    async def dry_run(self, progress: Progress | None = None) -> Report:
+        await self.caught_up()
+        report = Report()
+        async for outcome in self.rows():
+            report.count(outcome)
+            if progress is not None and report.rows % BATCH == 0:
+                progress(report.rows, 0)
+        return report
+
+    def planned(self, report: Report) -> ImportPlanned:
+        return ImportPlanned(
+            kind="customers",
+            file_name=self.source.path.name[-255:],
+            sha256=file_hash(self.source),
+            format=self.source.format,
+            mapping=self.mapping,
+            options=self.options.model_copy(update={"encoding": self.source.encoding}),
+            rows=report.rows,
+            creates=report.create,
+            duplicates=report.duplicate,
+            errors=report.error,
+        )
+
+
+def file_hash(source: RowSource) -> str:
+    digest = hashlib.sha256()
+    with source.path.open("rb") as f:
+        while chunk := f.read(1 << 20):
+            digest.update(chunk)
+    return digest.hexdigest()
+
+
+async def plan(
+    planner: CustomerImport, ctx: CommandContext, progress: Progress | None = None
+) -> Report:
+    """The dry run, recorded as the import's plan (``import.planned``): nothing else is
+    written until it is confirmed."""
+    report = await planner.dry_run(progress)
+    await planner.runtime.commands.execute(
+        PlanImport(planner.import_id, planner.planned(report)), ctx
+    )
+    return report
+
+
+async def run(
+    planner: CustomerImport,
+    ctx: CommandContext,
+    progress: Progress | None = None,
+    *,
+    batch: int = BATCH,
+    after_batch: Callable[[int], Awaitable[None]] | None = None,
+) -> Report:
+    """Confirm the import and run it, or resume it where it stopped: every row that would
+    create registers its customer (one command each, under the row's key); returns what
+    this run did (``created`` counts the rows an earlier run had created)."""
+    runtime = planner.runtime
+    bus = runtime.commands
+    import_id = planner.import_id
+    state = (await bus.repository(Import).load(import_id, tenant=ctx.tenant)).state
+    assert state.plan is not None
+    if state.plan.sha256 != file_hash(planner.source):
+        raise InvalidCommand("file", "is not the file this import planned (its hash differs)")
+    await bus.execute(ConfirmImport(import_id), ctx)
+    if state.finished:
+        return Report()
+    total = state.plan.rows
+    await planner.caught_up()
+    report = Report()
+    done = state.through_row
+    created: list[ImportedRow] = []
+    duplicates: list[DuplicateRow] = []
+    failed: list[FailedRow] = []
+    last = state.through_row
+    if progress is not None:
+        progress(done, total)
+
+    async def record(through: int) -> None:
+        await bus.execute(
+            RecordProgress(import_id, through, tuple(created), tuple(duplicates), tuple(failed)),
+            ctx,
+        )
+        created.clear()
+        duplicates.clear()
+        failed.clear()
+        if after_batch is not None:
+            await after_batch(through)
+
+    pending = 0
+    async for outcome in planner.rows(through_row=state.through_row, resumed=True):
+        if outcome.row <= state.through_row:
+            continue
+        outcome = await _execute(planner, outcome, ctx)
+        report.count(outcome)
+        if outcome.outcome in ("create", "created"):
+            assert outcome.id is not None
+            created.append(ImportedRow(row=outcome.row, id=outcome.id))
+        elif outcome.outcome == "duplicate":
+            assert outcome.duplicate_of is not None
+            assert outcome.score is not None
+            duplicates.append(
+                DuplicateRow(row=outcome.row, of=outcome.duplicate_of, score=outcome.score)
+            )
+        else:
+            assert outcome.error is not None
+            failed.append(
+                FailedRow(row=outcome.row, column=outcome.error.column, reason=outcome.error.reason)
+            )
+        last = outcome.row
+        pending += 1
+        if pending >= batch:
+            await record(last)
+            done += pending
+            pending = 0
+            if progress is not None:
+                progress(done, total)
+    if pending:
+        await record(last)
+        done += pending
+    await bus.execute(FinishImport(import_id), ctx)
+    if progress is not None:
+        progress(done, total)
+    return report
+
+
+async def _execute(planner: CustomerImport, outcome: RowOutcome, ctx: CommandContext) -> RowOutcome:
+    if outcome.outcome != "create":
+        return outcome
+    customer = outcome.customer
+    assert customer is not None
+    assert outcome.id is not None
+    command = RegisterCustomer(
+        customer.profile,
+        tags=customer.tags,
+        owner_id=planner.options.owner_id,
+        customer_id=outcome.id,
+        confirm_distinct=True,  # the import found the duplicates itself, with the same rule
+    )
+    row_ctx = CommandContext(
+        actor=ctx.actor,
+        role=ctx.role,
+        tenant=ctx.tenant,
+        now=planner.runtime.clock.now(),
+        correlation_id=UUID(planner.import_id),
+        idempotency=planner.key(outcome.row, customer),
+        team=ctx.team,
+    )
+    try:
+        result = await planner.runtime.commands.run(command, row_ctx)
+    except WrongExpectedVersion:  # an overlapping run of this import registered it first
+        return RowOutcome(outcome.row, "created", outcome.id, customer)
+    except CrmError as e:
+        field_ = getattr(e, "field", None)
+        column = planner.reader.column_of(field_) if isinstance(field_, str) else None
+        reason = getattr(e, "message", None) or str(e)
+        return RowOutcome(
+            outcome.row, "error", error=RowError(column, None, f"{reason} / 无法导入")
+        )
+    return RowOutcome(
+        outcome.row, "created" if result.result.replayed else "create", outcome.id, customer
+    )
+
+
+def issues(report: Report, limit: int | None = None) -> Sequence[RowOutcome]:
+    return report.outcomes if limit is None else report.outcomes[:limit]
