@@ -49,6 +49,7 @@ from crm.kernel.aggregate import Aggregate
 from crm.kernel.codec import EventCodec
 from crm.kernel.errors import NotFound, WrongExpectedVersion
 from crm.kernel.event_store import ANY_VERSION, NO_STREAM, AppendResult, EventStore, Idempotency
+from crm.kernel.observability.commands import observe_command
 from crm.kernel.repository import CommandContext, Repository
 from crm.kernel.tenancy import local_id, qualified
 
@@ -201,6 +202,17 @@ class CommandBus:
         where the stream stands). ``idempotency_for`` builds the key from the aggregate after
         the action: a scheduler names the facts it records in it, so two replicas that find
         the same thing due record it once."""
+        with observe_command(command, ctx) as observed:
+            outcome = await self._run(command, ctx, idempotency_for)
+            observed(outcome)
+            return outcome
+
+    async def _run(
+        self,
+        command: object,
+        ctx: CommandContext,
+        idempotency_for: Callable[[Any], Idempotency] | None,
+    ) -> Outcome[Any]:
         table, repository = self._row(command)
         handler = table.handlers[type(command)]
         id_ = table.aggregate_id(handler, command, ctx)

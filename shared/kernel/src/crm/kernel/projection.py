@@ -22,6 +22,8 @@ from crm.events import DomainEvent, EventEnvelope
 from crm.kernel.codec import EventCodec
 from crm.kernel.event_store import EventStore
 from crm.kernel.lifecycle import stop_after_batch
+from crm.kernel.observability import tracing
+from crm.kernel.observability.commands import observed_batch
 from crm.kernel.read_store import (
     Checkpoint,
     CheckpointMoved,
@@ -188,6 +190,7 @@ class ProjectionRunner:
         """
         if not batch:
             return BatchOutcome(self.position, 0, 0)
+        started = tracing.now_ns()
         projection = self.projection
         items = (
             [(e, r.position, r.key) for e, r in zip(batch, routed, strict=True)]
@@ -265,7 +268,9 @@ class ProjectionRunner:
                 letter.position,
                 letter.error,
             )
-        return BatchOutcome(end, applied, len(dead))
+        return observed_batch(
+            projection.name, batch, started, BatchOutcome(end, applied, len(dead))
+        )
 
     def _evolve(
         self,

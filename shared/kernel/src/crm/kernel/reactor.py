@@ -30,6 +30,7 @@ from crm.kernel.codec import EventCodec
 from crm.kernel.errors import CrmError
 from crm.kernel.event_store import EventStore, Idempotency
 from crm.kernel.lifecycle import stop_after_batch
+from crm.kernel.observability.commands import observed_reactions
 from crm.kernel.read_store import Checkpoint, CheckpointMoved, DeadLetter, ReadStore
 from crm.kernel.repository import CommandContext
 
@@ -210,6 +211,7 @@ class ReactionRunner:
 
     async def process(self, page: Sequence[EventEnvelope]) -> None:
         dead: list[DeadLetter] = []
+        before = self.reacted
         for envelope in page:
             letter = await react_with_retry(
                 self.reaction,
@@ -224,6 +226,7 @@ class ReactionRunner:
         self.checkpoint = await self.checkpoints.commit(
             self.name, [], checkpoint=page[-1].position, expected=self.checkpoint, dead_letters=dead
         )
+        observed_reactions(self.reaction.name, self.reacted - before, len(dead))
 
 
 def categories_of(reactions: Collection[Reaction]) -> frozenset[str]:

@@ -15,6 +15,7 @@ from crm.kernel.aggregate import Aggregate
 from crm.kernel.codec import EventCodec
 from crm.kernel.errors import InvalidCommand, NotFound
 from crm.kernel.event_store import AppendResult, EventStore, Idempotency
+from crm.kernel.observability.commands import appended
 
 A = TypeVar("A", bound=Aggregate)  # type: ignore[type-arg]
 
@@ -109,6 +110,10 @@ class Repository(Generic[A]):
             ctx.happened_at,
             ctx.event_ids(aggregate.stream_id, len(changes)),
         )
-        return await self.store.append(
-            aggregate.stream_id, new_events, expected, idempotency=ctx.idempotency
+        return await appended(
+            aggregate.stream_id,
+            len(new_events),
+            self.store.append(
+                aggregate.stream_id, new_events, expected, idempotency=ctx.idempotency
+            ),
         )

@@ -21,6 +21,7 @@ from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.event_store import AppendResult, Idempotency
 from crm.kernel.http.security import Authenticator
+from crm.kernel.observability.logs import current_correlation
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
@@ -94,4 +95,5 @@ def _correlation(request: Request) -> UUID:
             return UUID(header)
         except ValueError:
             raise InvalidCommand("X-Correlation-ID", "must be a UUID") from None
-    return uuid4()
+    chosen = current_correlation()  # the request's trace id (crm.kernel.observability.http)
+    return chosen if isinstance(chosen, UUID) else uuid4()

@@ -20,6 +20,7 @@ from aiokafka.errors import TopicAlreadyExistsError
 
 from crm.events import EventEnvelope
 from crm.events.envelope import envelope_headers, envelope_to_json
+from crm.kernel.observability.tracing import kafka_headers
 
 
 def bootstrap_servers(url: str) -> str:
@@ -86,7 +87,7 @@ class KafkaPublisher:
                     topic,
                     value=envelope_to_json(e),
                     key=e.stream_id.encode(),
-                    headers=envelope_headers(e),
+                    headers=envelope_headers(e) + kafka_headers(e),
                 )
                 for e in events
             ]
