@@ -5,7 +5,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from crm.analytics.api import customers, reports, routes
+from crm.analytics.api import customers, reports, routes, value
 from crm.analytics.application.churn_commands import churn_model_commands, churn_risk_commands
 from crm.analytics.churn.monitor import ChurnMonitor
 from crm.analytics.projections.activity_models import CustomerActivityProjection
@@ -22,6 +22,7 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     routes.router,
     customers.router,
     reports.router,
+    value.router,
 ]
 
 PROJECTIONS: list[Projection] = [
