@@ -208,6 +208,7 @@ class Platform:
                         group_id=f"crm-{context.name}.{reaction.name}",
                         session_timeout_seconds=settings.kafka_session_timeout_seconds,
                         rebalance_timeout_seconds=settings.kafka_rebalance_timeout_seconds,
+                        fetch_max_wait_ms=settings.kafka_fetch_wait_ms,
                     )
                 else:
                     reactor = ReactionRunner(

@@ -279,6 +279,7 @@ def worker(context: Annotated[str, typer.Argument(help="analytics")] = "analytic
         rebalance_timeout=settings.kafka_rebalance_timeout_seconds,
         session_timeout=settings.kafka_session_timeout_seconds,
         datadir=settings.data_dir / "faust",
+        fetch_wait_ms=settings.kafka_fetch_wait_ms,
     )
     faust.Worker(faust_app, loglevel=settings.log_level.lower()).execute_from_commandline()
 

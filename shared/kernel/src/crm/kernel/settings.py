@@ -30,6 +30,10 @@ class Settings(BaseSettings):
     """How long a consumer group rebalance may take (a broker may wait this long to let
     every member rejoin; Tansu always does, so tests set it low)."""
     kafka_session_timeout_seconds: float = Field(default=30.0, gt=0)
+    kafka_fetch_wait_ms: int = Field(default=100, ge=1, le=30_000)
+    """How long a consumer's fetch waits for records before the broker answers empty (the
+    worker's Faust consumer and the reactions' consumers). Brokers that hold a waiting fetch
+    to its end (Tansu) add up to this much per hop; Apache Kafka answers at the first record."""
     sqlite_synchronous: str = Field(default="FULL", pattern="^(FULL|NORMAL|EXTRA)$")
     secret: str | None = None
     """Signing secret of access tokens; unset: a random one kept in the data directory."""

@@ -40,6 +40,7 @@ class KafkaReactionConsumer:
         batch_size: int = 200,
         session_timeout_seconds: float = 30.0,
         rebalance_timeout_seconds: float = 60.0,
+        fetch_max_wait_ms: int = 100,
     ) -> None:
         self.servers = bootstrap_servers(url)
         self.reaction = reaction
@@ -50,6 +51,7 @@ class KafkaReactionConsumer:
         self.batch_size = batch_size
         self.session_timeout_ms = int(session_timeout_seconds * 1000)
         self.rebalance_timeout_ms = int(rebalance_timeout_seconds * 1000)
+        self.fetch_max_wait_ms = fetch_max_wait_ms
         self.name = f"reaction:{reaction.name}"
         self.reacted = 0
         self.assigned = asyncio.Event()
@@ -68,6 +70,7 @@ class KafkaReactionConsumer:
             heartbeat_interval_ms=min(3000, self.session_timeout_ms // 3),
             rebalance_timeout_ms=self.rebalance_timeout_ms,
             max_poll_records=self.batch_size,
+            fetch_max_wait_ms=self.fetch_max_wait_ms,
         )
         await consumer.start()
         log.info("%s: consuming %s in group %s", self.name, self.topics, self.group_id)
