@@ -128,7 +128,7 @@ async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api
         assert page.status_code == 200, page.text
         assert "Navy compilers" in page.text
         assert "€50,000.00" in page.text
-        assert "Next step: Qualification" in page.text
+        assert "<dt>Next step</dt><dd>Qualification</dd>" in page.text
         version = re.search(r'name="version" value="(\d+)"', page.text)
         assert version is not None
         moved = await ana.post(
@@ -137,7 +137,7 @@ async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api
         )
         page = await _followed(ana, moved)
         assert "Saved." in page.text
-        assert "Next step: Needs analysis" in page.text
+        assert "<dt>Next step</dt><dd>Needs analysis</dd>" in page.text
 
         # the same form, from the page as it was before the move: a conflict, nothing changes
         stale = await ana.post(

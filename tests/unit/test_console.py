@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, datetime, timedelta
+from decimal import Decimal
 from pathlib import Path
+from typing import Any
 
 import pytest
 from starlette.requests import Request
@@ -20,7 +22,12 @@ from crm.console.domain.users import LOCK_OUT, MAX_FAILURES, User
 from crm.console.events import SignedIn, SignInFailed, UserAdded, UserDeactivated
 from crm.console.i18n import MESSAGES, Translator, from_accept_language
 from crm.console.pages import CUSTOMER_SORTS
-from crm.console.sales import LEAD_LIST_SORTS, OPPORTUNITY_LIST_SORTS, OPPORTUNITY_STATUSES
+from crm.console.sales import (
+    LEAD_LIST_SORTS,
+    OPPORTUNITY_LIST_SORTS,
+    OPPORTUNITY_STATUSES,
+    team_summary,
+)
 from crm.console.session import COOKIE, Sessions
 from crm.console.users import (
     AddUser,
@@ -245,3 +252,39 @@ def test_dates_money_and_numbers_are_formatted_for_the_locale() -> None:
     assert from_accept_language("zh-CN,zh;q=0.9,en;q=0.8") == "zh-CN"
     assert from_accept_language("de-DE,en;q=0.5") == "en"
     assert from_accept_language(None) == "en"
+
+
+def test_the_team_summary_adds_each_reps_opportunities_per_currency_and_stage() -> None:
+    def opp(owner: str, status: str, stage: str, amount: str, currency: str = "EUR") -> Any:
+        money = {"amount": amount, "currency": currency}
+        return {
+            "owner_id": owner,
+            "status": status,
+            "stage": stage,
+            "amount": money,
+            "weighted_amount": {"amount": str(Decimal(amount) / 10), "currency": currency},
+        }
+
+    summary = team_summary(
+        [
+            opp("ana", "open", "prospecting", "100.00"),
+            opp("ana", "open", "proposal", "50.00", "USD"),
+            opp("ana", "won", "won", "70.00"),
+            opp("ben", "open", "prospecting", "10.00"),
+            opp("ben", "lost", "lost", "999.00"),
+            opp("ben", "open", "retired_stage", "1.00"),
+        ],
+        ["prospecting", "proposal"],
+    )
+    ana, ben = summary.reps
+    assert (ana.owner_id, ana.open, ana.won, ana.lost) == ("ana", 2, 1, 0)
+    assert ana.open_amount.items() == [("100.00", "EUR"), ("50.00", "USD")]
+    assert ana.won_amount.items() == [("70.00", "EUR")]
+    assert (ben.open, ben.lost) == (2, 1)
+    assert summary.total.open_amount.items() == [("111.00", "EUR"), ("50.00", "USD")]
+    assert [(s.stage, s.count) for s in summary.stages] == [
+        ("prospecting", 2),
+        ("proposal", 1),
+        ("retired_stage", 1),
+    ]
+    assert summary.stages[0].amount.items() == [("110.00", "EUR")]
