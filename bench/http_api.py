@@ -6,12 +6,14 @@ top of the append.
 
 In process (httpx over ASGI, no sockets) one command at a time and 16 at once; then the same
 through ``crm up`` (uvicorn) on loopback with 16 concurrent clients, where the server and its
-clients share this machine's cores.
+clients share this machine's cores, next to its peer :mod:`bench.bare_api`: the same routes
+validating the same bodies with nothing behind them, served the same way and driven alike.
 """
 
 from __future__ import annotations
 
 import asyncio
+import itertools
 import os
 import time
 from collections.abc import Awaitable, Callable
@@ -33,6 +35,9 @@ SECRET = "bench-secret-" + "s" * 40
 CONCURRENCY = 16
 
 Command = Callable[[], Awaitable[None]]
+RUN = os.urandom(4).hex()
+NUMBERS = itertools.count()
+"""Every customer of a run is a different person (registration refuses likely duplicates)."""
 
 
 def auth() -> dict[str, str]:
@@ -42,12 +47,13 @@ def auth() -> dict[str, str]:
 
 async def command_pair(client: httpx.AsyncClient, i: int, latencies: list[float]) -> None:
     """Two commands: register a customer, then change their profile."""
+    n = next(NUMBERS)
     start = time.perf_counter()
     r = await client.post(
         "/customers",
         json={
-            "name": f"Customer {i}",
-            "email": f"c{i}@example.com",
+            "name": f"Customer {RUN} {n}",
+            "email": f"c{n}.{RUN}@example.com",
             "region": "EMEA",
             "tags": ["vip"],
         },
@@ -144,6 +150,29 @@ async def over_uvicorn(d: Path, pairs: int, step: Step) -> tuple[float, list[flo
         process.stop()
 
 
+async def over_bare_uvicorn(d: Path, pairs: int, step: Step) -> tuple[float, list[float]]:
+    """The peer of ``crm up``: :mod:`bench.bare_api` (same routes, same body validation,
+    same uvicorn settings, nothing behind them) as a process, driven the same way."""
+    import sys
+
+    from tests.support.processes import Process
+
+    process = Process(
+        ["-m", "bench.bare_api"], dict(os.environ), d / "bare.log", exe=sys.executable
+    )
+    step("starting the bare FastAPI peer (uvicorn)")
+    process.start(timeout=60)
+    try:
+        limits = httpx.Limits(max_connections=CONCURRENCY, max_keepalive_connections=CONCURRENCY)
+        async with httpx.AsyncClient(
+            base_url=process.url, headers=auth(), limits=limits, timeout=30
+        ) as client:
+            await drive(client, CONCURRENCY * 2, CONCURRENCY)
+            return await drive(client, pairs, CONCURRENCY)
+    finally:
+        process.stop()
+
+
 def declare(results: Results) -> None:
     g = GROUP
     for label, key, conc in (
@@ -151,14 +180,20 @@ def declare(results: Results) -> None:
         (f"in process (ASGI), {CONCURRENCY} at once", f"asgi_concurrent_{CONCURRENCY}", 16),
         (f"uvicorn on loopback, {CONCURRENCY} clients", f"uvicorn_concurrent_{CONCURRENCY}", 16),
     ):
-        peer = "store_sequential" if conc == 1 else f"store_concurrent_{CONCURRENCY}"
-        results.figure(f"{g}.{key}", f"commands {label}", "commands/s", peers=(f"{g}.{peer}",))
-        results.figure(
-            f"{g}.{key}_p50_ms", f"commands {label}: p50", "ms", peers=(f"{g}.{peer}_p50_ms",)
-        )
-        results.figure(
-            f"{g}.{key}_p99_ms", f"commands {label}: p99", "ms", peers=(f"{g}.{peer}_p99_ms",)
-        )
+        peers = ["store_sequential" if conc == 1 else f"store_concurrent_{CONCURRENCY}"]
+        if key.startswith("uvicorn"):
+            peers.append(f"bare_uvicorn_concurrent_{CONCURRENCY}")
+        for suffix, what, unit in (
+            ("", "", "commands/s"),
+            ("_p50_ms", ": p50", "ms"),
+            ("_p99_ms", ": p99", "ms"),
+        ):
+            results.figure(
+                f"{g}.{key}{suffix}",
+                f"commands {label}{what}",
+                unit,
+                peers=tuple(f"{g}.{peer}{suffix}" for peer in peers),
+            )
     for label, key in (
         ("1 at a time", "store_sequential"),
         (f"{CONCURRENCY} at once", f"store_concurrent_{CONCURRENCY}"),
@@ -166,6 +201,11 @@ def declare(results: Results) -> None:
         results.figure(f"{g}.{key}", f"bare store appends, {label}", "appends/s")
         results.figure(f"{g}.{key}_p50_ms", f"bare store appends, {label}: p50", "ms")
         results.figure(f"{g}.{key}_p99_ms", f"bare store appends, {label}: p99", "ms")
+    label = f"bare FastAPI routes, same bodies validated, uvicorn, {CONCURRENCY} clients"
+    key = f"bare_uvicorn_concurrent_{CONCURRENCY}"
+    results.figure(f"{g}.{key}", label, "requests/s")
+    results.figure(f"{g}.{key}_p50_ms", f"{label}: p50", "ms")
+    results.figure(f"{g}.{key}_p99_ms", f"{label}: p99", "ms")
     results.figure(f"{g}.uvicorn_peak_rss_mib", "crm up process: peak RSS", "MiB")
 
 
@@ -196,3 +236,5 @@ async def run(results: Results, plan: Plan, step: Step) -> None:
             rate, latencies, rss = await over_uvicorn(d, pairs, step)
             record(results, f"uvicorn_{conc}", rate, latencies)
             results.figures[f"{GROUP}.uvicorn_peak_rss_mib"].samples.append(rss)
+            step(f"bare FastAPI peer, repetition {rep + 1}/{processes}")
+            record(results, f"bare_uvicorn_{conc}", *await over_bare_uvicorn(d, pairs, step))

@@ -7,6 +7,18 @@ one costs, with the full durability of ``synchronous=FULL``. An append that fail
 version rolls back to its savepoint alone. ``BEGIN IMMEDIATE`` takes SQLite's write lock, so
 writers in other processes queue on the busy timeout, and positions, assigned inside that lock,
 are gap-free and in commit order: a checkpoint is one integer.
+
+After each commit the writer hands the rows it committed to the process's :class:`CommitFeed`
+(:mod:`crm.kernel.adapters.sqlite.feed`): subscribers in this process take their pages from
+it instead of each re-querying the file, and only those whose categories the commit touched
+wake up.
+
+A commit by a writer in another process (``crm serve`` appends, ``crm relay`` follows) is seen
+through SQLite's ``PRAGMA data_version``, which changes when another connection committed: an
+idle subscriber asks it every ``WAL_POLL_SECONDS`` (on one connection of its own; in WAL mode
+a read of the shared-memory index, no file I/O) and reads the log when it moved; the log is
+read every ``IDLE_RECHECK_SECONDS`` whatever it says. (The WAL file's size and time are no
+such signal: its frames are written before the commit becomes visible.)
 """
 
 from __future__ import annotations
@@ -26,7 +38,7 @@ from uuid import UUID
 
 from crm.events import EventEnvelope, NewEvent
 from crm.kernel.adapters.sqlite.connection import Readers, connect
-from crm.kernel.adapters.sqlite.notifier import CommitNotifier
+from crm.kernel.adapters.sqlite.feed import CommitFeed
 from crm.kernel.errors import DuplicateEventId, IdempotencyKeyReused, WrongExpectedVersion
 from crm.kernel.event_store import ANY_VERSION, NO_STREAM, AppendResult, Idempotency
 
@@ -65,6 +77,7 @@ COLUMNS = (
 )
 MAX_GROUP = 512
 IDLE_RECHECK_SECONDS = 0.5
+WAL_POLL_SECONDS = 0.01
 
 
 def _micros(ts: datetime) -> int:
@@ -93,6 +106,31 @@ def _envelope(row: tuple[Any, ...]) -> EventEnvelope:
     )
 
 
+_Row = tuple[int, str, str, int, str, str, int, int, int, str, str, str, str | None, str]
+"""An ``events`` row as inserted: position, event_id, stream_id, stream_version, category,
+event_type, schema_version, occurred_at, recorded_at, tenant, actor, correlation_id,
+causation_id, payload."""
+
+
+def _committed_envelope(row: _Row) -> EventEnvelope:
+    """The envelope a read of ``row`` gives (same values, payload parsed from the same JSON)."""
+    return EventEnvelope(
+        position=row[0],
+        event_id=UUID(row[1]),
+        stream_id=row[2],
+        stream_version=row[3],
+        event_type=row[5],
+        schema_version=row[6],
+        occurred_at=_from_micros(row[7]),
+        recorded_at=_from_micros(row[8]),
+        tenant=row[9],
+        actor=row[10],
+        correlation_id=UUID(row[11]),
+        causation_id=UUID(row[12]) if row[12] else None,
+        payload=json.loads(row[13]),
+    )
+
+
 @dataclass
 class _Append:
     stream_id: str
@@ -117,7 +155,9 @@ class SqliteEventStore:
         self.path = path
         self._synchronous = synchronous
         self._readers = Readers(path, synchronous=synchronous)
-        self._notifier = CommitNotifier()
+        self._version_conn: sqlite3.Connection | None = None
+        self._version_lock = threading.Lock()
+        self._feed = CommitFeed()
         self._queue: queue.SimpleQueue[_Append | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
@@ -185,21 +225,25 @@ class SqliteEventStore:
         was claimed (:func:`_claim`), so its future can no longer be cancelled: its caller may
         stop waiting, but the outcome is always recorded."""
         outcomes: list[AppendResult | BaseException] = []
+        committed: list[_Row] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
-                head = conn.execute("SELECT COALESCE(MAX(position), 0) FROM events").fetchone()[0]
+                start = head = conn.execute(
+                    "SELECT COALESCE(MAX(position), 0) FROM events"
+                ).fetchone()[0]
                 recorded_at = _micros(datetime.now(UTC))
                 for request in group:
                     conn.execute("SAVEPOINT append")
                     try:
-                        result = self._append_one(conn, request, head, recorded_at)
+                        result, rows = self._append_one(conn, request, head, recorded_at)
                     except (WrongExpectedVersion, IdempotencyKeyReused, DuplicateEventId) as e:
                         conn.execute("ROLLBACK TO append")
                         outcomes.append(e)
                     else:
                         if not result.replayed and request.events:
                             head = result.position
+                            committed.extend(rows)
                         outcomes.append(result)
                     conn.execute("RELEASE append")
                 conn.execute("COMMIT")
@@ -211,8 +255,8 @@ class SqliteEventStore:
             for request in group:
                 request.done.set_exception(e)
             return
-        if any(isinstance(o, AppendResult) and not o.replayed and o.position for o in outcomes):
-            self._notifier.notify()
+        if committed:
+            self._feed.publish(start, [_committed_envelope(r) for r in committed])
         for request, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 request.done.set_exception(outcome)
@@ -221,12 +265,12 @@ class SqliteEventStore:
 
     def _append_one(
         self, conn: sqlite3.Connection, request: _Append, head: int, recorded_at: int
-    ) -> AppendResult:
+    ) -> tuple[AppendResult, list[_Row]]:
         sid = request.stream_id
         if request.idempotency is not None:
             found = self._lookup_key(conn, request.idempotency)
             if found is not None:
-                return found
+                return found, []
         row = conn.execute(
             "SELECT stream_version, position FROM events WHERE stream_id = ?"
             " ORDER BY stream_version DESC LIMIT 1",
@@ -237,7 +281,7 @@ class SqliteEventStore:
         if expected != ANY_VERSION and expected != current:
             raise WrongExpectedVersion(sid, expected, current)
         category = sid.split("-", 1)[0]
-        rows = []
+        rows: list[_Row] = []
         for i, e in enumerate(request.events, start=1):
             m = e.metadata
             rows.append(
@@ -286,7 +330,7 @@ class SqliteEventStore:
                     recorded_at,
                 ),
             )
-        return result
+        return result, rows
 
     @staticmethod
     def _lookup_key(conn: sqlite3.Connection, idempotency: Idempotency) -> AppendResult | None:
@@ -361,14 +405,63 @@ class SqliteEventStore:
         batch_size: int = 1000,
         categories: Collection[str] | None = None,
     ) -> AsyncIterator[list[EventEnvelope]]:
+        """The first page, and the next one after every idle :data:`IDLE_RECHECK_SECONDS`
+        (appends of other processes), come from the file; the pages of this process's own
+        commits come from its feed when it holds them (:mod:`crm.kernel.adapters.sqlite.feed`)."""
+        wanted = frozenset(categories) if categories is not None else None
+        feed = self._feed
+        scanned = after
+        """Every event up to here was looked at (those of ``categories`` yielded)."""
+        from_file = True
         while True:
-            seen = self._notifier.generation
-            page = await self._readers.run(self._page, after, batch_size, categories)
+            seen = feed.generation
+            mark = self._data_version()  # before looking: a commit after it changes it
+            taken = None if from_file else feed.take(scanned, wanted, batch_size)
+            if taken is None:
+                published = feed.end  # committed before the query starts, so it sees them
+                page = await self._readers.run(self._page, scanned, batch_size, categories)
+                if len(page) == batch_size:
+                    scanned = page[-1].position
+                else:
+                    scanned = max(scanned, published, page[-1].position if page else 0)
+                from_file = False
+            else:
+                page, scanned = taken
             if page:
                 yield page
-                after = page[-1].position
-            else:
-                await self._notifier.wait(seen, IDLE_RECHECK_SECONDS)
+            elif not await self._wait_for_commit(seen, wanted, mark):
+                from_file = True
+
+    def _data_version(self) -> int | None:
+        """SQLite's count of commits by other connections as this store's own connection
+        sees it (None if it cannot tell now: the caller then reads the log)."""
+        with self._version_lock:
+            try:
+                if self._version_conn is None:
+                    self._version_conn = connect(self.path, synchronous=self._synchronous)
+                    self._version_conn.execute("PRAGMA busy_timeout=0")  # never block the loop
+                return int(self._version_conn.execute("PRAGMA data_version").fetchone()[0])
+            except sqlite3.Error:
+                return None
+
+    async def _wait_for_commit(
+        self, seen: int, wanted: frozenset[str] | None, mark: int | None
+    ) -> bool:
+        """True on a commit of this process touching ``wanted`` (its page is in the feed);
+        False when another connection committed (read the file) or after
+        ``IDLE_RECHECK_SECONDS`` without either."""
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + IDLE_RECHECK_SECONDS
+        while (remaining := deadline - loop.time()) > 0:
+            if await self._feed.wait(seen, wanted, min(WAL_POLL_SECONDS, remaining)):
+                return True
+            version = self._data_version()
+            if version is None or version != mark:
+                # a commit of this process to other categories changes the version too: its
+                # page is in the feed, nothing to read from the file (a commit of another
+                # process at the same moment is read at the idle re-check)
+                return self._feed.generation != seen
+        return False
 
     async def head_position(self) -> int:
         def head(conn: sqlite3.Connection) -> int:
@@ -385,3 +478,7 @@ class SqliteEventStore:
             self._queue.put(None)
             await asyncio.to_thread(self._writer.join)
         await self._readers.close()
+        with self._version_lock:
+            if self._version_conn is not None:
+                self._version_conn.close()
+                self._version_conn = None

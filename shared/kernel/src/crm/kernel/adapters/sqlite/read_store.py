@@ -1,8 +1,15 @@
 """The SQLite read store: one table per collection, documents as JSON, indexes on expressions.
 
 Writes go through one connection on one thread (SQLite has one writer per file anyway); reads
-use a connection per thread. A commit is one transaction: the guarded upserts, the dead
+use a connection per thread. A projection's commit is atomic: the guarded upserts, the dead
 letters and the checkpoint move together, so a projection's effect is exactly-once here.
+
+Commits are grouped (group commit): the commits of every runner that are waiting when the
+writer thread gets to them go into one transaction, each in a savepoint of its own, with one
+fsync for all. A commit that fails (its checkpoint moved, a unique index refused a document)
+rolls back to its savepoint alone and raises to its caller; the others commit. Each runner's
+documents and checkpoint are still in one savepoint, released only as a whole, so the
+checkpoint cannot move without its documents or the documents without it.
 """
 
 from __future__ import annotations
@@ -10,8 +17,10 @@ from __future__ import annotations
 import asyncio
 import json
 import sqlite3
+import threading
 from collections.abc import Mapping, Sequence
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
 from typing import Any, TypeVar
@@ -143,6 +152,16 @@ def compile_sort(sort: Sequence[tuple[str, int]]) -> str:
     return ", ".join(parts)
 
 
+@dataclass(eq=False, slots=True)
+class _Commit:
+    projection: str
+    writes: Sequence[Write]
+    checkpoint: int
+    expected: Checkpoint
+    dead_letters: Sequence[DeadLetter]
+    done: Future[None] = field(default_factory=Future)
+
+
 def _checkpoint(conn: sqlite3.Connection, projection: str) -> Checkpoint | None:
     row = conn.execute(
         "SELECT position, epoch FROM _checkpoints WHERE projection = ?", (projection,)
@@ -162,6 +181,11 @@ class SqliteReadStore:
         self._writer.executescript(SCHEMA)
         self._notifier = CommitNotifier()
         self._known: set[str] = set()
+        self._pending: list[_Commit] = []
+        self._pending_lock = threading.Lock()
+        self._flush_queued = False
+        self.transactions = 0
+        """Commit transactions so far (several projections' commits share one): diagnostics."""
 
     async def _write(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._writer_pool, fn, *args)
@@ -186,13 +210,16 @@ class SqliteReadStore:
                 conn.execute(f"CREATE {unique}INDEX IF NOT EXISTS {ix} ON {name} ({exprs})")
             self._known.add(spec.name)
 
-    def _ensure_table(self, conn: sqlite3.Connection, collection: str) -> None:
-        if collection not in self._known:
-            conn.execute(
-                f"CREATE TABLE IF NOT EXISTS {table(collection)} ("
-                " id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT)"
-            )
-            self._known.add(collection)
+    def _ensure_table(self, conn: sqlite3.Connection, collection: str) -> bool:
+        """Create the collection's table unless known to exist; whether it was not known."""
+        if collection in self._known:
+            return False
+        conn.execute(
+            f"CREATE TABLE IF NOT EXISTS {table(collection)} ("
+            " id TEXT PRIMARY KEY, position INTEGER NOT NULL, doc TEXT)"
+        )
+        self._known.add(collection)
+        return True
 
     # -- reading -----------------------------------------------------------------------------
 
@@ -303,40 +330,84 @@ class SqliteReadStore:
         expected: Checkpoint,
         dead_letters: Sequence[DeadLetter] = (),
     ) -> Checkpoint:
-        await self._write(self._commit, projection, writes, checkpoint, expected, dead_letters)
-        self._notifier.notify()
+        request = _Commit(projection, writes, checkpoint, expected, dead_letters)
+        with self._pending_lock:
+            self._pending.append(request)
+            queue_flush, self._flush_queued = not self._flush_queued, True
+        if queue_flush:
+            # queued behind whatever the writer thread has to do first (an ensure, a swap),
+            # so commits and schema changes keep the order they were asked in
+            self._writer_pool.submit(self._flush)
+        await asyncio.wrap_future(request.done)
         return Checkpoint(checkpoint, expected.epoch)
 
-    def _commit(
-        self,
-        projection: str,
-        writes: Sequence[Write],
-        checkpoint: int,
-        expected: Checkpoint,
-        dead_letters: Sequence[DeadLetter],
-    ) -> None:
+    def _flush(self) -> None:
+        """Commit every commit waiting now in one transaction, each in its own savepoint."""
+        with self._pending_lock:
+            waiting, self._pending, self._flush_queued = self._pending, [], False
+        # a commit whose caller was cancelled before this is dropped (nothing is written);
+        # from here on the others cannot be cancelled, so each gets its outcome
+        group = [c for c in waiting if c.done.set_running_or_notify_cancel()]
+        if not group:
+            return
         conn = self._writer
-        conn.execute("BEGIN IMMEDIATE")
+        outcomes: list[BaseException | None] = []
         try:
-            current = _checkpoint(conn, projection) or Checkpoint()
-            if current != expected:
-                raise CheckpointMoved(
-                    f"{projection} checkpoint is at {current}, this writer expected {expected}"
-                )
-            by_collection: dict[str, list[tuple[str, int, str | None]]] = {}
-            for w in writes:
-                doc = (
-                    None if w.doc is None else json.dumps(w.doc, separators=(",", ":"), default=str)
-                )
-                by_collection.setdefault(w.collection, []).append((w.id, w.position, doc))
-            for collection, rows in by_collection.items():
-                self._ensure_table(conn, collection)
-                conn.executemany(
-                    f"INSERT INTO {table(collection)} (id, position, doc) VALUES (?, ?, ?)"
-                    " ON CONFLICT (id) DO UPDATE SET position = excluded.position,"
-                    " doc = excluded.doc WHERE excluded.position > position",
-                    rows,
-                )
+            conn.execute("BEGIN IMMEDIATE")
+            try:
+                for request in group:
+                    created: list[str] = []
+                    conn.execute("SAVEPOINT projection_commit")
+                    try:
+                        self._commit(conn, request, created)
+                    except Exception as e:
+                        conn.execute("ROLLBACK TO projection_commit")
+                        self._known.difference_update(created)
+                        outcomes.append(e)
+                    else:
+                        outcomes.append(None)
+                    conn.execute("RELEASE projection_commit")
+                conn.execute("COMMIT")
+            except BaseException:
+                if conn.in_transaction:
+                    conn.execute("ROLLBACK")
+                raise
+        except Exception as e:  # the transaction failed as a whole: none of it was written
+            self._known.clear()  # tables created in it are gone again
+            for request in group:
+                request.done.set_exception(e)
+            return
+        self.transactions += 1
+        self._notifier.notify()
+        for request, outcome in zip(group, outcomes, strict=True):
+            if outcome is None:
+                request.done.set_result(None)
+            else:
+                request.done.set_exception(outcome)
+
+    def _commit(self, conn: sqlite3.Connection, request: _Commit, created: list[str]) -> None:
+        """One projection's commit, inside the group's transaction: its checkpoint is checked
+        (compare-and-set) and moved with its documents and dead letters."""
+        projection, expected = request.projection, request.expected
+        current = _checkpoint(conn, projection) or Checkpoint()
+        if current != expected:
+            raise CheckpointMoved(
+                f"{projection} checkpoint is at {current}, this writer expected {expected}"
+            )
+        by_collection: dict[str, list[tuple[str, int, str | None]]] = {}
+        for w in request.writes:
+            doc = None if w.doc is None else json.dumps(w.doc, separators=(",", ":"), default=str)
+            by_collection.setdefault(w.collection, []).append((w.id, w.position, doc))
+        for collection, rows in by_collection.items():
+            if self._ensure_table(conn, collection):
+                created.append(collection)
+            conn.executemany(
+                f"INSERT INTO {table(collection)} (id, position, doc) VALUES (?, ?, ?)"
+                " ON CONFLICT (id) DO UPDATE SET position = excluded.position,"
+                " doc = excluded.doc WHERE excluded.position > position",
+                rows,
+            )
+        if request.dead_letters:
             conn.executemany(
                 "INSERT OR IGNORE INTO _dead_letters"
                 " (projection, position, event_id, event_type, error, failed_at)"
@@ -350,18 +421,14 @@ class SqliteReadStore:
                         d.error,
                         d.failed_at.isoformat(),
                     )
-                    for d in dead_letters
+                    for d in request.dead_letters
                 ],
             )
-            conn.execute(
-                "INSERT INTO _checkpoints (projection, position, epoch) VALUES (?, ?, ?)"
-                " ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
-                (projection, checkpoint, expected.epoch),
-            )
-            conn.execute("COMMIT")
-        except BaseException:
-            conn.execute("ROLLBACK")
-            raise
+        conn.execute(
+            "INSERT INTO _checkpoints (projection, position, epoch) VALUES (?, ?, ?)"
+            " ON CONFLICT (projection) DO UPDATE SET position = excluded.position",
+            (projection, request.checkpoint, expected.epoch),
+        )
 
     async def drop(self, collections: Sequence[str], projection: str) -> None:
         def drop() -> None:
