@@ -31,8 +31,10 @@ from crm.events.imports import ImportOptions
 from crm.kernel.access import Principal
 from crm.kernel.auth import Role
 from crm.kernel.errors import CrmError, InvalidCommand, NotFound
+from crm.kernel.projection import ProjectionRunner, ensure_version
 from crm.kernel.repository import CommandContext
 from crm.kernel.tenants import TenantStatus
+from crm.platform.bootstrap import Platform, open_platform
 from crm.platform.imports import customers as customer_rows
 from crm.platform.imports.mapping import BadMapping, edited, suggest, unmapped
 from crm.platform.imports.record import Import, PlanImport, may_import
@@ -143,7 +145,6 @@ async def _run(
     options: ImportOptions,
 ) -> int:
     from crm.kernel.settings import Settings
-    from crm.platform.bootstrap import open_platform
 
     assert isinstance(settings, Settings)
     platform = open_platform(settings, contexts=(CUSTOMER,))
@@ -162,8 +163,7 @@ async def _run(
             correlation_id=UUID(import_id),
         )
         may_import(Principal.of(ctx))
-        err.print("catching the customers read model up (duplicates are found in it) ...")
-        await platform.start_projections([platform.projection("customers")])
+        await _catch_up(platform)
         if resume is not None:
             try:
                 state = (
@@ -220,6 +220,18 @@ async def _run(
         return 0
     finally:
         await platform.close()
+
+
+async def _catch_up(platform: Platform) -> None:
+    """The customers read model up to the log's head, once: duplicates are looked up in it
+    (the import matches its own rows itself, and a running platform keeps it current)."""
+    err.print("catching the customers read model up (duplicates are found in it) ...")
+    projection = platform.projection("customers")
+    runtime = platform.runtime
+    await ensure_version(projection, platform.store, platform.read_store, runtime.codec)
+    await ProjectionRunner(
+        projection, platform.store, platform.read_store, runtime.codec
+    ).catch_up()
 
 
 def _print_report(report: Report) -> None:

@@ -16,14 +16,16 @@ the tenant's customers changed in between (the run checks each row again).
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass, field
 from typing import Literal
 from uuid import UUID, uuid4, uuid5
 
 from crm.customer.application.customer_commands import RegisterCustomer
 from crm.customer.application.duplicates import SCANNED_PER_KEY, find_duplicates
+from crm.customer.domain.customer import Customer
 from crm.customer.domain.duplicates import Match, MatchKeys, score
 from crm.customer.projections.customers import CustomersProjection
 from crm.events.imports import DuplicateRow, FailedRow, ImportedRow, ImportOptions, ImportPlanned
@@ -37,7 +39,6 @@ from crm.platform.imports.record import (
     ConfirmImport,
     FinishImport,
     Import,
-    PlanImport,
     RecordProgress,
 )
 from crm.platform.imports.sources import RowSource
@@ -319,18 +320,6 @@ def file_hash(source: RowSource) -> str:
     return digest.hexdigest()
 
 
-async def plan(
-    planner: CustomerImport, ctx: CommandContext, progress: Progress | None = None
-) -> Report:
-    """The dry run, recorded as the import's plan (``import.planned``): nothing else is
-    written until it is confirmed."""
-    report = await planner.dry_run(progress)
-    await planner.runtime.commands.execute(
-        PlanImport(planner.import_id, planner.planned(report)), ctx
-    )
-    return report
-
-
 async def run(
     planner: CustomerImport,
     ctx: CommandContext,
@@ -359,7 +348,6 @@ async def run(
     created: list[ImportedRow] = []
     duplicates: list[DuplicateRow] = []
     failed: list[FailedRow] = []
-    last = state.through_row
     if progress is not None:
         progress(done, total)
 
@@ -374,11 +362,7 @@ async def run(
         if after_batch is not None:
             await after_batch(through)
 
-    pending = 0
-    async for outcome in planner.rows(through_row=state.through_row, resumed=True):
-        if outcome.row <= state.through_row:
-            continue
-        outcome = await _execute(planner, outcome, ctx)
+    def tally(outcome: RowOutcome) -> None:
         report.count(outcome)
         if outcome.outcome in ("create", "created"):
             assert outcome.id is not None
@@ -394,17 +378,32 @@ async def run(
             failed.append(
                 FailedRow(row=outcome.row, column=outcome.error.column, reason=outcome.error.reason)
             )
-        last = outcome.row
-        pending += 1
-        if pending >= batch:
-            await record(last)
-            done += pending
-            pending = 0
-            if progress is not None:
-                progress(done, total)
-    if pending:
-        await record(last)
-        done += pending
+
+    async def flush(chunk: list[RowOutcome]) -> None:
+        """Run the batch's commands side by side: the event store commits the appends that
+        wait together in one transaction (its group commit), and the data subjects' keys are
+        created for the batch at once; then record the batch done."""
+        nonlocal done
+        creating = [Customer.stream_id_for(o.id) for o in chunk if o.id and o.outcome == "create"]
+        if creating:  # the batch's keys in one transaction, not one each
+            await runtime.codec.keys.get_or_create(creating)
+        for outcome in await asyncio.gather(*(_execute(planner, o, ctx) for o in chunk)):
+            tally(outcome)
+        await record(chunk[-1].row)
+        done += len(chunk)
+        chunk.clear()
+        if progress is not None:
+            progress(done, total)
+
+    chunk: list[RowOutcome] = []
+    async for outcome in planner.rows(through_row=state.through_row, resumed=True):
+        if outcome.row <= state.through_row:
+            continue
+        chunk.append(outcome)
+        if len(chunk) >= batch:
+            await flush(chunk)
+    if chunk:
+        await flush(chunk)
     await bus.execute(FinishImport(import_id), ctx)
     if progress is not None:
         progress(done, total)
@@ -447,7 +446,3 @@ async def _execute(planner: CustomerImport, outcome: RowOutcome, ctx: CommandCon
     return RowOutcome(
         outcome.row, "created" if result.result.replayed else "create", outcome.id, customer
     )
-
-
-def issues(report: Report, limit: int | None = None) -> Sequence[RowOutcome]:
-    return report.outcomes if limit is None else report.outcomes[:limit]
