@@ -26,6 +26,7 @@ GROUPS = {
     "kafka": "bench.kafka_bus",
     "workflows": "bench.workflows",
     "churn": "bench.churn",
+    "imports": "bench.imports",
 }
 
 
