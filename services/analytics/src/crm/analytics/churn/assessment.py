@@ -45,7 +45,9 @@ from typing import Any, Literal
 from crm.analytics.churn.bgnbd import BgNbdParams, p_alive
 
 Level = Literal["low", "medium", "high"]
-PurchaseBasis = Literal["bg/nbd", "own rhythm", "typical rhythm", "none"]
+PurchaseBasis = Literal["bg/nbd", "own rhythm", "typical rhythm", "none", "calibrated"]
+"""How the purchase part was judged; "calibrated": the whole score is the fitted model of
+:mod:`crm.analytics.churn.calibrated`."""
 
 WINDOW_DAYS = 90
 """The recent period for order frequency (the spend signal's windows are the caller's)."""
@@ -271,6 +273,18 @@ def _purchase_part(
     what = "only one order" if s.order_count == 1 else f"{s.order_count} orders within a day"
     text = f"{what}, {days} ago; customers typically order every {round(typical)} days"
     return risk, None, "typical rhythm", Reason(PURCHASE_RECENCY, text, risk)
+
+
+def purchase_risk(
+    s: CustomerSignals, params: BgNbdParams | None, now: datetime, unit_days: float = 7.0
+) -> float:
+    """The rules' purchase part alone, in [0, 1) (see the module docstring)."""
+    return _purchase_part(s, params, now, unit_days)[0]
+
+
+def trend_reasons(s: CustomerSignals, now: datetime) -> list[Reason]:
+    """The rules' order-frequency and spend-drop reasons alone."""
+    return _trend_reasons(s, now)
 
 
 def _service_reasons(s: CustomerSignals, now: datetime, t: Thresholds) -> list[Reason]:

@@ -300,3 +300,31 @@ def expected_purchases_unconditional(params: BgNbdParams, t: ArrayLike) -> Float
     ratio = np.exp(p.r * (np.log(p.alpha) - np.log(p.alpha + ts)))
     result: FloatArray = (p.a + p.b - 1) / (p.a - 1) * (1 - ratio * hyp)
     return result
+
+
+def p_no_purchase(
+    params: BgNbdParams,
+    t: ArrayLike,
+    x: ArrayLike,
+    t_x: ArrayLike,
+    T: ArrayLike,  # noqa: N803 (the paper's name)
+) -> FloatArray:
+    """P(no purchase in (T, T+t] | x, t_x, T): the customer has dropped out, or is alive and
+    the Poisson process gives nothing in t.
+
+    = 1 - P(alive) + P(alive) · ((alpha+T)/(alpha+T+t))^(r+x)
+
+    since an active customer drops out only right after a purchase, and their rate's posterior
+    is Gamma(r+x, alpha+T), whose Poisson zero probability over t is that ratio. Unlike
+    P(alive) it is not 1 for a one-time buyer: a long silence lowers the posterior rate, so
+    a one-time buyer gone quiet for a year is likely to stay quiet.
+    """
+    ts_h, xs, txs, ts = _arrays(t, x, t_x, T)
+    _check_scoring_input(xs, txs, ts)
+    if np.any(ts_h < 0):
+        raise ValueError("the horizon t must not be negative")
+    p = params
+    alive = p_alive(params, xs, txs, ts)
+    quiet = np.exp((p.r + xs) * (np.log(p.alpha + ts) - np.log(p.alpha + ts + ts_h)))
+    result: FloatArray = 1.0 - alive + alive * quiet
+    return result

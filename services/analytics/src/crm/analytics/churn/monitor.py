@@ -8,6 +8,13 @@ A tick, per tenant:
    Too little data (fewer than :data:`~crm.analytics.churn.bgnbd.MIN_CUSTOMERS` buyers, no
    repeat purchase) skips the fit with a logged reason; assessments then fall back to each
    customer's own purchase rhythm (see :mod:`crm.analytics.churn.assessment`).
+   **Calibration.** The same day, the weights of the churn score are fitted on the tenant's
+   own history (:mod:`crm.analytics.churn.calibrated`): every customer's signals as they were
+   :data:`~crm.analytics.churn.calibrated.DEFAULT_HORIZON_DAYS` days ago
+   (:func:`signals_as_of`; BG/NBD refitted as of then), against whether they ordered since.
+   Too little history (see ``fit_calibrated``) keeps the documented rules, logged and listed
+   in the tick's ``calibration_skipped`` with the reason; the fit is kept in the monitor for
+   the day (it is a function of the read models, refitted from them, so nothing to rebuild).
 2. **Assessments.** Re-assess the customers whose 360° view moved past their last assessment
    (``updated_position`` > ``assessed_position``: a relevant event arrived), and, on the first
    tick of each day, everyone (silence grows with time alone). The signals come from the
@@ -42,7 +49,7 @@ import hashlib
 import logging
 from collections import defaultdict
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
 from typing import Any
@@ -50,6 +57,12 @@ from typing import Any
 from crm.analytics.application.churn_commands import RecordAssessment, RecordFit
 from crm.analytics.churn.assessment import Assessment, CustomerSignals, Thresholds, assess
 from crm.analytics.churn.bgnbd import MIN_CUSTOMERS, BgNbdParams, fit
+from crm.analytics.churn.calibrated import (
+    DEFAULT_HORIZON_DAYS,
+    CalibratedModel,
+    assess_calibrated,
+    fit_calibrated,
+)
 from crm.analytics.domain.churn import SCORE_BAND, UNIT_DAYS, ChurnModel
 from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
 from crm.analytics.projections.opportunity_models import OPPORTUNITIES
@@ -157,6 +170,106 @@ def signals_for(
     )
 
 
+def signals_as_of(
+    doc: Mapping[str, Any],
+    tickets: Sequence[Mapping[str, Any]],
+    opportunities: Sequence[Mapping[str, Any]],
+    cutoff: datetime,
+) -> tuple[CustomerSignals, bool] | None:
+    """The customer's signals as they were at ``cutoff`` and whether they ordered after it;
+    None for a customer without an order before ``cutoff``, or whose orders around it the
+    view no longer holds (it keeps the latest ``ORDER_DATES``).
+
+    Only what the view dates can be rebuilt: orders, complaints, SLA breaches, lost
+    opportunities. Satisfaction, contact, overdue invoices and open tickets are left out (as
+    they are now, they would look ahead)."""
+    orders = doc["orders"]
+    first = _at(orders["first_at"])
+    if first is None or first >= cutoff or orders["purchase_days"] < 1:
+        return None
+    recent = orders["recent"]
+    complete = orders["count"] == len(recent)
+    if not complete and (not recent or recent[0]["at"] >= cutoff.isoformat()):
+        return None
+    before = [o for o in recent if o["at"] < cutoff.isoformat()]
+    after = [o for o in recent if o["at"] >= cutoff.isoformat()]
+    days_after = {o["at"][:10] for o in after} - {o["at"][:10] for o in before}
+    purchase_days = orders["purchase_days"] - len(days_after)
+    last = datetime.fromisoformat(before[-1]["at"]) if before else first
+    trimmed = {**doc, "orders": {**orders, "recent": before, "count": orders["count"] - len(after)}}
+    s = signals_for(trimmed, tickets, opportunities, cutoff)
+    s = replace(
+        s,
+        first_order_at=first,
+        last_order_at=last,
+        order_count=max(1, purchase_days),
+        last_satisfaction=None,
+        previous_satisfaction=None,
+        last_contact_at=None,
+        overdue_invoices=0,
+        overdue_amount=Decimal(0),
+        open_tickets=0,
+    )
+    return s, not after
+
+
+def calibration_sample(
+    docs: Sequence[Mapping[str, Any]],
+    tickets: Mapping[str, Sequence[Mapping[str, Any]]],
+    opportunities: Mapping[str, Sequence[Mapping[str, Any]]],
+    cutoff: datetime,
+) -> tuple[list[CustomerSignals], list[bool]]:
+    """Every customer's :func:`signals_as_of` ``cutoff`` and whether they left since."""
+    sample: list[CustomerSignals] = []
+    left: list[bool] = []
+    for doc in docs:
+        found = signals_as_of(
+            doc, tickets.get(doc["id"], ()), opportunities.get(doc["id"], ()), cutoff
+        )
+        if found is not None:
+            sample.append(found[0])
+            left.append(found[1])
+    return sample, left
+
+
+def summary(
+    sample: Sequence[CustomerSignals], now: datetime, unit_days: float = UNIT_DAYS
+) -> tuple[list[int], list[float], list[float]]:
+    """BG/NBD inputs (x, t_x, T) of signals (as :func:`purchase_sample` from documents)."""
+    xs: list[int] = []
+    recency: list[float] = []
+    ages: list[float] = []
+    unit = unit_days * 86400
+    for s in sample:
+        if s.first_order_at is None or s.last_order_at is None:
+            continue
+        x = s.order_count - 1
+        t_x = (s.last_order_at - s.first_order_at).total_seconds() / unit if x > 0 else 0.0
+        xs.append(x)
+        recency.append(t_x)
+        ages.append(max(t_x, (now - s.first_order_at).total_seconds() / unit))
+    return xs, recency, ages
+
+
+def calibrate(
+    sample: Sequence[CustomerSignals],
+    left: Sequence[bool],
+    cutoff: datetime,
+    horizon_days: float = DEFAULT_HORIZON_DAYS,
+) -> CalibratedModel:
+    """The calibrated churn model on a sample as of ``cutoff``, BG/NBD refitted as of then
+    (too few buyers for it: the rhythm rule's risk stands in). ``ValueError``: too little
+    history, with the reason."""
+    params: BgNbdParams | None
+    try:
+        params = fit(*summary(sample, cutoff))
+    except ValueError:
+        params = None
+    return fit_calibrated(
+        [(s, cutoff) for s in sample], left, params, horizon_days=horizon_days, unit_days=UNIT_DAYS
+    )
+
+
 # -- the monitor -------------------------------------------------------------------------------
 
 
@@ -176,6 +289,10 @@ class TickReport:
     level_changes: tuple[tuple[str, str | None, str], ...] = ()
     """(customer, previous level, new level) recorded by this tick."""
     failed: tuple[str, ...] = ()
+    calibrated: tuple[str, ...] = ()
+    """Tenants whose churn score was calibrated on their history by this tick."""
+    calibration_skipped: Mapping[str, str] = field(default_factory=dict)
+    """Tenants assessed by the documented rules today, with the reason (too little history)."""
 
 
 class ChurnMonitor:
@@ -185,6 +302,7 @@ class ChurnMonitor:
         *,
         thresholds: Thresholds = Thresholds(),
         page_size: int = PAGE,
+        horizon_days: float = DEFAULT_HORIZON_DAYS,
     ) -> None:
         self.runtime = runtime
         self.read_store = runtime.read_store
@@ -197,6 +315,9 @@ class ChurnMonitor:
         self._fit_skipped: dict[str, tuple[date, str]] = {}
         self._seen: dict[tuple[str, str], int] = {}
         """Per customer, the ``updated_position`` last assessed without anything to record."""
+        self.horizon_days = horizon_days
+        self._calibration: dict[str, tuple[date, CalibratedModel | None, str]] = {}
+        """Per tenant, the day of the last calibration, its model (None: the rules), why not."""
 
     @staticmethod
     def context(tenant: str, now: datetime, key: str) -> CommandContext:
@@ -242,6 +363,41 @@ class ChurnMonitor:
             return done.aggregate.state.params, False
         return params, True
 
+    async def calibration(
+        self, tenant: str, docs: Sequence[Document], now: datetime
+    ) -> tuple[CalibratedModel | None, bool]:
+        """The tenant's calibrated model for today (None: too little history, the rules
+        assess), fitted first if this is the day's first call; and whether it was fitted now."""
+        today = now.date()
+        known = self._calibration.get(tenant)
+        if known is not None and known[0] == today:
+            return known[1], False
+        cutoff = now - timedelta(days=self.horizon_days)
+        flt = {"tenant": tenant}
+        tickets: dict[str, list[Document]] = defaultdict(list)
+        for t in await self._all(TICKETS, flt):
+            tickets[t["customer_id"]].append(t)
+        opportunities: dict[str, list[Document]] = defaultdict(list)
+        for o in await self._all(OPPORTUNITIES, flt):
+            opportunities[o["customer_id"]].append(o)
+        sample, left = calibration_sample(docs, tickets, opportunities, cutoff)
+        try:
+            model = await asyncio.to_thread(calibrate, sample, left, cutoff, self.horizon_days)
+        except ValueError as error:
+            reason = f"churn score not calibrated, documented rules used: {error}"
+            log.info("tenant %s: %s", tenant, reason)
+            self._calibration[tenant] = (today, None, reason)
+            return None, False
+        log.info(
+            "tenant %s: churn score calibrated on %d customers (%d left within %g days)",
+            tenant,
+            model.n_customers,
+            model.n_left,
+            model.horizon_days,
+        )
+        self._calibration[tenant] = (today, model, "")
+        return model, True
+
     async def record(
         self, doc: Document, verdict: Assessment, now: datetime
     ) -> tuple[str | None, str] | None:
@@ -272,6 +428,7 @@ class ChurnMonitor:
                 day != today for day in self._daily.values()
             ):
                 docs = None  # a daily round is due: everyone
+        docs_complete = docs is None
         if docs is None:
             docs = await self._all(CUSTOMERS, {})
         by_tenant: dict[str, list[Document]] = defaultdict(list)
@@ -282,11 +439,19 @@ class ChurnMonitor:
         recorded: list[str] = []
         changes: list[tuple[str, str | None, str]] = []
         failed: list[str] = []
+        calibrated: list[str] = []
         for tenant, tenant_docs in sorted(by_tenant.items()):
             params, refitted = await self.model(tenant, tenant_docs, now)
             if refitted:
                 fitted.append(tenant)
             daily = self._daily.get(tenant) != today
+            if daily or tenant not in self._calibration:
+                everyone = (
+                    tenant_docs if docs_complete else await self._all(CUSTOMERS, {"tenant": tenant})
+                )
+                _, recalibrated = await self.calibration(tenant, everyone, now)
+                if recalibrated:
+                    calibrated.append(tenant)
             failures = len(failed)
             for doc in tenant_docs:
                 seen = self._seen.get((tenant, doc["id"]))
@@ -309,6 +474,9 @@ class ChurnMonitor:
             if len(failed) == failures:  # else the daily round is tried again next tick
                 self._daily[tenant] = today
         skipped = {t: r for t, (d, r) in self._fit_skipped.items() if d == today}
+        not_calibrated = {
+            t: r for t, (d, m, r) in self._calibration.items() if d == today and m is None
+        }
         return TickReport(
             now,
             tuple(fitted),
@@ -317,6 +485,8 @@ class ChurnMonitor:
             tuple(recorded),
             tuple(changes),
             tuple(failed),
+            tuple(calibrated),
+            not_calibrated,
         )
 
     async def assess(self, doc: Document, params: BgNbdParams | None, now: datetime) -> Assessment:
@@ -325,6 +495,9 @@ class ChurnMonitor:
         tickets = await self._all(TICKETS, flt)
         opportunities = await self._all(OPPORTUNITIES, flt)
         signals = signals_for(doc, tickets, opportunities, now)
+        known = self._calibration.get(doc["tenant"])
+        if known is not None and known[1] is not None:
+            return assess_calibrated(signals, params, known[1], now, thresholds=self.thresholds)
         return assess(signals, params, now, unit_days=UNIT_DAYS, thresholds=self.thresholds)
 
     async def _mark(self, position: int) -> None:
