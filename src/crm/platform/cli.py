@@ -473,6 +473,106 @@ def events_asyncapi(
     console.print(f"wrote the AsyncAPI document of {len(document['channels'])} topics to {out}")
 
 
+class _Steps:
+    """One progress bar per file copied or projection rebuilt, on stderr."""
+
+    def __init__(self, bar: Progress) -> None:
+        self.bar = bar
+        self.tasks: dict[str, Any] = {}
+
+    def __call__(self, what: str, done: int, total: int) -> None:
+        if what not in self.tasks:
+            unit = "events" if what.startswith("rebuild") else "pages"
+            self.tasks[what] = self.bar.add_task(what, total=total or None, unit=unit)
+        self.bar.update(self.tasks[what], completed=done, total=total or None)
+
+
+def _steps_bar() -> Progress:
+    return Progress(
+        TextColumn("{task.description}"),
+        BarColumn(),
+        MofNCompleteColumn(),
+        TextColumn("{task.fields[unit]}"),
+        TimeRemainingColumn(),
+        console=console,
+    )
+
+
+@app.command()
+def backup(
+    directory: Annotated[Path, typer.Argument(help="A new directory for the event log's copy")],
+    keys: Annotated[
+        Path | None,
+        typer.Option(
+            help="A new directory, apart from DIRECTORY, for the key store's copy (without it"
+            " the keys are not backed up)"
+        ),
+    ] = None,
+) -> None:
+    """Back up the embedded stores while the platform runs: the event log into DIRECTORY,
+    the key store only into --keys (never beside the log: erasure deletes keys). Read
+    models are not backed up; `crm restore` rebuilds them."""
+    from crm.platform.backup import BackupError
+    from crm.platform.backup import backup as run_backup
+
+    settings = existing_settings()
+    try:
+        with _steps_bar() as bar:
+            report = run_backup(settings, directory, keys, _Steps(bar))
+    except BackupError as e:
+        console.print(f"[red]{e}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(
+        f"backed up {report.events} events (head {report.head_position}) to {directory}"
+        + (f", the keys to {keys}" if keys is not None else "")
+        + ("" if keys is not None else "; [yellow]the keys were not backed up (--keys)[/yellow]"),
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
+@app.command()
+def restore(
+    directory: Annotated[Path, typer.Argument(help="A directory `crm backup` wrote")],
+    keys: Annotated[
+        Path | None, typer.Option(help="The key store's backup (`crm backup --keys`)")
+    ] = None,
+    without_keys: Annotated[
+        bool,
+        typer.Option(
+            "--without-keys", help="Restore the log without keys: every personal field erased"
+        ),
+    ] = False,
+) -> None:
+    """Restore a backup into a fresh data directory (CRM_DATA_DIR; nothing may be there
+    yet), then rebuild every read model from the restored log."""
+    from crm.platform.backup import BackupError
+    from crm.platform.backup import restore as run_restore
+
+    if (keys is None) == (not without_keys):
+        console.print(
+            "[red]give the key store's backup (--keys DIR), or --without-keys to restore the"
+            " log with every personal field unreadable[/red]",
+            highlight=False,
+            soft_wrap=True,
+        )
+        raise typer.Exit(2)
+    settings = Settings()
+    try:
+        with _steps_bar() as bar:
+            report = asyncio.run(run_restore(settings, directory, keys, _Steps(bar)))
+    except BackupError as e:
+        console.print(f"[red]{e}[/red]", highlight=False, soft_wrap=True)
+        raise typer.Exit(2) from None
+    console.print(
+        f"restored {report.events} events (head {report.head_position})"
+        f" into {settings.data_dir}, {'with' if report.keys else 'without'} keys;"
+        f" rebuilt {len(report.rebuilt)} read models",
+        highlight=False,
+        soft_wrap=True,
+    )
+
+
 @projections_app.command("rebuild")
 def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild")]) -> None:
     """Rebuild a read model from position 0 beside the live one, then swap it in. The write
