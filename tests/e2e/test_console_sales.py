@@ -198,7 +198,7 @@ async def test_a_lead_disqualified_and_bad_input_named(api: Api) -> None:
         # filters the page does not know are errors naming them, never ignored
         wrong = await ana.get("/console/leads?status=maybe")
         assert wrong.status_code == 422
-        assert "status" in wrong.text
+        assert "Please check the status" in wrong.text
         unknown = await ana.get("/console/leads?colour=red")
         assert unknown.status_code == 422
         assert "colour" in unknown.text
@@ -366,3 +366,73 @@ async def test_a_manager_reads_the_teams_pipeline_in_chinese_and_reps_only_their
             f"{engine}/move", data={"csrf": csrf, "stage": "qualification", "version": "0"}
         )
         assert refused.status_code == 403
+
+
+async def test_a_lead_converted_for_an_existing_customer_and_other_tenants_see_nothing(
+    api: Api,
+) -> None:
+    ana_api = api.as_user("ana", "sales_rep", team="north")
+    mine = await ok(
+        await ana_api.post("/customers", json={"name": "Ada Lovelace", "owner_id": "ana"}), 201
+    )
+    ben_api = api.as_user("ben", "sales_rep", team="north")
+    bens = await ok(
+        await ben_api.post("/customers", json={"name": "Alan Turing", "owner_id": "ben"}), 201
+    )
+    await _user(api, "ana", "sales_rep", team="north")
+    runtime = api.platform.runtime
+    command = AddUser("root", "Root", "admin", hash_password(PASSWORD), None)
+    await runtime.commands.execute(command, system_context("acme", runtime.clock.now()))
+    async with _browser(api) as ana:
+        csrf = await _sign_in(ana, "ana")
+        captured = await ana.post("/console/leads", data={"csrf": csrf, "name": "Ada again"})
+        lead = captured.headers["location"].split("?")[0]
+        page = await _followed(ana, captured)
+        assert f"{lead}/convert" not in page.text  # qualified first
+        assert "Once qualified, the lead can be converted." in page.text
+        page = await _followed(ana, await ana.post(f"{lead}/qualify", data={"csrf": csrf}))
+        # the form offers the rep's own customers, not another rep's
+        assert f'<option value="{mine["id"]}">Ada Lovelace</option>' in page.text
+        assert bens["id"] not in page.text
+        form = {
+            "csrf": csrf,
+            "opportunity_name": "Second engine",
+            "amount": "1000",
+            "currency": "EUR",
+            "expected_close_date": "2027-05-31",
+        }
+        refused = await ana.post(
+            f"{lead}/convert", data={**form, "existing_customer_id": bens["id"]}
+        )
+        assert refused.status_code == 422, refused.text
+        assert "Please check the existing customer" in refused.text
+        assert "Alan Turing" not in refused.text
+        converted = await ana.post(
+            f"{lead}/convert", data={**form, "existing_customer_id": mine["id"]}
+        )
+        await _followed(ana, converted)
+        page = await _until(ana, lead, ">converted<")
+        assert f'href="/console/customers/{mine["id"]}">Ada Lovelace</a>' in page.text
+        listed = await ana.get(f"/console/opportunities?status=all&customer={mine['id']}")
+        assert "Second engine" in listed.text
+        theirs = await ana.get(f"/console/opportunities?customer={bens['id']}")
+        assert theirs.status_code == 404
+    async with _browser(api) as root:
+        page = await root.get("/console/sign-in")
+        answer = await root.post(
+            "/console/sign-in",
+            data={
+                "csrf": _csrf(page.text),
+                "tenant": "acme",
+                "user_id": "root",
+                "password": PASSWORD,
+            },
+        )
+        assert answer.status_code == 303, answer.text
+        assert (await root.get(lead)).status_code == 404
+        assert "Ada again" not in (await root.get("/console/leads?status=all")).text
+        assert "No opportunity matches." in (await root.get("/console/opportunities")).text
+        assert (await root.get(f"/console/customers/{mine['id']}/sales")).status_code == 404
+        team = await root.get("/console/team")
+        assert team.status_code == 200
+        assert "No opportunity in the team yet." in team.text
