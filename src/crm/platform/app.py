@@ -19,6 +19,10 @@ from crm.kernel.http.headers import SecurityHeaders
 from crm.kernel.http.query import reject_unknown_query_parameters
 from crm.kernel.http.ratelimit import Group, Limit, RateLimiter, RateLimits, open_rate_limit_store
 from crm.kernel.http.request_limits import UrlLengthLimit
+from crm.kernel.http.routers import install
+from crm.kernel.observability import ObservabilitySettings
+from crm.kernel.observability.http import NO_NATIVE_TELEMETRY, Observed
+from crm.kernel.observability.lag import refreshing
 from crm.kernel.projection import Projection
 from crm.kernel.settings import Settings
 from crm.platform.asyncapi import asyncapi_document
@@ -26,8 +30,10 @@ from crm.platform.bootstrap import CONTEXTS, Platform
 from crm.platform.docs import ASSETS, install_docs
 from crm.platform.docs import PATHS as DOCS_PATHS
 from crm.platform.imports import routes as imports
+from crm.platform.telemetry import install_metrics, platform_refreshers
 
 PROBES = ("/health", "/ready")
+METRICS = "/metrics"
 
 DESCRIPTION = """An event-sourced CQRS CRM.
 
@@ -37,9 +43,17 @@ retry safe. Authenticate with `Authorization: Bearer <token>` (`crm token --user
 """
 
 
-def create_app(platform: Platform, *, projections: Sequence[Projection] | None = None) -> FastAPI:
+def create_app(
+    platform: Platform,
+    *,
+    projections: Sequence[Projection] | None = None,
+    observability: ObservabilitySettings | None = None,
+) -> FastAPI:
     """The HTTP app of the platform's contexts; it runs ``projections`` (default: all of
-    the contexts') in-process, caught up before it reports ready."""
+    the contexts') in-process, caught up before it reports ready. ``observability``
+    (default: from the environment) says who may read ``/metrics`` (:mod:`.telemetry`)."""
+    obs = observability or ObservabilitySettings()
+    refreshers = platform_refreshers(platform)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
@@ -47,7 +61,8 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
         await platform.start_processes()
         app.state.ready = True
         try:
-            yield
+            async with refreshing(refreshers, obs.metrics_refresh_seconds):
+                yield
         finally:
             app.state.ready = False
             await platform.stop_processes()
@@ -64,18 +79,20 @@ def create_app(platform: Platform, *, projections: Sequence[Projection] | None =
         responses=ERROR_RESPONSES,
         docs_url=None,
         redoc_url=None,
+        telemetry=NO_NATIVE_TELEMETRY,
     )
     install_docs(app)
     app.state.ready = False
     install_error_handlers(app)
     authenticate = Authenticator(platform.runtime.tokens, platform.runtime.tenants)
     for context in platform.contexts:
-        app.include_router(context.router(platform.runtime, authenticate))
+        install(app, context.router(platform.runtime, authenticate))
     if any(c.name == "customer" for c in platform.contexts):  # what an import creates
         app.include_router(
             imports.router(platform.runtime, authenticate, platform.settings.data_dir)
         )
     sessions = install_console(app, platform)
+    install_metrics(app, refreshers, obs)
     _install_middleware(app, platform, sessions)
 
     @app.get("/health", tags=["operations"])
@@ -119,9 +136,10 @@ def rate_limits(settings: Settings) -> RateLimits:
 
 
 def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions) -> None:
-    """Outermost first: security headers (on every answer, a 500 included), the URL length,
-    the rate limits (a console visitor counted as the session's user, a signed-out one as
-    the address's reads and commands, never as a failed token); then FastAPI's routing."""
+    """Outermost first: the metrics, span and log line of each request (by route template),
+    security headers (on every answer, a 500 included), the URL length, the rate limits (a
+    console visitor counted as the session's user, a signed-out one as the address's reads
+    and commands, never as a failed token); then FastAPI's routing."""
     settings = platform.settings
     docs = list(DOCS_PATHS)
     app.state.rate_limits = None
@@ -136,6 +154,7 @@ def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions) ->
             tenants=platform.runtime.tenants,
             public=[
                 *PROBES,
+                METRICS,
                 "/asyncapi.json",
                 *docs,
                 ASSETS,
@@ -145,7 +164,8 @@ def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions) ->
             ],
             public_prefixes=[f"{CONSOLE}/"],
             identities=[sessions.identity],
-            exempt=PROBES,
+            exempt=(*PROBES, METRICS),
         )
     app.add_middleware(UrlLengthLimit, max_bytes=settings.max_url_bytes)
     app.add_middleware(SecurityHeaders, docs_paths=docs)
+    app.add_middleware(Observed)  # outermost: sees every answer and its time

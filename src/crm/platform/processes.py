@@ -11,20 +11,38 @@ from fastapi.responses import JSONResponse
 
 from crm.kernel.adapters.kafka.publisher import KafkaPublisher
 from crm.kernel.context import BoundedContext
+from crm.kernel.observability import ObservabilitySettings
+from crm.kernel.observability.http import NO_NATIVE_TELEMETRY, Observed
+from crm.kernel.observability.lag import refreshing
+from crm.kernel.observability.relay import ObservedPublisher
 from crm.kernel.relay import Relay
 from crm.platform.bootstrap import Platform
+from crm.platform.telemetry import install_metrics, relay_refreshers
 
 
-def relay_app(platform: Platform, context: BoundedContext, bus_url: str) -> FastAPI:
-    """A relay with ``/health`` and ``/ready`` (ready once it has published the backlog it
-    found). SIGTERM lets it finish and checkpoint the page in hand."""
+def relay_app(
+    platform: Platform,
+    context: BoundedContext,
+    bus_url: str,
+    *,
+    observability: ObservabilitySettings | None = None,
+) -> FastAPI:
+    """A relay with ``/health``, ``/ready`` (ready once it has published the backlog it
+    found) and ``/metrics`` (:mod:`crm.platform.telemetry`). SIGTERM lets it finish and
+    checkpoint the page in hand."""
     settings = platform.settings
+    obs = observability or ObservabilitySettings()
     relay = Relay(
         context.name,
         context.topic,
         platform.store,
-        KafkaPublisher(
-            bus_url, partitions=settings.kafka_partitions, replication=settings.kafka_replication
+        ObservedPublisher(
+            KafkaPublisher(
+                bus_url,
+                partitions=settings.kafka_partitions,
+                replication=settings.kafka_replication,
+            ),
+            context.name,
         ),
         platform.read_store,
         categories=context.categories,
@@ -34,12 +52,16 @@ def relay_app(platform: Platform, context: BoundedContext, bus_url: str) -> Fast
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
         task = asyncio.create_task(relay.run(), name=relay.name)
         try:
-            yield
+            async with refreshing(refreshers, obs.metrics_refresh_seconds):
+                yield
         finally:
             await relay.stop(task)
 
-    app = FastAPI(title=f"relay {context.name}", lifespan=lifespan)
+    refreshers = relay_refreshers(platform, relay, context.name)
+    app = FastAPI(title=f"relay {context.name}", lifespan=lifespan, telemetry=NO_NATIVE_TELEMETRY)
     app.state.relay = relay
+    install_metrics(app, refreshers, obs)
+    app.add_middleware(Observed)
 
     @app.get("/health")
     async def health() -> dict[str, str]:

@@ -7,12 +7,11 @@ from __future__ import annotations
 
 import logging
 import time
-from typing import Any
 from uuid import UUID
 
+from fastapi.telemetry import TelemetryConfig
 from opentelemetry import propagate, trace
 from opentelemetry.trace import SpanKind
-from starlette.routing import Match
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from crm.kernel.observability import tracing
@@ -22,28 +21,25 @@ from crm.kernel.observability.metrics import HTTP_DURATION, HTTP_REQUESTS
 log = logging.getLogger("crm.http")
 
 UNMATCHED = "unmatched"
+NO_NATIVE_TELEMETRY: TelemetryConfig = {"tracing": False, "metrics": False, "logs": False}
+"""FastAPI's own telemetry, off: :class:`Observed` is the one source of HTTP spans (its
+spans join the trace of the correlation id), and FastAPI's logs would record exception
+messages, which may quote what a person typed."""
 
 
-def route_template(app: Any, scope: Scope) -> str:
-    """The template of the route that matches the request, ``unmatched`` if none."""
-    router = getattr(app, "router", None)
-    partial: str | None = None
-    for route in getattr(router, "routes", ()):
-        match, _ = route.matches(scope)
-        path = str(getattr(route, "path", "") or UNMATCHED)
-        if match is Match.FULL:
-            return path
-        if match is Match.PARTIAL and partial is None:  # the path, another method: a 405
-            partial = path
-    return partial or UNMATCHED
+def route_template(scope: Scope) -> str:
+    """The template of the route the router chose (it records it in the scope), ``unmatched``
+    when none did (a 404, or an answer given before routing: a 429, a 414)."""
+    route = scope.get("route")
+    path = getattr(route, "path", None) if route is not None else None
+    return path if isinstance(path, str) and path else UNMATCHED
 
 
 class Observed:
     """ASGI middleware: ``crm_http_*`` metrics, a SERVER span, one log line per request."""
 
-    def __init__(self, app: ASGIApp, *, routes_of: Any) -> None:
+    def __init__(self, app: ASGIApp) -> None:
         self.app = app
-        self.routes_of = routes_of
 
     async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
         if scope["type"] != "http":
@@ -51,7 +47,6 @@ class Observed:
             return
         started = time.perf_counter()
         method = scope["method"]
-        route = route_template(self.routes_of, scope)
         headers = {k.decode("latin-1"): v.decode("latin-1") for k, v in scope["headers"]}
         parent = propagate.extract(headers)
         has_parent = trace.get_current_span(parent).get_span_context().is_valid
@@ -64,8 +59,8 @@ class Observed:
                 status = message["status"]
             await send(message)
 
-        name = f"{method} {route}"
-        attributes = {"http.request.method": method, "http.route": route}
+        name = f"{method} {UNMATCHED}"  # renamed once the router chose a route
+        attributes = {"http.request.method": method}
         if tracing.enabled():
             if has_parent:
                 span = tracing.tracer.start_span(
@@ -86,6 +81,9 @@ class Observed:
                 await self.app(scope, receive, send_status)
         finally:
             elapsed = time.perf_counter() - started
+            route = route_template(scope)
+            span.update_name(f"{method} {route}")
+            span.set_attribute("http.route", route)
             span.set_attribute("http.response.status_code", status)
             if status >= 500:
                 span.set_status(trace.Status(trace.StatusCode.ERROR))
