@@ -15,6 +15,7 @@ from crm.analytics.projections.report_models import ReportsProjection
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.http import Authenticator
+from crm.kernel.http.routers import merged
 from crm.kernel.projection import Projection
 from crm.kernel.runtime import Runtime
 
@@ -38,10 +39,7 @@ CATEGORIES = frozenset({"churnrisk", "churnmodel"})
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter()
-    for build in ROUTERS:
-        api.include_router(build(runtime, authenticate))
-    return api
+    return merged(*(build(runtime, authenticate) for build in ROUTERS))
 
 
 def commands(runtime: Runtime) -> list[CommandTable[Any]]:

@@ -9,6 +9,7 @@ from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.directory import CustomerDirectory, Customers
 from crm.kernel.http import Authenticator
+from crm.kernel.http.routers import merged
 from crm.kernel.projection import Projection
 from crm.kernel.runtime import Runtime
 from crm.sales.api import pipeline_routes
@@ -51,10 +52,7 @@ CATEGORIES = frozenset(
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter(tags=["sales"])
-    for build in ROUTERS:
-        api.include_router(build(runtime, authenticate))
-    return api
+    return merged(*(build(runtime, authenticate) for build in ROUTERS))
 
 
 def pipeline_tables(runtime: Runtime) -> list[CommandTable[Any]]:

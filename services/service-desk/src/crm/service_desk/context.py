@@ -11,6 +11,7 @@ from crm.kernel.context import BoundedContext, Job
 from crm.kernel.directory import CustomerDirectory, Customers
 from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.http import Authenticator
+from crm.kernel.http.routers import merged
 from crm.kernel.projection import Projection
 from crm.kernel.reactor import Reaction
 from crm.kernel.runtime import Runtime
@@ -53,10 +54,7 @@ CATEGORIES = frozenset(
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter(tags=["service desk"])
-    for build in ROUTERS:
-        api.include_router(build(runtime, authenticate))
-    return api
+    return merged(*(build(runtime, authenticate) for build in ROUTERS))
 
 
 def commands(runtime: Runtime) -> list[CommandTable[Any]]:

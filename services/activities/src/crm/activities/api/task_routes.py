@@ -37,6 +37,7 @@ from crm.kernel.http import (
     accepted,
 )
 from crm.kernel.http.params import Limit, Offset, checked_sort, paged
+from crm.kernel.http.routers import api_router
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
@@ -44,7 +45,7 @@ IdParam = Annotated[str | None, Query(min_length=1, max_length=100)]
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter(tags=["activities: tasks"])
+    api = api_router(tags=["activities: tasks"])
     bus = runtime.commands
     queries = TaskQueries(runtime.read_store)
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806

@@ -45,12 +45,13 @@ from crm.kernel.http import (
     paged,
 )
 from crm.kernel.http.params import Limit, Offset
+from crm.kernel.http.routers import api_router
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter(prefix="/customers", tags=["customers"])
+    api = api_router(prefix="/customers", tags=["customers"])
     bus = runtime.commands
     queries = CustomerQueries(runtime.read_store, runtime.store, runtime.codec)
     commands = Commands(runtime, authenticate)

@@ -21,6 +21,7 @@ from crm.kernel.http import (
     paged,
 )
 from crm.kernel.http.params import Limit, Offset
+from crm.kernel.http.routers import api_router
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.api.order_schemas import (
@@ -72,7 +73,7 @@ from crm.sales.application.quote_commands import (
 )
 from crm.sales.application.quote_to_order import order_from_quote
 from crm.sales.projections.order_models import (
-    PROJECTION_NAME,
+    PROJECTION,
     InvoiceDoc,
     OrderDoc,
     PriceBookDoc,
@@ -98,12 +99,12 @@ def _lines(lines: list[NewLine]) -> tuple[LineInput, ...]:
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter(tags=["sales: order to cash"])
+    api = api_router(tags=["sales: order to cash"])
     bus = runtime.commands
     queries = OrderQueries(runtime.read_store)
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
-    consistent = Depends(ReadConsistency(runtime, PROJECTION_NAME))
+    consistent = Depends(ReadConsistency(runtime, PROJECTION))
 
     async def run(command: object, ctx: CommandContext, response: Response) -> CommandAccepted:
         return accepted(await bus.execute(command, ctx), response)

@@ -23,6 +23,7 @@ from crm.kernel.http import (
     paged,
 )
 from crm.kernel.http.params import Limit, Offset
+from crm.kernel.http.routers import api_router
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.kernel.tenancy import tenant_own
@@ -90,7 +91,7 @@ Filter = Annotated[str | None, Query(max_length=200)]
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter()
+    api = api_router()
     bus = runtime.commands
     queries = PipelineQueries(
         runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline)

@@ -17,6 +17,7 @@ from crm.kernel.http import (
     accepted,
 )
 from crm.kernel.http.params import Limit, Offset, checked_sort, paged
+from crm.kernel.http.routers import api_router
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.kb_schemas import (
@@ -43,7 +44,7 @@ from crm.service_desk.projections.kb_models import KB_PROJECTION, ArticleDoc
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter(tags=["service desk: knowledge base"])
+    api = api_router(tags=["service desk: knowledge base"])
     bus = runtime.commands
     queries = KnowledgeBaseQueries(runtime.read_store)
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806

@@ -28,6 +28,7 @@ from crm.kernel.http import (
     accepted,
 )
 from crm.kernel.http.params import Limit, Offset, checked_sort, paged
+from crm.kernel.http.routers import api_router
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.ticket_schemas import (
@@ -87,7 +88,7 @@ TICKET_SORTS = frozenset(
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter(tags=["service desk: tickets"])
+    api = api_router(tags=["service desk: tickets"])
     bus = runtime.commands
     queries = TicketQueries(runtime.read_store, runtime.codec.keys)
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806

@@ -18,6 +18,7 @@ from crm.kernel.http import (
     accepted,
 )
 from crm.kernel.http.params import Limit, Offset, checked_sort, paged
+from crm.kernel.http.routers import api_router
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.visit_schemas import (
@@ -39,7 +40,7 @@ from crm.service_desk.projections.visit_models import VISITS_PROJECTION, VisitDo
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
-    api = APIRouter(tags=["service desk: field visits"])
+    api = api_router(tags=["service desk: field visits"])
     bus = runtime.commands
     queries = VisitQueries(runtime.read_store, runtime.codec.keys)
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
