@@ -436,3 +436,23 @@ async def test_a_lead_converted_for_an_existing_customer_and_other_tenants_see_n
         team = await root.get("/console/team")
         assert team.status_code == 200
         assert "No opportunity in the team yet." in team.text
+
+
+async def test_a_signed_out_visitor_is_led_to_sign_in_and_cannot_post(api: Api) -> None:
+    some = "00000000-0000-0000-0000-000000000001"
+    async with _browser(api) as visitor:
+        for path in (
+            "/console/leads",
+            f"/console/leads/{some}",
+            "/console/opportunities",
+            f"/console/opportunities/{some}",
+            f"/console/customers/{some}/sales",
+            "/console/team",
+        ):
+            answer = await visitor.get(path)
+            assert answer.status_code == 303, path
+            assert answer.headers["location"].startswith("/console/sign-in?next="), path
+        posted = await visitor.post(f"/console/leads/{some}/qualify", data={"csrf": "x"})
+        assert posted.status_code == 403
+        posted = await visitor.post("/console/leads", data={"name": "Mallory"})
+        assert posted.status_code == 403

@@ -255,7 +255,7 @@ def sales_router(console: Console) -> APIRouter:
         min_position: int | None = None,
         done: str | None = None,
         _: int = leads_read,
-        _customers: int = opportunities_read,
+        _opportunities: int = opportunities_read,
     ) -> Response:
         visit, actor = await console.signed_in(request)
         doc = await sales.lead(actor, str(lead_id))
