@@ -16,8 +16,12 @@ import pytest
 
 from crm.activities.application.reminders import ReminderScheduler
 from crm.activities.application.task_commands import derived_id
+from crm.analytics.application.churn_commands import RecordAssessment
+from crm.analytics.churn.assessment import Assessment
 from crm.kernel.auth import Role
 from crm.kernel.projection import wait_until
+from crm.kernel.reactor import SYSTEM_ROLE
+from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
 from tests.conftest import T0, UserClient
 
@@ -190,3 +194,57 @@ async def eventually(client: UserClient, url: str, done: Callable[[Any], bool]) 
             return body
         assert asyncio.get_running_loop().time() < deadline, (response.status_code, body)
         await asyncio.sleep(0.05)
+
+
+@pytest.mark.contexts("customer", "activities", "analytics")
+async def test_a_customer_whose_churn_risk_became_high_gets_one_retention_task(
+    platform: Platform, as_user: Users
+) -> None:
+    boss, ana = as_user("boss"), as_user("ana", Role.SALES_REP)
+    cid = await customer_of(boss, "ana")
+
+    async def assess(score: int, level: str) -> None:
+        verdict = Assessment.from_dict(
+            {
+                "score": score,
+                "level": level,
+                "p_alive": 0.1,
+                "reasons": [{"code": "silence", "text": "no order for 9 months", "weight": 1.0}],
+            }
+        )
+        ctx = CommandContext(
+            actor="process:test",
+            role=SYSTEM_ROLE,
+            tenant="default",
+            now=platform.runtime.clock.now(),
+        )
+        head = await platform.store.head_position()
+        await platform.runtime.commands.execute(RecordAssessment(cid, verdict, head), ctx)
+
+    await assess(85, "high")
+    tasks = await eventually(
+        ana, f"/tasks?kind=retention&customer_id={cid}", lambda page: page["total"] > 0
+    )
+    [task] = tasks["items"]
+    assert (task["assignee_id"], task["priority"], task["reasons"]) == (
+        "ana",
+        "urgent",
+        ["silence"],
+    )
+    assert task["status"] == "open"
+    # the level going down and up again while the task is open opens no second one
+    await assess(40, "medium")
+    await assess(90, "high")
+    await asyncio.sleep(0.5)
+    again = await ok(
+        await ana.get(
+            "/tasks",
+            params={"kind": "retention", "min_position": str(await platform.store.head_position())},
+        )
+    )
+    assert [t["id"] for t in again["items"]] == [task["id"]]
+    # a retention task records what came of the contact
+    r = await ana.post(f"/tasks/{task['id']}/complete", json={"outcome": "done"})
+    assert r.status_code == 422
+    assert "outcome" in r.text
+    await ok(await ana.post(f"/tasks/{task['id']}/complete", json={"outcome": "won_back"}))

@@ -7,7 +7,7 @@ from typing import Any
 from fastapi import APIRouter
 
 from crm.activities.api import task_routes
-from crm.activities.application.reactions import OpenNextTask
+from crm.activities.application.reactions import OpenNextTask, OpenRetentionTask
 from crm.activities.application.references import References
 from crm.activities.application.reminders import reminder_job
 from crm.activities.application.task_commands import task_commands
@@ -42,10 +42,12 @@ def jobs(runtime: Runtime) -> list[Job]:
 
 
 def reactions(runtime: Runtime) -> list[Reaction]:
-    """The next task planned on completing one; erasing a customer purges the plaintext
+    """The next task planned on completing one; a retention task for a customer whose
+    churn risk became high; erasing a customer purges the plaintext
     copies of their tasks' titles and notes."""
     return [
         OpenNextTask(runtime.commands, runtime.clock),
+        OpenRetentionTask(runtime),
         RebuildAfterErasure("activities.purge-erased-customers", [TASKS_PROJECTION], runtime),
     ]
 
