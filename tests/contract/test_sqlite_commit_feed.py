@@ -186,3 +186,29 @@ async def test_commits_of_another_process_in_between_are_read_from_the_file(
     await asyncio.gather(*tasks, return_exceptions=True)
     assert positions(everything) == list(range(1, head + 1))
     assert [e.payload for e in leads] == [e.payload for e in all_leads]
+
+
+async def test_a_commit_of_another_process_wakes_the_subscribers_through_one_watcher(
+    stores: tuple[SqliteEventStore, SqliteEventStore], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """With the idle re-check out of the way, only the watcher of ``data_version`` can wake
+    the subscribers of one store when the other store (another process) appends."""
+    import crm.kernel.adapters.sqlite.event_store as module
+
+    monkeypatch.setattr(module, "IDLE_RECHECK_SECONDS", 3600.0)
+    here, there = stores
+    await here.append("customer-0", [new_event()], NO_STREAM)
+    got: list[list[EventEnvelope]] = [[], [], []]
+    tasks = [
+        asyncio.create_task(follow(there, categories, into, until))
+        for categories, into, until in zip(
+            ({"lead"}, None, {"customer"}), got, (2, 3, 3), strict=True
+        )
+    ]
+    await asyncio.sleep(0.2)  # each read its first page from the file and waits
+    assert there._feed.waiting() == 3
+    assert len(there._watchers) == 1  # one watcher for the three subscribers
+    await here.append("lead-1", [new_event()], NO_STREAM)
+    await here.append("customer-1", [new_event()], NO_STREAM)
+    await asyncio.wait_for(asyncio.gather(*tasks), 10)
+    assert [positions(g) for g in got] == [[2], [1, 2, 3], [1, 3]]

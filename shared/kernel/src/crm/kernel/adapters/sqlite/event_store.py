@@ -14,11 +14,14 @@ it instead of each re-querying the file, and only those whose categories the com
 wake up.
 
 A commit by a writer in another process (``crm serve`` appends, ``crm relay`` follows) is seen
-through SQLite's ``PRAGMA data_version``, which changes when another connection committed: an
-idle subscriber asks it every ``WAL_POLL_SECONDS`` (on one connection of its own; in WAL mode
-a read of the shared-memory index, no file I/O) and reads the log when it moved; the log is
-read every ``IDLE_RECHECK_SECONDS`` whatever it says. (The WAL file's size and time are no
-such signal: its frames are written before the commit becomes visible.)
+through SQLite's ``PRAGMA data_version``, which changes when another connection committed: one
+watcher per store and event loop, running while anyone subscribes, asks it every
+``WAL_POLL_SECONDS`` (on one connection of its own; in WAL mode a read of the shared-memory
+index, no file I/O) and, when it moved without a commit of this process's writer, wakes every
+subscriber to read the log; each also reads it every ``IDLE_RECHECK_SECONDS`` whatever it
+says. (The WAL file's size and time are no such signal: its frames are written before the
+commit becomes visible.) One watcher, not one poll per subscriber: with a dozen runners, the
+polls of each cost a sixth of the event loop's time in a run of one command at a time.
 """
 
 from __future__ import annotations
@@ -158,6 +161,10 @@ class SqliteEventStore:
         self._version_conn: sqlite3.Connection | None = None
         self._version_lock = threading.Lock()
         self._feed = CommitFeed()
+        self._subscribers = 0
+        self._local_commits = 0
+        """Bumped by the writer before each commit (the watcher tells its commits apart)."""
+        self._watchers: dict[asyncio.AbstractEventLoop, asyncio.Task[None]] = {}
         self._queue: queue.SimpleQueue[_Append | None] = queue.SimpleQueue()
         self._writer: threading.Thread | None = None
         self._writer_lock = threading.Lock()
@@ -246,6 +253,7 @@ class SqliteEventStore:
                             committed.extend(rows)
                         outcomes.append(result)
                     conn.execute("RELEASE append")
+                self._local_commits += 1
                 conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
@@ -413,24 +421,58 @@ class SqliteEventStore:
         scanned = after
         """Every event up to here was looked at (those of ``categories`` yielded)."""
         from_file = True
-        while True:
-            seen = feed.generation
-            mark = self._data_version()  # before looking: a commit after it changes it
-            taken = None if from_file else feed.take(scanned, wanted, batch_size)
-            if taken is None:
-                published = feed.end  # committed before the query starts, so it sees them
-                page = await self._readers.run(self._page, scanned, batch_size, categories)
-                if len(page) == batch_size:
-                    scanned = page[-1].position
+        self._subscribers += 1
+        try:
+            self._ensure_watcher()
+            while True:
+                seen, foreign = feed.generation, feed.foreign
+                taken = None if from_file else feed.take(scanned, wanted, batch_size)
+                if taken is None:
+                    published = feed.end  # committed before the query starts, so it sees them
+                    page = await self._readers.run(self._page, scanned, batch_size, categories)
+                    if len(page) == batch_size:
+                        scanned = page[-1].position
+                    else:
+                        scanned = max(scanned, published, page[-1].position if page else 0)
+                    from_file = False
                 else:
-                    scanned = max(scanned, published, page[-1].position if page else 0)
-                from_file = False
-            else:
-                page, scanned = taken
-            if page:
-                yield page
-            elif not await self._wait_for_commit(seen, wanted, mark):
-                from_file = True
+                    page, scanned = taken
+                if page:
+                    yield page
+                elif (
+                    not await feed.wait(seen, wanted, IDLE_RECHECK_SECONDS, foreign)
+                    or feed.foreign != foreign
+                ):
+                    from_file = True
+        finally:
+            self._subscribers -= 1
+
+    def _ensure_watcher(self) -> None:
+        loop = asyncio.get_running_loop()
+        for other in [other for other in self._watchers if other.is_closed()]:
+            del self._watchers[other]
+        task = self._watchers.get(loop)
+        if task is None or task.done():
+            self._watchers[loop] = loop.create_task(
+                self._watch_other_processes(), name=f"sqlite-watch:{self.path.name}"
+            )
+
+    async def _watch_other_processes(self) -> None:
+        """While anyone subscribes: wake every subscriber when another connection than this
+        process's writer committed (its events are not in the feed). A commit of this
+        process's writer moves ``data_version`` too, but also the feed's generation; if both
+        come within one poll, another process's commit at that moment is read at the next
+        commit of this process (the feed sees the gap) or the idle re-check."""
+        feed = self._feed
+        mark, generation, commits = self._data_version(), feed.generation, self._local_commits
+        while self._subscribers > 0 and not self._closed:
+            await asyncio.sleep(WAL_POLL_SECONDS)
+            version = self._data_version()
+            if version is None or version != mark:
+                if feed.generation == generation and self._local_commits == commits:
+                    feed.wake_all()
+                mark = version
+            generation, commits = feed.generation, self._local_commits
 
     def _data_version(self) -> int | None:
         """SQLite's count of commits by other connections as this store's own connection
@@ -444,25 +486,6 @@ class SqliteEventStore:
             except sqlite3.Error:
                 return None
 
-    async def _wait_for_commit(
-        self, seen: int, wanted: frozenset[str] | None, mark: int | None
-    ) -> bool:
-        """True on a commit of this process touching ``wanted`` (its page is in the feed);
-        False when another connection committed (read the file) or after
-        ``IDLE_RECHECK_SECONDS`` without either."""
-        loop = asyncio.get_running_loop()
-        deadline = loop.time() + IDLE_RECHECK_SECONDS
-        while (remaining := deadline - loop.time()) > 0:
-            if await self._feed.wait(seen, wanted, min(WAL_POLL_SECONDS, remaining)):
-                return True
-            version = self._data_version()
-            if version is None or version != mark:
-                # a commit of this process to other categories changes the version too: its
-                # page is in the feed, nothing to read from the file (a commit of another
-                # process at the same moment is read at the idle re-check)
-                return self._feed.generation != seen
-        return False
-
     async def head_position(self) -> int:
         def head(conn: sqlite3.Connection) -> int:
             row = conn.execute("SELECT MAX(position) FROM events").fetchone()
@@ -474,6 +497,9 @@ class SqliteEventStore:
         if self._closed:
             return
         self._closed = True
+        watcher = self._watchers.pop(asyncio.get_running_loop(), None)
+        if watcher is not None:
+            watcher.cancel()
         if self._writer is not None:
             self._queue.put(None)
             await asyncio.to_thread(self._writer.join)

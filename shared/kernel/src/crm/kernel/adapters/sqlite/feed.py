@@ -46,6 +46,8 @@ class CommitFeed:
         """Position of ``_events[0]``; None until this process's writer first committed."""
         self._end = 0
         self._waiters: set[_Waiter] = set()
+        self.foreign = 0
+        """Bumped by :meth:`wake_all` (another process committed: read the file)."""
 
     @property
     def end(self) -> int:
@@ -107,15 +109,33 @@ class CommitFeed:
                         return page, events[j].position
             return page, max(scanned, self._end)
 
+    def wake_all(self) -> None:
+        """Another process committed (the feed cannot hold its events): wake every waiter,
+        each then reads the file (it sees :attr:`foreign` changed)."""
+        with self._lock:
+            self.foreign += 1
+            woken = list(self._waiters)
+            self._waiters.clear()
+        for waiter in woken:
+            if not waiter.loop.is_closed():
+                waiter.loop.call_soon_threadsafe(waiter.event.set)
+
     async def wait(
-        self, seen_generation: int, categories: frozenset[str] | None, timeout: float
+        self,
+        seen_generation: int,
+        categories: frozenset[str] | None,
+        timeout: float,
+        seen_foreign: int | None = None,
     ) -> bool:
-        """Wait for a commit touching ``categories`` after ``seen_generation``: True when one
-        came (or any commit came before this call, which the caller then looks at), False
-        after ``timeout`` without one."""
+        """Wait for a commit touching ``categories`` after ``seen_generation`` (or, with
+        ``seen_foreign``, for :meth:`wake_all` after it): True when one came (or any commit
+        came before this call, which the caller then looks at), False after ``timeout``
+        without one."""
         waiter = _Waiter(asyncio.get_running_loop(), categories)
         with self._lock:
-            if self.generation != seen_generation:
+            if self.generation != seen_generation or (
+                seen_foreign is not None and self.foreign != seen_foreign
+            ):
                 return True
             self._waiters.add(waiter)
         try:
