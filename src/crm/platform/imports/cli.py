@@ -67,7 +67,15 @@ def _changes(pairs: list[str]) -> dict[str, str | None]:
 
 @import_app.command("customers")
 def customers(
-    file: Annotated[Path, typer.Argument(help="A .csv or .xlsx file, a header row first")],
+    file: Annotated[
+        Path,
+        typer.Argument(
+            help="A .csv or .xlsx file, a header row first",
+            exists=True,
+            dir_okay=False,
+            readable=True,
+        ),
+    ],
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
     ] = False,
@@ -194,7 +202,9 @@ async def _run(
             )
             planner = CustomerImport(runtime, source, chosen, options, tenant, import_id)
             with _Bar("dry run / 试运行", total=None) as (bar, task):
-                report = await planner.dry_run(lambda done, _: bar.update(task, completed=done))
+                report = await planner.dry_run(
+                    lambda n, total: bar.update(task, completed=n, total=total or None)
+                )
             _print_report(report)
             if dry_run:
                 return 1 if report.error else 0

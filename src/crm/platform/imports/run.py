@@ -295,6 +295,8 @@ class CustomerImport:
             report.count(outcome)
             if progress is not None and report.rows % BATCH == 0:
                 progress(report.rows, 0)
+        if progress is not None:
+            progress(report.rows, report.rows)
         return report
 
     def planned(self, report: Report) -> ImportPlanned:

@@ -1,0 +1,113 @@
+"""``crm import customers`` as a user runs it: the dry run prints every row's outcome and writes
+nothing, the run creates the rows that create and says so, a second run of the same file finds
+them all duplicates, a wrong mapping or role is refused with the culprit named."""
+
+from __future__ import annotations
+
+import csv
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from crm.kernel.adapters.urls import open_event_store
+from crm.kernel.settings import Settings
+from crm.platform.bootstrap import ensure_tenant, open_platform
+from tests.conftest import SECRET
+
+pytestmark = [pytest.mark.e2e]
+
+
+def crm(env: dict[str, str], *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "crm"), *args],
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+async def registered(settings: Settings) -> int:
+    store = open_event_store(settings.event_store_url)
+    try:
+        return len(
+            [
+                e
+                async for page in store.read_all(0)
+                for e in page
+                if e.event_type == "customer.registered"
+            ]
+        )
+    finally:
+        await store.close()
+
+
+@pytest.fixture
+async def deployment(tmp_path: Path) -> tuple[Settings, dict[str, str]]:
+    settings = Settings(data_dir=tmp_path / "data", secret=SECRET)
+    platform = open_platform(settings, contexts=())
+    await ensure_tenant(platform, "default")
+    await platform.close()
+    env = {**os.environ, "CRM_DATA_DIR": str(settings.data_dir), "CRM_SECRET": SECRET}
+    return settings, env
+
+
+def write(path: Path) -> str:
+    with path.open("w", newline="", encoding="gb18030") as f:
+        out = csv.writer(f)
+        out.writerow(["客户名称", "手机", "邮箱", "职务", "备注"])
+        out.writerow(["王小明", "138 0013 8000", "wang@example.cn", "经理", "老客户"])
+        out.writerow(["李雷", "12", "li@example.cn", "", ""])
+        out.writerow(["韩梅梅", "13900139000", "han@example.cn", "", ""])
+        out.writerow(["王 小明", "", "WANG@example.cn", "", ""])
+    return str(path)
+
+
+async def test_dry_run_then_run_then_the_same_file_again(
+    deployment: tuple[Settings, dict[str, str]], tmp_path: Path
+) -> None:
+    settings, env = deployment
+    file = write(tmp_path / "客户.csv")
+
+    dry = crm(env, "import", "customers", file, "--dry-run")
+    assert dry.returncode == 1, dry.stderr  # a row fails
+    assert "row 3: error: 手机: not a valid phone number / 电话号码无效 ('12')" in dry.stdout
+    assert "row 5: duplicate: duplicate of customer" in dry.stdout
+    assert "row 2 / 第 2 行" in dry.stdout
+    assert "4 rows: 2 would create, 1 duplicates, 1 errors" in dry.stdout
+    assert "备注" in dry.stderr  # the column left out is named
+    assert await registered(settings) == 0
+
+    done = crm(env, "import", "customers", file, "--mapping", "职务=title")
+    assert done.returncode == 0, done.stderr
+    assert ": 2 created, 0 created by an earlier run, 1 duplicates, 1 failed" in done.stdout
+    assert await registered(settings) == 2
+
+    again = crm(env, "import", "customers", file, "--dry-run")
+    assert "4 rows: 0 would create, 3 duplicates, 1 errors" in again.stdout
+    assert await registered(settings) == 2
+
+
+async def test_refusals_name_the_culprit(
+    deployment: tuple[Settings, dict[str, str]], tmp_path: Path
+) -> None:
+    settings, env = deployment
+    file = write(tmp_path / "c.csv")
+    wrong = crm(env, "import", "customers", file, "--mapping", "手机=fax")
+    assert wrong.returncode == 2
+    assert "手机" in wrong.stderr
+    assert "fax" in wrong.stderr
+    rep = crm(env, "import", "customers", file, "--role", "sales_rep")
+    assert rep.returncode == 1
+    assert "may not import" in rep.stderr
+    missing = crm(env, "import", "customers", str(tmp_path / "none.csv"))
+    assert missing.returncode == 2
+    unknown = crm(
+        env, "import", "customers", file, "--resume", "3f0c9a4e-5b7d-4e21-9c3a-8d2f1e6b7a90"
+    )
+    assert unknown.returncode == 2
+    assert "no import" in unknown.stderr
+    assert await registered(settings) == 0
