@@ -5,6 +5,7 @@ from __future__ import annotations
 import contextlib
 import os
 import secrets
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
@@ -16,6 +17,12 @@ from crm.kernel.errors import Unauthenticated
 
 ISSUER = "crm"
 AUDIENCE = "crm-api"
+VERIFIED_CACHE_SIZE = 4096
+"""Tokens whose signature and claims were checked, kept until they expire (at most this many)."""
+
+
+def _now() -> float:
+    return time.time()
 
 
 class Role(StrEnum):
@@ -83,6 +90,11 @@ class TokenIssuer:
             raise ValueError("the token secret must be at least 32 characters")
         self._secret = secret
         self._ttl = ttl
+        self._verified: dict[str, tuple[Actor, float]] = {}
+        """token -> (its actor, its expiry as a Unix time): a token is one string signed once,
+        so what its signature and claims said holds until it expires; checking them again
+        on every request (twice: the rate limiter and the authenticator) cost about a tenth
+        of a command's time."""
 
     def issue(
         self,
@@ -108,6 +120,20 @@ class TokenIssuer:
         return jwt.encode(claims, self._secret, algorithm="HS256")
 
     def verify(self, token: str) -> Actor:
+        known = self._verified.get(token)
+        if known is not None:
+            actor, expires = known
+            if _now() < expires:
+                return actor
+            self._verified.pop(token, None)
+            raise Unauthenticated("invalid token: Signature has expired")
+        actor, expires = self._decode(token)
+        if len(self._verified) >= VERIFIED_CACHE_SIZE:
+            self._verified.clear()
+        self._verified[token] = (actor, expires)
+        return actor
+
+    def _decode(self, token: str) -> tuple[Actor, float]:
         try:
             claims = jwt.decode(
                 token,
@@ -118,11 +144,12 @@ class TokenIssuer:
                 options={"require": ["sub", "role", "tenant", "exp"]},
             )
             team = claims.get("team")
-            return Actor(
+            actor = Actor(
                 id=str(claims["sub"]),
                 role=Role(claims["role"]),
                 tenant=str(claims["tenant"]),
                 team=None if team is None else str(team),
             )
+            return actor, float(claims["exp"])
         except (jwt.PyJWTError, ValueError) as e:
             raise Unauthenticated(f"invalid token: {e}") from e
