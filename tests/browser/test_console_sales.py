@@ -169,3 +169,25 @@ def test_an_agent_opens_the_ticket_queue_and_a_ticket(watched: Watched, crm: Crm
     page.get_by_role("button", name="Add the comment").click()
     expect(page.get_by_role("status")).to_have_text("Saved.")
     expect(page.get_by_role("region", name="Conversation")).to_contain_text("Looking into it")
+
+
+def test_a_customers_opportunity_and_sales_open_from_the_customer_page(
+    watched: Watched, crm: Crm
+) -> None:
+    page = watched.page
+    sign_in(watched, crm, "rep-ana")
+    page.get_by_role("link", name="Customers", exact=True).click()
+    page.get_by_role("link", name="Ada Lovelace").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Ada Lovelace")
+    page.get_by_role("link", name="Quotes, orders and invoices").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(
+        "Quotes, orders and invoices of Ada Lovelace"
+    )
+    expect(page.get_by_role("region", name="Invoices")).to_contain_text("No invoice.")
+    page.get_by_role("link", name="Back to the customer").click()
+    glance = page.get_by_role("region", name="At a glance")
+    glance.get_by_role("link", name="Analytical engine").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Analytical engine")
+    expect(page.get_by_role("region", name="Opportunity", exact=True)).to_contain_text(
+        "Ada Lovelace"
+    )
