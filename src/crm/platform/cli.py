@@ -5,7 +5,6 @@ from __future__ import annotations
 import asyncio
 import getpass
 import json
-import logging
 from collections.abc import Callable
 from pathlib import Path
 from typing import Annotated, Any
@@ -63,12 +62,11 @@ app.add_typer(import_app, name="import")
 console = Console(stderr=True)
 
 
-def _serve(settings: Settings, build: Callable[[Platform], Any]) -> None:
+def _serve(settings: Settings, build: Callable[[Platform], Any], service: str = "platform") -> None:
     from crm.platform import server
+    from crm.platform.telemetry import setup_process
 
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    setup_process(settings.log_level, service)  # CRM_LOG_FORMAT, OTLP, CRM_METRICS_PORT
     platform = open_platform(settings)
     try:
         server.run(
@@ -228,7 +226,11 @@ def serve(
     ctx = _context(context)
     by_bus = fed_by_bus(ctx) if settings.bus else []
     own = [p for p in ctx.projections if p not in by_bus]
-    _serve(settings.model_copy(), lambda platform: create_app(platform.only(ctx), projections=own))
+    _serve(
+        settings.model_copy(),
+        lambda platform: create_app(platform.only(ctx), projections=own),
+        service=ctx.name,
+    )
 
 
 @app.command()
@@ -244,7 +246,7 @@ def relay(
         console.print("[red]CRM_BUS is not set (e.g. kafka://127.0.0.1:9092)[/red]")
         raise typer.Exit(2)
     bus = settings.bus
-    _serve(settings, lambda platform: relay_app(platform, ctx, bus))
+    _serve(settings, lambda platform: relay_app(platform, ctx, bus), service=f"relay-{ctx.name}")
 
 
 @app.command()
@@ -262,9 +264,9 @@ def worker(context: Annotated[str, typer.Argument(help="analytics")] = "analytic
             "[red]needs CRM_BUS, and a context with projections fed by other contexts[/red]"
         )
         raise typer.Exit(2)
-    logging.basicConfig(
-        level=settings.log_level, format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    from crm.platform.telemetry import setup_process
+
+    setup_process(settings.log_level, f"worker-{ctx.name}")
     platform = open_platform(settings)
     faust_app, _ = build_app(
         platform.runtime,
@@ -281,7 +283,9 @@ def worker(context: Annotated[str, typer.Argument(help="analytics")] = "analytic
         datadir=settings.data_dir / "faust",
         fetch_wait_ms=settings.kafka_fetch_wait_ms,
     )
-    faust.Worker(faust_app, loglevel=settings.log_level.lower()).execute_from_commandline()
+    faust.Worker(  # logging as setup_process configured it (CRM_LOG_FORMAT)
+        faust_app, loglevel=settings.log_level.lower(), override_logging=False
+    ).execute_from_commandline()
 
 
 @app.command()

@@ -104,4 +104,9 @@ def run(app: Any, *, host: str, port: int, log_level: str) -> None:
         server_header=False,
         http=BoundedH11Protocol,
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
+        # the process configured logging (crm.kernel.observability.logs); uvicorn's access
+        # line would log the query string, which may hold a search term: each request is
+        # logged by crm.kernel.observability.http by its route template instead
+        log_config=None,
+        access_log=False,
     )

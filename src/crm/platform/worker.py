@@ -31,6 +31,9 @@ import faust
 
 from crm.events.envelope import envelope_from_json, envelope_to_json
 from crm.kernel.adapters.kafka.publisher import bootstrap_servers
+from crm.kernel.observability import ObservabilitySettings, tracing
+from crm.kernel.observability.metrics import CONSUMER_LAG, token_allows
+from crm.kernel.observability.metrics import render as render_metrics
 from crm.kernel.projection import DocKey, Projection, ProjectionRunner, Routed
 from crm.kernel.read_store import CheckpointMoved
 from crm.kernel.runtime import Runtime
@@ -39,6 +42,12 @@ from crm.platform.faust_transport import DEFAULT_FETCH_WAIT_MS, use_fetch_wait
 log = logging.getLogger(__name__)
 
 UNDECODABLE = "__undecodable__"
+
+
+def trace_headers(headers: Any) -> list[tuple[str, bytes]]:
+    """The W3C trace headers among a record's (Faust gives a mapping or a list of pairs)."""
+    items = headers.items() if isinstance(headers, dict) else (headers or [])
+    return [(k, v) for k, v in items if k in ("traceparent", "tracestate")]
 
 
 def _doc_key(raw: bytes) -> DocKey:
@@ -80,8 +89,14 @@ class ProjectionWorker:
 
     async def route(self, stream: Any) -> None:
         codec = self.runtime.codec
-        async for values in stream.take(self.batch_size, within=0.05):
-            envelopes = [envelope_from_json(v) for v in values if v]
+        async for records in stream.take_events(self.batch_size, within=0.05):
+            # the trace context the relay put in the headers travels on with each copy
+            headers = {}
+            envelopes = []
+            for record in records:
+                if record.value:
+                    envelopes.append(envelope_from_json(record.value))
+                    headers[envelopes[-1].event_id] = trace_headers(record.headers)
             relevant = [e for e in envelopes if e.event_type in self.projection.event_types]
             decoded = await codec.decode_each(relevant)
             sent = []
@@ -97,7 +112,10 @@ class ProjectionWorker:
                 for collection, id_ in keys:
                     sent.append(
                         await self.routed.send(
-                            key=f"{collection}/{id_}".encode(), value=value, force=True
+                            key=f"{collection}/{id_}".encode(),
+                            value=value,
+                            headers=headers[envelope.event_id],
+                            force=True,
                         )
                     )
             await asyncio.gather(*sent)
@@ -113,10 +131,16 @@ class ProjectionWorker:
     async def _apply(self, partition: int, items: Sequence[Any]) -> None:
         batch = [envelope_from_json(e.value) for e in items]
         routed = [Routed(_doc_key(e.key), e.message.offset + 1) for e in items]
+        parents = {}  # the apply joins the trace of the publish that carried each event
+        for envelope, e in zip(batch, items, strict=True):
+            context = tracing.context_from_headers(e.headers)
+            if context is not None:
+                parents[envelope.correlation_id] = context
         for _ in range(3):
             runner = await self._runner(partition)
             try:
-                outcome = await runner.process(batch, routed)
+                with tracing.parents(parents):
+                    outcome = await runner.process(batch, routed)
                 self.applied += outcome.applied
                 return
             except CheckpointMoved:
@@ -158,7 +182,9 @@ def build_app(
     session_timeout: float = 30.0,
     datadir: Path | None = None,
     fetch_wait_ms: int = DEFAULT_FETCH_WAIT_MS,
+    observability: ObservabilitySettings | None = None,
 ) -> tuple[faust.App, list[ProjectionWorker]]:
+    obs = observability or ObservabilitySettings()
     app = faust.App(
         app_id,
         # Faust keeps table state here; ours is memory-only, but it still creates the folder
@@ -195,7 +221,41 @@ def build_app(
         ok = bool(app.consumer.assignment())
         return web.json({"ready": ok}, status=200 if ok else 503)
 
+    async def consumer_lag() -> None:
+        """Records of each assigned partition not read yet (the partition's end offset minus
+        the consumer's position), per topic and partition of this consumer group."""
+        consumer = app.consumer
+        partitions = sorted(consumer.assignment())
+        if not partitions:
+            return
+        ends = await consumer.highwaters(*partitions)
+        for tp in partitions:
+            position = await consumer.position(tp)
+            if position is not None and tp in ends:
+                lag = max(0, ends[tp] - position)
+                CONSUMER_LAG.labels(app.conf.id, tp.topic, str(tp.partition)).set(lag)
+
+    async def metrics(web: Any, request: Any) -> Any:
+        """``/metrics`` for the bearer of CRM_METRICS_TOKEN (:mod:`crm.platform.telemetry`)."""
+        if not obs.metrics_token:
+            return web.json({"code": "not_found", "message": "set CRM_METRICS_TOKEN"}, status=404)
+        if not token_allows(obs.metrics_token, request.headers.get("Authorization")):
+            return web.json({"code": "unauthorized", "message": "metrics token"}, status=401)
+        await consumer_lag()
+        body, content_type = render_metrics()
+        return web.bytes(body, content_type=content_type.split(";")[0])
+
+    async def refresh_lag() -> None:
+        while True:
+            try:
+                await consumer_lag()
+            except Exception as e:  # the next round tries again
+                log.debug("consumer lag: %s", e)
+            await asyncio.sleep(obs.metrics_refresh_seconds)
+
     app.task(prepare_read_store)
+    app.task(refresh_lag)
+    app.page("/metrics")(metrics)
     app.page("/health")(health)
     app.page("/ready")(ready)
     return app, workers
