@@ -22,6 +22,7 @@ from bench.measure import Figure, Plan, Results, machine
 GROUPS = {
     "event_store": "bench.event_store",
     "http": "bench.http_api",
+    "log_size": "bench.log_size",
     "projection": "bench.projection",
     "kafka": "bench.kafka_bus",
     "workflows": "bench.workflows",
