@@ -6,9 +6,12 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import time
 from datetime import UTC, datetime
 from typing import Any
 from urllib.parse import parse_qsl
+
+from prometheus_client import REGISTRY
 
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
@@ -172,6 +175,10 @@ async def test_run_ticks_until_cancelled(api: Api, platform: Platform, clock: Ma
     rep = await setup(api)
     unpaid = await invoice(rep, "INV-1")
     clock.set(AFTER_DUE)
+    ticks = {"scheduler": "sales", "outcome": "ok"}
+    recorded = {"scheduler": "sales", "result": "recorded"}
+    ticks_before = REGISTRY.get_sample_value("crm_scheduler_ticks_total", ticks) or 0
+    recorded_before = REGISTRY.get_sample_value("crm_scheduler_due_total", recorded) or 0
     task = asyncio.create_task(SalesScheduler(platform.runtime).run(clock, interval=0.01))
     try:
         for _ in range(200):
@@ -184,3 +191,11 @@ async def test_run_ticks_until_cancelled(api: Api, platform: Platform, clock: Ma
         with contextlib.suppress(asyncio.CancelledError):
             await task
     assert len(await overdue_events(platform, unpaid["id"])) == 1
+    # each tick counted (the alert on a scheduler that stopped ticking reads these)
+    assert (REGISTRY.get_sample_value("crm_scheduler_ticks_total", ticks) or 0) >= ticks_before + 2
+    assert REGISTRY.get_sample_value("crm_scheduler_due_total", recorded) == recorded_before + 1
+    last = REGISTRY.get_sample_value(
+        "crm_scheduler_last_tick_timestamp_seconds", {"scheduler": "sales"}
+    )
+    assert last is not None
+    assert time.time() - last < 60

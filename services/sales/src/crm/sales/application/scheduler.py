@@ -24,11 +24,13 @@ from __future__ import annotations
 
 import asyncio
 import logging
+import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from crm.kernel.clock import Clock
+from crm.kernel.observability.metrics import tick as tick_metrics
 from crm.kernel.reactor import system_context
 from crm.kernel.read_store import Document, find_all
 from crm.kernel.repository import CommandContext
@@ -115,7 +117,12 @@ class SalesScheduler:
                 report = await self.tick(clock.now())
             except Exception:
                 log.exception("sales scheduler tick failed; retrying in %s s", interval)
+                tick_metrics("sales", ok=False, when=time.time())
             else:
+                recorded = len(report.invoices_overdue) + len(report.quotes_expired)
+                due = {"recorded": recorded, "unchanged": len(report.unchanged)}
+                due["failed"] = len(report.failed)
+                tick_metrics("sales", ok=True, when=time.time(), due=due)
                 if report.invoices_overdue or report.quotes_expired:
                     log.info(
                         "sales scheduler: %d invoices overdue, %d quotes expired",

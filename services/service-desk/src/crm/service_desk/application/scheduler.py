@@ -32,6 +32,7 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
+import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -46,6 +47,7 @@ from crm.events.service_desk import (
 from crm.kernel.clock import Clock
 from crm.kernel.context import Job
 from crm.kernel.event_store import Idempotency
+from crm.kernel.observability.metrics import tick as tick_metrics
 from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.read_store import Document, find_all
 from crm.kernel.repository import CommandContext
@@ -206,7 +208,11 @@ class ServiceDeskScheduler:
                 report = await self.tick(clock.now())
             except Exception:
                 log.exception("service-desk scheduler tick failed; retrying in %s s", interval)
+                tick_metrics("service-desk", ok=False, when=time.time())
             else:
+                due = {"recorded": report.recorded, "unchanged": len(report.unchanged)}
+                due["failed"] = len(report.failed)
+                tick_metrics("service-desk", ok=True, when=time.time(), due=due)
                 if report.recorded or report.failed:
                     log.info(
                         "service-desk scheduler: %d warnings, %d breaches, %d reminders, "
