@@ -20,7 +20,7 @@ from tests.browser.conftest import Crm, Watched, needs_chromium, sign_in
 pytestmark = [pytest.mark.e2e, pytest.mark.browser, needs_chromium]
 
 
-def _reload_until_link(page: Page, name: str, tries: int = 50) -> None:
+def _reload_until_link(page: Page, name: str, tries: int = 150) -> None:
     """Reload until the page shows the link (the conversion process runs after the
     redirect: the lead reads "converting" until it has opened the opportunity)."""
     for _ in range(tries):

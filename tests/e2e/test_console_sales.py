@@ -67,7 +67,7 @@ async def _followed(client: httpx.AsyncClient, answer: httpx.Response) -> httpx.
 
 async def _until(client: httpx.AsyncClient, url: str, text: str) -> httpx.Response:
     """The page once it shows ``text`` (a process finishing after the redirect)."""
-    for _ in range(200):
+    for _ in range(600):  # 30 s at most
         page = await client.get(url)
         if text in page.text:
             return page
