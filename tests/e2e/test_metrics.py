@@ -263,3 +263,18 @@ async def test_json_log_lines_carry_the_command_and_no_personal_data(
     everything = "\n".join(lines)
     for personal in ("Secretname", email, "1234567"):
         assert personal not in everything
+
+
+async def test_group_commits_are_measured(as_user: Callable[..., UserClient], api: Api) -> None:
+    boss = as_user("boss")
+    before = await scrape(api)
+    await asyncio.gather(*(register(boss) for _ in range(8)))
+    after = await scrape(api)
+    groups = value(after, "crm_event_store_group_commit_appends_count") - value(
+        before, "crm_event_store_group_commit_appends_count"
+    )
+    appends = value(after, "crm_event_store_group_commit_appends_sum") - value(
+        before, "crm_event_store_group_commit_appends_sum"
+    )
+    assert 1 <= groups <= appends  # every append was in a group; some groups may hold several
+    assert appends >= 8

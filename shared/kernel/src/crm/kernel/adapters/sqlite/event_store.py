@@ -44,6 +44,7 @@ from crm.kernel.adapters.sqlite.connection import Readers, connect
 from crm.kernel.adapters.sqlite.feed import CommitFeed
 from crm.kernel.errors import DuplicateEventId, IdempotencyKeyReused, WrongExpectedVersion
 from crm.kernel.event_store import ANY_VERSION, NO_STREAM, AppendResult, Idempotency
+from crm.kernel.observability.metrics import GROUP_COMMIT_SIZE
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS events (
@@ -231,6 +232,7 @@ class SqliteEventStore:
         """Commit the group's appends in one transaction (group commit). Every request in it
         was claimed (:func:`_claim`), so its future can no longer be cancelled: its caller may
         stop waiting, but the outcome is always recorded."""
+        GROUP_COMMIT_SIZE.observe(len(group))
         outcomes: list[AppendResult | BaseException] = []
         committed: list[_Row] = []
         try:
