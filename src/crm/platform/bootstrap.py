@@ -267,6 +267,7 @@ def open_platform(
         satisfaction_reopens_complaints=settings.satisfaction_reopens_complaints,
         ticket_reopen_window_days=settings.ticket_reopen_window_days,
         tenant_cache_seconds=settings.tenant_cache_seconds,
+        smtp_url=settings.smtp_url,
     )
     runtime.commands.register(tenant_commands(runtime.tenants))
     for context in contexts:

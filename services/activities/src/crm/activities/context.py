@@ -1,16 +1,25 @@
 """The activities context as the platform wires it: tasks (planned by people and by the
-platform's processes), their reminders, and the next task planned on completing one."""
+platform's processes), their reminders, the next task planned on completing one, and the
+notifications they raise (in the console, and by e-mail through the mailer)."""
 
 from collections.abc import Callable
 from typing import Any
 
 from fastapi import APIRouter
 
-from crm.activities.api import task_routes
+from crm.activities.api import notification_routes, task_routes
+from crm.activities.application.mailer import mailer_job
+from crm.activities.application.notification_commands import (
+    PreferencesOf,
+    notification_commands,
+    preferences_commands,
+)
+from crm.activities.application.notify import NotifyOfTasks
 from crm.activities.application.reactions import OpenNextTask, OpenRetentionTask
 from crm.activities.application.references import References
 from crm.activities.application.reminders import reminder_job
 from crm.activities.application.task_commands import task_commands
+from crm.activities.projections.notification_models import NOTIFICATIONS_PROJECTION
 from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY, REFERENCES_PROJECTION
 from crm.activities.projections.task_models import TASKS_PROJECTION
 from crm.kernel.commands import CommandTable
@@ -22,11 +31,19 @@ from crm.kernel.projection import Projection
 from crm.kernel.reactor import Reaction
 from crm.kernel.runtime import Runtime
 
-ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [task_routes.router]
+ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
+    task_routes.router,
+    notification_routes.router,
+]
 
-PROJECTIONS: list[Projection] = [TASKS_PROJECTION, REFERENCES_PROJECTION, CUSTOMER_DIRECTORY]
+PROJECTIONS: list[Projection] = [
+    TASKS_PROJECTION,
+    NOTIFICATIONS_PROJECTION,
+    REFERENCES_PROJECTION,
+    CUSTOMER_DIRECTORY,
+]
 
-CATEGORIES = frozenset({"task"})
+CATEGORIES = frozenset({"task", "notification", "notifyprefs"})
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -34,11 +51,15 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
 
 def commands(runtime: Runtime) -> list[CommandTable[Any]]:
-    return [task_commands(References(runtime))]
+    return [
+        task_commands(References(runtime)),
+        notification_commands(PreferencesOf(runtime)),
+        preferences_commands(),
+    ]
 
 
 def jobs(runtime: Runtime) -> list[Job]:
-    return [reminder_job(runtime)]
+    return [reminder_job(runtime), mailer_job(runtime)]
 
 
 def reactions(runtime: Runtime) -> list[Reaction]:
@@ -48,6 +69,7 @@ def reactions(runtime: Runtime) -> list[Reaction]:
     return [
         OpenNextTask(runtime.commands, runtime.clock),
         OpenRetentionTask(runtime),
+        NotifyOfTasks(runtime.commands, runtime.clock),
         RebuildAfterErasure("activities.purge-erased-customers", [TASKS_PROJECTION], runtime),
     ]
 

@@ -31,6 +31,8 @@ class Runtime:
     """Service desk: how long after closing a ticket may still be reopened."""
     tenant_cache_seconds: float = 5.0
     """How long a tenant's status is kept before its record is read again."""
+    smtp_url: str | None = None
+    """Where notifications are e-mailed (``smtp://host:port``…, see ``Settings``); None: not."""
 
     @cached_property
     def commands(self) -> CommandBus:

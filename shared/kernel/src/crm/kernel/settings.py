@@ -60,6 +60,10 @@ class Settings(BaseSettings):
     ticket_reopen_window_days: int = Field(default=7, ge=0, le=365)
     """How long after closing a ticket may still be reopened (0: a closed ticket never is;
     a resolved one always may be)."""
+    smtp_url: str | None = Field(default=None, pattern=r"^smtps?://")
+    """The SMTP server notifications are e-mailed through:
+    ``smtp://[user:password@]host[:port][?starttls=true][&from=address]``, or ``smtps://`` for
+    TLS from the start. Unset, nothing is mailed (e-mail waits, pending)."""
     log_level: str = "INFO"
     max_url_bytes: int = Field(default=8192, ge=256, le=1_048_576)
     """A longer URL (path and query) is answered 414."""

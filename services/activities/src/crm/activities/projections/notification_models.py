@@ -161,3 +161,6 @@ class NotificationsProjection:
 
 def parse_instant(value: str) -> datetime:
     return datetime.fromisoformat(value)
+
+
+NOTIFICATIONS_PROJECTION = NotificationsProjection()
