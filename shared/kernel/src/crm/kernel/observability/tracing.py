@@ -37,6 +37,7 @@ MAX_TRACES_PER_BATCH = 32
 _forced_trace_id: ContextVar[int | None] = ContextVar("crm_forced_trace_id", default=None)
 _parents: ContextVar[Mapping[UUID, Context] | None] = ContextVar("crm_trace_parents", default=None)
 _provider: TracerProvider | None = None
+_exporters: list[SpanExporter] = []
 
 tracer = trace.get_tracer("crm")
 
@@ -59,7 +60,8 @@ def configure_tracing(
 ) -> TracerProvider | None:
     """Install the tracer provider: with ``exporter`` (tests: the SDK's in-memory one) spans
     go there as they end; else over OTLP/HTTP when an OTLP endpoint is configured; else
-    nothing is installed and every span is a no-op. Calling it again adds the exporter."""
+    nothing is installed and every span is a no-op. Calling it again adds an exporter not
+    added yet."""
     global _provider
     if exporter is None:
         endpoint = os.environ.get("OTEL_EXPORTER_OTLP_TRACES_ENDPOINT") or os.environ.get(
@@ -71,6 +73,9 @@ def configure_tracing(
 
         processor: Any = BatchSpanProcessor(OTLPSpanExporter())
     else:
+        if exporter in _exporters:
+            return _provider
+        _exporters.append(exporter)
         processor = SimpleSpanProcessor(exporter)
     if _provider is None:
         name = os.environ.get("OTEL_SERVICE_NAME") or service_name
