@@ -35,10 +35,9 @@ from crm.kernel.projection import ProjectionRunner, ensure_version
 from crm.kernel.repository import CommandContext
 from crm.kernel.tenants import TenantStatus
 from crm.platform.bootstrap import Platform, open_platform
-from crm.platform.imports import customers as customer_rows
 from crm.platform.imports.mapping import BadMapping, edited, suggest, unmapped
 from crm.platform.imports.record import Import, PlanImport, may_import
-from crm.platform.imports.run import CustomerImport, Report, run
+from crm.platform.imports.run import KINDS, FileImport, Report, run
 from crm.platform.imports.sources import RowSource, UnreadableFile
 from crm.platform.imports.wiring import with_imports
 
@@ -65,17 +64,20 @@ def _changes(pairs: list[str]) -> dict[str, str | None]:
     return changes
 
 
+FileArg = Annotated[
+    Path,
+    typer.Argument(
+        help="A .csv or .xlsx file, a header row first",
+        exists=True,
+        dir_okay=False,
+        readable=True,
+    ),
+]
+
+
 @import_app.command("customers")
 def customers(
-    file: Annotated[
-        Path,
-        typer.Argument(
-            help="A .csv or .xlsx file, a header row first",
-            exists=True,
-            dir_okay=False,
-            readable=True,
-        ),
-    ],
+    file: FileArg,
     dry_run: Annotated[
         bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
     ] = False,
@@ -100,6 +102,75 @@ def customers(
 ) -> None:
     """Import customers: `--dry-run` first to see every row's outcome (would create,
     duplicate of, error with the column and the value), then without it to run."""
+    _import(
+        "customers",
+        file,
+        dry_run,
+        mapping,
+        resume,
+        day_first,
+        region,
+        owner,
+        encoding,
+        user,
+        role,
+        tenant,
+    )
+
+
+@import_app.command("interactions")
+def interactions(
+    file: FileArg,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
+    ] = False,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
+    ] = None,
+    day_first: Annotated[bool, typer.Option(help="03/04/2019 is 3 April")] = False,
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
+    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+) -> None:
+    """Import past interactions (calls, e-mails, meetings, visits, chats) of existing
+    customers, named by id or e-mail, each dated by its own date."""
+    _import(
+        "interactions",
+        file,
+        dry_run,
+        mapping,
+        resume,
+        day_first,
+        "CN",
+        None,
+        encoding,
+        user,
+        role,
+        tenant,
+    )
+
+
+def _import(
+    kind: str,
+    file: Path,
+    dry_run: bool,
+    mapping: list[str] | None,
+    resume: str | None,
+    day_first: bool,
+    region: str,
+    owner: str | None,
+    encoding: str | None,
+    user: str | None,
+    role: Role,
+    tenant: str | None,
+) -> None:
     from crm.platform.cli import existing_settings
 
     settings = existing_settings()
@@ -118,6 +189,7 @@ def customers(
         code = asyncio.run(
             _run(
                 settings,
+                KINDS[kind],
                 source,
                 name,
                 user or _operator(),
@@ -142,6 +214,7 @@ def customers(
 
 async def _run(
     settings: object,
+    kind: type[FileImport],
     source: RowSource,
     tenant: str,
     user: str,
@@ -180,7 +253,9 @@ async def _run(
             except NotFound:
                 raise InvalidCommand("resume", f"no import {resume} / 没有此导入") from None
             assert state.plan is not None
-            planner = CustomerImport(
+            if state.plan.kind != kind.kind:
+                raise InvalidCommand("resume", f"import {resume} is of {state.plan.kind}")
+            planner = kind(
                 runtime,
                 RowSource(source.path, encoding=state.plan.options.encoding),
                 dict(state.plan.mapping),
@@ -190,7 +265,7 @@ async def _run(
             )
             err.print(f"resuming import {resume} after row {state.through_row}")
         else:
-            fields = customer_rows.FIELDS
+            fields = kind.fields
             chosen = edited(suggest(source.headers, fields), changes, source.headers, fields)
             left = unmapped(source.headers, chosen)
             err.print(
@@ -200,7 +275,7 @@ async def _run(
                 highlight=False,
                 soft_wrap=True,
             )
-            planner = CustomerImport(runtime, source, chosen, options, tenant, import_id)
+            planner = kind(runtime, source, chosen, options, tenant, import_id)
             with _Bar("dry run / 试运行", total=None) as (bar, task):
                 report = await planner.dry_run(
                     lambda n, total: bar.update(task, completed=n, total=total or None)

@@ -23,14 +23,25 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "date": ("date", "order date", "placed", "placed at", "日期", "下单日期", "时间"),
     "quantity": ("quantity", "qty", "数量"),
     "sku": ("sku", "product code", "item", "产品编号", "货号", "商品编码"),
+    "kind": ("kind", "customer type", "类型", "客户类型"),
+    "customer": ("customer id", "customer", "客户编号", "客户id", "客户"),
+    "channel": ("channel", "type", "方式", "联系方式", "渠道"),
+    "direction": ("direction", "方向"),
+    "summary": ("summary", "notes", "note", "subject", "内容", "摘要", "备注", "记录"),
+    "duration": ("duration", "minutes", "duration minutes", "时长", "分钟"),
 }
+"""Each field's names; a name may belong to several fields (``客户`` is a customers file's
+name and an interactions file's customer): the kind's fields decide which."""
 
 
 def _key(header: str) -> str:
     return re.sub(r"[\s_\-*:\uff1a]+", " ", header.strip().lower()).strip()
 
 
-_INDEX = {_key(s): field for field, names in SYNONYMS.items() for s in names}
+_INDEX: dict[str, list[str]] = {}
+for _field, _names in SYNONYMS.items():
+    for _name in _names:
+        _INDEX.setdefault(_key(_name), []).append(_field)
 
 
 class BadMapping(ValueError):
@@ -46,8 +57,8 @@ def suggest(headers: Sequence[str], fields: Sequence[str]) -> dict[str, str]:
     each field taken by its first column only."""
     mapping: dict[str, str] = {}
     for header in headers:
-        field = _INDEX.get(_key(header))
-        if field is not None and field in fields and field not in mapping.values():
+        field = next((f for f in _INDEX.get(_key(header), ()) if f in fields), None)
+        if field is not None and field not in mapping.values():
             mapping[header] = field
     return mapping
 

@@ -1,9 +1,10 @@
 """``/imports``: upload a file and get its dry run, confirm it, follow it, list imports.
 
-``POST /imports`` (multipart: ``file``, ``kind``, optional ``mapping`` as a JSON object of
-column → field or null, ``day_first``, ``region``, ``owner_id``, ``encoding``) keeps the file
-in the data directory, runs the dry run and records it as the import's plan: 201 with every
-row that would not create (duplicates, errors with the column and value). Nothing else is
+``POST /imports`` (multipart: ``file``, ``kind`` (``customers`` or ``interactions``),
+optional ``mapping`` as a JSON object of column → field or null, ``day_first``, ``region``,
+``owner_id``, ``encoding``) keeps the file in the data directory, runs the dry run and
+records it as the import's plan: 201 with every row that would not create (duplicates,
+errors with the column and value). Nothing else is
 written until ``POST /imports/{id}/confirm`` (202), which runs the import in the background;
 confirming again an import that stopped (the process died) resumes it, creating no row
 twice. ``GET /imports/{id}`` is its status, ``GET /imports/{id}/rows`` what each row did,
@@ -28,7 +29,6 @@ from crm.kernel.http import Authenticator, Commands
 from crm.kernel.http.params import Limit, Offset
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
-from crm.platform.imports import customers as customer_rows
 from crm.platform.imports.mapping import BadMapping, edited, suggest, unmapped
 from crm.platform.imports.record import (
     Import,
@@ -38,7 +38,7 @@ from crm.platform.imports.record import (
     import_records,
     may_import,
 )
-from crm.platform.imports.run import CustomerImport, run
+from crm.platform.imports.run import KINDS, FileImport, run
 from crm.platform.imports.sources import ENCODINGS, RowSource, UnreadableFile
 from crm.platform.imports.wiring import with_imports
 
@@ -113,7 +113,7 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         ctx: Ctx,
         response: Response,
         file: Annotated[UploadFile, File(description="A .csv or .xlsx file, a header row first")],
-        kind: Annotated[Literal["customers"], Form()] = "customers",
+        kind: Annotated[Literal["customers", "interactions"], Form()] = "customers",
         mapping: Annotated[
             str | None,
             Form(description='JSON: {"column": "field" or null}, edits of the suggested mapping'),
@@ -137,10 +137,10 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
             await _save(file, path)
             try:
                 source = RowSource(path, encoding=encoding)
-                fields = customer_rows.FIELDS
+                fields = KINDS[kind].fields
                 chosen = edited(suggest(source.headers, fields), changes, source.headers, fields)
                 options = ImportOptions(day_first=day_first, region=region, owner_id=owner_id)
-                planner = CustomerImport(runtime, source, chosen, options, ctx.tenant, import_id)
+                planner = KINDS[kind](runtime, source, chosen, options, ctx.tenant, import_id)
             except (UnreadableFile, BadMapping) as e:
                 where = "mapping" if isinstance(e, BadMapping) else "file"
                 raise InvalidCommand(where, str(e)) from None
@@ -180,7 +180,7 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
             path = next(folder(ctx.tenant).glob(f"{id_}.*"), None)
             if path is None:
                 raise InvalidCommand("import_id", "its file is no longer kept / 文件已不在")
-            planner = CustomerImport(
+            planner = KINDS[plan.plan.kind](
                 runtime,
                 RowSource(path, encoding=options.encoding),
                 dict(plan.plan.mapping),
@@ -264,7 +264,7 @@ async def _save(file: UploadFile, path: Path) -> None:
             out.write(chunk)
 
 
-async def _run(planner: CustomerImport, ctx: CommandContext) -> None:
+async def _run(planner: FileImport, ctx: CommandContext) -> None:
     try:
         await run(planner, ctx)
     except Exception:  # the import stays running: confirming it again resumes it

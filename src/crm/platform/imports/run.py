@@ -18,23 +18,34 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable
+from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Literal
+from datetime import datetime
+from typing import Any, Literal
 from uuid import UUID, uuid4, uuid5
 
-from crm.customer.application.customer_commands import RegisterCustomer
+from crm.customer.application.customer_commands import LogInteraction, RegisterCustomer
 from crm.customer.application.duplicates import SCANNED_PER_KEY, find_duplicates
 from crm.customer.domain.customer import Customer
 from crm.customer.domain.duplicates import Match, MatchKeys, score
 from crm.customer.projections.customers import CustomersProjection
-from crm.events.imports import DuplicateRow, FailedRow, ImportedRow, ImportOptions, ImportPlanned
+from crm.events.imports import (
+    DuplicateRow,
+    FailedRow,
+    ImportedRow,
+    ImportKind,
+    ImportOptions,
+    ImportPlanned,
+)
 from crm.kernel.errors import CrmError, InvalidCommand, WrongExpectedVersion
 from crm.kernel.event_store import Idempotency
 from crm.kernel.projection import wait_until
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+from crm.platform.imports.customers import FIELDS as CUSTOMER_FIELDS
 from crm.platform.imports.customers import CustomerRow, RowError, RowReader
+from crm.platform.imports.interactions import FIELDS as INTERACTION_FIELDS
+from crm.platform.imports.interactions import InteractionReader, InteractionRow
 from crm.platform.imports.record import (
     ConfirmImport,
     FinishImport,
@@ -67,19 +78,22 @@ class RowOutcome:
     import), ``duplicate``, ``error``."""
     id: str | None = None
     """The record the row creates (or created)."""
-    customer: CustomerRow | None = None
+    item: Any = None
+    """What the row reads as (the kind's: a customer, an interaction)."""
     duplicate_of: str | None = None
     duplicate_row: int | None = None
     """When it duplicates an earlier row of the file: that row."""
     score: int | None = None
     reasons: tuple[str, ...] = ()
     error: RowError | None = None
+    noun: str = "customer"
+    """What the row creates: ``customer``, ``interaction``."""
 
     @property
     def message(self) -> str:
         """What the row does, in English and Chinese."""
         if self.outcome in ("create", "created"):
-            return f"creates customer {self.id} / 新建客户"
+            return f"creates {self.noun} {self.id} / 新建"
         if self.outcome == "duplicate":
             of = (
                 f"row {self.duplicate_row} / 第 {self.duplicate_row} 行"
@@ -87,8 +101,8 @@ class RowOutcome:
                 else ""
             )
             return (
-                f"duplicate of customer {self.duplicate_of} {of}".rstrip()
-                + f" (score {self.score}: {', '.join(self.reasons)}) / 疑似重复客户"
+                f"duplicate of {self.noun} {self.duplicate_of} {of}".rstrip()
+                + f" (score {self.score}: {', '.join(self.reasons)}) / 疑似重复"
             )
         assert self.error is not None
         return self.error.message
@@ -196,9 +210,14 @@ class Report:
         }
 
 
-class CustomerImport:
-    """The rows of one customers file, as what each would do (:meth:`rows`), for a dry run
-    (:meth:`dry_run`) or a run (:func:`run`)."""
+class FileImport:
+    """The rows of one file of a kind, as what each would do (:meth:`rows`), for a dry run
+    (:meth:`dry_run`) or a run (:func:`run`). A kind says how a row reads (:meth:`read`),
+    what it duplicates (:meth:`duplicate`), and the command it is (:meth:`command`)."""
+
+    kind: ImportKind
+    fields: tuple[str, ...]
+    noun: str
 
     def __init__(
         self,
@@ -215,14 +234,45 @@ class CustomerImport:
         self.options = options
         self.tenant = tenant
         self.import_id = import_id or str(uuid4())
-        self.reader = RowReader(source.headers, mapping, options.region, options.owner_id)
 
-    def key(self, row: int, customer: CustomerRow) -> Idempotency:
+    def column_of(self, field: str) -> str | None:
+        return next((h for h, f in self.mapping.items() if f == field), None)
+
+    async def read(self, cells: Sequence[str]) -> Any:
+        """The row as the kind's item, or a :class:`RowError`."""
+        raise NotImplementedError
+
+    def fingerprint(self, item: Any) -> str:
+        """What the row's command carries (the hash under its idempotency key)."""
+        raise NotImplementedError
+
+    async def duplicate(self, row: int, id_: str, item: Any) -> RowOutcome | None:
+        """The row's outcome if it duplicates a record already there or an earlier row."""
+        raise NotImplementedError
+
+    def start(self) -> None:
+        """A pass over the file begins: forget the rows of an earlier pass."""
+
+    def remember(self, row: int, id_: str, item: Any) -> None:
+        """The row creates: later rows are matched against it."""
+
+    def record_for(self, row: int, item: Any) -> str:
+        """The id of the record the row creates: derived from the import and the row, the
+        same on every run."""
+        return record_id(self.import_id, row)
+
+    def command(self, id_: str, item: Any) -> tuple[object, datetime | None]:
+        """The row's command and when its fact happened (None: now)."""
+        raise NotImplementedError
+
+    def subjects(self, id_: str, item: Any) -> list[str]:
+        """Whose keys the command's personal data is sealed with (made for a batch at once)."""
+        return []
+
+    def key(self, row: int, item: Any) -> Idempotency:
         """The row's idempotency key (the tenant's, the import's, the row's) and the hash of
-        what it registers."""
-        digest = hashlib.sha256(
-            repr((customer.profile.as_dict(), customer.tags, self.options.owner_id)).encode()
-        ).hexdigest()
+        what it records."""
+        digest = hashlib.sha256(self.fingerprint(item).encode()).hexdigest()
         return Idempotency(f"{self.tenant}:import/{self.import_id}/{row}", digest)
 
     async def rows(
@@ -231,52 +281,29 @@ class CustomerImport:
         """Each row's outcome in the file's order. ``resumed``: rows whose key is recorded
         were created by an earlier run (``created``); rows up to ``through_row`` were
         recorded done and are only read again (to know what they created)."""
-        index = FileIndex()
+        self.start()
         for row in self.source:
-            read = self.reader.read(row.values)
+            read = await self.read(row.values)
             if isinstance(read, RowError):
                 yield RowOutcome(row.number, "error", error=read)
                 continue
-            id_ = record_id(self.import_id, row.number)
-            p = read.profile
-            keys = MatchKeys.of(p.name, p.email, p.phone, p.company)
+            id_ = self.record_for(row.number, read)
             if resumed and await self.runtime.store.idempotent_result(self.key(row.number, read)):
-                index.add(keys, row.number, id_)
-                yield RowOutcome(row.number, "created", id_, read)
+                self.remember(row.number, id_, read)
+                yield RowOutcome(row.number, "created", id_, read, noun=self.noun)
                 continue
             if row.number <= through_row:  # done, and created nothing: a duplicate or refused
                 continue
-            in_file = index.match(keys)
-            if in_file is not None:
-                seen, match = in_file
-                yield RowOutcome(
-                    row.number,
-                    "duplicate",
-                    duplicate_of=seen.id,
-                    duplicate_row=seen.row,
-                    score=match.score,
-                    reasons=match.reasons,
-                    customer=read,
-                )
+            duplicate = await self.duplicate(row.number, id_, read)
+            if duplicate is not None:
+                yield duplicate
                 continue
-            found = await find_duplicates(self.runtime, self.tenant, p, exclude=id_, wait=False)
-            if found:
-                best = found[0].match
-                yield RowOutcome(
-                    row.number,
-                    "duplicate",
-                    duplicate_of=best.customer_id,
-                    score=best.score,
-                    reasons=best.reasons,
-                    customer=read,
-                )
-                continue
-            index.add(keys, row.number, id_)
-            yield RowOutcome(row.number, "create", id_, read)
+            self.remember(row.number, id_, read)
+            yield RowOutcome(row.number, "create", id_, read, noun=self.noun)
 
     async def caught_up(self) -> None:
         """Wait (up to the read wait) for the customers read model to reach the log's head:
-        duplicates are looked up in it, once per row, without waiting each time."""
+        duplicates and customers are looked up in it, once per row, without waiting."""
         projection = CustomersProjection()
         runtime = self.runtime
         await wait_until(
@@ -301,7 +328,7 @@ class CustomerImport:
 
     def planned(self, report: Report) -> ImportPlanned:
         return ImportPlanned(
-            kind="customers",
+            kind=self.kind,
             file_name=self.source.path.name[-255:],
             sha256=file_hash(self.source),
             format=self.source.format,
@@ -314,6 +341,168 @@ class CustomerImport:
         )
 
 
+class CustomerImport(FileImport):
+    """Customers: each row registers one, unless it likely is a customer already there or
+    one an earlier row registers."""
+
+    kind = "customers"
+    fields = CUSTOMER_FIELDS
+    noun = "customer"
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        source: RowSource,
+        mapping: dict[str, str],
+        options: ImportOptions,
+        tenant: str,
+        import_id: str | None = None,
+    ) -> None:
+        super().__init__(runtime, source, mapping, options, tenant, import_id)
+        self.reader = RowReader(source.headers, mapping, options.region, options.owner_id)
+        self.index = FileIndex()
+
+    def start(self) -> None:
+        self.index = FileIndex()
+
+    async def read(self, cells: Sequence[str]) -> CustomerRow | RowError:
+        return self.reader.read(cells)
+
+    def fingerprint(self, item: CustomerRow) -> str:
+        return repr((item.profile.as_dict(), item.tags, self.options.owner_id))
+
+    @staticmethod
+    def _keys(item: CustomerRow) -> MatchKeys:
+        p = item.profile
+        return MatchKeys.of(p.name, p.email, p.phone, p.company)
+
+    def remember(self, row: int, id_: str, item: CustomerRow) -> None:
+        self.index.add(self._keys(item), row, id_)
+
+    async def duplicate(self, row: int, id_: str, item: CustomerRow) -> RowOutcome | None:
+        in_file = self.index.match(self._keys(item))
+        if in_file is not None:
+            seen, match = in_file
+            return RowOutcome(
+                row,
+                "duplicate",
+                duplicate_of=seen.id,
+                duplicate_row=seen.row,
+                score=match.score,
+                reasons=match.reasons,
+                item=item,
+            )
+        found = await find_duplicates(
+            self.runtime, self.tenant, item.profile, exclude=id_, wait=False
+        )
+        if not found:
+            return None
+        best = found[0].match
+        return RowOutcome(
+            row,
+            "duplicate",
+            duplicate_of=best.customer_id,
+            score=best.score,
+            reasons=best.reasons,
+            item=item,
+        )
+
+    def command(self, id_: str, item: CustomerRow) -> tuple[object, datetime | None]:
+        command = RegisterCustomer(
+            item.profile,
+            tags=item.tags,
+            owner_id=self.options.owner_id,
+            customer_id=id_,
+            confirm_distinct=True,  # the import found the duplicates itself, with the same rule
+        )
+        return command, None
+
+    def subjects(self, id_: str, item: CustomerRow) -> list[str]:
+        return [Customer.stream_id_for(id_)]
+
+
+class InteractionImport(FileImport):
+    """Interactions of the past: each row logs one on its customer, dated by its date (the
+    event's ``occurred_at``); one the customer already has (the same customer, channel, time
+    and summary) is a duplicate."""
+
+    kind = "interactions"
+    fields = INTERACTION_FIELDS
+    noun = "interaction"
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        source: RowSource,
+        mapping: dict[str, str],
+        options: ImportOptions,
+        tenant: str,
+        import_id: str | None = None,
+    ) -> None:
+        super().__init__(runtime, source, mapping, options, tenant, import_id)
+        self.reader = InteractionReader(
+            source.headers,
+            mapping,
+            options.day_first,
+            runtime.read_store,
+            tenant,
+            runtime.clock.now(),
+        )
+        self.seen: dict[str, tuple[int, str]] = {}
+
+    def start(self) -> None:
+        self.seen = {}
+
+    async def read(self, cells: Sequence[str]) -> InteractionRow | RowError:
+        return await self.reader.read(cells)
+
+    def fingerprint(self, item: InteractionRow) -> str:
+        return item.fingerprint()
+
+    def record_for(self, row: int, item: InteractionRow) -> str:
+        return item.interaction_id
+
+    def remember(self, row: int, id_: str, item: InteractionRow) -> None:
+        self.seen.setdefault(item.interaction_id, (row, id_))
+
+    async def duplicate(self, row: int, id_: str, item: InteractionRow) -> RowOutcome | None:
+        earlier = self.seen.get(item.interaction_id)
+        if earlier is None:
+            customer = await self.runtime.commands.repository(Customer).load(
+                item.customer_id, tenant=self.tenant
+            )
+            if item.interaction_id not in customer.state.interactions:
+                return None
+        return RowOutcome(
+            row,
+            "duplicate",
+            duplicate_of=item.interaction_id,
+            duplicate_row=earlier[0] if earlier else None,
+            score=100,
+            reasons=("same_interaction",),
+            item=item,
+            noun=self.noun,
+        )
+
+    def command(self, id_: str, item: InteractionRow) -> tuple[object, datetime | None]:
+        command = LogInteraction(
+            item.customer_id,
+            channel=item.channel,
+            summary=item.summary,
+            direction=item.direction,
+            occurred_at=item.occurred_at,
+            duration_minutes=item.duration_minutes,
+            interaction_id=item.interaction_id,
+        )
+        return command, item.occurred_at
+
+
+KINDS: dict[str, type[FileImport]] = {
+    "customers": CustomerImport,
+    "interactions": InteractionImport,
+}
+
+
 def file_hash(source: RowSource) -> str:
     digest = hashlib.sha256()
     with source.path.open("rb") as f:
@@ -323,7 +512,7 @@ def file_hash(source: RowSource) -> str:
 
 
 async def run(
-    planner: CustomerImport,
+    planner: FileImport,
     ctx: CommandContext,
     progress: Progress | None = None,
     *,
@@ -386,7 +575,12 @@ async def run(
         wait together in one transaction (its group commit), and the data subjects' keys are
         created for the batch at once; then record the batch done."""
         nonlocal done
-        creating = [Customer.stream_id_for(o.id) for o in chunk if o.id and o.outcome == "create"]
+        creating = [
+            s
+            for o in chunk
+            if o.id and o.outcome == "create"
+            for s in planner.subjects(o.id, o.item)
+        ]
         if creating:  # the batch's keys in one transaction, not one each
             await runtime.codec.keys.get_or_create(creating)
         for outcome in await asyncio.gather(*(_execute(planner, o, ctx) for o in chunk)):
@@ -412,39 +606,42 @@ async def run(
     return report
 
 
-async def _execute(planner: CustomerImport, outcome: RowOutcome, ctx: CommandContext) -> RowOutcome:
+COMMAND_FIELDS = {"occurred_at": "date", "duration_minutes": "duration"}
+"""A command's field → the file's field it came from, where they are named apart."""
+
+
+async def _execute(planner: FileImport, outcome: RowOutcome, ctx: CommandContext) -> RowOutcome:
     if outcome.outcome != "create":
         return outcome
-    customer = outcome.customer
-    assert customer is not None
     assert outcome.id is not None
-    command = RegisterCustomer(
-        customer.profile,
-        tags=customer.tags,
-        owner_id=planner.options.owner_id,
-        customer_id=outcome.id,
-        confirm_distinct=True,  # the import found the duplicates itself, with the same rule
-    )
+    command, happened = planner.command(outcome.id, outcome.item)
+    now = planner.runtime.clock.now()
     row_ctx = CommandContext(
         actor=ctx.actor,
         role=ctx.role,
         tenant=ctx.tenant,
-        now=planner.runtime.clock.now(),
+        now=now,
         correlation_id=UUID(planner.import_id),
-        idempotency=planner.key(outcome.row, customer),
+        idempotency=planner.key(outcome.row, outcome.item),
         team=ctx.team,
+        occurred_at=happened if happened is None or happened < now else None,
     )
     try:
         result = await planner.runtime.commands.run(command, row_ctx)
     except WrongExpectedVersion:  # an overlapping run of this import registered it first
-        return RowOutcome(outcome.row, "created", outcome.id, customer)
+        return RowOutcome(outcome.row, "created", outcome.id, outcome.item, noun=outcome.noun)
     except CrmError as e:
         field_ = getattr(e, "field", None)
-        column = planner.reader.column_of(field_) if isinstance(field_, str) else None
+        field_ = COMMAND_FIELDS.get(field_, field_) if isinstance(field_, str) else None
+        column = planner.column_of(field_) if field_ is not None else None
         reason = getattr(e, "message", None) or str(e)
         return RowOutcome(
             outcome.row, "error", error=RowError(column, None, f"{reason} / 无法导入")
         )
     return RowOutcome(
-        outcome.row, "created" if result.result.replayed else "create", outcome.id, customer
+        outcome.row,
+        "created" if result.result.replayed else "create",
+        outcome.id,
+        outcome.item,
+        noun=outcome.noun,
     )
