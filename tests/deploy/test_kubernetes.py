@@ -29,6 +29,7 @@ import kubernetes_validate
 import pytest
 import yaml
 
+from crm.kernel.observability import ObservabilitySettings
 from crm.kernel.settings import Settings
 from crm.platform.bootstrap import CONTEXTS, fed_by_bus
 from tests.support.crm_cli import parse
@@ -40,6 +41,9 @@ OVERLAYS = ["dev", "prod"]
 KUBERNETES_VERSIONS = ["1.31", "1.37"]
 CUSTOM_RESOURCES = {"Kafka", "KafkaNodePool", "MongoDBCommunity", "Cluster"}
 SECRET = "crm-secrets"
+MONITORING_NAMESPACE = {
+    "namespaceSelector": {"matchLabels": {"kubernetes.io/metadata.name": "monitoring"}}
+}
 
 
 @cache
@@ -311,14 +315,32 @@ def test_network_policies_deny_by_default_and_select_real_pods(name: str) -> Non
                 for d in selected:
                     c = d["spec"]["template"]["spec"]["containers"][0]
                     assert port["port"] in {p["name"] for p in c["ports"]}
+
+    def metrics_only(policy: Manifest) -> bool:
+        """Ingress to the metrics port only, from the monitoring namespace only."""
+        rules = policy["spec"].get("ingress", [])
+        return bool(rules) and all(
+            [p["port"] for p in rule["ports"]] == ["metrics"]
+            and rule["from"] == [MONITORING_NAMESPACE]
+            for rule in rules
+        )
+
     ingress_open = {
         d["metadata"]["name"]
         for p in policies
-        if p["spec"].get("ingress")
+        if p["spec"].get("ingress") and not metrics_only(p)
         for d in deployments
         if selects(p["spec"]["podSelector"], pod_labels(d))
     }
     assert ingress_open == {c.name for c in CONTEXTS}, "only the HTTP APIs take connections"
+    scraped = {
+        d["metadata"]["name"]
+        for p in policies
+        if metrics_only(p)
+        for d in deployments
+        if selects(p["spec"]["podSelector"], pod_labels(d))
+    }
+    assert scraped == {d["metadata"]["name"] for d in deployments}, "Prometheus scrapes every pod"
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -330,9 +352,12 @@ def test_images_are_pinned_and_settings_are_known(name: str) -> None:
         assert tag not in {"", "latest"}
         refs = {next(iter(r)): next(iter(r.values()))["name"] for r in c["envFrom"]}
         assert refs == {"configMapRef": "crm-config", "secretRef": SECRET}
-    known = {f"CRM_{field.upper()}" for field in Settings.model_fields}
+    fields = [*Settings.model_fields, *ObservabilitySettings.model_fields]
+    known = {f"CRM_{field.upper()}" for field in fields}
     assert set(settings_of(manifests)) <= known
-    Settings.model_validate({k[4:].lower(): v for k, v in settings_of(manifests).items()})
+    values = {k[4:].lower(): v for k, v in settings_of(manifests).items()}
+    Settings.model_validate(values)
+    ObservabilitySettings.model_validate(values)
 
 
 def test_prod_commits_no_secret_and_pins_a_release() -> None:
