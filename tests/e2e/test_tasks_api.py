@@ -8,11 +8,12 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from typing import Any
 from uuid import uuid4
 
 import pytest
+from icalendar import Calendar
 
 from crm.activities.application.reminders import ReminderScheduler
 from crm.activities.application.task_commands import derived_id
@@ -23,7 +24,7 @@ from crm.kernel.projection import wait_until
 from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
-from tests.conftest import T0, UserClient
+from tests.conftest import T0, Api, UserClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "activities")]
 
@@ -248,3 +249,50 @@ async def test_a_customer_whose_churn_risk_became_high_gets_one_retention_task(
     assert r.status_code == 422
     assert "outcome" in r.text
     await ok(await ana.post(f"/tasks/{task['id']}/complete", json={"outcome": "won_back"}))
+
+
+async def test_the_calendar_shows_ones_tasks_by_time_and_as_an_ics_feed(
+    api: Api, as_user: Users
+) -> None:
+    boss = as_user("boss", Role.MANAGER, team="north")
+    ana = as_user("ana", Role.SALES_REP, team="north")
+    bob = as_user("bob", Role.SALES_REP, team="south")
+    ada = await customer_of(boss, "ana")
+    late = await ok(await ana.post("/tasks", json=call(ada, title="Late call")), 201)
+    early = {"title": "Early call", "due_at": (DUE - timedelta(hours=3)).isoformat()}
+    first = await ok(await ana.post("/tasks", json=call(ada, **early, duration_minutes=45)), 201)
+    gone = await ok(await ana.post("/tasks", json=call(ada, title="Dropped")), 201)
+    done = await ok(await ana.post(f"/tasks/{gone['id']}/cancel", json={}))
+    window = {"from": T0.isoformat(), "to": (T0 + timedelta(days=7)).isoformat()}
+    mine = await read(ana, "/calendar", done["position"], **window)
+    assert [(e["kind"], e["title"]) for e in mine["items"]] == [
+        ("task", "Early call"),
+        ("task", "Late call"),
+    ]
+    end = datetime.fromisoformat(mine["items"][0]["end"])
+    assert end == DUE - timedelta(hours=2, minutes=15)
+    # her manager reads it; another rep may not
+    team = await read(boss, "/calendar", done["position"], user_id="ana", **window)
+    assert [e["id"] for e in team["items"]] == [first["id"], late["id"]]
+    assert (await bob.get("/calendar", params={**window, "user_id": "ana"})).status_code == 403
+    bad = await ana.get("/calendar", params={"from": window["to"], "to": window["from"]})
+    assert bad.status_code == 422
+    assert "to" in bad.text
+    too_long = {"from": T0.isoformat(), "to": (T0 + timedelta(days=200)).isoformat()}
+    assert (await ana.get("/calendar", params=too_long)).status_code == 422
+
+    # the feed: a calendar app subscribes with the URL's key, no token
+    url = (await ok(await ana.get("/calendar/feed")))["url"]
+    feed = await api.client.get(url)
+    assert feed.status_code == 200, feed.text
+    assert feed.headers["content-type"].startswith("text/calendar")
+    cal = Calendar.from_ical(feed.content)
+    events = {str(e["summary"]): e for e in cal.walk("VEVENT")}
+    assert set(events) == {"Early call", "Late call", "Dropped"}
+    assert str(events["Dropped"]["status"]) == "CANCELLED"
+    assert events["Early call"].decoded("dtstart") == DUE - timedelta(hours=3)
+    [alarm] = events["Late call"].walk("VALARM")
+    assert alarm.decoded("trigger") == -timedelta(minutes=30)
+    forged = url.replace("/ana.ics", "/bob.ics")
+    assert (await api.client.get(forged)).status_code == 404
+    assert (await api.client.get(url[:-4] + "0000")).status_code == 404

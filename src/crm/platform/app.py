@@ -9,6 +9,7 @@ from typing import Any
 from fastapi import Depends, FastAPI
 from fastapi.responses import JSONResponse
 
+from crm.activities.api.calendar_routes import FEEDS as CALENDAR_FEEDS
 from crm.console import install_console
 from crm.console.pages import PREFIX as CONSOLE
 from crm.console.session import Sessions
@@ -162,7 +163,7 @@ def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions) ->
                 CONSOLE,
                 *([app.openapi_url] if app.openapi_url else []),
             ],
-            public_prefixes=[f"{CONSOLE}/"],
+            public_prefixes=[f"{CONSOLE}/", f"{CALENDAR_FEEDS}/"],
             identities=[sessions.identity],
             exempt=(*PROBES, METRICS),
         )

@@ -7,7 +7,7 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from crm.activities.api import notification_routes, task_routes
+from crm.activities.api import calendar_routes, notification_routes, task_routes
 from crm.activities.application.mailer import mailer_job
 from crm.activities.application.notification_commands import (
     PreferencesOf,
@@ -22,6 +22,7 @@ from crm.activities.application.task_commands import task_commands
 from crm.activities.projections.notification_models import NOTIFICATIONS_PROJECTION
 from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY, REFERENCES_PROJECTION
 from crm.activities.projections.task_models import TASKS_PROJECTION
+from crm.activities.projections.visit_models import VISITS_PROJECTION
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.erasure import RebuildAfterErasure
@@ -34,11 +35,13 @@ from crm.kernel.runtime import Runtime
 ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     task_routes.router,
     notification_routes.router,
+    calendar_routes.router,
 ]
 
 PROJECTIONS: list[Projection] = [
     TASKS_PROJECTION,
     NOTIFICATIONS_PROJECTION,
+    VISITS_PROJECTION,
     REFERENCES_PROJECTION,
     CUSTOMER_DIRECTORY,
 ]

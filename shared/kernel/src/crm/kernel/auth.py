@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import contextlib
+import hashlib
+import hmac
 import os
 import secrets
 import time
@@ -95,6 +97,16 @@ class TokenIssuer:
         so what its signature and claims said holds until it expires; checking them again
         on every request (twice: the rate limiter and the authenticator) cost about a tenth
         of a command's time."""
+
+    def feed_key(self, tenant: str, user: str) -> str:
+        """The key of ``user``'s calendar feed URL (calendar apps send no bearer token): an
+        HMAC of the tenant and user under the platform's secret, so it never expires and is
+        revoked only by rotating the secret."""
+        message = f"calendar-feed:{tenant}:{user}".encode()
+        return hmac.new(self._secret.encode(), message, hashlib.sha256).hexdigest()
+
+    def check_feed_key(self, tenant: str, user: str, key: str) -> bool:
+        return hmac.compare_digest(self.feed_key(tenant, user), key)
 
     def issue(
         self,
