@@ -68,6 +68,18 @@ class Crm:
             raise DemoError(f"{user}: {method} {url} -> {r.status_code} {r.text}")
         return dict(r.json())
 
+    async def register(self, user: str, body: dict[str, Any]) -> dict[str, Any]:
+        """``POST /customers``. The demo's people are distinct by construction, so a likely
+        duplicate (two Ada Lindqvists at Lindqvist Legal) is confirmed distinct, as the user
+        who looked at the candidates the 409 names would."""
+        r = await self.client.post("/customers", json=body, headers=self.user(user))
+        self.commands += 1
+        if r.status_code == 409 and r.json().get("code") == "possible_duplicate":
+            return await self.send(user, "POST", "/customers", {**body, "confirm_distinct": True})
+        if r.status_code >= 300:
+            raise DemoError(f"{user}: POST /customers -> {r.status_code} {r.text}")
+        return dict(r.json())
+
     async def get(self, user: str, url: str, **params: Any) -> httpx.Response:
         return await self.client.get(url, params=params, headers=self.user(user))
 

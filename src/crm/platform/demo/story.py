@@ -190,7 +190,7 @@ class Story:
             day = weekday(end - timedelta(days=rng.randint(3, max(4, min(span - 1, 120)))))
             name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
             region = rng.choice(REGIONS)
-            self.agenda.at(day, f"pool-{i}", self._pooled(name, region))
+            self.agenda.at(day, f"pool-{i}", self._pooled(i, name, region))
         for i in range(max(len(PIPELINE_STAGES), n // 3)):
             team = rng.choice(sorted(TEAMS))
             rep = rng.choice(TEAMS[team])
@@ -198,29 +198,31 @@ class Story:
             name = f"{rng.choice(FIRST)} {rng.choice(LAST)}"
             company = f"{name.split()[1]} {rng.choice(COMPANY)}"
             stage = PIPELINE_STAGES[i % len(PIPELINE_STAGES)]
-            self.agenda.at(day, f"fresh-{i}", self._fresh(rep, name, company, day, stage))
+            self.agenda.at(day, f"fresh-{i}", self._fresh(i, rep, name, company, day, stage))
 
-    def _pooled(self, name: str, region: str) -> Action:
+    def _pooled(self, i: int, name: str, region: str) -> Action:
         async def act() -> None:
             first, last = name.split(" ", 1)
             body = {
                 "name": name,
-                "email": f"{first}.{last}.prospect@example.com".lower(),
+                "email": f"{first}.{last}.prospect{i}@example.com".lower(),
                 "region": region,
                 "source": "trade fair",
                 "tags": ["prospect"],
             }
-            done = await self.crm.send(MANAGERS["north"], "POST", "/customers", body)
+            done = await self.crm.register(MANAGERS["north"], body)
             self.company.prospects.append(done["id"])
 
         return act
 
-    def _fresh(self, rep: str, name: str, company: str, day: date, stage: str | None) -> Action:
+    def _fresh(
+        self, i: int, rep: str, name: str, company: str, day: date, stage: str | None
+    ) -> Action:
         async def act() -> None:
             first, last = name.split(" ", 1)
             body: dict[str, Any] = {
                 "name": name,
-                "email": f"{first}.{last}.lead@example.com".lower(),
+                "email": f"{first}.{last}.lead{i}@example.com".lower(),
                 "company": company,
                 "source": "referral",
             }
@@ -378,7 +380,7 @@ class Story:
             first, last = p.name.split(" ", 1)
             body: dict[str, Any] = {
                 "name": p.name,
-                "email": f"{first}.{last}@example.com".lower(),
+                "email": f"{first}.{last}.{p.index}@example.com".lower(),
                 "company": p.company,
                 "source": SOURCES[p.index % len(SOURCES)],
             }
@@ -429,13 +431,11 @@ class Story:
         async def act() -> None:
             p = c.plan
             first, last = p.name.split(" ", 1)
-            done = await self.crm.send(
+            done = await self.crm.register(
                 p.rep,
-                "POST",
-                "/customers",
                 {
                     "name": p.name,
-                    "email": f"{first}.{last}@example.com".lower(),
+                    "email": f"{first}.{last}.{p.index}@example.com".lower(),
                     "company": p.company,
                     "region": p.region,
                     "source": SOURCES[p.index % len(SOURCES)],
