@@ -9,13 +9,20 @@ Apache Kafka: these figures are indicative of our code's overhead, not of a Kafk
    headers, same producer settings, pages of 500 each awaited) to a topic of the same shape.
 2. Command to read model through Kafka: ``crm serve customer``, ``crm relay customer``,
    ``crm worker analytics`` and ``crm serve analytics`` as processes (as in
-   tests/integration/test_distributed.py); commands at a steady rate; for each, the time
+   tests/integration/test_distributed.py). First the customer service's command throughput
+   is measured (a burst of commands from 16 clients, nothing else waited for), then commands
+   are sent at a steady 50 % of it; for each, the time
    until the analytics document of that customer includes the command's position. Measured
    two ways: polling the analytics read store every 5 ms (precise), and as a client sees it,
    ``GET /analytics/customers/{id}/activity?min_position=P`` (the server re-checks with a
    backoff of 10 ms doubling to 200 ms, so it overstates the lag by up to that step). The
    peer is the same command's read-your-write on the customer service's own projection
    (``GET /customers/{id}?min_position=P``, in process, woken by the commit).
+3. Idle CPU: once the pipeline is quiet, the CPU time (user + system, from ``/proc``) each
+   process (Tansu, the relay, the worker, the two APIs) spends in a window with nothing to do,
+   as a percentage of one core. Next to it, in this process, what an idle subscriber of the
+   SQLite store costs with its check for other processes' commits (``PRAGMA data_version``
+   every ``WAL_POLL_SECONDS``) and without it (the check pushed out of the window).
 """
 
 from __future__ import annotations
@@ -47,6 +54,7 @@ from crm.analytics.projections.activity_models import COLLECTION as ACTIVITY
 from crm.events import EventEnvelope
 from crm.events.envelope import envelope_headers, envelope_to_json
 from crm.kernel.adapters.kafka.publisher import KafkaPublisher, ensure_topics
+from crm.kernel.adapters.sqlite import event_store as sqlite_event_store
 from crm.kernel.adapters.sqlite.event_store import SqliteEventStore
 from crm.kernel.adapters.sqlite.read_store import SqliteReadStore, table
 from crm.kernel.auth import Role
@@ -129,6 +137,61 @@ async def raw_rate(servers: str, topic: str, envelopes: list[EventEnvelope]) -> 
         await producer.stop()
 
 
+# -- idle CPU -------------------------------------------------------------------------------
+
+
+def cpu_seconds(pid: int) -> float:
+    """CPU time of a process so far, every thread of it, to the nanosecond: the first field
+    of ``/proc/<pid>/task/<tid>/schedstat`` (``stat``'s utime and stime count 10 ms ticks,
+    too coarse for a process that sleeps); NaN if it is gone."""
+    total = 0
+    try:
+        for task in Path(f"/proc/{pid}/task").iterdir():
+            with contextlib.suppress(OSError):  # a thread that ended meanwhile
+                total += int((task / "schedstat").read_text().split()[0])
+    except OSError:
+        return float("nan")
+    return total / 1e9
+
+
+async def idle_cpu_percent(pids: dict[str, int], seconds: float) -> dict[str, float]:
+    """Each process's CPU over ``seconds`` of doing nothing, as % of one core."""
+    before = {name: cpu_seconds(pid) for name, pid in pids.items()}
+    start = time.perf_counter()
+    await asyncio.sleep(seconds)
+    elapsed = time.perf_counter() - start
+    return {name: 100 * (cpu_seconds(pid) - before[name]) / elapsed for name, pid in pids.items()}
+
+
+async def idle_subscriber_cpu(d: Path, seconds: float, *, poll: bool) -> float:
+    """CPU ms per second of this process while one subscriber of an SQLite store waits for a
+    commit that never comes; ``poll=False`` pushes the check for other processes' commits out
+    of the window (the idle re-check of the log stays in both)."""
+    saved = sqlite_event_store.WAL_POLL_SECONDS
+    if not poll:
+        sqlite_event_store.WAL_POLL_SECONDS = 3600.0
+    store = SqliteEventStore(d / f"idle-{poll}-{time.monotonic_ns()}.db")
+    try:
+        await fill(store, 10)
+
+        async def follow() -> None:
+            async for _ in store.subscribe(await store.head_position()):
+                raise AssertionError("nothing was appended")
+
+        task = asyncio.create_task(follow())
+        await asyncio.sleep(0.2)  # subscribed and idle
+        cpu, wall = time.process_time(), time.perf_counter()
+        await asyncio.sleep(seconds)
+        used = (time.process_time() - cpu) / (time.perf_counter() - wall)
+        task.cancel()
+        with contextlib.suppress(asyncio.CancelledError):
+            await task
+        return used * 1000
+    finally:
+        sqlite_event_store.WAL_POLL_SECONDS = saved
+        await store.close()
+
+
 # -- command to read model ------------------------------------------------------------------
 
 
@@ -175,6 +238,8 @@ class TopicWatch:
         partitions = consumer.partitions_for_topic(self.topic) or set()
         consumer.assign([TopicPartition(self.topic, p) for p in partitions])
         await consumer.seek_to_end()
+        for tp in consumer.assignment():
+            await consumer.position(tp)  # the seek resolved now, not at the first fetch
         self._consumer = consumer
         self._task = asyncio.create_task(self._watch())
 
@@ -206,8 +271,14 @@ class TopicWatch:
 
 
 async def pipeline_lag(
-    d: Path, url: str, servers: str, commands: int, rate: float, step: Step
+    d: Path,
+    broker: Broker,
+    burst: int,
+    commands: int,
+    idle_seconds: float,
+    step: Step,
 ) -> dict[str, list[float] | float]:
+    url, servers = broker.url, broker.servers
     from tests.support.processes import Process, operator, platform_env
 
     data = d / "data"
@@ -260,13 +331,19 @@ async def pipeline_lag(
             httpx.AsyncClient(base_url=analytics.url, headers=headers, timeout=30) as anal,
         ):
 
-            async def one(i: int) -> None:
+            async def command(i: int) -> httpx.Response:
                 if not ids or rnd.random() < 0.3:
                     r = await cust.post("/customers", json={"name": f"C{i}", "region": "EMEA"})
                 else:
                     cid = rnd.choice(ids)
-                    r = await cust.post(f"/customers/{cid}/tags", json={"tag": f"t{i % 5}"})
+                    # a tag of its own: every command records an event (a tag the customer has
+                    # already would answer the position of an earlier command)
+                    r = await cust.post(f"/customers/{cid}/tags", json={"tag": f"t{i}"})
                 assert r.status_code in (200, 201), r.text
+                return r
+
+            async def one(i: int) -> None:
+                r = await command(i)
                 done = time.perf_counter()
                 body = r.json()
                 cid, position = body["id"], body["position"]
@@ -299,11 +376,25 @@ async def pipeline_lag(
             through_get.clear()
             local.clear()
             answered.clear()
+            step(f"command throughput: {burst} commands from 16 clients")
+            queue = list(range(10_000, 10_000 + burst))
+
+            async def client() -> None:
+                while queue:
+                    r = await command(queue.pop())
+                    if r.json()["id"] not in ids:
+                        ids.append(r.json()["id"])
+
+            start = time.perf_counter()
+            await asyncio.gather(*(client() for _ in range(16)))
+            throughput = burst / (time.perf_counter() - start)
+            rate = throughput / 2
+            await asyncio.sleep(2)  # the burst drains through the pipeline
             watch = TopicWatch(servers, "crm.customer.events")
             routed_watch = TopicWatch(servers, ROUTED)
             await watch.start()
             await routed_watch.start()
-            step(f"{commands} commands at {rate:g}/s through the pipeline")
+            step(f"{commands} commands at {rate:.0f}/s (half of {throughput:.0f}/s) through it")
             poller = asyncio.create_task(poll())
             tasks = []
             start = time.perf_counter()
@@ -313,14 +404,26 @@ async def pipeline_lag(
             await asyncio.gather(*tasks)
             sending = False
             await asyncio.wait_for(poller, 60)
-            await watch.wait_for([p for p, _ in answered], 30)
-            await routed_watch.wait_for([p for p, _ in answered], 30)
+            await watch.wait_for([p for p, _ in answered], 60)
+            await routed_watch.wait_for([p for p, _ in answered], 60)
             await watch.stop()
             await routed_watch.stop()
             on_topic = [watch.arrivals[p] - at for p, at in answered if p in watch.arrivals]
             routed = [
                 routed_watch.arrivals[p] - at for p, at in answered if p in routed_watch.arrivals
             ]
+        step(f"idle CPU over {idle_seconds:g} s")
+        await asyncio.sleep(2)  # quiet: nothing in flight
+        procs = {
+            "broker": broker.proc,
+            "customer": customer.proc,
+            "relay": relay.proc,
+            "worker": worker.proc,
+            "analytics": analytics.proc,
+        }
+        idle = await idle_cpu_percent(
+            {name: p.pid for name, p in procs.items() if p is not None}, idle_seconds
+        )
         rss = {
             name: process_peak_rss_mib(p.proc.pid) if p.proc is not None else float("nan")
             for name, p in (
@@ -331,6 +434,9 @@ async def pipeline_lag(
             )
         }
         return {
+            "throughput": throughput,
+            "rate": rate,
+            **{f"idle_{name}": value for name, value in idle.items()},
             "polled": polled,
             "get": through_get,
             "local": local,
@@ -392,13 +498,38 @@ def declare(results: Results) -> None:
         )
     for name in ("customer", "relay", "worker", "analytics"):
         results.figure(f"{g}.{name}_peak_rss_mib", f"crm {name} process: peak RSS", "MiB")
+    results.figure(
+        f"{g}.command_throughput",
+        "crm serve customer: commands/s, 16 clients (the paced run sends half)",
+        "commands/s",
+    )
+    for name in ("broker", "relay", "worker", "customer", "analytics"):
+        who = "Tansu" if name == "broker" else f"crm {name}"
+        results.figure(
+            f"{g}.idle_cpu_{name}_pct",
+            f"{who}: CPU while the pipeline is idle",
+            "% of a core",
+            peers=() if name == "broker" else (f"{g}.idle_cpu_broker_pct",),
+        )
+    results.figure(
+        f"{g}.idle_subscriber_cpu",
+        "idle SQLite subscriber, other processes' commits checked every 10 ms",
+        "CPU ms/s",
+        peers=(f"{g}.idle_subscriber_cpu_nopoll",),
+    )
+    results.figure(
+        f"{g}.idle_subscriber_cpu_nopoll",
+        "idle SQLite subscriber, only the 0.5 s re-check of the log",
+        "CPU ms/s",
+    )
 
 
 async def run(results: Results, plan: Plan, step: Step) -> None:
     declare(results)
     n = plan.size(20_000, 1000)
-    commands = plan.size(200, 10)
-    rate = 10.0
+    burst = plan.size(400, 20)
+    commands = plan.size(600, 10)
+    idle_seconds = float(plan.size(10, 2))
     f = results.figures
     g = GROUP
     step("starting Tansu")
@@ -423,7 +554,14 @@ async def run(results: Results, plan: Plan, step: Step) -> None:
         finally:
             await store.close()
             await checkpoints.close()
-        lag = await pipeline_lag(d / "pipeline", url, servers, commands, rate, step)
+        step("idle subscriber CPU, with and without the check for other processes' commits")
+        for rep in range(plan.repetitions):
+            for poll in (True, False) if rep % 2 == 0 else (False, True):
+                key = f"{g}.idle_subscriber_cpu" + ("" if poll else "_nopoll")
+                f[key].samples.append(
+                    await idle_subscriber_cpu(d / "idle", idle_seconds / 2, poll=poll)
+                )
+        lag = await pipeline_lag(d / "pipeline", broker, burst, commands, idle_seconds, step)
     for kind in ("topic", "routed", "polled", "get", "local"):
         values = lag[kind]
         assert isinstance(values, list)
@@ -434,3 +572,10 @@ async def run(results: Results, plan: Plan, step: Step) -> None:
         value = lag[name]
         assert isinstance(value, float)
         f[f"{g}.{name}_peak_rss_mib"].samples.append(value)
+    for key, name in [("throughput", "command_throughput")] + [
+        (f"idle_{n}", f"idle_cpu_{n}_pct")
+        for n in ("broker", "relay", "worker", "customer", "analytics")
+    ]:
+        value = lag[key]
+        assert isinstance(value, float)
+        f[f"{g}.{name}"].samples.append(value)
