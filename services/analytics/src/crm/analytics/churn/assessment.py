@@ -1,5 +1,9 @@
 """A customer's churn assessment: the purchase model combined with service signals.
 
+These are the documented rules, with constant weights. Once a tenant has enough history the
+churn monitor scores with weights fitted on it instead (:mod:`crm.analytics.churn.calibrated`,
+which reuses the rules' signals and reason texts); these rules assess until then.
+
 Pure: everything it needs comes in ``CustomerSignals``, the tenant's fitted ``BgNbdParams``
 (or ``None``) and ``now``; the same inputs give the same ``Assessment``.
 
