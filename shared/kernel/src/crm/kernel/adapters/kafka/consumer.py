@@ -21,6 +21,8 @@ from crm.events.envelope import envelope_from_json
 from crm.kernel.adapters.kafka.publisher import bootstrap_servers
 from crm.kernel.codec import EventCodec
 from crm.kernel.lifecycle import stop_after_batch
+from crm.kernel.observability import tracing
+from crm.kernel.observability.commands import observed_reactions
 from crm.kernel.reactor import Delivery, Reaction, react_with_retry
 from crm.kernel.read_store import CheckpointMoved, DeadLetter, ReadStore
 
@@ -104,6 +106,7 @@ class KafkaReactionConsumer:
 
     async def _handle(self, tp: TopicPartition, records: Sequence[ConsumerRecord]) -> None:
         dead: list[DeadLetter] = []
+        before = self.reacted
         for record in records:
             if not self._wanted_type(record):
                 continue
@@ -113,15 +116,21 @@ class KafkaReactionConsumer:
             except ValueError as e:
                 dead.append(self._undecodable(tp, record, e))
                 continue
-            letter = await react_with_retry(
-                self.reaction, self.codec, Delivery(envelope, position), checkpoint_name=self.name
-            )
+            parent = tracing.context_from_headers(record.headers)  # the relay's publish span
+            with tracing.parents({envelope.correlation_id: parent} if parent else {}):
+                letter = await react_with_retry(
+                    self.reaction,
+                    self.codec,
+                    Delivery(envelope, position),
+                    checkpoint_name=self.name,
+                )
             if letter is None:
                 self.reacted += 1
             else:
                 dead.append(letter)
         if dead:
             await self._store_dead_letters(tp, records[-1].offset + 1, dead)
+        observed_reactions(self.reaction.name, self.reacted - before, len(dead))
 
     def _wanted_type(self, record: ConsumerRecord) -> bool:
         for key, value in record.headers or ():
