@@ -9,7 +9,7 @@ from __future__ import annotations
 import asyncio
 import socket
 from collections.abc import AsyncIterator, Callable
-from datetime import timedelta
+from datetime import datetime, timedelta
 from email import message_from_bytes
 from email.header import decode_header, make_header
 from email.message import Message
@@ -25,6 +25,7 @@ from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
 from crm.kernel.projection import wait_until
 from crm.platform.bootstrap import Platform
+from crm.service_desk.application.scheduler import ServiceDeskScheduler
 from tests.conftest import T0, UserClient
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "activities")]
@@ -194,3 +195,34 @@ async def test_a_refused_e_mail_is_retried_after_the_backoff(
     assert (await mailer.tick(T0 + timedelta(seconds=30))).sent == ()  # backoff: 1 minute
     assert len((await mailer.tick(T0 + timedelta(minutes=1))).sent) == 1
     assert len(inbox.messages) == 1
+
+
+@pytest.mark.contexts("customer", "activities", "service-desk")
+async def test_an_sla_warning_notifies_the_tickets_agent(
+    platform: Platform, as_user: Users, clock: ManualClock
+) -> None:
+    boss, ann = as_user("boss"), as_user("ann", Role.AGENT)
+    body = {"name": "Ada Lovelace", "email": f"ada-{uuid4().hex[:12]}@example.com"}
+    cid = (await ok(await boss.post("/customers", json=body), 201))["id"]
+    ticket = {
+        "customer_id": cid,
+        "kind": "complaint",
+        "channel": "phone",
+        "priority": "high",
+        "subject": "Invoice charged twice",
+        "description": "charged twice in March",
+    }
+    opened = await ok(await ann.post("/tickets", json=ticket), 201)
+    tid = opened["id"]
+    await ok(await ann.post(f"/tickets/{tid}/assign", json={"agent_id": "ann"}))
+    head = await platform.store.head_position()
+    doc = await ok(await ann.get(f"/tickets/{tid}", params={"min_position": str(head)}))
+    due = datetime.fromisoformat(doc["sla"]["first_response_due"])
+    clock.set(due - timedelta(minutes=10))
+    warned = await ServiceDeskScheduler(platform.runtime).tick(clock.now())
+    assert warned.warned == (tid,)
+    await settled(platform)
+    page = await ok(await ann.get("/notifications"))
+    kinds = {(n["kind"], n["subject_kind"], n["subject_id"]) for n in page["items"]}
+    assert ("sla_warning", "ticket", tid) in kinds
+    assert (await ok(await boss.get("/notifications")))["total"] == 0

@@ -14,7 +14,7 @@ from crm.activities.application.notification_commands import (
     notification_commands,
     preferences_commands,
 )
-from crm.activities.application.notify import NotifyOfTasks
+from crm.activities.application.notify import NotifyOfDeadlines, NotifyOfTasks
 from crm.activities.application.reactions import OpenNextTask, OpenRetentionTask
 from crm.activities.application.references import References
 from crm.activities.application.reminders import reminder_job
@@ -73,6 +73,7 @@ def reactions(runtime: Runtime) -> list[Reaction]:
         OpenNextTask(runtime.commands, runtime.clock),
         OpenRetentionTask(runtime),
         NotifyOfTasks(runtime.commands, runtime.clock),
+        NotifyOfDeadlines(runtime),
         RebuildAfterErasure("activities.purge-erased-customers", [TASKS_PROJECTION], runtime),
     ]
 

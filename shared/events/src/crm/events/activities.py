@@ -227,6 +227,7 @@ class NotificationKind(StrEnum):
     TASK_OVERDUE = "task_overdue"
     RETENTION = "retention"
     QUOTE_EXPIRING = "quote_expiring"
+    QUOTE_EXPIRED = "quote_expired"
     INVOICE_OVERDUE = "invoice_overdue"
     SLA_WARNING = "sla_warning"
     FOLLOW_UP_DUE = "follow_up_due"
