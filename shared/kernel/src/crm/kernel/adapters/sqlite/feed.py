@@ -23,8 +23,10 @@ from dataclasses import dataclass, field
 
 from crm.events import EventEnvelope
 
-TAIL_EVENTS = 10_000
-"""Events the feed keeps at least (it trims to this when it holds twice as many)."""
+TAIL_EVENTS = 2_000
+"""Events the feed keeps at least (it trims to this when it holds twice as many): enough for
+a runner busy with a batch while commits go on; one further behind reads the file. Each holds
+its parsed payload, so this bounds the feed's memory (a few MiB)."""
 
 
 @dataclass(eq=False, slots=True)
