@@ -26,6 +26,7 @@ from crm.kernel.access import Principal
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import Authenticator, Commands
+from crm.kernel.http.errors import ErrorBody
 from crm.kernel.http.params import Limit, Offset
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
@@ -108,7 +109,12 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         task = running.get(record.id)
         return ImportSummary(**record.summary(), running_here=task is not None and not task.done())
 
-    @api.post("", status_code=201, response_model=DryRun)
+    @api.post(
+        "",
+        status_code=201,
+        response_model=DryRun,
+        responses={400: {"model": ErrorBody, "description": "The body is not multipart data"}},
+    )
     async def upload(
         ctx: Ctx,
         response: Response,
