@@ -5,6 +5,7 @@ them all duplicates, a wrong mapping or role is refused with the culprit named."
 from __future__ import annotations
 
 import csv
+import json
 import os
 import subprocess
 import sys
@@ -85,6 +86,14 @@ async def test_dry_run_then_run_then_the_same_file_again(
     assert done.returncode == 0, done.stderr
     assert ": 2 created, 0 created by an earlier run, 1 duplicates, 1 failed" in done.stdout
     assert await registered(settings) == 2
+
+    listed = crm(env, "import", "list", "--json")
+    assert listed.returncode == 0, listed.stderr
+    [record] = [json.loads(line) for line in listed.stdout.splitlines()]
+    assert record["status"] == "finished"
+    assert record["file_name"] == "客户.csv"
+    assert record["done"] == {"created": 2, "duplicate": 1, "failed": 1}
+    assert record["options"]["encoding"] == "gb18030"
 
     again = crm(env, "import", "customers", file, "--dry-run")
     assert "4 rows: 0 would create, 3 duplicates, 1 errors" in again.stdout

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import asyncio
 import getpass
+import json
 from pathlib import Path
 from typing import Annotated
 from uuid import UUID, uuid4
@@ -25,6 +26,7 @@ from rich.progress import (
     TextColumn,
     TimeRemainingColumn,
 )
+from rich.table import Table
 
 from crm.customer.context import CONTEXT as CUSTOMER
 from crm.events.imports import ImportOptions
@@ -36,7 +38,13 @@ from crm.kernel.repository import CommandContext
 from crm.kernel.tenants import TenantStatus
 from crm.platform.bootstrap import Platform, open_platform
 from crm.platform.imports.mapping import BadMapping, edited, suggest, unmapped
-from crm.platform.imports.record import Import, PlanImport, may_import
+from crm.platform.imports.record import (
+    Import,
+    ImportRecord,
+    PlanImport,
+    import_records,
+    may_import,
+)
 from crm.platform.imports.run import KINDS, FileImport, Report, run
 from crm.platform.imports.sources import RowSource, UnreadableFile
 from crm.platform.imports.wiring import with_imports
@@ -350,3 +358,55 @@ class _Bar:
 
     def __exit__(self, *exc: object) -> None:
         self.progress.__exit__(None, None, None)
+
+
+@import_app.command("list")
+def list_imports(
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
+) -> None:
+    """The tenant's imports, newest first: what each planned and did, and where it stands
+    (an import `running` that no process runs any more goes on with `--resume ID`)."""
+    from crm.platform.cli import existing_settings
+
+    settings = existing_settings()
+    name = tenant or settings.default_tenant
+
+    async def records() -> list[ImportRecord]:
+        platform = open_platform(settings, contexts=())
+        try:
+            return await import_records(platform.store, platform.runtime.codec, name)
+        finally:
+            await platform.close()
+
+    found = asyncio.run(records())
+    if as_json:
+        for record in found:
+            typer.echo(json.dumps(record.summary(), ensure_ascii=False))
+        return
+    table = Table(
+        "import",
+        "kind",
+        "file",
+        "status",
+        "rows",
+        "created",
+        "duplicates",
+        "failed",
+        "by",
+        "planned at",
+    )
+    for r in found:
+        table.add_row(
+            r.id,
+            r.kind,
+            r.file_name,
+            r.status,
+            str(r.rows),
+            str(r.done["created"]),
+            str(r.done["duplicate"]),
+            str(r.done["failed"]),
+            r.planned_by,
+            r.planned_at.isoformat(timespec="seconds"),
+        )
+    Console().print(table)
