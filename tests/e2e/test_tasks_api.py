@@ -15,6 +15,7 @@ from uuid import uuid4
 import pytest
 from icalendar import Calendar
 
+from crm.activities.application.care import CareScheduler
 from crm.activities.application.reminders import ReminderScheduler
 from crm.activities.application.task_commands import derived_id
 from crm.analytics.application.churn_commands import RecordAssessment
@@ -296,3 +297,52 @@ async def test_the_calendar_shows_ones_tasks_by_time_and_as_an_ics_feed(
     forged = url.replace("/ana.ics", "/bob.ics")
     assert (await api.client.get(forged)).status_code == 404
     assert (await api.client.get(url[:-4] + "0000")).status_code == 404
+
+
+@pytest.mark.contexts("customer", "activities", "service-desk")
+async def test_customer_care_opens_one_task_before_a_contract_ends(
+    platform: Platform, as_user: Users
+) -> None:
+    boss, ana = as_user("boss"), as_user("ana", Role.SALES_REP)
+    cid = await customer_of(boss, "ana")
+    ends = (T0 + timedelta(days=20)).date()
+    contract = {
+        "customer_id": cid,
+        "level": "basic",
+        "starts_on": "2026-01-01",
+        "ends_on": str(ends),
+    }
+    signed = await ok(await boss.post("/contracts", json=contract), 201)
+    rules = await ok(await ana.get("/care/rules"))
+    assert {r["occasion"]: r["days_before"] for r in rules["rules"]} == {
+        "contract_end": 30,
+        "first_order_anniversary": 7,
+    }
+    runtime = platform.runtime
+    await wait_until(runtime.read_store, "activities_care_dates", signed["position"], 5)
+    care = CareScheduler(runtime)
+    report = await care.tick(T0)
+    [task_id] = report.opened
+    assert (await care.tick(T0 + timedelta(hours=1))).opened == ()  # one task per occasion
+    task = await eventually(ana, f"/tasks/{task_id}", bool)
+    assert (task["kind"], task["assignee_id"], task["reasons"]) == ("call", "ana", ["contract_end"])
+    assert task["title"].startswith("Customer care: service contract ends")
+    assert datetime.fromisoformat(task["due_at"]).date() == ends
+
+    # a rep may not change the rules; a manager may, and a disabled rule opens nothing
+    off = {"rules": [{"occasion": "contract_end", "days_before": 30, "enabled": False}]}
+    assert (await ana.put("/care/rules", json=off)).status_code == 403
+    bad = await boss.put(
+        "/care/rules", json={"rules": [{"occasion": "contract_end", "days_before": 99}]}
+    )
+    assert bad.status_code == 422
+    assert "days_before" in bad.text
+    await ok(await boss.put("/care/rules", json=off))
+    bea = await customer_of(boss, "ana")
+    second = await ok(await boss.post("/contracts", json={**contract, "customer_id": bea}), 201)
+    await wait_until(runtime.read_store, "activities_care_dates", second["position"], 5)
+    assert (await care.tick(T0)).opened == ()
+    on = {"rules": [{"occasion": "contract_end", "days_before": 30}]}
+    await ok(await boss.put("/care/rules", json=on))
+    [again] = (await care.tick(T0)).opened
+    assert again != task_id

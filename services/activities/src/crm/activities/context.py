@@ -7,7 +7,8 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from crm.activities.api import calendar_routes, notification_routes, task_routes
+from crm.activities.api import calendar_routes, care_routes, notification_routes, task_routes
+from crm.activities.application.care import care_job, care_rules_commands
 from crm.activities.application.mailer import mailer_job
 from crm.activities.application.notification_commands import (
     PreferencesOf,
@@ -19,6 +20,7 @@ from crm.activities.application.reactions import OpenNextTask, OpenRetentionTask
 from crm.activities.application.references import References
 from crm.activities.application.reminders import reminder_job
 from crm.activities.application.task_commands import task_commands
+from crm.activities.projections.care_models import CARE_DATES_PROJECTION
 from crm.activities.projections.notification_models import NOTIFICATIONS_PROJECTION
 from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY, REFERENCES_PROJECTION
 from crm.activities.projections.task_models import TASKS_PROJECTION
@@ -36,17 +38,19 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     task_routes.router,
     notification_routes.router,
     calendar_routes.router,
+    care_routes.router,
 ]
 
 PROJECTIONS: list[Projection] = [
     TASKS_PROJECTION,
     NOTIFICATIONS_PROJECTION,
     VISITS_PROJECTION,
+    CARE_DATES_PROJECTION,
     REFERENCES_PROJECTION,
     CUSTOMER_DIRECTORY,
 ]
 
-CATEGORIES = frozenset({"task", "notification", "notifyprefs"})
+CATEGORIES = frozenset({"task", "notification", "notifyprefs", "carerules"})
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -58,11 +62,12 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
         task_commands(References(runtime)),
         notification_commands(PreferencesOf(runtime)),
         preferences_commands(),
+        care_rules_commands(),
     ]
 
 
 def jobs(runtime: Runtime) -> list[Job]:
-    return [reminder_job(runtime), mailer_job(runtime)]
+    return [reminder_job(runtime), mailer_job(runtime), care_job(runtime)]
 
 
 def reactions(runtime: Runtime) -> list[Reaction]:

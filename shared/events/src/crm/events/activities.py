@@ -297,6 +297,32 @@ class NotificationPreferencesSet(DomainEvent):
     muted: tuple[NotificationKind, ...] = ()
 
 
+class CareOccasion(StrEnum):
+    FIRST_ORDER_ANNIVERSARY = "first_order_anniversary"
+    """Every year on the day of the customer's first order."""
+    CONTRACT_END = "contract_end"
+    """The end date of the customer's service contract."""
+
+
+class CareRule(BaseModel):
+    """Open a ``task_kind`` task for the customer's owner ``days_before`` the occasion."""
+
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    occasion: CareOccasion
+    days_before: int = Field(ge=0, le=60)
+    task_kind: TaskKind = TaskKind.CALL
+    enabled: bool = True
+
+
+@event("activities.care_rules.set")
+class CareRulesSet(DomainEvent):
+    """A tenant's customer-care rules (客户关怀), replacing the previous ones."""
+
+    rules: tuple[CareRule, ...]
+    set_by: str
+
+
 ACTIVITIES_EVENTS: tuple[type[DomainEvent], ...] = (
     TaskScheduled,
     TaskReassigned,
@@ -312,4 +338,5 @@ ACTIVITIES_EVENTS: tuple[type[DomainEvent], ...] = (
     NotificationEmailed,
     NotificationEmailFailed,
     NotificationPreferencesSet,
+    CareRulesSet,
 )
