@@ -136,6 +136,8 @@ async def test_counters_move_with_commands(as_user: Callable[..., UserClient], a
     assert moved("crm_event_store_appends_total", outcome="conflict") >= 1
     assert moved("crm_event_store_appended_events_total") >= 2
     assert moved("crm_projection_events_applied_total", projection="customers") >= 2
+    # the e-mail address is encrypted under the customer's key: the key store was asked
+    assert moved("crm_key_store_operations_total", operation="get_or_create", outcome="ok") >= 1
     # every projection the platform runs has a lag; caught up after the read above
     lags = labelled(after, "crm_follower_lag_events")
     assert {"kind": "projection", "name": "customers"} in lags

@@ -25,6 +25,7 @@ from crm.kernel.context import BoundedContext
 from crm.kernel.errors import RuleViolated
 from crm.kernel.event_store import EventStore
 from crm.kernel.keys import KeyStore
+from crm.kernel.observability.keys import ObservedKeyStore
 from crm.kernel.projection import (
     Projection,
     ProjectionRunner,
@@ -254,7 +255,7 @@ def open_platform(
     settings.data_dir.mkdir(parents=True, exist_ok=True)
     store = open_event_store(settings.event_store_url, synchronous=settings.sqlite_synchronous)
     read_store = open_read_store(settings.read_store_url, synchronous=settings.sqlite_synchronous)
-    keys = open_key_store(settings.key_store_url)
+    keys = ObservedKeyStore(open_key_store(settings.key_store_url))
     runtime = Runtime(
         store=store,
         read_store=read_store,
