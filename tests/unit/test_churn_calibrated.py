@@ -263,3 +263,13 @@ def test_p_no_purchase_by_integration_over_the_rate_posterior() -> None:
         )
         expected = 1 - alive + alive * quiet
         assert float(p_no_purchase(BG, t, x, t_x, big_t)) == pytest.approx(expected, abs=1e-7)
+
+
+def test_a_customer_who_never_ordered_is_left_to_the_rules() -> None:
+    sample, left = history(500)
+    model = fit_calibrated(sample, left, BG, horizon_days=90)
+    prospect = CustomerSignals(complaints_30d=1, complaints_90d=1)
+    verdict = assess_calibrated(prospect, BG, model, NOW)
+    assert verdict.purchase_basis == "none"
+    assert verdict.score == 15  # the rules: one complaint in 30 days weighs 0.15
+    assert [r.code for r in verdict.reasons] == ["complaints"]

@@ -229,7 +229,12 @@ def assess_calibrated(
     *,
     thresholds: Thresholds = Thresholds(),
 ) -> Assessment:
-    """The calibrated assessment (see the module docstring for the score and the reasons)."""
+    """The calibrated assessment (see the module docstring for the score and the reasons).
+
+    A customer who never ordered is outside what the model was fitted on (its sample is the
+    customers with an order before the cut-off): the documented rules assess them."""
+    if s.order_count < 1 or s.first_order_at is None:
+        return rules.assess(s, params, now, unit_days=model.unit_days, thresholds=thresholds)
     row = features(s, params, now, horizon_days=model.horizon_days, unit_days=model.unit_days)
     p = float(model.logistic.predict(row)[0])
     score = max(0, min(100, round(100.0 * p)))
