@@ -172,9 +172,14 @@ async def test_one_trace_from_the_request_to_the_read_model(
 ) -> None:
     boss = as_user("boss")
     c = await register(boss)
-    r = await boss.get(f"/customers/{c['id']}", params={"min_position": c["position"]})
-    assert r.status_code == 200
     (event,) = await platform.store.read_stream(f"customer-{c['id']}")
+    # the client reads its write in the same trace by sending the correlation id back
+    r = await boss.get(
+        f"/customers/{c['id']}",
+        params={"min_position": c["position"]},
+        headers={"X-Correlation-ID": str(event.correlation_id)},
+    )
+    assert r.status_code == 200
     finished = spans.get_finished_spans()
     by_name = {s.name: s for s in finished}
     server = by_name["POST /customers"]
@@ -192,6 +197,8 @@ async def test_one_trace_from_the_request_to_the_read_model(
     assert append.parent.span_id == command.context.span_id
     assert any(s.context.trace_id == trace_id for s in applies)
     assert dict(server.attributes or {})["http.route"] == "/customers"
+    (read,) = [s for s in spans.get_finished_spans() if s.name.startswith("GET /customers/")]
+    assert read.context.trace_id == trace_id
     assert dict(append.attributes or {})["crm.position"] == c["position"]
 
 
