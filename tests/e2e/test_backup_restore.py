@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import os
 import sqlite3
 import sys
 from pathlib import Path
@@ -22,7 +23,8 @@ CRM = str(Path(sys.executable).parent / "crm")
 
 
 async def crm(data_dir: Path, *args: str) -> tuple[int, str]:
-    env = {"CRM_DATA_DIR": str(data_dir), "CRM_SECRET": SECRET, "PATH": str(Path(CRM).parent)}
+    env = {k: v for k, v in os.environ.items() if not k.startswith("CRM_")}
+    env |= {"CRM_DATA_DIR": str(data_dir), "CRM_SECRET": SECRET}
     proc = await asyncio.create_subprocess_exec(
         CRM, *args, env=env, stdout=asyncio.subprocess.PIPE, stderr=asyncio.subprocess.STDOUT
     )
