@@ -205,7 +205,10 @@ async def test_a_commit_of_another_process_wakes_the_subscribers_through_one_wat
             ({"lead"}, None, {"customer"}), got, (2, 3, 3), strict=True
         )
     ]
-    await asyncio.sleep(0.2)  # each read its first page from the file and waits
+    for _ in range(1000):  # each reads its first page from the file, then waits
+        if there._feed.waiting() == 3:
+            break
+        await asyncio.sleep(0.01)
     assert there._feed.waiting() == 3
     assert len(there._watchers) == 1  # one watcher for the three subscribers
     await here.append("lead-1", [new_event()], NO_STREAM)
