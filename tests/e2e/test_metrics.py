@@ -8,7 +8,7 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-from collections.abc import AsyncIterator, Callable
+from collections.abc import AsyncIterator, Callable, Iterator
 from uuid import UUID, uuid4
 
 import httpx
@@ -18,10 +18,10 @@ from prometheus_client.parser import text_string_to_metric_families
 
 from crm.kernel.observability import ObservabilitySettings
 from crm.kernel.observability.logs import ContextFilter, json_formatter
-from crm.kernel.observability.tracing import configure_tracing
 from crm.platform.app import create_app
 from crm.platform.bootstrap import Platform
 from tests.conftest import Api, UserClient
+from tests.support.spans import captured_spans
 from tests.support.tenants import create_tenants
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer")]
@@ -48,14 +48,10 @@ def as_user(api: Api) -> Callable[..., UserClient]:
     return api.as_user
 
 
-_EXPORTER = InMemorySpanExporter()
-
-
 @pytest.fixture
-def spans() -> InMemorySpanExporter:
-    configure_tracing("crm-test", exporter=_EXPORTER)  # once per process; later calls add none
-    _EXPORTER.clear()
-    return _EXPORTER
+def spans() -> Iterator[InMemorySpanExporter]:
+    with captured_spans() as exporter:
+        yield exporter
 
 
 async def scrape(api: Api) -> Samples:

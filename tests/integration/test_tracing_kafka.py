@@ -5,6 +5,7 @@ and the relay's metrics."""
 from __future__ import annotations
 
 import asyncio
+from collections.abc import Iterator
 from dataclasses import replace
 from uuid import uuid4
 
@@ -22,18 +23,21 @@ from crm.kernel.relay import Relay
 from crm.platform.bootstrap import Platform
 from tests.conftest import new_event
 from tests.integration.test_relay import consume_all
+from tests.support.spans import captured_spans
 from tests.support.tansu import Broker
 
 pytestmark = pytest.mark.integration
 
-EXPORTER = InMemorySpanExporter()
+
+@pytest.fixture
+def spans() -> Iterator[InMemorySpanExporter]:
+    with captured_spans() as exporter:
+        yield exporter
 
 
 async def test_the_relay_carries_each_requests_trace_in_the_kafka_headers(
-    platform: Platform, broker: Broker
+    platform: Platform, broker: Broker, spans: InMemorySpanExporter
 ) -> None:
-    tracing.configure_tracing("crm-test", exporter=EXPORTER)
-    EXPORTER.clear()
     requests = [uuid4() for _ in range(3)]
     for correlation in requests:  # each request recorded two events on its own stream
         meta = EventMetadata(tenant="t1", actor="tester", correlation_id=correlation)
@@ -57,7 +61,7 @@ async def test_the_relay_carries_each_requests_trace_in_the_kafka_headers(
         await task
     assert (REGISTRY.get_sample_value(*published) or 0) == before + 6
     publishes = {
-        s.context.trace_id: s for s in EXPORTER.get_finished_spans() if s.name.startswith("publish")
+        s.context.trace_id: s for s in spans.get_finished_spans() if s.name.startswith("publish")
     }
     assert set(publishes) == {c.int for c in requests}
     for _, _, value, headers in got:

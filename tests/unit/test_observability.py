@@ -4,7 +4,7 @@ metrics; lag counted per follower's own categories."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from uuid import uuid4
 
@@ -21,15 +21,13 @@ from crm.kernel.observability.lag import Follower, lag_of
 from crm.kernel.observability.relay import ObservedPublisher
 from crm.platform.worker import trace_headers
 from tests.conftest import new_event
-
-EXPORTER = InMemorySpanExporter()
+from tests.support.spans import captured_spans
 
 
 @pytest.fixture
-def spans() -> InMemorySpanExporter:
-    tracing.configure_tracing("crm-test", exporter=EXPORTER)
-    EXPORTER.clear()
-    return EXPORTER
+def spans() -> Iterator[InMemorySpanExporter]:
+    with captured_spans() as exporter:
+        yield exporter
 
 
 class Capture:
@@ -93,8 +91,9 @@ async def test_the_trace_goes_from_the_publish_through_kafka_headers_to_the_appl
     with tracing.parents({one: context}):
         tracing.record_batch("apply sales_360", page, tracing.now_ns(), {})
     applies = {s.context.trace_id: s for s in spans.get_finished_spans()}
-    assert applies[one.int].parent is not None
-    assert applies[one.int].parent.span_id == publishes[one.int].context.span_id
+    parent = applies[one.int].parent
+    assert parent is not None
+    assert parent.span_id == publishes[one.int].context.span_id
     assert applies[other.int].parent is None  # no headers for it: a root in its own trace
 
 
