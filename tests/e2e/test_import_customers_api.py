@@ -237,3 +237,20 @@ async def test_bad_input_is_a_422_naming_it(api: Api, as_user: Users) -> None:
     assert culprit(r) == ["query", "format"]
     assert culprit(await boss.post("/imports/not-a-uuid/confirm"))[-1] == "import_id"
     assert await customer_streams(api) == 0
+
+
+async def test_an_upload_retried_under_its_key_plans_one_import(api: Api, as_user: Users) -> None:
+    boss = as_user("boss", Role.MANAGER)
+    key = {"Idempotency-Key": "upload-1"}
+    content = csv_bytes(ROWS)
+    first = await boss.post("/imports", files={"file": ("c.csv", content)}, headers=key)
+    assert first.status_code == 201, first.text
+    retry = await boss.post("/imports", files={"file": ("c.csv", content)}, headers=key)
+    assert retry.status_code == 201, retry.text
+    assert retry.headers["Idempotent-Replayed"] == "true"
+    assert retry.json()["summary"]["id"] == first.json()["summary"]["id"]
+    assert retry.json()["issues"] == first.json()["issues"]
+    assert len((await boss.get("/imports")).json()) == 1
+    other = await boss.post("/imports", files={"file": ("c.csv", csv_bytes(ROWS[:2]))}, headers=key)
+    assert other.status_code == 422, other.text
+    assert len((await boss.get("/imports")).json()) == 1

@@ -12,20 +12,23 @@ twice. ``GET /imports/{id}`` is its status, ``GET /imports/{id}/rows`` what each
 """
 
 import asyncio
+import hashlib
 import json
 import logging
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, File, Form, Query, Response, UploadFile
+from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 from pydantic import BaseModel
 
 from crm.events.imports import ImportOptions
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
+from crm.kernel.event_store import Idempotency
 from crm.kernel.http import Authenticator, Commands
+from crm.kernel.http.commands import MAX_KEY_LENGTH
 from crm.kernel.http.errors import ErrorBody
 from crm.kernel.http.params import Limit, Offset
 from crm.kernel.repository import CommandContext
@@ -39,7 +42,7 @@ from crm.platform.imports.record import (
     import_records,
     may_import,
 )
-from crm.platform.imports.run import KINDS, FileImport, run
+from crm.platform.imports.run import KINDS, FileImport, Report, run
 from crm.platform.imports.sources import ENCODINGS, RowSource, UnreadableFile
 from crm.platform.imports.wiring import with_imports
 
@@ -116,7 +119,7 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         responses={400: {"model": ErrorBody, "description": "The body is not multipart data"}},
     )
     async def upload(
-        ctx: Ctx,
+        actor: Who,
         response: Response,
         file: Annotated[UploadFile, File(description="A .csv or .xlsx file, a header row first")],
         kind: Annotated[Literal["customers", "interactions"], Form()] = "customers",
@@ -128,8 +131,27 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         region: Annotated[str, Form(min_length=2, max_length=2)] = "CN",
         owner_id: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
         encoding: Annotated[str | None, Form()] = None,
+        idempotency_key: Annotated[
+            str | None,
+            Header(
+                alias="Idempotency-Key",
+                min_length=1,
+                max_length=MAX_KEY_LENGTH,
+                description="A retry under the same key, with the same file and fields, plans"
+                " nothing again: it answers the import the first request planned",
+            ),
+        ] = None,
     ) -> dict[str, Any]:
-        may_import(Principal.of(ctx))
+        may_import(Principal.of(actor))
+        # the kernel's context hashes the raw body, which the form has consumed (and whose
+        # multipart boundary differs on each retry): the request is the file and the fields
+        ctx = CommandContext(
+            actor=actor.id,
+            role=actor.role.value,
+            tenant=actor.tenant,
+            now=runtime.clock.now(),
+            team=actor.team,
+        )
         if encoding is not None and encoding.lower() not in ENCODINGS:
             raise InvalidCommand("encoding", f"must be one of {', '.join(ENCODINGS)}")
         changes = _mapping(mapping)
@@ -140,7 +162,18 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         import_id = str(uuid4())
         path = stored(ctx.tenant, import_id, suffix)
         try:
-            await _save(file, path)
+            digest = await _save(file, path)
+            idempotency = None
+            if idempotency_key is not None:
+                sent = json.dumps([kind, mapping, day_first, region, owner_id, encoding, digest])
+                request_hash = hashlib.sha256(sent.encode()).hexdigest()
+                key = f"{actor.tenant}:{actor.id}:{idempotency_key}"  # as every route scopes it
+                idempotency = Idempotency(key, request_hash)
+                replayed = await runtime.store.idempotent_result(idempotency)
+                if replayed is not None:
+                    path.unlink(missing_ok=True)
+                    response.headers["Idempotent-Replayed"] = "true"
+                    return await again(replayed.stream_id.partition("-")[2], ctx.tenant, response)
             try:
                 source = RowSource(path, encoding=encoding)
                 fields = KINDS[kind].fields
@@ -157,21 +190,48 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
                 tenant=ctx.tenant,
                 now=ctx.now,
                 correlation_id=UUID(import_id),
-                idempotency=ctx.idempotency,
+                idempotency=idempotency,
                 team=ctx.team,
             )
             await runtime.commands.execute(PlanImport(import_id, planner.planned(report)), plan_ctx)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
-        response.headers["Location"] = f"/imports/{import_id}"
-        record = await import_record(runtime.store, runtime.codec, import_id, ctx.tenant)
+        return await answer(planner, report, response)
+
+    async def answer(planner: FileImport, report: Report, response: Response) -> dict[str, Any]:
+        response.headers["Location"] = f"/imports/{planner.import_id}"
+        record = await import_record(
+            runtime.store, runtime.codec, planner.import_id, planner.tenant
+        )
         return {
             "summary": summary(record),
-            "unmapped": unmapped(source.headers, chosen),
+            "unmapped": unmapped(planner.source.headers, planner.mapping),
             "issues": [o.as_dict() for o in report.outcomes[:MAX_ISSUES]],
             "issues_truncated": len(report.outcomes) > MAX_ISSUES,
         }
+
+    async def again(import_id: str, tenant: str, response: Response) -> dict[str, Any]:
+        """The answer to an upload retried under its key: the import it planned, its dry run
+        read again from the kept file (nothing is planned twice)."""
+        planner = await planner_of(import_id, tenant)
+        return await answer(planner, await planner.dry_run(), response)
+
+    async def planner_of(import_id: str, tenant: str) -> FileImport:
+        plan = (await runtime.commands.repository(Import).load(import_id, tenant=tenant)).state
+        assert plan.plan is not None
+        path = next(folder(tenant).glob(f"{import_id}.*"), None)
+        if path is None:
+            raise InvalidCommand("import_id", "its file is no longer kept / 文件已不在")
+        options = plan.plan.options
+        return KINDS[plan.plan.kind](
+            runtime,
+            RowSource(path, encoding=options.encoding),
+            dict(plan.plan.mapping),
+            options,
+            tenant,
+            import_id,
+        )
 
     @api.post("/{import_id}/confirm", status_code=202, response_model=ImportSummary)
     async def confirm(import_id: UUID, ctx: Ctx) -> ImportSummary:
@@ -180,20 +240,7 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         record = await import_record(runtime.store, runtime.codec, id_, ctx.tenant)
         task = running.get(id_)
         if record.status != "finished" and (task is None or task.done()):
-            plan = (await runtime.commands.repository(Import).load(id_, tenant=ctx.tenant)).state
-            assert plan.plan is not None
-            options = plan.plan.options
-            path = next(folder(ctx.tenant).glob(f"{id_}.*"), None)
-            if path is None:
-                raise InvalidCommand("import_id", "its file is no longer kept / 文件已不在")
-            planner = KINDS[plan.plan.kind](
-                runtime,
-                RowSource(path, encoding=options.encoding),
-                dict(plan.plan.mapping),
-                options,
-                ctx.tenant,
-                id_,
-            )
+            planner = await planner_of(id_, ctx.tenant)
             run_ctx = CommandContext(
                 actor=ctx.actor,
                 role=ctx.role,
@@ -258,8 +305,10 @@ def _mapping(text: str | None) -> dict[str, str | None]:
     return value
 
 
-async def _save(file: UploadFile, path: Path) -> None:
+async def _save(file: UploadFile, path: Path) -> str:
+    """Write the upload to ``path``; its SHA-256."""
     size = 0
+    digest = hashlib.sha256()
     with path.open("wb") as out:
         while chunk := await file.read(CHUNK):
             size += len(chunk)
@@ -268,6 +317,8 @@ async def _save(file: UploadFile, path: Path) -> None:
                     "file", f"is larger than {MAX_UPLOAD_BYTES // (1024 * 1024)} MB / 文件过大"
                 )
             out.write(chunk)
+            digest.update(chunk)
+    return digest.hexdigest()
 
 
 async def _run(planner: FileImport, ctx: CommandContext) -> None:
