@@ -28,6 +28,7 @@ GROUPS = {
     "workflows": "bench.workflows",
     "churn": "bench.churn",
     "imports": "bench.imports",
+    "reminders": "bench.reminders",
 }
 
 
