@@ -191,7 +191,7 @@ def evaluate_cdnow(train_days: int = 91, path: Path = CDNOW) -> dict[str, Any]:
     ``train_days``) and the silence logistic refitted for that horizon."""
     from crm.analytics.churn import bgnbd
     from crm.analytics.churn.assessment import assess
-    from crm.analytics.churn.calibrated import probability
+    from crm.analytics.churn.calibrated import probabilities
     from crm.analytics.churn.logistic import fit_logistic
     from crm.analytics.churn.monitor import calibrate, summary
 
@@ -210,7 +210,7 @@ def evaluate_cdnow(train_days: int = 91, path: Path = CDNOW) -> dict[str, Any]:
     xs, t_x, ages = (np.asarray(v, dtype=np.float64) for v in summary(signals, CDNOW_CUTOFF))
     weeks = (CDNOW_END - CDNOW_CUTOFF).days / 7
 
-    ours = [probability(model, s, params, CDNOW_CUTOFF) for s in signals]
+    ours = probabilities(model, [(s, CDNOW_CUTOFF) for s in signals], params)
     ruled = [assess(s, params, CDNOW_CUTOFF).score / 100 for s in signals]
 
     def silence(s: Any, at: datetime) -> float:

@@ -23,6 +23,7 @@ from crm.analytics.churn.calibrated import (
     assess_calibrated,
     features,
     fit_calibrated,
+    probabilities,
     probability,
 )
 from crm.analytics.churn.logistic import LogisticModel, fit_logistic
@@ -273,3 +274,13 @@ def test_a_customer_who_never_ordered_is_left_to_the_rules() -> None:
     assert verdict.purchase_basis == "none"
     assert verdict.score == 15  # the rules: one complaint in 30 days weighs 0.15
     assert [r.code for r in verdict.reasons] == ["complaints"]
+
+
+def test_many_at_once_is_one_at_a_time() -> None:
+    sample, left = history(300)
+    model = fit_calibrated(sample, left, BG, horizon_days=90)
+    prospect = (CustomerSignals(complaints_30d=2, complaints_90d=2), NOW)
+    both = [*sample[:40], prospect]
+    for params in (BG, None):
+        one_by_one = [probability(model, s, params, at) for s, at in both]
+        assert probabilities(model, both, params) == pytest.approx(one_by_one, rel=1e-12)

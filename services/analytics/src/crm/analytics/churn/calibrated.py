@@ -48,6 +48,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 import numpy as np
+import numpy.typing as npt
 
 from crm.analytics.churn import assessment as rules
 from crm.analytics.churn.assessment import (
@@ -140,29 +141,26 @@ def _days(delta: timedelta) -> float:
     return max(0.0, delta.total_seconds() / 86400.0)
 
 
-def features(
-    s: CustomerSignals,
-    params: BgNbdParams | None,
-    now: datetime,
-    *,
-    horizon_days: float = DEFAULT_HORIZON_DAYS,
-    unit_days: float = 7.0,
-) -> list[float]:
-    """The customer's :data:`FEATURES` at ``now`` (see the module docstring)."""
+def _summary(
+    s: CustomerSignals, now: datetime, unit_days: float
+) -> tuple[int, float, float] | None:
+    """(x, t_x, T) in model units, None for a customer who never ordered."""
+    if s.order_count < 1 or s.first_order_at is None:
+        return None
+    last = s.last_order_at or s.first_order_at
+    x = max(0, s.order_count - 1)
+    t_x = _days(last - s.first_order_at) / unit_days if x > 0 else 0.0
+    return x, t_x, max(t_x, _days(now - s.first_order_at) / unit_days)
+
+
+def _row(s: CustomerSignals, now: datetime, quiet: float | None) -> list[float]:
     found = {r.code: r.weight for r in rules.trend_reasons(s, now)}
     out = dict.fromkeys(FEATURES, 0.0)
-    if s.order_count >= 1 and s.first_order_at is not None:
+    if quiet is not None and s.first_order_at is not None:
         last = s.last_order_at or s.first_order_at
-        silence = _days(now - last)
         x = max(0, s.order_count - 1)
-        if params is not None:
-            t_x = _days(last - s.first_order_at) / unit_days if x > 0 else 0.0
-            big_t = max(t_x, _days(now - s.first_order_at) / unit_days)
-            quiet = float(p_no_purchase(params, horizon_days / unit_days, x, t_x, big_t))
-        else:
-            quiet = rules.purchase_risk(s, None, now, unit_days)
         out["no_purchase"] = _logit(quiet)
-        out["silence"] = math.log1p(silence)
+        out["silence"] = math.log1p(_days(now - last))
         out["repeat"] = math.log1p(x)
         out["one_time"] = 1.0 if x == 0 else 0.0
     else:
@@ -174,6 +172,45 @@ def features(
     out["spend_drop"] = found.get(rules.SPEND, 0.0)
     out["frequency_drop"] = found.get(rules.ORDER_FREQUENCY, 0.0)
     return [out[name] for name in FEATURES]
+
+
+def feature_matrix(
+    sample: Sequence[tuple[CustomerSignals, datetime]],
+    params: BgNbdParams | None,
+    *,
+    horizon_days: float = DEFAULT_HORIZON_DAYS,
+    unit_days: float = 7.0,
+) -> npt.NDArray[np.float64]:
+    """:func:`features` of many customers, BG/NBD evaluated once for all of them."""
+    summaries = [_summary(s, at, unit_days) for s, at in sample]
+    quiet: list[float | None] = [None] * len(sample)
+    known = [(i, v) for i, v in enumerate(summaries) if v is not None]
+    if params is not None and known:
+        table = np.array([v for _, v in known], dtype=np.float64)
+        found = p_no_purchase(
+            params, horizon_days / unit_days, table[:, 0], table[:, 1], table[:, 2]
+        )
+        for (i, _), p in zip(known, found, strict=True):
+            quiet[i] = float(p)
+    else:
+        for i, _ in known:
+            s, at = sample[i]
+            quiet[i] = rules.purchase_risk(s, None, at, unit_days)
+    rows = [_row(s, at, q) for (s, at), q in zip(sample, quiet, strict=True)]
+    return np.array(rows, dtype=np.float64).reshape(len(rows), len(FEATURES))
+
+
+def features(
+    s: CustomerSignals,
+    params: BgNbdParams | None,
+    now: datetime,
+    *,
+    horizon_days: float = DEFAULT_HORIZON_DAYS,
+    unit_days: float = 7.0,
+) -> list[float]:
+    """The customer's :data:`FEATURES` at ``now`` (see the module docstring)."""
+    matrix = feature_matrix([(s, now)], params, horizon_days=horizon_days, unit_days=unit_days)
+    return [float(v) for v in matrix[0]]
 
 
 def fit_calibrated(
@@ -202,12 +239,7 @@ def fit_calibrated(
         raise ValueError(
             f"{n_left} customers left and {n_stayed} stayed; at least {MIN_EACH} of each are needed"
         )
-    x = np.array(
-        [
-            features(s, params, at, horizon_days=horizon_days, unit_days=unit_days)
-            for s, at in sample
-        ]
-    )
+    x = feature_matrix(sample, params, horizon_days=horizon_days, unit_days=unit_days)
     y = np.array([1.0 if v else 0.0 for v in left])
     model = fit_logistic(FEATURES, x, y, l2=l2)
     return CalibratedModel(model, horizon_days, len(sample), n_left, unit_days)
@@ -219,6 +251,16 @@ def probability(
     """P(the customer leaves within the model's horizon)."""
     row = features(s, params, now, horizon_days=model.horizon_days, unit_days=model.unit_days)
     return float(model.logistic.predict(row)[0])
+
+
+def probabilities(
+    model: CalibratedModel,
+    sample: Sequence[tuple[CustomerSignals, datetime]],
+    params: BgNbdParams | None,
+) -> list[float]:
+    """:func:`probability` of many customers at once."""
+    x = feature_matrix(sample, params, horizon_days=model.horizon_days, unit_days=model.unit_days)
+    return [float(p) for p in model.logistic.predict(x)]
 
 
 def assess_calibrated(
