@@ -16,11 +16,13 @@ import pytest
 from opentelemetry.sdk.trace.export.in_memory_span_exporter import InMemorySpanExporter
 from prometheus_client.parser import text_string_to_metric_families
 
+from crm.kernel.event_store import NO_STREAM
 from crm.kernel.observability import ObservabilitySettings
 from crm.kernel.observability.logs import ContextFilter, json_formatter
 from crm.platform.app import create_app
-from crm.platform.bootstrap import Platform
-from tests.conftest import Api, UserClient
+from crm.platform.bootstrap import Platform, context_named
+from crm.platform.processes import relay_app
+from tests.conftest import Api, UserClient, new_event
 from tests.support.spans import captured_spans
 from tests.support.tenants import create_tenants
 
@@ -283,3 +285,37 @@ async def test_group_commits_are_measured(as_user: Callable[..., UserClient], ap
     )
     assert 1 <= groups <= appends  # every append was in a group; some groups may hold several
     assert appends >= 8
+
+
+async def test_a_relay_that_cannot_publish_shows_its_lag_and_failures(platform: Platform) -> None:
+    app = relay_app(
+        platform,
+        context_named("customer"),
+        "kafka://127.0.0.1:1",  # nothing listens: every publish fails
+        observability=ObservabilitySettings(metrics_token=TOKEN, metrics_refresh_seconds=60),
+    )
+    failures = ("crm_relay_publish_failures_total", "customer")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app), base_url="http://relay.test"
+        ) as client,
+    ):
+        api = Api(client, platform)
+        before = await scrape(api)
+        assert value(before, "crm_follower_lag_events", kind="relay", name="customer") == 0
+        await platform.store.append(f"customer-{uuid4()}", [new_event()], NO_STREAM)
+        for _ in range(100):
+            after = await scrape(api)
+            if value(after, failures[0], context=failures[1]) > value(
+                before, failures[0], context=failures[1]
+            ):
+                break
+            await asyncio.sleep(0.05)
+        assert value(after, failures[0], context=failures[1]) > value(
+            before, failures[0], context=failures[1]
+        )
+        assert value(after, "crm_follower_lag_events", kind="relay", name="customer") == 1
+        assert value(after, "crm_follower_lag_seconds", kind="relay", name="customer") >= 0
+        unauthorized = await client.get("/metrics")
+        assert unauthorized.status_code == 401
