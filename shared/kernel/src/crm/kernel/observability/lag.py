@@ -26,7 +26,9 @@ from crm.kernel.observability.metrics import (
 
 log = logging.getLogger(__name__)
 
-COUNT_LIMIT = 100_000
+COUNT_LIMIT = 10_000
+"""Counting stops there: the gauge is refreshed every few seconds and must stay cheap when a
+follower is far behind (a rebuild); its age in seconds still tells how far."""
 
 
 @dataclass(frozen=True)

@@ -91,7 +91,7 @@ REACTION_DEAD_LETTERS = Counter(
 LAG_EVENTS = Gauge(
     "crm_follower_lag_events",
     "Events of its categories a follower of the log (projection, reaction, relay) has yet "
-    "to handle (refreshed; counting stops at 100000).",
+    "to handle (refreshed; counting stops at 10000).",
     ["kind", "name"],
 )
 LAG_SECONDS = Gauge(
