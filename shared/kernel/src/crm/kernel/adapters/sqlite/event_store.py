@@ -37,7 +37,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID
+from uuid import UUID, SafeUUID
 
 from crm.events import EventEnvelope, NewEvent
 from crm.kernel.adapters.sqlite.connection import Readers, connect
@@ -92,10 +92,22 @@ def _from_micros(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
+_SAFE_UNKNOWN = SafeUUID.unknown
+
+
+def _uuid(text: str) -> UUID:
+    """``UUID(text)`` for the one form this store writes (``str(uuid)``), without the parsing
+    of every other form ``UUID()`` accepts: half its cost, two per envelope read."""
+    value = object.__new__(UUID)
+    object.__setattr__(value, "int", int(text.replace("-", ""), 16))
+    object.__setattr__(value, "is_safe", _SAFE_UNKNOWN)
+    return value
+
+
 def _envelope(row: tuple[Any, ...]) -> EventEnvelope:
     return EventEnvelope(
         position=row[0],
-        event_id=UUID(row[1]),
+        event_id=_uuid(row[1]),
         stream_id=row[2],
         stream_version=row[3],
         event_type=row[4],
@@ -104,8 +116,8 @@ def _envelope(row: tuple[Any, ...]) -> EventEnvelope:
         recorded_at=_from_micros(row[7]),
         tenant=row[8],
         actor=row[9],
-        correlation_id=UUID(row[10]),
-        causation_id=UUID(row[11]) if row[11] else None,
+        correlation_id=_uuid(row[10]),
+        causation_id=_uuid(row[11]) if row[11] else None,
         payload=json.loads(row[12]),
     )
 
@@ -120,7 +132,7 @@ def _committed_envelope(row: _Row) -> EventEnvelope:
     """The envelope a read of ``row`` gives (same values, payload parsed from the same JSON)."""
     return EventEnvelope(
         position=row[0],
-        event_id=UUID(row[1]),
+        event_id=_uuid(row[1]),
         stream_id=row[2],
         stream_version=row[3],
         event_type=row[5],
@@ -129,8 +141,8 @@ def _committed_envelope(row: _Row) -> EventEnvelope:
         recorded_at=_from_micros(row[8]),
         tenant=row[9],
         actor=row[10],
-        correlation_id=UUID(row[11]),
-        causation_id=UUID(row[12]) if row[12] else None,
+        correlation_id=_uuid(row[11]),
+        causation_id=_uuid(row[12]) if row[12] else None,
         payload=json.loads(row[13]),
     )
 
