@@ -7,11 +7,12 @@ again finds the rows it had done by their keys and creates none twice. Every ``b
 the import records how far it got (``import.progressed``), so a resumed run skips what was
 recorded and checks the keys of the rest.
 
-A row is a duplicate when it likely is a customer already there (the customer context's
-:func:`~crm.customer.application.duplicates.find_duplicates`, on the read model the import
-caught up first) or one an earlier row of the same file creates (scored the same way): a
-duplicate is reported, never created. What the dry run says is what the run does, unless
-the tenant's customers changed in between (the run checks each row again).
+A customers row is a duplicate when it likely is a customer already there (the customer
+context's :func:`~crm.customer.application.duplicates.find_duplicates`, on the read model the
+import caught up first) or one an earlier row of the same file creates (scored the same way);
+an interactions row, when its customer already has that interaction or an earlier row logs
+it. A duplicate is reported, never created. What the dry run says is what the run does,
+unless the tenant's records changed in between (the run checks each row again).
 """
 
 from __future__ import annotations
@@ -535,7 +536,7 @@ async def run(
     total = state.plan.rows
     await planner.caught_up()
     report = Report()
-    done = state.through_row
+    done = state.created + state.duplicates + state.failed  # the rows recorded done
     created: list[ImportedRow] = []
     duplicates: list[DuplicateRow] = []
     failed: list[FailedRow] = []
