@@ -29,6 +29,7 @@ from crm.console.sales import (
     team_summary,
 )
 from crm.console.session import COOKIE, Sessions
+from crm.console.tasks import TASK_STATUSES, WINDOWS
 from crm.console.users import (
     AddUser,
     ChangeRole,
@@ -38,6 +39,7 @@ from crm.console.users import (
     sign_in,
     system_context,
 )
+from crm.events.activities import NotificationKind, TaskKind, TaskOutcome
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
 from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
 from crm.events.service_desk import TicketChannel, TicketKind
@@ -209,6 +211,12 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "quote_status.",
         "order_status.",
         "invoice_status.",
+        "task_kind.",
+        "task_outcome.",
+        "task_status.",
+        "task_window.",
+        "notifications.",
+        "notification_kind.",
     }
     values = {
         "role.": [r.value for r in Role],
@@ -233,6 +241,12 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "quote_status.": [s.value for s in QuoteStatus],
         "order_status.": [s.value for s in OrderStatus],
         "invoice_status.": [s.value for s in InvoiceStatus],
+        "task_kind.": [k.value for k in TaskKind],
+        "task_outcome.": [o.value for o in TaskOutcome],
+        "task_status.": list(TASK_STATUSES),
+        "task_window.": list(WINDOWS),
+        "notifications.": ["all", "unread", "read"],
+        "notification_kind.": [k.value for k in NotificationKind],
     }
     for prefix, names in values.items():
         assert {prefix + n for n in names} <= set(MESSAGES["en"]), prefix

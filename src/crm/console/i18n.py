@@ -16,6 +16,7 @@ from babel.numbers import format_currency, format_decimal
 from crm.console.desk_texts import DESK
 from crm.console.sales_texts import SALES
 from crm.console.sla import Countdown, split_duration
+from crm.console.tasks_texts import TASKS
 
 LOCALES = ("en", "zh-CN")
 DEFAULT = "en"
@@ -402,7 +403,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-for _part in (DESK, SALES):
+for _part in (DESK, SALES, TASKS):
     for _locale, _texts in _part.items():
         MESSAGES[_locale].update(_texts)
 

@@ -19,6 +19,7 @@ from crm.console.directory import UserDirectoryProjection
 from crm.console.pages import HERE, PREFIX, Console, router
 from crm.console.sales import sales_router
 from crm.console.session import Sessions
+from crm.console.tasks import tasks_router
 from crm.console.users import AddUser, user_commands
 from crm.kernel.auth import load_or_create_secret
 from crm.kernel.commands import CommandBus
@@ -76,6 +77,9 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     app.include_router(router(console))
     app.include_router(desk_router(console))
     app.include_router(sales_router(console))
+    if any(c.name == "activities" for c in platform.contexts):
+        console.activities = True
+        app.include_router(tasks_router(console))
     _form_errors_as_pages(app, console)
     app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
 

@@ -16,7 +16,7 @@ import functools
 import itertools
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any, ParamSpec
 from urllib.parse import urlencode
@@ -32,6 +32,7 @@ from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.console.directory import UserDirectory, UserDirectoryProjection
 from crm.console.events import ROLES
 from crm.console.i18n import LOCALES, NAMES, Translator, chosen, from_accept_language
+from crm.console.notices import unread_notifications
 from crm.console.session import Session, Sessions
 from crm.console.users import (
     ActivateUser,
@@ -110,6 +111,9 @@ class Visit:
     display_name: str
     fresh: bool
     """The session is new: its cookie must be sent."""
+    unread: int | None = None
+    """Their unread notifications (the bell in the navigation); None: not counted (signed
+    out, or the platform runs no activities context)."""
 
     @property
     def t(self) -> Translator:
@@ -128,6 +132,9 @@ class Console:
         self.sales = PipelineQueries(
             runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline)
         )
+        self.activities = False
+        """Whether the platform runs the activities context (tasks, notifications, the
+        calendar): their pages and the bell are shown only then."""
         self.templates = Environment(
             loader=FileSystemLoader(HERE / "templates"),
             autoescape=select_autoescape(("html",)),
@@ -162,7 +169,10 @@ class Console:
         if visit.actor is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise Redirect(f"{PREFIX}/sign-in?{urlencode({'next': target})}")
-        return visit, visit.actor
+        actor = visit.actor
+        if self.activities:
+            visit = replace(visit, unread=await unread_notifications(self.runtime, actor))
+        return visit, actor
 
     def context(self, visit: Visit) -> CommandContext:
         assert visit.actor is not None
@@ -187,6 +197,7 @@ class Console:
             csrf=self.sessions.csrf_token(visit.session),
             path=request.url.path,
             prefix=PREFIX,
+            bell=visit.unread,
             **values,
         )
         response = HTMLResponse(html, status_code=status)
