@@ -7,7 +7,13 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from crm.activities.api import calendar_routes, care_routes, notification_routes, task_routes
+from crm.activities.api import (
+    calendar_routes,
+    care_routes,
+    notification_routes,
+    task_routes,
+    work_report_routes,
+)
 from crm.activities.application.care import care_job, care_rules_commands
 from crm.activities.application.mailer import mailer_job
 from crm.activities.application.notification_commands import (
@@ -20,11 +26,13 @@ from crm.activities.application.reactions import OpenNextTask, OpenRetentionTask
 from crm.activities.application.references import References
 from crm.activities.application.reminders import reminder_job
 from crm.activities.application.task_commands import task_commands
+from crm.activities.application.work_reports import WorkReportQueries, work_report_commands
 from crm.activities.projections.care_models import CARE_DATES_PROJECTION
 from crm.activities.projections.notification_models import NOTIFICATIONS_PROJECTION
 from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY, REFERENCES_PROJECTION
 from crm.activities.projections.task_models import TASKS_PROJECTION
 from crm.activities.projections.visit_models import VISITS_PROJECTION
+from crm.activities.projections.work_models import WORK_DAYS_PROJECTION
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.erasure import RebuildAfterErasure
@@ -39,6 +47,7 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     notification_routes.router,
     calendar_routes.router,
     care_routes.router,
+    work_report_routes.router,
 ]
 
 PROJECTIONS: list[Projection] = [
@@ -48,9 +57,10 @@ PROJECTIONS: list[Projection] = [
     CARE_DATES_PROJECTION,
     REFERENCES_PROJECTION,
     CUSTOMER_DIRECTORY,
+    WORK_DAYS_PROJECTION,
 ]
 
-CATEGORIES = frozenset({"task", "notification", "notifyprefs", "carerules"})
+CATEGORIES = frozenset({"task", "notification", "notifyprefs", "carerules", "workreport"})
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -63,6 +73,7 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
         notification_commands(PreferencesOf(runtime)),
         preferences_commands(),
         care_rules_commands(),
+        work_report_commands(WorkReportQueries(runtime.read_store)),
     ]
 
 

@@ -323,6 +323,45 @@ class CareRulesSet(DomainEvent):
     set_by: str
 
 
+class WorkPeriod(StrEnum):
+    """The period of a work report (日报 / 周报 / 月报)."""
+
+    DAY = "day"
+    WEEK = "week"
+    """An ISO week, Monday to Sunday."""
+    MONTH = "month"
+
+
+@event("activities.work_report.submitted")
+class WorkReportSubmitted(DomainEvent):
+    """A user's own summary of a period's work and their plan for the next one (日报, 周报,
+    月报), replacing what they submitted before for that period. Stream
+    ``workreport-<tenant>:<user>:<period key>``; the key is ``2026-03-02`` (a day),
+    ``2026-W10`` (an ISO week) or ``2026-03`` (a month)."""
+
+    user_id: str
+    period: WorkPeriod
+    key: str
+    summary: str
+    plan: str
+    submitted_at: datetime
+    revision: int = Field(ge=1)
+    """1 for the first submission, +1 per change."""
+
+
+@event("activities.work_report.commented")
+class WorkReportCommented(DomainEvent):
+    """The user's manager (or an admin) commented on the report."""
+
+    user_id: str
+    key: str
+    comment: str
+    commented_by: str
+    commented_at: datetime
+    on_revision: int = Field(ge=1)
+    """The revision of the report the comment was written on."""
+
+
 ACTIVITIES_EVENTS: tuple[type[DomainEvent], ...] = (
     TaskScheduled,
     TaskReassigned,
@@ -339,4 +378,6 @@ ACTIVITIES_EVENTS: tuple[type[DomainEvent], ...] = (
     NotificationEmailFailed,
     NotificationPreferencesSet,
     CareRulesSet,
+    WorkReportSubmitted,
+    WorkReportCommented,
 )
