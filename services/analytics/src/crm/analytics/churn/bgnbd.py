@@ -210,7 +210,9 @@ def fit(
 
     def objective(log_params: FloatArray) -> float:
         r, alpha, a, b = np.exp(log_params)
-        value = -float(np.sum(w * _log_likelihood(r, alpha, a, b, x, t_x, big_t))) / n
+        # The optimiser tries extreme points where the terms overflow: those count as +inf.
+        with np.errstate(over="ignore", invalid="ignore"):
+            value = -float(np.sum(w * _log_likelihood(r, alpha, a, b, x, t_x, big_t))) / n
         return value if math.isfinite(value) else 1e300
 
     start = (
