@@ -89,9 +89,7 @@ def create_app(
     for context in platform.contexts:
         install(app, context.router(platform.runtime, authenticate))
     if any(c.name == "customer" for c in platform.contexts):  # what an import creates
-        app.include_router(
-            imports.router(platform.runtime, authenticate, platform.settings.data_dir)
-        )
+        install(app, imports.router(platform.runtime, authenticate, platform.settings.data_dir))
     sessions = install_console(app, platform)
     install_metrics(app, refreshers, obs)
     _install_middleware(app, platform, sessions)

@@ -31,6 +31,7 @@ from crm.kernel.http import Authenticator, Commands
 from crm.kernel.http.commands import MAX_KEY_LENGTH
 from crm.kernel.http.errors import ErrorBody
 from crm.kernel.http.params import Limit, Offset
+from crm.kernel.http.routers import api_router
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.platform.imports.mapping import BadMapping, edited, suggest, unmapped
@@ -94,7 +95,7 @@ class RowsPage(BaseModel):
 def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> APIRouter:
     """The routes, with uploaded files kept under ``data_dir``/imports/<tenant>/."""
     with_imports(runtime)
-    api = APIRouter(prefix="/imports", tags=["imports"])
+    api = api_router(prefix="/imports", tags=["imports"])
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
