@@ -115,9 +115,11 @@ async def test_store_fed_reaction_follows_live_appends_and_stops_after_its_batch
     await register(platform, ["Ada", "Grace"])
     await until(lambda: echo.seen >= 2, 10)
     await runner.stop(task)
-    assert (await platform.read_store.checkpoint("reaction:echo")).position == (
-        await platform.store.head_position()
-    ) - 2  # the echoes themselves are after the registrations
+    # both registrations were handled before it stopped; the checkpoint may also have moved
+    # over echoes already committed (of a category it does not read), never past the head
+    checkpoint = (await platform.read_store.checkpoint("reaction:echo")).position
+    assert 2 <= checkpoint <= await platform.store.head_position()
+    assert echo.seen == 2
 
 
 async def publish_store(platform: Platform, broker: Broker) -> None:
