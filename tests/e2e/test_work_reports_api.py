@@ -345,6 +345,8 @@ async def test_bad_input_is_refused_naming_the_field(
     await refused(await ana.get("/reports/work", params={**good, "team": "north"}), "team")
     await refused(await ana.get("/reports/work", params={**good, "format": "xml"}), "format")
     await refused(await ana.get("/reports/work", params={"period": "day"}), "from")
+    far = {"period": "week", "from": "9999-12-30", "to": "9999-12-31"}
+    await refused(await ana.get("/reports/work", params=far), "from")
     body = {"summary": "s", "plan": "p"}
     await refused(await ana.put("/reports/work/ana/2026-W54", json=body), "period")
     await refused(await ana.put("/reports/work/ana/2026-13", json=body), "period")

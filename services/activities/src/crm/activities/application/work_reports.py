@@ -48,6 +48,9 @@ from crm.kernel.repository import CommandContext
 MAX_DAYS = 731
 """The longest range a report covers (two years), so an answer stays bounded."""
 
+FIRST_YEAR, LAST_YEAR = 1900, 2999
+"""The years a report may name (a period of year 9999 would end past the calendar)."""
+
 CHANNELS = tuple(c.value for c in Channel)
 
 
@@ -110,6 +113,11 @@ class WorkReportQueries:
     ) -> dict[str, Any]:
         """The rows of every user ``actor`` reads (or of ``user_id``) and every period from
         the one holding ``first`` to the one holding ``last`` (whole periods)."""
+        for name, day in (("from", first), ("to", last)):
+            if not FIRST_YEAR <= day.year <= LAST_YEAR:
+                raise InvalidCommand(
+                    name, f"must be in the years {FIRST_YEAR} to {LAST_YEAR}", location="query"
+                )
         if last < first:
             raise InvalidCommand("to", "must not be before from", location="query")
         if (last - first).days >= MAX_DAYS:
