@@ -16,7 +16,7 @@ import functools
 import itertools
 import math
 from collections.abc import Awaitable, Callable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ParamSpec
 from urllib.parse import urlencode
@@ -156,23 +156,23 @@ class Console:
             if not doc["active"]:
                 return Visit(self.sessions.new(session.locale), None, "", True)
             actor = Actor(session.user, Role(doc["role"]), session.tenant, doc["team"])
-            return Visit(session, actor, doc["display_name"], False)
+            return Visit(session, actor, doc["display_name"], False, await self._unread(actor))
         state = await load_user(self.runtime.commands, session.tenant, session.user)
         if state is None or not state.active:
             return Visit(self.sessions.new(session.locale), None, "", True)
-        return Visit(
-            session, actor_of(state, session.user, session.tenant), state.display_name, False
-        )
+        actor = actor_of(state, session.user, session.tenant)
+        return Visit(session, actor, state.display_name, False, await self._unread(actor))
+
+    async def _unread(self, actor: Actor) -> int | None:
+        """The bell's count (None when the platform runs no activities context)."""
+        return await unread_notifications(self.runtime, actor) if self.activities else None
 
     async def signed_in(self, request: Request) -> tuple[Visit, Actor]:
         visit = await self.visit(request)
         if visit.actor is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise Redirect(f"{PREFIX}/sign-in?{urlencode({'next': target})}")
-        actor = visit.actor
-        if self.activities:
-            visit = replace(visit, unread=await unread_notifications(self.runtime, actor))
-        return visit, actor
+        return visit, visit.actor
 
     def context(self, visit: Visit) -> CommandContext:
         assert visit.actor is not None
