@@ -297,6 +297,9 @@ async def test_the_calendar_shows_ones_tasks_by_time_and_as_an_ics_feed(
     forged = url.replace("/ana.ics", "/bob.ics")
     assert (await api.client.get(forged)).status_code == 404
     assert (await api.client.get(url[:-4] + "0000")).status_code == 404
+    # a key with characters no key has is the same 404, not an error
+    odd = url.split("?")[0] + "?key=%C3%A9" + "x" * 20
+    assert (await api.client.get(odd)).status_code == 404
 
 
 @pytest.mark.contexts("customer", "activities", "service-desk")

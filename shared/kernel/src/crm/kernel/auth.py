@@ -106,7 +106,7 @@ class TokenIssuer:
         return hmac.new(self._secret.encode(), message, hashlib.sha256).hexdigest()
 
     def check_feed_key(self, tenant: str, user: str, key: str) -> bool:
-        return hmac.compare_digest(self.feed_key(tenant, user), key)
+        return hmac.compare_digest(self.feed_key(tenant, user).encode(), key.encode())
 
     def issue(
         self,
