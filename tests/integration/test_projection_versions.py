@@ -29,9 +29,10 @@ pytestmark = pytest.mark.integration
 
 
 class ShoutingCustomers(CustomersProjection):
-    """Version 2 of the customers read model: every document also has its name in capitals."""
+    """The next version of the customers read model: every document also has its name in
+    capitals."""
 
-    version = 2
+    version = CustomersProjection.version + 1
 
     @staticmethod
     def evolve(  # type: ignore[override]
@@ -66,7 +67,8 @@ async def test_a_new_version_is_rebuilt_at_start_and_recorded(settings: Settings
             await first.runtime.commands.execute(command, ctx())
         await first.start_projections()
         assert await names(first) == {"Ada": None, "Grace": None}
-        assert (await recorded_version(first.read_store, CustomersProjection())).position == 1
+        recorded = await recorded_version(first.read_store, CustomersProjection())
+        assert recorded.position == CustomersProjection.version
     finally:
         await first.close()
 
@@ -78,7 +80,8 @@ async def test_a_new_version_is_rebuilt_at_start_and_recorded(settings: Settings
             while not second.projections_healthy():  # noqa: ASYNC110 (a plain flag)
                 await asyncio.sleep(0.01)
         assert await names(second) == {"Ada": "ADA", "Grace": "GRACE"}
-        assert (await recorded_version(second.read_store, ShoutingCustomers())).position == 2
+        recorded = await recorded_version(second.read_store, ShoutingCustomers())
+        assert recorded.position == ShoutingCustomers.version
         # and it follows on from the swap
         some = (await second.read_store.find(COLLECTION, Query(limit=1))).items[0]
         result = await second.runtime.commands.execute(TagCustomer(some["id"], "vip"), ctx())
