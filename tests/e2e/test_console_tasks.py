@@ -220,6 +220,8 @@ async def test_the_bell_counts_unread_notifications_in_the_readers_language(api:
         page = await _until(ana, "/console/notifications", "2 unread")
         assert page.text.count('">A task was assigned to you</a>') == 2
         assert "Task assigned" in page.text
+        assert "<span>Visit Ada</span>" in page.text  # the task's own title beside it
+        assert "<span>Send Ada the quote</span>" in page.text
         mark = re.findall(f'action="(/console/notifications/{UUID}/read)"', page.text)
         assert len(mark) == 2
         read = await ana.post(mark[0], data={"csrf": csrf})

@@ -479,14 +479,20 @@ def tasks_router(console: Console) -> APIRouter:
         )
         zone = await zone_of(actor)
         query = {"read": read} if read != "all" else {}
-        items = [
-            {
-                **n,
-                "title": notification_title(n, visit.session.locale),
-                "link": subject_link(n["subject_kind"], n["subject_id"]),
-            }
-            for n in found.items
-        ]
+        items = []
+        for n in found.items:
+            about = None  # the task's own title (the notification's text names no record)
+            if n["subject_kind"] == "task":
+                with contextlib.suppress(NotFound, Forbidden):
+                    about = (await tasks.task(actor, n["subject_id"]))["title"]
+            items.append(
+                {
+                    **n,
+                    "title": notification_title(n, visit.session.locale),
+                    "link": subject_link(n["subject_kind"], n["subject_id"]),
+                    "about": about,
+                }
+            )
         return console.render(
             visit,
             request,
