@@ -50,7 +50,11 @@ async def history(platform: Platform, customers: int, seed: int = 7) -> list[str
     for i in range(customers):
         result = await bus.execute(
             RegisterCustomer(
-                Profile(kind=CustomerKind.PERSON, name=f"Person {i}", email=f"p{i}@example.com"),
+                Profile(
+                    kind=CustomerKind.PERSON,
+                    name=f"Person {seed}-{i}",
+                    email=f"p{seed}-{i}@example.com",
+                ),
                 owner_id=None if i % 3 else f"rep-{i % 4}",
             ),
             ctx(minutes=i),
