@@ -115,6 +115,7 @@ async def test_a_call_is_planned_reminded_done_logged_and_followed_by_the_next_t
     next_id = derived_id(task_id, "next:0")
     nxt = await eventually(ana, f"/tasks/{next_id}", bool)
     assert (nxt["kind"], nxt["title"], nxt["assignee_id"]) == ("meeting", "Demo", "ana")
+    assert nxt["created_by"] == "ana"  # hers, though the process opened it: nobody to notify
     assert nxt["subject_id"] == cid
     mine = await ok(await ana.get("/tasks", params={"status": "open"}))
     assert [t["id"] for t in mine["items"]] == [next_id]

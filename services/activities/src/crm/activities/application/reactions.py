@@ -66,6 +66,7 @@ class OpenNextTask:
             task_id=event.next_task_id,
             origin=f"{envelope.stream_id}:{event.occurrence}",
             team_id=event.team_id,
+            planned_by=event.completed_by,
         )
         await self.commands.execute(
             command, reaction_context(self.name, envelope, self.clock.now())

@@ -47,6 +47,9 @@ class ScheduleTask:
     under this id is left as it is (a redelivered step)."""
     team_id: str | None = None
     """The team a process puts it in (a person's task joins the planner's team)."""
+    planned_by: str | None = None
+    """Who planned it when a process opens it for them (the next task planned on completing
+    one is its completer's, not the process's)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -107,7 +110,7 @@ def task_commands(references: References) -> CommandTable[Task]:
             subject_id=subject.id,
             customer_id=subject.customer_id,
             team_id=team,
-            created_by=ctx.actor,
+            created_by=cmd.planned_by if p.is_system and cmd.planned_by else ctx.actor,
             now=ctx.now,
             reasons=cmd.reasons,
             origin=cmd.origin,
