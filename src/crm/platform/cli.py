@@ -12,7 +12,7 @@ from typing import Annotated, Any
 import typer
 from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn, TimeRemainingColumn
-from rich.table import Table
+from rich.table import Column, Table
 
 from crm.console.cli import users_app
 from crm.kernel.auth import Role
@@ -630,7 +630,14 @@ def projections_status() -> None:
         platform = open_platform(settings)
         try:
             head = await platform.store.head_position()
-            table = Table("projection", "version", "checkpoint", "behind", "dead letters")
+            widest = max((len(p.name) for p in platform.projections), default=10)
+            table = Table(
+                Column("projection", no_wrap=True, min_width=widest),
+                "version",
+                "checkpoint",
+                "behind",
+                "dead letters",
+            )
             for p in platform.projections:
                 s = await projection_status(platform.store, platform.read_store, p)
                 version = (
