@@ -16,52 +16,16 @@ from typing import Any
 import httpx
 import pytest
 
-from crm.console.users import AddUser, hash_password, system_context
 from crm.kernel.clock import ManualClock
 from tests.conftest import Api
+from tests.support.console import console_user, followed, own_client, sign_in
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "service-desk")]
-
-PASSWORD = "a long password"
 
 
 async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.text
     return dict(response.json())
-
-
-async def _user(api: Api, user: str, role: str, team: str | None = None, **kw: str) -> None:
-    runtime = api.platform.runtime
-    command = AddUser(user, user.title(), role, hash_password(PASSWORD), team, **kw)
-    await runtime.commands.execute(command, system_context("default", runtime.clock.now()))
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
-def _browser(api: Api) -> httpx.AsyncClient:
-    """A client of its own (its own cookies), on the same app."""
-    return httpx.AsyncClient(transport=api.client._transport, base_url="http://crm.test")
-
-
-async def _sign_in(client: httpx.AsyncClient, user: str) -> str:
-    page = await client.get("/console/sign-in")
-    answer = await client.post(
-        "/console/sign-in",
-        data={"csrf": _csrf(page.text), "tenant": "default", "user_id": user, "password": PASSWORD},
-    )
-    assert answer.status_code == 303, answer.text
-    return _csrf((await client.get("/console/")).text)
-
-
-async def _followed(client: httpx.AsyncClient, answer: httpx.Response) -> httpx.Response:
-    assert answer.status_code == 303, answer.text
-    page = await client.get(answer.headers["location"])
-    assert page.status_code == 200, page.text
-    return page
 
 
 async def _desk(api: Api) -> dict[str, str]:
@@ -87,9 +51,9 @@ async def test_an_agent_works_a_complaint_from_the_queue_to_the_customers_satisf
     api: Api, clock: ManualClock
 ) -> None:
     ids = await _desk(api)
-    await _user(api, "ivy", "agent")
-    async with _browser(api) as ivy:
-        csrf = await _sign_in(ivy, "ivy")
+    await console_user(api, "ivy", "agent")
+    async with own_client(api) as ivy:
+        csrf = await sign_in(ivy, "ivy")
         queue = await ivy.get("/console/tickets")
         assert queue.status_code == 200
         assert "Boiler knocks" in queue.text
@@ -109,12 +73,12 @@ async def test_an_agent_works_a_complaint_from_the_queue_to_the_customers_satisf
         assert "It knocks at night" in page.text
         assert "Ada Lovelace" in page.text
         taken = await ivy.post(f"{ticket}/assign", data={"csrf": csrf, "agent_id": "ivy"})
-        page = await _followed(ivy, taken)
+        page = await followed(ivy, taken)
         assert "Saved." in page.text
         commented = await ivy.post(
             f"{ticket}/comment", data={"csrf": csrf, "body": "Calling you back", "public": "true"}
         )
-        page = await _followed(ivy, commented)
+        page = await followed(ivy, commented)
         assert "Calling you back" in page.text
         assert "reply to the customer" in page.text
         assert 'First response</strong>: <span class="sla sla-met_late">met late' in page.text
@@ -126,13 +90,13 @@ async def test_an_agent_works_a_complaint_from_the_queue_to_the_customers_satisf
             f"{ticket}/resolve",
             data={"csrf": csrf, "resolution": "Bled the radiator", "kb_article_id": ids["article"]},
         )
-        page = await _followed(ivy, resolved)
+        page = await followed(ivy, resolved)
         assert "resolved with it" in page.text
         assert "Bled the radiator" in page.text
         rated = await ivy.post(
             f"{ticket}/satisfaction", data={"csrf": csrf, "score": "5", "comment": "Quiet now"}
         )
-        page = await _followed(ivy, rated)
+        page = await followed(ivy, rated)
         assert "5 of 5" in page.text
         assert "Quiet now" in page.text
         article = await ivy.get(f"/console/kb/{ids['article']}")
@@ -154,9 +118,9 @@ async def test_a_visit_is_booked_from_the_ticket_and_completed_on_the_technician
     api: Api, clock: ManualClock
 ) -> None:
     ids = await _desk(api)
-    await _user(api, "kim", "agent", locale="zh-CN")
-    async with _browser(api) as kim:
-        csrf = await _sign_in(kim, "kim")
+    await console_user(api, "kim", "agent", locale="zh-CN")
+    async with own_client(api) as kim:
+        csrf = await sign_in(kim, "kim")
         ticket = f"/console/tickets/{ids['ticket']}"
         booked = await kim.post(
             f"{ticket}/visits",
@@ -169,7 +133,7 @@ async def test_a_visit_is_booked_from_the_ticket_and_completed_on_the_technician
                 "address": "3 Elm Street",
             },
         )
-        page = await _followed(kim, booked)
+        page = await followed(kim, booked)
         assert "已预约" in page.text
         day = await kim.get("/console/visits?day=2026-03-03")  # kim's own day by default
         assert "3 Elm Street" in day.text
@@ -187,7 +151,7 @@ async def test_a_visit_is_booked_from_the_ticket_and_completed_on_the_technician
                 "back": "/console/visits?technician=kim&day=2026-03-03",
             },
         )
-        page = await _followed(kim, done)
+        page = await followed(kim, done)
         assert "Replaced the valve" in page.text
         assert "已完成" in page.text
         # the same slot twice for one technician is a conflict, shown as a page
@@ -198,16 +162,16 @@ async def test_a_visit_is_booked_from_the_ticket_and_completed_on_the_technician
             "start": "09:00",
             "address": "1 Oak Road",
         }
-        await _followed(kim, await kim.post(f"{ticket}/visits", data=first))
+        await followed(kim, await kim.post(f"{ticket}/visits", data=first))
         twice = await kim.post(f"{ticket}/visits", data=first)
         assert twice.status_code == 409
 
 
 async def test_the_knowledge_base_is_searched_drafted_and_published(api: Api) -> None:
     await _desk(api)
-    await _user(api, "ivy", "agent")
-    async with _browser(api) as ivy:
-        csrf = await _sign_in(ivy, "ivy")
+    await console_user(api, "ivy", "agent")
+    async with own_client(api) as ivy:
+        csrf = await sign_in(ivy, "ivy")
         found = await ivy.get("/console/kb?q=boiler")
         assert "Knocking boiler" in found.text
         nothing = await ivy.get("/console/kb?q=printer")
@@ -222,12 +186,12 @@ async def test_the_knowledge_base_is_searched_drafted_and_published(api: Api) ->
                 "tags": "printer, office",
             },
         )
-        page = await _followed(ivy, drafted)
+        page = await followed(ivy, drafted)
         assert "draft" in page.text
         assert "Publish version 1" in page.text
         article = drafted.headers["location"].split("?")[0]
         published = await ivy.post(f"{article}/publish", data={"csrf": csrf, "version": "1"})
-        page = await _followed(ivy, published)
+        page = await followed(ivy, published)
         assert "Publish version 1" not in page.text
         assert "Printer jams" in (await ivy.get("/console/kb?q=printer")).text
         missing = await ivy.get("/console/kb/00000000-0000-0000-0000-000000000000")
@@ -238,15 +202,15 @@ async def test_the_desks_access_rules_hold_through_the_pages(api: Api) -> None:
     ids = await _desk(api)
     boss = api.as_user("mgr", "manager")
     await ok(await boss.post(f"/tickets/{ids['ticket']}/assign", json={"group_id": "north"}))
-    await _user(api, "sue", "agent", team="south")
-    await _user(api, "ben", "sales_rep")
+    await console_user(api, "sue", "agent", team="south")
+    await console_user(api, "ben", "sales_rep")
     ticket = f"/console/tickets/{ids['ticket']}"
-    async with _browser(api) as sue:
-        await _sign_in(sue, "sue")
+    async with own_client(api) as sue:
+        await sign_in(sue, "sue")
         assert (await sue.get(ticket)).status_code == 404
         assert "Boiler knocks" not in (await sue.get("/console/tickets")).text
-    async with _browser(api) as ben:
-        csrf = await _sign_in(ben, "ben")
+    async with own_client(api) as ben:
+        csrf = await sign_in(ben, "ben")
         page = await ben.get(ticket)
         assert page.status_code == 200
         assert "It knocks at night" not in page.text  # the customer's words are redacted

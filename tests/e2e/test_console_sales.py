@@ -10,7 +10,6 @@ token is refused, a filter value the page does not know is a 422 naming it)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from typing import Any
 
@@ -19,11 +18,18 @@ import pytest
 
 from crm.console.users import AddUser, hash_password, system_context
 from tests.conftest import Api
+from tests.support.console import (
+    PASSWORD,
+    UUID,
+    console_user,
+    csrf_of,
+    followed,
+    own_client,
+    sign_in,
+    until_shown,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "sales")]
-
-PASSWORD = "a long password"
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
@@ -31,54 +37,10 @@ async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     return dict(response.json())
 
 
-async def _user(api: Api, user: str, role: str, team: str | None = None, **kw: str) -> None:
-    runtime = api.platform.runtime
-    command = AddUser(user, user.title(), role, hash_password(PASSWORD), team, **kw)
-    await runtime.commands.execute(command, system_context("default", runtime.clock.now()))
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
-def _browser(api: Api) -> httpx.AsyncClient:
-    """A client of its own (its own cookies), on the same app."""
-    return httpx.AsyncClient(transport=api.client._transport, base_url="http://crm.test")
-
-
-async def _sign_in(client: httpx.AsyncClient, user: str) -> str:
-    page = await client.get("/console/sign-in")
-    answer = await client.post(
-        "/console/sign-in",
-        data={"csrf": _csrf(page.text), "tenant": "default", "user_id": user, "password": PASSWORD},
-    )
-    assert answer.status_code == 303, answer.text
-    return _csrf((await client.get("/console/")).text)
-
-
-async def _followed(client: httpx.AsyncClient, answer: httpx.Response) -> httpx.Response:
-    assert answer.status_code == 303, answer.text
-    page = await client.get(answer.headers["location"])
-    assert page.status_code == 200, page.text
-    return page
-
-
-async def _until(client: httpx.AsyncClient, url: str, text: str) -> httpx.Response:
-    """The page once it shows ``text`` (a process finishing after the redirect)."""
-    for _ in range(600):  # 30 s at most
-        page = await client.get(url)
-        if text in page.text:
-            return page
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} never showed {text!r}")
-
-
 async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api: Api) -> None:
-    await _user(api, "ana", "sales_rep", team="north")
-    async with _browser(api) as ana:
-        csrf = await _sign_in(ana, "ana")
+    await console_user(api, "ana", "sales_rep", team="north")
+    async with own_client(api) as ana:
+        csrf = await sign_in(ana, "ana")
         captured = await ana.post(
             "/console/leads",
             data={
@@ -89,7 +51,7 @@ async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api
                 "source": "webinar",
             },
         )
-        page = await _followed(ana, captured)
+        page = await followed(ana, captured)
         assert "Lead captured." in page.text
         lead = captured.headers["location"].split("?")[0]
         assert re.fullmatch(f"/console/leads/{UUID}", lead)
@@ -103,7 +65,7 @@ async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api
         assert "No lead matches." in none.text
 
         qualified = await ana.post(f"{lead}/qualify", data={"csrf": csrf, "note": "has budget"})
-        page = await _followed(ana, qualified)
+        page = await followed(ana, qualified)
         assert ">qualified<" in page.text
         assert "has budget" in page.text
         assert f"{lead}/qualify" not in page.text  # qualified once
@@ -118,8 +80,8 @@ async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api
                 "expected_close_date": "2027-09-30",
             },
         )
-        await _followed(ana, converted)
-        page = await _until(ana, lead, ">converted<")
+        await followed(ana, converted)
+        page = await until_shown(ana, lead, ">converted<")
         [opportunity] = re.findall(f'href="(/console/opportunities/{UUID})"', page.text)
         [customer] = re.findall(f'href="(/console/customers/{UUID})"', page.text)
         assert "Grace Hopper" in (await ana.get(customer)).text
@@ -135,7 +97,7 @@ async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api
             f"{opportunity}/move",
             data={"csrf": csrf, "stage": "qualification", "version": version.group(1)},
         )
-        page = await _followed(ana, moved)
+        page = await followed(ana, moved)
         assert "Saved." in page.text
         assert "<dt>Next step</dt><dd>Needs analysis</dd>" in page.text
 
@@ -163,7 +125,7 @@ async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api
             f"{opportunity}/lose",
             data={"csrf": csrf, "reason": "budget cut", "version": str(doc["version"])},
         )
-        page = await _followed(ana, lost)
+        page = await followed(ana, lost)
         assert "budget cut" in page.text
         assert f"{opportunity}/move" not in page.text
         closed = await ana.get("/console/opportunities?status=lost")
@@ -171,9 +133,9 @@ async def test_a_rep_qualifies_and_converts_a_lead_and_moves_its_opportunity(api
 
 
 async def test_a_lead_disqualified_and_bad_input_named(api: Api) -> None:
-    await _user(api, "ana", "sales_rep", team="north")
-    async with _browser(api) as ana:
-        csrf = await _sign_in(ana, "ana")
+    await console_user(api, "ana", "sales_rep", team="north")
+    async with own_client(api) as ana:
+        csrf = await sign_in(ana, "ana")
         captured = await ana.post("/console/leads", data={"csrf": csrf, "name": "Spam Bot"})
         lead = captured.headers["location"].split("?")[0]
         bad = await ana.post(
@@ -188,7 +150,7 @@ async def test_a_lead_disqualified_and_bad_input_named(api: Api) -> None:
         )
         assert bad.status_code == 422
         assert "Please check Amount" in bad.text
-        page = await _followed(
+        page = await followed(
             ana, await ana.post(f"{lead}/disqualify", data={"csrf": csrf, "reason": "a bot"})
         )
         assert ">disqualified<" in page.text
@@ -258,10 +220,10 @@ async def _customer_with_sales(api: Api) -> dict[str, Any]:
 
 async def test_a_customers_quotes_orders_and_invoices_and_whose_they_are(api: Api) -> None:
     ids = await _customer_with_sales(api)
-    await _user(api, "ana", "sales_rep", team="north")
-    await _user(api, "ben", "sales_rep", team="north")
-    async with _browser(api) as ana:
-        await _sign_in(ana, "ana")
+    await console_user(api, "ana", "sales_rep", team="north")
+    await console_user(api, "ben", "sales_rep", team="north")
+    async with own_client(api) as ana:
+        await sign_in(ana, "ana")
         page = await ana.get(
             f"/console/customers/{ids['customer']}/sales?min_position={ids['position']}"
         )
@@ -277,8 +239,8 @@ async def test_a_customers_quotes_orders_and_invoices_and_whose_they_are(api: Ap
         theirs = await ana.get(f"/console/customers/{ids['bens']}/sales")
         assert theirs.status_code == 404
         assert "Alan Turing" not in theirs.text
-    async with _browser(api) as ben:
-        await _sign_in(ben, "ben")
+    async with own_client(api) as ben:
+        await sign_in(ben, "ben")
         page = await ben.get(f"/console/customers/{ids['bens']}/sales")
         assert "No quote." in page.text
         assert "No invoice." in page.text
@@ -317,13 +279,13 @@ async def test_a_manager_reads_the_teams_pipeline_in_chinese_and_reps_only_their
     api: Api,
 ) -> None:
     ids = await _opportunities(api)
-    await _user(api, "wang", "manager", team="north", locale="zh-CN")
-    await _user(api, "ana", "sales_rep", team="north")
-    await _user(api, "ben", "sales_rep", team="north")
-    await _user(api, "cai", "sales_rep", team="south")
-    await _user(api, "ivy", "agent", team="support")
-    async with _browser(api) as wang:
-        await _sign_in(wang, "wang")
+    await console_user(api, "wang", "manager", team="north", locale="zh-CN")
+    await console_user(api, "ana", "sales_rep", team="north")
+    await console_user(api, "ben", "sales_rep", team="north")
+    await console_user(api, "cai", "sales_rep", team="south")
+    await console_user(api, "ivy", "agent", team="support")
+    async with own_client(api) as wang:
+        await sign_in(wang, "wang")
         page = await wang.get(f"/console/team?min_position={ids['position']}")
         assert page.status_code == 200, page.text
         assert '<html lang="zh-CN">' in page.text
@@ -343,8 +305,8 @@ async def test_a_manager_reads_the_teams_pipeline_in_chinese_and_reps_only_their
         rep = await wang.get("/console/opportunities?rep=ben")
         assert "Bombe" in rep.text
         assert "Analytical engine" not in rep.text
-    async with _browser(api) as ana:
-        csrf = await _sign_in(ana, "ana")
+    async with own_client(api) as ana:
+        csrf = await sign_in(ana, "ana")
         assert (await ana.get("/console/team")).status_code == 403
         mine = await ana.get("/console/opportunities")
         assert "Analytical engine" in mine.text
@@ -355,8 +317,8 @@ async def test_a_manager_reads_the_teams_pipeline_in_chinese_and_reps_only_their
             f"{bombe}/move", data={"csrf": csrf, "stage": "qualification", "version": "0"}
         )
         assert moved.status_code == 404
-    async with _browser(api) as ivy:
-        csrf = await _sign_in(ivy, "ivy")
+    async with own_client(api) as ivy:
+        csrf = await sign_in(ivy, "ivy")
         engine = f"/console/opportunities/{ids['Analytical engine']}"
         page = await ivy.get(engine)
         assert page.status_code == 200
@@ -379,18 +341,18 @@ async def test_a_lead_converted_for_an_existing_customer_and_other_tenants_see_n
     bens = await ok(
         await ben_api.post("/customers", json={"name": "Alan Turing", "owner_id": "ben"}), 201
     )
-    await _user(api, "ana", "sales_rep", team="north")
+    await console_user(api, "ana", "sales_rep", team="north")
     runtime = api.platform.runtime
     command = AddUser("root", "Root", "admin", hash_password(PASSWORD), None)
     await runtime.commands.execute(command, system_context("acme", runtime.clock.now()))
-    async with _browser(api) as ana:
-        csrf = await _sign_in(ana, "ana")
+    async with own_client(api) as ana:
+        csrf = await sign_in(ana, "ana")
         captured = await ana.post("/console/leads", data={"csrf": csrf, "name": "Ada again"})
         lead = captured.headers["location"].split("?")[0]
-        page = await _followed(ana, captured)
+        page = await followed(ana, captured)
         assert f"{lead}/convert" not in page.text  # qualified first
         assert "Once qualified, the lead can be converted." in page.text
-        page = await _followed(ana, await ana.post(f"{lead}/qualify", data={"csrf": csrf}))
+        page = await followed(ana, await ana.post(f"{lead}/qualify", data={"csrf": csrf}))
         # the form offers the rep's own customers, not another rep's
         assert f'<option value="{mine["id"]}">Ada Lovelace</option>' in page.text
         assert bens["id"] not in page.text
@@ -410,19 +372,19 @@ async def test_a_lead_converted_for_an_existing_customer_and_other_tenants_see_n
         converted = await ana.post(
             f"{lead}/convert", data={**form, "existing_customer_id": mine["id"]}
         )
-        await _followed(ana, converted)
-        page = await _until(ana, lead, ">converted<")
+        await followed(ana, converted)
+        page = await until_shown(ana, lead, ">converted<")
         assert f'href="/console/customers/{mine["id"]}">Ada Lovelace</a>' in page.text
         listed = await ana.get(f"/console/opportunities?status=all&customer={mine['id']}")
         assert "Second engine" in listed.text
         theirs = await ana.get(f"/console/opportunities?customer={bens['id']}")
         assert theirs.status_code == 404
-    async with _browser(api) as root:
+    async with own_client(api) as root:
         page = await root.get("/console/sign-in")
         answer = await root.post(
             "/console/sign-in",
             data={
-                "csrf": _csrf(page.text),
+                "csrf": csrf_of(page.text),
                 "tenant": "acme",
                 "user_id": "root",
                 "password": PASSWORD,
@@ -440,7 +402,7 @@ async def test_a_lead_converted_for_an_existing_customer_and_other_tenants_see_n
 
 async def test_a_signed_out_visitor_is_led_to_sign_in_and_cannot_post(api: Api) -> None:
     some = "00000000-0000-0000-0000-000000000001"
-    async with _browser(api) as visitor:
+    async with own_client(api) as visitor:
         for path in (
             "/console/leads",
             f"/console/leads/{some}",

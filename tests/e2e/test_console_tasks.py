@@ -12,7 +12,6 @@ refused, a value the page does not know is a 422 naming it)."""
 
 from __future__ import annotations
 
-import asyncio
 import re
 from datetime import UTC, date, datetime, timedelta
 from typing import Any
@@ -25,64 +24,25 @@ from icalendar import Calendar
 
 from crm.activities.application.calendar import Entry
 from crm.console.tasks import from_form, iso_week, week_days, week_name, window_bounds
-from crm.console.users import AddUser, hash_password, system_context
 from crm.kernel.clock import ManualClock
 from crm.kernel.errors import InvalidCommand
 from tests.conftest import Api
+from tests.support.console import (
+    UUID,
+    console_user,
+    csrf_of,
+    followed,
+    own_client,
+    sign_in,
+    until_shown,
+)
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "activities")]
-
-PASSWORD = "a long password"
-UUID = r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"
 
 
 async def ok(response: httpx.Response, status: int = 200) -> dict[str, Any]:
     assert response.status_code == status, response.text
     return dict(response.json())
-
-
-async def _user(api: Api, user: str, role: str, team: str | None = None, **kw: str) -> None:
-    runtime = api.platform.runtime
-    command = AddUser(user, user.title(), role, hash_password(PASSWORD), team, **kw)
-    await runtime.commands.execute(command, system_context("default", runtime.clock.now()))
-
-
-def _csrf(html: str) -> str:
-    found = re.search(r'name="csrf" value="([^"]+)"', html)
-    assert found is not None
-    return found.group(1)
-
-
-def _browser(api: Api) -> httpx.AsyncClient:
-    """A client of its own (its own cookies), on the same app."""
-    return httpx.AsyncClient(transport=api.client._transport, base_url="http://crm.test")
-
-
-async def _sign_in(client: httpx.AsyncClient, user: str) -> str:
-    page = await client.get("/console/sign-in")
-    answer = await client.post(
-        "/console/sign-in",
-        data={"csrf": _csrf(page.text), "tenant": "default", "user_id": user, "password": PASSWORD},
-    )
-    assert answer.status_code == 303, answer.text
-    return _csrf((await client.get("/console/")).text)
-
-
-async def _followed(client: httpx.AsyncClient, answer: httpx.Response) -> httpx.Response:
-    assert answer.status_code == 303, answer.text
-    page = await client.get(answer.headers["location"])
-    assert page.status_code == 200, page.text
-    return page
-
-
-async def _until(client: httpx.AsyncClient, url: str, text: str) -> httpx.Response:
-    """The page once it shows ``text`` (a process finishing after the redirect)."""
-    for _ in range(600):  # 30 s at most
-        page = await client.get(url)
-        if text in page.text:
-            return page
-        await asyncio.sleep(0.05)
-    raise AssertionError(f"{url} never showed {text!r}")
 
 
 async def _customer(api: Api, owner: str, name: str = "Ada Lovelace") -> str:
@@ -107,10 +67,10 @@ def _plan(csrf: str, customer_id: str, **fields: str) -> dict[str, str]:
 async def test_a_rep_plans_a_call_from_the_customer_page_and_completes_it_with_a_next_meeting(
     api: Api,
 ) -> None:
-    await _user(api, "ana", "sales_rep", team="north")
+    await console_user(api, "ana", "sales_rep", team="north")
     cid = await _customer(api, "ana")
-    async with _browser(api) as ana:
-        csrf = await _sign_in(ana, "ana")
+    async with own_client(api) as ana:
+        csrf = await sign_in(ana, "ana")
         customer = await ana.get(f"/console/customers/{cid}")
         assert f'href="/console/tasks/new?customer={cid}"' in customer.text
         form = await ana.get(f"/console/tasks/new?customer={cid}")
@@ -119,7 +79,7 @@ async def test_a_rep_plans_a_call_from_the_customer_page_and_completes_it_with_a
         assert 'value="2026-03-03T09:00"' in form.text  # a day ahead, in the user's zone (UTC)
 
         planned = await ana.post("/console/tasks", data=_plan(csrf, cid))
-        page = await _followed(ana, planned)
+        page = await followed(ana, planned)
         task = planned.headers["location"].split("?")[0]
         assert re.fullmatch(f"/console/tasks/{UUID}", task)
         assert "Task planned." in page.text
@@ -157,7 +117,7 @@ async def test_a_rep_plans_a_call_from_the_customer_page_and_completes_it_with_a
                 "next_due_at": "2026-03-10T15:00",
             },
         )
-        page = await _followed(ana, completed)
+        page = await followed(ana, completed)
         assert "Saved." in page.text
         assert ">done<" in page.text
         assert "Reached" in page.text
@@ -165,35 +125,35 @@ async def test_a_rep_plans_a_call_from_the_customer_page_and_completes_it_with_a
         assert f"{task}/complete" not in page.text  # closed: no forms
         nxt = re.search(f'href="(/console/tasks/{UUID})">The next task<', page.text)
         assert nxt is not None
-        meeting = await _until(ana, nxt.group(1), "Demo for Ada")
+        meeting = await until_shown(ana, nxt.group(1), "Demo for Ada")
         assert "Meeting" in meeting.text
         assert "10 Mar 2026, 15:00:00" in meeting.text
-        timeline = await _until(ana, f"/console/customers/{cid}", "wants a demo")
+        timeline = await until_shown(ana, f"/console/customers/{cid}", "wants a demo")
         assert "Call" in timeline.text
-        mine = await _until(ana, "/console/tasks", "Demo for Ada")
+        mine = await until_shown(ana, "/console/tasks", "Demo for Ada")
         assert "Call Ada back about the renewal" not in mine.text  # done: not open
         done = await ana.get("/console/tasks?status=done")
         assert "Call Ada back about the renewal" in done.text
 
 
 async def test_a_task_is_rescheduled_and_cancelled(api: Api) -> None:
-    await _user(api, "ana", "sales_rep", team="north")
+    await console_user(api, "ana", "sales_rep", team="north")
     cid = await _customer(api, "ana")
-    async with _browser(api) as ana:
-        csrf = await _sign_in(ana, "ana")
+    async with own_client(api) as ana:
+        csrf = await sign_in(ana, "ana")
         planned = await ana.post("/console/tasks", data=_plan(csrf, cid, kind="email"))
-        await _followed(ana, planned)
+        await followed(ana, planned)
         task = planned.headers["location"].split("?")[0]
         moved = await ana.post(
             f"{task}/reschedule", data={"csrf": csrf, "due_at": "2026-03-05T16:30"}
         )
-        page = await _followed(ana, moved)
+        page = await followed(ana, moved)
         assert "5 Mar 2026, 16:30:00" in page.text
         bad = await ana.post(f"{task}/reschedule", data={"csrf": csrf, "due_at": "Thursday"})
         assert bad.status_code == 422
         assert "the due time" in bad.text
         cancelled = await ana.post(f"{task}/cancel", data={"csrf": csrf, "reason": "duplicate"})
-        page = await _followed(ana, cancelled)
+        page = await followed(ana, cancelled)
         assert ">cancelled<" in page.text
         assert "duplicate" in page.text
         listed = await ana.get("/console/tasks?status=cancelled")
@@ -201,14 +161,14 @@ async def test_a_task_is_rescheduled_and_cancelled(api: Api) -> None:
 
 
 async def test_the_bell_counts_unread_notifications_in_the_readers_language(api: Api) -> None:
-    await _user(api, "ana", "sales_rep", team="north")
-    await _user(api, "lin", "sales_rep", team="north", locale="zh-CN")
-    await _user(api, "boss", "manager", team="north")
+    await console_user(api, "ana", "sales_rep", team="north")
+    await console_user(api, "lin", "sales_rep", team="north", locale="zh-CN")
+    await console_user(api, "boss", "manager", team="north")
     cid = await _customer(api, "ana")
-    async with _browser(api) as ana, _browser(api) as boss, _browser(api) as lin:
-        csrf = await _sign_in(ana, "ana")
+    async with own_client(api) as ana, own_client(api) as boss, own_client(api) as lin:
+        csrf = await sign_in(ana, "ana")
         assert "0 unread" in (await ana.get("/console/tasks")).text
-        boss_csrf = await _sign_in(boss, "boss")
+        boss_csrf = await sign_in(boss, "boss")
         form = await boss.get(f"/console/tasks/new?customer={cid}")
         assert '<option value="ana"' in form.text  # a manager plans for the team's people
         for title, whom in (("Visit Ada", "ana"), ("Send Ada the quote", "ana"), ("Lin's", "lin")):
@@ -216,8 +176,8 @@ async def test_the_bell_counts_unread_notifications_in_the_readers_language(api:
                 "/console/tasks",
                 data=_plan(boss_csrf, cid, title=title, kind="visit", assignee_id=whom),
             )
-            await _followed(boss, planned)
-        page = await _until(ana, "/console/notifications", "2 unread")
+            await followed(boss, planned)
+        page = await until_shown(ana, "/console/notifications", "2 unread")
         assert page.text.count('">A task was assigned to you</a>') == 2
         assert "Task assigned" in page.text
         assert "<span>Visit Ada</span>" in page.text  # the task's own title beside it
@@ -225,18 +185,18 @@ async def test_the_bell_counts_unread_notifications_in_the_readers_language(api:
         mark = re.findall(f'action="(/console/notifications/{UUID}/read)"', page.text)
         assert len(mark) == 2
         read = await ana.post(mark[0], data={"csrf": csrf})
-        page = await _followed(ana, read)
+        page = await followed(ana, read)
         assert "Marked as read." in page.text
         assert "1 unread" in page.text
         unread = await ana.get("/console/notifications?read=unread")
         assert len(re.findall(f"/console/notifications/{UUID}/read", unread.text)) == 1
         everything = await ana.post("/console/notifications/read", data={"csrf": csrf})
-        page = await _followed(ana, everything)
+        page = await followed(ana, everything)
         assert "0 unread" in page.text
         assert "No notification." in (await ana.get("/console/notifications?read=unread")).text
 
-        await _sign_in(lin, "lin")
-        page = await _until(lin, "/console/notifications", "1 条未读")
+        await sign_in(lin, "lin")
+        page = await until_shown(lin, "/console/notifications", "1 条未读")
         assert '">有一项任务分配给您</a>' in page.text
         assert "任务已分配" in page.text
         assert "A task was assigned to you" not in page.text
@@ -245,9 +205,9 @@ async def test_the_bell_counts_unread_notifications_in_the_readers_language(api:
 
 
 async def test_notification_preferences_are_saved_and_checked(api: Api) -> None:
-    await _user(api, "ana", "sales_rep", team="north")
-    async with _browser(api) as ana:
-        csrf = await _sign_in(ana, "ana")
+    await console_user(api, "ana", "sales_rep", team="north")
+    async with own_client(api) as ana:
+        csrf = await sign_in(ana, "ana")
         saved = await ana.post(
             "/console/notifications/preferences",
             data={
@@ -260,7 +220,7 @@ async def test_notification_preferences_are_saved_and_checked(api: Api) -> None:
                 "muted": ["quote_expired", "sla_warning"],
             },
         )
-        page = await _followed(ana, saved)
+        page = await followed(ana, saved)
         assert "Preferences saved." in page.text
         assert 'value="ana@example.com"' in page.text
         assert 'value="22:00"' in page.text
@@ -286,11 +246,11 @@ async def test_notification_preferences_are_saved_and_checked(api: Api) -> None:
 
 
 async def test_the_calendar_week_shows_ones_tasks_and_the_feeds_address(api: Api) -> None:
-    await _user(api, "ana", "sales_rep", team="north")
+    await console_user(api, "ana", "sales_rep", team="north")
     cid = await _customer(api, "ana")
-    async with _browser(api) as ana:
-        csrf = await _sign_in(ana, "ana")
-        await _followed(ana, await ana.post("/console/tasks", data=_plan(csrf, cid)))
+    async with own_client(api) as ana:
+        csrf = await sign_in(ana, "ana")
+        await followed(ana, await ana.post("/console/tasks", data=_plan(csrf, cid)))
         week = await ana.get("/console/calendar")  # T0 is Monday 2 March 2026: week 10
         assert "Week 2026-W10" in week.text
         assert "Call Ada back about the renewal" in week.text
@@ -319,18 +279,18 @@ async def test_the_calendar_week_shows_ones_tasks_and_the_feeds_address(api: Api
 
 
 async def test_the_task_pages_keep_the_access_rules(api: Api) -> None:
-    await _user(api, "ana", "sales_rep", team="north")
-    await _user(api, "ben", "sales_rep", team="north")
-    await _user(api, "boss", "manager", team="north")
-    await _user(api, "ivy", "analyst")
+    await console_user(api, "ana", "sales_rep", team="north")
+    await console_user(api, "ben", "sales_rep", team="north")
+    await console_user(api, "boss", "manager", team="north")
+    await console_user(api, "ivy", "analyst")
     cid = await _customer(api, "ana")
-    async with _browser(api) as ana, _browser(api) as ben, _browser(api) as boss:
-        csrf = await _sign_in(ana, "ana")
+    async with own_client(api) as ana, own_client(api) as ben, own_client(api) as boss:
+        csrf = await sign_in(ana, "ana")
         planned = await ana.post("/console/tasks", data=_plan(csrf, cid))
-        await _followed(ana, planned)
+        await followed(ana, planned)
         task = planned.headers["location"].split("?")[0]
 
-        await _sign_in(ben, "ben")
+        await sign_in(ben, "ben")
         other = await ben.get(task)
         assert other.status_code == 404
         assert "Call Ada back" not in other.text
@@ -339,13 +299,13 @@ async def test_the_task_pages_keep_the_access_rules(api: Api) -> None:
         refused = await ben.get("/console/tasks?person=ana")
         assert refused.status_code == 403
         assert (await ben.get("/console/calendar?person=ana")).status_code == 403
-        ben_csrf = _csrf((await ben.get("/console/tasks")).text)
+        ben_csrf = csrf_of((await ben.get("/console/tasks")).text)
         steal = await ben.post(f"{task}/cancel", data={"csrf": ben_csrf})
         assert steal.status_code == 404
         not_ben = await ben.post("/console/tasks", data=_plan(ben_csrf, cid, assignee_id="ana"))
         assert not_ben.status_code in (403, 422), not_ben.text
 
-        await _sign_in(boss, "boss")
+        await sign_in(boss, "boss")
         team = await boss.get("/console/tasks?person=ana")
         assert "Call Ada back about the renewal" in team.text
         assert '<option value="ana" selected>' in team.text
@@ -372,8 +332,8 @@ async def test_the_task_pages_keep_the_access_rules(api: Api) -> None:
             await ana.get("/console/tasks/00000000-0000-4000-8000-000000000000")
         ).status_code == 404
 
-    async with _browser(api) as ivy:
-        await _sign_in(ivy, "ivy")
+    async with own_client(api) as ivy:
+        await sign_in(ivy, "ivy")
         read = await ivy.get(task)
         assert read.status_code == 200
         assert "Your role reads tasks but does not work them." in read.text
