@@ -11,7 +11,6 @@ task per occasion however often the scheduler ticks, restarts or runs in several
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
@@ -33,6 +32,7 @@ from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.read_store import Document, find_all
 from crm.kernel.repository import CommandContext, Repository
 from crm.kernel.runtime import Runtime
+from crm.kernel.scheduling import tick_forever
 
 log = logging.getLogger(__name__)
 
@@ -164,17 +164,13 @@ class CareScheduler:
         return outcome.recorded
 
     async def run(self, clock: Clock, interval: float) -> None:
-        while True:
-            try:
-                report = await self.tick(clock.now())
-            except Exception:
-                log.exception("care tick failed; retrying in %s s", interval)
-            else:
-                if report.opened or report.failed:
-                    log.info(
-                        "care: %d tasks opened, %d failed", len(report.opened), len(report.failed)
-                    )
-            await asyncio.sleep(interval)
+        await tick_forever("activities-care", self.tick, clock, interval, _summary)
+
+
+def _summary(report: CareReport) -> tuple[dict[str, int], str | None]:
+    due = {"recorded": len(report.opened), "failed": len(report.failed)}
+    line = f"{len(report.opened)} care tasks opened, {len(report.failed)} failed"
+    return due, line if report.opened or report.failed else None
 
 
 def care_job(runtime: Runtime) -> Job:

@@ -15,7 +15,6 @@ waits, pending, until a server is configured.
 
 from __future__ import annotations
 
-import asyncio
 import logging
 from dataclasses import dataclass
 from datetime import datetime
@@ -38,6 +37,7 @@ from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.read_store import Document, find_all
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+from crm.kernel.scheduling import tick_forever
 
 log = logging.getLogger(__name__)
 
@@ -163,15 +163,13 @@ class Mailer:
         return MailReport(now, tuple(sent), tuple(failed))
 
     async def run(self, clock: Clock, interval: float) -> None:
-        while True:
-            try:
-                report = await self.tick(clock.now())
-            except Exception:
-                log.exception("mailer tick failed; retrying in %s s", interval)
-            else:
-                if report.sent or report.failed:
-                    log.info("mailer: %d sent, %d failed", len(report.sent), len(report.failed))
-            await asyncio.sleep(interval)
+        await tick_forever("activities-mailer", self.tick, clock, interval, _summary)
+
+
+def _summary(report: MailReport) -> tuple[dict[str, int], str | None]:
+    due = {"recorded": len(report.sent), "failed": len(report.failed)}
+    line = f"{len(report.sent)} sent, {len(report.failed)} failed"
+    return due, line if report.sent or report.failed else None
 
 
 def mailer_job(runtime: Runtime) -> Job:

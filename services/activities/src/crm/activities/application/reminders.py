@@ -29,6 +29,7 @@ from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.read_store import find_all
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+from crm.kernel.scheduling import tick_forever
 
 log = logging.getLogger(__name__)
 
@@ -99,20 +100,17 @@ class ReminderScheduler:
     async def run(self, clock: Clock, interval: float) -> None:
         """Tick every ``interval`` seconds until cancelled (a cut-short check is repeated by
         the next tick, recording nothing twice)."""
-        while True:
-            try:
-                report = await self.tick(clock.now())
-            except Exception:
-                log.exception("reminder tick failed; retrying in %s s", interval)
-            else:
-                if report.reminded or report.overdue or report.failed:
-                    log.info(
-                        "reminders: %d reminded, %d overdue, %d failed",
-                        len(report.reminded),
-                        len(report.overdue),
-                        len(report.failed),
-                    )
-            await asyncio.sleep(interval)
+        await tick_forever("activities-reminders", self.tick, clock, interval, _summary)
+
+
+def _summary(report: ReminderReport) -> tuple[dict[str, int], str | None]:
+    recorded = len(report.reminded) + len(report.overdue)
+    due = {"recorded": recorded, "failed": len(report.failed)}
+    line = (
+        f"{len(report.reminded)} reminded, {len(report.overdue)} overdue, "
+        f"{len(report.failed)} failed"
+    )
+    return due, line if recorded or report.failed else None
 
 
 def reminder_job(runtime: Runtime) -> Job:

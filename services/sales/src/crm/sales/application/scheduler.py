@@ -22,19 +22,17 @@ yet (or an error on one record) is found by the next tick.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-import time
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any
 
 from crm.kernel.clock import Clock
-from crm.kernel.observability.metrics import tick as tick_metrics
 from crm.kernel.reactor import system_context
 from crm.kernel.read_store import Document, find_all
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+from crm.kernel.scheduling import tick_forever
 from crm.sales.application.invoice_commands import MarkInvoiceOverdue
 from crm.sales.application.quote_commands import ExpireQuote
 from crm.sales.domain.quotes import today
@@ -112,21 +110,14 @@ class SalesScheduler:
 
     async def run(self, clock: Clock, interval: float) -> None:
         """Tick every ``interval`` seconds, forever (cancel the task to stop it)."""
-        while True:
-            try:
-                report = await self.tick(clock.now())
-            except Exception:
-                log.exception("sales scheduler tick failed; retrying in %s s", interval)
-                tick_metrics("sales", ok=False, when=time.time())
-            else:
-                recorded = len(report.invoices_overdue) + len(report.quotes_expired)
-                due = {"recorded": recorded, "unchanged": len(report.unchanged)}
-                due["failed"] = len(report.failed)
-                tick_metrics("sales", ok=True, when=time.time(), due=due)
-                if report.invoices_overdue or report.quotes_expired:
-                    log.info(
-                        "sales scheduler: %d invoices overdue, %d quotes expired",
-                        len(report.invoices_overdue),
-                        len(report.quotes_expired),
-                    )
-            await asyncio.sleep(interval)
+        await tick_forever("sales", self.tick, clock, interval, _summary)
+
+
+def _summary(report: TickReport) -> tuple[dict[str, int], str | None]:
+    recorded = len(report.invoices_overdue) + len(report.quotes_expired)
+    due = {"recorded": recorded, "unchanged": len(report.unchanged), "failed": len(report.failed)}
+    line = (
+        f"{len(report.invoices_overdue)} invoices overdue, "
+        f"{len(report.quotes_expired)} quotes expired"
+    )
+    return due, line if recorded else None

@@ -32,7 +32,6 @@ from __future__ import annotations
 import asyncio
 import hashlib
 import logging
-import time
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
@@ -47,11 +46,11 @@ from crm.events.service_desk import (
 from crm.kernel.clock import Clock
 from crm.kernel.context import Job
 from crm.kernel.event_store import Idempotency
-from crm.kernel.observability.metrics import tick as tick_metrics
 from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.read_store import Document, find_all
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+from crm.kernel.scheduling import tick_forever
 from crm.service_desk.application.ticket_commands import CheckFollowUp, CheckSla
 from crm.service_desk.domain.tickets import Ticket
 from crm.service_desk.projections.ticket_models import TICKETS, instant
@@ -203,27 +202,21 @@ class ServiceDeskScheduler:
     async def run(self, clock: Clock, interval: float) -> None:
         """Tick every ``interval`` seconds, forever (cancel the task to stop it: a check cut
         short is repeated by the next tick, and rules 1-3 keep it from recording twice)."""
-        while True:
-            try:
-                report = await self.tick(clock.now())
-            except Exception:
-                log.exception("service-desk scheduler tick failed; retrying in %s s", interval)
-                tick_metrics("service-desk", ok=False, when=time.time())
-            else:
-                due = {"recorded": report.recorded, "unchanged": len(report.unchanged)}
-                due["failed"] = len(report.failed)
-                tick_metrics("service-desk", ok=True, when=time.time(), due=due)
-                if report.recorded or report.failed:
-                    log.info(
-                        "service-desk scheduler: %d warnings, %d breaches, %d reminders, "
-                        "%d escalations, %d failed",
-                        len(report.warned),
-                        len(report.breached),
-                        len(report.reminded),
-                        len(report.escalated),
-                        len(report.failed),
-                    )
-            await asyncio.sleep(interval)
+        await tick_forever("service-desk", self.tick, clock, interval, _summary)
+
+
+def _summary(report: TickReport) -> tuple[dict[str, int], str | None]:
+    due = {
+        "recorded": report.recorded,
+        "unchanged": len(report.unchanged),
+        "failed": len(report.failed),
+    }
+    line = (
+        f"{len(report.warned)} warnings, {len(report.breached)} breaches, "
+        f"{len(report.reminded)} reminders, {len(report.escalated)} escalations, "
+        f"{len(report.failed)} failed"
+    )
+    return due, line if report.recorded or report.failed else None
 
 
 def scheduler_job(runtime: Runtime) -> Job:
