@@ -28,6 +28,7 @@ from crm.activities.application.reminders import reminder_job
 from crm.activities.application.task_commands import task_commands
 from crm.activities.application.work_reports import WorkReportQueries, work_report_commands
 from crm.activities.projections.care_models import CARE_DATES_PROJECTION
+from crm.activities.projections.consent_models import CONSENTS_PROJECTION
 from crm.activities.projections.notification_models import NOTIFICATIONS_PROJECTION
 from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY, REFERENCES_PROJECTION
 from crm.activities.projections.task_models import TASKS_PROJECTION
@@ -58,6 +59,7 @@ PROJECTIONS: list[Projection] = [
     REFERENCES_PROJECTION,
     CUSTOMER_DIRECTORY,
     WORK_DAYS_PROJECTION,
+    CONSENTS_PROJECTION,
 ]
 
 CATEGORIES = frozenset({"task", "notification", "notifyprefs", "carerules", "workreport"})

@@ -7,6 +7,12 @@ A tick reads the care dates whose occasion falls in the next :data:`LOOKAHEAD` d
 the contract end dates, and the month-days of first orders), checks each against its tenant's
 rules, and schedules the task under an id derived from (tenant, occasion, customer, date): one
 task per occasion however often the scheduler ticks, restarts or runs in several replicas.
+
+Never contacted: an erased customer, and one whose latest consent for the care contact's
+purpose (:data:`CARE_PURPOSE`: ``marketing_email`` for an e-mail task, ``marketing_phone`` for
+every other kind, a call, a meeting or a visit being arranged by phone) is a withdrawal
+(the ``activities_consents`` read model, waited for up to the last event of the log). A
+customer never asked has not withdrawn; one who gives consent again is contacted again.
 """
 
 from __future__ import annotations
@@ -14,6 +20,7 @@ from __future__ import annotations
 import logging
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
+from typing import cast
 from uuid import NAMESPACE_URL, uuid5
 
 from crm.activities.application.policy import POLICY, TaskAction
@@ -21,13 +28,21 @@ from crm.activities.application.task_commands import ScheduleTask
 from crm.activities.domain.care import LOOKAHEAD, CareRules, due_care, month_days
 from crm.activities.domain.tasks import TaskPlan
 from crm.activities.projections.care_models import CARE_DATES
+from crm.activities.projections.consent_models import (
+    CONSENTS,
+    CONSENTS_PROJECTION,
+    ConsentDoc,
+    withdrawn,
+)
 from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY
-from crm.events.activities import CareOccasion, CareRule, SubjectKind
+from crm.events.activities import CareOccasion, CareRule, SubjectKind, TaskKind
+from crm.events.customer import ConsentPurpose
 from crm.kernel.clock import Clock
 from crm.kernel.commands import CommandTable, Expect
 from crm.kernel.context import Job
 from crm.kernel.directory import Customers
 from crm.kernel.errors import NotFound, RuleViolated
+from crm.kernel.projection import wait_until
 from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.read_store import Document, find_all
 from crm.kernel.repository import CommandContext, Repository
@@ -45,6 +60,13 @@ TITLES: dict[CareOccasion, tuple[str, str]] = {
     ),
     CareOccasion.CONTRACT_END: ("Customer care: service contract ends", "客户关怀：服务合同到期"),
 }
+
+CARE_PURPOSE: dict[TaskKind, ConsentPurpose] = {TaskKind.EMAIL: ConsentPurpose.MARKETING_EMAIL}
+"""The consent a care contact of each task kind needs; any other kind: ``marketing_phone``."""
+
+
+def care_purpose(kind: TaskKind) -> ConsentPurpose:
+    return CARE_PURPOSE.get(kind, ConsentPurpose.MARKETING_PHONE)
 
 
 @dataclass(frozen=True, slots=True)
@@ -79,6 +101,8 @@ class CareReport:
     today: date
     opened: tuple[str, ...] = ()
     failed: tuple[str, ...] = ()
+    withheld: tuple[str, ...] = ()
+    """The tasks not opened because the customer withdrew consent for the purpose."""
 
 
 def care_task_id(tenant: str, occasion: CareOccasion, customer_id: str, on: date) -> str:
@@ -102,7 +126,9 @@ class CareScheduler:
         today = now.astimezone(UTC).date()
         opened: list[str] = []
         failed: list[str] = []
+        withheld: list[str] = []
         rules: dict[str, tuple[CareRule, ...]] = {}
+        await self._consents_caught_up()
         for doc in await self._candidates(today):
             tenant = doc["tenant"]
             if tenant not in rules:
@@ -117,14 +143,33 @@ class CareScheduler:
             ):
                 task_id = care_task_id(tenant, due.occasion, doc["id"], due.on)
                 try:
-                    if await self._open(
+                    if await self._withdrawn(tenant, doc["id"], care_purpose(due.rule.task_kind)):
+                        withheld.append(task_id)
+                    elif await self._open(
                         tenant, doc["id"], due.occasion, due.on, due.rule, task_id, now
                     ):
                         opened.append(task_id)
                 except Exception:
                     log.exception("care task %s failed; the next tick retries", task_id)
                     failed.append(task_id)
-        return CareReport(today, tuple(opened), tuple(failed))
+        return CareReport(today, tuple(opened), tuple(failed), tuple(withheld))
+
+    async def _consents_caught_up(self) -> None:
+        runtime = self.runtime
+        await wait_until(
+            runtime.read_store,
+            CONSENTS,
+            await runtime.store.head_position(),
+            runtime.read_wait_seconds,
+            store=runtime.store,
+            categories=CONSENTS_PROJECTION.categories,
+        )
+
+    async def _withdrawn(self, tenant: str, customer_id: str, purpose: ConsentPurpose) -> bool:
+        doc = await self.runtime.read_store.get(CONSENTS, customer_id)
+        if doc is None or doc.get("tenant") != tenant:
+            return False
+        return withdrawn(cast(ConsentDoc, doc), purpose)
 
     async def _open(
         self,
@@ -169,7 +214,10 @@ class CareScheduler:
 
 def _summary(report: CareReport) -> tuple[dict[str, int], str | None]:
     due = {"recorded": len(report.opened), "failed": len(report.failed)}
-    line = f"{len(report.opened)} care tasks opened, {len(report.failed)} failed"
+    line = (
+        f"{len(report.opened)} care tasks opened, {len(report.failed)} failed, "
+        f"{len(report.withheld)} withheld (consent withdrawn)"
+    )
     return due, line if report.opened or report.failed else None
 
 
