@@ -11,6 +11,7 @@ from crm.activities.api import (
     calendar_routes,
     care_routes,
     notification_routes,
+    retention_routes,
     task_routes,
     work_report_routes,
 )
@@ -31,6 +32,7 @@ from crm.activities.projections.care_models import CARE_DATES_PROJECTION
 from crm.activities.projections.consent_models import CONSENTS_PROJECTION
 from crm.activities.projections.notification_models import NOTIFICATIONS_PROJECTION
 from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY, REFERENCES_PROJECTION
+from crm.activities.projections.retention_models import RETENTION_PROJECTION
 from crm.activities.projections.task_models import TASKS_PROJECTION
 from crm.activities.projections.visit_models import VISITS_PROJECTION
 from crm.activities.projections.work_models import WORK_DAYS_PROJECTION
@@ -49,6 +51,7 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     calendar_routes.router,
     care_routes.router,
     work_report_routes.router,
+    retention_routes.router,
 ]
 
 PROJECTIONS: list[Projection] = [
@@ -60,6 +63,7 @@ PROJECTIONS: list[Projection] = [
     CUSTOMER_DIRECTORY,
     WORK_DAYS_PROJECTION,
     CONSENTS_PROJECTION,
+    RETENTION_PROJECTION,
 ]
 
 CATEGORIES = frozenset({"task", "notification", "notifyprefs", "carerules", "workreport"})
