@@ -22,8 +22,12 @@ venv: $(VENV)/.synced
 run: venv
 	$(BIN)/crm up $(if $(DEMO),--demo)
 
+# two test processes (pytest-xdist), each module's tests in one of them: most tests wait on
+# subprocesses, sockets and disks, so two cores run two at once (TEST_WORKERS=0: one process)
+TEST_WORKERS ?= 2
+
 test: venv lint types
-	$(BIN)/pytest
+	$(BIN)/pytest $(if $(filter 0,$(TEST_WORKERS)),,-n $(TEST_WORKERS) --dist loadfile)
 
 lint: venv
 	$(BIN)/ruff check .

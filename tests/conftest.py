@@ -47,7 +47,9 @@ def new_event(event_type: str = "test.happened", **payload: Any) -> NewEvent:
 
 @pytest.fixture
 def settings(tmp_path: Path) -> Settings:
-    return Settings(data_dir=tmp_path / "data", secret=SECRET, read_wait_seconds=2.0)
+    # a read waits for its position up to 5 s: only a read model that lags waits at all, and
+    # a loaded machine (two test processes on two cores) may lag for more than the default 2 s
+    return Settings(data_dir=tmp_path / "data", secret=SECRET, read_wait_seconds=5.0)
 
 
 @pytest.fixture
