@@ -37,7 +37,7 @@ def test_quick_run_measures_every_figure(tmp_path: Path) -> None:
         cwd=ROOT,
         capture_output=True,
         text=True,
-        timeout=300,
+        timeout=900,  # a guard against a hang, not a measure: a loaded machine took 5 min
     )
     assert done.returncode == 0, done.stderr[-4000:]
     report = json.loads(out.read_text())
