@@ -17,9 +17,10 @@ from crm.activities.application.care import CareScheduler, care_task_id
 from crm.activities.projections.consent_models import CONSENTS, CONSENTS_PROJECTION
 from crm.events.activities import CareOccasion
 from crm.kernel.auth import Role
-from crm.kernel.projection import rebuild, wait_until
+from crm.kernel.projection import rebuild
 from crm.platform.bootstrap import Platform
 from tests.conftest import T0, UserClient
+from tests.support.reads import caught_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "activities", "service-desk")]
 
@@ -62,9 +63,7 @@ async def test_care_skips_a_customer_whose_latest_consent_for_the_purpose_is_wit
     await consent(boss, changed_mind, "marketing_phone", False)
     await consent(boss, changed_mind, "marketing_phone", True)
     runtime = platform.runtime
-    await wait_until(
-        runtime.read_store, "activities_care_dates", await platform.store.head_position(), 5
-    )
+    await caught_up(platform, "activities_care_dates", "activities_consents")
 
     def task_of(cid: str) -> str:
         return care_task_id("default", CareOccasion.CONTRACT_END, cid, ENDS)

@@ -23,10 +23,10 @@ from crm.activities.application.mailer import Mailer, SmtpServer
 from crm.activities.application.reminders import ReminderScheduler
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
-from crm.kernel.projection import wait_until
 from crm.platform.bootstrap import Platform
 from crm.service_desk.application.scheduler import ServiceDeskScheduler
 from tests.conftest import T0, UserClient
+from tests.support.reads import caught_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "activities")]
 
@@ -69,12 +69,9 @@ async def ok(response: Any, status: int = 200) -> dict[str, Any]:
 
 async def settled(platform: Platform) -> None:
     """Every in-process read model and reaction has caught up with the log."""
-    runtime = platform.runtime
-    for name in ("activities_tasks", "activities_notifications"):
-        await wait_until(runtime.read_store, name, await runtime.store.head_position(), 5)
+    await caught_up(platform, "activities_tasks", "activities_notifications")
     await asyncio.sleep(0.2)  # the reactions' commands, then their read models
-    for name in ("activities_tasks", "activities_notifications"):
-        await wait_until(runtime.read_store, name, await runtime.store.head_position(), 5)
+    await caught_up(platform, "activities_tasks", "activities_notifications")
 
 
 async def task_for_ana(boss: UserClient, due: Any) -> str:

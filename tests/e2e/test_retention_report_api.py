@@ -22,11 +22,12 @@ from crm.analytics.application.churn_commands import RecordAssessment
 from crm.analytics.churn.assessment import Assessment
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
-from crm.kernel.projection import rebuild, wait_until
+from crm.kernel.projection import rebuild
 from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
 from tests.conftest import T0, UserClient
+from tests.support.reads import caught_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "activities", "analytics")]
 
@@ -187,7 +188,7 @@ async def test_the_retention_report_counts_warnings_contacts_and_outcomes_per_re
 
     # rebuilt from the log, the same figures
     runtime = platform.runtime
-    await wait_until(runtime.read_store, RETENTION_PROJECTION.name, head, 10)
+    await caught_up(platform, RETENTION_PROJECTION.name)
     await rebuild(RETENTION_PROJECTION, runtime.store, runtime.read_store, runtime.codec)
     assert await report(admin, head) == everything
 

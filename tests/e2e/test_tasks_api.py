@@ -21,11 +21,11 @@ from crm.activities.application.task_commands import derived_id
 from crm.analytics.application.churn_commands import RecordAssessment
 from crm.analytics.churn.assessment import Assessment
 from crm.kernel.auth import Role
-from crm.kernel.projection import wait_until
 from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
 from tests.conftest import T0, Api, UserClient
+from tests.support.reads import caught_up
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "activities")]
 
@@ -76,12 +76,9 @@ async def test_a_call_is_planned_reminded_done_logged_and_followed_by_the_next_t
 
     # the reminder 30 minutes before, then the overdue notice: each once
     scheduler = ReminderScheduler(platform.runtime)
-    runtime = platform.runtime
 
     async def tick(at: Any) -> Any:
-        await wait_until(
-            runtime.read_store, "activities_tasks", await runtime.store.head_position(), 5
-        )
+        await caught_up(platform, "activities_tasks")
         return await scheduler.tick(at)
 
     assert (await tick(DUE - timedelta(hours=1))).reminded == ()
@@ -316,14 +313,14 @@ async def test_customer_care_opens_one_task_before_a_contract_ends(
         "starts_on": "2026-01-01",
         "ends_on": str(ends),
     }
-    signed = await ok(await boss.post("/contracts", json=contract), 201)
+    await ok(await boss.post("/contracts", json=contract), 201)
     rules = await ok(await ana.get("/care/rules"))
     assert {r["occasion"]: r["days_before"] for r in rules["rules"]} == {
         "contract_end": 30,
         "first_order_anniversary": 7,
     }
     runtime = platform.runtime
-    await wait_until(runtime.read_store, "activities_care_dates", signed["position"], 5)
+    await caught_up(platform, "activities_care_dates")
     care = CareScheduler(runtime)
     report = await care.tick(T0)
     [task_id] = report.opened
@@ -343,8 +340,8 @@ async def test_customer_care_opens_one_task_before_a_contract_ends(
     assert "days_before" in bad.text
     await ok(await boss.put("/care/rules", json=off))
     bea = await customer_of(boss, "ana")
-    second = await ok(await boss.post("/contracts", json={**contract, "customer_id": bea}), 201)
-    await wait_until(runtime.read_store, "activities_care_dates", second["position"], 5)
+    await ok(await boss.post("/contracts", json={**contract, "customer_id": bea}), 201)
+    await caught_up(platform, "activities_care_dates")
     assert (await care.tick(T0)).opened == ()
     on = {"rules": [{"occasion": "contract_end", "days_before": 30}]}
     await ok(await boss.put("/care/rules", json=on))

@@ -19,9 +19,10 @@ from crm.activities.application.reminders import ReminderScheduler
 from crm.activities.projections.work_models import WORK_DAYS_PROJECTION
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
-from crm.kernel.projection import rebuild, wait_until
+from crm.kernel.projection import rebuild
 from crm.platform.bootstrap import Platform
 from tests.conftest import T0, Api, UserClient
+from tests.support.reads import caught_up
 
 pytestmark = [
     pytest.mark.e2e,
@@ -68,11 +69,7 @@ def expect(interactions: dict[str, int] | None = None, **counts: Any) -> dict[st
 
 
 async def settle(platform: Platform) -> int:
-    runtime = platform.runtime
-    head = await runtime.store.head_position()
-    for name in ("activities_tasks", "activities_work_days"):
-        await wait_until(runtime.read_store, name, head, 10)
-    return head
+    return await caught_up(platform, "activities_tasks", "activities_work_days")
 
 
 async def report(client: UserClient, position: int, **params: Any) -> dict[str, Any]:
