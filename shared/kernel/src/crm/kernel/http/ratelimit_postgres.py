@@ -61,15 +61,21 @@ moved AS (
               - (EXCLUDED.tat - EXCLUDED.step) <= EXCLUDED.span + 1e-6
     RETURNING b.key
 )
-SELECT coalesce(max(
-    greatest(held.tat, clock.now) + asked.step - clock.now - asked.span
-), 0.0) AS wait
+SELECT coalesce(max(greatest(
+    greatest(held.tat, clock.now) + asked.step - clock.now - asked.span,
+    0.001  -- a key that did not move refuses, whatever its row read here says (see below)
+)), 0.0) AS wait
 FROM asked
 CROSS JOIN clock
 LEFT JOIN moved ON moved.key = asked.key
 LEFT JOIN {table} AS held ON held.key = asked.key
 WHERE moved.key IS NULL
 """
+# The wait is read from ``held``, the statement's snapshot of the row, while the refusal was
+# decided under the row's lock on its latest version: a replica that moved the row in
+# between leaves the snapshot older than what refused, and its wait could come out at or
+# below zero, an allowed request that took nothing. A key that did not move is a refusal
+# with a wait of at least a millisecond.
 
 
 class PostgresRateLimits:
