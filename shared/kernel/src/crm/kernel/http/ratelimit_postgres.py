@@ -71,6 +71,8 @@ LEFT JOIN moved ON moved.key = asked.key
 LEFT JOIN {table} AS held ON held.key = asked.key
 WHERE moved.key IS NULL
 """
+
+
 # The wait is read from ``held``, the statement's snapshot of the row, while the refusal was
 # decided under the row's lock on its latest version: a replica that moved the row in
 # between leaves the snapshot older than what refused, and its wait could come out at or
