@@ -135,6 +135,7 @@ def test_every_crm_command_exists_in_the_cli() -> None:
 
 def test_every_context_has_an_api_a_relay_and_the_workers_its_projections_need() -> None:
     commands = {tuple(s["command"]) for s in crm_services().values()}
+    assert ("serve", "console") in commands  # the web console, its own service
     for context in CONTEXTS:
         assert ("serve", context.name) in commands
         assert ("relay", context.name) in commands

@@ -184,6 +184,8 @@ def test_every_context_has_an_api_with_a_service_and_a_relay(name: str) -> None:
     manifests = overlay(name)
     commands = {tuple(c["args"]) for _, c in containers(manifests)}
     services = {s["metadata"]["name"] for s in of_kind(manifests, "Service")}
+    assert ("serve", "console") in commands
+    assert "console" in services
     for context in CONTEXTS:
         assert ("serve", context.name) in commands
         assert context.name in services
@@ -294,7 +296,7 @@ def test_disruption_budgets_cover_apis_and_worker_and_never_block_a_drain(name: 
         assert allowed >= 1, pdb["metadata"]["name"]
         covered.add(deployment["metadata"]["name"])
     workers = {f"{c.name}-worker" for c in CONTEXTS if fed_by_bus(c)}
-    assert covered == {c.name for c in CONTEXTS} | workers
+    assert covered == {c.name for c in CONTEXTS} | workers | {"console"}
 
 
 @pytest.mark.parametrize("name", OVERLAYS)
@@ -332,7 +334,9 @@ def test_network_policies_deny_by_default_and_select_real_pods(name: str) -> Non
         for d in deployments
         if selects(p["spec"]["podSelector"], pod_labels(d))
     }
-    assert ingress_open == {c.name for c in CONTEXTS}, "only the HTTP APIs take connections"
+    assert ingress_open == {c.name for c in CONTEXTS} | {"console"}, (
+        "only the HTTP APIs and the console take connections"
+    )
     scraped = {
         d["metadata"]["name"]
         for p in policies

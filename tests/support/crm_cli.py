@@ -9,7 +9,7 @@ from typing import Any
 import typer
 
 from crm.platform.bootstrap import context_named
-from crm.platform.cli import app
+from crm.platform.cli import SERVE_CONSOLE, app
 
 COMMANDS_TAKING_A_CONTEXT = {("serve",), ("relay",), ("worker",)}
 
@@ -37,7 +37,8 @@ def parse(args: Sequence[str]) -> tuple[tuple[str, ...], dict[str, Any]]:
         ctx = command.context_class(command, info_name=path[-1], parent=ctx)
     try:
         params: dict[str, Any] = command.make_context(path[-1], rest, parent=ctx.parent).params
-        if tuple(path) in COMMANDS_TAKING_A_CONTEXT:
+        console = tuple(path) == ("serve",) and params["context"] == SERVE_CONSOLE
+        if tuple(path) in COMMANDS_TAKING_A_CONTEXT and not console:
             context_named(params["context"])
     except Exception as e:  # the vendored click's UsageError, or KeyError from context_named
         raise Refused(f"crm {' '.join(args)}: {e}") from e

@@ -49,17 +49,29 @@ def create_app(
     *,
     projections: Sequence[Projection] | None = None,
     observability: ObservabilitySettings | None = None,
+    api: bool = True,
+    console: bool = True,
 ) -> FastAPI:
     """The HTTP app of the platform's contexts; it runs ``projections`` (default: all of
     the contexts') in-process, caught up before it reports ready. ``observability``
-    (default: from the environment) says who may read ``/metrics`` (:mod:`.telemetry`)."""
+    (default: from the environment) says who may read ``/metrics`` (:mod:`.telemetry`).
+
+    ``crm up`` serves both the JSON ``api`` of the contexts (their routes, reactions and
+    schedulers) and the ``console``; in the distributed deployment a context's service is
+    the API alone (``crm serve <context>``) and the console its own service (``crm serve
+    console``: the console's pages, its user directory and sessions, over the contexts'
+    application layer on the shared stores, with no context projection, reaction or
+    scheduler of its own: those run once, in the context services)."""
+    if not (api or console):
+        raise ValueError("an app serves the API, the console or both")
     obs = observability or ObservabilitySettings()
     refreshers = platform_refreshers(platform)
 
     @asynccontextmanager
     async def lifespan(app: FastAPI) -> AsyncIterator[None]:
-        await platform.start_projections(projections)
-        await platform.start_processes()
+        await platform.start_projections(projections if api else [])
+        if api:
+            await platform.start_processes()
         app.state.ready = True
         try:
             async with refreshing(refreshers, obs.metrics_refresh_seconds):
@@ -86,11 +98,12 @@ def create_app(
     app.state.ready = False
     install_error_handlers(app)
     authenticate = Authenticator(platform.runtime.tokens, platform.runtime.tenants)
-    for context in platform.contexts:
-        install(app, context.router(platform.runtime, authenticate))
-    if any(c.name == "customer" for c in platform.contexts):  # what an import creates
-        install(app, imports.router(platform.runtime, authenticate, platform.settings.data_dir))
-    sessions = install_console(app, platform)
+    if api:
+        for context in platform.contexts:
+            install(app, context.router(platform.runtime, authenticate))
+        if any(c.name == "customer" for c in platform.contexts):  # what an import creates
+            install(app, imports.router(platform.runtime, authenticate, platform.settings.data_dir))
+    sessions = install_console(app, platform) if console else None
     install_metrics(app, refreshers, obs)
     _install_middleware(app, platform, sessions)
 
@@ -134,7 +147,7 @@ def rate_limits(settings: Settings) -> RateLimits:
     )
 
 
-def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions) -> None:
+def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions | None) -> None:
     """Outermost first: the metrics, span and log line of each request (by route template),
     security headers (on every answer, a 500 included), the URL length, the rate limits (a
     console visitor counted as the session's user, a signed-out one as the address's reads
@@ -162,7 +175,7 @@ def _install_middleware(app: FastAPI, platform: Platform, sessions: Sessions) ->
                 *([app.openapi_url] if app.openapi_url else []),
             ],
             public_prefixes=[f"{CONSOLE}/", f"{CALENDAR_FEEDS}/"],
-            identities=[sessions.identity],
+            identities=[sessions.identity] if sessions is not None else [],
             exempt=(*PROBES, METRICS),
         )
     app.add_middleware(UrlLengthLimit, max_bytes=settings.max_url_bytes)

@@ -62,6 +62,9 @@ app.add_typer(import_app, name="import")
 console = Console(stderr=True)
 
 
+SERVE_CONSOLE = "console"  # `crm serve console`: the web console as its own service
+
+
 def _serve(settings: Settings, build: Callable[[Platform], Any], service: str = "platform") -> None:
     from crm.platform import server
     from crm.platform.telemetry import setup_process
@@ -216,19 +219,31 @@ def demo(
 
 @app.command()
 def serve(
-    context: Annotated[str, typer.Argument(help="customer, sales, service-desk or analytics")],
+    context: Annotated[
+        str,
+        typer.Argument(help="customer, sales, service-desk, analytics, activities or console"),
+    ],
 ) -> None:
     """Serve one context's HTTP API alone (its own deployment). Its own projections run
-    in-process; with CRM_BUS set, those fed by other contexts are left to `crm worker`."""
+    in-process; with CRM_BUS set, those fed by other contexts are left to `crm worker`.
+    `crm serve console`: the web console alone, over the stores the context services share
+    (it runs none of their projections, reactions or schedulers)."""
     from crm.platform.app import create_app
 
     settings = Settings()
+    if context == SERVE_CONSOLE:
+        _serve(
+            settings.model_copy(),
+            lambda platform: create_app(platform, api=False),
+            service="console",
+        )
+        return
     ctx = _context(context)
     by_bus = fed_by_bus(ctx) if settings.bus else []
     own = [p for p in ctx.projections if p not in by_bus]
     _serve(
         settings.model_copy(),
-        lambda platform: create_app(platform.only(ctx), projections=own),
+        lambda platform: create_app(platform.only(ctx), projections=own, console=False),
         service=ctx.name,
     )
 
