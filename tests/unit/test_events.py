@@ -83,16 +83,28 @@ def test_unknown_types_and_missing_upcasters_are_errors() -> None:
 def test_a_registered_class_keeps_its_name() -> None:
     """An event class is one type and version: naming it again elsewhere is refused, or every
     event of it would be written under the new name from then on."""
-    with pytest.raises(ValueError, match=r"already customer\.registered v2"):
+    with pytest.raises(ValueError, match=r"already customer\.registered v3"):
         EventRegistry().register(CustomerRegistered, "x.made", 2)
     assert (CustomerRegistered.event_type, CustomerRegistered.schema_version) == (
         "customer.registered",
-        2,
+        3,
     )
 
 
 def test_personal_fields_are_known_from_the_model() -> None:
-    assert CustomerRegistered.personal_fields == frozenset({"name", "email", "phone"})
+    assert CustomerRegistered.personal_fields == frozenset(
+        {
+            "name",
+            "email",
+            "phone",
+            "billing_address",
+            "shipping_address",
+            "visit_address",
+            "birthday",
+            "anniversary",
+            "custom_personal",
+        }
+    )
     assert InteractionLogged.personal_fields == frozenset({"summary"})
 
 

@@ -53,8 +53,17 @@ class CustomerRegisteredV1(DomainEvent):
     owner_id: str | None = None
 
 
+CustomValue = bool | int | float | str | tuple[str, ...]
+"""A custom field's value in an event: a boolean, a number, a text (also a date as
+``YYYY-MM-DD``, a choice's key and money as ``"12.50 EUR"``) or the keys of a multi-choice.
+Which it is comes from the tenant's definition of the field (:mod:`crm.events.custom_fields`)."""
+
+
 @event("customer.registered", version=2)
-class CustomerRegistered(DomainEvent):
+class CustomerRegisteredV2(DomainEvent):
+    """The profile without addresses, dates, preferences or custom fields; read as v3
+    through the upcaster below (they read as not given)."""
+
     kind: CustomerKind
     name: Personal
     email: OptionalPersonal = None
@@ -78,10 +87,48 @@ def _registered_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
     return payload
 
 
-@event("customer.profile_updated")
-class CustomerProfileUpdated(DomainEvent):
-    """The whole profile after the change, and which fields changed: a consumer needs no
-    earlier event to know the profile, and can still tell what was edited."""
+@event("customer.registered", version=3)
+class CustomerRegistered(DomainEvent):
+    kind: CustomerKind
+    name: Personal
+    email: OptionalPersonal = None
+    phone: OptionalPersonal = None
+    company: str | None = None
+    title: str | None = None
+    region: str | None = None
+    source: str | None = None
+    billing_address: OptionalPersonal = None
+    """Free text, one line per line of the address (street, postcode and city, country)."""
+    shipping_address: OptionalPersonal = None
+    visit_address: OptionalPersonal = None
+    birthday: OptionalPersonal = None
+    """``YYYY-MM-DD``; a person's date of birth is personal data (sealed with their key)."""
+    anniversary: OptionalPersonal = None
+    """``YYYY-MM-DD``: a date the customer celebrates (a wedding, a company's founding)."""
+    preferred_channel: Channel | None = None
+    preferred_language: str | None = None
+    """A language tag: ``en``, ``zh-CN``..."""
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+    """The tenant's custom fields that are not personal data, by key."""
+    custom_personal: OptionalPersonal = None
+    """The custom fields defined as personal data: one JSON object by key, sealed with the
+    customer's key (so erasing the customer erases them too); None when there are none."""
+    tags: tuple[str, ...] = ()
+    owner_id: str | None = None
+    """None: registered into the shared pool."""
+    lead_id: str | None = None
+    """The sales lead this customer was converted from, if any: the conversion process
+    recognises its customer by it and links the new opportunity to the customer."""
+
+
+@upcaster("customer.registered", from_version=2)
+def _registered_v2_to_v3(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # the new fields' defaults: not given
+
+
+@event("customer.profile_updated", version=1)
+class CustomerProfileUpdatedV1(DomainEvent):
+    """The profile without addresses, dates, preferences or custom fields; read as v2."""
 
     kind: CustomerKind
     name: Personal
@@ -92,6 +139,44 @@ class CustomerProfileUpdated(DomainEvent):
     region: str | None = None
     source: str | None = None
     changed: tuple[str, ...]
+
+
+@event("customer.profile_updated", version=2)
+class CustomerProfileUpdated(DomainEvent):
+    """The whole profile after the change, and which fields changed: a consumer needs no
+    earlier event to know the profile, and can still tell what was edited (a custom field
+    as ``custom.<key>``)."""
+
+    kind: CustomerKind
+    name: Personal
+    email: OptionalPersonal = None
+    phone: OptionalPersonal = None
+    company: str | None = None
+    title: str | None = None
+    region: str | None = None
+    source: str | None = None
+    billing_address: OptionalPersonal = None
+    """Free text, one line per line of the address (street, postcode and city, country)."""
+    shipping_address: OptionalPersonal = None
+    visit_address: OptionalPersonal = None
+    birthday: OptionalPersonal = None
+    """``YYYY-MM-DD``; a person's date of birth is personal data (sealed with their key)."""
+    anniversary: OptionalPersonal = None
+    """``YYYY-MM-DD``: a date the customer celebrates (a wedding, a company's founding)."""
+    preferred_channel: Channel | None = None
+    preferred_language: str | None = None
+    """A language tag: ``en``, ``zh-CN``..."""
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+    """The tenant's custom fields that are not personal data, by key."""
+    custom_personal: OptionalPersonal = None
+    """The custom fields defined as personal data: one JSON object by key, sealed with the
+    customer's key (so erasing the customer erases them too); None when there are none."""
+    changed: tuple[str, ...]
+
+
+@upcaster("customer.profile_updated", from_version=1)
+def _profile_updated_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # the new fields' defaults: not given
 
 
 @event("customer.owner_assigned")

@@ -44,7 +44,7 @@ import copy
 from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from decimal import Decimal
-from typing import Annotated, Literal
+from typing import Annotated, Literal, NotRequired
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -236,6 +236,9 @@ class CustomerFacts(TypedDict):
     company: str | None
     region: str | None
     source: str | None
+    preferred_channel: NotRequired[str | None]
+    """How the customer prefers to be reached (call, email...), if they said."""
+    preferred_language: NotRequired[str | None]
     owner_id: str | None
     tags: list[str]
     registered_at: str | None
@@ -486,6 +489,8 @@ def registered(
             "company": event.company,
             "region": event.region,
             "source": event.source,
+            "preferred_channel": event.preferred_channel,
+            "preferred_language": event.preferred_language,
             "owner_id": event.owner_id,
             "tags": sorted(event.tags),
             "registered_at": envelope.occurred_at.isoformat(),
@@ -510,6 +515,8 @@ def profile_updated(
             "company": event.company,
             "region": event.region,
             "source": event.source,
+            "preferred_channel": event.preferred_channel,
+            "preferred_language": event.preferred_language,
         }
     )
     return _applied(new, event, envelope)
@@ -819,7 +826,7 @@ def churn_level_changed(
 
 class Customer360Projection:
     name = "customer_360"
-    version = 3
+    version = 4
     opportunities = OpportunitiesModel()
     tickets = TicketsModel()
     collections = (

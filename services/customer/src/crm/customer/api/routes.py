@@ -29,7 +29,7 @@ from crm.customer.application.customer_commands import (
     UpdateProfile,
 )
 from crm.customer.application.queries import SORTABLE, CustomerFilter, CustomerQueries
-from crm.customer.domain.customer import Profile
+from crm.customer.domain.customer import DATES, Profile
 from crm.customer.projections.customers import CustomerDoc, CustomersProjection
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
@@ -42,10 +42,11 @@ from crm.kernel.http import (
     accepted,
     checked_sort,
     if_match,
-    paged,
 )
-from crm.kernel.http.params import Limit, Offset
+from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.params import Offset
 from crm.kernel.http.routers import api_router
+from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
@@ -70,6 +71,13 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             title=body.title,
             region=body.region,
             source=body.source,
+            billing_address=body.billing_address,
+            shipping_address=body.shipping_address,
+            visit_address=body.visit_address,
+            birthday=body.birthday.isoformat() if body.birthday else None,
+            anniversary=body.anniversary.isoformat() if body.anniversary else None,
+            preferred_channel=body.preferred_channel,
+            preferred_language=body.preferred_language,
         )
         command = RegisterCustomer(
             profile,
@@ -92,17 +100,17 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         sort: Annotated[
             str, Query(description=f"one of {sorted(SORTABLE)}, '-' for descending")
         ] = "-created_at",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
-        page = await queries.search(
-            actor,
-            CustomerFilter(owner_id=owner_id, tag=tag, region=region, in_pool=in_pool, q=q),
-            sort=checked_sort(sort, SORTABLE),
-            limit=limit,
-            offset=offset,
-        )
-        return paged(page)
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
+        wanted = CustomerFilter(owner_id=owner_id, tag=tag, region=region, in_pool=in_pool, q=q)
+        order = checked_sort(sort, SORTABLE)
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.search(actor, wanted, sort=order, limit=size, offset=at)
+
+        return await listed(format, search, CustomerDoc, "customers", offset=offset, limit=limit)
 
     @api.get("/{customer_id}", response_model=CustomerDoc)
     async def get_customer(
@@ -131,6 +139,9 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         confirm_distinct = bool(changes.pop("confirm_distinct", False))
         if "email" in changes and changes["email"] is not None:
             changes["email"] = str(changes["email"])
+        for day in DATES:
+            if changes.get(day) is not None:
+                changes[day] = changes[day].isoformat()
         if not changes:
             raise InvalidCommand("body", "names no field to change")
         expected = if_match(if_match_header, "customer")

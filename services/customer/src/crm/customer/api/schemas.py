@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 from typing import Annotated
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
@@ -14,6 +14,10 @@ Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()./-]{3,30}$")]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
+Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
+Language = Annotated[
+    str, StringConstraints(strip_whitespace=True, pattern=r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+]
 UserId = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 
 
@@ -26,6 +30,15 @@ class NewCustomer(Body):
     title: Short | None = None
     region: Short | None = None
     source: Short | None = None
+    billing_address: Address | None = Field(
+        default=None, description="Free text, one line per address line"
+    )
+    shipping_address: Address | None = None
+    visit_address: Address | None = None
+    birthday: date | None = None
+    anniversary: date | None = None
+    preferred_channel: Channel | None = None
+    preferred_language: Language | None = Field(default=None, examples=["en", "zh-CN"])
     tags: list[Tag] = Field(default_factory=list, max_length=50)
     owner_id: UserId | None = Field(
         default=None, description="The owning rep; leave out to register into the shared pool"
@@ -48,6 +61,15 @@ class ProfileChanges(Body):
     title: Short | None = None
     region: Short | None = None
     source: Short | None = None
+    billing_address: Address | None = Field(
+        default=None, description="Free text, one line per address line"
+    )
+    shipping_address: Address | None = None
+    visit_address: Address | None = None
+    birthday: date | None = None
+    anniversary: date | None = None
+    preferred_channel: Channel | None = None
+    preferred_language: Language | None = Field(default=None, examples=["en", "zh-CN"])
     confirm_distinct: bool = Field(
         default=False, description="Change even if the result matches another customer"
     )

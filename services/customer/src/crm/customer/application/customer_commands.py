@@ -196,11 +196,13 @@ def customer_commands(
             raise Forbidden("a sales rep registers customers for themselves or into the pool")
         if not c.state.registered and not cmd.confirm_distinct:
             await duplicates(ctx, cmd.profile, None)
-        c.register(cmd.profile, tags=cmd.tags, owner_id=cmd.owner_id)
+        c.register(cmd.profile, tags=cmd.tags, owner_id=cmd.owner_id, today=ctx.now.date())
 
     async def update(c: Customer, cmd: UpdateProfile, ctx: CommandContext) -> None:
         before = c.state.profile
-        c.update_profile(cmd.changes)  # the rules first: a refused edit is checked no further
+        c.update_profile(
+            cmd.changes, ctx.now.date()
+        )  # the rules first: a refused edit is checked no further
         after = c.state.profile
         if cmd.confirm_distinct or before is None or after is None:
             return

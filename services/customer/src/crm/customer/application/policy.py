@@ -25,8 +25,13 @@ from crm.kernel.access import AccessPolicy, Principal, Scope
 from crm.kernel.auth import Role
 from crm.kernel.redaction import PersonalFields
 
-CUSTOMER_PERSONAL = PersonalFields(contact=("name", "email", "phone", "title"))
-"""The personal fields of a customer document: who they are and how to reach them."""
+CUSTOMER_PERSONAL = PersonalFields(
+    contact=("name", "email", "phone", "title", "birthday", "anniversary"),
+    address=("billing_address", "shipping_address", "visit_address"),
+)
+"""The personal fields of a customer document: who they are and how to reach them (contact,
+with their birthday and anniversary), and where they are (addresses: the kernel's
+``address`` kind, which a sales rep does not see, as for a visit's address)."""
 
 INTERACTION_PERSONAL = PersonalFields(notes=("summary",))
 """The personal field of a logged interaction: what was said."""

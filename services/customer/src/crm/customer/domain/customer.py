@@ -10,11 +10,11 @@ from __future__ import annotations
 
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field, replace
-from datetime import datetime, timedelta
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Any, Self
 
-from crm.events import DomainEvent
+from crm.events import ERASED, DomainEvent
 from crm.events.customer import (
     Channel,
     ConsentPurpose,
@@ -35,7 +35,25 @@ from crm.events.customer import (
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 
-PROFILE_FIELDS = ("kind", "name", "email", "phone", "company", "title", "region", "source")
+PROFILE_FIELDS = (
+    "kind",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "region",
+    "source",
+    "billing_address",
+    "shipping_address",
+    "visit_address",
+    "birthday",
+    "anniversary",
+    "preferred_channel",
+    "preferred_language",
+)
+DATES = ("birthday", "anniversary")
+"""Profile fields holding a date, ``YYYY-MM-DD``."""
 MAX_TAGS = 50
 CLOCK_SKEW = timedelta(minutes=5)
 
@@ -50,9 +68,34 @@ class Profile:
     title: str | None = None
     region: str | None = None
     source: str | None = None
+    billing_address: str | None = None
+    shipping_address: str | None = None
+    visit_address: str | None = None
+    birthday: str | None = None
+    """``YYYY-MM-DD``."""
+    anniversary: str | None = None
+    preferred_channel: Channel | None = None
+    preferred_language: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {f: getattr(self, f) for f in PROFILE_FIELDS}
+
+
+def check_dates(values: Mapping[str, Any], today: date) -> None:
+    """A birthday or anniversary is a real date, ``YYYY-MM-DD``, not after ``today`` (a date
+    already erased, which reads as erased, is not checked)."""
+    for f in DATES:
+        value = values.get(f)
+        if value is None or value == ERASED:
+            continue
+        try:
+            day = date.fromisoformat(value)
+        except (TypeError, ValueError):
+            raise InvalidCommand(f, "must be a date, YYYY-MM-DD") from None
+        if len(value) != 10:
+            raise InvalidCommand(f, "must be a date, YYYY-MM-DD")
+        if day > today:
+            raise InvalidCommand(f, "is in the future")
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,11 +204,14 @@ class Customer(Aggregate[CustomerState]):
         tags: Iterable[str] = (),
         owner_id: str | None = None,
         lead_id: str | None = None,
+        today: date | None = None,
     ) -> None:
         if self.state.registered:
             raise RuleViolated(f"customer {self.id} is already registered", code="already_exists")
         if not profile.name.strip():
             raise InvalidCommand("name", "must not be blank")
+        if today is not None:
+            check_dates(profile.as_dict(), today)
         unique_tags = tuple(dict.fromkeys(normalise_tag(t) for t in tags))
         if len(unique_tags) > MAX_TAGS:
             raise InvalidCommand("tags", f"at most {MAX_TAGS} tags")
@@ -175,8 +221,9 @@ class Customer(Aggregate[CustomerState]):
             )
         )
 
-    def update_profile(self, changes: Mapping[str, Any]) -> None:
-        """Change some profile fields; ``None`` clears one (except kind and name)."""
+    def update_profile(self, changes: Mapping[str, Any], today: date | None = None) -> None:
+        """Change some profile fields; ``None`` clears one (except kind and name). Dates are
+        checked against ``today`` when it is given."""
         state = self._require_active()
         assert state.profile is not None
         unknown = set(changes) - set(PROFILE_FIELDS)
@@ -187,6 +234,8 @@ class Customer(Aggregate[CustomerState]):
                 changes[required] is None or not str(changes[required]).strip()
             ):
                 raise InvalidCommand(required, "must not be blank")
+        if today is not None:
+            check_dates(changes, today)
         current = state.profile.as_dict()
         changed = tuple(f for f in PROFILE_FIELDS if f in changes and changes[f] != current[f])
         if not changed:

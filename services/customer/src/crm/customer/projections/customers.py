@@ -14,6 +14,7 @@ from typing_extensions import TypedDict
 from crm.customer.domain.duplicates import email_key, phone_key, text_key
 from crm.events import ERASED, EventEnvelope
 from crm.events.customer import (
+    Channel,
     ConsentRecorded,
     CustomerClaimedFromPool,
     CustomerErased,
@@ -31,7 +32,31 @@ from crm.kernel.handlers import DocKey, Handlers, stream_key
 from crm.kernel.read_store import CollectionSpec, Index
 
 COLLECTION = "customers"
-PROFILE = ("kind", "name", "email", "phone", "company", "title", "region", "source")
+PROFILE = (
+    "kind",
+    "name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "region",
+    "source",
+    "billing_address",
+    "shipping_address",
+    "visit_address",
+    "birthday",
+    "anniversary",
+    "preferred_channel",
+    "preferred_language",
+)
+PERSONAL_EXTRAS = (
+    "billing_address",
+    "shipping_address",
+    "visit_address",
+    "birthday",
+    "anniversary",
+)
+"""Personal fields beside name, e-mail, phone and title: erased with them."""
 
 
 class InteractionStats(TypedDict):
@@ -51,6 +76,13 @@ class CustomerDoc(TypedDict):
     title: str | None
     region: str | None
     source: str | None
+    billing_address: str | None
+    shipping_address: str | None
+    visit_address: str | None
+    birthday: str | None
+    anniversary: str | None
+    preferred_channel: Channel | None
+    preferred_language: str | None
     tags: list[str]
     owner_id: str | None
     in_pool: bool
@@ -111,6 +143,13 @@ def registered(
                 title=event.title,
                 region=event.region,
                 source=event.source,
+                billing_address=event.billing_address,
+                shipping_address=event.shipping_address,
+                visit_address=event.visit_address,
+                birthday=event.birthday,
+                anniversary=event.anniversary,
+                preferred_channel=event.preferred_channel,
+                preferred_language=event.preferred_language,
                 tags=sorted(event.tags),
                 owner_id=event.owner_id,
                 in_pool=event.owner_id is None,
@@ -135,18 +174,7 @@ def profile_updated(
     key: DocKey, doc: CustomerDoc | None, event: CustomerProfileUpdated, envelope: EventEnvelope
 ) -> CustomerDoc:
     new = _existing(doc, key, envelope)
-    new.update(
-        {
-            "kind": event.kind,
-            "name": event.name,
-            "email": event.email,
-            "phone": event.phone,
-            "company": event.company,
-            "title": event.title,
-            "region": event.region,
-            "source": event.source,
-        }
-    )
+    new.update({f: getattr(event, f) for f in PROFILE})  # type: ignore[typeddict-item]
     return _touch(_keyed(new), envelope)
 
 
@@ -243,13 +271,15 @@ def erased(
             "title": _erased(new["title"]),
         }
     )
+    for f in PERSONAL_EXTRAS:
+        new[f] = _erased(new[f])  # type: ignore[literal-required]
     new.update({"erased": True, "erased_at": envelope.occurred_at.isoformat()})
     return _touch(_keyed(new), envelope)
 
 
 class CustomersProjection:
     name = "customers"
-    version = 2
+    version = 3
     collections = (
         CollectionSpec(
             COLLECTION,
