@@ -36,8 +36,10 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.params import Limit, Offset, checked_sort, paged
+from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.params import Offset, checked_sort
 from crm.kernel.http.routers import api_router
+from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
@@ -106,9 +108,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         due_from: AwareDatetime | None = None,
         due_before: AwareDatetime | None = None,
         sort: str = "due_at",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         checked_sort(sort, SORTS)
         flt = TaskFilter(
             status=status.value if status else None,
@@ -122,7 +125,11 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             due_from=due_from,
             due_before=due_before,
         )
-        return paged(await queries.tasks(actor, flt, sort=sort, limit=limit, offset=offset))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.tasks(actor, flt, sort=sort, limit=size, offset=at)
+
+        return await listed(format, search, TaskDoc, "tasks", offset=offset, limit=limit)
 
     @api.get("/tasks/{task_id}", response_model=TaskDoc)
     async def get_task(task_id: UUID, actor: Who, _: int = consistent) -> dict[str, Any]:

@@ -21,7 +21,7 @@ from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
 
 from crm.analytics.api.consistency import AssessedConsistency
-from crm.analytics.api.csv import csv_response, streamed_csv_response
+from crm.analytics.api.csv import csv_response
 from crm.analytics.application.customer_queries import SORTS, CustomerFilter, CustomerQueries
 from crm.analytics.application.customer_view import (
     CUSTOMER_COLUMNS,
@@ -35,6 +35,7 @@ from crm.analytics.application.reports.churn import LOSS_COLUMNS
 from crm.events.money import MAX_AMOUNT
 from crm.kernel.auth import Actor
 from crm.kernel.http import Authenticator, PageOf
+from crm.kernel.http.export import ListFormat, export_response
 from crm.kernel.http.params import Offset
 from crm.kernel.runtime import Runtime
 
@@ -70,10 +71,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             str, Query(description=f"one of {sorted(SORTS)}, '-' for descending")
         ] = "-spend",
         limit: Annotated[
-            int | None, Query(ge=1, le=1000, description="JSON: 50 if not given; CSV: all")
+            int | None, Query(ge=1, le=1000, description="JSON: 50 if not given; csv/xlsx: all")
         ] = None,
         offset: Offset = 0,
-        format: Format = "json",
+        format: ListFormat = "json",
     ) -> dict[str, Any] | Response:
         """Customers with their 360° key figures (columns: ``CUSTOMER_COLUMNS``). CSV is
         the complete list the filters select (from ``offset``, at most ``limit`` if given),
@@ -81,14 +82,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         wanted = CustomerFilter(
             risk, segment, value_tier, owner_id, region, tag, min_spend, max_spend
         )
-        if format == "csv":
+        if format != "json":
 
             async def page(at: int, size: int) -> list[CustomerRow]:
                 found = await queries.customers(actor, wanted, sort=sort, limit=size, offset=at)
                 return found.items
 
-            return await streamed_csv_response(
-                CUSTOMER_COLUMNS, page, "customers", offset=offset, limit=limit
+            return await export_response(
+                format, CUSTOMER_COLUMNS, page, "customers", offset=offset, limit=limit
             )
         size = 50 if limit is None else limit
         rows = await queries.customers(actor, wanted, sort=sort, limit=size, offset=offset)
@@ -101,22 +102,22 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         level: Literal["medium", "high"] | None = None,
         owner_id: str | None = None,
         limit: Annotated[
-            int | None, Query(ge=1, le=1000, description="JSON: 100 if not given; CSV: all")
+            int | None, Query(ge=1, le=1000, description="JSON: 100 if not given; csv/xlsx: all")
         ] = None,
         offset: Offset = 0,
-        format: Format = "json",
+        format: ListFormat = "json",
     ) -> dict[str, Any] | Response:
         """Customers at medium or high churn risk, highest score first, with the reasons in
         plain words (columns: ``WARNING_COLUMNS``; CSV joins the reason texts with ``;``, and
         is every warning from ``offset``, at most ``limit`` if given, streamed)."""
-        if format == "csv":
+        if format != "json":
 
             async def page(at: int, size: int) -> list[dict[str, Any]]:
                 found = await queries.churn_warnings(actor, level, owner_id, limit=size, offset=at)
                 return [{**i, "reasons": [r["text"] for r in i["reasons"]]} for i in found.items]
 
-            return await streamed_csv_response(
-                WARNING_COLUMNS, page, "churn-warnings", offset=offset, limit=limit
+            return await export_response(
+                format, WARNING_COLUMNS, page, "churn-warnings", offset=offset, limit=limit
             )
         size = 100 if limit is None else limit
         found = await queries.churn_warnings(actor, level, owner_id, limit=size, offset=offset)

@@ -18,10 +18,11 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
     checked_sort,
-    paged,
 )
-from crm.kernel.http.params import Limit, Offset
+from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.params import Offset
 from crm.kernel.http.routers import api_router
+from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.api.order_schemas import (
@@ -131,12 +132,17 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         retired: bool | None = None,
         q: Annotated[str | None, Query(max_length=200)] = None,
         sort: str = "sku",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = ProductFilter(sku=sku, retired=retired, q=q)
         order = checked_sort(sort, frozenset({"sku", "name", "created_at"}))
-        return paged(await queries.products(actor, flt, sort=order, limit=limit, offset=offset))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.products(actor, flt, sort=order, limit=size, offset=at)
+
+        return await listed(format, search, ProductDoc, "products", offset=offset, limit=limit)
 
     @api.get("/products/{product_id}", response_model=ProductDoc)
     async def get_product(product_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -169,10 +175,15 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         actor: Who,
         _: int = consistent,
         currency: str | None = None,
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
-        return paged(await queries.price_books(actor, currency, limit=limit, offset=offset))
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.price_books(actor, currency, limit=size, offset=at)
+
+        return await listed(format, search, PriceBookDoc, "price-books", offset=offset, limit=limit)
 
     @api.get("/price-books/{price_book_id}", response_model=PriceBookDoc)
     async def get_price_book(price_book_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -217,9 +228,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         opportunity_id: str | None = None,
         campaign_id: str | None = None,
         sort: str = "-created_at",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = QuoteFilter(
             customer_id=customer_id,
             status=None if status is None else status.value,
@@ -228,7 +240,11 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             campaign_id=campaign_id,
         )
         order = checked_sort(sort, frozenset({"created_at", "updated_at", "valid_until"}))
-        return paged(await queries.quotes(actor, flt, sort=order, limit=limit, offset=offset))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.quotes(actor, flt, sort=order, limit=size, offset=at)
+
+        return await listed(format, search, QuoteDoc, "quotes", offset=offset, limit=limit)
 
     @api.get("/quotes/{quote_id}", response_model=QuoteDoc)
     async def get_quote(quote_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -303,9 +319,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         owner_id: str | None = None,
         quote_id: str | None = None,
         sort: str = "-placed_at",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = OrderFilter(
             customer_id=customer_id,
             status=None if status is None else status.value,
@@ -314,7 +331,11 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             quote_id=quote_id,
         )
         order = checked_sort(sort, frozenset({"placed_at", "updated_at"}))
-        return paged(await queries.orders(actor, flt, sort=order, limit=limit, offset=offset))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.orders(actor, flt, sort=order, limit=size, offset=at)
+
+        return await listed(format, search, OrderDoc, "orders", offset=offset, limit=limit)
 
     @api.get("/orders/{order_id}", response_model=OrderDoc)
     async def get_order(order_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -362,9 +383,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         order_id: str | None = None,
         owner_id: str | None = None,
         sort: str = "due_date",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = InvoiceFilter(
             status=None if status is None else status.value,
             overdue=overdue,
@@ -373,7 +395,11 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             owner_id=owner_id,
         )
         order = checked_sort(sort, frozenset({"due_date", "issue_date", "updated_at"}))
-        return paged(await queries.invoices(actor, flt, sort=order, limit=limit, offset=offset))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.invoices(actor, flt, sort=order, limit=size, offset=at)
+
+        return await listed(format, search, InvoiceDoc, "invoices", offset=offset, limit=limit)
 
     @api.get("/invoices/{invoice_id}", response_model=InvoiceDoc)
     async def get_invoice(invoice_id: UUID, actor: Who, _: int = consistent) -> Any:
@@ -403,13 +429,16 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         _: int = consistent,
         invoice_id: str | None = None,
         customer_id: str | None = None,
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
-        return paged(
-            await queries.payments(
-                actor, invoice_id=invoice_id, customer_id=customer_id, limit=limit, offset=offset
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.payments(
+                actor, invoice_id=invoice_id, customer_id=customer_id, limit=size, offset=at
             )
-        )
+
+        return await listed(format, search, PaymentItem, "payments", offset=offset, limit=limit)
 
     return api

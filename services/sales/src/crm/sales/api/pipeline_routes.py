@@ -20,10 +20,11 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
     if_match,
-    paged,
 )
-from crm.kernel.http.params import Limit, Offset
+from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.params import Offset
 from crm.kernel.http.routers import api_router
+from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.kernel.tenancy import tenant_own
@@ -133,11 +134,16 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         sort: Annotated[
             str, Query(description=f"one of {sorted(LEAD_SORTS)}, '-' for descending")
         ] = "-created_at",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = LeadFilter(owner_id=owner_id, status=status, source=source, campaign_id=campaign_id)
-        return paged(await queries.leads(actor, flt, Paging(sort, limit, offset)))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.leads(actor, flt, Paging(sort, size, at))
+
+        return await listed(format, search, LeadDoc, "leads", offset=offset, limit=limit)
 
     @api.get("/leads/{lead_id}", response_model=LeadDoc, tags=["leads"])
     async def get_lead(
@@ -225,9 +231,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         sort: Annotated[
             str, Query(description=f"one of {sorted(OPPORTUNITY_SORTS)}, '-' for descending")
         ] = "expected_close_date",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = OpportunityFilter(
             owner_id=owner_id,
             stage=stage,
@@ -235,7 +242,13 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             customer_id=customer_id,
             campaign_id=campaign_id,
         )
-        return paged(await queries.opportunities(actor, flt, Paging(sort, limit, offset)))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.opportunities(actor, flt, Paging(sort, size, at))
+
+        return await listed(
+            format, search, OpportunityDoc, "opportunities", offset=offset, limit=limit
+        )
 
     @api.get(
         "/opportunities/{opportunity_id}", response_model=OpportunityDoc, tags=["opportunities"]
@@ -363,11 +376,16 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         sort: Annotated[
             str, Query(description=f"one of {sorted(CAMPAIGN_SORTS)}, '-' for descending")
         ] = "-starts_on",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = CampaignFilter(status=status, channel=channel)
-        return paged(await queries.campaigns(actor, flt, Paging(sort, limit, offset)))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.campaigns(actor, flt, Paging(sort, size, at))
+
+        return await listed(format, search, CampaignDoc, "campaigns", offset=offset, limit=limit)
 
     @api.get("/campaigns/{campaign_id}", response_model=CampaignDoc, tags=["campaigns"])
     async def get_campaign(
@@ -410,11 +428,16 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         sort: Annotated[
             str, Query(description=f"one of {sorted(TARGET_SORTS)}, '-' for descending")
         ] = "-period",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = TargetFilter(owner_kind=owner_kind, owner_id=owner_id, period=period)
-        return paged(await queries.targets(actor, flt, Paging(sort, limit, offset)))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.targets(actor, flt, Paging(sort, size, at))
+
+        return await listed(format, search, TargetDoc, "targets", offset=offset, limit=limit)
 
     @api.get("/targets/{target_id}", response_model=TargetDoc, tags=["targets"])
     async def get_target(

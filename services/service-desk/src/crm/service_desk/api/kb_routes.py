@@ -16,8 +16,10 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.params import Limit, Offset, checked_sort, paged
+from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.params import Offset, checked_sort
 from crm.kernel.http.routers import api_router
+from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.kb_schemas import (
@@ -98,12 +100,17 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         tag: Annotated[str | None, Query(max_length=50)] = None,
         product: Annotated[str | None, Query(max_length=200)] = None,
         sort: str = "-updated_at",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         checked_sort(sort, SORTS)
         flt = ArticleFilter(status=status.value if status else None, tag=tag, product=product)
-        return paged(await queries.articles(actor, flt, sort=sort, limit=limit, offset=offset))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.articles(actor, flt, sort=sort, limit=size, offset=at)
+
+        return await listed(format, search, ArticleDoc, "kb-articles", offset=offset, limit=limit)
 
     @api.get("/kb/articles/{article_id}", response_model=ArticleDoc)
     async def get_article(article_id: UUID, actor: Who, _: int = consistent) -> dict[str, Any]:

@@ -27,8 +27,10 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.params import Limit, Offset, checked_sort, paged
+from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.params import Offset, checked_sort
 from crm.kernel.http.routers import api_router
+from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.ticket_schemas import (
@@ -122,9 +124,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         customer_id: Annotated[str | None, Query(max_length=64)] = None,
         breached: bool | None = None,
         sort: str = "-opened_at",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = TicketFilter(
             status=status.value if status else None,
             priority=priority.value if priority else None,
@@ -136,7 +139,11 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             breached=breached,
         )
         order = checked_sort(sort, TICKET_SORTS)
-        return paged(await queries.tickets(actor, flt, sort=order, limit=limit, offset=offset))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.tickets(actor, flt, sort=order, limit=size, offset=at)
+
+        return await listed(format, search, TicketDoc, "tickets", offset=offset, limit=limit)
 
     @api.get("/tickets/{ticket_id}", response_model=TicketDoc)
     async def get_ticket(ticket_id: UUID, actor: Who, _: int = consistent) -> dict[str, Any]:
@@ -227,9 +234,18 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
     @api.get("/sla/policies", response_model=PageOf[SlaPolicyDoc])
     async def list_policies(
-        actor: Who, _: int = consistent, limit: Limit = 50, offset: Offset = 0
-    ) -> dict[str, Any]:
-        return paged(await queries.policies(actor, limit=limit, offset=offset))
+        actor: Who,
+        _: int = consistent,
+        limit: PageLimit = None,
+        offset: Offset = 0,
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
+        async def search(at: int, size: int) -> Page:
+            return await queries.policies(actor, limit=size, offset=at)
+
+        return await listed(
+            format, search, SlaPolicyDoc, "sla-policies", offset=offset, limit=limit
+        )
 
     @api.get("/sla/policies/{policy_id}", response_model=SlaPolicyDoc)
     async def get_policy(policy_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
@@ -247,9 +263,16 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
     @api.get("/calendars", response_model=PageOf[CalendarDoc])
     async def list_calendars(
-        actor: Who, _: int = consistent, limit: Limit = 50, offset: Offset = 0
-    ) -> dict[str, Any]:
-        return paged(await queries.calendars(actor, limit=limit, offset=offset))
+        actor: Who,
+        _: int = consistent,
+        limit: PageLimit = None,
+        offset: Offset = 0,
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
+        async def search(at: int, size: int) -> Page:
+            return await queries.calendars(actor, limit=size, offset=at)
+
+        return await listed(format, search, CalendarDoc, "calendars", offset=offset, limit=limit)
 
     @api.get("/calendars/{calendar_id}", response_model=CalendarDoc)
     async def get_calendar(calendar_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
@@ -284,13 +307,18 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         customer_id: Annotated[str | None, Query(max_length=64)] = None,
         level: ContractLevel | None = None,
         active: bool | None = None,
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         flt = ContractFilter(
             customer_id=customer_id, level=level.value if level else None, active=active
         )
-        return paged(await queries.contracts(actor, flt, limit=limit, offset=offset))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.contracts(actor, flt, limit=size, offset=at)
+
+        return await listed(format, search, ContractDoc, "contracts", offset=offset, limit=limit)
 
     @api.get("/contracts/{customer_id}", response_model=ContractDoc)
     async def get_contract(customer_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:

@@ -17,8 +17,10 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.params import Limit, Offset, checked_sort, paged
+from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.params import Offset, checked_sort
 from crm.kernel.http.routers import api_router
+from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.visit_schemas import (
@@ -91,9 +93,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         day: date | None = None,
         status: VisitStatusName | None = None,
         sort: str = "start",
-        limit: Limit = 50,
+        limit: PageLimit = None,
         offset: Offset = 0,
-    ) -> dict[str, Any]:
+        format: ListFormat = "json",
+    ) -> dict[str, Any] | Response:
         checked_sort(sort, SORTS)
         flt = VisitFilter(
             technician_id=technician_id,
@@ -102,7 +105,11 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             day=day,
             status=status.value if status else None,
         )
-        return paged(await queries.visits(actor, flt, sort=sort, limit=limit, offset=offset))
+
+        async def search(at: int, size: int) -> Page:
+            return await queries.visits(actor, flt, sort=sort, limit=size, offset=at)
+
+        return await listed(format, search, VisitDoc, "visits", offset=offset, limit=limit)
 
     @api.get("/visits/{visit_id}", response_model=VisitDoc)
     async def get_visit(visit_id: UUID, actor: Who, _: int = consistent) -> dict[str, Any]:

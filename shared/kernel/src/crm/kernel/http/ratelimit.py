@@ -2,9 +2,10 @@
 ``Retry-After`` and the error body.
 
 Groups: ``reads`` (GET, HEAD, OPTIONS), ``commands`` (POST, PUT, PATCH, DELETE), ``exports``
-(``format=csv``, or a path ending in ``.csv``) and ``auth_failures`` (a request with a missing
-or bad token, counted per address only: a guessed or stolen-and-expired token cannot be tried
-fast; so is a token that verifies but names a tenant that does not exist or is deactivated).
+(``format=csv`` or ``format=xlsx``, or a path ending in ``.csv`` or ``.xlsx``) and
+``auth_failures`` (a request with a missing or bad token, counted per address only: a guessed
+or stolen-and-expired token cannot be tried fast; so is a token that verifies but names a
+tenant that does not exist or is deactivated).
 A request is counted against its user (the token's tenant and subject, once the token
 verifies and its tenant is active) and against its address; either limit refuses it.
 
@@ -145,8 +146,8 @@ class RateLimits:
 
 def group_of(scope: Scope) -> Group:
     path: str = scope.get("path", "")
-    if path.endswith(".csv") or any(
-        name == "format" and value.lower() == "csv"
+    if path.endswith((".csv", ".xlsx")) or any(
+        name == "format" and value.lower() in ("csv", "xlsx")
         for name, value in parse_qsl(scope.get("query_string", b"").decode("latin-1"))
     ):
         return Group.EXPORTS
