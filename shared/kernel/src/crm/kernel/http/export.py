@@ -100,9 +100,7 @@ def columns_of(doc_type: type, prefix: str = "") -> list[str]:
         inner, excluded = _unwrapped(hint)
         if excluded:
             continue
-        nested = isinstance(inner, type) and (
-            is_typeddict(inner) or issubclass(inner, BaseModel)
-        )
+        nested = isinstance(inner, type) and (is_typeddict(inner) or issubclass(inner, BaseModel))
         if nested:
             out.extend(columns_of(inner, f"{prefix}{name}."))
         else:
