@@ -5,12 +5,16 @@ from typing import Any
 
 from fastapi import APIRouter
 
-from crm.analytics.api import customers, reports, routes, value
+from crm.analytics.api import customers, lead_scores, reports, routes, value
 from crm.analytics.application.churn_commands import churn_model_commands, churn_risk_commands
+from crm.analytics.application.lead_score_commands import lead_score_commands
+from crm.analytics.application.value_tiers import ValueTierMonitor, value_tier_commands
 from crm.analytics.churn.monitor import ChurnMonitor
+from crm.analytics.leads.scorer import LeadScorer
 from crm.analytics.projections.activity_models import CustomerActivityProjection
 from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.analytics.projections.funnel_models import FunnelProjection
+from crm.analytics.projections.lead_scoring_models import LeadScoringProjection
 from crm.analytics.projections.report_models import ReportsProjection
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
@@ -24,6 +28,7 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     customers.router,
     reports.router,
     value.router,
+    lead_scores.router,
 ]
 
 PROJECTIONS: list[Projection] = [
@@ -31,10 +36,11 @@ PROJECTIONS: list[Projection] = [
     Customer360Projection(),
     FunnelProjection(),
     ReportsProjection(),
+    LeadScoringProjection(),
 ]
 
-CATEGORIES = frozenset({"churnrisk", "churnmodel"})
-"""Analytics' own streams: churn assessments and fitted churn models (published on
+CATEGORIES = frozenset({"churnrisk", "churnmodel", "leadscore", "valuetier"})
+"""Analytics' own streams: churn assessments, fitted churn models and lead scores (published on
 ``crm.analytics.events`` for other services to act on)."""
 
 
@@ -43,13 +49,25 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
 
 def commands(runtime: Runtime) -> list[CommandTable[Any]]:
-    """What the churn monitor records: the tenants' models and the customers' risks."""
-    return [churn_model_commands(), churn_risk_commands()]
+    """What the churn monitor records (the tenants' models and the customers' risks) and the
+    lead scorer (the scores)."""
+    return [
+        churn_model_commands(),
+        churn_risk_commands(),
+        lead_score_commands(),
+        value_tier_commands(),
+    ]
 
 
 def jobs(runtime: Runtime) -> list[Job]:
     monitor = ChurnMonitor(runtime)
-    return [lambda: monitor.run(runtime.clock, runtime.scheduler_interval_seconds)]
+    scorer = LeadScorer(runtime)
+    values = ValueTierMonitor(runtime)
+    return [
+        lambda: monitor.run(runtime.clock, runtime.scheduler_interval_seconds),
+        lambda: scorer.run(runtime.clock, runtime.scheduler_interval_seconds),
+        lambda: values.run(runtime.clock, runtime.scheduler_interval_seconds),
+    ]
 
 
 CONTEXT = BoundedContext(

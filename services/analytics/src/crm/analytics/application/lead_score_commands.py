@@ -1,0 +1,36 @@
+"""The lead scorer's one command, and the table that runs it.
+
+Only the scorer sends it, as the system (no route does), so the row names no access rule;
+the aggregate decides whether the score is news (:mod:`crm.analytics.domain.lead_score`).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from crm.analytics.domain.lead_score import LeadScore
+from crm.analytics.leads.scoring import Kind, Score
+from crm.kernel.commands import CommandTable, Expect
+
+ATTEMPTS = 3
+
+
+@dataclass(frozen=True, slots=True)
+class RecordLeadScore:
+    """Record the lead's or opportunity's score if it changed materially."""
+
+    subject_id: str
+    kind: Kind
+    verdict: Score
+
+
+def lead_score_commands() -> CommandTable[LeadScore]:
+    t = CommandTable(LeadScore, id_field="subject_id")
+    t.on(
+        RecordLeadScore,
+        Expect.ANY,
+        None,
+        lambda agg, cmd, ctx: agg.record(cmd.kind, cmd.verdict, ctx.now),
+        attempts=ATTEMPTS,
+    )
+    return t
