@@ -15,6 +15,7 @@ import contextlib
 import functools
 import itertools
 import math
+import re
 from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -68,6 +69,7 @@ from crm.kernel.errors import (
     WrongExpectedVersion,
 )
 from crm.kernel.http import ReadConsistency
+from crm.kernel.redaction import REDACTED
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.application.opportunity_commands import MoveOpportunity
@@ -89,6 +91,26 @@ CONSOLE_POLICY = (
 """The API's policy forbids every form (``form-action 'none'``); the console's pages post
 forms to the platform itself, and nothing else changes: no inline script or style, nothing
 from another host."""
+
+ADDRESSES = ("billing_address", "shipping_address", "visit_address")
+_LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+
+
+def profile_extras(form: dict[str, str]) -> dict[str, Any]:
+    """The form's addresses, dates and preferences as profile values: blank is none (the
+    domain checks the dates; the channel and language are checked here, as the API does)."""
+    values: dict[str, Any] = {f: (v.strip() or None) for f, v in form.items()}
+    channel = values.get("preferred_channel")
+    if channel is not None:
+        try:
+            values["preferred_channel"] = Channel(channel)
+        except ValueError:
+            raise InvalidCommand("preferred_channel", "is not a channel") from None
+    language = values.get("preferred_language")
+    if language is not None and not _LANGUAGE.match(language):
+        raise InvalidCommand("preferred_language", "is not a language tag (en, zh-CN)")
+    return values
+
 
 P = ParamSpec("P")
 
@@ -508,7 +530,15 @@ def router(console: Console) -> APIRouter:
     @page
     async def new_customer(request: Request) -> Response:
         visit, _actor = await console.signed_in(request)
-        return console.render(visit, request, "customer_new.html", kinds=list(CustomerKind))
+        return console.render(
+            visit,
+            request,
+            "customer_new.html",
+            kinds=list(CustomerKind),
+            addresses=ADDRESSES,
+            channels=list(Channel),
+            languages=NAMES,
+        )
 
     @api.post(f"{PREFIX}/customers")
     @page
@@ -521,9 +551,27 @@ def router(console: Console) -> APIRouter:
         company: str = Form(default="", max_length=200),
         region: str = Form(default="", max_length=100),
         tags: str = Form(default="", max_length=500),
+        billing_address: str = Form(default="", max_length=500),
+        shipping_address: str = Form(default="", max_length=500),
+        visit_address: str = Form(default="", max_length=500),
+        birthday: str = Form(default="", max_length=10),
+        anniversary: str = Form(default="", max_length=10),
+        preferred_channel: str = Form(default="", max_length=20),
+        preferred_language: str = Form(default="", max_length=20),
     ) -> Response:
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
+        extras = profile_extras(
+            {
+                "billing_address": billing_address,
+                "shipping_address": shipping_address,
+                "visit_address": visit_address,
+                "birthday": birthday,
+                "anniversary": anniversary,
+                "preferred_channel": preferred_channel,
+                "preferred_language": preferred_language,
+            }
+        )
         profile = Profile(
             kind=kind,
             name=name.strip(),
@@ -532,6 +580,7 @@ def router(console: Console) -> APIRouter:
             company=company.strip() or None,
             region=region.strip() or None,
             source="console",
+            **extras,
         )
         owner = actor.id if actor.role is Role.SALES_REP else None
         tag_list = tuple(t.strip() for t in tags.split(",") if t.strip())
@@ -566,6 +615,9 @@ def router(console: Console) -> APIRouter:
             view=view,
             interactions=interactions[:20],
             channels=list(Channel),
+            addresses=ADDRESSES,
+            languages=NAMES,
+            redacted=REDACTED,
             purposes=list(ConsentPurpose),
             done=done if done in ("registered", "saved") else None,
             names=await console.directory.names(actor.tenant),
@@ -587,13 +639,31 @@ def router(console: Console) -> APIRouter:
         phone: str = Form(default="", max_length=50),
         company: str = Form(default="", max_length=200),
         region: str = Form(default="", max_length=100),
+        billing_address: str | None = Form(default=None, max_length=500),
+        shipping_address: str | None = Form(default=None, max_length=500),
+        visit_address: str | None = Form(default=None, max_length=500),
+        birthday: str | None = Form(default=None, max_length=10),
+        anniversary: str | None = Form(default=None, max_length=10),
+        preferred_channel: str = Form(default="", max_length=20),
+        preferred_language: str = Form(default="", max_length=20),
     ) -> Response:
+        # a field the form left out (one the user may not see) is not changed; one sent
+        # blank is cleared (FastAPI reads a blank field as its default, so ask the form)
+        form = await request.form()
+        sent = {
+            f: str(form[f])
+            for f in (*ADDRESSES, "birthday", "anniversary")
+            if isinstance(form.get(f), str)
+        }
+        sent["preferred_channel"] = preferred_channel
+        sent["preferred_language"] = preferred_language
         changes = {
             "name": name.strip(),
             "email": email.strip() or None,
             "phone": phone.strip() or None,
             "company": company.strip() or None,
             "region": region.strip() or None,
+            **profile_extras(sent),
         }
         return await customer_command(
             request, customer_id, UpdateProfile(str(customer_id), changes)
