@@ -43,6 +43,38 @@ from crm.platform.demo.plan import (
     weekday,
 )
 
+STREETS = ("Hauptstraße", "Bahnhofstraße", "Marktplatz", "Ringstraße", "Lindenallee")
+POSTCODES = {
+    "Berlin": "10115",
+    "Hamburg": "20095",
+    "Munich": "80331",
+    "Vienna": "1010",
+    "Zurich": "8001",
+}
+
+
+def profile_extras(index: int, company: str, region: str) -> dict[str, Any]:
+    """Addresses, a birthday for every second customer, an anniversary (the company's
+    founding) for every fifth, and how they like to be reached: from the index, not the
+    plan's random draws, so the rest of the demo's history is the same with or without."""
+    street = f"{STREETS[index % len(STREETS)]} {1 + index % 97}"
+    town = f"{POSTCODES.get(region, '')} {region}".strip()
+    extras: dict[str, Any] = {
+        "billing_address": f"{company}\n{street}\n{town}",
+        "preferred_channel": ("email", "call", "meeting", "chat")[index % 4],
+        "preferred_language": "zh-CN" if index % 7 == 0 else "en",
+    }
+    if index % 3 == 0:
+        extras["shipping_address"] = f"{company}, Lager\n{STREETS[(index + 2) % 5]} 2\n{town}"
+        extras["visit_address"] = f"{street}\n{town}"
+    if index % 2 == 0:
+        extras["birthday"] = date(1955 + index % 45, 1 + index % 12, 1 + index % 28).isoformat()
+    if index % 5 == 0:
+        extras["anniversary"] = date(
+            1990 + index % 30, 1 + (index * 5) % 12, 1 + index % 28
+        ).isoformat()
+    return extras
+
 
 @dataclass
 class Customer:
@@ -441,6 +473,7 @@ class Story:
                     "source": SOURCES[p.index % len(SOURCES)],
                     "tags": ["demo", p.team],
                     "owner_id": p.rep,
+                    **profile_extras(p.index, p.company, p.region),
                 },
             )
             c.id = done["id"]
