@@ -13,9 +13,11 @@ from crm.kernel.http.routers import merged
 from crm.kernel.projection import Projection
 from crm.kernel.runtime import Runtime
 from crm.sales.api import pipeline_routes
+from crm.sales.api.commission_routes import router as commission_router
 from crm.sales.api.order_routes import router as order_router
 from crm.sales.application.campaign_commands import campaign_commands
 from crm.sales.application.catalogue import Catalogue
+from crm.sales.application.commission_commands import commission_commands
 from crm.sales.application.invoice_commands import invoice_commands
 from crm.sales.application.lead_commands import lead_commands
 from crm.sales.application.opportunity_commands import opportunity_commands
@@ -29,11 +31,13 @@ from crm.sales.application.scheduler import SalesScheduler
 from crm.sales.application.target_commands import target_commands
 from crm.sales.domain.pipeline import Pipeline
 from crm.sales.projections import pipeline_models
+from crm.sales.projections.commission_models import PROJECTION as COMMISSION_PROJECTION
 from crm.sales.projections.order_models import PROJECTIONS as ORDER_PROJECTIONS
 
 ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     pipeline_routes.router,
     order_router,
+    commission_router,
 ]
 
 CUSTOMER_DIRECTORY = CustomerDirectory("sales_customer_directory")
@@ -42,12 +46,14 @@ CUSTOMER_DIRECTORY = CustomerDirectory("sales_customer_directory")
 PROJECTIONS: list[Projection] = [
     *pipeline_models.PROJECTIONS,
     *ORDER_PROJECTIONS,
+    COMMISSION_PROJECTION,
     CUSTOMER_DIRECTORY,
 ]
 
 CATEGORIES = frozenset(
     {"lead", "pipeline", "opportunity", "campaign", "target"}
     | {"product", "pricebook", "quote", "order", "invoice"}
+    | {"commissionplans", "commissionsplit", "commission"}
 )
 
 
@@ -78,6 +84,7 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
         quote_commands(catalogue, customers),
         order_commands(runtime, catalogue, customers),
         invoice_commands(runtime),
+        *commission_commands(runtime),
     ]
 
 

@@ -3,6 +3,7 @@
 from crm.events import (
     activities,
     analytics,
+    commissions,
     customer,
     imports,
     knowledge,
@@ -30,6 +31,7 @@ __all__ = [
     "UnknownEventType",
     "activities",
     "analytics",
+    "commissions",
     "customer",
     "event",
     "imports",

@@ -282,6 +282,26 @@ class PaymentRecorded(DomainEvent):
     reference: str | None = None
 
 
+@event("sales.invoice.payment_refunded")
+class PaymentRefunded(DomainEvent):
+    """Money of a recorded payment went back to the customer (goods returned, a goodwill
+    credit). It gives back what was collected; it does not reopen the invoice: its balance
+    and status stay as they were (what the customer owes is lowered by what was refunded).
+    ``refunded_total`` is all that was refunded of this payment so far, this refund included,
+    never more than the payment."""
+
+    refund_id: str
+    """Chosen by the caller; recording the same refund twice changes nothing."""
+    payment_id: str
+    order_id: str
+    customer_id: str
+    amount: Money
+    refunded_on: date
+    payment_amount: Money
+    refunded_total: Money
+    reason: str | None = None
+
+
 @event("sales.invoice.paid")
 class InvoicePaid(DomainEvent):
     """The balance reached zero. Revenue collected per period counts these (or the payments)."""
@@ -336,6 +356,7 @@ SALES_ORDER_EVENTS: tuple[type[DomainEvent], ...] = (
     OrderReturned,
     InvoiceIssued,
     PaymentRecorded,
+    PaymentRefunded,
     InvoicePaid,
     InvoiceOverdue,
     InvoiceVoided,

@@ -36,6 +36,7 @@ from crm.sales.api.order_schemas import (
     NewPriceBook,
     NewProduct,
     NewQuote,
+    NewRefund,
     PaymentAccepted,
     PriceEntry,
     Rejection,
@@ -45,7 +46,13 @@ from crm.sales.api.order_schemas import (
     Shipment,
 )
 from crm.sales.application.catalogue import LineInput
-from crm.sales.application.invoice_commands import IssueInvoice, RecordPayment, payment_id_for
+from crm.sales.application.invoice_commands import (
+    IssueInvoice,
+    RecordPayment,
+    RefundPayment,
+    payment_id_for,
+    refund_id_for,
+)
 from crm.sales.application.order_commands import (
     CancelOrder,
     DeliverOrder,
@@ -404,6 +411,21 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     @api.get("/invoices/{invoice_id}", response_model=InvoiceDoc)
     async def get_invoice(invoice_id: UUID, actor: Who, _: int = consistent) -> Any:
         return await queries.invoice(actor, str(invoice_id))
+
+    @api.post("/invoices/{invoice_id}/refunds", status_code=201, response_model=CommandAccepted)
+    async def refund_payment(
+        invoice_id: UUID, body: NewRefund, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        """Give back (part of) a payment; the invoice's balance stays (see the domain)."""
+        command = RefundPayment(
+            str(invoice_id),
+            body.payment_id,
+            body.amount,
+            refund_id=refund_id_for(ctx, body.refund_id),
+            refunded_on=body.refunded_on,
+            reason=body.reason,
+        )
+        return accepted(await bus.execute(command, ctx), response, created_under="/invoices")
 
     @api.post("/payments", status_code=201, response_model=PaymentAccepted)
     async def record_payment(body: NewPayment, ctx: Ctx, response: Response) -> PaymentAccepted:

@@ -153,3 +153,13 @@ class LineChange(NewLine):
     """A quote line again, as it should be now (the path names the line)."""
 
     price_book_id: Id | None = None
+
+
+class NewRefund(Body):
+    payment_id: Id
+    amount: RequestMoney
+    refund_id: Id | None = Field(
+        default=None, description="Default: derived from the Idempotency-Key, else new"
+    )
+    refunded_on: date | None = Field(default=None, description="Default: today")
+    reason: Reason | None = None

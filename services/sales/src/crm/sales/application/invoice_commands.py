@@ -45,6 +45,15 @@ def payment_id_for(ctx: CommandContext, given: str | None) -> str:
     return str(uuid4())
 
 
+def refund_id_for(ctx: CommandContext, given: str | None) -> str:
+    """As :func:`payment_id_for`, for a refund."""
+    if given is not None:
+        return given
+    if ctx.idempotency is not None:
+        return str(uuid5(NAMESPACE, f"refund\x00{ctx.idempotency.key}"))
+    return str(uuid4())
+
+
 @dataclass(frozen=True, slots=True)
 class IssueInvoice:
     """Invoice the order, due ``due_date`` (default: 30 days after today)."""
@@ -72,6 +81,20 @@ class RecordPayment:
 
 
 @dataclass(frozen=True, slots=True)
+class RefundPayment:
+    """Give back ``amount`` of payment ``payment_id``; ``refund_id`` as a payment's id is
+    chosen (see :func:`payment_id_for`)."""
+
+    invoice_id: str
+    payment_id: str
+    amount: Money
+    refund_id: str
+    refunded_on: date | None = None
+    """Default: today."""
+    reason: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
 class VoidInvoice:
     invoice_id: str
     reason: str | None = None
@@ -91,6 +114,16 @@ def _pay(i: Invoice, cmd: RecordPayment, ctx: CommandContext) -> None:
         received_on=cmd.received_on or today(ctx.happened_at),
         method=cmd.method,
         reference=cmd.reference,
+    )
+
+
+def _refund(i: Invoice, cmd: RefundPayment, ctx: CommandContext) -> None:
+    i.refund_payment(
+        cmd.refund_id,
+        cmd.payment_id,
+        cmd.amount,
+        refunded_on=cmd.refunded_on or today(ctx.happened_at),
+        reason=cmd.reason,
     )
 
 
@@ -123,6 +156,7 @@ def invoice_commands(runtime: Runtime) -> CommandTable[Invoice]:
     # ANY, not NEW: the loser of two concurrent issues finds the invoice on its retry.
     t.on(IssueInvoice, Expect.ANY, work, issue)
     t.on(RecordPayment, Expect.EXISTING, work, _pay)
+    t.on(RefundPayment, Expect.EXISTING, work, _refund)
     t.on(VoidInvoice, Expect.EXISTING, work, lambda i, cmd, _: i.void(cmd.reason))
     t.on(MarkInvoiceOverdue, Expect.EXISTING, work, lambda i, _, ctx: i.mark_overdue(ctx.now))
     return t

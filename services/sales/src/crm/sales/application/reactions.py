@@ -26,6 +26,7 @@ from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.errors import RuleViolated
 from crm.kernel.reactor import Reaction, reaction_context
 from crm.kernel.runtime import Runtime
+from crm.sales.application.commission_process import CommissionProcess
 from crm.sales.application.lead_commands import CompleteLeadConversion
 from crm.sales.application.opportunity_commands import OpenConvertedOpportunity
 from crm.sales.domain.leads import Lead
@@ -99,6 +100,7 @@ def reactions(runtime: Runtime) -> list[Reaction]:
     return [
         ConvertLeadForExistingCustomer(runtime.commands, runtime.clock),
         ConvertLeadForRegisteredCustomer(runtime.commands, runtime.clock),
+        CommissionProcess(runtime.commands, runtime.clock),
         # a converted lead is the customer: its contact is purged from the stored leads too
         RebuildAfterErasure("sales.purge-erased-leads", [LeadsProjection()], runtime),
     ]

@@ -12,6 +12,11 @@ scheduled check calls :meth:`Invoice.mark_overdue` with the time it runs, and th
 recorded the first time only. A void invoice (issued by mistake, or its order cancelled)
 takes no payments; one with payments cannot be voided (that needs a refund, not a void).
 
+A refund gives back (part of) a recorded payment: never more than the payment less what was
+refunded of it already, in its currency, under an id chosen by the caller (the same refund
+again is a no-op). It does not reopen the invoice: the balance and the status stay (what the
+customer owes is lowered by what was refunded, e.g. for goods returned).
+
 One invoice per order is the application's promise: it derives the invoice id from the order
 id, so a second issue for the same order meets an existing stream and is refused here.
 """
@@ -34,6 +39,7 @@ from crm.events.sales_orders import (
     InvoiceVoided,
     OrderStatus,
     PaymentRecorded,
+    PaymentRefunded,
 )
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
@@ -51,6 +57,13 @@ class Payment:
 
 
 @dataclass(frozen=True, slots=True)
+class Refund:
+    payment_id: str
+    amount: Money
+    refunded_on: date
+
+
+@dataclass(frozen=True, slots=True)
 class InvoiceState:
     status: InvoiceStatus | None = None
     order_id: str = ""
@@ -64,6 +77,7 @@ class InvoiceState:
     payments: Mapping[str, Payment] = field(default_factory=lambda: MappingProxyType({}))
     balance: Money | None = None
     overdue: bool = False
+    refunds: Mapping[str, Refund] = field(default_factory=lambda: MappingProxyType({}))
 
     @property
     def issued(self) -> bool:
@@ -89,6 +103,10 @@ class InvoiceState:
                 payments = dict(self.payments)
                 payments[event.payment_id] = Payment(event.amount, event.received_on)
                 return replace(self, payments=MappingProxyType(payments), balance=event.balance)
+            case PaymentRefunded():
+                refunds = dict(self.refunds)
+                refunds[event.refund_id] = Refund(event.payment_id, event.amount, event.refunded_on)
+                return replace(self, refunds=MappingProxyType(refunds))
             case InvoicePaid():
                 return replace(self, status=InvoiceStatus.PAID)
             case InvoiceOverdue():
@@ -199,6 +217,66 @@ class Invoice(Aggregate[InvoiceState]):
                     campaign_id=state.campaign_id,
                 )
             )
+
+    def refunded_of(self, payment_id: str) -> Money | None:
+        """What was refunded of the payment so far (None: no such payment)."""
+        payment = self.state.payments.get(payment_id)
+        if payment is None:
+            return None
+        total = Money.zero(payment.amount.currency)
+        for refund in self.state.refunds.values():
+            if refund.payment_id == payment_id:
+                total = total + refund.amount
+        return total
+
+    def refund_payment(
+        self,
+        refund_id: str,
+        payment_id: str,
+        amount: Money,
+        *,
+        refunded_on: date,
+        reason: str | None = None,
+    ) -> None:
+        state = self._require_issued()
+        rid = required_text(refund_id, "refund_id", max_length=64)
+        known = state.refunds.get(rid)
+        if known is not None:
+            if known == Refund(payment_id, amount, refunded_on):
+                return
+            raise RuleViolated(
+                f"refund {rid} is already recorded with {known.amount} on {known.refunded_on}",
+                code="refund_id_reused",
+            )
+        payment = state.payments.get(payment_id)
+        refunded = self.refunded_of(payment_id)
+        if payment is None or refunded is None:
+            raise NotFound(f"invoice {self.id} has no payment {payment_id}")
+        if amount.currency != payment.amount.currency:
+            raise InvalidCommand("amount", f"the payment is in {payment.amount.currency}")
+        if not amount.amount > 0:
+            raise InvalidCommand("amount", "must be greater than zero")
+        left = payment.amount - refunded
+        if left < amount:
+            raise RuleViolated(
+                f"a refund of {amount} exceeds what is left of payment {payment_id} ({left})",
+                code="refund_exceeds_payment",
+            )
+        if refunded_on < payment.received_on:
+            raise InvalidCommand("refunded_on", "must not be before the payment was received")
+        self.trigger(
+            PaymentRefunded(
+                refund_id=rid,
+                payment_id=payment_id,
+                order_id=state.order_id,
+                customer_id=state.customer_id,
+                amount=amount,
+                refunded_on=refunded_on,
+                payment_amount=payment.amount,
+                refunded_total=refunded + amount,
+                reason=optional_text(reason, "reason", max_length=2000),
+            )
+        )
 
     def mark_overdue(self, now: datetime) -> None:
         """Called by a scheduled check on any invoice: records, once, that an unpaid invoice is

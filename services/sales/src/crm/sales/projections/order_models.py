@@ -43,6 +43,7 @@ from crm.events.sales_orders import (
     OrderShipped,
     OrderStatus,
     PaymentRecorded,
+    PaymentRefunded,
     PriceBookCreated,
     PriceBookEntryRemoved,
     PriceBookEntrySet,
@@ -182,6 +183,8 @@ class InvoiceDoc(Record):
     payments: list[PaymentDoc]
     payment_count: int
     void_reason: str | None
+    refunded: MoneyDoc
+    """What was given back of its payments (``sales.invoice.payment_refunded``)."""
 
 
 R = TypeVar("R", bound=Record)
@@ -560,6 +563,7 @@ def invoice_issued(
         payments=[],
         payment_count=0,
         void_reason=None,
+        refunded=_money(Money.zero(event.amount.currency).rounded()),
     )
 
 
@@ -589,6 +593,15 @@ def payment_recorded(
             "payment_count": len(new["payments"]),
         }
     )
+    return _touch(new, envelope)
+
+
+@invoices(PaymentRefunded)
+def payment_refunded(
+    key: DocKey, doc: InvoiceDoc | None, event: PaymentRefunded, envelope: EventEnvelope
+) -> InvoiceDoc:
+    new = _existing(doc, key, envelope)
+    new["refunded"] = _money((Money(**new["refunded"]) + event.amount).rounded())
     return _touch(new, envelope)
 
 
@@ -643,7 +656,7 @@ class InvoicesModel:
 
 PROJECTION = ByCategory(
     "sales_order_to_cash",
-    1,
+    2,
     {
         "product": ProductsModel(),
         "pricebook": PriceBooksModel(),
