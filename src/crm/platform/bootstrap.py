@@ -269,6 +269,8 @@ def open_platform(
         ticket_reopen_window_days=settings.ticket_reopen_window_days,
         tenant_cache_seconds=settings.tenant_cache_seconds,
         smtp_url=settings.smtp_url,
+        webhook_allowed_hosts=settings.webhook_allowed_hosts,
+        webhook_interval_seconds=settings.webhook_interval_seconds,
     )
     runtime.commands.register(tenant_commands(runtime.tenants))
     for context in contexts:

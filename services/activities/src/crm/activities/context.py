@@ -13,6 +13,7 @@ from crm.activities.api import (
     notification_routes,
     retention_routes,
     task_routes,
+    webhook_routes,
     work_report_routes,
 )
 from crm.activities.application.care import care_job, care_rules_commands
@@ -27,6 +28,8 @@ from crm.activities.application.reactions import OpenNextTask, OpenRetentionTask
 from crm.activities.application.references import References
 from crm.activities.application.reminders import reminder_job
 from crm.activities.application.task_commands import task_commands
+from crm.activities.application.webhook_commands import AllowedHosts, webhook_commands
+from crm.activities.application.webhook_delivery import webhook_job
 from crm.activities.application.work_reports import WorkReportQueries, work_report_commands
 from crm.activities.projections.care_models import CARE_DATES_PROJECTION
 from crm.activities.projections.consent_models import CONSENTS_PROJECTION
@@ -35,6 +38,7 @@ from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY, REFE
 from crm.activities.projections.retention_models import RETENTION_PROJECTION
 from crm.activities.projections.task_models import TASKS_PROJECTION
 from crm.activities.projections.visit_models import VISITS_PROJECTION
+from crm.activities.projections.webhook_models import WEBHOOKS_PROJECTION
 from crm.activities.projections.work_models import WORK_DAYS_PROJECTION
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
@@ -52,6 +56,7 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     care_routes.router,
     work_report_routes.router,
     retention_routes.router,
+    webhook_routes.router,
 ]
 
 PROJECTIONS: list[Projection] = [
@@ -64,9 +69,12 @@ PROJECTIONS: list[Projection] = [
     WORK_DAYS_PROJECTION,
     CONSENTS_PROJECTION,
     RETENTION_PROJECTION,
+    WEBHOOKS_PROJECTION,
 ]
 
-CATEGORIES = frozenset({"task", "notification", "notifyprefs", "carerules", "workreport"})
+CATEGORIES = frozenset(
+    {"task", "notification", "notifyprefs", "carerules", "workreport", "webhook", "webhooklease"}
+)
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -80,11 +88,12 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
         preferences_commands(),
         care_rules_commands(),
         work_report_commands(WorkReportQueries(runtime.read_store)),
+        *webhook_commands(AllowedHosts.parse(runtime.webhook_allowed_hosts)),
     ]
 
 
 def jobs(runtime: Runtime) -> list[Job]:
-    return [reminder_job(runtime), mailer_job(runtime), care_job(runtime)]
+    return [reminder_job(runtime), mailer_job(runtime), care_job(runtime), webhook_job(runtime)]
 
 
 def reactions(runtime: Runtime) -> list[Reaction]:

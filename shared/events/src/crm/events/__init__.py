@@ -13,6 +13,7 @@ from crm.events import (
     service_desk,
     tenants,
     visits,
+    webhooks,
 )
 from crm.events.base import ERASED, DomainEvent, OptionalPersonal, Personal
 from crm.events.envelope import EventEnvelope, EventMetadata, NewEvent
@@ -43,4 +44,5 @@ __all__ = [
     "tenants",
     "upcaster",
     "visits",
+    "webhooks",
 ]

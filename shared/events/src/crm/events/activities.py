@@ -302,25 +302,55 @@ class CareOccasion(StrEnum):
     """Every year on the day of the customer's first order."""
     CONTRACT_END = "contract_end"
     """The end date of the customer's service contract."""
+    AFTER_PURCHASE = "after_purchase"
+    """``days`` days after the customer's latest order was placed (``sales.order.placed``)."""
+    AFTER_COMPLAINT = "after_complaint"
+    """``days`` days after a complaint ticket of the customer was resolved."""
+    NO_CONTACT = "no_contact"
+    """A valuable customer (value tier ``high``, ``analytics.value_tier.changed``) with no
+    interaction logged for ``days`` days (since registration if none ever was)."""
+
+
+AFTER_OCCASIONS = frozenset(
+    {CareOccasion.AFTER_PURCHASE, CareOccasion.AFTER_COMPLAINT, CareOccasion.NO_CONTACT}
+)
+"""The occasions that fall ``days`` days after a fact (the rule names ``days``)."""
+
+PLACEHOLDERS = frozenset({"customer_name", "date", "days", "occasion"})
+"""What a care rule's message template may name, in braces: the customer's name, the
+occasion's date (``YYYY-MM-DD``), the rule's ``days`` and the occasion's code."""
 
 
 class CareRule(BaseModel):
-    """Open a ``task_kind`` task for the customer's owner ``days_before`` the occasion."""
+    """Open a ``task_kind`` task for the customer's owner ``days_before`` the occasion (an
+    after-occasion falls ``days`` days after its fact), its notes rendered from the message
+    template in English and Chinese."""
 
     model_config = ConfigDict(frozen=True, extra="forbid")
 
     occasion: CareOccasion
-    days_before: int = Field(ge=0, le=60)
+    days_before: int = Field(default=0, ge=0, le=60)
     task_kind: TaskKind = TaskKind.CALL
     enabled: bool = True
+    days: int | None = Field(default=None, ge=1, le=365)
+    """For ``after_purchase`` and ``after_complaint`` (at most 90) and ``no_contact``."""
+    template_en: str | None = Field(default=None, max_length=1000)
+    template_zh: str | None = Field(default=None, max_length=1000)
 
 
 @event("activities.care_rules.set")
 class CareRulesSet(DomainEvent):
-    """A tenant's customer-care rules (客户关怀), replacing the previous ones."""
+    """A tenant's customer-care rules (客户关怀), replacing the previous ones; ``time_zone``
+    (IANA) is the tenant's: whose day an occasion falls on, and the tasks are due at 09:00
+    there."""
 
     rules: tuple[CareRule, ...]
     set_by: str
+    time_zone: str = "UTC"
+    pool_team_id: str | None = None
+    """The team answering for the shared pool: a care or retention task for a customer in
+    the pool goes to its queue, for its managers to hand out (None: the tenant's queue, seen
+    by admins and by managers without a team)."""
 
 
 class WorkPeriod(StrEnum):

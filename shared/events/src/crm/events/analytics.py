@@ -1,8 +1,9 @@
 """Events of the analytics context: fitted churn models and churn assessments.
 Topic ``crm.analytics.events``.
 
-Streams: ``churnmodel-<tenant>`` (the tenant's purchase model, refitted daily) and
-``churnrisk-<customer id>`` (one per customer: the assessments of their churn risk).
+Streams: ``churnmodel-<tenant>`` (the tenant's purchase model, refitted daily),
+``churnrisk-<customer id>`` (one per customer: the assessments of their churn risk) and
+``valuetier-<customer id>`` (one per customer: the changes of their value tier).
 
 An assessment is recorded only when its level or its set of reasons changes, so the stream
 reads as the history of the customer's risk, not as a log of every daily check. A change of
@@ -91,8 +92,30 @@ class ChurnRiskLevelChanged(DomainEvent):
     changed_at: datetime
 
 
+class ValueTier(StrEnum):
+    """A customer's rank by expected lifetime value among the tenant's valued customers."""
+
+    HIGH = "high"
+    MEDIUM = "medium"
+    LOW = "low"
+
+
+@event("analytics.value_tier.changed")
+class ValueTierChanged(DomainEvent):
+    """The customer's value tier (``GET /analytics/value``) moved, as the value monitor
+    found it on its daily round (stream ``valuetier-<customer id>``; a first valuation moves
+    from None). Published so other contexts (customer care: valuable customers not contacted
+    for a while) know a customer's tier without computing it."""
+
+    customer_id: str
+    tier: ValueTier
+    previous_tier: ValueTier | None = None
+    changed_at: datetime
+
+
 ANALYTICS_EVENTS: tuple[type[DomainEvent], ...] = (
     ChurnModelFitted,
     ChurnRiskAssessed,
     ChurnRiskLevelChanged,
+    ValueTierChanged,
 )

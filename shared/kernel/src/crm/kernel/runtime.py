@@ -33,6 +33,10 @@ class Runtime:
     """How long a tenant's status is kept before its record is read again."""
     smtp_url: str | None = None
     """Where notifications are e-mailed (``smtp://host:port``…, see ``Settings``); None: not."""
+    webhook_allowed_hosts: str | None = None
+    """The hosts webhooks may call (``CRM_WEBHOOK_ALLOWED_HOSTS``, see ``Settings``)."""
+    webhook_interval_seconds: float = 1.0
+    """How often the webhook deliverer looks for events to deliver."""
 
     @cached_property
     def commands(self) -> CommandBus:

@@ -64,6 +64,13 @@ class Settings(BaseSettings):
     """The SMTP server notifications are e-mailed through:
     ``smtp://[user:password@]host[:port][?starttls=true][&from=address]``, or ``smtps://`` for
     TLS from the start. Unset, nothing is mailed (e-mail waits, pending)."""
+    webhook_allowed_hosts: str | None = None
+    """The hosts webhook subscriptions may name, comma-separated: host names, ``*.example.com``
+    for its subdomains, IP addresses. A host that resolves to an internal (private, loopback,
+    link-local) address is refused unless named here exactly. Unset: no webhook URL is
+    accepted."""
+    webhook_interval_seconds: float = Field(default=1.0, gt=0, le=300)
+    """How often the webhook deliverer looks for events to deliver and retries due."""
     log_level: str = "INFO"
     max_url_bytes: int = Field(default=8192, ge=256, le=1_048_576)
     """A longer URL (path and query) is answered 414."""

@@ -18,10 +18,15 @@ from crm.kernel.runtime import Runtime
 
 class CareRulesBody(Body):
     rules: Annotated[list[CareRule], Field(max_length=10)]
+    time_zone: Annotated[str, Field(max_length=60, description="IANA, e.g. Asia/Shanghai")] = "UTC"
+    pool_team_id: Annotated[str | None, Field(max_length=100)] = None
+    """The team whose managers answer for customers in the shared pool."""
 
 
 class CareRulesView(BaseModel):
     rules: list[CareRule]
+    time_zone: str
+    pool_team_id: str | None
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -34,12 +39,18 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def get_rules(actor: Who) -> dict[str, Any]:
         """The tenant's rules (the defaults until a manager or an admin sets them)."""
         POLICY.visibility_filter(actor)
-        return {"rules": list(await rules_of(actor.tenant))}
+        settings = await rules_of.settings(actor.tenant)
+        return {
+            "rules": list(settings.rules),
+            "time_zone": settings.time_zone,
+            "pool_team_id": settings.pool_team_id,
+        }
 
     @api.put("/rules", response_model=CommandAccepted)
     async def set_rules(body: CareRulesBody, ctx: Ctx, response: Response) -> CommandAccepted:
-        """Replace the tenant's rules (managers and admins)."""
-        command = SetCareRules(ctx.tenant, tuple(body.rules))
+        """Replace the tenant's rules, time zone and pool team (managers and admins)."""
+        team = body.pool_team_id.strip() if body.pool_team_id else None
+        command = SetCareRules(ctx.tenant, tuple(body.rules), body.time_zone.strip(), team or None)
         return accepted(await runtime.commands.execute(command, ctx), response)
 
     return api

@@ -1,12 +1,15 @@
 # ruff: noqa: RUF001  (Chinese punctuation is meant: full-width colons)
 """Customer care: the tenant's rules (``GET``/``PUT /care/rules``) and the scheduler that
 opens, for every occasion a rule says is coming, a task for the customer's owner (a customer
-in the shared pool: the team queue).
+in the shared pool: the queue of the tenant's pool team, ``pool_team_id``, else the tenant's).
 
-A tick reads the care dates whose occasion falls in the next :data:`LOOKAHEAD` days (indexed:
-the contract end dates, and the month-days of first orders), checks each against its tenant's
-rules, and schedules the task under an id derived from (tenant, occasion, customer, date): one
-task per occasion however often the scheduler ticks, restarts or runs in several replicas.
+A tick reads the care dates whose occasion may be due (indexed: the contract end dates and the
+month-days of first orders in the next :data:`LOOKAHEAD` days, the orders and resolved
+complaints of the last :data:`LOOKBACK`, the customers of the valuable tier), checks each
+against its tenant's rules on the tenant's day (its ``time_zone``), and schedules the task
+under an id derived from (tenant, occasion, customer, date): one task per occasion however
+often the scheduler ticks, restarts or runs in several replicas. Its notes are the rule's
+message in English and Chinese, with the customer's name from the care read model.
 
 Never contacted: an erased customer, and one whose latest consent for the care contact's
 purpose (:data:`CARE_PURPOSE`: ``marketing_email`` for an e-mail task, ``marketing_phone`` for
@@ -22,12 +25,25 @@ from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from typing import cast
 from uuid import NAMESPACE_URL, uuid5
+from zoneinfo import ZoneInfo
 
 from crm.activities.application.policy import POLICY, TaskAction
 from crm.activities.application.task_commands import ScheduleTask
-from crm.activities.domain.care import LOOKAHEAD, CareRules, due_care, month_days
-from crm.activities.domain.tasks import TaskPlan
-from crm.activities.projections.care_models import CARE_DATES
+from crm.activities.domain.care import (
+    AFTER_MAX_DAYS,
+    GRACE,
+    LOOKAHEAD,
+    VALUABLE_TIER,
+    CareDue,
+    CareFacts,
+    CareRules,
+    CareRulesState,
+    care_message,
+    due_care,
+    month_days,
+)
+from crm.activities.domain.tasks import MAX_NOTES, TaskPlan
+from crm.activities.projections.care_models import CARE_COMPLAINTS, CARE_DATES
 from crm.activities.projections.consent_models import (
     CONSENTS,
     CONSENTS_PROJECTION,
@@ -35,6 +51,7 @@ from crm.activities.projections.consent_models import (
     withdrawn,
 )
 from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY
+from crm.activities.projections.task_models import instant
 from crm.events.activities import CareOccasion, CareRule, SubjectKind, TaskKind
 from crm.events.customer import ConsentPurpose
 from crm.kernel.clock import Clock
@@ -59,7 +76,21 @@ TITLES: dict[CareOccasion, tuple[str, str]] = {
         "客户关怀：首单周年",
     ),
     CareOccasion.CONTRACT_END: ("Customer care: service contract ends", "客户关怀：服务合同到期"),
+    CareOccasion.AFTER_PURCHASE: ("Customer care: after the purchase", "客户关怀：购买后回访"),
+    CareOccasion.AFTER_COMPLAINT: (
+        "Customer care: after the complaint",
+        "客户关怀：投诉解决后回访",
+    ),
+    CareOccasion.NO_CONTACT: (
+        "Customer care: valuable customer not contacted",
+        "客户关怀：高价值客户久未联系",
+    ),
 }
+NAMELESS = ("the customer", "客户")
+"""In a message, a customer whose name is not known (yet)."""
+LOOKBACK = timedelta(days=AFTER_MAX_DAYS + GRACE + 1)
+"""How far back the purchases and resolved complaints a tick reads go (a day more than any
+rule waits, for the tenants whose day is ahead of UTC's)."""
 
 CARE_PURPOSE: dict[TaskKind, ConsentPurpose] = {TaskKind.EMAIL: ConsentPurpose.MARKETING_EMAIL}
 """The consent a care contact of each task kind needs; any other kind: ``marketing_phone``."""
@@ -73,12 +104,14 @@ def care_purpose(kind: TaskKind) -> ConsentPurpose:
 class SetCareRules:
     tenant: str
     rules: tuple[CareRule, ...]
+    time_zone: str = "UTC"
+    pool_team_id: str | None = None
 
 
 def care_rules_commands() -> CommandTable[CareRules]:
     def set_(rules: CareRules, cmd: SetCareRules, ctx: CommandContext) -> None:
         POLICY.authorize(ctx, TaskAction.ASSIGN, what="care rules", whole_action=True)
-        rules.set(cmd.rules, ctx.actor)
+        rules.set(cmd.rules, ctx.actor, time_zone=cmd.time_zone, pool_team_id=cmd.pool_team_id)
 
     table = CommandTable(CareRules, id_field="tenant")
     table.on(SetCareRules, Expect.ANY, None, set_)
@@ -86,14 +119,19 @@ def care_rules_commands() -> CommandTable[CareRules]:
 
 
 class RulesOf:
+    """A tenant's care settings: its rules, time zone and pool team."""
+
     def __init__(self, runtime: Runtime) -> None:
         self.repository = Repository(runtime.store, runtime.codec, CareRules)
 
-    async def __call__(self, tenant: str) -> tuple[CareRule, ...]:
+    async def settings(self, tenant: str) -> CareRulesState:
         try:
-            return (await self.repository.load(tenant, tenant=tenant)).state.rules
+            return (await self.repository.load(tenant, tenant=tenant)).state
         except NotFound:
-            return CareRules.initial_state().rules
+            return CareRules.initial_state()
+
+    async def __call__(self, tenant: str) -> tuple[CareRule, ...]:
+        return (await self.settings(tenant)).rules
 
 
 @dataclass(frozen=True)
@@ -109,50 +147,81 @@ def care_task_id(tenant: str, occasion: CareOccasion, customer_id: str, on: date
     return str(uuid5(NAMESPACE_URL, f"crm:care:{tenant}:{occasion.value}:{customer_id}:{on}"))
 
 
+def _local_day(value: str | None, zone: ZoneInfo) -> date | None:
+    return datetime.fromisoformat(value).astimezone(zone).date() if value else None
+
+
+def facts_of(doc: Document, complaints: list[Document], zone: ZoneInfo) -> CareFacts:
+    """A customer's care facts, their instants as days in the tenant's ``zone``."""
+    first = doc.get("first_order_on")
+    ends = doc.get("contract_ends_on")
+    resolved = (_local_day(c.get("resolved_at"), zone) for c in complaints)
+    return CareFacts(
+        first_order_on=date.fromisoformat(first) if first else None,
+        contract_ends_on=date.fromisoformat(ends) if ends else None,
+        last_order_on=_local_day(doc.get("last_order_at"), zone),
+        last_contact_on=_local_day(doc.get("last_contact_at"), zone),
+        value_tier=doc.get("value_tier"),
+        complaints_resolved_on=tuple(sorted(d for d in resolved if d is not None)),
+    )
+
+
 class CareScheduler:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.rules = RulesOf(runtime)
         self.customers = Customers(runtime, CUSTOMER_DIRECTORY)
 
-    async def _candidates(self, today: date) -> list[Document]:
+    async def _candidates(self, now: datetime) -> list[tuple[Document, list[Document]]]:
+        """The customers with an occasion near enough ``now`` in some time zone, each with
+        their recently resolved complaints."""
         store = self.runtime.read_store
-        horizon = (today + timedelta(days=LOOKAHEAD)).isoformat()
-        ending = {"contract_ends_on": {"$gte": today.isoformat(), "$lte": horizon}}
-        yearly = {"anniversary": {"$in": month_days(today)}}
-        return await find_all(store, CARE_DATES, {"$or": [ending, yearly]})
+        today = now.astimezone(UTC).date()
+        since = instant(now - LOOKBACK)
+        low = (today - timedelta(days=1)).isoformat()
+        horizon = (today + timedelta(days=LOOKAHEAD + 1)).isoformat()
+        ending = {"contract_ends_on": {"$gte": low, "$lte": horizon}}
+        yearly = {"anniversary": {"$in": month_days(today - timedelta(days=1), LOOKAHEAD + 2)}}
+        bought = {"last_order_at": {"$gte": since}}
+        valuable = {"value_tier": VALUABLE_TIER}
+        docs = await find_all(store, CARE_DATES, {"$or": [ending, yearly, bought, valuable]})
+        by_id = {doc["id"]: doc for doc in docs}
+        resolved = await find_all(store, CARE_COMPLAINTS, {"resolved_at": {"$gte": since}})
+        complaints: dict[str, list[Document]] = {}
+        for c in resolved:
+            complaints.setdefault(c["customer_id"], []).append(c)
+            if c["customer_id"] not in by_id:
+                doc = await store.get(CARE_DATES, c["customer_id"])
+                by_id[c["customer_id"]] = doc or {"id": c["customer_id"], "tenant": c["tenant"]}
+        return [(doc, complaints.get(cid, [])) for cid, doc in by_id.items()]
 
     async def tick(self, now: datetime) -> CareReport:
-        today = now.astimezone(UTC).date()
         opened: list[str] = []
         failed: list[str] = []
         withheld: list[str] = []
-        rules: dict[str, tuple[CareRule, ...]] = {}
+        settings: dict[str, CareRulesState] = {}
         await self._consents_caught_up()
-        for doc in await self._candidates(today):
+        for doc, complaints in await self._candidates(now):
             tenant = doc["tenant"]
-            if tenant not in rules:
-                rules[tenant] = await self.rules(tenant)
-            first = doc.get("first_order_on")
-            ends = doc.get("contract_ends_on")
-            for due in due_care(
-                rules[tenant],
-                today,
-                first_order_on=date.fromisoformat(first) if first else None,
-                contract_ends_on=date.fromisoformat(ends) if ends else None,
-            ):
+            if tenant not in settings:
+                settings[tenant] = await self.rules.settings(tenant)
+            tenant_settings = settings[tenant]
+            zone = ZoneInfo(tenant_settings.time_zone)
+            today = now.astimezone(zone).date()
+            mine = [c for c in complaints if c["tenant"] == tenant]
+            for due in due_care(tenant_settings.rules, today, facts_of(doc, mine, zone)):
                 task_id = care_task_id(tenant, due.occasion, doc["id"], due.on)
                 try:
                     if await self._withdrawn(tenant, doc["id"], care_purpose(due.rule.task_kind)):
                         withheld.append(task_id)
                     elif await self._open(
-                        tenant, doc["id"], due.occasion, due.on, due.rule, task_id, now
+                        doc, due, max(due.on, today), tenant_settings, task_id, now
                     ):
                         opened.append(task_id)
                 except Exception:
                     log.exception("care task %s failed; the next tick retries", task_id)
                     failed.append(task_id)
-        return CareReport(today, tuple(opened), tuple(failed), tuple(withheld))
+        return CareReport(now.astimezone(UTC).date(), tuple(opened), tuple(failed), tuple(withheld))
 
     async def _consents_caught_up(self) -> None:
         runtime = self.runtime
@@ -173,31 +242,40 @@ class CareScheduler:
 
     async def _open(
         self,
-        tenant: str,
-        customer_id: str,
-        occasion: CareOccasion,
-        on: date,
-        rule: CareRule,
+        doc: Document,
+        due: CareDue,
+        day: date,
+        settings: CareRulesState,
         task_id: str,
         now: datetime,
     ) -> bool:
+        """Open the task (due at 09:00 on ``day`` in the tenant's zone), its notes the rule's
+        message: sealed with the customer's key like every task's notes, so erasing the
+        customer erases the name in them."""
+        tenant, customer_id = doc["tenant"], doc["id"]
         entry = await self.customers.entry(tenant, customer_id)
         if entry is None or entry["erased"]:
             return False
-        en, zh = TITLES[occasion]
+        name_en, name_zh = (doc["name"], doc["name"]) if doc.get("name") else NAMELESS
+        en, _ = care_message(due, name_en)
+        _, zh = care_message(due, name_zh)
+        title_en, title_zh = TITLES[due.occasion]
+        owner = entry["owner_id"]
         plan = TaskPlan(
-            kind=rule.task_kind,
-            title=f"{en} {on.isoformat()} / {zh} {on.isoformat()}",
-            due_at=datetime.combine(on, DUE_TIME, tzinfo=UTC),
-            assignee_id=entry["owner_id"],
+            kind=due.rule.task_kind,
+            title=f"{title_en} {due.on.isoformat()} / {title_zh} {due.on.isoformat()}",
+            due_at=datetime.combine(day, DUE_TIME, tzinfo=ZoneInfo(settings.time_zone)),
+            assignee_id=owner,
+            notes=f"{en}\n\n{zh}"[:MAX_NOTES],
         )
         command = ScheduleTask(
             plan,
             SubjectKind.CUSTOMER,
             customer_id,
             task_id=task_id,
-            reasons=(occasion.value,),
-            origin=f"care:{occasion.value}:{on.isoformat()}",
+            reasons=(due.occasion.value,),
+            origin=f"care:{due.occasion.value}:{due.on.isoformat()}",
+            team_id=settings.pool_team_id if owner is None else None,
         )
         ctx = CommandContext(actor=ACTOR, role=SYSTEM_ROLE, tenant=tenant, now=now)
         try:

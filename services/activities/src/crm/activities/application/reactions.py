@@ -8,8 +8,9 @@ opened by this origin is left as it is). Logging the completed task as the custo
 interaction is the customer context's step (:mod:`crm.customer.application.reactions`).
 
 A customer whose churn risk became high (``analytics.churn_risk.level_changed`` to ``high``)
-gets a retention task: for the customer's owner (a customer in the shared pool: the team
-queue, for a manager to hand out), due in two days, urgent when the score is 80 or more, with
+gets a retention task: for the customer's owner (a customer in the shared pool: the queue of
+the tenant's pool team, ``pool_team_id`` of ``PUT /care/rules``, for its managers to hand
+out; none set: the tenant's queue), due in two days, urgent when the score is 80 or more, with
 the assessment's reason codes as its reasons. One per change (its id is derived from the
 event), and none while the customer has an open retention task already (the tasks read
 model, waited for up to the last task event).
@@ -20,6 +21,7 @@ from __future__ import annotations
 from datetime import timedelta
 from uuid import NAMESPACE_URL, uuid5
 
+from crm.activities.application.care import RulesOf
 from crm.activities.application.task_commands import ScheduleTask
 from crm.activities.domain.tasks import TaskPlan
 from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY
@@ -81,6 +83,7 @@ class OpenRetentionTask:
     def __init__(self, runtime: Runtime) -> None:
         self.runtime = runtime
         self.customers = Customers(runtime, CUSTOMER_DIRECTORY)
+        self.rules = RulesOf(runtime)
 
     async def _open_retention_task(self, tenant: str, customer_id: str) -> bool:
         runtime = self.runtime
@@ -120,6 +123,12 @@ class OpenRetentionTask:
             task_id=str(uuid5(NAMESPACE_URL, f"crm:retention:{envelope.event_id}")),
             reasons=event.reason_codes,
             origin=f"{envelope.stream_id}@{envelope.stream_version}",
+            team_id=await self._pool_team(envelope.tenant, entry["owner_id"]),
         )
         ctx = reaction_context(self.name, envelope, self.runtime.clock.now())
         await self.runtime.commands.execute(command, ctx)
+
+    async def _pool_team(self, tenant: str, owner_id: str | None) -> str | None:
+        if owner_id is not None:
+            return None
+        return (await self.rules.settings(tenant)).pool_team_id

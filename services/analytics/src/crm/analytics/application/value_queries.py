@@ -240,22 +240,26 @@ class ValueQueries:
                 code="value_model_unavailable",
             ) from error
 
+    async def valued(self, tenant: str, now: datetime, currency: str | None = None) -> Valued:
+        """Every valued customer of ``tenant`` (no access rule: the caller's)."""
+        docs = await find_all(self.read_store, CUSTOMERS, {"tenant": tenant}, page_size=PAGE)
+        chosen = value_currency(docs, currency)
+        policy = self.settings.policy_for(tenant)
+        if chosen is None:
+            raise RuleViolated(
+                "no customer has ordered yet: there is no value to assess",
+                code="value_model_unavailable",
+            )
+        bg = await self._bg_nbd(tenant, docs, now)
+        return await asyncio.to_thread(value_customers, docs, bg, policy, chosen, now)
+
     async def value(
         self, actor: Actor, wanted: ValueFilter, *, limit: int, offset: int, now: datetime
     ) -> dict[str, Any]:
         """A page of the actor's customers by CLV (highest first), filtered; with the
         models and the policy used."""
         customer_reader(actor)
-        docs = await find_all(self.read_store, CUSTOMERS, {"tenant": actor.tenant}, page_size=PAGE)
-        currency = value_currency(docs, wanted.currency)
-        policy = self.settings.policy_for(actor.tenant)
-        if currency is None:
-            raise RuleViolated(
-                "no customer has ordered yet: there is no value to assess",
-                code="value_model_unavailable",
-            )
-        bg = await self._bg_nbd(actor.tenant, docs, now)
-        valued = await asyncio.to_thread(value_customers, docs, bg, policy, currency, now)
+        valued = await self.valued(actor.tenant, now, wanted.currency)
         scope = customer_scope(actor)
         owner = scope.get("owner_id")
         rows = [
