@@ -21,6 +21,7 @@ from crm.kernel.clock import ManualClock
 from crm.kernel.context import BoundedContext
 from crm.platform.bootstrap import CONTEXTS, Platform
 from tests.conftest import Api, UserClient
+from tests.support.console import console_user, csrf_of, own_client, sign_in
 from tests.support.reads import caught_up
 
 pytestmark = pytest.mark.e2e
@@ -155,6 +156,24 @@ async def test_rules_then_a_relevant_event_then_access(
     assert (await alice.get("/analytics/leads/model")).status_code == 403
     other = api.as_user("eve", Role.MANAGER, tenant="acme")
     assert (await scores(other))["total"] == 0
+
+    # The console's leads list shows the score and its reasons, in the user's language.
+    await console_user(api, "alice", "sales_rep", "north")
+    async with own_client(api) as browser:
+        await sign_in(browser, "alice")
+        page = (await browser.get("/console/leads")).text
+        assert "<strong>60</strong>" in page
+        assert "<li>qualified</li>" in page
+        assert "<li>source: fair</li>" in page
+        assert "Alan" not in page  # bob's lead: neither listed nor scored for alice
+        answer = await browser.post(
+            "/console/language",
+            data={"csrf": csrf_of(page), "locale": "zh-CN", "back": "/console/leads"},
+        )
+        assert answer.status_code == 303, answer.text
+        page = (await browser.get("/console/leads")).text
+        assert "<li>已确认合格</li>" in page
+        assert "<li>来源：fair</li>" in page  # noqa: RUF001
 
 
 async def test_opportunity_scores_follow_interactions_and_a_fitted_model(

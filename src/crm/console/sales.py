@@ -28,6 +28,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
+from crm.analytics.application.lead_score_queries import LeadScoreQueries
 from crm.console.pages import PAGE_SIZE, PREFIX, Console, Visit, guarded, see
 from crm.customer.application.queries import CustomerFilter
 from crm.events.money import Money, MoneyIn
@@ -169,6 +170,7 @@ def sales_router(console: Console) -> APIRouter:
     page = guarded(console)
     sales = console.sales
     orders = OrderQueries(runtime.read_store)
+    lead_scores = LeadScoreQueries(runtime)
     opportunities_repo = bus.repository(Opportunity)
     leads_read = Depends(ReadConsistency(runtime, LeadsProjection()))
     opportunities_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
@@ -200,6 +202,7 @@ def sales_router(console: Console) -> APIRouter:
         found = await sales.leads(
             actor, flt, Paging(sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         )
+        scores = await lead_scores.of(actor.tenant, [item["id"] for item in found.items])
         query = {
             k: v
             for k, v in (("status", status), ("owner", owner), ("source", source), ("sort", sort))
@@ -210,6 +213,7 @@ def sales_router(console: Console) -> APIRouter:
             request,
             "leads.html",
             items=found.items,
+            scores=scores,
             total=found.total,
             page=page,
             pages=max(1, math.ceil(found.total / PAGE_SIZE)),
@@ -367,6 +371,7 @@ def sales_router(console: Console) -> APIRouter:
         found = await sales.opportunities(
             actor, flt, Paging(sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
         )
+        scores = await lead_scores.of(actor.tenant, [item["id"] for item in found.items])
         query = {
             k: v
             for k, v in (
@@ -384,6 +389,7 @@ def sales_router(console: Console) -> APIRouter:
             request,
             "opportunities.html",
             items=found.items,
+            scores=scores,
             total=found.total,
             page=page,
             pages=max(1, math.ceil(found.total / PAGE_SIZE)),

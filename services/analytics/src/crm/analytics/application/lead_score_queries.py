@@ -23,7 +23,7 @@ from crm.analytics.projections.funnel_models import OPPORTUNITIES as FUNNEL_OPPO
 from crm.analytics.projections.lead_scoring_models import SCORES
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden
-from crm.kernel.read_store import find_all
+from crm.kernel.read_store import Query, find_all
 from crm.kernel.runtime import Runtime
 
 PAGE = 500
@@ -117,6 +117,16 @@ class LeadScoreQueries:
         rows.sort(key=lambda r: r["id"])
         rows.sort(key=lambda r: r[field], reverse=descending)
         return {"items": rows[offset : offset + limit], "total": len(rows), "offset": offset}
+
+    async def of(self, tenant: str, ids: list[str]) -> dict[str, dict[str, Any]]:
+        """The latest score of each of ``ids`` (leads or opportunities the caller already
+        showed the actor: the console's lists, which apply their own access rule)."""
+        if not ids:
+            return {}
+        found = await self.read_store.find(
+            SCORES, Query(filter={"tenant": tenant, "id": {"$in": ids}}, limit=len(ids))
+        )
+        return {d["id"]: dict(d) for d in found.items}
 
     async def model(self, actor: Actor) -> dict[str, Any]:
         """The tenant's lead and opportunity models as fitted now, and how good each is on a
