@@ -2,12 +2,14 @@
 valuable customer nobody spoke to, on a controlled clock in the tenant's time zone
 (Asia/Shanghai, 8 hours ahead of UTC): each opens one task on the tenant's day, its notes the
 rule's message template rendered in English and Chinese with the customer's name; a pool
-customer's task goes to the queue of the tenant's pool team, whose managers see it; erasing the
+customer's care or retention task goes to the queue of the tenant's pool team, whose managers
+see it; erasing the
 customer erases the name in the task's notes; bad templates and time zones are refused naming
 the field."""
 
 from __future__ import annotations
 
+import asyncio
 from dataclasses import replace
 from datetime import UTC, datetime
 from typing import Any
@@ -16,7 +18,9 @@ import pytest
 
 from crm.activities.application.care import CareScheduler, care_task_id
 from crm.activities.projections.care_models import CARE_DATES
+from crm.analytics.application.churn_commands import RecordAssessment
 from crm.analytics.application.value_tiers import RecordValueTier
+from crm.analytics.churn.assessment import Assessment
 from crm.events import ERASED
 from crm.events.activities import CareOccasion, TaskScheduled
 from crm.events.analytics import ValueTier
@@ -191,3 +195,88 @@ async def test_care_after_a_purchase_a_complaint_and_a_long_silence(
     doc = await platform.read_store.get(CARE_DATES, ada)
     assert doc is not None
     assert doc["name"] is None
+
+
+async def test_birthdays_and_anniversaries_on_the_tenants_day_29_february_included(
+    api: Api, platform: Platform, clock: ManualClock
+) -> None:
+    """Los Angeles, 8 hours behind UTC: a birthday on 29 February falls on the 28th in 2027
+    and on the 29th in 2028, from midnight there; an anniversary a day ahead."""
+    boss = api.as_user("boss", Role.MANAGER)
+    rules = {
+        "time_zone": "America/Los_Angeles",
+        "rules": [
+            {"occasion": "birthday", "days_before": 0, "task_kind": "email"},
+            {"occasion": "anniversary", "days_before": 1, "template_en": "{occasion}: {date}"},
+        ],
+    }
+    await ok(await boss.put("/care/rules", json=rules))
+    body = {"name": "Lea Leap", "owner_id": "ana", "birthday": "1992-02-29"}
+    lea = str((await ok(await boss.post("/customers", json=body), 201))["id"])
+    body = {"name": "Wen Wed", "owner_id": "ana", "anniversary": "2010-03-05"}
+    wen = str((await ok(await boss.post("/customers", json=body), 201))["id"])
+    await caught_up(platform, CARE_DATES, "activities_consents")
+    care = CareScheduler(platform.runtime)
+
+    def task(occasion: CareOccasion, cid: str, on: str) -> str:
+        return care_task_id("default", occasion, cid, datetime.fromisoformat(on).date())
+
+    assert (await care.tick(at(2027, 2, 28, 7, 59))).opened == ()  # 27 Feb, 23:59 there
+    born_2027 = task(CareOccasion.BIRTHDAY, lea, "2027-02-28")
+    assert (await care.tick(at(2027, 2, 28, 8))).opened == (born_2027,)
+    assert (await care.tick(at(2027, 3, 4, 7, 59))).opened == ()
+    wed = task(CareOccasion.ANNIVERSARY, wen, "2027-03-05")
+    assert (await care.tick(at(2027, 3, 4, 8))).opened == (wed,)
+    assert (await care.tick(at(2028, 2, 28, 20))).opened == ()  # leap year: the 29th
+    born_2028 = task(CareOccasion.BIRTHDAY, lea, "2028-02-29")
+    assert (await care.tick(at(2028, 2, 29, 8))).opened == (born_2028,)
+    assert (await care.tick(at(2028, 2, 29, 9))).opened == ()
+
+    head = await caught_up(platform, "activities_tasks")
+    ana = api.as_user("ana", Role.SALES_REP)
+    q = {"min_position": str(head)}
+    card = await ok(await ana.get(f"/tasks/{born_2028}", params=q))
+    assert card["kind"] == "email"
+    assert card["due_at"].startswith("2028-02-29T17:00")  # 09:00 in Los Angeles
+    assert card["notes"] == (
+        "Lea Leap has a birthday on 2028-02-29: send our wishes.\n\n"
+        "Lea Leap 的生日是 2028-02-29，请送上祝福。"  # noqa: RUF001
+    )
+    note = (await ok(await ana.get(f"/tasks/{wed}", params=q)))["notes"]
+    assert note.startswith("anniversary: 2027-03-05\n\n")
+
+
+async def test_a_pool_customers_retention_task_goes_to_the_pool_teams_queue(
+    api: Api, platform: Platform
+) -> None:
+    boss = api.as_user("boss", Role.MANAGER)
+    await ok(await boss.put("/care/rules", json={"rules": [], "pool_team_id": "east"}))
+    pooled = str((await ok(await boss.post("/customers", json={"name": "Pia Pool"}), 201))["id"])
+    verdict = Assessment.from_dict(
+        {
+            "score": 70,
+            "level": "high",
+            "p_alive": 0.2,
+            "reasons": [{"code": "silence", "text": "no order for 9 months", "weight": 1.0}],
+        }
+    )
+    ctx = system_context("process:test", "default", T0, f"test:churn:{pooled}")
+    head = await platform.store.head_position()
+    await platform.runtime.commands.run(RecordAssessment(pooled, verdict, head), ctx)
+    east = api.as_user("meg", Role.MANAGER, team="east")
+    west = api.as_user("wes", Role.MANAGER, team="west")
+    wanted = {"kind": "retention", "customer_id": pooled}
+    deadline = asyncio.get_running_loop().time() + 10
+    while True:
+        head = await caught_up(platform, "activities_tasks")
+        page = await ok(await east.get("/tasks", params={**wanted, "min_position": str(head)}))
+        if page["total"]:
+            break
+        assert asyncio.get_running_loop().time() < deadline, "no retention task opened"
+        await asyncio.sleep(0.05)
+    [task] = page["items"]
+    assert (task["assignee_id"], task["team_id"], task["reasons"]) == (None, "east", ["silence"])
+    assert (await ok(await west.get("/tasks", params=wanted)))["total"] == 0
+    assert (await west.get(f"/tasks/{task['id']}")).status_code == 404
+    # the east manager hands it out
+    await ok(await east.post(f"/tasks/{task['id']}/reassign", json={"assignee_id": "ana"}))

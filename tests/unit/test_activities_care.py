@@ -177,3 +177,19 @@ def test_rules_are_set_once_per_change_and_name_each_occasion_once() -> None:
     Scenario(CareRules).when(lambda r: r.set((*rules, *rules), "boss")).then_raises(
         InvalidCommand, match="contract_end is named twice"
     )
+
+
+def test_a_birthday_on_29_february_falls_on_the_28th_in_other_years() -> None:
+    rules = (
+        CareRule(occasion=CareOccasion.BIRTHDAY, days_before=3),
+        CareRule(occasion=CareOccasion.ANNIVERSARY, days_before=0),
+    )
+    facts = CareFacts(birthday=date(1992, 2, 29), celebration=date(2010, 3, 1))
+    assert [(d.occasion, d.on) for d in due_care(rules, date(2027, 2, 25), facts)] == [
+        (CareOccasion.BIRTHDAY, date(2027, 2, 28))
+    ]
+    assert due_care(rules, date(2027, 2, 24), facts) == []
+    assert [d.on for d in due_care(rules, date(2028, 2, 26), facts)] == [date(2028, 2, 29)]
+    assert [d.occasion for d in due_care(rules, date(2027, 3, 1), facts)] == [
+        CareOccasion.ANNIVERSARY
+    ]

@@ -309,6 +309,10 @@ class CareOccasion(StrEnum):
     NO_CONTACT = "no_contact"
     """A valuable customer (value tier ``high``, ``analytics.value_tier.changed``) with no
     interaction logged for ``days`` days (since registration if none ever was)."""
+    BIRTHDAY = "birthday"
+    """Every year on the customer's ``birthday`` (29 February: the 28th in other years)."""
+    ANNIVERSARY = "anniversary"
+    """Every year on the date the customer celebrates (their profile's ``anniversary``)."""
 
 
 AFTER_OCCASIONS = frozenset(

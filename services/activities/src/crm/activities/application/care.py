@@ -4,8 +4,9 @@ opens, for every occasion a rule says is coming, a task for the customer's owner
 in the shared pool: the queue of the tenant's pool team, ``pool_team_id``, else the tenant's).
 
 A tick reads the care dates whose occasion may be due (indexed: the contract end dates and the
-month-days of first orders in the next :data:`LOOKAHEAD` days, the orders and resolved
-complaints of the last :data:`LOOKBACK`, the customers of the valuable tier), checks each
+month-days of first orders, birthdays and anniversaries in the next :data:`LOOKAHEAD` days,
+the orders and resolved complaints of the last :data:`LOOKBACK`, the customers of the
+valuable tier), checks each
 against its tenant's rules on the tenant's day (its ``time_zone``), and schedules the task
 under an id derived from (tenant, occasion, customer, date): one task per occasion however
 often the scheduler ticks, restarts or runs in several replicas. Its notes are the rule's
@@ -85,6 +86,8 @@ TITLES: dict[CareOccasion, tuple[str, str]] = {
         "Customer care: valuable customer not contacted",
         "客户关怀：高价值客户久未联系",
     ),
+    CareOccasion.BIRTHDAY: ("Customer care: birthday", "客户关怀：生日"),
+    CareOccasion.ANNIVERSARY: ("Customer care: anniversary", "客户关怀：纪念日"),
 }
 NAMELESS = ("the customer", "客户")
 """In a message, a customer whose name is not known (yet)."""
@@ -155,6 +158,8 @@ def facts_of(doc: Document, complaints: list[Document], zone: ZoneInfo) -> CareF
     """A customer's care facts, their instants as days in the tenant's ``zone``."""
     first = doc.get("first_order_on")
     ends = doc.get("contract_ends_on")
+    born = doc.get("birthday")
+    celebrates = doc.get("celebration")
     resolved = (_local_day(c.get("resolved_at"), zone) for c in complaints)
     return CareFacts(
         first_order_on=date.fromisoformat(first) if first else None,
@@ -163,6 +168,8 @@ def facts_of(doc: Document, complaints: list[Document], zone: ZoneInfo) -> CareF
         last_contact_on=_local_day(doc.get("last_contact_at"), zone),
         value_tier=doc.get("value_tier"),
         complaints_resolved_on=tuple(sorted(d for d in resolved if d is not None)),
+        birthday=date.fromisoformat(born) if born else None,
+        celebration=date.fromisoformat(celebrates) if celebrates else None,
     )
 
 
@@ -181,10 +188,12 @@ class CareScheduler:
         low = (today - timedelta(days=1)).isoformat()
         horizon = (today + timedelta(days=LOOKAHEAD + 1)).isoformat()
         ending = {"contract_ends_on": {"$gte": low, "$lte": horizon}}
-        yearly = {"anniversary": {"$in": month_days(today - timedelta(days=1), LOOKAHEAD + 2)}}
+        days = {"$in": month_days(today - timedelta(days=1), LOOKAHEAD + 2)}
+        yearly = [{"anniversary": days}, {"birthday_md": days}, {"celebration_md": days}]
         bought = {"last_order_at": {"$gte": since}}
         valuable = {"value_tier": VALUABLE_TIER}
-        docs = await find_all(store, CARE_DATES, {"$or": [ending, yearly, bought, valuable]})
+        wanted = {"$or": [ending, *yearly, bought, valuable]}
+        docs = await find_all(store, CARE_DATES, wanted)
         by_id = {doc["id"]: doc for doc in docs}
         resolved = await find_all(store, CARE_COMPLAINTS, {"resolved_at": {"$gte": since}})
         complaints: dict[str, list[Document]] = {}

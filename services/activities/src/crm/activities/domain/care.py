@@ -1,6 +1,7 @@
 # ruff: noqa: RUF001  (Chinese punctuation is meant: full-width commas)
 """Customer care (客户关怀): a tenant's rules for the occasions its people should get in touch
-on (the anniversary of a customer's first order, the end of their service contract, some days
+on (a customer's birthday and anniversary, the anniversary of their first order, the end of
+their service contract, some days
 after a purchase or a resolved complaint, a valuable customer nobody spoke to for a while),
 the dates those occasions fall on, and the message each rule's task carries.
 
@@ -65,6 +66,14 @@ DEFAULT_TEMPLATES: dict[CareOccasion, tuple[str, str]] = {
     CareOccasion.NO_CONTACT: (
         "Nobody has been in touch with {customer_name}, a high-value customer, for {days} days.",
         "高价值客户 {customer_name} 已 {days} 天无人联系。",
+    ),
+    CareOccasion.BIRTHDAY: (
+        "{customer_name} has a birthday on {date}: send our wishes.",
+        "{customer_name} 的生日是 {date}，请送上祝福。",
+    ),
+    CareOccasion.ANNIVERSARY: (
+        "{customer_name} celebrates an anniversary on {date}.",
+        "{customer_name} 的纪念日是 {date}。",
     ),
 }
 """Each occasion's message when its rule names none (English, Chinese)."""
@@ -213,6 +222,9 @@ class CareFacts:
     last_contact_on: date | None = None
     value_tier: str | None = None
     complaints_resolved_on: tuple[date, ...] = field(default=())
+    birthday: date | None = None
+    celebration: date | None = None
+    """The date the customer celebrates every year (their profile's ``anniversary``)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -239,6 +251,12 @@ def _occasion_dates(rule: CareRule, facts: CareFacts, today: date) -> list[date]
             valuable = facts.value_tier == VALUABLE_TIER
             last = facts.last_contact_on
             found = [last + days if valuable and last is not None else None]
+        case CareOccasion.BIRTHDAY:
+            born = facts.birthday
+            found = [next_anniversary(born, today) if born is not None else None]
+        case CareOccasion.ANNIVERSARY:
+            since = facts.celebration
+            found = [next_anniversary(since, today) if since is not None else None]
     return [on for on in found if on is not None]
 
 

@@ -4,14 +4,16 @@
   day for the yearly anniversary) and the instant of their latest one (``sales.order.placed``),
   the end of their service contract (``service_desk.contract.*``), the instant of the latest
   interaction logged with them (``customer.interaction_logged``; their registration until one
-  is), their value tier (``analytics.value_tier.changed``), and their name for the care
-  tasks' messages (personal data: cleared when the customer is erased);
+  is), their value tier (``analytics.value_tier.changed``), and their name, birthday and
+  anniversary (``customer.registered``, ``.profile_updated``; personal data: cleared when
+  the customer is erased);
 - ``activities_care_complaints``, per complaint ticket: whose it is and when it was resolved
   (None while open or reopened), from ``service_desk.ticket.*``.
 """
 
 from __future__ import annotations
 
+from datetime import date
 from typing import Annotated
 
 from pydantic import Field
@@ -55,6 +57,13 @@ class CareDatesDoc(TypedDict):
     last_contact_at: str | None
     """The latest interaction's ``occurred_at`` (UTC ISO), or the registration's."""
     value_tier: str | None
+    birthday: str | None
+    """``YYYY-MM-DD`` (personal data; None once erased)."""
+    birthday_md: str | None
+    """Its ``MM-DD``, what a tick selects by."""
+    celebration: str | None
+    """The profile's ``anniversary``, ``YYYY-MM-DD`` (personal data; None once erased)."""
+    celebration_md: str | None
 
 
 class ComplaintDoc(TypedDict):
@@ -82,7 +91,29 @@ def _doc(key: DocKey, doc: CareDatesDoc | None, env: EventEnvelope) -> CareDates
         contract_ends_on=None,
         last_contact_at=None,
         value_tier=None,
+        birthday=None,
+        birthday_md=None,
+        celebration=None,
+        celebration_md=None,
     )
+
+
+def _day(value: str | None) -> str | None:
+    """``value`` if it is a ``YYYY-MM-DD`` date (an erased field reads as a marker)."""
+    if value is None:
+        return None
+    try:
+        return date.fromisoformat(value).isoformat()
+    except ValueError:
+        return None
+
+
+def _dates(new: CareDatesDoc, birthday: str | None, celebration: str | None) -> CareDatesDoc:
+    new["birthday"] = _day(birthday)
+    new["birthday_md"] = new["birthday"][5:] if new["birthday"] else None
+    new["celebration"] = _day(celebration)
+    new["celebration_md"] = new["celebration"][5:] if new["celebration"] else None
+    return new
 
 
 @on(OrderPlaced)
@@ -124,6 +155,7 @@ def registered(
 ) -> CareDatesDoc:
     new = _doc(key, doc, env)
     new["name"] = e.name
+    _dates(new, e.birthday, e.anniversary)
     at = instant(env.occurred_at)
     if new["last_contact_at"] is None or at > new["last_contact_at"]:
         new["last_contact_at"] = at
@@ -136,7 +168,7 @@ def renamed(
 ) -> CareDatesDoc | None:
     if doc is None:
         return None
-    return {**doc, "name": e.name}
+    return _dates({**doc, "name": e.name}, e.birthday, e.anniversary)
 
 
 @on(CustomerErased)
@@ -145,7 +177,7 @@ def erased(
 ) -> CareDatesDoc | None:
     if doc is None:
         return None
-    return {**doc, "name": None}
+    return _dates({**doc, "name": None}, None, None)
 
 
 @on(InteractionLogged)
@@ -204,7 +236,7 @@ def _evolve(
 
 class CareDatesProjection:
     name = CARE_DATES
-    version = 2
+    version = 3
     collections = (
         CollectionSpec(
             CARE_DATES,
@@ -213,6 +245,8 @@ class CareDatesProjection:
                 Index(("contract_ends_on",)),
                 Index(("last_order_at",)),
                 Index(("value_tier",)),
+                Index(("birthday_md",)),
+                Index(("celebration_md",)),
             ),
         ),
         CollectionSpec(CARE_COMPLAINTS, (Index(("resolved_at",)),)),
