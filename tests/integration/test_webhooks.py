@@ -187,6 +187,10 @@ async def test_dead_letter_after_max_attempts_then_redelivered_and_replayed(
     await d.tick(T0)
     report = await d.tick(T0 + timedelta(seconds=1))
     assert (report.dead_lettered, report.delivered) == (1, 1)  # c1 given up, c2 went on
+    progress = (await admin(api).get(f"/webhooks/{hook['id']}/deliveries")).json()
+    assert progress["dead_letters"] == 1
+    assert progress["delivered_to"] >= json.loads(receiver.requests[-1][1])["position"]  # c2
+    assert progress["behind"] == progress["head"] - progress["delivered_to"]
     assert receiver.customers() == ["c1", "c1", "c2"]
     assert count("dead_lettered") - dead_before == 1
 
@@ -205,6 +209,9 @@ async def test_dead_letter_after_max_attempts_then_redelivered_and_replayed(
     head = await caught_up(api.platform, "activities_webhooks")
     letters = (await me.get(f"/webhooks/{hook['id']}/dead-letters?min_position={head}")).json()
     assert [x["status"] for x in letters["items"]] == ["redelivered"]
+    progress = (await me.get(f"/webhooks/{hook['id']}/deliveries")).json()
+    assert progress["dead_letters"] == 0
+    assert progress["delivered_to"] >= position
     again = await me.post(f"/webhooks/{hook['id']}/dead-letters/{position}/redeliver")
     refused(again, "position")
 
@@ -330,6 +337,7 @@ async def test_only_admins_of_the_tenant(api: Api, receiver: Receiver) -> None:
     stranger = admin(api, "other")
     assert (await stranger.get(f"/webhooks/{hook['id']}")).status_code == 404
     assert (await stranger.get(f"/webhooks/{hook['id']}/dead-letters")).status_code == 404
+    assert (await stranger.get(f"/webhooks/{hook['id']}/deliveries")).status_code == 404
     assert (await stranger.post(f"/webhooks/{hook['id']}/disable")).status_code == 404
     assert (
         await stranger.post(f"/webhooks/{hook['id']}/replay?from_position=1")

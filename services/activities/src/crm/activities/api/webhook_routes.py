@@ -5,7 +5,7 @@ from typing import Annotated, Any
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from pydantic import Field
+from pydantic import BaseModel, Field
 
 from crm.activities.application.webhook_commands import (
     POLICY,
@@ -66,6 +66,16 @@ class WebhookCreated(CommandAccepted):
 
 class SecretRotated(CommandAccepted):
     secret: str | None
+
+
+class DeliveryProgress(BaseModel):
+    delivered_to: int = Field(
+        description="The log position delivery has passed: every subscribed event up to it "
+        "was acknowledged (or dead-lettered)"
+    )
+    head: int = Field(description="The log's last position")
+    behind: int = Field(description="Positions between the two (not all are subscribed)")
+    dead_letters: int
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -188,6 +198,20 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             offset=offset,
         )
         return paged(await store.find(DEAD_LETTERS, query))
+
+    @api.get("/{webhook_id}/deliveries", response_model=DeliveryProgress)
+    async def deliveries(webhook_id: UUID, actor: Who, _: int = consistent) -> DeliveryProgress:
+        """How far delivery got: the position it passed, against the log's head."""
+        await one(actor, webhook_id)
+        passed = (await store.checkpoint(f"webhook:{webhook_id}")).position
+        head = await runtime.store.head_position()
+        dead = await store.find(
+            DEAD_LETTERS,
+            ReadQuery(filter=theirs(actor, webhook_id=str(webhook_id), status="dead"), limit=1),
+        )
+        return DeliveryProgress(
+            delivered_to=passed, head=head, behind=max(head - passed, 0), dead_letters=dead.total
+        )
 
     @api.post("/{webhook_id}/dead-letters/{position}/redeliver", response_model=CommandAccepted)
     async def redeliver(
