@@ -3,7 +3,7 @@
 from typing import Annotated, Any
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from crm.customer.api.schemas import (
     Erasure,
@@ -31,6 +31,7 @@ from crm.customer.application.customer_commands import (
 from crm.customer.application.queries import SORTABLE, CustomerFilter, CustomerQueries
 from crm.customer.domain.customer import DATES, Profile
 from crm.customer.projections.customers import CustomerDoc, CustomersProjection
+from crm.events.custom_fields import FieldEntity
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import (
@@ -43,12 +44,21 @@ from crm.kernel.http import (
     checked_sort,
     if_match,
 )
-from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.export import (
+    ListFormat,
+    PageLimit,
+    columns_of,
+    export_response,
+    listed,
+)
 from crm.kernel.http.params import Offset
+from crm.kernel.http.query import query_prefixes
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+
+CUSTOM = "custom."
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -84,12 +94,20 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             tags=tuple(body.tags),
             owner_id=body.owner_id,
             confirm_distinct=body.confirm_distinct,
+            custom=body.custom,
         )
         result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/customers")
 
-    @api.get("", response_model=PageOf[CustomerDoc])
+    @api.get(
+        "",
+        response_model=PageOf[CustomerDoc],
+        openapi_extra=query_prefixes(CUSTOM),
+        description="Filter by a custom field with `custom.<key>=<value>` (a multi-choice "
+        "field: the customers having that choice); sort by one with `sort=custom.<key>`.",
+    )
     async def list_customers(
+        request: Request,
         actor: Who,
         _: int = consistent,
         owner_id: str | None = None,
@@ -104,13 +122,32 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
         format: ListFormat = "json",
     ) -> dict[str, Any] | Response:
-        wanted = CustomerFilter(owner_id=owner_id, tag=tag, region=region, in_pool=in_pool, q=q)
-        order = checked_sort(sort, SORTABLE)
+        custom = {
+            name.removeprefix(CUSTOM): value
+            for name, value in request.query_params.items()
+            if name.startswith(CUSTOM)
+        }
+        wanted = CustomerFilter(
+            owner_id=owner_id, tag=tag, region=region, in_pool=in_pool, q=q, custom=custom
+        )
+        order = sort if sort.lstrip("-").startswith(CUSTOM) else checked_sort(sort, SORTABLE)
 
         async def search(at: int, size: int) -> Page:
             return await queries.search(actor, wanted, sort=order, limit=size, offset=at)
 
-        return await listed(format, search, CustomerDoc, "customers", offset=offset, limit=limit)
+        if format == "json":
+            return await listed(
+                format, search, CustomerDoc, "customers", offset=offset, limit=limit
+            )
+        # a column per custom field the tenant's customers have, in place of the one object
+        fields = (await queries.definitions(actor.tenant)).of(FieldEntity.CUSTOMER, retired=True)
+        columns = [c for c in columns_of(CustomerDoc) if c != "custom"]
+        columns += [f"{CUSTOM}{f.key}" for f in fields]
+
+        async def rows(at: int, size: int) -> list[Any]:
+            return (await search(at, size)).items
+
+        return await export_response(format, columns, rows, "customers", offset=offset, limit=limit)
 
     @api.get("/{customer_id}", response_model=CustomerDoc)
     async def get_customer(
@@ -137,15 +174,16 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     ) -> CommandAccepted:
         changes = body.model_dump(exclude_unset=True)
         confirm_distinct = bool(changes.pop("confirm_distinct", False))
+        custom = changes.pop("custom", None) or {}
         if "email" in changes and changes["email"] is not None:
             changes["email"] = str(changes["email"])
         for day in DATES:
             if changes.get(day) is not None:
                 changes[day] = changes[day].isoformat()
-        if not changes:
+        if not changes and not custom:
             raise InvalidCommand("body", "names no field to change")
         expected = if_match(if_match_header, "customer")
-        command = UpdateProfile(str(customer_id), changes, expected, confirm_distinct)
+        command = UpdateProfile(str(customer_id), changes, expected, confirm_distinct, custom)
         result = await bus.execute(command, ctx)
         return accepted(result, response)
 

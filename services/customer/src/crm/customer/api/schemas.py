@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import date, datetime
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
@@ -40,6 +40,11 @@ class NewCustomer(Body):
     preferred_channel: Channel | None = None
     preferred_language: Language | None = Field(default=None, examples=["en", "zh-CN"])
     tags: list[Tag] = Field(default_factory=list, max_length=50)
+    custom: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="The tenant's custom fields by key (GET /custom-fields?entity=customer)",
+    )
     owner_id: UserId | None = Field(
         default=None, description="The owning rep; leave out to register into the shared pool"
     )
@@ -70,6 +75,9 @@ class ProfileChanges(Body):
     anniversary: date | None = None
     preferred_channel: Channel | None = None
     preferred_language: Language | None = Field(default=None, examples=["en", "zh-CN"])
+    custom: dict[str, Any] | None = Field(
+        default=None, max_length=100, description="Custom fields to change; null clears one"
+    )
     confirm_distinct: bool = Field(
         default=False, description="Change even if the result matches another customer"
     )

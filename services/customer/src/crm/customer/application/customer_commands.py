@@ -15,11 +15,13 @@ from uuid import uuid4
 
 from crm.customer.application.policy import POLICY, Action, scope_of
 from crm.customer.domain.customer import Customer, Profile
+from crm.events.custom_fields import FieldEntity
 from crm.events.customer import Channel, ConsentPurpose, Direction
 from crm.kernel.access import Principal
 from crm.kernel.auth import Role
 from crm.kernel.codec import EventCodec
 from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.custom_fields import CustomFieldsState, check_values
 from crm.kernel.errors import Forbidden, InvalidCommand
 from crm.kernel.event_store import AppendResult
 from crm.kernel.repository import CommandContext
@@ -38,6 +40,8 @@ class RegisterCustomer:
     customer_id: str = field(default_factory=_new_id)
     confirm_distinct: bool = False
     """The user checked the likely duplicates and says this is another person: register."""
+    custom: Mapping[str, Any] = field(default_factory=dict)
+    """Values of the tenant's custom fields, by key (checked against their definitions)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -68,6 +72,8 @@ class UpdateProfile:
     expected_version: int | None = None
     confirm_distinct: bool = False
     """Change even if the new name, e-mail or phone matches another customer."""
+    custom: Mapping[str, Any] = field(default_factory=dict)
+    """Custom fields to change, by key; a blank value clears one."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -185,24 +191,49 @@ async def _no_check(ctx: CommandContext, profile: Profile, exclude: str | None) 
 
 
 def customer_commands(
-    codec: EventCodec, duplicates: DuplicateCheck = _no_check
+    codec: EventCodec,
+    duplicates: DuplicateCheck = _no_check,
+    definitions: Definitions = _no_fields,
 ) -> CommandTable[Customer]:
     """The table of the customer aggregate (``codec`` deletes keys after an erasure;
     ``duplicates`` checks registrations and profile edits, unless the command confirms the
-    customer is distinct)."""
+    customer is distinct; ``definitions`` are the tenant's custom fields, which the
+    commands' custom values are checked against)."""
 
     async def register(c: Customer, cmd: RegisterCustomer, ctx: CommandContext) -> None:
         if Principal.of(ctx).role is Role.SALES_REP and cmd.owner_id not in (None, ctx.actor):
             raise Forbidden("a sales rep registers customers for themselves or into the pool")
+Definitions = Callable[[str], Awaitable[CustomFieldsState]]
+"""A tenant's custom field definitions (:class:`crm.kernel.custom_fields.DefinitionsOf`)."""
+
+
+async def _no_fields(tenant: str) -> CustomFieldsState:
+    return CustomFieldsState()
+
+
         if not c.state.registered and not cmd.confirm_distinct:
             await duplicates(ctx, cmd.profile, None)
-        c.register(cmd.profile, tags=cmd.tags, owner_id=cmd.owner_id, today=ctx.now.date())
+        custom = check_values(await definitions(ctx.tenant), FieldEntity.CUSTOMER, cmd.custom)
+        c.register(
+            cmd.profile,
+            tags=cmd.tags,
+            owner_id=cmd.owner_id,
+            today=ctx.now.date(),
+            custom=custom,
+        )
 
     async def update(c: Customer, cmd: UpdateProfile, ctx: CommandContext) -> None:
         before = c.state.profile
-        c.update_profile(
-            cmd.changes, ctx.now.date()
-        )  # the rules first: a refused edit is checked no further
+        custom = None
+        if cmd.custom:
+            custom = check_values(
+                await definitions(ctx.tenant),
+                FieldEntity.CUSTOMER,
+                cmd.custom,
+                current=c.state.custom_values,
+            )
+        # the rules first: a refused edit is checked no further
+        c.update_profile(cmd.changes, ctx.now.date(), custom)
         after = c.state.profile
         if cmd.confirm_distinct or before is None or after is None:
             return

@@ -6,7 +6,8 @@ e-mail)."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from collections.abc import Mapping
+from dataclasses import dataclass, field
 from typing import Any
 
 from crm.customer.application.policy import (
@@ -17,14 +18,16 @@ from crm.customer.application.policy import (
 )
 from crm.customer.domain.customer import Customer
 from crm.customer.projections.customers import COLLECTION
+from crm.events.custom_fields import FieldEntity
 from crm.events.customer import InteractionLogged
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor
 from crm.kernel.codec import EventCodec
-from crm.kernel.errors import NotFound
+from crm.kernel.custom_fields import DefinitionsOf, FieldDefinition, filter_value, sort_path
+from crm.kernel.errors import InvalidCommand, NotFound
 from crm.kernel.event_store import EventStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore, sort_order
-from crm.kernel.redaction import PersonalKind, refuse_unless_sees
+from crm.kernel.redaction import REDACTED, PersonalKind, refuse_unless_sees, sees
 
 SORTABLE = {"name", "created_at", "updated_at", "region", "owner_id"}
 
@@ -41,6 +44,18 @@ class CustomerFilter:
     region: str | None = None
     in_pool: bool | None = None
     q: str | None = None
+    custom: Mapping[str, str] = field(default_factory=dict)
+    """``custom.<key>=value`` of the list route, by key: the value in the field's terms."""
+
+
+def shown_custom(who: Actor, doc: Document) -> Document:
+    """``doc`` with its personal custom values redacted for a role that may not see contact
+    data (they are a person's, as their name is)."""
+    personal = doc.get("custom_personal_keys") or ()
+    if not personal or sees(who, PersonalKind.CONTACT):
+        return doc
+    custom = {k: (REDACTED if k in personal else v) for k, v in doc.get("custom", {}).items()}
+    return {**doc, "custom": custom}
 
 
 class CustomerQueries:
@@ -48,9 +63,38 @@ class CustomerQueries:
         self.read_store = read_store
         self.store = store
         self.codec = codec
+        self.definitions = DefinitionsOf(store, codec)
+
+    async def custom_conditions(
+        self, actor: Actor, flt: CustomerFilter, sort: str
+    ) -> tuple[list[dict[str, Any]], str]:
+        """The read-model conditions of the filter's custom fields, and the sort as the read
+        model orders it; a key no live field of the tenant's customers has is a 422 naming
+        ``custom.<key>``, and a personal one is refused to a role that may not see it."""
+        if not flt.custom and not sort.lstrip("-").startswith("custom."):
+            return [], sort
+        fields = await self.definitions(actor.tenant)
+
+        def definition(key: str, where: str) -> FieldDefinition:
+            found = fields.get(FieldEntity.CUSTOMER, key)
+            if found is None or found.retired:
+                raise InvalidCommand(where, "is not a custom field of customers", location="query")
+            if found.personal:
+                refuse_unless_sees(actor, PersonalKind.CONTACT, f"filter or sort by {key}")
+            return found
+
+        conditions = [
+            filter_value(definition(key, f"custom.{key}"), raw) for key, raw in flt.custom.items()
+        ]
+        field_name = sort.lstrip("-")
+        if field_name.startswith("custom."):
+            path = sort_path(definition(field_name.removeprefix("custom."), "sort"))
+            sort = ("-" if sort.startswith("-") else "") + path
+        return conditions, sort
 
     async def get(self, actor: Actor, customer_id: str) -> Document:
-        return CUSTOMER_PERSONAL.shown_to(actor, await self._visible(actor, customer_id))
+        doc = await self._visible(actor, customer_id)
+        return shown_custom(actor, CUSTOMER_PERSONAL.shown_to(actor, doc))
 
     async def _visible(self, actor: Actor, customer_id: str) -> Document:
         doc = await self.read_store.get(COLLECTION, customer_id)
@@ -79,13 +123,15 @@ class CustomerQueries:
             conditions.append({"$or": [{f: {"$icontains": flt.q}} for f in SEARCHED]})
         if sort_order(sort)[0] == "name":
             refuse_unless_sees(actor, PersonalKind.CONTACT, "sort customers by name")
+        custom, sort = await self.custom_conditions(actor, flt, sort)
+        conditions.extend(custom)
         visible = POLICY.visibility_filter(actor)
         if visible:
             conditions.append(visible)
         page = await self.read_store.find(
             COLLECTION, Query.all_of(conditions, sort=sort, limit=limit, offset=offset)
         )
-        items = CUSTOMER_PERSONAL.all_shown_to(actor, page.items)
+        items = [shown_custom(actor, d) for d in CUSTOMER_PERSONAL.all_shown_to(actor, page.items)]
         return Page(items, page.total, page.limit, page.offset)
 
     async def interactions(self, actor: Actor, customer_id: str) -> list[dict[str, Any]]:

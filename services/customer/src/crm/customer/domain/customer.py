@@ -34,6 +34,7 @@ from crm.events.customer import (
 )
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
+from crm.kernel.custom_fields import CheckedValues, personal_values
 
 PROFILE_FIELDS = (
     "kind",
@@ -117,6 +118,14 @@ class CustomerState:
     linked_leads: frozenset[str] = frozenset()
     """Leads converted for the customer once it existed."""
 
+    custom: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """The values of the custom fields that are not personal data, by key."""
+    custom_personal: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """The personal ones (none once the customer is erased: they read as erased)."""
+
+    @property
+    def custom_values(self) -> dict[str, Any]:
+        return {**self.custom, **self.custom_personal}
     @property
     def leads(self) -> frozenset[str]:
         """Every lead whose contact is this customer (their personal data goes with theirs)."""
@@ -141,9 +150,14 @@ class CustomerState:
                     tags=frozenset(event.tags),
                     lead_id=event.lead_id,
                 )
+                    custom=MappingProxyType(dict(event.custom)),
+                    custom_personal=_personal(event),
             case CustomerProfileUpdated():
                 return replace(
-                    self, profile=Profile(**{f: getattr(event, f) for f in PROFILE_FIELDS})
+                    self,
+                    profile=Profile(**{f: getattr(event, f) for f in PROFILE_FIELDS}),
+                    custom=MappingProxyType(dict(event.custom)),
+                    custom_personal=_personal(event),
                 )
             case CustomerOwnerAssigned():
                 return replace(self, owner_id=event.owner_id)
@@ -169,6 +183,10 @@ class CustomerState:
 
 
 def normalise_tag(tag: str) -> str:
+def _personal(event: CustomerRegistered | CustomerProfileUpdated) -> Mapping[str, Any]:
+    return MappingProxyType(personal_values(event.custom_personal))
+
+
     cleaned = " ".join(tag.strip().lower().split())
     if not cleaned or len(cleaned) > 40:
         raise InvalidCommand("tag", "a tag has 1 to 40 characters")
@@ -206,7 +224,9 @@ class Customer(Aggregate[CustomerState]):
         lead_id: str | None = None,
         today: date | None = None,
     ) -> None:
+        custom: CheckedValues | None = None,
         if self.state.registered:
+        """``custom``: the values already checked against the tenant's definitions."""
             raise RuleViolated(f"customer {self.id} is already registered", code="already_exists")
         if not profile.name.strip():
             raise InvalidCommand("name", "must not be blank")
@@ -216,14 +236,26 @@ class Customer(Aggregate[CustomerState]):
         if len(unique_tags) > MAX_TAGS:
             raise InvalidCommand("tags", f"at most {MAX_TAGS} tags")
         self.trigger(
+        values = custom or CheckedValues({}, {})
             CustomerRegistered(
-                **profile.as_dict(), tags=unique_tags, owner_id=owner_id, lead_id=lead_id
+                **profile.as_dict(),
+                tags=unique_tags,
+                owner_id=owner_id,
+                lead_id=lead_id,
+                custom=values.public,
+                custom_personal=values.personal_json,
             )
         )
 
-    def update_profile(self, changes: Mapping[str, Any], today: date | None = None) -> None:
+    def update_profile(
+        self,
+        changes: Mapping[str, Any],
+        today: date | None = None,
+        custom: CheckedValues | None = None,
+    ) -> None:
         """Change some profile fields; ``None`` clears one (except kind and name). Dates are
-        checked against ``today`` when it is given."""
+        checked against ``today`` when it is given. ``custom``: the custom values after the
+        change, already checked against the tenant's definitions."""
         state = self._require_active()
         assert state.profile is not None
         unknown = set(changes) - set(PROFILE_FIELDS)
@@ -239,10 +271,18 @@ class Customer(Aggregate[CustomerState]):
         current = state.profile.as_dict()
         changed = tuple(f for f in PROFILE_FIELDS if f in changes and changes[f] != current[f])
         if not changed:
+        values = custom or CheckedValues(dict(state.custom), dict(state.custom_personal))
+        after, before = {**values.public, **values.personal}, state.custom_values
+        changed += tuple(
+            f"custom.{k}" for k in sorted(set(after) | set(before)) if after.get(k) != before.get(k)
+        )
             return
         self.trigger(
             CustomerProfileUpdated(
-                **{**current, **{f: changes[f] for f in changed}}, changed=changed
+                **{**current, **{f: changes[f] for f in changed if f in changes}},
+                changed=changed,
+                custom=values.public,
+                custom_personal=values.personal_json,
             )
         )
 

@@ -6,6 +6,7 @@ answer it as it is (``GET /customers/{id}``, the items of ``GET /customers``).
 
 from __future__ import annotations
 
+import re
 from typing import Annotated, Any, NotRequired
 
 from pydantic import Field
@@ -28,6 +29,7 @@ from crm.events.customer import (
     CustomerUntagged,
     InteractionLogged,
 )
+from crm.kernel.custom_fields import personal_values
 from crm.kernel.handlers import DocKey, Handlers, stream_key
 from crm.kernel.read_store import CollectionSpec, Index
 
@@ -83,6 +85,12 @@ class CustomerDoc(TypedDict):
     anniversary: str | None
     preferred_channel: Channel | None
     preferred_language: str | None
+    custom: dict[str, Any]
+    """The tenant's custom fields by key, canonical values (money ``"12.50 EUR"``)."""
+    custom_personal_keys: Annotated[list[str], Field(exclude=True)]
+    """Which of them are personal data (redacted as contact data, removed on erasure)."""
+    custom_sort: Annotated[dict[str, float], Field(exclude=True)]
+    """The amount of each money value as a number: what a sort by it orders on."""
     tags: list[str]
     owner_id: str | None
     in_pool: bool
@@ -122,6 +130,23 @@ def _existing(doc: CustomerDoc | None, key: DocKey, envelope: EventEnvelope) -> 
     return doc.copy()
 
 
+_MONEY = re.compile(r"^-?[0-9]+(\.[0-9]+)? [A-Z]{3}$")
+
+
+def _with_custom(
+    doc: CustomerDoc, event: CustomerRegistered | CustomerProfileUpdated
+) -> CustomerDoc:
+    personal = personal_values(event.custom_personal)
+    doc["custom"] = {**event.custom, **personal}
+    doc["custom_personal_keys"] = sorted(personal)
+    doc["custom_sort"] = {
+        k: float(v.split()[0])
+        for k, v in doc["custom"].items()
+        if isinstance(v, str) and _MONEY.match(v)
+    }
+    return doc
+
+
 def _erased(value: str | None) -> str | None:
     return None if value is None else ERASED
 
@@ -131,39 +156,45 @@ def registered(
     key: DocKey, doc: CustomerDoc | None, event: CustomerRegistered, envelope: EventEnvelope
 ) -> CustomerDoc:
     return _touch(
-        _keyed(
-            CustomerDoc(
-                id=key[1],
-                tenant=envelope.tenant,
-                kind=event.kind,
-                name=event.name,
-                email=event.email,
-                phone=event.phone,
-                company=event.company,
-                title=event.title,
-                region=event.region,
-                source=event.source,
-                billing_address=event.billing_address,
-                shipping_address=event.shipping_address,
-                visit_address=event.visit_address,
-                birthday=event.birthday,
-                anniversary=event.anniversary,
-                preferred_channel=event.preferred_channel,
-                preferred_language=event.preferred_language,
-                tags=sorted(event.tags),
-                owner_id=event.owner_id,
-                in_pool=event.owner_id is None,
-                consents={},
-                interactions=InteractionStats(count=0, last_at=None, by_channel={}),
-                erased=False,
-                email_key=None,
-                phone_key=None,
-                company_key=None,
-                created_at=envelope.occurred_at.isoformat(),
-                created_by=envelope.actor,
-                updated_at="",
-                version=0,
-            )
+        _with_custom(
+            _keyed(
+                CustomerDoc(
+                    id=key[1],
+                    tenant=envelope.tenant,
+                    kind=event.kind,
+                    name=event.name,
+                    email=event.email,
+                    phone=event.phone,
+                    company=event.company,
+                    title=event.title,
+                    region=event.region,
+                    source=event.source,
+                    billing_address=event.billing_address,
+                    shipping_address=event.shipping_address,
+                    visit_address=event.visit_address,
+                    birthday=event.birthday,
+                    anniversary=event.anniversary,
+                    preferred_channel=event.preferred_channel,
+                    preferred_language=event.preferred_language,
+                    custom={},
+                    custom_personal_keys=[],
+                    custom_sort={},
+                    tags=sorted(event.tags),
+                    owner_id=event.owner_id,
+                    in_pool=event.owner_id is None,
+                    consents={},
+                    interactions=InteractionStats(count=0, last_at=None, by_channel={}),
+                    erased=False,
+                    email_key=None,
+                    phone_key=None,
+                    company_key=None,
+                    created_at=envelope.occurred_at.isoformat(),
+                    created_by=envelope.actor,
+                    updated_at="",
+                    version=0,
+                )
+            ),
+            event,
         ),
         envelope,
     )
@@ -175,7 +206,7 @@ def profile_updated(
 ) -> CustomerDoc:
     new = _existing(doc, key, envelope)
     new.update({f: getattr(event, f) for f in PROFILE})  # type: ignore[typeddict-item]
-    return _touch(_keyed(new), envelope)
+    return _touch(_with_custom(_keyed(new), event), envelope)
 
 
 @on(CustomerOwnerAssigned, CustomerClaimedFromPool)
@@ -273,13 +304,17 @@ def erased(
     )
     for f in PERSONAL_EXTRAS:
         new[f] = _erased(new[f])  # type: ignore[literal-required]
+    # the personal custom values go (a rebuild reads them erased, and so finds none)
+    personal = set(new.get("custom_personal_keys", ()))
+    new["custom"] = {k: v for k, v in new.get("custom", {}).items() if k not in personal}
+    new["custom_personal_keys"] = []
     new.update({"erased": True, "erased_at": envelope.occurred_at.isoformat()})
     return _touch(_keyed(new), envelope)
 
 
 class CustomersProjection:
     name = "customers"
-    version = 3
+    version = 4
     collections = (
         CollectionSpec(
             COLLECTION,

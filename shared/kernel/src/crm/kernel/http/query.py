@@ -5,7 +5,9 @@ nested dependencies included: the ``min_position`` of :class:`ReadConsistency`, 
 if the client had asked for nothing).
 
 A route that takes free-form parameters declares them like any other; there is no allow-list
-per route to keep in step."""
+per route to keep in step. A family of parameters named by data (a list's ``custom.<key>``
+filters, one per custom field a tenant defines) is declared by its prefix:
+``openapi_extra=query_prefixes("custom.")``; the route checks those names itself."""
 
 from __future__ import annotations
 
@@ -19,6 +21,15 @@ from fastapi.routing import APIRoute
 from pydantic import AliasChoices, BaseModel
 
 UNKNOWN_QUERY_PARAMETER = "unknown query parameter"
+QUERY_PREFIXES = "x-crm-query-prefixes"
+
+
+def query_prefixes(*prefixes: str) -> dict[str, Any]:
+    """A route's ``openapi_extra`` declaring that it takes every query parameter whose name
+    starts with one of ``prefixes`` (and checks them itself)."""
+    return {QUERY_PREFIXES: list(prefixes)}
+
+
 MAX_INTEGER = 2**63 - 1
 """No store takes a larger integer (SQLite, PostgreSQL and MongoDB integers are 64-bit)."""
 
@@ -123,15 +134,17 @@ async def reject_unknown_query_parameters(request: Request) -> None:
     """An app-wide dependency: every query parameter the route does not declare is a 422
     ``loc: ["query", name]``, all of them in one answer; so is an integer parameter beyond 64
     bits (an ``offset`` of 10^24), which no store could take."""
-    parameters = route_parameters(request.scope.get("route"))
+    route = request.scope.get("route")
+    parameters = route_parameters(route)
     if parameters is None:
         return
+    prefixes = tuple((getattr(route, "openapi_extra", None) or {}).get(QUERY_PREFIXES, ()))
     seen: set[str] = set()
     errors = []
     for name, value in request.query_params.multi_items():
         if name in seen:
             continue
-        if name not in parameters.query:
+        if name not in parameters.query and not (prefixes and name.startswith(prefixes)):
             seen.add(name)
             errors.append(
                 {
