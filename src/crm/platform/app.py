@@ -26,6 +26,7 @@ from crm.kernel.observability.http import NO_NATIVE_TELEMETRY, Observed
 from crm.kernel.observability.lag import refreshing
 from crm.kernel.projection import Projection
 from crm.kernel.settings import Settings
+from crm.platform import subject_export
 from crm.platform.asyncapi import asyncapi_document
 from crm.platform.bootstrap import CONTEXTS, Platform
 from crm.platform.docs import ASSETS, install_docs
@@ -103,6 +104,8 @@ def create_app(
             install(app, context.router(platform.runtime, authenticate))
         if any(c.name == "customer" for c in platform.contexts):  # what an import creates
             install(app, imports.router(platform.runtime, authenticate, platform.settings.data_dir))
+            names = [c.name for c in platform.contexts]
+            install(app, subject_export.router(platform.runtime, authenticate, names))
     sessions = install_console(app, platform) if console else None
     install_metrics(app, refreshers, obs)
     _install_middleware(app, platform, sessions)

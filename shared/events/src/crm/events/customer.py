@@ -240,6 +240,16 @@ class CustomerLeadLinked(DomainEvent):
     lead_id: str
 
 
+@event("customer.data_exported")
+class CustomerDataExported(DomainEvent):
+    """Everything held about the customer was exported for them (a data subject access
+    request): who exported it and when are the event's actor and time; ``sections`` names
+    what the export held, never its content."""
+
+    sections: list[str]
+    reason: str | None = None
+
+
 CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     CustomerRegistered,
     CustomerProfileUpdated,
@@ -252,4 +262,5 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     ConsentRecorded,
     CustomerErased,
     CustomerLeadLinked,
+    CustomerDataExported,
 )

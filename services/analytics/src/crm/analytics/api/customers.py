@@ -14,11 +14,13 @@ Routes only: the reads are :class:`CustomerQueries`; who sees what
   context they need, and the sales side of a customer is not theirs to read.
 """
 
+from datetime import datetime
 from decimal import Decimal
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query
 from fastapi.responses import Response
+from pydantic import AwareDatetime
 
 from crm.analytics.api.consistency import AssessedConsistency
 from crm.analytics.api.csv import csv_response
@@ -32,7 +34,9 @@ from crm.analytics.application.customer_view import (
 )
 from crm.analytics.application.periods import MONTH
 from crm.analytics.application.reports.churn import LOSS_COLUMNS
+from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
 from crm.events.money import MAX_AMOUNT
+from crm.kernel.as_of import replay
 from crm.kernel.auth import Actor
 from crm.kernel.http import Authenticator, PageOf
 from crm.kernel.http.export import ListFormat, export_response
@@ -48,12 +52,36 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     consistent = Depends(AssessedConsistency(runtime))
     queries = CustomerQueries(runtime.read_store)
 
+    async def queries_as_of(
+        as_of: datetime | None, customer_id: str | None = None
+    ) -> CustomerQueries:
+        """The live queries, or (``as_of`` given) the same queries over the 360° read model
+        replayed from the events known by then (:mod:`crm.kernel.as_of`); for one customer,
+        only their document is built."""
+        if as_of is None:
+            return queries
+        only = None
+        if customer_id is not None:
+            only = lambda key: key[0] != CUSTOMERS or key[1] == customer_id  # noqa: E731
+        past = await replay(Customer360Projection(), runtime.store, runtime.codec, as_of, only=only)
+        return CustomerQueries(past)
+
+    AsOf = Annotated[  # noqa: N806
+        AwareDatetime | None,
+        Query(description="the answer as of this moment (ISO 8601 with a time zone)"),
+    ]
+
     @api.get("/customers/{customer_id}/360", response_model=Customer360View)
-    async def customer_360(customer_id: str, actor: Who, _: int = consistent) -> Customer360View:
+    async def customer_360(
+        customer_id: str, actor: Who, _: int = consistent, as_of: AsOf = None
+    ) -> Customer360View:
         """The customer's 360° view (see ``crm.analytics.projections.customer_360_models``),
         with the customer's tickets and opportunities joined and the windows computed as of
-        now."""
-        return await queries.customer_360(actor, customer_id, runtime.clock.now())
+        now; given ``as_of``, as the events known by then made it (windows as of then; a
+        moment to come answers what is known now)."""
+        reads = await queries_as_of(as_of, customer_id)
+        now = runtime.clock.now()
+        return await reads.customer_360(actor, customer_id, min(as_of or now, now))
 
     @api.get("/customers", response_model=PageOf[CustomerRow])
     async def customers(
@@ -75,24 +103,27 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         ] = None,
         offset: Offset = 0,
         format: ListFormat = "json",
+        as_of: AsOf = None,
     ) -> dict[str, Any] | Response:
         """Customers with their 360° key figures (columns: ``CUSTOMER_COLUMNS``). CSV is
         the complete list the filters select (from ``offset``, at most ``limit`` if given),
-        streamed, with the redaction the actor's role gets on screen."""
+        streamed, with the redaction the actor's role gets on screen. ``as_of``: the list
+        as the events known by then made it."""
+        reads = await queries_as_of(as_of)
         wanted = CustomerFilter(
             risk, segment, value_tier, owner_id, region, tag, min_spend, max_spend
         )
         if format != "json":
 
             async def page(at: int, size: int) -> list[CustomerRow]:
-                found = await queries.customers(actor, wanted, sort=sort, limit=size, offset=at)
+                found = await reads.customers(actor, wanted, sort=sort, limit=size, offset=at)
                 return found.items
 
             return await export_response(
                 format, CUSTOMER_COLUMNS, page, "customers", offset=offset, limit=limit
             )
         size = 50 if limit is None else limit
-        rows = await queries.customers(actor, wanted, sort=sort, limit=size, offset=offset)
+        rows = await reads.customers(actor, wanted, sort=sort, limit=size, offset=offset)
         return {"items": rows.items, "total": rows.total, "limit": size, "offset": offset}
 
     @api.get("/churn/warnings", response_model=PageOf[WarningRow])
@@ -106,21 +137,24 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         ] = None,
         offset: Offset = 0,
         format: ListFormat = "json",
+        as_of: AsOf = None,
     ) -> dict[str, Any] | Response:
         """Customers at medium or high churn risk, highest score first, with the reasons in
         plain words (columns: ``WARNING_COLUMNS``; CSV joins the reason texts with ``;``, and
-        is every warning from ``offset``, at most ``limit`` if given, streamed)."""
+        is every warning from ``offset``, at most ``limit`` if given, streamed). ``as_of``:
+        the warnings (the assessments recorded) as of then."""
+        reads = await queries_as_of(as_of)
         if format != "json":
 
             async def page(at: int, size: int) -> list[dict[str, Any]]:
-                found = await queries.churn_warnings(actor, level, owner_id, limit=size, offset=at)
+                found = await reads.churn_warnings(actor, level, owner_id, limit=size, offset=at)
                 return [{**i, "reasons": [r["text"] for r in i["reasons"]]} for i in found.items]
 
             return await export_response(
                 format, WARNING_COLUMNS, page, "churn-warnings", offset=offset, limit=limit
             )
         size = 100 if limit is None else limit
-        found = await queries.churn_warnings(actor, level, owner_id, limit=size, offset=offset)
+        found = await reads.churn_warnings(actor, level, owner_id, limit=size, offset=offset)
         return {"items": found.items, "total": found.total, "limit": size, "offset": offset}
 
     @api.get("/churn/report", response_model=None)

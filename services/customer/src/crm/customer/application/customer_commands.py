@@ -142,6 +142,16 @@ class EraseCustomer:
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class RecordDataExport:
+    """Record that everything held about the customer (``sections``) was exported for
+    them; admins only (the policy's ``EXPORT``)."""
+
+    customer_id: str
+    sections: tuple[str, ...]
+    reason: str | None = None
+
+
 def _register_converted(c: Customer, cmd: RegisterConvertedLead, ctx: CommandContext) -> None:
     if c.state.registered and c.state.lead_id == cmd.lead_id:
         return  # an earlier delivery registered them
@@ -266,6 +276,12 @@ async def _no_fields(tenant: str) -> CustomFieldsState:
     t.on(UntagCustomer, Expect.EXISTING, Action.EDIT, lambda c, m, _: c.untag(m.tag))
     t.on(LogInteraction, Expect.EXISTING, Action.INTERACT, _log)
     t.on(RecordConsent, Expect.EXISTING, Action.INTERACT, _consent)
+    t.on(
+        RecordDataExport,
+        Expect.EXISTING,
+        Action.EXPORT,
+        lambda c, m, _: c.record_export(list(m.sections), m.reason),
+    )
     t.on(
         EraseCustomer, Expect.EXISTING, Action.ERASE, lambda c, m, _: c.erase(m.reason), then=shred
     )

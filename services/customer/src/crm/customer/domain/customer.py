@@ -20,6 +20,7 @@ from crm.events.customer import (
     ConsentPurpose,
     ConsentRecorded,
     CustomerClaimedFromPool,
+    CustomerDataExported,
     CustomerErased,
     CustomerKind,
     CustomerLeadLinked,
@@ -361,6 +362,12 @@ class Customer(Aggregate[CustomerState]):
         if lead_id in state.leads:
             return
         self.trigger(CustomerLeadLinked(lead_id=lead_id))
+
+    def record_export(self, sections: list[str], reason: str | None = None) -> None:
+        """Note that the customer's data was exported for them; an erased customer's too
+        (what is left of them is what the export showed)."""
+        self._require_registered()
+        self.trigger(CustomerDataExported(sections=sections, reason=reason))
 
     def erase(self, reason: str | None = None) -> None:
         state = self._require_registered()

@@ -65,6 +65,8 @@ class LeadFilter:
     status: str | None = None
     source: str | None = None
     campaign_id: str | None = None
+    customer_id: str | None = None
+    """The customer the lead was converted into or for."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -161,6 +163,7 @@ class PipelineQueries:
                 status=flt.status,
                 source=flt.source,
                 campaign_id=flt.campaign_id,
+                customer_id=flt.customer_id,
             ),
         ]
         if visible := POLICY.visibility_filter(actor):

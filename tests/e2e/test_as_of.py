@@ -1,0 +1,109 @@
+"""``as_of`` on the 360° view and the customer list: what happened by then, as recorded by
+then. A later change is not in an answer as of before it; an interaction imported later
+about an earlier day is left out of an answer as of a moment before it was recorded, and in
+one after; an erased customer stays erased in the past."""
+
+from __future__ import annotations
+
+import asyncio
+from datetime import UTC, datetime, timedelta
+
+import pytest
+
+from crm.customer.application.customer_commands import LogInteraction
+from crm.events import ERASED
+from crm.events.customer import Channel
+from crm.kernel.auth import Role
+from crm.kernel.clock import ManualClock
+from crm.kernel.repository import CommandContext
+from crm.platform.bootstrap import Platform
+from tests.conftest import Api
+from tests.support.reads import caught_up
+
+pytestmark = pytest.mark.contexts("customer", "analytics")
+
+
+async def moment() -> datetime:
+    """A moment strictly between what was recorded before and what is recorded after."""
+    await asyncio.sleep(0.01)
+    now = datetime.now(UTC)
+    await asyncio.sleep(0.01)
+    return now
+
+
+async def test_as_of_answers_what_was_known_then(
+    api: Api, platform: Platform, clock: ManualClock
+) -> None:
+    clock.set(datetime.now(UTC))
+    boss = api.as_user("boss", Role.MANAGER)
+    r = await boss.post(
+        "/customers", json={"name": "Ada", "email": "ada@example.com", "region": "EU"}
+    )
+    assert r.status_code == 201, r.text
+    cid = r.json()["id"]
+    before_registering = clock.now() - timedelta(days=2)
+    await caught_up(platform, "customer_360")
+    registered = await moment()
+
+    r = await boss.patch(f"/customers/{cid}", json={"region": "CN"})
+    assert r.status_code == 200, r.text
+    # an interaction of last week, imported now: happened before `registered`, recorded after
+    ctx = CommandContext(
+        actor="boss",
+        role="manager",
+        tenant="default",
+        now=clock.now(),
+        occurred_at=clock.now() - timedelta(days=1),
+    )
+    logged = LogInteraction(cid, channel=Channel.CALL, summary="Ada called")
+    await platform.runtime.commands.execute(logged, ctx)
+    await caught_up(platform, "customer_360")
+    imported = await moment()
+
+    async def view(as_of: datetime | None) -> dict:
+        params = {} if as_of is None else {"as_of": as_of.isoformat()}
+        r = await boss.get(f"/analytics/customers/{cid}/360", params=params)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    then = await view(registered)
+    assert (then["name"], then["region"]) == ("Ada", "EU")
+    assert then["interactions"]["count"] == 0  # recorded after `registered`
+    later = await view(imported)
+    assert later["region"] == "CN"
+    assert later["interactions"]["count"] == 1  # happened earlier, recorded by then
+    assert (await view(None))["region"] == "CN"
+    r = await boss.get(
+        f"/analytics/customers/{cid}/360", params={"as_of": before_registering.isoformat()}
+    )
+    assert r.status_code == 404  # not a customer yet
+
+    async def listed(as_of: datetime, region: str) -> list[str]:
+        params = {"as_of": as_of.isoformat(), "region": region}
+        r = await boss.get("/analytics/customers", params=params)
+        assert r.status_code == 200, r.text
+        return [row["id"] for row in r.json()["items"]]
+
+    assert await listed(registered, "EU") == [cid]
+    assert await listed(registered, "CN") == []
+    assert await listed(imported, "CN") == [cid]
+    r = await boss.get(
+        "/analytics/customers", params={"as_of": registered.isoformat(), "format": "csv"}
+    )
+    assert r.status_code == 200
+    assert ",EU," in r.text
+
+    # erased stays erased, in the past too (the key is gone)
+    admin = api.as_user("root", Role.ADMIN)
+    assert (await admin.post(f"/customers/{cid}/erase")).status_code == 200
+    await caught_up(platform, "customer_360")
+    assert (await view(registered))["name"] == ERASED
+
+
+async def test_as_of_must_be_a_moment_with_a_time_zone(api: Api) -> None:
+    boss = api.as_user("boss")
+    for bad in ("yesterday", "2026-03-01T10:00:00"):
+        r = await boss.get("/analytics/customers", params={"as_of": bad})
+        assert (r.status_code, r.json()["detail"][0]["loc"]) == (422, ["query", "as_of"])
+    r = await boss.get("/analytics/churn/warnings", params={"as_of": "2026-03-01T10:00:00Z"})
+    assert (r.status_code, r.json()["items"]) == (200, [])
