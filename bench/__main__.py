@@ -29,6 +29,7 @@ GROUPS = {
     "churn": "bench.churn",
     "imports": "bench.imports",
     "reminders": "bench.reminders",
+    "as_of": "bench.as_of",
 }
 
 

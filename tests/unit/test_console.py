@@ -17,6 +17,8 @@ from starlette.requests import Request
 from starlette.responses import Response
 
 from crm.console import register_user_commands
+from crm.console.admin import SETTINGS_PAGES
+from crm.console.analytics import ANALYTICS_PAGES
 from crm.console.desk import QUEUE_SORTS, QUEUE_STATUSES
 from crm.console.domain.users import LOCK_OUT, MAX_FAILURES, User
 from crm.console.events import SignedIn, SignInFailed, UserAdded, UserDeactivated
@@ -41,8 +43,9 @@ from crm.console.users import (
 )
 from crm.events.activities import NotificationKind, TaskKind, TaskOutcome
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
+from crm.events.sales import CampaignChannel, StageOutcome, TargetOwnerKind
 from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
-from crm.events.service_desk import TicketChannel, TicketKind
+from crm.events.service_desk import ContractLevel, TicketChannel, TicketKind
 from crm.kernel.auth import Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
 from crm.kernel.repository import CommandContext
@@ -217,6 +220,17 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "task_window.",
         "notifications.",
         "notification_kind.",
+        "customer.",
+        "analytics.",
+        "churn.level.",
+        "value.tier.",
+        "admin.",
+        "admin.outcome.",
+        "campaign.channel.",
+        "campaign.status.",
+        "target.kind.",
+        "sla.level.",
+        "weekday.",
     }
     values = {
         "role.": [r.value for r in Role],
@@ -247,6 +261,16 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "task_window.": list(WINDOWS),
         "notifications.": ["all", "unread", "read"],
         "notification_kind.": [k.value for k in NotificationKind],
+        "analytics.": [p for name in ANALYTICS_PAGES for p in (name, f"{name}.about")],
+        "churn.level.": ["any", "low", "medium", "high"],
+        "value.tier.": ["any", "high", "medium", "low"],
+        "admin.": [p for name in SETTINGS_PAGES for p in (name, f"{name}.about")],
+        "admin.outcome.": [o.value for o in StageOutcome],
+        "campaign.channel.": [c.value for c in CampaignChannel],
+        "campaign.status.": ["any", "planned", "active", "ended"],
+        "target.kind.": [k.value for k in TargetOwnerKind],
+        "sla.level.": ["default", *(level.value for level in ContractLevel)],
+        "weekday.": [str(d) for d in range(7)],
     }
     for prefix, names in values.items():
         assert {prefix + n for n in names} <= set(MESSAGES["en"]), prefix

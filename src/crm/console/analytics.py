@@ -52,6 +52,8 @@ Month = Annotated[str | None, Query(pattern=MONTH, description="YYYY-MM")]
 Level = Literal["any", "medium", "high"]
 Tier = Literal["any", "high", "medium", "low"]
 Risk = Literal["any", "low", "medium", "high"]
+ANALYTICS_PAGES = ("churn", "value", "funnel", "revenue", "customers", "service")
+"""The analytics pages (each has a title ``analytics.<page>`` and a line ``.about``)."""
 CHURN_PAGE = 50
 VALUE_PAGE = 200
 """The value page's customers by CLV (its CSV: the same page)."""

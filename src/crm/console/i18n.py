@@ -13,7 +13,7 @@ from decimal import Decimal, InvalidOperation
 from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal
 
-from crm.console.analytics_texts import ANALYTICS
+from crm.console.analytics_texts import ADMIN, ANALYTICS
 from crm.console.desk_texts import DESK
 from crm.console.sales_texts import SALES
 from crm.console.sla import Countdown, split_duration
@@ -420,7 +420,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-for _part in (DESK, SALES, TASKS, ANALYTICS):
+for _part in (DESK, SALES, TASKS, ANALYTICS, ADMIN):
     for _locale, _texts in _part.items():
         MESSAGES[_locale].update(_texts)
 

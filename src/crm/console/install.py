@@ -14,6 +14,7 @@ from fastapi import FastAPI, Request, Response
 from fastapi.exceptions import RequestValidationError
 from starlette.staticfiles import StaticFiles
 
+from crm.console.admin import admin_router
 from crm.console.analytics import analytics_router
 from crm.console.desk import desk_router
 from crm.console.directory import UserDirectoryProjection
@@ -79,6 +80,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     app.include_router(desk_router(console))
     app.include_router(sales_router(console))
     app.include_router(analytics_router(console))
+    app.include_router(admin_router(console))
     if any(c.name == "activities" for c in platform.contexts):
         console.activities = True
         app.include_router(tasks_router(console))

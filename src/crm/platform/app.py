@@ -26,7 +26,7 @@ from crm.kernel.observability.http import NO_NATIVE_TELEMETRY, Observed
 from crm.kernel.observability.lag import refreshing
 from crm.kernel.projection import Projection
 from crm.kernel.settings import Settings
-from crm.platform import subject_export
+from crm.platform import audit, subject_export
 from crm.platform.asyncapi import asyncapi_document
 from crm.platform.bootstrap import CONTEXTS, Platform
 from crm.platform.docs import ASSETS, install_docs
@@ -102,6 +102,7 @@ def create_app(
     if api:
         for context in platform.contexts:
             install(app, context.router(platform.runtime, authenticate))
+        install(app, audit.router(platform.runtime, authenticate, tuple(platform.contexts)))
         if any(c.name == "customer" for c in platform.contexts):  # what an import creates
             install(app, imports.router(platform.runtime, authenticate, platform.settings.data_dir))
             names = [c.name for c in platform.contexts]
