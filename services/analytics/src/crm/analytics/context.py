@@ -16,6 +16,7 @@ from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.analytics.projections.funnel_models import FunnelProjection
 from crm.analytics.projections.lead_scoring_models import LeadScoringProjection
 from crm.analytics.projections.report_models import ReportsProjection
+from crm.analytics.projections.retention_models import RETENTION_PROJECTION
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.http import Authenticator
@@ -37,6 +38,7 @@ PROJECTIONS: list[Projection] = [
     FunnelProjection(),
     ReportsProjection(),
     LeadScoringProjection(),
+    RETENTION_PROJECTION,
 ]
 
 CATEGORIES = frozenset({"churnrisk", "churnmodel", "leadscore", "valuetier"})

@@ -101,6 +101,15 @@ RETENTION_OUTCOMES = frozenset(
 )
 """The outcomes a retention task records (``done`` says nothing about the customer)."""
 
+CONTACT_OUTCOMES = frozenset(
+    {TaskOutcome.REACHED, TaskOutcome.OFFER_MADE, TaskOutcome.WON_BACK, TaskOutcome.LOST}
+)
+"""The retention outcomes that say the customer was contacted (``no_answer`` does not)."""
+
+WARNING_ORIGIN = "churnrisk-"
+"""How the ``origin`` of a retention task opened on a churn warning begins (the churn risk's
+stream): what tells a warning from a retention task a person planned."""
+
 
 def _subject(subject_kind: SubjectKind, subject_id: str, customer_id: str | None) -> str | None:
     if customer_id is not None:

@@ -22,10 +22,11 @@ from typing_extensions import TypedDict
 from crm.activities.projections.task_models import instant
 from crm.events import EventEnvelope
 from crm.events.activities import (
+    CONTACT_OUTCOMES,
+    WARNING_ORIGIN,
     TaskCancelled,
     TaskCompleted,
     TaskKind,
-    TaskOutcome,
     TaskReassigned,
     TaskScheduled,
 )
@@ -33,13 +34,6 @@ from crm.kernel.handlers import DocKey, Handlers, stream_key
 from crm.kernel.read_store import CollectionSpec, Index
 
 RETENTION = "activities_retention"
-WARNING_ORIGIN = "churnrisk-"
-"""How the origin of a retention task opened on a churn warning begins."""
-
-CONTACT_OUTCOMES = frozenset(
-    {TaskOutcome.REACHED, TaskOutcome.OFFER_MADE, TaskOutcome.WON_BACK, TaskOutcome.LOST}
-)
-"""The outcomes that say the customer was contacted."""
 
 
 class RetentionDoc(TypedDict):

@@ -35,10 +35,12 @@ from crm.analytics.application.customer_view import (
 from crm.analytics.application.periods import MONTH
 from crm.analytics.application.reports.churn import LOSS_COLUMNS
 from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
+from crm.analytics.projections.retention_models import RETENTION_PROJECTION
 from crm.events.money import MAX_AMOUNT
 from crm.kernel.as_of import replay
 from crm.kernel.auth import Actor
 from crm.kernel.http import Authenticator, PageOf
+from crm.kernel.http.consistency import ReadConsistency
 from crm.kernel.http.export import ListFormat, export_response
 from crm.kernel.http.params import Offset
 from crm.kernel.runtime import Runtime
@@ -50,6 +52,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = APIRouter(prefix="/analytics", tags=["analytics"])
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(AssessedConsistency(runtime))
+    warnings_consistent = Depends(ReadConsistency(runtime, RETENTION_PROJECTION))
     queries = CustomerQueries(runtime.read_store)
 
     async def queries_as_of(
@@ -161,14 +164,16 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def churn_analysis(
         actor: Who,
         _: int = consistent,
+        __: int = warnings_consistent,
         period_from: Annotated[str | None, Query(pattern=MONTH, description="first month")] = None,
         period_to: Annotated[str | None, Query(pattern=MONTH, description="last month")] = None,
         format: Format = "json",
     ) -> dict[str, Any] | Response:
         """Customers lost (their risk went high) per month, the stage they were lost at (the
         stage of an opportunity open at the time, else their segment), the reasons ranked,
-        the days from first contact to the loss, and win-backs. CSV: one row per loss
-        (columns: ``LOSS_COLUMNS``)."""
+        the days from first contact to the loss, and win-backs; and ``retention``: of the
+        warnings of those months, how many customers were contacted, how soon, how many were
+        kept, per rep and per reason. CSV: one row per loss (columns: ``LOSS_COLUMNS``)."""
         report = await queries.churn_report(actor, period_from, period_to)
         if format == "csv":
             return csv_response(LOSS_COLUMNS, report["losses"], "churn-report")

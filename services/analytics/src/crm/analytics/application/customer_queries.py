@@ -23,9 +23,10 @@ from crm.analytics.application.policy import (
     customer_reader,
     customer_scope,
 )
-from crm.analytics.application.reports.churn import churn_report
+from crm.analytics.application.reports.churn import churn_report, retention_section
 from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Doc
 from crm.analytics.projections.opportunity_models import OPPORTUNITIES, OpportunityDoc
+from crm.analytics.projections.retention_models import RETENTION
 from crm.analytics.projections.ticket_models import TICKETS, TicketDoc
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand, NotFound
@@ -149,4 +150,6 @@ class CustomerQueries:
         assessed = {"tenant": actor.tenant, "churn.level": {"$exists": True}}
         docs = await self._all(CUSTOMERS, assessed)
         opportunities = await self._all(OPPORTUNITIES, {"tenant": actor.tenant})
-        return churn_report(docs, opportunities, period_from, period_to)
+        report = churn_report(docs, opportunities, period_from, period_to)
+        warnings = await self._all(RETENTION, {"tenant": actor.tenant})
+        return {**report, "retention": retention_section(warnings, period_from, period_to)}

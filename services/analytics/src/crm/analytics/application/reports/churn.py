@@ -1,12 +1,14 @@
 """The churn analysis over ``customer_360`` and ``analytics_opportunities``
 (``/analytics/churn/report``): losses per month, the stage they were lost at, the reasons
-ranked, the time to loss and the win-backs."""
+ranked, the time to loss and the win-backs; and what came of the warnings (``retention``,
+over ``analytics_retention``): how many warned customers were contacted, how soon, how many
+were kept, per rep and per reason."""
 
 from __future__ import annotations
 
 import statistics
 from collections import Counter
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 
@@ -111,4 +113,46 @@ def churn_report(
         "lost": len(losses),
         "won_back": sum(1 for row in losses if row["won_back_at"] is not None),
         "losses": losses,
+    }
+
+
+def retention_figures(warnings: Iterable[Mapping[str, Any]]) -> dict[str, Any]:
+    """``warned`` (retention tasks opened on a churn warning), ``contacted`` (completed with
+    an outcome that says the customer was spoken to), ``median_hours_to_contact`` (null:
+    none contacted), ``kept`` (won back) and ``lost``."""
+    rows = list(warnings)
+    hours = [float(w["hours_to_contact"]) for w in rows if w["contacted_at"] is not None]
+    return {
+        "warned": len(rows),
+        "contacted": len(hours),
+        "median_hours_to_contact": round(statistics.median(hours), 2) if hours else None,
+        "kept": sum(1 for w in rows if w["outcome"] == "won_back"),
+        "lost": sum(1 for w in rows if w["outcome"] == "lost"),
+    }
+
+
+def retention_section(
+    warnings: Sequence[Mapping[str, Any]], period_from: str | None, period_to: str | None
+) -> dict[str, Any]:
+    """The retention figures of the warnings of the months ``period_from`` to ``period_to``,
+    in total, per rep (the task's current assignee; null: still in a team's queue) and per
+    reason code (a warning with two reasons counts under each)."""
+    rows = [
+        w
+        for w in warnings
+        if (period_from is None or w["period"] >= period_from)
+        and (period_to is None or w["period"] <= period_to)
+    ]
+    reps = sorted({w["assignee_id"] for w in rows}, key=lambda r: (r is None, r or ""))
+    codes = sorted({c for w in rows for c in w["reasons"]})
+    by_reason = [
+        {"reason": c, **retention_figures(w for w in rows if c in w["reasons"])} for c in codes
+    ]
+    return {
+        "total": retention_figures(rows),
+        "by_rep": [
+            {"assignee_id": r, **retention_figures(w for w in rows if w["assignee_id"] == r)}
+            for r in reps
+        ],
+        "by_reason": sorted(by_reason, key=lambda r: (-r["warned"], r["reason"])),
     }
