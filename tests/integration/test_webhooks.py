@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import re
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -31,6 +32,7 @@ from crm.kernel.errors import InvalidCommand
 from crm.kernel.settings import Settings
 from crm.platform.bootstrap import Platform, context_named
 from tests.conftest import SECRET, T0, Api, UserClient
+from tests.support.console import console_user, followed, own_client, sign_in
 from tests.support.customers import register_customer
 from tests.support.reads import caught_up
 
@@ -358,3 +360,56 @@ async def test_the_platform_delivers_in_the_background(api: Api, receiver: Recei
         await asyncio.sleep(0.05)
     assert receiver.customers() == ["c1"]
     receiver.verified(hook["secret"])
+
+
+async def test_the_console_page_for_admins(api: Api, receiver: Receiver) -> None:
+    await console_user(api, "root", "admin")
+    await console_user(api, "lin", "admin", locale="zh-CN")
+    await console_user(api, "boss", "manager")
+    async with own_client(api) as browser:
+        csrf = await sign_in(browser, "root")
+        page = await browser.get("/console/webhooks")
+        assert page.status_code == 200, page.text
+        assert "No webhook yet." in page.text
+        assert 'href="/console/webhooks"' in page.text  # in the admin's navigation
+        form = {"csrf": csrf, "url": receiver.url, "event_types": "customer.registered, sales.*"}
+        added = await browser.post("/console/webhooks", data=form)
+        assert added.status_code == 200, added.text
+        secret = re.search(r'<code id="secret">(whsec_[^<]+)</code>', added.text)
+        assert secret is not None
+        assert receiver.url in added.text
+        assert "customer.registered, sales.*" in added.text
+        refused = await browser.post("/console/webhooks", data={**form, "url": "http://10.0.0.1/"})
+        assert refused.status_code == 422
+        assert "the URL" in refused.text
+
+        (hook,) = (await admin(api).get("/webhooks")).json()["items"]
+        await register_customer(api.platform, "c1")
+        await deliverer(api.platform).tick(T0)
+        receiver.verified(secret.group(1))  # the secret the page showed signs the deliveries
+        detail = await browser.get(f"/console/webhooks/{hook['id']}")
+        assert "No dead letter." in detail.text
+        assert re.search(r"Delivered up to position \d+ of \d+", detail.text)
+        replayed = await browser.post(
+            f"/console/webhooks/{hook['id']}/replay", data={"csrf": csrf, "from_position": "1"}
+        )
+        assert "Saved." in (await followed(browser, replayed)).text
+        disabled = await browser.post(
+            f"/console/webhooks/{hook['id']}/disable", data={"csrf": csrf}
+        )
+        assert ">Enable<" in (await followed(browser, disabled)).text
+        rotated = await browser.post(
+            f"/console/webhooks/{hook['id']}/rotate-secret", data={"csrf": csrf}
+        )
+        new = re.search(r'<code id="secret">(whsec_[^<]+)</code>', rotated.text)
+        assert new is not None
+        assert new.group(1) != secret.group(1)
+    async with own_client(api) as browser:
+        await sign_in(browser, "lin")
+        page = await browser.get("/console/webhooks")
+        assert "签名请求" in page.text
+        assert "已停用" in page.text
+    async with own_client(api) as browser:
+        await sign_in(browser, "boss")
+        assert (await browser.get("/console/webhooks")).status_code == 403
+        assert 'href="/console/webhooks"' not in (await browser.get("/console/")).text

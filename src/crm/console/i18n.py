@@ -18,6 +18,7 @@ from crm.console.desk_texts import DESK
 from crm.console.sales_texts import SALES
 from crm.console.sla import Countdown, split_duration
 from crm.console.tasks_texts import TASKS
+from crm.console.webhook_texts import WEBHOOKS
 
 LOCALES = ("en", "zh-CN")
 DEFAULT = "en"
@@ -420,7 +421,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-for _part in (DESK, SALES, TASKS, ANALYTICS, ADMIN):
+for _part in (DESK, SALES, TASKS, ANALYTICS, ADMIN, WEBHOOKS):
     for _locale, _texts in _part.items():
         MESSAGES[_locale].update(_texts)
 

@@ -23,6 +23,7 @@ from crm.console.sales import sales_router
 from crm.console.session import Sessions
 from crm.console.tasks import tasks_router
 from crm.console.users import AddUser, user_commands
+from crm.console.webhooks import webhooks_router
 from crm.kernel.auth import load_or_create_secret
 from crm.kernel.commands import CommandBus
 from crm.kernel.projection import ProjectionRunner, ensure_version, outdated, record_version
@@ -84,6 +85,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     if any(c.name == "activities" for c in platform.contexts):
         console.activities = True
         app.include_router(tasks_router(console))
+        app.include_router(webhooks_router(console))
     _form_errors_as_pages(app, console)
     app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
 
