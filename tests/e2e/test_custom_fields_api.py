@@ -4,6 +4,7 @@ columns, redacted like contact data when personal, and erased with the customer.
 
 from __future__ import annotations
 
+import asyncio
 import csv
 import io
 from typing import Any
@@ -177,3 +178,31 @@ async def test_a_retired_field_is_refused_but_its_values_stay(api: Api) -> None:
     head = await api.platform.store.head_position()
     doc = await ok(await api.as_user("boss").get(f"/customers/{cid}?min_position={head}"))
     assert doc["custom"] == {"vip": True}
+
+
+async def test_a_customers_file_fills_custom_fields_by_custom_key_columns(api: Api) -> None:
+    await define(api)
+    boss = api.as_user("boss")
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(
+        [
+            ["name", "email", "custom.budget", "custom.interests", "custom.vip"],
+            ["Ana", "ana@example.com", "500 EUR", "small;large", "yes"],
+            ["Ben", "ben@example.com", "lots", "", ""],  # row 3: not money
+        ]
+    )
+    files = {"file": ("c.csv", out.getvalue().encode(), "text/csv")}
+    planned = await ok(await boss.post("/imports", files=files), 201)
+    assert planned["summary"]["mapping"]["custom.budget"] == "custom.budget"
+    (issue,) = planned["issues"]
+    assert (issue["row"], issue["column"], issue["value"]) == (3, "custom.budget", "lots")
+    import_id = planned["summary"]["id"]
+    await ok(await boss.post(f"/imports/{import_id}/confirm"), 202)
+    for _ in range(400):
+        status = await ok(await boss.get(f"/imports/{import_id}"))
+        if status["status"] == "finished":
+            break
+        await asyncio.sleep(0.05)
+    assert status["done"]["created"] == 1
+    (ana,) = (await ok(await listed(api, **{"custom.vip": "true"})))["items"]
+    assert ana["custom"] == {"budget": "500 EUR", "interests": ["small", "large"], "vip": True}

@@ -10,19 +10,34 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Any
 
 from pydantic import ValidationError
 
 from crm.customer.api.schemas import NewCustomer
 from crm.customer.domain.customer import Customer, Profile
+from crm.events.custom_fields import FieldEntity
 from crm.events.customer import CustomerKind
+from crm.kernel.custom_fields import CustomFieldsState, check_values
 from crm.kernel.errors import CrmError, InvalidCommand
 from crm.platform.imports import values
+from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM
 
-FIELDS = ("name", "kind", "email", "phone", "company", "title", "region", "source", "tags")
-"""What a customers file may fill (``name`` is required)."""
+FIELDS = (
+    "name",
+    "kind",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "region",
+    "source",
+    "tags",
+    ANY_CUSTOM,
+)
+"""What a customers file may fill (``name`` is required); ``custom.<key>`` columns fill the
+tenant's custom fields."""
 
 KINDS: Mapping[str, CustomerKind] = {
     "person": CustomerKind.PERSON,
@@ -60,6 +75,8 @@ class RowError:
 class CustomerRow:
     profile: Profile
     tags: tuple[str, ...]
+    custom: Mapping[str, str] = field(default_factory=dict)
+    """The row's custom fields by key, as the file has them (checked, not yet canonical)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -80,16 +97,23 @@ class RowReader:
     def column_of(self, field: str) -> str | None:
         return next((h for h, f in self.mapping.items() if f == field), None)
 
-    def read(self, cells: Sequence[str]) -> CustomerRow | RowError:
+    def read(
+        self, cells: Sequence[str], definitions: CustomFieldsState | None = None
+    ) -> CustomerRow | RowError:
+        """The row's customer; its custom cells are checked against ``definitions`` (the
+        tenant's; None: none defined)."""
         row = {
             self.mapping[header]: cells[i].strip() if i < len(cells) else ""
             for i, header in enumerate(self.headers)
             if header in self.mapping
         }
         body: dict[str, Any] = {}
+        custom = {
+            f.removeprefix(CUSTOM): text for f, text in row.items() if f.startswith(CUSTOM) and text
+        }
         try:
             for field, text in row.items():
-                if not text:
+                if not text or field.startswith(CUSTOM):
                     continue
                 if field == "email":
                     body[field] = values.email(text)
@@ -127,10 +151,13 @@ class RowReader:
             source=checked.source,
         )
         try:  # the domain's own rules, on an aggregate nobody stores
-            Customer.create("dry-run").register(profile, tags=checked.tags, owner_id=self.owner_id)
+            values_ = check_values(definitions or CustomFieldsState(), FieldEntity.CUSTOMER, custom)
+            Customer.create("dry-run").register(
+                profile, tags=checked.tags, owner_id=self.owner_id, custom=values_
+            )
         except InvalidCommand as e:
             column = self.column_of(e.field)
-            return RowError(column, row.get(e.field), f"{e.message} / 值无效")
+            return RowError(column or e.field, row.get(e.field), f"{e.message} / 值无效")
         except CrmError as e:
             return RowError(None, None, f"{e} / 无法导入")
-        return CustomerRow(profile, tuple(checked.tags))
+        return CustomerRow(profile, tuple(checked.tags), custom)

@@ -52,11 +52,25 @@ class BadMapping(ValueError):
         self.column = column
 
 
+CUSTOM = "custom."
+ANY_CUSTOM = "custom.*"
+"""Among a kind's fields: its records take the tenant's custom fields, as ``custom.<key>``
+(the reader checks the key against the tenant's definitions)."""
+
+
+def _custom(field: str, fields: Sequence[str]) -> bool:
+    return ANY_CUSTOM in fields and field.startswith(CUSTOM) and len(field) > len(CUSTOM)
+
+
 def suggest(headers: Sequence[str], fields: Sequence[str]) -> dict[str, str]:
     """Header → field for every header a synonym matches, among ``fields`` (the kind's),
-    each field taken by its first column only."""
+    each field taken by its first column only; a header ``custom.<key>`` is that custom
+    field, for a kind that takes them."""
     mapping: dict[str, str] = {}
     for header in headers:
+        if _custom(header.strip(), fields):
+            mapping[header] = header.strip()
+            continue
         field = next((f for f in _INDEX.get(_key(header), ()) if f in fields), None)
         if field is not None and field not in mapping.values():
             mapping[header] = field
@@ -75,7 +89,7 @@ def edited(
     for header, field in mapping.items():
         if header not in headers:
             raise BadMapping(header, "the file has no such column / 文件中没有此列")
-        if field not in fields:
+        if field not in fields and not _custom(field, fields):
             raise BadMapping(
                 header, f"no field {field!r} / 没有此字段 (one of {', '.join(fields)})"
             )

@@ -38,6 +38,7 @@ from crm.events.imports import (
     ImportOptions,
     ImportPlanned,
 )
+from crm.kernel.custom_fields import CustomFieldsState, DefinitionsOf
 from crm.kernel.errors import CrmError, InvalidCommand, WrongExpectedVersion
 from crm.kernel.event_store import Idempotency
 from crm.kernel.projection import wait_until
@@ -362,15 +363,23 @@ class CustomerImport(FileImport):
         super().__init__(runtime, source, mapping, options, tenant, import_id)
         self.reader = RowReader(source.headers, mapping, options.region, options.owner_id)
         self.index = FileIndex()
+        self.definitions: CustomFieldsState | None = None
 
     def start(self) -> None:
         self.index = FileIndex()
+        self.definitions = None  # a pass reads the tenant's custom fields as they are then
 
     async def read(self, cells: Sequence[str]) -> CustomerRow | RowError:
-        return self.reader.read(cells)
+        if self.definitions is None:
+            self.definitions = await DefinitionsOf(self.runtime.store, self.runtime.codec)(
+                self.tenant
+            )
+        return self.reader.read(cells, self.definitions)
 
     def fingerprint(self, item: CustomerRow) -> str:
-        return repr((item.profile.as_dict(), item.tags, self.options.owner_id))
+        return repr(
+            (item.profile.as_dict(), item.tags, self.options.owner_id, sorted(item.custom.items()))
+        )
 
     @staticmethod
     def _keys(item: CustomerRow) -> MatchKeys:
@@ -415,6 +424,7 @@ class CustomerImport(FileImport):
             owner_id=self.options.owner_id,
             customer_id=id_,
             confirm_distinct=True,  # the import found the duplicates itself, with the same rule
+            custom=item.custom,
         )
         return command, None
 
