@@ -3,8 +3,9 @@ event, ``analytics.value_tier.changed`` on ``valuetier-<customer id>``, when it 
 other contexts know who is valuable without computing CLV themselves (customer care's "no
 contact for N days for a valuable customer" reads it).
 
-Once a day per tenant (the first tick of each UTC day, and again after a restart), it values
-the tenant's customers as the route does (:meth:`ValueQueries.valued`, the tenant's policy and
+Once a day (the first tick of each UTC day, and again after a restart; a tenant whose first
+customer arrives later in the day is valued the next day), it values
+each tenant's customers as the route does (:meth:`ValueQueries.valued`, the tenant's policy and
 its value currency) and records every customer's tier through the command bus as the system;
 the :class:`~crm.analytics.domain.value.CustomerValueTier` aggregate records only a change, so
 restarts and several monitors record each change once. A tenant whose value cannot be
@@ -68,6 +69,8 @@ class ValueTierMonitor:
         self.queries = queries or ValueQueries(runtime)
         self._done: dict[str, date] = {}
         """Per tenant, the UTC day this monitor last valued it."""
+        self._round_on: date | None = None
+        """The UTC day of this monitor's last complete round (no read until the next day)."""
 
     async def _tenants(self) -> Sequence[str]:
         docs = await find_all(self.runtime.read_store, CUSTOMERS, {})
@@ -77,6 +80,8 @@ class ValueTierMonitor:
         recorded: list[str] = []
         skipped: list[str] = []
         today = now.date()
+        if self._round_on == today:
+            return ValueTickReport()
         for tenant in await self._tenants():
             if self._done.get(tenant) == today:
                 continue
@@ -96,6 +101,7 @@ class ValueTierMonitor:
                 if outcome.recorded:
                     recorded.append(row["customer_id"])
             self._done[tenant] = today
+        self._round_on = today
         return ValueTickReport(tuple(recorded), tuple(skipped))
 
     async def run(self, clock: Clock, interval: float) -> None:
