@@ -27,6 +27,7 @@ GROUPS = {
     "kafka": "bench.kafka_bus",
     "workflows": "bench.workflows",
     "churn": "bench.churn",
+    "lead_scoring": "bench.lead_scoring",
     "imports": "bench.imports",
     "reminders": "bench.reminders",
     "as_of": "bench.as_of",

@@ -43,6 +43,13 @@ from crm.platform.demo.plan import (
     weekday,
 )
 
+DEAD_LEAD_SOURCE_WEIGHTS = (5, 1, 2, 4)
+"""How often a lead that goes nowhere came from each of ``SOURCES`` (website, referral, trade
+fair, cold call); a lead that becomes a customer comes from each alike."""
+DEAD_LEAD_COMPANY = 0.4
+"""The share of leads that go nowhere that gave a company (every converted one did)."""
+DEAD_LEAD_QUALIFIED = 0.3
+"""The share of them qualified before being disqualified (every converted one was)."""
 STREETS = ("Hauptstraße", "Bahnhofstraße", "Marktplatz", "Ringstraße", "Lindenallee")
 POSTCODES = {
     "Berlin": "10115",
@@ -329,12 +336,27 @@ class Story:
         return act
 
     def _dead_lead(self, rep: str, name: str, day: date, reason: str | None) -> Action:
+        """A lead that goes nowhere. Unlike the leads that become customers (any source,
+        always a company, always qualified), it comes mostly from the website or a cold call,
+        gives a company less often and is qualified before being dropped only sometimes, so
+        its conversion depends on these facts plausibly, not as a rule (the lead score's
+        ``bench/lead_scoring.py`` measures against that). Drawn from its own generator, seeded
+        by the lead, so the rest of the company stays as it was."""
+        own = random.Random(f"dead-lead:{name}:{day.isoformat()}:{rep}")
+        source = own.choices(SOURCES, weights=DEAD_LEAD_SOURCE_WEIGHTS)[0]
+        company = own.random() < DEAD_LEAD_COMPANY
+        qualified = own.random() < DEAD_LEAD_QUALIFIED
+
         async def act() -> None:
-            body: dict[str, Any] = {"name": name, "source": "website"}
+            body: dict[str, Any] = {"name": name, "source": source}
+            if company:
+                body["company"] = f"{name.split()[-1]} {COMPANY[len(name) % len(COMPANY)]}"
             campaign = self.company.campaign_on(day)
             if campaign:
                 body["campaign_id"] = campaign
             lead = await self.crm.send(rep, "POST", "/leads", body)
+            if qualified:
+                await self.crm.send(rep, "POST", f"/leads/{lead['id']}/qualify", {"note": "fit"})
             if reason is not None:
                 await self.crm.send(
                     rep, "POST", f"/leads/{lead['id']}/disqualify", {"reason": reason}
