@@ -2,8 +2,6 @@
 sales role reads them), an order's split, the entries (``earnings``) and the monthly
 statements with their approval; the lists also answer CSV (``format=csv``)."""
 
-from __future__ import annotations
-
 import csv
 import io
 from collections.abc import Sequence
@@ -191,7 +189,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def set_split(
         order_id: UUID, body: Split, ctx: Ctx, response: Response
     ) -> CommandAccepted:
-        return await run(SetSplit(str(order_id), body.shares_()), ctx, response)
+        return accepted(await bus.execute(SetSplit(str(order_id), body.shares_()), ctx), response)
 
     # -- earnings and statements -------------------------------------------------------------
 

@@ -336,7 +336,7 @@ class CommissionProcess:
                         refund_id=event.refund_id,
                         revenue=revenue,
                         commission=commission,
-                        held=Money.zero(currency),
+                        held=Money.zero(currency).rounded(),
                         occurred_on=event.refunded_on,
                         team_id=order.state.team_id,
                     )
@@ -363,7 +363,7 @@ class CommissionProcess:
             revenue_left = e.revenue + _sum_revenue(clawed, currency)
             if left.is_zero and revenue_left.is_zero:
                 continue
-            zero = Money.zero(currency)
+            zero = Money.zero(currency).rounded()
             payable, held = (zero - left, zero) if released else (zero, zero - left)
 
             def make(

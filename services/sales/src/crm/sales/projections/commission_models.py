@@ -190,7 +190,7 @@ Posting = CommissionEarned | CommissionReleased | CommissionClawedBack
 
 
 def _entry(event: Posting, envelope: EventEnvelope, kind: EntryKind) -> EntryDoc:
-    zero = _money(Money.zero(event.commission.currency))
+    zero = _money(Money.zero(event.commission.currency).rounded())
     return EntryDoc(
         id=event.entry_id,
         tenant=envelope.tenant,
@@ -282,7 +282,7 @@ def _statement(
         new = doc.copy()
         new["updated_at"] = envelope.occurred_at.isoformat()
         return new
-    zero = _money(Money.zero(event.commission.currency))
+    zero = _money(Money.zero(event.commission.currency).rounded())
     return StatementDoc(
         id=key[1],
         tenant=envelope.tenant,
