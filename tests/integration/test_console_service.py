@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import re
+import signal
 import time
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ import pytest
 from crm.kernel.auth import Role
 from crm.kernel.settings import Settings
 from crm.platform.bootstrap import token_issuer
+from crm.platform.server import GRACEFUL_SHUTDOWN_SECONDS
 from tests.support.console import PASSWORD, UUID, csrf_of
 from tests.support.processes import Process, operator
 
@@ -98,3 +100,41 @@ def test_the_console_service_works_over_the_customer_service_stores(pair: Pair) 
     assert httpx.get(f"{pair.customer.url}/console/sign-in").status_code == 404
     assert httpx.get(f"{pair.console.url}/customers", headers=pair.auth()).status_code == 404
     assert httpx.get(f"{pair.console.url}/ready").json() == {"ready": True}
+
+
+def test_a_live_page_streams_changes_and_never_holds_the_server_up(pair: Pair) -> None:
+    """A customer page's stream says where a change of that customer landed (another
+    process's commit, seen through the shared store) and nothing of another customer; a
+    server told to stop with a stream still open stops within its grace period instead of
+    waiting for the stream forever."""
+    auth = pair.auth()
+    ada = httpx.post(f"{pair.customer.url}/customers", json={"name": "Ada"}, headers=auth)
+    grace = httpx.post(f"{pair.customer.url}/customers", json={"name": "Grace"}, headers=auth)
+    assert ada.status_code == grace.status_code == 201
+    client = signed_in(pair.console, "nora")
+    url = f"/console/live/customer?id={ada.json()['id']}"
+    with client.stream("GET", url, timeout=30) as stream:
+        assert stream.status_code == 200
+        assert stream.headers["content-type"].startswith("text/event-stream")
+        lines = (line for line in stream.iter_lines() if line)  # events end in a blank line
+        assert next(lines) == "retry: 3000"
+        other = httpx.post(
+            f"{pair.customer.url}/customers/{grace.json()['id']}/tags",
+            json={"tag": "navy"},
+            headers=auth,
+        )
+        tagged = httpx.post(
+            f"{pair.customer.url}/customers/{ada.json()['id']}/tags",
+            json={"tag": "vip"},
+            headers=auth,
+        )
+        assert other.status_code == tagged.status_code == 200
+        said = [next(lines), next(lines)]
+        assert said == ["event: changed", f"data: {tagged.json()['position']}"]
+
+        started = time.monotonic()
+        process = pair.console.proc
+        assert process is not None
+        process.send_signal(signal.SIGTERM)
+        process.wait(timeout=GRACEFUL_SHUTDOWN_SECONDS + 10)
+        assert time.monotonic() - started < GRACEFUL_SHUTDOWN_SECONDS + 5

@@ -18,6 +18,7 @@ from crm.console.admin import admin_router
 from crm.console.analytics import analytics_router
 from crm.console.desk import desk_router
 from crm.console.directory import UserDirectoryProjection
+from crm.console.live import live_router
 from crm.console.pages import HERE, PREFIX, Console, router
 from crm.console.sales import sales_router
 from crm.console.session import Sessions
@@ -79,6 +80,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     console = Console(runtime, Sessions(secret), settings.default_tenant)
     app.include_router(router(console))
     app.include_router(desk_router(console))
+    app.include_router(live_router(console))
     app.include_router(sales_router(console))
     app.include_router(analytics_router(console))
     app.include_router(admin_router(console))

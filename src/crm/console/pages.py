@@ -112,6 +112,20 @@ def profile_extras(form: dict[str, str]) -> dict[str, Any]:
     return values
 
 
+_LIVE_CUSTOMER = re.compile(
+    rf"{PREFIX}/customers/([0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}})"
+)
+
+
+def live_url(path: str) -> str | None:
+    """The stream of the page's changes (:mod:`crm.console.live`), for the pages that
+    follow them: the pipeline board, the ticket queue and a customer's page."""
+    if path in (f"{PREFIX}/pipeline", f"{PREFIX}/tickets"):
+        return f"{PREFIX}/live/{path.rsplit('/', 1)[1]}"
+    found = _LIVE_CUSTOMER.fullmatch(path)
+    return f"{PREFIX}/live/customer?id={found[1]}" if found else None
+
+
 P = ParamSpec("P")
 
 
@@ -220,6 +234,7 @@ class Console:
             path=request.url.path,
             prefix=PREFIX,
             bell=visit.unread,
+            live=live_url(request.url.path) if status == 200 and visit.actor else None,
             **values,
         )
         response = HTMLResponse(html, status_code=status)

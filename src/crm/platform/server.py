@@ -22,6 +22,9 @@ from uvicorn.protocols.http.h11_impl import H11Protocol
 from crm.kernel.http.errors import error_body
 from crm.kernel.http.request_limits import url_too_long_message
 
+GRACEFUL_SHUTDOWN_SECONDS = 10
+"""How long a stopping server waits for requests still running (a console page's live
+stream never ends by itself) before it cancels them and stops: within Kubernetes' 30 s."""
 MAX_REQUEST_HEAD_BYTES = 64 * 1024
 """The request line and headers uvicorn buffers before refusing the request."""
 LINGER_SECONDS = 5.0
@@ -102,6 +105,7 @@ def run(app: Any, *, host: str, port: int, log_level: str) -> None:
         port=port,
         log_level=log_level,
         server_header=False,
+        timeout_graceful_shutdown=GRACEFUL_SHUTDOWN_SECONDS,
         http=BoundedH11Protocol,
         h11_max_incomplete_event_size=MAX_REQUEST_HEAD_BYTES,
         # the process configured logging (crm.kernel.observability.logs); uvicorn's access
