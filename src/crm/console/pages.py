@@ -27,6 +27,7 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
+from starlette.datastructures import FormData
 
 from crm.analytics.application.customer_queries import CustomerQueries as AnalyticsQueries
 from crm.analytics.projections.customer_360_models import Customer360Projection
@@ -59,8 +60,10 @@ from crm.customer.application.customer_commands import (
 from crm.customer.application.queries import CustomerFilter, CustomerQueries
 from crm.customer.domain.customer import Profile
 from crm.customer.projections.customers import CustomersProjection
+from crm.events.custom_fields import FieldEntity, FieldType
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
 from crm.kernel.auth import Actor, Role
+from crm.kernel.custom_fields import DefinitionsOf, FieldDefinition
 from crm.kernel.errors import (
     Forbidden,
     InvalidCommand,
@@ -69,7 +72,7 @@ from crm.kernel.errors import (
     WrongExpectedVersion,
 )
 from crm.kernel.http import ReadConsistency
-from crm.kernel.redaction import REDACTED
+from crm.kernel.redaction import REDACTED, PersonalKind, sees
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.application.opportunity_commands import MoveOpportunity
@@ -92,8 +95,36 @@ CONSOLE_POLICY = (
 forms to the platform itself, and nothing else changes: no inline script or style, nothing
 from another host."""
 
+_LIVE_CUSTOMER = re.compile(
+    rf"{PREFIX}/customers/([0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}})"
+)
+
+
+def live_url(path: str) -> str | None:
+    """The stream of the page's changes (:mod:`crm.console.live`), for the pages that
+    follow them: the pipeline board, the ticket queue and a customer's page."""
+    if path in (f"{PREFIX}/pipeline", f"{PREFIX}/tickets"):
+        return f"{PREFIX}/live/{path.rsplit('/', 1)[1]}"
+    found = _LIVE_CUSTOMER.fullmatch(path)
+    return f"{PREFIX}/live/customer?id={found[1]}" if found else None
+
+
 ADDRESSES = ("billing_address", "shipping_address", "visit_address")
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+
+
+def custom_of(form: FormData, fields: Sequence[FieldDefinition]) -> dict[str, Any]:
+    """The form's custom fields, those of ``fields`` only (what the form showed): text as
+    sent (the command checks it against the definitions), a multi-choice as its boxes
+    ticked, a blank one as None (cleared)."""
+    values: dict[str, Any] = {}
+    for f in fields:
+        name = f"custom.{f.key}"
+        if f.type is FieldType.MULTI_CHOICE:
+            values[f.key] = [str(v) for v in form.getlist(name)] or None
+        elif name in form:
+            values[f.key] = str(form[name]).strip() or None
+    return values
 
 
 def profile_extras(form: dict[str, str]) -> dict[str, Any]:
@@ -110,20 +141,6 @@ def profile_extras(form: dict[str, str]) -> dict[str, Any]:
     if language is not None and not _LANGUAGE.match(language):
         raise InvalidCommand("preferred_language", "is not a language tag (en, zh-CN)")
     return values
-
-
-_LIVE_CUSTOMER = re.compile(
-    rf"{PREFIX}/customers/([0-9a-f]{{8}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{4}}-[0-9a-f]{{12}})"
-)
-
-
-def live_url(path: str) -> str | None:
-    """The stream of the page's changes (:mod:`crm.console.live`), for the pages that
-    follow them: the pipeline board, the ticket queue and a customer's page."""
-    if path in (f"{PREFIX}/pipeline", f"{PREFIX}/tickets"):
-        return f"{PREFIX}/live/{path.rsplit('/', 1)[1]}"
-    found = _LIVE_CUSTOMER.fullmatch(path)
-    return f"{PREFIX}/live/customer?id={found[1]}" if found else None
 
 
 P = ParamSpec("P")
@@ -328,6 +345,13 @@ def router(console: Console) -> APIRouter:
         ReadConsistency(runtime, CustomersProjection(), Customer360Projection())
     )
     pipeline_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
+    definitions = DefinitionsOf(runtime.store, runtime.codec)
+
+    async def customer_fields(actor: Actor) -> tuple[FieldDefinition, ...]:
+        """The tenant's customer fields the actor may fill in (a personal one only for a role
+        that sees contact data)."""
+        fields = (await definitions(actor.tenant)).of(FieldEntity.CUSTOMER)
+        return tuple(f for f in fields if not f.personal or sees(actor, PersonalKind.CONTACT))
 
     page = guarded(console)
 
@@ -553,6 +577,7 @@ def router(console: Console) -> APIRouter:
             addresses=ADDRESSES,
             channels=list(Channel),
             languages=NAMES,
+            fields=await customer_fields(_actor),
         )
 
     @api.post(f"{PREFIX}/customers")
@@ -599,8 +624,14 @@ def router(console: Console) -> APIRouter:
         )
         owner = actor.id if actor.role is Role.SALES_REP else None
         tag_list = tuple(t.strip() for t in tags.split(",") if t.strip())
+        custom = {
+            k: v
+            for k, v in custom_of(await request.form(), await customer_fields(actor)).items()
+            if v
+        }
         result = await bus.execute(
-            RegisterCustomer(profile, tags=tag_list, owner_id=owner), console.context(visit)
+            RegisterCustomer(profile, tags=tag_list, owner_id=owner, custom=custom),
+            console.context(visit),
         )
         id_ = result.stream_id.partition("-")[2]
         return see(f"{PREFIX}/customers/{id_}?min_position={result.position}&done=registered")
@@ -633,6 +664,8 @@ def router(console: Console) -> APIRouter:
             addresses=ADDRESSES,
             languages=NAMES,
             redacted=REDACTED,
+            fields=await customer_fields(actor),
+            custom_shown=(await definitions(actor.tenant)).of(FieldEntity.CUSTOMER, retired=True),
             purposes=list(ConsentPurpose),
             done=done if done in ("registered", "saved") else None,
             names=await console.directory.names(actor.tenant),
@@ -680,8 +713,10 @@ def router(console: Console) -> APIRouter:
             "region": region.strip() or None,
             **profile_extras(sent),
         }
+        _visit, actor = await console.signed_in(request)
+        custom = custom_of(form, await customer_fields(actor))
         return await customer_command(
-            request, customer_id, UpdateProfile(str(customer_id), changes)
+            request, customer_id, UpdateProfile(str(customer_id), changes, custom=custom)
         )
 
     @api.post(f"{PREFIX}/customers/{{customer_id}}/tag")
