@@ -2,8 +2,9 @@
 payment, an order split 60/40 between two reps, their March statements, the manager's
 approval, and a refund whose clawback lands in April for the rep whose March is closed and in
 March for the one whose is still open; a plan on booked revenue held until the invoice is
-paid, released, and clawed back on cancellation; who sees what; CSV; a rebuild gives the same
-read models. Every figure is worked out by hand in the comments."""
+paid, released, and clawed back on cancellation; a plan change from 1 April that leaves March
+as it was; who sees what (reps, a team's manager, another tenant); CSV; a rebuild gives the
+same read models. Every figure is worked out by hand in the comments."""
 
 from __future__ import annotations
 
@@ -11,11 +12,13 @@ import asyncio
 import csv
 import io
 from collections.abc import Awaitable, Callable
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
 
 from crm.kernel.auth import Role
+from crm.kernel.clock import ManualClock
 from crm.kernel.projection import rebuild
 from crm.kernel.read_store import find_all
 from crm.platform.bootstrap import Platform
@@ -90,6 +93,8 @@ COLLECTED = {
         {"from_percent": "100", "multiplier": "2"},
     ],
 }
+
+FLAT = {"currency": "EUR", "basis": "collected", "base_rate": "10"}
 
 
 async def test_earned_on_payments_approved_then_clawed_back_into_the_next_open_month(
@@ -288,3 +293,52 @@ async def test_booked_commission_is_held_until_paid_then_clawed_back_on_cancella
     await ok(await rep.post(f"/orders/{unpaid['id']}/cancel"))
     march = await until(lambda: statement(boss, "rep-1-2026-03"), lambda s: s.get("entries") == 5)
     assert money(march, "held", "payable") == ("10.00", "0.00")
+
+
+async def test_a_plan_change_pays_from_its_date_and_teams_see_their_own(
+    api: Api, as_user: Users, clock: ManualClock
+) -> None:
+    boss = as_user("boss")
+    north, south = as_user("mgr-n", team="north"), as_user("mgr-s", team="south")
+    rep = as_user("rep-3", Role.SALES_REP, team="south")
+    plan = await ok(
+        await boss.post("/commissions/plans", json={"name": "Flat", "terms": FLAT}), 201
+    )
+    order_id = await order_of(rep, boss, "1000.00")
+    invoice = await ok(await rep.post("/invoices", json={"order_id": order_id}), 201)
+    pay = {"invoice_id": invoice["id"], "amount": eur("400.00")}
+    await ok(await rep.post("/payments", json=pay), 201)
+    # from 1 April the plan pays 12 %: decided in March, it rewrites nothing of March
+    revision = {"terms": {**FLAT, "base_rate": "12"}, "effective_from": "2026-04-01"}
+    await ok(await boss.post(f"/commissions/plans/{plan['id']}/versions", json=revision))
+    backdated = {**revision, "effective_from": "2026-03-01"}
+    assert (
+        await boss.post(f"/commissions/plans/{plan['id']}/versions", json=backdated)
+    ).status_code == 422
+    clock.set(datetime(2026, 4, 2, 9, 0, tzinfo=UTC))
+    await ok(await rep.post("/payments", json={**pay, "amount": eur("600.00")}), 201)
+    # March: 400.00 x 10 % = 40.00; April: 600.00 x 12 % = 72.00
+    april = await until(lambda: statement(south, "rep-3-2026-04"), lambda s: s.get("entries") == 1)
+    assert money(april, "payable") == ("72.00",)
+    march = await statement(south, "rep-3-2026-03")
+    assert (march["entries"], march["payable"]["amount"]) == (1, "40.00")
+    entries = await ok(await rep.get("/commissions/earnings", params={"sort": "recorded_at"}))
+    assert [e["plan_version"] for e in entries["items"]] == [1, 2]
+
+    # a manager of another team sees none of it, nor approves it; another tenant neither
+    assert (await north.get("/commissions/statements/rep-3-2026-03")).status_code == 404
+    assert (await north.get("/commissions/statements")).json()["total"] == 0
+    assert (await north.get("/commissions/earnings")).json()["total"] == 0
+    denied = await north.post("/commissions/statements/rep-3-2026-03/approve")
+    assert denied.status_code == 404
+    stranger = as_user("boss", tenant="acme")
+    assert (await stranger.get("/commissions/statements")).json()["total"] == 0
+    assert (await stranger.get(f"/commissions/plans/{plan['id']}")).status_code == 404
+    done = await ok(await south.post("/commissions/statements/rep-3-2026-03/approve"))
+    seen = await ok(
+        await south.get(
+            "/commissions/statements",
+            params={"status": "approved", "min_position": done["position"]},
+        )
+    )
+    assert [s["statement_id"] for s in seen["items"]] == ["rep-3-2026-03"]
