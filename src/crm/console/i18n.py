@@ -14,6 +14,7 @@ from babel.dates import format_date, format_datetime, format_time
 from babel.numbers import format_currency, format_decimal
 
 from crm.console.analytics_texts import ADMIN, ANALYTICS
+from crm.console.audit_texts import AUDIT
 from crm.console.desk_texts import DESK
 from crm.console.sales_texts import SALES
 from crm.console.sla import Countdown, split_duration
@@ -425,7 +426,7 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-for _part in (DESK, SALES, TASKS, ANALYTICS, ADMIN, WEBHOOKS):
+for _part in (DESK, SALES, TASKS, ANALYTICS, ADMIN, WEBHOOKS, AUDIT):
     for _locale, _texts in _part.items():
         MESSAGES[_locale].update(_texts)
 

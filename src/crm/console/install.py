@@ -16,6 +16,7 @@ from starlette.staticfiles import StaticFiles
 
 from crm.console.admin import admin_router
 from crm.console.analytics import analytics_router
+from crm.console.audit import audit_router
 from crm.console.desk import desk_router
 from crm.console.directory import UserDirectoryProjection
 from crm.console.live import live_router
@@ -84,6 +85,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     app.include_router(sales_router(console))
     app.include_router(analytics_router(console))
     app.include_router(admin_router(console))
+    app.include_router(audit_router(console, tuple(platform.contexts)))
     if any(c.name == "activities" for c in platform.contexts):
         console.activities = True
         app.include_router(tasks_router(console))

@@ -84,12 +84,37 @@ def history(
     return out
 
 
+def owners_of(contexts: tuple[BoundedContext, ...]) -> dict[str, list[Projection]]:
+    """Each stream category the contexts write, with the projections of its context."""
+    return {c: list(ctx.projections) for ctx in contexts for c in ctx.categories}
+
+
+async def trail(
+    runtime: Runtime,
+    owners: dict[str, list[Projection]],
+    actor: Actor,
+    kind: str,
+    record_id: str,
+) -> list[dict[str, Any]]:
+    """Every change of the record, oldest first, if ``actor`` may read it (the one rule of
+    the route and the console's page)."""
+    if actor.role not in AUDITORS:
+        raise Forbidden("only admins and managers read the audit trail")
+    if kind not in owners:
+        raise InvalidCommand("kind", f"must be one of {sorted(owners)}")
+    envelopes = await runtime.store.read_stream(f"{kind}-{record_id}")
+    if not envelopes or envelopes[0].tenant != actor.tenant:
+        raise NotFound(f"no {kind} {record_id}")
+    events = await runtime.codec.decode(envelopes)
+    return history(owners[kind], envelopes, events, record_id)
+
+
 def router(
     runtime: Runtime, authenticate: Authenticator, contexts: tuple[BoundedContext, ...]
 ) -> APIRouter:
     api = api_router(prefix="/audit", tags=["audit"])
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
-    owners = {c: list(ctx.projections) for ctx in contexts for c in ctx.categories}
+    owners = owners_of(contexts)
 
     @api.get("/{kind}/{record_id}", response_model=None)
     async def audit(
@@ -100,15 +125,7 @@ def router(
         offset: Offset = 0,
     ) -> dict[str, Any]:
         """Every change of the record, oldest first, paged (``total`` is every change)."""
-        if actor.role not in AUDITORS:
-            raise Forbidden("only admins and managers read the audit trail")
-        if kind not in owners:
-            raise InvalidCommand("kind", f"must be one of {sorted(owners)}")
-        envelopes = await runtime.store.read_stream(f"{kind}-{record_id}")
-        if not envelopes or envelopes[0].tenant != actor.tenant:
-            raise NotFound(f"no {kind} {record_id}")
-        events = await runtime.codec.decode(envelopes)
-        changes = history(owners[kind], envelopes, events, record_id)
+        changes = await trail(runtime, owners, actor, kind, record_id)
         return {
             "kind": kind,
             "id": record_id,
