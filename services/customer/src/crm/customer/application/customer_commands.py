@@ -200,6 +200,14 @@ async def _no_check(ctx: CommandContext, profile: Profile, exclude: str | None) 
     return None
 
 
+Definitions = Callable[[str], Awaitable[CustomFieldsState]]
+"""A tenant's custom field definitions (:class:`crm.kernel.custom_fields.DefinitionsOf`)."""
+
+
+async def _no_fields(tenant: str) -> CustomFieldsState:
+    return CustomFieldsState()
+
+
 def customer_commands(
     codec: EventCodec,
     duplicates: DuplicateCheck = _no_check,
@@ -213,14 +221,6 @@ def customer_commands(
     async def register(c: Customer, cmd: RegisterCustomer, ctx: CommandContext) -> None:
         if Principal.of(ctx).role is Role.SALES_REP and cmd.owner_id not in (None, ctx.actor):
             raise Forbidden("a sales rep registers customers for themselves or into the pool")
-Definitions = Callable[[str], Awaitable[CustomFieldsState]]
-"""A tenant's custom field definitions (:class:`crm.kernel.custom_fields.DefinitionsOf`)."""
-
-
-async def _no_fields(tenant: str) -> CustomFieldsState:
-    return CustomFieldsState()
-
-
         if not c.state.registered and not cmd.confirm_distinct:
             await duplicates(ctx, cmd.profile, None)
         custom = check_values(await definitions(ctx.tenant), FieldEntity.CUSTOMER, cmd.custom)
