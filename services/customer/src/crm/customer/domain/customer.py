@@ -34,8 +34,8 @@ from crm.events.customer import (
     InteractionLogged,
 )
 from crm.kernel.aggregate import Aggregate
-from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.kernel.custom_fields import CheckedValues, personal_values
+from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 
 PROFILE_FIELDS = (
     "kind",
@@ -118,7 +118,6 @@ class CustomerState:
     """The lead this customer was registered from, if any."""
     linked_leads: frozenset[str] = frozenset()
     """Leads converted for the customer once it existed."""
-
     custom: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """The values of the custom fields that are not personal data, by key."""
     custom_personal: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
@@ -127,6 +126,7 @@ class CustomerState:
     @property
     def custom_values(self) -> dict[str, Any]:
         return {**self.custom, **self.custom_personal}
+
     @property
     def leads(self) -> frozenset[str]:
         """Every lead whose contact is this customer (their personal data goes with theirs)."""
@@ -150,9 +150,9 @@ class CustomerState:
                     owner_id=event.owner_id,
                     tags=frozenset(event.tags),
                     lead_id=event.lead_id,
-                )
                     custom=MappingProxyType(dict(event.custom)),
                     custom_personal=_personal(event),
+                )
             case CustomerProfileUpdated():
                 return replace(
                     self,
@@ -183,11 +183,11 @@ class CustomerState:
         return self
 
 
-def normalise_tag(tag: str) -> str:
 def _personal(event: CustomerRegistered | CustomerProfileUpdated) -> Mapping[str, Any]:
     return MappingProxyType(personal_values(event.custom_personal))
 
 
+def normalise_tag(tag: str) -> str:
     cleaned = " ".join(tag.strip().lower().split())
     if not cleaned or len(cleaned) > 40:
         raise InvalidCommand("tag", "a tag has 1 to 40 characters")
@@ -224,10 +224,10 @@ class Customer(Aggregate[CustomerState]):
         owner_id: str | None = None,
         lead_id: str | None = None,
         today: date | None = None,
-    ) -> None:
         custom: CheckedValues | None = None,
-        if self.state.registered:
+    ) -> None:
         """``custom``: the values already checked against the tenant's definitions."""
+        if self.state.registered:
             raise RuleViolated(f"customer {self.id} is already registered", code="already_exists")
         if not profile.name.strip():
             raise InvalidCommand("name", "must not be blank")
@@ -236,8 +236,8 @@ class Customer(Aggregate[CustomerState]):
         unique_tags = tuple(dict.fromkeys(normalise_tag(t) for t in tags))
         if len(unique_tags) > MAX_TAGS:
             raise InvalidCommand("tags", f"at most {MAX_TAGS} tags")
-        self.trigger(
         values = custom or CheckedValues({}, {})
+        self.trigger(
             CustomerRegistered(
                 **profile.as_dict(),
                 tags=unique_tags,
@@ -271,12 +271,12 @@ class Customer(Aggregate[CustomerState]):
             check_dates(changes, today)
         current = state.profile.as_dict()
         changed = tuple(f for f in PROFILE_FIELDS if f in changes and changes[f] != current[f])
-        if not changed:
         values = custom or CheckedValues(dict(state.custom), dict(state.custom_personal))
         after, before = {**values.public, **values.personal}, state.custom_values
         changed += tuple(
             f"custom.{k}" for k in sorted(set(after) | set(before)) if after.get(k) != before.get(k)
         )
+        if not changed:
             return
         self.trigger(
             CustomerProfileUpdated(
