@@ -53,10 +53,12 @@ RULES = {
 
 
 @pytest.fixture
-def contexts() -> tuple[BoundedContext, ...]:
-    """The contexts the story uses, their schedulers ticked by hand."""
-    names = ("customer", "sales", "service-desk", "activities", "analytics")
-    return tuple(replace(context_named(n), jobs=None) for n in names)
+def contexts(request: pytest.FixtureRequest) -> tuple[BoundedContext, ...]:
+    """The contexts a test names (``@pytest.mark.contexts``, else the five of the first
+    story), their schedulers ticked by hand."""
+    marker = request.node.get_closest_marker("contexts")
+    names = marker.args if marker else ("customer", "sales", "service-desk", "activities")
+    return tuple(replace(context_named(n), jobs=None) for n in (*names, "analytics"))
 
 
 async def ok(response: Any, status: int = 200) -> dict[str, Any]:
@@ -197,6 +199,7 @@ async def test_care_after_a_purchase_a_complaint_and_a_long_silence(
     assert doc["name"] is None
 
 
+@pytest.mark.contexts("customer", "activities")
 async def test_birthdays_and_anniversaries_on_the_tenants_day_29_february_included(
     api: Api, platform: Platform, clock: ManualClock
 ) -> None:
@@ -246,6 +249,7 @@ async def test_birthdays_and_anniversaries_on_the_tenants_day_29_february_includ
     assert note.startswith("anniversary: 2027-03-05\n\n")
 
 
+@pytest.mark.contexts("customer", "activities")
 async def test_a_pool_customers_retention_task_goes_to_the_pool_teams_queue(
     api: Api, platform: Platform
 ) -> None:
