@@ -26,9 +26,16 @@ from standardwebhooks.webhooks import WebhookVerificationError
 from crm.activities.application import webhook_commands
 from crm.activities.application.webhook_commands import AllowedHosts, check_url
 from crm.activities.application.webhook_delivery import WebhookDeliverer
+from crm.activities.projections.webhook_models import (
+    DEAD_LETTERS,
+    WEBHOOKS,
+    WEBHOOKS_PROJECTION,
+)
 from crm.kernel.auth import Role
 from crm.kernel.context import BoundedContext
 from crm.kernel.errors import InvalidCommand
+from crm.kernel.projection import rebuild
+from crm.kernel.read_store import find_all
 from crm.kernel.settings import Settings
 from crm.platform.bootstrap import Platform, context_named
 from tests.conftest import SECRET, T0, Api, UserClient
@@ -225,6 +232,19 @@ async def test_dead_letter_after_max_attempts_then_redelivered_and_replayed(
     receiver.verified(hook["secret"])
     bad = await me.post(f"/webhooks/{hook['id']}/replay?from_position=99999")
     refused(bad, "from_position")
+
+    platform = api.platform
+    await caught_up(platform, "activities_webhooks")
+    before = await read_models(platform)
+    assert before[DEAD_LETTERS]
+    await rebuild(WEBHOOKS_PROJECTION, platform.store, platform.read_store, platform.runtime.codec)
+    assert await read_models(platform) == before  # rebuilt from the log, the same
+    assert "whsec_" not in json.dumps(before)  # no secret in any read model
+
+
+async def read_models(platform: Platform) -> dict[str, list[dict[str, Any]]]:
+    store = platform.read_store
+    return {c: await find_all(store, c, {}) for c in (WEBHOOKS, DEAD_LETTERS)}
 
 
 async def test_two_deliverers_deliver_once_and_a_restart_resumes_after_the_acknowledged(
