@@ -7,7 +7,8 @@ caught up, each timed repetition asks, for a customer in the middle:
 
 - **the 360° view as of now** (``as_of`` = now, so every event is known: the worst case): the
   360 projection replayed over the log into an in-memory read store, only that customer's
-  document written (:func:`crm.kernel.as_of.replay`), then the same query; peer: the live 360°
+  document written, only the events of their streams decoded (:func:`crm.kernel.as_of.replay`
+  with :func:`~crm.kernel.as_of.about`), then the same query; peer: the live 360°
   view from the read model;
 - **the customer list as of now** (its first page of 50, sorted by spend): the whole 360 read
   model replayed into memory, then the same query; peer: the live list page.
@@ -28,7 +29,7 @@ from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360
 from crm.customer.application.customer_commands import LogInteraction, RegisterCustomer
 from crm.customer.domain.customer import Profile
 from crm.events.customer import Channel, CustomerKind
-from crm.kernel.as_of import replay
+from crm.kernel.as_of import about, replay
 from crm.kernel.auth import Actor, Role
 from crm.kernel.clock import ManualClock
 from crm.kernel.projection import wait_until
@@ -102,7 +103,12 @@ async def repetition(d: Path, n: int, repetitions: int, step: Step, results: Res
             f[f"{GROUP}.live_360_ms"].samples.append((time.perf_counter() - start) * 1000)
             start = time.perf_counter()
             past = await replay(
-                projection, store, codec, moment, only=lambda k: k[0] != CUSTOMERS or k[1] == cid
+                projection,
+                store,
+                codec,
+                moment,
+                only=lambda k: k[0] != CUSTOMERS or k[1] == cid,
+                keep=about(cid),
             )
             then_view = await CustomerQueries(past).customer_360(actor, cid, moment)
             f[f"{GROUP}.as_of_360_ms"].samples.append((time.perf_counter() - start) * 1000)

@@ -107,3 +107,41 @@ async def test_as_of_must_be_a_moment_with_a_time_zone(api: Api) -> None:
         assert (r.status_code, r.json()["detail"][0]["loc"]) == (422, ["query", "as_of"])
     r = await boss.get("/analytics/churn/warnings", params={"as_of": "2026-03-01T10:00:00Z"})
     assert (r.status_code, r.json()["items"]) == (200, [])
+
+
+@pytest.mark.contexts("customer", "analytics", "service-desk")
+async def test_the_past_360_view_of_one_customer_follows_their_tickets_streams(
+    api: Api, platform: Platform, clock: ManualClock
+) -> None:
+    """The replay for one customer keeps the streams their events began (a ticket's later
+    events do not name the customer): as of a moment after everything, it equals the live
+    view; as of before the resolution, the ticket is still open."""
+    clock.set(datetime.now(UTC))
+    boss = api.as_user("boss", Role.MANAGER)
+    cid = (await boss.post("/customers", json={"name": "Ada"})).json()["id"]
+    other = (await boss.post("/customers", json={"name": "Bea"})).json()["id"]
+    body = {"kind": "complaint", "channel": "phone", "priority": "high", "subject": "Box"}
+    for who in (cid, other):
+        r = await boss.post("/tickets", json={**body, "customer_id": who, "description": "x"})
+        assert r.status_code == 201, r.text
+    mine = await boss.post("/tickets", json={**body, "customer_id": cid, "description": "y"})
+    ticket = mine.json()["id"]
+    await caught_up(platform, "customer_360")
+    opened = await moment()
+    r = await boss.post(f"/tickets/{ticket}/assign", json={"agent_id": "ann"})
+    assert r.status_code == 200, r.text
+    r = await boss.post(f"/tickets/{ticket}/resolve", json={"resolution": "swapped"})
+    assert r.status_code == 200, r.text
+    await caught_up(platform, "customer_360")
+    resolved = await moment()
+
+    async def view(as_of: datetime | None) -> dict:
+        params = {} if as_of is None else {"as_of": as_of.isoformat()}
+        r = await boss.get(f"/analytics/customers/{cid}/360", params=params)
+        assert r.status_code == 200, r.text
+        return dict(r.json())
+
+    live, now_then = await view(None), await view(resolved)
+    assert live["tickets"] == now_then["tickets"]
+    assert live["tickets"]["open"] == 1
+    assert (await view(opened))["tickets"]["open"] == 2

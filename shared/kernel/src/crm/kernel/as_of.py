@@ -9,7 +9,9 @@ are now, so what was erased since reads erased in the past too (the keys are gon
 
 :func:`replay` reads the projection's categories of the whole log up to the head (its cost is
 a rebuild of that read model, measured in ``bench/as_of.py``); ``only`` narrows which
-documents are written (one customer's), not what is read.
+documents are written (one customer's), and ``keep`` which events are decoded and applied
+(:func:`about`: those of one customer's streams; the log is still paged through, but only
+their events are decrypted and applied).
 """
 
 from __future__ import annotations
@@ -31,13 +33,41 @@ def known_by(envelope: EventEnvelope, moment: datetime) -> bool:
     return envelope.occurred_at <= moment and envelope.recorded_at <= moment
 
 
+def about(record_id: str) -> Callable[[EventEnvelope], bool]:
+    """Whether an event, read in log order, is about ``record_id``: of a stream of that id
+    (``customer-<id>``, ``churnrisk-<id>``), or naming it as ``customer_id`` (an order placed,
+    a ticket opened), or of a stream an earlier such event began (the order's shipment, the
+    ticket's comments). The payload is read as stored, before anything is decrypted."""
+    streams: set[str] = set()
+
+    def keep(envelope: EventEnvelope) -> bool:
+        if envelope.stream_id in streams:
+            return True
+        if (
+            envelope.stream_id.partition("-")[2] == record_id
+            or envelope.payload.get("customer_id") == record_id
+        ):
+            streams.add(envelope.stream_id)
+            return True
+        return False
+
+    return keep
+
+
 class LogAsOf:
     """The event store's log as it stood at ``moment``: its pages hold only the events known
-    by then (:func:`known_by`), at their own positions."""
+    by then (:func:`known_by`), at their own positions; and, given ``keep``, only those it
+    keeps."""
 
-    def __init__(self, store: EventStore, moment: datetime) -> None:
+    def __init__(
+        self,
+        store: EventStore,
+        moment: datetime,
+        keep: Callable[[EventEnvelope], bool] | None = None,
+    ) -> None:
         self.store = store
         self.moment = moment
+        self.keep = keep
 
     async def read_all(
         self,
@@ -47,7 +77,9 @@ class LogAsOf:
         categories: Collection[str] | None = None,
     ) -> AsyncIterator[list[EventEnvelope]]:
         async for page in self.store.read_all(after, batch_size=batch_size, categories=categories):
-            kept = [e for e in page if known_by(e, self.moment)]
+            kept = [
+                e for e in page if known_by(e, self.moment) and (self.keep is None or self.keep(e))
+            ]
             if kept:
                 yield kept
 
@@ -108,14 +140,16 @@ async def replay(
     moment: datetime,
     *,
     only: Callable[[DocKey], bool] | None = None,
+    keep: Callable[[EventEnvelope], bool] | None = None,
 ) -> InMemoryReadStore:
     """A fresh in-memory read store holding ``projection``'s documents as they were at
-    ``moment`` (those ``only`` accepts, if given)."""
+    ``moment`` (those ``only`` accepts, if given), from the events ``keep`` keeps (all, if
+    not given: :func:`about` keeps one customer's)."""
     read_store = InMemoryReadStore()
     fed: Projection = projection if only is None else Only(projection, only)
-    log = cast(EventStore, LogAsOf(store, moment))
+    log = cast(EventStore, LogAsOf(store, moment, keep))
     await ProjectionRunner(fed, log, read_store, codec, batch_size=2000).catch_up()
     return read_store
 
 
-__all__ = ["LogAsOf", "Only", "known_by", "replay"]
+__all__ = ["LogAsOf", "Only", "about", "known_by", "replay"]

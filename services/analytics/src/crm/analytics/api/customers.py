@@ -37,7 +37,7 @@ from crm.analytics.application.reports.churn import LOSS_COLUMNS
 from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
 from crm.analytics.projections.retention_models import RETENTION_PROJECTION
 from crm.events.money import MAX_AMOUNT
-from crm.kernel.as_of import replay
+from crm.kernel.as_of import about, replay
 from crm.kernel.auth import Actor
 from crm.kernel.http import Authenticator, PageOf
 from crm.kernel.http.consistency import ReadConsistency
@@ -63,10 +63,13 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         only their document is built."""
         if as_of is None:
             return queries
-        only = None
+        only, keep = None, None
         if customer_id is not None:
             only = lambda key: key[0] != CUSTOMERS or key[1] == customer_id  # noqa: E731
-        past = await replay(Customer360Projection(), runtime.store, runtime.codec, as_of, only=only)
+            keep = about(customer_id)
+        past = await replay(
+            Customer360Projection(), runtime.store, runtime.codec, as_of, only=only, keep=keep
+        )
         return CustomerQueries(past)
 
     AsOf = Annotated[  # noqa: N806
