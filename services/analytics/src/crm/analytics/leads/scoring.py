@@ -5,7 +5,7 @@ its reasons in plain words (English and Chinese).
 **Model.** A ridge logistic regression (:mod:`crm.analytics.churn.logistic`) fitted on the
 tenant's own *decided* history: leads that converted (1) or were disqualified (0), and
 opportunities won (1) or lost (0), one model per kind. The features (:func:`features`) are
-taken **as of just before the decision**, from facts dated before it, so nothing of the
+taken **as of the decision**, from facts dated up to it (never after), so nothing of the
 outcome leaks in:
 
 - ``source=<value>``: one indicator per source seen in the training rows;
@@ -194,10 +194,12 @@ def stage_at(facts: Facts, at: datetime) -> Visit | None:
 
 
 def as_of(facts: Facts) -> datetime:
-    """The moment a row's features are taken: just before its decision, or now for an open
-    one (the caller passes now)."""
+    """The moment a decided row's features are taken: its decision (facts dated up to it
+    count, later ones do not; an open row is taken at now, which the caller passes). Up to
+    and including it, because a lead is qualified and converted in one sitting as often as
+    not, and a qualification at the moment of the conversion still came before it."""
     assert facts.decided_at is not None
-    return facts.decided_at - timedelta(seconds=1)
+    return facts.decided_at
 
 
 @dataclass(frozen=True)
