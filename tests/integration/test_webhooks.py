@@ -265,6 +265,16 @@ async def test_two_deliverers_deliver_once_and_a_restart_resumes_after_the_ackno
     assert receiver.customers() == ["c1", "c2", "c3", "c4"]
 
 
+async def test_one_tick_moves_past_pages_of_other_events(api: Api, receiver: Receiver) -> None:
+    await subscribe(api, receiver.url)
+    for i in range(25):
+        await register_customer(api.platform, f"x{i}", tenant="other")
+    await register_customer(api.platform, "c1")
+    d = deliverer(api.platform, batch_size=10)
+    assert (await d.tick(T0)).delivered == 1
+    assert receiver.customers() == ["c1"]
+
+
 async def test_disabled_and_changed_subscriptions(api: Api, receiver: Receiver) -> None:
     hook = await subscribe(api, receiver.url, "customer.*")
     me = admin(api)

@@ -189,12 +189,23 @@ class WebhookDeliverer:
         if failing is not None and failing.retry_at > now:
             return checkpoint.position
         replay = state.replays > replays.position
-        pages = self.runtime.store.read_all(checkpoint.position, batch_size=self.batch_size)
-        page = [] if replay else await anext(aiter(pages), [])
-        due = [e for e in page if e.tenant == tenant and wants(state.event_types, e.event_type)]
-        if not (replay or due or state.redeliveries):
-            if page:  # nothing of its own: move past the others' events
+        page: list[EventEnvelope] = []
+        due: list[EventEnvelope] = []
+        started = time.monotonic()
+        if not replay:
+            async for page in self.runtime.store.read_all(
+                checkpoint.position, batch_size=self.batch_size
+            ):
+                due = [
+                    e for e in page if e.tenant == tenant and wants(state.event_types, e.event_type)
+                ]
+                if due or state.redeliveries:
+                    break
+                # nothing of its own: move past the others' events, page after page
                 checkpoint = await self._commit(name, page[-1].position, checkpoint)
+                if time.monotonic() - started > LEASE.total_seconds() / 2:
+                    break
+        if not (replay or due or state.redeliveries):
             return checkpoint.position
         if not await self._lease(webhook_id, tenant, now):
             return checkpoint.position
