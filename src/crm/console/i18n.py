@@ -45,6 +45,12 @@ MESSAGES: dict[str, dict[str, str]] = {
         "password": "Password",
         "sign_in.failed": "Wrong user name or password, or the account is locked or deactivated.",
         "sign_in.locked": "Too many failed attempts: the account is locked for 15 minutes.",
+        "sign_in.or": "or",
+        "sign_in.oidc": "Sign in with your organisation's account",
+        "sign_in.oidc_failed": (
+            "Signing in with your organisation's account did not work, "
+            "or that account has no active user in this tenant."
+        ),
         "language": "Language",
         "change": "Change",
         "role.admin": "Admin",
@@ -245,6 +251,9 @@ MESSAGES: dict[str, dict[str, str]] = {
         "password": "密码",
         "sign_in.failed": "用户名或密码错误，或账户已被锁定或停用。",
         "sign_in.locked": "失败次数过多：账户已锁定 15 分钟。",
+        "sign_in.or": "或",
+        "sign_in.oidc": "使用企业账号登录",
+        "sign_in.oidc_failed": "企业账号登录未成功，或该账号在此租户中没有启用的用户。",
         "language": "语言",
         "change": "切换",
         "role.admin": "管理员",

@@ -20,6 +20,7 @@ from crm.console.audit import audit_router
 from crm.console.desk import desk_router
 from crm.console.directory import UserDirectoryProjection
 from crm.console.live import live_router
+from crm.console.oidc import OidcClient, OidcSettings, oidc_router
 from crm.console.pages import HERE, PREFIX, Console, router
 from crm.console.sales import sales_router
 from crm.console.session import Sessions
@@ -82,6 +83,10 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     app.include_router(router(console))
     app.include_router(desk_router(console))
     app.include_router(live_router(console))
+    oidc = OidcSettings.of(settings)
+    if oidc is not None:  # CRM_OIDC_ISSUER: the sign-in page offers the provider too
+        app.include_router(oidc_router(console, oidc, OidcClient(oidc)))
+        console.templates.globals["oidc"] = True
     app.include_router(sales_router(console))
     app.include_router(analytics_router(console))
     app.include_router(admin_router(console))

@@ -288,6 +288,10 @@ def _safe_next(target: str | None) -> str:
     return f"{PREFIX}/"
 
 
+safe_next = _safe_next
+"""Where a sign-in may lead: a console page, else My day (never another host)."""
+
+
 def see(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 

@@ -133,6 +133,32 @@ class Sessions:
             COOKIE, path="/", httponly=True, samesite="lax", secure=request.url.scheme == "https"
         )
 
+    def seal(self, purpose: str, data: dict[str, str]) -> str:
+        """``data`` signed for ``purpose`` with the time it was sealed (e.g. the state of an
+        OpenID Connect sign-in in flight, kept in a cookie of its own)."""
+        body = json.dumps({"p": purpose, "iat": int(time.time()), "d": data}).encode()
+        return f"{_b64(body)}.{self._sign(body)}"
+
+    def unseal(self, purpose: str, raw: str | None, max_age: int) -> dict[str, str] | None:
+        """What :meth:`seal` sealed for ``purpose`` at most ``max_age`` seconds ago, else
+        None (forged, for another purpose, too old, or garbled)."""
+        if not raw or "." not in raw or len(raw) > 4000:
+            return None
+        body, _, signature = raw.rpartition(".")
+        try:
+            data = _unb64(body)
+        except ValueError:
+            return None
+        if not hmac.compare_digest(self._sign(data), signature):
+            return None
+        try:
+            fields = json.loads(data)
+            sealed = {str(k): str(v) for k, v in fields["d"].items()}
+            fresh = int(fields["iat"]) + max_age >= time.time()
+        except (ValueError, KeyError, TypeError, AttributeError):
+            return None
+        return sealed if fields.get("p") == purpose and fresh else None
+
     def csrf_token(self, session: Session) -> str:
         return _b64(hmac.new(self._key, f"csrf\x00{session.sid}".encode(), "sha256").digest())
 

@@ -236,6 +236,23 @@ async def sign_in(
     return SignInResult(actor, state.locale, state.display_name, position=recorded.position)
 
 
+async def sign_in_verified(
+    bus: CommandBus, tenant: str, user_id: str, now: datetime
+) -> SignInResult:
+    """Sign in a user whom an identity provider has authenticated (OpenID Connect: the
+    provider checked the password, or whatever it asks): the same refusals as a password
+    sign-in for an unknown, deactivated or locked-out user, and the same record."""
+    user_id = user_id.strip().lower()
+    state = await load_user(bus, tenant, user_id) if USER_ID.fullmatch(user_id) else None
+    if state is None or not state.active:
+        return SignInResult(None)
+    if state.locked(now):
+        return SignInResult(None, locked=True)
+    recorded = await bus.execute(RecordSignIn(user_id, True), system_context(tenant, now))
+    actor = actor_of(state, user_id, tenant)
+    return SignInResult(actor, state.locale, state.display_name, position=recorded.position)
+
+
 __all__ = [
     "ActivateUser",
     "AddUser",
@@ -249,6 +266,7 @@ __all__ = [
     "SignInResult",
     "hash_password",
     "sign_in",
+    "sign_in_verified",
     "system_context",
     "user_commands",
 ]

@@ -71,6 +71,19 @@ class Settings(BaseSettings):
     accepted."""
     webhook_interval_seconds: float = Field(default=1.0, gt=0, le=300)
     """How often the webhook deliverer looks for events to deliver and retries due."""
+    oidc_issuer: str | None = Field(default=None, pattern=r"^https?://")
+    """The OpenID Connect provider the console signs users in with (its issuer URL, whose
+    ``/.well-known/openid-configuration`` is read). Unset: passwords only."""
+    oidc_client_id: str | None = None
+    """The console's client id at the provider (required with ``oidc_issuer``)."""
+    oidc_client_secret: str | None = None
+    """The client's secret (``client_secret_basic``); unset: a public client (PKCE only)."""
+    oidc_redirect_url: str | None = Field(default=None, pattern=r"^https?://")
+    """Where the provider sends the user back (registered at the provider): default the
+    console's own ``/console/oidc/callback`` at the address the request came to."""
+    oidc_username_claim: str = "preferred_username"
+    """The ID token's claim holding the console user's name (their user id in the tenant)."""
+    oidc_scopes: str = "openid profile email"
     log_level: str = "INFO"
     max_url_bytes: int = Field(default=8192, ge=256, le=1_048_576)
     """A longer URL (path and query) is answered 414."""
