@@ -1,7 +1,8 @@
 """The sales pages: leads (list with filters, capture, the lead page with qualify,
 disqualify and convert), opportunities (list with filters, the opportunity page with its
 stage history, next step, stage change, win and loss), a customer's quotes, orders and
-invoices, and a manager's team pipeline summary.
+invoices, a manager's team pipeline summary, and the commission statements (approved by a
+manager or an admin).
 
 Every read is the sales context's own query (:class:`PipelineQueries`,
 :class:`OrderQueries`) and every form one of its commands on the runtime's bus, as the
@@ -37,6 +38,8 @@ from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden, InvalidCommand, NotFound
 from crm.kernel.http import ReadConsistency
 from crm.kernel.read_store import Document
+from crm.sales.application.commission_commands import ApproveStatement
+from crm.sales.application.commission_queries import CommissionQueries, StatementFilter
 from crm.sales.application.lead_commands import (
     CaptureLead,
     ConvertLead,
@@ -57,6 +60,7 @@ from crm.sales.application.order_queries import (
 from crm.sales.application.pipeline_queries import LeadFilter, OpportunityFilter, Paging
 from crm.sales.application.policy import POLICY, SalesAction
 from crm.sales.domain.opportunities import Opportunity
+from crm.sales.projections.commission_models import PROJECTION as COMMISSIONS_PROJECTION
 from crm.sales.projections.order_models import PROJECTION as ORDERS_PROJECTION
 from crm.sales.projections.pipeline_models import LeadsProjection, OpportunitiesProjection
 
@@ -70,6 +74,8 @@ INVOICE_STATUSES = ("issued", "paid", "void")
 CURRENCIES = ("EUR", "USD", "GBP", "CNY", "JPY")
 """Offered first in the conversion form; any ISO 4217 code is accepted."""
 SUMMARY_PAGE = 500
+STATEMENTS_PAGE = 200
+"""Commission statements the page lists, newest month first."""
 """Opportunities read per query while the team summary adds them up."""
 
 LeadStatus = Literal["all", "open", "qualified", "disqualified", "converting", "converted"]
@@ -175,6 +181,8 @@ def sales_router(console: Console) -> APIRouter:
     leads_read = Depends(ReadConsistency(runtime, LeadsProjection()))
     opportunities_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
     orders_read = Depends(ReadConsistency(runtime, ORDERS_PROJECTION))
+    commission_queries = CommissionQueries(runtime.read_store)
+    commissions_read = Depends(ReadConsistency(runtime, COMMISSIONS_PROJECTION))
 
     # -- leads -------------------------------------------------------------------------------
 
@@ -555,6 +563,40 @@ def sales_router(console: Console) -> APIRouter:
             team=actor.team if actor.role is Role.MANAGER else None,
             names=await console.directory.names(actor.tenant),
         )
+
+    # -- commission statements ---------------------------------------------------------------
+
+    @api.get(f"{PREFIX}/commissions")
+    @page
+    async def commissions(
+        request: Request,
+        min_position: int | None = None,
+        done: str | None = None,
+        _: int = commissions_read,
+    ) -> Response:
+        """The statements the user may see (a rep their own, a manager their team's), newest
+        month first; managers and admins approve the open ones of others."""
+        visit, actor = await console.signed_in(request)
+        found = await commission_queries.statements(
+            actor, StatementFilter(), sort="-period", limit=STATEMENTS_PAGE, offset=0
+        )
+        return console.render(
+            visit,
+            request,
+            "commissions.html",
+            items=found.items,
+            approves=actor.role in (Role.MANAGER, Role.ADMIN),
+            names=await console.directory.names(actor.tenant),
+            done=done == "approved",
+        )
+
+    @api.post(f"{PREFIX}/commissions/{{statement_id}}/approve")
+    @page
+    async def approve_statement(request: Request, statement_id: str) -> Response:
+        visit = await console.check_csrf(request)
+        await console.signed_in(request)
+        result = await bus.execute(ApproveStatement(statement_id[:200]), console.context(visit))
+        return see(f"{PREFIX}/commissions?min_position={result.position}&done=approved")
 
     return api
 
