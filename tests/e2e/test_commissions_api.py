@@ -22,6 +22,8 @@ from crm.kernel.clock import ManualClock
 from crm.kernel.projection import rebuild
 from crm.kernel.read_store import find_all
 from crm.platform.bootstrap import Platform
+from crm.sales.application.commission_process import CommissionProcess
+from crm.sales.domain.commissions import CommissionStatement
 from crm.sales.projections.commission_models import ENTRIES, PROJECTION, STATEMENTS
 from tests.conftest import Api, UserClient
 from tests.support.customers import known_customers
@@ -260,6 +262,13 @@ async def test_booked_commission_is_held_until_paid_then_clawed_back_on_cancella
     # 200.00 x 5 % = 10.00, held
     march = await until(lambda: statement(boss, "rep-1-2026-03"), lambda s: s.get("entries") == 1)
     assert money(march, "held", "payable") == ("10.00", "0.00")
+    # the order's event delivered again posts nothing again
+    runtime = api.platform.runtime
+    (placed,) = await runtime.store.read_stream(f"order-{paid}")
+    (event,) = await runtime.codec.decode([placed])
+    await CommissionProcess(runtime.commands, runtime.clock).react(event, placed)
+    again = await runtime.commands.repository(CommissionStatement).load("default:rep-1-2026-03")
+    assert len(again.state.entries) == 1
     invoice = await ok(await rep.post("/invoices", json={"order_id": paid}), 201)
     await ok(
         await rep.post("/payments", json={"invoice_id": invoice["id"], "amount": eur("200.00")}),

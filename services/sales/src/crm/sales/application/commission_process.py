@@ -212,11 +212,11 @@ class CommissionProcess:
         payment: tuple[str, str] | None,
     ) -> None:
         tenant = envelope.tenant
+        plans = await self._plans(tenant)
+        if plans is None:  # a tenant without plans pays no commission
+            return
         order = await self.orders.load(order_id, tenant=tenant)
         o = order.state
-        plans = await self._plans(tenant)
-        if plans is None:
-            return
         shares, _ = await self._shares(order, tenant)
         for share in shares:
             found = plan_for(plans.state, share.rep_id, day, o.currency)
