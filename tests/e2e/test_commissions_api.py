@@ -252,7 +252,7 @@ async def rebuilt_the_same(platform: Platform) -> None:
     assert after == before
 
 
-async def test_booked_commission_is_held_until_paid_then_clawed_back_on_cancellation(
+async def test_booked_commission_is_held_until_paid_then_clawed_back_on_cancellation_or_return(
     api: Api, as_user: Users
 ) -> None:
     boss, rep = as_user("boss"), as_user("rep-1", Role.SALES_REP)
@@ -302,6 +302,29 @@ async def test_booked_commission_is_held_until_paid_then_clawed_back_on_cancella
     await ok(await rep.post(f"/orders/{unpaid['id']}/cancel"))
     march = await until(lambda: statement(boss, "rep-1-2026-03"), lambda s: s.get("entries") == 5)
     assert money(march, "held", "payable") == ("10.00", "0.00")
+
+    # paid, shipped, delivered and returned: 80.00 x 5 % = 4.00 held, released, clawed back
+    kept = await order_of(rep, boss, "80.00")
+    bill = await ok(await rep.post("/invoices", json={"order_id": kept}), 201)
+    await ok(
+        await rep.post("/payments", json={"invoice_id": bill["id"], "amount": eur("80.00")}), 201
+    )
+    for step in ("ship", "deliver"):
+        await ok(await rep.post(f"/orders/{kept}/{step}"))
+    await ok(await rep.post(f"/orders/{kept}/return", json={"reason": "broken"}))
+    march = await until(lambda: statement(boss, "rep-1-2026-03"), lambda s: s.get("entries") == 8)
+    assert money(march, "held", "released", "clawed_back", "payable") == (
+        "14.00",
+        "14.00",
+        "-14.00",
+        "0.00",
+    )
+    returned = await ok(
+        await rep.get("/commissions/earnings", params={"order_id": kept, "kind": "clawed_back"})
+    )
+    assert [(e["reason"], e["commission"]["amount"]) for e in returned["items"]] == [
+        ("return", "-4.00")
+    ]
 
 
 async def test_a_plan_change_pays_from_its_date_and_teams_see_their_own(
