@@ -137,6 +137,11 @@ def value_currency(docs: Sequence[Mapping[str, Any]], wanted: str | None) -> str
     return str(min(counts, key=lambda c: (-counts[c], c)))
 
 
+CREDIBLE_VALUE = 1e15
+"""No customer's expected lifetime value reaches this in any currency: a model that says
+so has been fitted on too little (and the figure would not fit a money decimal either)."""
+
+
 def value_customers(
     docs: Sequence[Mapping[str, Any]],
     bg: BgNbdParams,
@@ -171,6 +176,16 @@ def value_customers(
     value, purchases, spend = lifetime_value(
         bg, gg, xs, t_x, ages, spend_count, average, policy, unit_days=UNIT_DAYS
     )
+    finite = np.isfinite(value)
+    if not (np.all(finite) and np.all(np.abs(value) < CREDIBLE_VALUE)):
+        # a fit on a short or odd history can put its parameters where the expectation
+        # explodes (seen on 20 customers over 3 months): no value rather than a wrong one
+        worst = "not a number" if not np.all(finite) else f"{float(np.max(np.abs(value))):.3g}"
+        raise RuleViolated(
+            f"the models fitted on this tenant's orders in {currency} give lifetime values"
+            f" beyond any credible range ({worst}): too little history to value customers yet",
+            code="value_model_unavailable",
+        )
     clvs = [money(float(v)) for v in value]
     tier_of = tiers(clvs, policy)
     rows: list[ValueRow] = []
