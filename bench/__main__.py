@@ -31,6 +31,7 @@ GROUPS = {
     "imports": "bench.imports",
     "reminders": "bench.reminders",
     "as_of": "bench.as_of",
+    "webhooks": "bench.webhooks",
 }
 
 

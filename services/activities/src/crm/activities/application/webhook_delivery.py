@@ -1,7 +1,8 @@
 """The webhook deliverer: POSTs each subscribed event to its subscription's URL, signed.
 
 For each enabled subscription it follows the event log from the subscription's checkpoint
-(``webhook:<id>`` in the read store, moved only after the receiver acknowledged with a 2xx),
+(``webhook:<id>`` in the read store, moved only past events the receiver acknowledged with a
+2xx, every ``COMMIT_EVERY`` of them and at the end of each run),
 and delivers the events of the subscription's tenant and types one at a time, in log order.
 A failed attempt (no answer, not a 2xx, the URL no longer allowed) is retried with
 exponential backoff and jitter (1, 2, 4... s up to ``max_delay``); the subscription waits
@@ -14,7 +15,7 @@ Every body is the event's envelope as the relay publishes it on Kafka (personal 
 sealed), with the Standard Webhooks headers ``webhook-id`` (the event id, the same on every
 retry and replay: receivers deduplicate by it), ``webhook-timestamp`` and
 ``webhook-signature``. At least once: a deliverer that dies after the receiver answered and
-before its checkpoint moved delivers that event again.
+before its checkpoint moved delivers those events (at most ``COMMIT_EVERY``) again.
 
 Of several replicas one delivers a subscription at a time: it takes the subscription's lease
 (``webhooklease-<id>``, :class:`~crm.activities.domain.webhooks.WebhookLease`) before it
@@ -65,6 +66,9 @@ from crm.kernel.scheduling import tick_forever
 log = logging.getLogger(__name__)
 
 ACTOR = "process:activities-webhooks"
+COMMIT_EVERY = 20
+"""The checkpoint is committed at the end of a tick's run and after every this many
+acknowledged events: a deliverer that dies delivers at most these again."""
 
 DELIVERIES = Counter(
     "crm_webhook_deliveries_total",
@@ -218,6 +222,8 @@ class WebhookDeliverer:
             await self._redeliver(client, webhook_id, tenant, state, position, now, tally)
         started = time.monotonic()
         positions = {e.position for e in due}
+        passed = checkpoint.position
+        unsaved = 0
         for envelope in page:
             if time.monotonic() - started > LEASE.total_seconds() / 2:
                 break  # the lease is renewed at the next tick, before it runs out
@@ -225,8 +231,14 @@ class WebhookDeliverer:
                 client, webhook_id, state, envelope, now, tally
             )
             if not done:
-                return checkpoint.position
-            checkpoint = await self._commit(name, envelope.position, checkpoint)
+                break
+            passed = envelope.position
+            unsaved += envelope.position in positions
+            if unsaved >= COMMIT_EVERY:
+                checkpoint = await self._commit(name, passed, checkpoint)
+                unsaved = 0
+        if passed != checkpoint.position:
+            checkpoint = await self._commit(name, passed, checkpoint)
         return checkpoint.position
 
     async def _deliver_due(
