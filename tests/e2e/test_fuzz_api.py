@@ -51,8 +51,6 @@ KNOWN_FAILURES: dict[str, str] = {
     **{
         f"GET /analytics/{path}": _CSV
         for path in (
-            "customers",
-            "churn/warnings",
             "churn/report",
             "funnel",
             "reports/customers",

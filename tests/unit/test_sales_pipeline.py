@@ -186,7 +186,8 @@ def test_no_clash_with_the_order_to_cash_events_of_the_same_context() -> None:
 
 
 def test_only_the_lead_contact_is_personal_data() -> None:
-    assert LeadCaptured.personal_fields == {"name", "email", "phone"}
+    # and the personal custom fields, sealed together
+    assert LeadCaptured.personal_fields == {"name", "email", "phone", "custom_personal"}
     assert LeadConversionRequested.personal_fields == {
         "contact_name",
         "contact_email",

@@ -7,6 +7,7 @@ from fastapi import APIRouter
 
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
+from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.directory import CustomerDirectory, Customers
 from crm.kernel.http import Authenticator
 from crm.kernel.http.routers import merged
@@ -66,7 +67,7 @@ def pipeline_tables(runtime: Runtime) -> list[CommandTable[Any]]:
     pipeline = tenant_pipeline(runtime.commands.repository(Pipeline))
     customers = Customers(runtime, CUSTOMER_DIRECTORY)
     return [
-        lead_commands(customers),
+        lead_commands(customers, DefinitionsOf(runtime.store, runtime.codec)),
         opportunity_commands(pipeline, customers),
         pipeline_commands(),
         campaign_commands(),

@@ -12,13 +12,14 @@ from __future__ import annotations
 
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.events.base import DomainEvent, OptionalPersonal, Personal
+from crm.events.customer import CustomValue
 from crm.events.money import Money
-from crm.events.registry import event
+from crm.events.registry import event, upcaster
 
 StageName = str
 Probability = Annotated[int, Field(ge=0, le=100, description="percent")]
@@ -29,7 +30,23 @@ PERIOD_PATTERN = r"^\d{4}-(0[1-9]|1[0-2]|Q[1-4])$"
 # -- leads ---------------------------------------------------------------------------------------
 
 
-@event("sales.lead.captured")
+@event("sales.lead.captured", version=1)
+class LeadCapturedV1(DomainEvent):
+    """Without custom fields; read as v2 through the upcaster below (none given)."""
+
+    name: Personal
+    email: OptionalPersonal = None
+    phone: OptionalPersonal = None
+    company: str | None = None
+    title: str | None = None
+    source: str | None = None
+    campaign_id: str | None = None
+    owner_id: str
+    team_id: str | None = None
+    """The sales team the lead belongs to (its creator's): whose manager sees it."""
+
+
+@event("sales.lead.captured", version=2)
 class LeadCaptured(DomainEvent):
     """A prospect came in. The contact (``name``, ``email``, ``phone``) is personal data of
     the lead: erasing the lead's key erases it in every event."""
@@ -44,6 +61,15 @@ class LeadCaptured(DomainEvent):
     owner_id: str
     team_id: str | None = None
     """The sales team the lead belongs to (its creator's): whose manager sees it."""
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+    """The tenant's custom fields of leads that are not personal data, by key."""
+    custom_personal: OptionalPersonal = None
+    """The personal ones: one JSON object by key, sealed with the lead's key."""
+
+
+@upcaster("sales.lead.captured", from_version=1)
+def _captured_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # no custom fields
 
 
 @event("sales.lead.qualified")

@@ -361,6 +361,34 @@ def personal_values(sealed: str | None) -> dict[str, Any]:
     return {k: tuple(v) if isinstance(v, list) else v for k, v in found.items()}
 
 
+_MONEY = re.compile(r"^-?[0-9]+(\.[0-9]+)? [A-Z]{3}$")
+
+
+def doc_fields(public: Mapping[str, Any], sealed: str | None) -> dict[str, Any]:
+    """What a read model keeps of a record's custom values (from its event's ``custom`` and
+    ``custom_personal``): ``custom`` (all of them), ``custom_personal_keys`` (which are
+    personal: redacted and erased with the subject) and ``custom_sort`` (money amounts as
+    numbers, what a sort by them orders on)."""
+    personal = personal_values(sealed)
+    custom = {**public, **personal}
+    return {
+        "custom": custom,
+        "custom_personal_keys": sorted(personal),
+        "custom_sort": {
+            k: float(v.split()[0])
+            for k, v in custom.items()
+            if isinstance(v, str) and _MONEY.match(v)
+        },
+    }
+
+
+def without_personal(doc: Mapping[str, Any]) -> dict[str, Any]:
+    """``doc`` without its personal custom values (its subject was erased)."""
+    personal = set(doc.get("custom_personal_keys") or ())
+    custom = {k: v for k, v in (doc.get("custom") or {}).items() if k not in personal}
+    return {**doc, "custom": custom, "custom_personal_keys": []}
+
+
 def filter_value(definition: FieldDefinition, raw: str) -> dict[str, Any]:
     """A list route's ``custom.<key>=raw`` as a read-model condition on ``custom.<key>``: a
     multi-choice field holds the choice, any other equals the value (in canonical form)."""
@@ -369,6 +397,25 @@ def filter_value(definition: FieldDefinition, raw: str) -> dict[str, Any]:
     if definition.type is FieldType.MULTI_CHOICE:
         return {"$and": [{path: {"$contains": v}} for v in value]}  # type: ignore[union-attr]
     return {path: value}
+
+
+def custom_filters(
+    state: CustomFieldsState, entity: FieldEntity, sees_personal: bool, wanted: Mapping[str, str]
+) -> list[dict[str, Any]]:
+    """The read-model conditions of a list route's ``custom.<key>=value`` parameters: a key
+    no live field of ``entity`` has is a 422 naming it, a personal one is refused (403) to
+    whoever may not see it."""
+    conditions = []
+    for key, raw in wanted.items():
+        found = state.get(entity, key)
+        if found is None or found.retired:
+            raise InvalidCommand(
+                f"custom.{key}", f"is not a custom field of {entity.value}s", location="query"
+            )
+        if found.personal and not sees_personal:
+            raise Forbidden(f"your role may not filter by {key}")
+        conditions.append(filter_value(found, raw))
+    return conditions
 
 
 def sort_path(definition: FieldDefinition) -> str:

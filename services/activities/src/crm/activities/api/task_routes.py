@@ -36,7 +36,7 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, PageLimit, listed
 from crm.kernel.http.params import Offset, checked_sort
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
@@ -93,7 +93,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         command = CancelTask(str(task_id), body.reason if body else None)
         return accepted(await bus.execute(command, ctx), response)
 
-    @api.get("/tasks", response_model=PageOf[TaskDoc])
+    @api.get("/tasks", response_model=PageOf[TaskDoc], responses=EXPORT_RESPONSES)
     async def list_tasks(
         actor: Who,
         _: int = consistent,

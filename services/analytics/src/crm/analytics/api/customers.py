@@ -41,7 +41,7 @@ from crm.kernel.as_of import about, replay
 from crm.kernel.auth import Actor
 from crm.kernel.http import Authenticator, PageOf
 from crm.kernel.http.consistency import ReadConsistency
-from crm.kernel.http.export import ListFormat, export_response
+from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, export_response
 from crm.kernel.http.params import Offset
 from crm.kernel.runtime import Runtime
 
@@ -89,7 +89,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         now = runtime.clock.now()
         return await reads.customer_360(actor, customer_id, min(as_of or now, now))
 
-    @api.get("/customers", response_model=PageOf[CustomerRow])
+    @api.get("/customers", response_model=PageOf[CustomerRow], responses=EXPORT_RESPONSES)
     async def customers(
         actor: Who,
         _: int = consistent,
@@ -132,7 +132,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         rows = await reads.customers(actor, wanted, sort=sort, limit=size, offset=offset)
         return {"items": rows.items, "total": rows.total, "limit": size, "offset": offset}
 
-    @api.get("/churn/warnings", response_model=PageOf[WarningRow])
+    @api.get("/churn/warnings", response_model=PageOf[WarningRow], responses=EXPORT_RESPONSES)
     async def churn_warnings(
         actor: Who,
         _: int = consistent,

@@ -45,6 +45,7 @@ from crm.kernel.http import (
     if_match,
 )
 from crm.kernel.http.export import (
+    EXPORT_RESPONSES,
     ListFormat,
     PageLimit,
     columns_of,
@@ -102,6 +103,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     @api.get(
         "",
         response_model=PageOf[CustomerDoc],
+        responses=EXPORT_RESPONSES,
         openapi_extra=query_prefixes(CUSTOM),
         description="Filter by a custom field with `custom.<key>=<value>` (a multi-choice "
         "field: the customers having that choice); sort by one with `sort=custom.<key>`.",

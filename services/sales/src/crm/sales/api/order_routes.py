@@ -19,7 +19,7 @@ from crm.kernel.http import (
     accepted,
     checked_sort,
 )
-from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, PageLimit, listed
 from crm.kernel.http.params import Offset
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
@@ -131,7 +131,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/products")
 
-    @api.get("/products", response_model=PageOf[ProductDoc])
+    @api.get("/products", response_model=PageOf[ProductDoc], responses=EXPORT_RESPONSES)
     async def list_products(
         actor: Who,
         _: int = consistent,
@@ -177,7 +177,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await bus.execute(CreatePriceBook(body.name, body.currency), ctx)
         return accepted(result, response, created_under="/price-books")
 
-    @api.get("/price-books", response_model=PageOf[PriceBookDoc])
+    @api.get("/price-books", response_model=PageOf[PriceBookDoc], responses=EXPORT_RESPONSES)
     async def list_price_books(
         actor: Who,
         _: int = consistent,
@@ -225,7 +225,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/quotes")
 
-    @api.get("/quotes", response_model=PageOf[QuoteDoc])
+    @api.get("/quotes", response_model=PageOf[QuoteDoc], responses=EXPORT_RESPONSES)
     async def list_quotes(
         actor: Who,
         _: int = consistent,
@@ -316,7 +316,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/orders")
 
-    @api.get("/orders", response_model=PageOf[OrderDoc])
+    @api.get("/orders", response_model=PageOf[OrderDoc], responses=EXPORT_RESPONSES)
     async def list_orders(
         actor: Who,
         _: int = consistent,
@@ -380,7 +380,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await bus.execute(IssueInvoice(body.order_id, body.due_date), ctx)
         return accepted(result, response, created_under="/invoices")
 
-    @api.get("/invoices", response_model=PageOf[InvoiceDoc])
+    @api.get("/invoices", response_model=PageOf[InvoiceDoc], responses=EXPORT_RESPONSES)
     async def list_invoices(
         actor: Who,
         _: int = consistent,
@@ -445,7 +445,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             version=answer.version,
         )
 
-    @api.get("/payments", response_model=PageOf[PaymentItem])
+    @api.get("/payments", response_model=PageOf[PaymentItem], responses=EXPORT_RESPONSES)
     async def list_payments(
         actor: Who,
         _: int = consistent,

@@ -8,9 +8,11 @@ each read takes ``min_position`` to read its own write and answers the read mode
 from typing import Annotated, Any, Literal
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
+from crm.events.custom_fields import FieldEntity
 from crm.kernel.auth import Actor
+from crm.kernel.custom_fields import DefinitionsOf, custom_filters
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import (
     Authenticator,
@@ -21,10 +23,12 @@ from crm.kernel.http import (
     accepted,
     if_match,
 )
-from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, PageLimit, listed
 from crm.kernel.http.params import Offset
+from crm.kernel.http.query import query_prefixes
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
+from crm.kernel.redaction import PersonalKind, sees
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.kernel.tenancy import tenant_own
@@ -94,6 +98,7 @@ Filter = Annotated[str | None, Query(max_length=200)]
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = api_router()
     bus = runtime.commands
+    definitions = DefinitionsOf(runtime.store, runtime.codec)
     queries = PipelineQueries(
         runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline)
     )
@@ -118,12 +123,21 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             source=body.source,
             campaign_id=body.campaign_id,
             owner_id=body.owner_id,
+            custom=body.custom,
         )
         result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/leads")
 
-    @api.get("/leads", response_model=PageOf[LeadDoc], tags=["leads"])
+    @api.get(
+        "/leads",
+        response_model=PageOf[LeadDoc],
+        responses=EXPORT_RESPONSES,
+        tags=["leads"],
+        openapi_extra=query_prefixes("custom."),
+        description="Filter by a custom field of leads with `custom.<key>=<value>`.",
+    )
     async def list_leads(
+        request: Request,
         actor: Who,
         _: int = leads_read,
         owner_id: Filter = None,
@@ -138,7 +152,28 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
         format: ListFormat = "json",
     ) -> dict[str, Any] | Response:
-        flt = LeadFilter(owner_id=owner_id, status=status, source=source, campaign_id=campaign_id)
+        wanted = {
+            k.removeprefix("custom."): v
+            for k, v in request.query_params.items()
+            if k.startswith("custom.")
+        }
+        custom = (
+            custom_filters(
+                await definitions(actor.tenant),
+                FieldEntity.LEAD,
+                sees(actor, PersonalKind.CONTACT),
+                wanted,
+            )
+            if wanted
+            else []
+        )
+        flt = LeadFilter(
+            owner_id=owner_id,
+            status=status,
+            source=source,
+            campaign_id=campaign_id,
+            custom=tuple(custom),
+        )
 
         async def search(at: int, size: int) -> Page:
             return await queries.leads(actor, flt, Paging(sort, size, at))
@@ -219,7 +254,12 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/opportunities")
 
-    @api.get("/opportunities", response_model=PageOf[OpportunityDoc], tags=["opportunities"])
+    @api.get(
+        "/opportunities",
+        response_model=PageOf[OpportunityDoc],
+        tags=["opportunities"],
+        responses=EXPORT_RESPONSES,
+    )
     async def list_opportunities(
         actor: Who,
         _: int = opportunities_read,
@@ -367,7 +407,12 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/campaigns")
 
-    @api.get("/campaigns", response_model=PageOf[CampaignDoc], tags=["campaigns"])
+    @api.get(
+        "/campaigns",
+        response_model=PageOf[CampaignDoc],
+        tags=["campaigns"],
+        responses=EXPORT_RESPONSES,
+    )
     async def list_campaigns(
         actor: Who,
         _: int = campaigns_read,
@@ -418,7 +463,9 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await bus.execute(command, ctx)
         return accepted(tenant_own(result), response, created_under="/targets")
 
-    @api.get("/targets", response_model=PageOf[TargetDoc], tags=["targets"])
+    @api.get(
+        "/targets", response_model=PageOf[TargetDoc], tags=["targets"], responses=EXPORT_RESPONSES
+    )
     async def list_targets(
         actor: Who,
         _: int = targets_read,

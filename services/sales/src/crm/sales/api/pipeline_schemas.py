@@ -7,7 +7,7 @@ the one bound, anything else (a JSON number, an exponent) a 422 naming the amoun
 from __future__ import annotations
 
 from datetime import date
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
@@ -37,6 +37,11 @@ class NewLead(Body):
     source: Short | None = None
     campaign_id: Id | None = None
     owner_id: Id | None = Field(default=None, description="The owning rep; default: you")
+    custom: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="The tenant's custom fields of leads by key (GET /custom-fields?entity=lead)",
+    )
 
 
 class Qualification(Body):

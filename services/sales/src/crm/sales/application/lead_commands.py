@@ -9,12 +9,16 @@ the domain treats a repeated request, or a repeated completion, as done.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from uuid import uuid4
 
+from crm.events.custom_fields import FieldEntity
 from crm.events.money import Money
 from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.custom_fields import CheckedValues, CustomFieldsState, check_values
 from crm.kernel.directory import Customers
 from crm.kernel.errors import Forbidden
 from crm.kernel.repository import CommandContext
@@ -38,6 +42,8 @@ class CaptureLead:
     owner_id: str | None = None
     """The owning rep; None: whoever captures it."""
     lead_id: str = field(default_factory=_new_id)
+    custom: Mapping[str, Any] = field(default_factory=dict)
+    """Values of the tenant's custom fields of leads, by key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -85,7 +91,23 @@ def conversion_of(lead_id: str, existing_customer_id: str | None) -> tuple[str, 
     return customer_id, opportunity_id, True
 
 
-def _capture(lead: Lead, cmd: CaptureLead, ctx: CommandContext) -> None:
+async def _no_fields(tenant: str) -> CustomFieldsState:
+    return CustomFieldsState()
+
+
+def _capturing(
+    definitions: Callable[[str], Awaitable[CustomFieldsState]],
+) -> Callable[[Lead, CaptureLead, CommandContext], Awaitable[None]]:
+    async def capture(lead: Lead, cmd: CaptureLead, ctx: CommandContext) -> None:
+        custom = check_values(await definitions(ctx.tenant), FieldEntity.LEAD, cmd.custom)
+        _capture(lead, cmd, ctx, custom)
+
+    return capture
+
+
+def _capture(
+    lead: Lead, cmd: CaptureLead, ctx: CommandContext, custom: CheckedValues | None = None
+) -> None:
     owner, team = owner_for_new(ctx, cmd.owner_id, what="lead")
     lead.capture(
         name=cmd.name,
@@ -97,6 +119,7 @@ def _capture(lead: Lead, cmd: CaptureLead, ctx: CommandContext) -> None:
         source=cmd.source,
         campaign_id=cmd.campaign_id,
         team_id=team,
+        custom=custom,
     )
 
 
@@ -104,9 +127,13 @@ def _complete(lead: Lead, cmd: CompleteLeadConversion, ctx: CommandContext) -> N
     lead.complete_conversion(customer_id=cmd.customer_id, opportunity_id=cmd.opportunity_id)
 
 
-def lead_commands(customers: Customers) -> CommandTable[Lead]:
+def lead_commands(
+    customers: Customers,
+    definitions: Callable[[str], Awaitable[CustomFieldsState]] = _no_fields,
+) -> CommandTable[Lead]:
     """The table of leads; ``customers`` is the directory an ``existing_customer_id`` must be
-    in, for the actor."""
+    in, for the actor; a new lead's custom values are checked against ``definitions`` (the
+    tenant's custom fields)."""
 
     async def convert(lead: Lead, cmd: ConvertLead, ctx: CommandContext) -> None:
         if scoped_to_own(ctx) and cmd.owner_id not in (None, ctx.actor):
@@ -128,7 +155,7 @@ def lead_commands(customers: Customers) -> CommandTable[Lead]:
         id_field="lead_id",
     )
     work = SalesAction.WORK
-    t.on(CaptureLead, Expect.NEW, work, _capture)
+    t.on(CaptureLead, Expect.NEW, work, _capturing(definitions))
     t.on(QualifyLead, Expect.EXISTING, work, lambda lead, c, _: lead.qualify(c.note))
     t.on(DisqualifyLead, Expect.EXISTING, work, lambda lead, c, _: lead.disqualify(c.reason))
     t.on(ConvertLead, Expect.EXISTING, work, convert)

@@ -19,9 +19,11 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Literal
 
+from crm.events import ERASED
 from crm.events.sales import StageDefinition
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
+from crm.kernel.custom_fields import without_personal
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.http import checked_sort
@@ -67,6 +69,8 @@ class LeadFilter:
     campaign_id: str | None = None
     customer_id: str | None = None
     """The customer the lead was converted into or for."""
+    custom: tuple[dict[str, Any], ...] = ()
+    """Conditions on the lead's custom fields (:func:`crm.kernel.custom_fields.custom_filters`)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -121,7 +125,9 @@ class PipelineQueries:
         self.pipelines = pipelines
 
     async def _unerased_leads(self, docs: list[Document]) -> list[Document]:
-        return await redact_erased(self.keys, docs, lead_subject, LEAD_PERSONAL_FIELDS)
+        shown = await redact_erased(self.keys, docs, lead_subject, LEAD_PERSONAL_FIELDS)
+        # an erased lead's personal custom values go with its contact
+        return [without_personal(d) if d.get("name") == ERASED else d for d in shown]
 
     async def _find(
         self,
@@ -165,6 +171,7 @@ class PipelineQueries:
                 campaign_id=flt.campaign_id,
                 customer_id=flt.customer_id,
             ),
+            *flt.custom,
         ]
         if visible := POLICY.visibility_filter(actor):
             conditions.append(visible)

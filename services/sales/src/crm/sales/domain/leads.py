@@ -25,6 +25,7 @@ from crm.events.sales import (
     LeadQualified,
 )
 from crm.kernel.aggregate import Aggregate
+from crm.kernel.custom_fields import CheckedValues
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.sales.domain.checks import optional_text, positive, required_text
 
@@ -138,7 +139,9 @@ class Lead(Aggregate[LeadState]):
         source: str | None = None,
         campaign_id: str | None = None,
         team_id: str | None = None,
+        custom: CheckedValues | None = None,
     ) -> None:
+        """``custom``: the values already checked against the tenant's definitions."""
         if self.state.captured:
             raise RuleViolated(f"lead {self.id} already exists", code="already_exists")
         clean_email = optional_text(email, "email")
@@ -155,6 +158,8 @@ class Lead(Aggregate[LeadState]):
                 campaign_id=optional_text(campaign_id, "campaign_id"),
                 owner_id=required_text(owner_id, "owner_id"),
                 team_id=optional_text(team_id, "team_id"),
+                custom=custom.public if custom else {},
+                custom_personal=custom.personal_json if custom else None,
             )
         )
 

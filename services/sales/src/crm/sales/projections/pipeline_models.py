@@ -14,7 +14,7 @@ the figures a pipeline review sorts and sums.
 from __future__ import annotations
 
 from decimal import Decimal
-from typing import Annotated, Literal, NotRequired, TypeVar
+from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -44,6 +44,7 @@ from crm.events.sales import (
     TargetRevised,
     TargetSet,
 )
+from crm.kernel.custom_fields import doc_fields
 from crm.kernel.handlers import DocKey, Handlers, stream_key
 from crm.kernel.read_store import CollectionSpec, Index
 from crm.kernel.tenancy import local_id
@@ -101,6 +102,10 @@ class LeadDoc(TypedDict):
     title: str | None
     source: str | None
     campaign_id: str | None
+    custom: NotRequired[dict[str, Any]]
+    """The tenant's custom fields of leads by key (canonical values)."""
+    custom_personal_keys: NotRequired[Annotated[list[str], Hidden]]
+    custom_sort: NotRequired[Annotated[dict[str, float], Hidden]]
     status: Literal["open", "qualified", "disqualified", "converting", "converted"]
     qualified_note: str | None
     disqualified_reason: str | None
@@ -143,6 +148,7 @@ def lead_captured(
         updated_at="",
         version=0,
     )
+    new.update(doc_fields(event.custom, event.custom_personal))  # type: ignore[typeddict-item]
     return _touch(new, envelope)
 
 
@@ -197,7 +203,7 @@ def lead_converted(
 
 class LeadsProjection:
     name = LEADS
-    version = 1
+    version = 2
     collections = (
         CollectionSpec(
             LEADS,

@@ -16,7 +16,7 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, PageLimit, listed
 from crm.kernel.http.params import Offset, checked_sort
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
@@ -92,7 +92,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         command = RetireArticle(str(article_id), body.reason if body else None)
         return accepted(await bus.execute(command, ctx), response)
 
-    @api.get("/kb/articles", response_model=PageOf[ArticleDoc])
+    @api.get("/kb/articles", response_model=PageOf[ArticleDoc], responses=EXPORT_RESPONSES)
     async def list_articles(
         actor: Who,
         _: int = consistent,

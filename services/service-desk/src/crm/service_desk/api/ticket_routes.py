@@ -27,7 +27,7 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, PageLimit, listed
 from crm.kernel.http.params import Offset, checked_sort
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
@@ -111,7 +111,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         )
         return accepted(await bus.execute(command, ctx), response, created_under="/tickets")
 
-    @api.get("/tickets", response_model=PageOf[TicketDoc])
+    @api.get("/tickets", response_model=PageOf[TicketDoc], responses=EXPORT_RESPONSES)
     async def list_tickets(
         actor: Who,
         _: int = consistent,
@@ -232,7 +232,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         response.status_code = 200
         return accepted(result, response)
 
-    @api.get("/sla/policies", response_model=PageOf[SlaPolicyDoc])
+    @api.get("/sla/policies", response_model=PageOf[SlaPolicyDoc], responses=EXPORT_RESPONSES)
     async def list_policies(
         actor: Who,
         _: int = consistent,
@@ -261,7 +261,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = tenant_own(await bus.execute(command, ctx))
         return accepted(result, response, created_under="/calendars")
 
-    @api.get("/calendars", response_model=PageOf[CalendarDoc])
+    @api.get("/calendars", response_model=PageOf[CalendarDoc], responses=EXPORT_RESPONSES)
     async def list_calendars(
         actor: Who,
         _: int = consistent,
@@ -300,7 +300,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         command = EndContract(customer_id, body.ended_on or ctx.now.date(), body.reason)
         return accepted(tenant_own(await bus.execute(command, ctx)), response)
 
-    @api.get("/contracts", response_model=PageOf[ContractDoc])
+    @api.get("/contracts", response_model=PageOf[ContractDoc], responses=EXPORT_RESPONSES)
     async def list_contracts(
         actor: Who,
         _: int = consistent,

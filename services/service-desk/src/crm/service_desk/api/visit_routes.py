@@ -17,7 +17,7 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.export import ListFormat, PageLimit, listed
+from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, PageLimit, listed
 from crm.kernel.http.params import Offset, checked_sort
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
@@ -83,7 +83,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         command = CancelVisit(str(visit_id), body.reason)
         return accepted(await bus.execute(command, ctx), response)
 
-    @api.get("/visits", response_model=PageOf[VisitDoc])
+    @api.get("/visits", response_model=PageOf[VisitDoc], responses=EXPORT_RESPONSES)
     async def list_visits(
         actor: Who,
         _: int = consistent,

@@ -63,6 +63,18 @@ MEDIA = {
 }
 CHUNK = 64 * 1024
 
+EXPORT_RESPONSES: dict[int | str, dict[str, Any]] = {
+    200: {
+        "description": "The JSON page, or (``format=csv``/``xlsx``) every row as a file",
+        "content": {
+            MEDIA["csv"]: {"schema": {"type": "string"}},
+            MEDIA["xlsx"]: {"schema": {"type": "string", "format": "binary"}},
+        },
+    }
+}
+"""The ``responses`` of a list route that exports: its OpenAPI description declares the CSV
+and xlsx answers beside the JSON page."""
+
 
 def _unwrapped(hint: Any) -> tuple[Any, bool]:
     """The type under ``Annotated``/``NotRequired``/``Optional``, and whether a field of it
@@ -267,6 +279,7 @@ def rows_of(items: Iterable[Mapping[str, Any]]) -> Rows:
 
 __all__ = [
     "EXPORT_PAGE",
+    "EXPORT_RESPONSES",
     "ListFormat",
     "PageLimit",
     "columns_of",
