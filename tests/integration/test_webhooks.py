@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import json
 import re
+import socket
 import threading
 from collections.abc import Iterator
 from dataclasses import replace
@@ -19,7 +20,8 @@ from typing import Any
 
 import httpx
 import pytest
-from prometheus_client import REGISTRY
+from prometheus_client import REGISTRY, generate_latest
+from prometheus_client.parser import text_string_to_metric_families
 from standardwebhooks import Webhook as Verifier
 from standardwebhooks.webhooks import WebhookVerificationError
 
@@ -180,6 +182,11 @@ async def test_deliveries_are_signed_retried_with_backoff_and_in_order(
     with pytest.raises(WebhookVerificationError):
         Verifier("whsec_" + "QUJD" * 8).verify(receiver.requests[0][1], receiver.requests[0][0])
     assert count("failed") - failed_before == 2
+    families = {f.name: f for f in text_string_to_metric_families(generate_latest().decode())}
+    for name in ("crm_webhook_deliveries", "crm_webhook_attempt_duration_seconds"):
+        labels = {k for sample in families[name].samples for k in sample.labels}
+        assert labels <= {"outcome", "le"}, labels  # no tenant, no subscription id
+    assert families["crm_webhook_lag_events"].samples[0].value >= 0
     assert await d.tick(T0 + timedelta(seconds=4)) == type(report)(T0 + timedelta(seconds=4))
 
 
@@ -443,3 +450,24 @@ async def test_the_console_page_for_admins(api: Api, receiver: Receiver) -> None
         await sign_in(browser, "boss")
         assert (await browser.get("/console/webhooks")).status_code == 403
         assert 'href="/console/webhooks"' not in (await browser.get("/console/")).text
+
+
+async def test_no_answer_and_a_redirect_are_failures(api: Api, receiver: Receiver) -> None:
+    closed = socket.socket()
+    closed.bind(("127.0.0.1", 0))
+    port = closed.getsockname()[1]
+    closed.close()  # nothing listens there now
+    await subscribe(api, f"http://127.0.0.1:{port}/hook")
+    await register_customer(api.platform, "c1")
+    d = deliverer(api.platform, max_attempts=2)
+    assert (await d.tick(T0)).failed == 1
+    (failing,) = d.failing.values()
+    assert "ConnectError" in failing.error
+    assert (await d.tick(T0 + timedelta(seconds=1))).dead_lettered == 1
+
+    await subscribe(api, receiver.url)
+    receiver.plan = [302]
+    other = deliverer(api.platform)
+    report = await other.tick(T0 + timedelta(seconds=120))
+    assert report.failed == 1
+    assert any(f.error == "HTTP 302" for f in other.failing.values())
