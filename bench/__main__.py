@@ -30,6 +30,7 @@ GROUPS = {
     "lead_scoring": "bench.lead_scoring",
     "imports": "bench.imports",
     "reminders": "bench.reminders",
+    "console": "bench.console_pages",
     "as_of": "bench.as_of",
     "webhooks": "bench.webhooks",
 }
