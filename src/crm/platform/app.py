@@ -105,8 +105,7 @@ def create_app(
         install(app, audit.router(platform.runtime, authenticate, tuple(platform.contexts)))
         if any(c.name == "customer" for c in platform.contexts):  # what an import creates
             install(app, imports.router(platform.runtime, authenticate, platform.settings.data_dir))
-            names = [c.name for c in platform.contexts]
-            install(app, subject_export.router(platform.runtime, authenticate, names))
+            install(app, subject_export.router(platform.runtime, authenticate, platform.contexts))
     sessions = install_console(app, platform) if console else None
     install_metrics(app, refreshers, obs)
     _install_middleware(app, platform, sessions)

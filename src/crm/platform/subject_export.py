@@ -23,7 +23,8 @@ from crm.analytics.application.customer_queries import CustomerQueries as Analyt
 from crm.customer.application.customer_commands import RecordDataExport
 from crm.customer.application.queries import CustomerQueries
 from crm.kernel.auth import Actor
-from crm.kernel.http import Authenticator, Commands
+from crm.kernel.context import BoundedContext
+from crm.kernel.http import Authenticator, Commands, ReadConsistency
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
 from crm.kernel.repository import CommandContext
@@ -166,17 +167,23 @@ def sections(runtime: Runtime, contexts: Sequence[str]) -> dict[str, Section]:
     return out
 
 
-def router(runtime: Runtime, authenticate: Authenticator, contexts: Sequence[str]) -> APIRouter:
+def router(
+    runtime: Runtime, authenticate: Authenticator, contexts: Sequence[BoundedContext]
+) -> APIRouter:
     api = api_router(prefix="/customers", tags=["customers"])
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
-    parts = sections(runtime, contexts)
+    parts = sections(runtime, [c.name for c in contexts])
+    consistent = Depends(ReadConsistency(runtime, *(p for c in contexts for p in c.projections)))
 
     @api.get("/{customer_id}/export", response_model=None)
-    async def export_subject(customer_id: UUID, actor: Who, ctx: Ctx) -> dict[str, Any]:
+    async def export_subject(
+        customer_id: UUID, actor: Who, ctx: Ctx, _: int = consistent
+    ) -> dict[str, Any]:
         """Everything held about the customer, by section (see the module's description);
-        recorded as ``customer.data_exported`` first. Admins only."""
+        recorded as ``customer.data_exported`` first. Admins only. ``min_position``: every
+        read model of the running contexts is waited for first (read-your-writes)."""
         cid = str(customer_id)
         recorded = await runtime.commands.execute(RecordDataExport(cid, tuple(parts)), ctx)
         held = {name: await read(actor, cid) for name, read in parts.items()}
