@@ -10,11 +10,14 @@ from datetime import UTC, datetime, timedelta
 
 import pytest
 
+from crm.analytics.application.churn_commands import RecordAssessment
+from crm.analytics.churn.assessment import Assessment
 from crm.customer.application.customer_commands import LogInteraction
 from crm.events import ERASED
 from crm.events.customer import Channel
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
+from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
 from tests.conftest import Api
@@ -145,3 +148,42 @@ async def test_the_past_360_view_of_one_customer_follows_their_tickets_streams(
     assert live["tickets"] == now_then["tickets"]
     assert live["tickets"]["open"] == 1
     assert (await view(opened))["tickets"]["open"] == 2
+
+
+async def test_the_churn_warnings_as_of_a_moment_are_the_assessments_recorded_by_then(
+    api: Api, platform: Platform, clock: ManualClock
+) -> None:
+    """A customer warned high, then assessed low: the warnings as of between still list
+    them, with the reason of then; now they do not."""
+    clock.set(datetime.now(UTC))
+    boss = api.as_user("boss", Role.MANAGER)
+    cid = (await boss.post("/customers", json={"name": "Ada"})).json()["id"]
+
+    async def assess(score: int, level: str, reason: str) -> None:
+        verdict = Assessment.from_dict(
+            {
+                "score": score,
+                "level": level,
+                "p_alive": 0.5,
+                "reasons": [{"code": "silence", "text": reason, "weight": 1.0}],
+            }
+        )
+        ctx = CommandContext(
+            actor="process:test", role=SYSTEM_ROLE, tenant="default", now=clock.now()
+        )
+        head = await platform.store.head_position()
+        await platform.runtime.commands.execute(RecordAssessment(cid, verdict, head), ctx)
+        await caught_up(platform, "customer_360")
+
+    await assess(85, "high", "no order for 9 months")
+    warned = await moment()
+    await assess(10, "low", "ordered again")
+
+    async def warnings(as_of: datetime | None) -> list[tuple[str, list[str]]]:
+        params = {} if as_of is None else {"as_of": as_of.isoformat()}
+        r = await boss.get("/analytics/churn/warnings", params=params)
+        assert r.status_code == 200, r.text
+        return [(w["customer_id"], [x["text"] for x in w["reasons"]]) for w in r.json()["items"]]
+
+    assert await warnings(warned) == [(cid, ["no order for 9 months"])]
+    assert await warnings(None) == []
