@@ -20,6 +20,7 @@ import kubernetes_validate
 import pytest
 from prometheus_client import REGISTRY
 
+import crm.activities.application.webhook_delivery  # the webhook metrics
 import crm.kernel.observability.metrics  # noqa: F401  (registers every crm_* metric)
 from tests.deploy.test_kubernetes import K8S, named, of_kind, overlay, rendered
 from tests.support.kustomize import Manifest
@@ -29,6 +30,7 @@ ALERTS = {
     "CrmProjectionLagging",
     "CrmReactionLagging",
     "CrmDeadLetters",
+    "CrmWebhookDeadLetters",
     "CrmRelayStalled",
     "CrmRelayPublishFailing",
     "CrmKafkaConsumerLag",
