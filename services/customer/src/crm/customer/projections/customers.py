@@ -29,7 +29,7 @@ from crm.events.customer import (
     CustomerUntagged,
     InteractionLogged,
 )
-from crm.kernel.custom_fields import personal_values
+from crm.kernel.custom_fields import doc_fields, without_personal
 from crm.kernel.handlers import DocKey, Handlers, stream_key
 from crm.kernel.read_store import CollectionSpec, Index
 
@@ -130,20 +130,10 @@ def _existing(doc: CustomerDoc | None, key: DocKey, envelope: EventEnvelope) -> 
     return doc.copy()
 
 
-_MONEY = re.compile(r"^-?[0-9]+(\.[0-9]+)? [A-Z]{3}$")
-
-
 def _with_custom(
     doc: CustomerDoc, event: CustomerRegistered | CustomerProfileUpdated
 ) -> CustomerDoc:
-    personal = personal_values(event.custom_personal)
-    doc["custom"] = {**event.custom, **personal}
-    doc["custom_personal_keys"] = sorted(personal)
-    doc["custom_sort"] = {
-        k: float(v.split()[0])
-        for k, v in doc["custom"].items()
-        if isinstance(v, str) and _MONEY.match(v)
-    }
+    doc.update(doc_fields(event.custom, event.custom_personal))  # type: ignore[typeddict-item]
     return doc
 
 
@@ -305,9 +295,7 @@ def erased(
     for f in PERSONAL_EXTRAS:
         new[f] = _erased(new[f])  # type: ignore[literal-required]
     # the personal custom values go (a rebuild reads them erased, and so finds none)
-    personal = set(new.get("custom_personal_keys", ()))
-    new["custom"] = {k: v for k, v in new.get("custom", {}).items() if k not in personal}
-    new["custom_personal_keys"] = []
+    new.update(without_personal(new))  # type: ignore[typeddict-item]
     new.update({"erased": True, "erased_at": envelope.occurred_at.isoformat()})
     return _touch(_keyed(new), envelope)
 
