@@ -4,7 +4,9 @@ over a small demo company, into ``docs/screenshots/`` (shown in the README)::
     .venv/bin/python -m tests.browser.screenshots
 
 Starts ``crm up --demo`` in a temporary directory (half a minute of demo generation), signs
-in as the demo's users with the demo password and saves one PNG per page and width."""
+in as the demo's users with the demo password and saves one PNG per page and width: a rep's
+pages, a rep reading Chinese, an agent's day, ticket queue and a ticket, an admin's users, a
+manager's analytics index, funnel and churn warnings."""
 
 from __future__ import annotations
 
@@ -77,6 +79,26 @@ def main() -> None:
                         page.goto(crm.url + path)
                         page.screenshot(path=OUT / f"{name}-{size}.png")
                         context.close()
+                    context = browser.new_context(viewport={"width": width, "height": height})
+                    page = context.new_page()
+                    sign_in(page, crm.url, "agent-jon")
+                    page.goto(crm.url + "/console/tickets")
+                    page.screenshot(path=OUT / f"tickets-{size}.png")
+                    ticket = page.get_by_role("table").get_by_role("link").first
+                    page.goto(crm.url + (ticket.get_attribute("href") or ""))
+                    page.screenshot(path=OUT / f"ticket-{size}.png")
+                    context.close()
+                    context = browser.new_context(viewport={"width": width, "height": height})
+                    page = context.new_page()
+                    sign_in(page, crm.url, "mgr-nora")
+                    for name, path in (
+                        ("analytics", "/console/analytics"),
+                        ("funnel", "/console/analytics/funnel"),
+                        ("churn-warnings", "/console/analytics/churn"),
+                    ):
+                        page.goto(crm.url + path)
+                        page.screenshot(path=OUT / f"{name}-{size}.png")
+                    context.close()
                 browser.close()
         finally:
             crm.stop()
