@@ -247,6 +247,15 @@ async def test_opportunity_scores_follow_interactions_and_a_fitted_model(
     assert touches["text"] == "2 calls, meetings or e-mails in 90 days"
     assert touches["text_zh"] == "近 90 天 2 次通话、会议或邮件"
 
+    # The console's pipeline board shows each card's score and its reasons.
+    await console_user(api, "alice", "sales_rep", "north")
+    async with own_client(api) as browser:
+        await sign_in(browser, "alice")
+        board = await browser.get("/console/pipeline")
+        assert board.status_code == 200, board.text
+        assert "<strong>20</strong>" in board.text
+        assert "<li>2 calls, meetings or e-mails in 90 days</li>" in board.text
+
     report = await ok(await ana.get("/analytics/leads/model"))
     lead = report["lead"]
     assert lead["model"]["model"] == "fitted"

@@ -30,6 +30,7 @@ from pydantic import ValidationError
 from starlette.datastructures import FormData
 
 from crm.analytics.application.customer_queries import CustomerQueries as AnalyticsQueries
+from crm.analytics.application.lead_score_queries import LeadScoreQueries
 from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.console.directory import UserDirectory, UserDirectoryProjection
 from crm.console.events import ROLES
@@ -870,10 +871,13 @@ def router(console: Console) -> APIRouter:
         by_stage: dict[str, list[Any]] = {s: [] for s in open_stages}
         for o in found.items:
             by_stage.setdefault(o["stage"], []).append(o)
+        board = [o["id"] for o in found.items]
+        scores = await LeadScoreQueries(console.runtime).of(actor.tenant, board)
         return console.render(
             visit,
             request,
             "pipeline.html",
+            scores=scores,
             by_stage=by_stage,
             stages=open_stages,
             done=done == "moved",
