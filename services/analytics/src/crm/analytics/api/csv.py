@@ -13,6 +13,7 @@ from typing import Any
 from fastapi import Response
 
 from crm.kernel.errors import InvalidCommand
+from crm.kernel.http.export import inert
 
 
 def cells(row: Mapping[str, Any], prefix: str = "") -> dict[str, str]:
@@ -42,7 +43,7 @@ def csv_response(
     writer.writerow(columns)
     for row in rows:
         flat = cells(row)
-        writer.writerow([flat.get(c, "") for c in columns])
+        writer.writerow([inert(flat.get(c, "")) for c in columns])
     return Response(
         buffer.getvalue(),
         media_type="text/csv; charset=utf-8",

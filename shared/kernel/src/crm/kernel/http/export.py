@@ -19,6 +19,7 @@ import asyncio
 import csv
 import io
 import json
+import re
 import tempfile
 import types
 import typing
@@ -143,8 +144,21 @@ def _scalar(value: Any) -> str | int | float | bool | None:
     return str(value)
 
 
+_FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
+_NUMBER = re.compile(r"[+-]?\d+(\.\d+)?([eE][+-]?\d+)?")
+
+
+def inert(text: str) -> str:
+    """A text cell a spreadsheet will not run as a formula (CSV injection): a value a
+    customer typed that starts like one (``=HYPERLINK(...)``, ``+1+1``, ``@SUM``) is prefixed
+    with an apostrophe, as OWASP advises; a number (``-20.00``, a refund) stays a number."""
+    if text.startswith(_FORMULA_START) and not _NUMBER.fullmatch(text):
+        return "'" + text
+    return text
+
+
 def text_cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
-    """A row's CSV cells, one per column."""
+    """A row's CSV cells, one per column (text that would start a formula made inert)."""
     out: list[str] = []
     for column in columns:
         value = _scalar(_value(row, column))
@@ -152,6 +166,8 @@ def text_cells(row: Mapping[str, Any], columns: Sequence[str]) -> list[str]:
             out.append("")
         elif isinstance(value, bool):
             out.append("true" if value else "false")
+        elif isinstance(value, str):
+            out.append(inert(value))
         else:
             out.append(str(value))
     return out
@@ -191,7 +207,7 @@ def _xlsx_body(
 
         def cell(value: Any) -> Any:
             value = _scalar(value)
-            if isinstance(value, str) and value.startswith("="):
+            if isinstance(value, str) and value.startswith(_FORMULA_START):
                 text = WriteOnlyCell(ws, value=value)
                 text.data_type = "s"  # text that looks like a formula stays text
                 return text
