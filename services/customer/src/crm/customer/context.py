@@ -1,6 +1,6 @@
 """The customer context as the platform wires it."""
 
-from crm.customer.api import custom_field_routes, routes
+from crm.customer.api import custom_field_routes, merge_routes, routes
 from crm.customer.application.customer_commands import customer_commands
 from crm.customer.application.duplicates import refuse_duplicates
 from crm.customer.application.reactions import reactions
@@ -12,7 +12,9 @@ from crm.kernel.http.routers import merged
 CONTEXT = BoundedContext(
     name="customer",
     router=lambda runtime, authenticate: merged(
-        routes.router(runtime, authenticate), custom_field_routes.router(runtime, authenticate)
+        merge_routes.router(runtime, authenticate),  # /customers/duplicates before /{id}
+        routes.router(runtime, authenticate),
+        custom_field_routes.router(runtime, authenticate),
     ),
     categories=frozenset({"customer", "customfields"}),
     commands=lambda runtime: [
@@ -20,6 +22,7 @@ CONTEXT = BoundedContext(
             runtime.codec,
             lambda ctx, profile, exclude: refuse_duplicates(runtime, ctx, profile, exclude=exclude),
             DefinitionsOf(runtime.store, runtime.codec),
+            runtime.commands,
         ),
         custom_field_commands(),
     ],

@@ -250,6 +250,40 @@ class CustomerDataExported(DomainEvent):
     reason: str | None = None
 
 
+@event("customer.marked_distinct")
+class CustomerMarkedDistinct(DomainEvent):
+    """An admin looked at this customer and ``other_id``, suspected duplicates, and decided
+    they are different people or companies: the pair leaves the list of suspected
+    duplicates."""
+
+    other_id: str
+
+
+@event("customer.merged_into")
+class CustomerMergedInto(DomainEvent):
+    """This customer was a duplicate of ``survivor_id`` and was merged into it (who and when
+    are the event's actor and time). From now on it accepts no command but an erasure, and
+    every read model counts its records as the survivor's."""
+
+    survivor_id: str
+
+
+@event("customer.absorbed")
+class CustomerAbsorbed(DomainEvent):
+    """``merged_id`` was merged into this customer (who and when are the event's actor and
+    time). What the survivor gained follows as its own events (``customer.tagged``,
+    ``customer.profile_updated``, ``customer.consent_recorded``); this one says why, and
+    names them: ``tags`` gained, profile fields ``filled`` (empty here, given there),
+    consent ``purposes`` taken over, and the merged customer's ``leads``, whose personal data
+    an erasure of the survivor erases too."""
+
+    merged_id: str
+    tags: tuple[str, ...] = ()
+    filled: tuple[str, ...] = ()
+    purposes: tuple[ConsentPurpose, ...] = ()
+    leads: tuple[str, ...] = ()
+
+
 CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     CustomerRegistered,
     CustomerProfileUpdated,
@@ -263,4 +297,7 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     CustomerErased,
     CustomerLeadLinked,
     CustomerDataExported,
+    CustomerMarkedDistinct,
+    CustomerMergedInto,
+    CustomerAbsorbed,
 )

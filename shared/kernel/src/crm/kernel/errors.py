@@ -27,6 +27,24 @@ class NotFound(CrmError):
     """The aggregate or document does not exist, or the actor may not know it exists (404)."""
 
 
+class Moved(CrmError):
+    """The record was merged into another, which answers for it now (308 to ``location``,
+    with ``details`` such as ``merged_into`` in the body)."""
+
+    def __init__(
+        self,
+        message: str,
+        location: str,
+        *,
+        code: str = "moved",
+        details: Mapping[str, object] | None = None,
+    ) -> None:
+        super().__init__(message)
+        self.location = location
+        self.code = code
+        self.details: Mapping[str, object] = details or {}
+
+
 class RuleViolated(CrmError):
     """A business rule refused the command in the aggregate's current state (409)."""
 

@@ -8,7 +8,7 @@ access rule and the domain action (see :mod:`crm.kernel.commands`).
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable, Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 from uuid import uuid4
@@ -20,9 +20,9 @@ from crm.events.customer import Channel, ConsentPurpose, Direction
 from crm.kernel.access import Principal
 from crm.kernel.auth import Role
 from crm.kernel.codec import EventCodec
-from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.commands import CommandBus, CommandTable, Expect
 from crm.kernel.custom_fields import CustomFieldsState, check_values
-from crm.kernel.errors import Forbidden, InvalidCommand
+from crm.kernel.errors import Forbidden, InvalidCommand, NotFound
 from crm.kernel.event_store import AppendResult
 from crm.kernel.repository import CommandContext
 
@@ -152,6 +152,35 @@ class RecordDataExport:
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class MergeCustomers:
+    """Merge ``merged_id``, a duplicate, into ``survivor_id`` (admins): recorded first on
+    the merged one (``customer.merged_into``: from then on it refuses every command but an
+    erasure), then the survivor absorbs it (:class:`AbsorbMerged`). Run again after a crash
+    in between, it finishes the absorption; run again after it completed, it is refused
+    (``customer_merged``)."""
+
+    survivor_id: str
+    merged_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AbsorbMerged:
+    """The merge's step on the survivor (run by :class:`MergeCustomers`, not a route)."""
+
+    survivor_id: str
+    merged_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class MarkDistinct:
+    """An admin's decision that ``other_id`` is not a duplicate of ``customer_id``: the
+    pair leaves the list of suspected duplicates."""
+
+    customer_id: str
+    other_id: str
+
+
 def _register_converted(c: Customer, cmd: RegisterConvertedLead, ctx: CommandContext) -> None:
     if c.state.registered and c.state.lead_id == cmd.lead_id:
         return  # an earlier delivery registered them
@@ -212,11 +241,52 @@ def customer_commands(
     codec: EventCodec,
     duplicates: DuplicateCheck = _no_check,
     definitions: Definitions = _no_fields,
+    bus: CommandBus | None = None,
 ) -> CommandTable[Customer]:
     """The table of the customer aggregate (``codec`` deletes keys after an erasure;
     ``duplicates`` checks registrations and profile edits, unless the command confirms the
     customer is distinct; ``definitions`` are the tenant's custom fields, which the
-    commands' custom values are checked against)."""
+    commands' custom values are checked against; ``bus`` runs the merge's and the
+    erasure's steps on the other customers they concern)."""
+
+    def steps() -> CommandBus:
+        if bus is None:
+            raise RuntimeError("the customer table was built without a bus: no merges")
+        return bus
+
+    async def other(ctx: CommandContext, customer_id: str) -> Customer:
+        return await steps().repository(Customer).load(customer_id, tenant=ctx.tenant)
+
+    async def finish_merge(cmd: MergeCustomers, ctx: CommandContext) -> None:
+        step = AbsorbMerged(cmd.survivor_id, cmd.merged_id)
+        await steps().run(step, replace(ctx, idempotency=None))
+
+    async def merge(c: Customer, cmd: MergeCustomers, ctx: CommandContext) -> None:
+        if not c.state.registered:
+            raise InvalidCommand("merged_id", f"customer {cmd.merged_id} does not exist")
+        if cmd.survivor_id == cmd.merged_id:
+            raise InvalidCommand("merged_id", "a customer cannot be merged into itself")
+        survivor = (await other(ctx, cmd.survivor_id)).state
+        if c.state.merged_into == cmd.survivor_id and cmd.merged_id not in survivor.absorbed:
+            # recorded before a crash cut the merge short: its step finishes it
+            await finish_merge(cmd, ctx)
+            return
+        c.merge_into(cmd.survivor_id, survivor)
+
+    async def absorb_merged(
+        c: Customer, cmd: MergeCustomers, ctx: CommandContext, _: AppendResult
+    ) -> None:
+        await finish_merge(cmd, ctx)
+
+    async def absorb(c: Customer, cmd: AbsorbMerged, ctx: CommandContext) -> None:
+        c.absorb(cmd.merged_id, (await other(ctx, cmd.merged_id)).state)
+
+    async def mark_distinct(c: Customer, cmd: MarkDistinct, ctx: CommandContext) -> None:
+        try:
+            state = (await other(ctx, cmd.other_id)).state
+        except NotFound:
+            raise InvalidCommand("other_id", f"customer {cmd.other_id} does not exist") from None
+        c.mark_distinct(cmd.other_id, state)
 
     async def register(c: Customer, cmd: RegisterCustomer, ctx: CommandContext) -> None:
         if Principal.of(ctx).role is Role.SALES_REP and cmd.owner_id not in (None, ctx.actor):
@@ -257,6 +327,9 @@ def customer_commands(
             await codec.erase(f"lead-{cmd.lead_id}")
 
     async def shred(c: Customer, cmd: EraseCustomer, ctx: CommandContext, _: AppendResult) -> None:
+        # the customers merged into this one are the same person: erased first, by their keys
+        for merged in sorted(c.state.absorbed):
+            await steps().run(EraseCustomer(merged, cmd.reason), replace(ctx, idempotency=None))
         # the customer's key last: once it is gone, every key of the person is
         for lead in sorted(c.state.leads):
             await codec.erase(f"lead-{lead}")
@@ -285,4 +358,14 @@ def customer_commands(
     t.on(
         EraseCustomer, Expect.EXISTING, Action.ERASE, lambda c, m, _: c.erase(m.reason), then=shred
     )
+    t.on(MarkDistinct, Expect.EXISTING, Action.MERGE, mark_distinct)
+    t.on(
+        MergeCustomers,
+        Expect.ANY,
+        Action.MERGE,
+        merge,
+        id=lambda m: m.merged_id,
+        then=absorb_merged,
+    )
+    t.on(AbsorbMerged, Expect.EXISTING, None, absorb, id=lambda m: m.survivor_id)
     return t

@@ -19,7 +19,7 @@ from crm.customer.projections.customers import COLLECTION, CustomersProjection
 from crm.kernel.access import Principal
 from crm.kernel.errors import RuleViolated
 from crm.kernel.projection import wait_until
-from crm.kernel.read_store import Query
+from crm.kernel.read_store import Query, find_all
 from crm.kernel.redaction import Who
 from crm.kernel.runtime import Runtime
 
@@ -43,7 +43,8 @@ async def find_duplicates(
     wait: bool = True,
 ) -> list[Candidate]:
     """The tenant's customers that are likely ``profile``, best first (at most 10);
-    ``exclude``: the customer being edited. Erased customers are never candidates.
+    ``exclude``: the customer being edited. Erased customers, and those merged into
+    another, are never candidates.
     ``wait=False``: the read model as it is (an import, which caught it up before its first
     row and matches its own rows itself, asks once per row and cannot wait each time)."""
     projection = CustomersProjection()
@@ -71,7 +72,7 @@ async def find_duplicates(
         page = await runtime.read_store.find(
             COLLECTION,
             Query.all_of(
-                [{"tenant": tenant}, {field: value}, {"erased": False}],
+                [{"tenant": tenant}, {field: value}, {"erased": False}, {"merged_into": None}],
                 sort="created_at",
                 limit=SCANNED_PER_KEY,
                 offset=0,
@@ -118,3 +119,67 @@ async def refuse_duplicates(
             code="possible_duplicate",
             details={"candidates": [shown(who, c) for c in candidates]},
         )
+
+
+@dataclass(frozen=True, slots=True)
+class SuspectedPair:
+    """Two customers that likely are one: ``first`` registered before ``second``."""
+
+    first: dict[str, Any]
+    second: dict[str, Any]
+    match: Match
+
+
+SHOWN = ("id", "name", "email", "phone", "company", "owner_id", "created_at")
+
+
+def pair_view(pair: SuspectedPair) -> dict[str, Any]:
+    return {
+        "customer_id": pair.first["id"],
+        "other_id": pair.second["id"],
+        "score": pair.match.score,
+        "reasons": list(pair.match.reasons),
+        "customers": [
+            {f: pair.first.get(f) for f in SHOWN},
+            {f: pair.second.get(f) for f in SHOWN},
+        ],
+    }
+
+
+async def suspected_pairs(runtime: Runtime, tenant: str) -> list[SuspectedPair]:
+    """Every pair of the tenant's customers that :func:`find_duplicates` would name as each
+    other's duplicates, scored the same way (best first), but those an admin marked
+    distinct; erased and merged customers are in none. Customers sharing a key are compared
+    among the first :data:`SCANNED_PER_KEY` of them (by registration) per key value."""
+    docs = await find_all(
+        runtime.read_store,
+        COLLECTION,
+        {"$and": [{"tenant": tenant}, {"erased": False}, {"merged_into": None}]},
+        sort=(("created_at", 1), ("id", 1)),
+    )
+    groups: dict[tuple[str, str], list[dict[str, Any]]] = {}
+    for doc in docs:
+        for field in ("email_key", "phone_key", "company_key"):
+            if doc.get(field):
+                group = groups.setdefault((field, doc[field]), [])
+                if len(group) < SCANNED_PER_KEY:
+                    group.append(dict(doc))
+    found: dict[tuple[str, str], SuspectedPair] = {}
+    for group in groups.values():
+        for i, first in enumerate(group):
+            keys = MatchKeys.of(first["name"], first["email"], first["phone"], first["company"])
+            for second in group[i + 1 :]:
+                pair = (first["id"], second["id"])
+                if pair in found or _distinct(first, second):
+                    continue
+                match = score(keys, second["id"], second)
+                if match is not None:
+                    found[pair] = SuspectedPair(first, second, match)
+    return sorted(
+        found.values(),
+        key=lambda p: (-p.match.score, p.first["created_at"], p.first["id"], p.second["id"]),
+    )
+
+
+def _distinct(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return b["id"] in (a.get("distinct_from") or ()) or a["id"] in (b.get("distinct_from") or ())

@@ -1,7 +1,7 @@
 """Object-level access rules, enforced here rather than in any UI.
 
-- admin and manager: every customer, every command; only admin erases personal data
-  and exports a customer's data for them.
+- admin and manager: every customer, every command; only admin erases personal data,
+  exports a customer's data for them, and lists, merges or separates duplicates.
 - sales_rep: sees and changes only customers they own and those in the shared pool; claims
   for themselves; registers customers for themselves or into the pool.
 - agent (service desk): sees every customer, logs interactions and records consent.
@@ -51,11 +51,13 @@ class Action(Enum):
     ERASE = "erase"
     EXPORT = "export"
     """Export everything held about a customer for them (a data subject access request)."""
+    MERGE = "merge"
+    """See the suspected duplicates, merge two customers, or decide they are distinct."""
 
 
 ROLE_ACTIONS: dict[Role, frozenset[Action]] = {
     Role.ADMIN: frozenset(Action),
-    Role.MANAGER: frozenset(Action) - {Action.ERASE, Action.EXPORT},
+    Role.MANAGER: frozenset(Action) - {Action.ERASE, Action.EXPORT, Action.MERGE},
     Role.SALES_REP: frozenset(
         {Action.VIEW, Action.REGISTER, Action.EDIT, Action.RELEASE, Action.CLAIM, Action.INTERACT}
     ),

@@ -24,7 +24,7 @@ from crm.kernel.access import Principal
 from crm.kernel.auth import Actor
 from crm.kernel.codec import EventCodec
 from crm.kernel.custom_fields import DefinitionsOf, FieldDefinition, filter_value, sort_path
-from crm.kernel.errors import InvalidCommand, NotFound
+from crm.kernel.errors import InvalidCommand, Moved, NotFound
 from crm.kernel.event_store import EventStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore, sort_order
 from crm.kernel.redaction import REDACTED, PersonalKind, refuse_unless_sees, sees
@@ -93,8 +93,39 @@ class CustomerQueries:
         return conditions, sort
 
     async def get(self, actor: Actor, customer_id: str) -> Document:
+        """The customer; one merged into another is a 308 to the survivor (``Location``,
+        and ``merged_into`` in the body). The survivor's interaction figures count those of
+        the customers merged into it."""
         doc = await self._visible(actor, customer_id)
+        survivor = doc.get("merged_into")
+        if survivor:
+            raise Moved(
+                f"customer {customer_id} was merged into customer {survivor}",
+                f"/customers/{survivor}",
+                code="customer_merged",
+                details={"merged_into": survivor},
+            )
+        if doc.get("absorbed"):
+            doc = {**doc, "interactions": await self._interaction_stats(doc)}
         return shown_custom(actor, CUSTOMER_PERSONAL.shown_to(actor, doc))
+
+    async def _interaction_stats(self, doc: Document) -> dict[str, Any]:
+        stats = dict(doc["interactions"])
+        by_channel = dict(stats["by_channel"])
+        for merged_id in doc["absorbed"]:
+            merged = await self.read_store.get(COLLECTION, merged_id)
+            if merged is None:
+                continue
+            theirs = merged["interactions"]
+            stats["count"] += theirs["count"]
+            for channel, n in theirs["by_channel"].items():
+                by_channel[channel] = by_channel.get(channel, 0) + n
+            if theirs["last_at"] and (
+                stats["last_at"] is None or theirs["last_at"] > stats["last_at"]
+            ):
+                stats["last_at"] = theirs["last_at"]
+        stats["by_channel"] = by_channel
+        return stats
 
     async def _visible(self, actor: Actor, customer_id: str) -> Document:
         doc = await self.read_store.get(COLLECTION, customer_id)
@@ -109,7 +140,7 @@ class CustomerQueries:
     async def search(
         self, actor: Actor, flt: CustomerFilter, *, sort: str, limit: int, offset: int
     ) -> Page:
-        conditions: list[dict[str, Any]] = [{"tenant": actor.tenant}]
+        conditions: list[dict[str, Any]] = [{"tenant": actor.tenant}, {"merged_into": None}]
         if flt.owner_id is not None:
             conditions.append({"owner_id": flt.owner_id})
         if flt.tag is not None:
@@ -136,9 +167,12 @@ class CustomerQueries:
 
     async def interactions(self, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
         """A customer's interactions, newest first, read from their stream: the history as
-        recorded, with personal data shown as erased once their key is gone."""
-        await self._visible(actor, customer_id)
-        envelopes = await self.store.read_stream(Customer.stream_id_for(customer_id))
+        recorded, with personal data shown as erased once their key is gone. Those of the
+        customers merged into them are theirs too."""
+        doc = await self._visible(actor, customer_id)
+        envelopes = []
+        for id_ in (customer_id, *(doc.get("absorbed") or ())):
+            envelopes += await self.store.read_stream(Customer.stream_id_for(id_))
         logged = [e for e in envelopes if e.event_type == InteractionLogged.event_type]
         events = await self.codec.decode(logged)
         items = []

@@ -19,11 +19,14 @@ from crm.events.customer import (
     Channel,
     ConsentPurpose,
     ConsentRecorded,
+    CustomerAbsorbed,
     CustomerClaimedFromPool,
     CustomerDataExported,
     CustomerErased,
     CustomerKind,
     CustomerLeadLinked,
+    CustomerMarkedDistinct,
+    CustomerMergedInto,
     CustomerOwnerAssigned,
     CustomerProfileUpdated,
     CustomerRegistered,
@@ -122,6 +125,14 @@ class CustomerState:
     """The values of the custom fields that are not personal data, by key."""
     custom_personal: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
     """The personal ones (none once the customer is erased: they read as erased)."""
+    merged_into: str | None = None
+    """The customer this one was merged into (a duplicate of it)."""
+    absorbed: frozenset[str] = frozenset()
+    """The customers merged into this one."""
+    absorbed_leads: frozenset[str] = frozenset()
+    """The leads of the customers merged into this one (their contact is this person)."""
+    distinct_from: frozenset[str] = frozenset()
+    """Customers an admin decided are not duplicates of this one."""
 
     @property
     def custom_values(self) -> dict[str, Any]:
@@ -130,7 +141,8 @@ class CustomerState:
     @property
     def leads(self) -> frozenset[str]:
         """Every lead whose contact is this customer (their personal data goes with theirs)."""
-        return self.linked_leads | ({self.lead_id} if self.lead_id else set())
+        own = self.linked_leads | ({self.lead_id} if self.lead_id else set())
+        return own | self.absorbed_leads
 
     @property
     def registered(self) -> bool:
@@ -180,6 +192,16 @@ class CustomerState:
                 return replace(self, erased=True)
             case CustomerLeadLinked():
                 return replace(self, linked_leads=self.linked_leads | {event.lead_id})
+            case CustomerMarkedDistinct():
+                return replace(self, distinct_from=self.distinct_from | {event.other_id})
+            case CustomerMergedInto():
+                return replace(self, merged_into=event.survivor_id)
+            case CustomerAbsorbed():
+                return replace(
+                    self,
+                    absorbed=self.absorbed | {event.merged_id},
+                    absorbed_leads=self.absorbed_leads | set(event.leads),
+                )
         return self
 
 
@@ -212,6 +234,12 @@ class Customer(Aggregate[CustomerState]):
         state = self._require_registered()
         if state.erased:
             raise RuleViolated("the customer's personal data was erased", code="customer_erased")
+        if state.merged_into is not None:
+            raise RuleViolated(
+                f"customer {self.id} was merged into customer {state.merged_into}",
+                code="customer_merged",
+                details={"merged_into": state.merged_into},
+            )
         return state
 
     # -- commands ----------------------------------------------------------------------------
@@ -374,3 +402,105 @@ class Customer(Aggregate[CustomerState]):
         if state.erased:
             return
         self.trigger(CustomerErased(reason=reason))
+
+    # -- duplicates --------------------------------------------------------------------------
+
+    def mark_distinct(self, other_id: str, other: CustomerState) -> None:
+        """Record that ``other_id`` (in state ``other``) is not a duplicate of this customer;
+        said again: nothing."""
+        self._require_active()
+        if other_id == self.id:
+            raise InvalidCommand("other_id", "is this customer itself")
+        if not other.registered:
+            raise InvalidCommand("other_id", f"customer {other_id} does not exist")
+        if other_id in self.state.distinct_from or self.id in other.distinct_from:
+            return
+        self.trigger(CustomerMarkedDistinct(other_id=other_id))
+
+    def merge_into(self, survivor_id: str, survivor: CustomerState) -> None:
+        """Merge this customer, a duplicate, into ``survivor_id`` (in state ``survivor``):
+        neither may be erased or merged already, and a customer is never merged into itself.
+        The survivor then takes it in (:meth:`absorb`)."""
+        if survivor_id == self.id:
+            raise InvalidCommand("merged_id", "a customer cannot be merged into itself")
+        if not self.state.registered:
+            raise InvalidCommand("merged_id", f"customer {self.id} does not exist")
+        if self.state.merged_into is not None:
+            raise RuleViolated(
+                f"customer {self.id} was already merged into customer {self.state.merged_into}",
+                code="customer_merged",
+                details={"merged_into": self.state.merged_into},
+            )
+        self._require_active()
+        if not survivor.registered:
+            raise NotFound(f"customer {survivor_id} does not exist")
+        if survivor.erased:
+            raise RuleViolated(
+                f"customer {survivor_id}'s personal data was erased", code="customer_erased"
+            )
+        if survivor.merged_into is not None:
+            raise RuleViolated(
+                f"customer {survivor_id} was merged into customer {survivor.merged_into}",
+                code="customer_merged",
+                details={"merged_into": survivor.merged_into},
+            )
+        self.trigger(CustomerMergedInto(survivor_id=survivor_id))
+
+    def absorb(self, merged_id: str, merged: CustomerState) -> None:
+        """Take in ``merged_id`` (in state ``merged``), merged into this customer: its tags
+        (up to :data:`MAX_TAGS`), its profile and custom values where this one has none, and
+        its consent for a purpose this one has no record of, or its withdrawal where this one
+        has a grant (a "no" said anywhere holds). Absorbed once: again, nothing."""
+        state = self._require_registered()
+        if merged_id in state.absorbed:
+            return
+        state = self._require_active()
+        if merged.merged_into != self.id or merged.profile is None:
+            raise RuleViolated(
+                f"customer {merged_id} was not merged into customer {self.id}", code="not_merged"
+            )
+        assert state.profile is not None
+        room = MAX_TAGS - len(state.tags)
+        tags = tuple(t for t in sorted(merged.tags) if t not in state.tags)[: max(room, 0)]
+        mine, theirs = state.profile.as_dict(), merged.profile.as_dict()
+        filled = tuple(
+            f for f in PROFILE_FIELDS if mine[f] is None and theirs[f] not in (None, ERASED)
+        )
+        custom_public = {**merged.custom, **state.custom}
+        custom_personal = {**merged.custom_personal, **state.custom_personal}
+        custom_filled = tuple(
+            f"custom.{k}"
+            for k in sorted({**custom_public, **custom_personal})
+            if k not in state.custom_values
+        )
+        purposes = tuple(
+            p
+            for p, theirs_consent in sorted(merged.consents.items())
+            if p not in state.consents or (state.consents[p].granted and not theirs_consent.granted)
+        )
+        self.trigger(
+            CustomerAbsorbed(
+                merged_id=merged_id,
+                tags=tags,
+                filled=filled + custom_filled,
+                purposes=purposes,
+                leads=tuple(sorted(merged.leads)),
+            )
+        )
+        for tag in tags:
+            self.trigger(CustomerTagged(tag=tag))
+        if filled or custom_filled:
+            values = CheckedValues(custom_public, custom_personal)
+            self.trigger(
+                CustomerProfileUpdated(
+                    **{**mine, **{f: theirs[f] for f in filled}},
+                    changed=filled + custom_filled,
+                    custom=values.public,
+                    custom_personal=values.personal_json,
+                )
+            )
+        for purpose in purposes:
+            consent = merged.consents[purpose]
+            self.trigger(
+                ConsentRecorded(purpose=purpose, granted=consent.granted, method=consent.method)
+            )

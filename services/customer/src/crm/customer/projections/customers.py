@@ -6,7 +6,6 @@ answer it as it is (``GET /customers/{id}``, the items of ``GET /customers``).
 
 from __future__ import annotations
 
-import re
 from typing import Annotated, Any, NotRequired
 
 from pydantic import Field
@@ -17,10 +16,13 @@ from crm.events import ERASED, EventEnvelope
 from crm.events.customer import (
     Channel,
     ConsentRecorded,
+    CustomerAbsorbed,
     CustomerClaimedFromPool,
     CustomerErased,
     CustomerKind,
     CustomerLeadLinked,
+    CustomerMarkedDistinct,
+    CustomerMergedInto,
     CustomerOwnerAssigned,
     CustomerProfileUpdated,
     CustomerRegistered,
@@ -98,6 +100,14 @@ class CustomerDoc(TypedDict):
     interactions: InteractionStats
     erased: bool
     erased_at: NotRequired[str]
+    merged_into: str | None
+    """The customer this one was merged into: it leaves the lists, and ``GET`` of it points
+    there (308)."""
+    merged_at: NotRequired[str]
+    absorbed: list[str]
+    """The customers merged into this one."""
+    distinct_from: list[str]
+    """Customers an admin decided are not duplicates of this one."""
     email_key: Annotated[str | None, Field(exclude=True)]
     """The keys duplicates are found by (:mod:`crm.customer.domain.duplicates`)."""
     phone_key: Annotated[str | None, Field(exclude=True)]
@@ -175,6 +185,9 @@ def registered(
                     consents={},
                     interactions=InteractionStats(count=0, last_at=None, by_channel={}),
                     erased=False,
+                    merged_into=None,
+                    absorbed=[],
+                    distinct_from=[],
                     email_key=None,
                     phone_key=None,
                     company_key=None,
@@ -300,9 +313,37 @@ def erased(
     return _touch(_keyed(new), envelope)
 
 
+@on(CustomerMarkedDistinct)
+def marked_distinct(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerMarkedDistinct, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new["distinct_from"] = sorted({*new.get("distinct_from", ()), event.other_id})
+    return _touch(new, envelope)
+
+
+@on(CustomerMergedInto)
+def merged_into(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerMergedInto, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new.update({"merged_into": event.survivor_id, "merged_at": envelope.occurred_at.isoformat()})
+    return _touch(new, envelope)
+
+
+@on(CustomerAbsorbed)
+def absorbed(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerAbsorbed, envelope: EventEnvelope
+) -> CustomerDoc:
+    """What the survivor gained comes as its own events (tags, profile, consent) after this."""
+    new = _existing(doc, key, envelope)
+    new["absorbed"] = sorted({*new.get("absorbed", ()), event.merged_id})
+    return _touch(new, envelope)
+
+
 class CustomersProjection:
     name = "customers"
-    version = 4
+    version = 5
     collections = (
         CollectionSpec(
             COLLECTION,

@@ -27,6 +27,7 @@ from crm.kernel.errors import (
     Forbidden,
     IdempotencyKeyReused,
     InvalidCommand,
+    Moved,
     NotFound,
     RuleViolated,
     Unauthenticated,
@@ -109,6 +110,9 @@ def _crm_error(request: Request, exc: Exception) -> JSONResponse:
         )
     if isinstance(exc, RuleViolated):
         return JSONResponse(error_body(exc.code, str(exc), ("body",), **exc.details), 409)
+    if isinstance(exc, Moved):
+        body = error_body(exc.code, str(exc), _path_loc(request), **exc.details)
+        return JSONResponse(body, 308, headers={"Location": exc.location})
     if isinstance(exc, DuplicateEventId):
         return error_response(409, "duplicate_event", str(exc), ("body",))
     if isinstance(exc, InvalidCommand):
