@@ -3,6 +3,8 @@ the leads read model and filtered; a personal one is sealed with the lead's key.
 
 from __future__ import annotations
 
+import csv
+import io
 from typing import Any
 
 import pytest
@@ -68,3 +70,17 @@ async def test_leads_take_their_custom_fields(api: Api) -> None:
     unknown = await rep.get("/leads", params={"custom.nope": "x"})
     assert unknown.status_code == 422
     assert "custom.nope" in unknown.text
+    by_channel = await ok(await rep.get("/leads", params={"sort": "-custom.heard_via"}))
+    assert [d["name"] for d in by_channel["items"]] == ["Wang", "Zhang"]  # web, fair
+    assert (await rep.get("/leads", params={"sort": "custom.nope"})).status_code == 422
+    analyst = api.as_user("ana", Role.ANALYST)
+    assert (await analyst.get("/leads", params={"sort": "custom.heard_via"})).status_code == 200
+    assert (await analyst.get("/leads", params={"sort": "custom.wechat"})).status_code == 403
+    exported = await rep.get("/leads", params={"format": "csv", "sort": "custom.heard_via"})
+    assert exported.status_code == 200, exported.text
+    rows = list(csv.DictReader(io.StringIO(exported.text.lstrip("\ufeff"))))
+    assert [(r["name"], r["custom.heard_via"], r["custom.wechat"]) for r in rows] == [
+        ("Zhang", "fair", "zh88"),
+        ("Wang", "web", ""),
+    ]
+    assert "custom" not in rows[0]

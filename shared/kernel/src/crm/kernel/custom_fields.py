@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
@@ -416,6 +416,32 @@ def custom_filters(
             raise Forbidden(f"your role may not filter by {key}")
         conditions.append(filter_value(found, raw))
     return conditions
+
+
+def custom_sorts(
+    state: CustomFieldsState, entity: FieldEntity, sees_personal: bool, sort: str
+) -> dict[str, str]:
+    """A list route's ``sort=custom.<key>`` (or ``-custom.<key>``) as one more allowed sort,
+    API name to read-model path ({} for any other sort); a key no live field of ``entity``
+    has is a 422 naming ``sort``, a personal one is refused (403) to whoever may not see it."""
+    name = sort.removeprefix("-")
+    if not name.startswith("custom."):
+        return {}
+    found = state.get(entity, name.removeprefix("custom."))
+    if found is None or found.retired:
+        raise InvalidCommand("sort", f"{name} is not a custom field of {entity.value}s")
+    if found.personal and not sees_personal:
+        raise Forbidden(f"your role may not sort by {found.key}")
+    return {name: sort_path(found)}
+
+
+def export_columns(
+    columns: Sequence[str], state: CustomFieldsState, entity: FieldEntity
+) -> list[str]:
+    """A list's export columns with one ``custom.<key>`` per custom field of ``entity`` (the
+    retired ones too: their values stay) in place of the one ``custom`` object."""
+    fields = state.of(entity, retired=True)
+    return [c for c in columns if c != "custom"] + [f"custom.{f.key}" for f in fields]
 
 
 def sort_path(definition: FieldDefinition) -> str:

@@ -12,7 +12,12 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from crm.events.custom_fields import FieldEntity
 from crm.kernel.auth import Actor
-from crm.kernel.custom_fields import DefinitionsOf, custom_filters
+from crm.kernel.custom_fields import (
+    DefinitionsOf,
+    custom_filters,
+    custom_sorts,
+    export_columns,
+)
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import (
     Authenticator,
@@ -23,7 +28,14 @@ from crm.kernel.http import (
     accepted,
     if_match,
 )
-from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, PageLimit, listed
+from crm.kernel.http.export import (
+    EXPORT_RESPONSES,
+    ListFormat,
+    PageLimit,
+    columns_of,
+    export_response,
+    listed,
+)
 from crm.kernel.http.params import Offset
 from crm.kernel.http.query import query_prefixes
 from crm.kernel.http.routers import api_router
@@ -157,28 +169,28 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             for k, v in request.query_params.items()
             if k.startswith("custom.")
         }
-        custom = (
-            custom_filters(
-                await definitions(actor.tenant),
-                FieldEntity.LEAD,
-                sees(actor, PersonalKind.CONTACT),
-                wanted,
-            )
-            if wanted
-            else []
-        )
+        fields = await definitions(actor.tenant)
+        personal_ok = sees(actor, PersonalKind.CONTACT)
         flt = LeadFilter(
             owner_id=owner_id,
             status=status,
             source=source,
             campaign_id=campaign_id,
-            custom=tuple(custom),
+            custom=tuple(custom_filters(fields, FieldEntity.LEAD, personal_ok, wanted)),
+            custom_sorts=tuple(custom_sorts(fields, FieldEntity.LEAD, personal_ok, sort).items()),
         )
 
         async def search(at: int, size: int) -> Page:
             return await queries.leads(actor, flt, Paging(sort, size, at))
 
-        return await listed(format, search, LeadDoc, "leads", offset=offset, limit=limit)
+        if format == "json":
+            return await listed(format, search, LeadDoc, "leads", offset=offset, limit=limit)
+
+        async def rows(at: int, size: int) -> list[Any]:
+            return list((await search(at, size)).items)
+
+        columns = export_columns(columns_of(LeadDoc), fields, FieldEntity.LEAD)
+        return await export_response(format, columns, rows, "leads", offset=offset, limit=limit)
 
     @api.get("/leads/{lead_id}", response_model=LeadDoc, tags=["leads"])
     async def get_lead(

@@ -71,6 +71,8 @@ class LeadFilter:
     """The customer the lead was converted into or for."""
     custom: tuple[dict[str, Any], ...] = ()
     """Conditions on the lead's custom fields (:func:`crm.kernel.custom_fields.custom_filters`)."""
+    custom_sorts: tuple[tuple[str, str], ...] = ()
+    """Sorts by custom fields allowed beside :data:`LEAD_SORTS` (API name, document path)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -177,7 +179,7 @@ class PipelineQueries:
             conditions.append(visible)
         if sort_order(paging.sort)[0] == "name":
             refuse_unless_sees(actor, PersonalKind.CONTACT, "sort leads by name")
-        page = await self._find(LEADS, conditions, paging, LEAD_SORTS)
+        page = await self._find(LEADS, conditions, paging, {**LEAD_SORTS, **dict(flt.custom_sorts)})
         items = LEAD_PERSONAL.all_shown_to(actor, await self._unerased_leads(list(page.items)))
         return Page(items, page.total, page.limit, page.offset)
 
