@@ -2,11 +2,12 @@
 
 For each enabled subscription it follows the event log from the subscription's checkpoint
 (``webhook:<id>`` in the read store, moved only past events the receiver acknowledged with a
-2xx, every ``COMMIT_EVERY`` of them and at the end of each run),
-and delivers the events of the subscription's tenant and types one at a time, in log order.
-A failed attempt (no answer, not a 2xx, the URL no longer allowed) is retried with
-exponential backoff and jitter (1, 2, 4... s up to ``max_delay``); the subscription waits
-meanwhile, so its events arrive in the order of the log, per stream and across streams.
+2xx, every ``COMMIT_EVERY`` of them and at the end of each run; a new subscription's starts
+at its creation: the events before it are sent only by a replay), and delivers the events
+of the subscription's tenant and types one at a time, in log order. A failed attempt (no
+answer, not a 2xx, the URL no longer allowed) is retried with exponential backoff and
+jitter (1, 2, 4... s up to ``max_delay``); the subscription waits meanwhile, so its events
+arrive in the order of the log, per stream and across streams.
 After ``max_attempts`` the event goes to the dead letters
 (``activities.webhook.dead_lettered``) and delivery goes on with the next one. Attempts are
 counted in memory: a restart grants a failing event a fresh count (it is never skipped).
@@ -188,6 +189,9 @@ class WebhookDeliverer:
         name = f"webhook:{webhook_id}"
         store = self.runtime.read_store
         checkpoint = await store.checkpoint(name)
+        if checkpoint.position == 0:  # new: it starts from its creation (a replay goes back)
+            stream = await self.runtime.store.read_stream(hook.stream_id)
+            checkpoint = await self._commit(name, stream[0].position, checkpoint)
         replays = await store.checkpoint(f"webhook-replays:{webhook_id}")
         failing = self.failing.get(webhook_id)
         if failing is not None and failing.retry_at > now:
