@@ -8,6 +8,7 @@ A key missing from a locale falls back to English, and a test keeps both complet
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from babel.dates import format_date, format_datetime, format_time
@@ -470,6 +471,12 @@ class Translator:
     def __call__(self, key: str, **values: object) -> str:
         text = self._messages.get(key) or MESSAGES[DEFAULT].get(key) or key
         return text.format(**values) if values else text
+
+    def reason(self, reason: Mapping[str, object]) -> str:
+        """A churn reason in the reader's words: its code's text from the catalogue (the
+        assessment's own English text for a code the catalogue does not know)."""
+        key = f"reason.{reason.get('code', '')}"
+        return self(key) if key in self._messages else str(reason.get("text", ""))
 
     def _parsed(self, value: str | dt.date | None) -> dt.date | None:
         if isinstance(value, str):
