@@ -16,6 +16,7 @@ import pytest
 from starlette.requests import Request
 from starlette.responses import Response
 
+from crm.activities.application.retention_report import FIGURES as RETENTION_FIGURES
 from crm.console import register_user_commands
 from crm.console.admin import SETTINGS_PAGES
 from crm.console.analytics import ANALYTICS_PAGES
@@ -41,7 +42,14 @@ from crm.console.users import (
     sign_in,
     system_context,
 )
-from crm.events.activities import NotificationKind, TaskKind, TaskOutcome
+from crm.events.activities import (
+    CareOccasion,
+    CareRule,
+    NotificationKind,
+    TaskKind,
+    TaskOutcome,
+    WorkPeriod,
+)
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
 from crm.events.sales import CampaignChannel, StageOutcome, TargetOwnerKind
 from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
@@ -231,6 +239,11 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "target.kind.",
         "sla.level.",
         "weekday.",
+        "work.title.",
+        "work.kind.",
+        "retention.",
+        "care.",
+        "care.occasion.",
     }
     values = {
         "role.": [r.value for r in Role],
@@ -271,6 +284,11 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "target.kind.": [k.value for k in TargetOwnerKind],
         "sla.level.": ["default", *(level.value for level in ContractLevel)],
         "weekday.": [str(d) for d in range(7)],
+        "work.title.": [p.value for p in WorkPeriod],
+        "work.kind.": [p.value for p in WorkPeriod],
+        "retention.": list(RETENTION_FIGURES),
+        "care.": [f for f in CareRule.model_fields if f != "occasion"] + ["occasion"],
+        "care.occasion.": [o.value for o in CareOccasion],
     }
     for prefix, names in values.items():
         assert {prefix + n for n in names} <= set(MESSAGES["en"]), prefix

@@ -22,6 +22,7 @@ from crm.console.directory import UserDirectoryProjection
 from crm.console.live import live_router
 from crm.console.oidc import OidcClient, OidcSettings, oidc_router
 from crm.console.pages import HERE, PREFIX, Console, router
+from crm.console.reports import reports_router
 from crm.console.sales import sales_router
 from crm.console.session import Sessions
 from crm.console.tasks import tasks_router
@@ -94,6 +95,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     if any(c.name == "activities" for c in platform.contexts):
         console.activities = True
         app.include_router(tasks_router(console))
+        app.include_router(reports_router(console))
         app.include_router(webhooks_router(console))
     _form_errors_as_pages(app, console)
     app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
