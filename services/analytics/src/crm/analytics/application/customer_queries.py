@@ -17,6 +17,7 @@ from crm.analytics.application.customer_view import (
     view,
     warning_row,
 )
+from crm.analytics.application.merges import combined
 from crm.analytics.application.policy import (
     CUSTOMER_PERSONAL,
     churn_report_reader,
@@ -29,7 +30,7 @@ from crm.analytics.projections.opportunity_models import OPPORTUNITIES, Opportun
 from crm.analytics.projections.retention_models import RETENTION
 from crm.analytics.projections.ticket_models import TICKETS, TicketDoc
 from crm.kernel.auth import Actor
-from crm.kernel.errors import InvalidCommand, NotFound
+from crm.kernel.errors import InvalidCommand, Moved, NotFound
 from crm.kernel.read_store import Document, ReadStore, find_all
 from crm.kernel.read_store import Query as ReadQuery
 
@@ -80,10 +81,20 @@ class CustomerQueries:
         scope = customer_scope(actor)
         if doc is None or any(doc.get(k) != v for k, v in scope.items()):
             raise NotFound(f"no customer {customer_id}")
-        flt = {"tenant": actor.tenant, "customer_id": customer_id}
+        survivor = doc.get("merged_into")
+        if survivor:
+            raise Moved(
+                f"customer {customer_id} was merged into customer {survivor}",
+                f"/analytics/customers/{survivor}/360",
+                code="customer_merged",
+                details={"merged_into": survivor},
+            )
+        ids = [customer_id, *(doc.get("absorbed") or ())]
+        flt = {"tenant": actor.tenant, "customer_id": {"$in": ids}}
         tickets = cast(list[TicketDoc], await self._all(TICKETS, flt))
         opportunities = cast(list[OpportunityDoc], await self._all(OPPORTUNITIES, flt))
-        shown = view(cast(Customer360Doc, doc), tickets, opportunities, now)
+        whole = await self._with_merged(cast(Customer360Doc, doc))
+        shown = view(whole, tickets, opportunities, now)
         return CUSTOMER_PERSONAL.shown_to(actor, shown)
 
     async def customers(
@@ -94,7 +105,7 @@ class CustomerQueries:
         field = sort.removeprefix("-")
         if field not in SORTS:
             raise InvalidCommand("sort", f"must be one of {sorted(SORTS)}, '-' for descending")
-        flt: dict[str, Any] = customer_scope(actor)
+        flt: dict[str, Any] = {**customer_scope(actor), "merged_into": None}
         if wanted.owner_id is not None:
             if "owner_id" in flt and flt["owner_id"] != wanted.owner_id:
                 return Rows[CustomerRow]([], 0)
@@ -121,9 +132,20 @@ class CustomerQueries:
             CUSTOMERS,
             ReadQuery(filter=flt, sort=((SORTS[field], direction),), limit=limit, offset=offset),
         )
-        docs = cast(list[Customer360Doc], page.items)
+        docs = [await self._with_merged(d) for d in cast(list[Customer360Doc], page.items)]
         rows = [customer_row(doc) for doc in docs]
         return Rows(CUSTOMER_PERSONAL.all_shown_to(actor, rows), page.total)
+
+    async def _with_merged(self, doc: Customer360Doc) -> Customer360Doc:
+        """A survivor's document with the figures of those merged into it added."""
+        if not doc.get("absorbed"):
+            return doc
+        merged = []
+        for merged_id in doc.get("absorbed") or ():
+            found = await self.read_store.get(CUSTOMERS, merged_id)
+            if found is not None and found["tenant"] == doc["tenant"]:
+                merged.append(cast(Customer360Doc, found))
+        return combined(doc, merged)
 
     async def churn_warnings(
         self, actor: Actor, level: str | None, owner_id: str | None, *, limit: int, offset: int

@@ -55,8 +55,10 @@ from crm.analytics.projections.ticket_models import TicketsModel
 from crm.events import ERASED, DomainEvent, EventEnvelope
 from crm.events.analytics import ChurnLevel, ChurnRiskAssessed, ChurnRiskLevelChanged
 from crm.events.customer import (
+    CustomerAbsorbed,
     CustomerClaimedFromPool,
     CustomerErased,
+    CustomerMergedInto,
     CustomerOwnerAssigned,
     CustomerProfileUpdated,
     CustomerRegistered,
@@ -261,6 +263,11 @@ class CustomerFacts(TypedDict):
     assessed_position: int
     """The ``updated_position`` the latest assessment saw."""
     last_activity_at: str | None
+    merged_into: NotRequired[str | None]
+    """The customer this one was merged into: its view answers with a pointer there, and its
+    figures are read as the survivor's (:mod:`crm.analytics.application.merges`)."""
+    absorbed: NotRequired[list[str]]
+    """The customers merged into this one, whose figures its view adds to its own."""
 
 
 class Customer360Doc(CustomerFacts):
@@ -334,6 +341,10 @@ def describe(event: DomainEvent, envelope: EventEnvelope | None = None) -> str:
             return f"{event.direction.value} {event.channel.value}"
         case CustomerErased():
             return "personal data erased"
+        case CustomerMergedInto():
+            return f"merged into customer {event.survivor_id}"
+        case CustomerAbsorbed():
+            return f"customer {event.merged_id} merged into this one"
         case OpportunityOpened():
             return f"opportunity opened at {event.stage} ({event.amount})"
         case OrderPlaced():
@@ -594,6 +605,24 @@ def erased(
     return _applied(new, event, envelope)
 
 
+@on(CustomerMergedInto)
+def merged_into(
+    key: DocKey, doc: Customer360Doc | None, event: CustomerMergedInto, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["merged_into"] = event.survivor_id
+    return _applied(new, event, envelope)
+
+
+@on(CustomerAbsorbed)
+def absorbed(
+    key: DocKey, doc: Customer360Doc | None, event: CustomerAbsorbed, envelope: EventEnvelope
+) -> Customer360Doc:
+    new = _customer(doc, key, envelope)
+    new["absorbed"] = sorted({*new.get("absorbed", ()), event.merged_id})
+    return _applied(new, event, envelope)
+
+
 @on(OpportunityOpened)
 def opportunity_opened(
     key: DocKey, doc: Customer360Doc | None, event: OpportunityOpened, envelope: EventEnvelope
@@ -826,7 +855,7 @@ def churn_level_changed(
 
 class Customer360Projection:
     name = "customer_360"
-    version = 4
+    version = 5
     opportunities = OpportunitiesModel()
     tickets = TicketsModel()
     collections = (

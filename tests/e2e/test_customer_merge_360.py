@@ -1,0 +1,95 @@
+"""The 360° view after a merge: the survivor's view counts the merged customer's orders,
+payments, tickets, opportunities and interactions as its own (resolved when read, from the
+merge recorded in ``customer_360``), the merged one's view points to the survivor (308), the
+analytics customer list shows the survivor once with the figures of both, and a rebuild of
+the read model gives the same documents."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import pytest
+
+from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
+from crm.kernel.auth import Role
+from crm.kernel.projection import rebuild
+from crm.platform.bootstrap import Platform
+from tests.conftest import Api, UserClient
+from tests.support.reads import caught_up
+
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.contexts("customer", "sales", "service-desk", "analytics"),
+]
+
+
+async def ok(response: Any, status: int = 200) -> dict[str, Any]:
+    assert response.status_code == status, response.text
+    return dict(response.json())
+
+
+async def order(client: UserClient, customer_id: str, boxes: int) -> None:
+    line = {"sku": "BOX", "quantity": str(boxes)}
+    body = {"customer_id": customer_id, "currency": "EUR", "lines": [line]}
+    await ok(await client.post("/orders", json=body), 201)
+
+
+async def test_the_survivors_360_view_holds_the_merged_ones_records(
+    api: Api, platform: Platform
+) -> None:
+    admin = api.as_user("root", Role.ADMIN)
+    agent = api.as_user("ann", Role.AGENT, team="group-a")
+    product = {"sku": "BOX", "name": "Box", "list_price": {"amount": "100", "currency": "EUR"}}
+    await ok(await admin.post("/products", json=product), 201)
+    ada = (await ok(await admin.post("/customers", json={"name": "Ada Lovelace"}), 201))["id"]
+    king = {"name": "Ada Lovelace", "email": "ada@example.com", "confirm_distinct": True}
+    king_id = (await ok(await admin.post("/customers", json=king), 201))["id"]
+    await order(admin, ada, 1)
+    await order(admin, king_id, 2)
+    await order(admin, king_id, 3)
+    deal = {
+        "customer_id": king_id,
+        "name": "Boxes for the office",
+        "amount": {"amount": "900.00", "currency": "EUR"},
+        "expected_close_date": "2026-06-30",
+    }
+    await ok(await admin.post("/opportunities", json=deal), 201)
+    ticket = {
+        "customer_id": king_id,
+        "kind": "complaint",
+        "channel": "phone",
+        "priority": "high",
+        "subject": "Wrong box",
+        "description": "wrong box",
+    }
+    await ok(await agent.post("/tickets", json=ticket), 201)
+    call = {"channel": "call", "summary": "asked for a discount"}
+    await ok(await admin.post(f"/customers/{king_id}/interactions", json=call), 201)
+
+    merged = await ok(await admin.post(f"/customers/{ada}/merge", json={"merged_id": king_id}))
+    at = {"min_position": merged["position"]}
+    view = await ok(await admin.get(f"/analytics/customers/{ada}/360", params=at))
+    assert view["orders"]["count"] == 3
+    assert view["orders"]["totals"] == {"EUR": "600.00"}
+    assert view["spend"] == "600.00"
+    assert view["orders"]["purchase_days"] == 1  # all three on the same day
+    assert [o["name"] for o in view["opportunities"]["open"]] == ["Boxes for the office"]
+    assert view["tickets"]["opened"] == 1
+    assert view["interactions"]["by_channel"] == {"call": 1}
+    assert "customer.absorbed" in {e["type"] for e in view["timeline"]}
+
+    gone = await admin.get(f"/analytics/customers/{king_id}/360", follow_redirects=False)
+    assert gone.status_code == 308
+    assert gone.headers["Location"] == f"/analytics/customers/{ada}/360"
+    assert gone.json()["merged_into"] == ada
+
+    rows = (await ok(await admin.get("/analytics/customers", params=at)))["items"]
+    assert [(r["id"], r["orders"]) for r in rows] == [(ada, 3)]
+
+    await caught_up(platform, "customer_360")
+    runtime = platform.runtime
+    before = [await runtime.read_store.get(CUSTOMERS, i) for i in (ada, king_id)]
+    await rebuild(Customer360Projection(), runtime.store, runtime.read_store, runtime.codec)
+    assert [await runtime.read_store.get(CUSTOMERS, i) for i in (ada, king_id)] == before
+    again = await ok(await admin.get(f"/analytics/customers/{ada}/360"))
+    assert again["orders"] == view["orders"]
