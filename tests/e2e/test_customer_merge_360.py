@@ -83,6 +83,17 @@ async def test_the_survivors_360_view_holds_the_merged_ones_records(
     assert gone.headers["Location"] == f"/analytics/customers/{ada}/360"
     assert gone.json()["merged_into"] == ada
 
+    # the other contexts take no new records for the merged one: they name the survivor
+    line = {"sku": "BOX", "quantity": "1"}
+    r = await admin.post(
+        "/orders", json={"customer_id": king_id, "currency": "EUR", "lines": [line]}
+    )
+    assert r.status_code == 409, r.text
+    assert (r.json()["code"], r.json()["merged_into"]) == ("customer_merged", ada)
+    r = await agent.post("/tickets", json={**ticket, "subject": "again"})
+    assert r.status_code == 409, r.text
+    assert r.json()["merged_into"] == ada
+
     rows = (await ok(await admin.get("/analytics/customers", params=at)))["items"]
     assert [(r["id"], r["orders"]) for r in rows] == [(ada, 3)]
 

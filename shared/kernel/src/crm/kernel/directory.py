@@ -16,7 +16,10 @@ The rule, in one place for every context (the customer context's own, in the sha
 - a sales rep acts on the customers they own and those in the shared pool; for a rep,
   another rep's customer does not exist either (the same answer, so it does not leak);
 - everyone else (managers, admins, agents, the system) acts on every customer of the tenant;
-- an erased customer takes no new records (409 ``customer_erased``).
+- an erased customer takes no new records (409 ``customer_erased``);
+- nor does one merged into another (409 ``customer_merged``, naming ``merged_into``): new
+  records name the survivor, and :meth:`Customers.same_as` gives the ids whose records are
+  the survivor's (its own and those merged into it), for the lists filtered by customer.
 
 A customer that does not exist for the actor is a 422 naming the field that referred to it.
 Read-your-writes: a customer registered (claimed, erased) a moment ago may not be in the
@@ -30,13 +33,16 @@ a customer registered a moment ago may answer 422 until its event arrives.
 from __future__ import annotations
 
 from collections.abc import Sequence
+from typing import NotRequired
 
 from typing_extensions import TypedDict
 
 from crm.events import EventEnvelope
 from crm.events.customer import (
+    CustomerAbsorbed,
     CustomerClaimedFromPool,
     CustomerErased,
+    CustomerMergedInto,
     CustomerOwnerAssigned,
     CustomerRegistered,
     CustomerReleasedToPool,
@@ -62,6 +68,10 @@ class CustomerEntry(TypedDict):
     """None: in the shared pool."""
     erased: bool
     version: int
+    merged_into: NotRequired[str | None]
+    """The customer this one was merged into."""
+    absorbed: NotRequired[list[str]]
+    """The customers merged into this one."""
 
 
 on: Handlers[CustomerEntry] = Handlers()
@@ -118,11 +128,29 @@ def erased(
     return new
 
 
+@on(CustomerMergedInto)
+def merged_into(
+    key: DocKey, doc: CustomerEntry | None, event: CustomerMergedInto, envelope: EventEnvelope
+) -> CustomerEntry:
+    new = _existing(doc, key, envelope)
+    new["merged_into"] = event.survivor_id
+    return new
+
+
+@on(CustomerAbsorbed)
+def absorbed(
+    key: DocKey, doc: CustomerEntry | None, event: CustomerAbsorbed, envelope: EventEnvelope
+) -> CustomerEntry:
+    new = _existing(doc, key, envelope)
+    new["absorbed"] = sorted({*new.get("absorbed", ()), event.merged_id})
+    return new
+
+
 class CustomerDirectory:
     """The projection of the customer events into a context's directory: one
     :class:`CustomerEntry` per customer, in a collection named like the projection."""
 
-    version = 1
+    version = 2
     categories = frozenset({CUSTOMER})
     event_types = on.event_types
     evolve = staticmethod(on.evolve)
@@ -180,7 +208,15 @@ class Customers:
             owner_id=doc.get("owner_id"),
             erased=bool(doc.get("erased")),
             version=int(doc.get("version", 0)),
+            merged_into=doc.get("merged_into"),
+            absorbed=list(doc.get("absorbed") or ()),
         )
+
+    async def same_as(self, tenant: str, customer_id: str) -> list[str]:
+        """The ids whose records are ``customer_id``'s: its own, and those of the customers
+        merged into it (just its own if it is not in the directory)."""
+        entry = await self._get(tenant, customer_id)
+        return [customer_id, *(entry.get("absorbed") or ())] if entry else [customer_id]
 
     async def require(
         self,
@@ -200,6 +236,13 @@ class Customers:
         if entry["erased"]:
             raise RuleViolated(
                 f"customer {wanted} was erased: it takes no new records", code="customer_erased"
+            )
+        survivor = entry.get("merged_into")
+        if survivor:
+            raise RuleViolated(
+                f"customer {wanted} was merged into customer {survivor}: name that one",
+                code="customer_merged",
+                details={"merged_into": survivor},
             )
         return entry
 
