@@ -50,12 +50,19 @@ key store sees them sealed, and after an erasure nobody can read them.
 """
 
 
+PUBLISHED_BY = {"custom-fields": "customer"}
+"""Kernel events some context's relay publishes: a tenant's custom field definitions (stream
+``customfields-<tenant>``) go out with the customer context's events, whose categories
+include theirs."""
+
+
 def event_channel(event_type: str, contexts: Iterable[BoundedContext]) -> BoundedContext | None:
     """The context whose topic carries ``event_type``: its first segment names the context
-    (``service_desk.ticket.opened`` -> ``service-desk``); None for the kernel's own events
-    (``tenant.*``), which no relay publishes."""
+    (``service_desk.ticket.opened`` -> ``service-desk``) or is one of :data:`PUBLISHED_BY`;
+    None for the kernel's own events (``tenant.*``), which no relay publishes."""
     prefix = event_type.split(".", 1)[0].replace("_", "-")
-    return next((c for c in contexts if c.name == prefix), None)
+    name = PUBLISHED_BY.get(prefix, prefix)
+    return next((c for c in contexts if c.name == name), None)
 
 
 def _hoist(schema: dict[str, Any], shared: dict[str, Any], owner: str) -> dict[str, Any]:
