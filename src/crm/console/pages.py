@@ -658,10 +658,15 @@ def router(console: Console) -> APIRouter:
             view = await console.analytics.customer_360(
                 actor, str(customer_id), runtime.clock.now()
             )
+        from crm.console.timeline import customer_timeline, lines  # its sources import pages
+
+        names = await console.directory.names(actor.tenant)
+        happened = await customer_timeline(console, actor, str(customer_id))
         return console.render(
             visit,
             request,
             "customer.html",
+            timeline=lines(happened, visit.t, names),
             c=doc,
             view=view,
             interactions=interactions[:20],

@@ -532,6 +532,7 @@ def sales_router(console: Console) -> APIRouter:
             orders=placed.items,
             invoices=invoices.items,
             names=await console.directory.names(actor.tenant),
+            works=works_sales(actor),
         )
 
     # -- the team's pipeline -----------------------------------------------------------------
@@ -589,6 +590,10 @@ def sales_router(console: Console) -> APIRouter:
             names=await console.directory.names(actor.tenant),
             done=done == "approved",
         )
+
+    from crm.console.quotes import quotes_router  # it builds on this module
+
+    api.include_router(quotes_router(console))
 
     @api.post(f"{PREFIX}/commissions/{{statement_id}}/approve")
     @page

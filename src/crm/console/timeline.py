@@ -1,0 +1,271 @@
+"""A customer's timeline on their page: what happened to them, newest first, in plain words in
+the reader's language ("Registered by Ana", "Tagged vip", "Call logged: asked for a quote",
+"Order placed: €1,200.00", "Ticket opened: printer jams").
+
+Each line comes from what the page's reader may read, through the same queries as the rest
+of the page, so it is redacted the same way:
+
+- the customer's own stream (registered by whom, tagged, owner and pool changes, profile
+  fields changed, consent, erasure): only events that carry no personal data are described,
+  by the kind of change, never a personal value;
+- their interactions as :meth:`CustomerQueries.interactions` shows them to the reader (a
+  summary redacted for a role that may not read it is shown as redacted);
+- their quotes, orders, invoices and payments (:class:`OrderQueries`: a rep sees their own),
+  opportunities (:class:`PipelineQueries`) and tickets (:class:`TicketQueries`), each only
+  for a reader whose role may list them.
+
+Building the lines (:func:`lines`) is pure; :func:`customer_timeline` reads.
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import dataclass, field
+from typing import TYPE_CHECKING, Any
+
+from crm.customer.domain.customer import Customer
+from crm.events.customer import (
+    ConsentRecorded,
+    CustomerClaimedFromPool,
+    CustomerErased,
+    CustomerOwnerAssigned,
+    CustomerProfileUpdated,
+    CustomerRegistered,
+    CustomerReleasedToPool,
+    CustomerTagged,
+    CustomerUntagged,
+)
+from crm.kernel.auth import Actor
+from crm.kernel.errors import Forbidden, NotFound
+from crm.sales.application.order_queries import (
+    InvoiceFilter,
+    OrderFilter,
+    OrderQueries,
+    QuoteFilter,
+)
+from crm.sales.application.pipeline_queries import OpportunityFilter, Paging
+from crm.service_desk.application.ticket_queries import TicketFilter
+
+if TYPE_CHECKING:
+    from crm.console.i18n import Translator
+    from crm.console.pages import Console
+
+SHOWN = 50
+"""Lines the page shows, the newest."""
+PER_SOURCE = 50
+"""Records read per source (orders, tickets...), the newest."""
+
+STREAM_TYPES = {
+    CustomerRegistered.event_type,
+    CustomerTagged.event_type,
+    CustomerUntagged.event_type,
+    CustomerOwnerAssigned.event_type,
+    CustomerClaimedFromPool.event_type,
+    CustomerReleasedToPool.event_type,
+    CustomerProfileUpdated.event_type,
+    ConsentRecorded.event_type,
+    CustomerErased.event_type,
+}
+"""The customer's own events the timeline describes (interactions come redacted from
+:meth:`CustomerQueries.interactions`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class Happening:
+    """One thing that happened, before it is put in words: when, the text's key, its values
+    (``money`` values are ``{"amount", "currency"}``, ``user`` values user ids, ``text``
+    values shown as they are, ``label`` values translated)."""
+
+    at: str
+    kind: str
+    values: Mapping[str, Any] = field(default_factory=dict)
+    link: str | None = None
+
+
+@dataclass(frozen=True, slots=True)
+class Line:
+    at: str
+    text: str
+    link: str | None
+
+
+def _word(t: Translator, names: Mapping[str, str], name: str, value: Any) -> str:
+    if name.startswith("money"):
+        return t.money(value)
+    if name.startswith("user"):
+        return names.get(str(value), str(value))
+    if name.startswith("label"):
+        return t(str(value))
+    return str(value)
+
+
+def lines(
+    happenings: Iterable[Happening], t: Translator, names: Mapping[str, str], limit: int = SHOWN
+) -> list[Line]:
+    """The happenings in plain words, newest first (at the same moment: the one given
+    later first), at most ``limit``."""
+    numbered = sorted(enumerate(happenings), key=lambda n: (n[1].at, n[0]), reverse=True)
+    ordered = [h for _, h in numbered[:limit]]
+    return [
+        Line(
+            h.at,
+            t(
+                f"timeline.{h.kind}",
+                **{k: _word(t, names, k, v) for k, v in h.values.items()},
+            ),
+            h.link,
+        )
+        for h in ordered
+    ]
+
+
+def from_stream(pairs: Iterable[tuple[str, str, object]]) -> list[Happening]:
+    """The customer's own events (when, by whom, the event) as happenings; a field changed
+    is named by its label, never its value."""
+    found = []
+    for at, by, event in pairs:
+        match event:
+            case CustomerRegistered():
+                found.append(Happening(at, "registered", {"user": by}))
+            case CustomerTagged():
+                found.append(Happening(at, "tagged", {"tag": event.tag}))
+            case CustomerUntagged():
+                found.append(Happening(at, "untagged", {"tag": event.tag}))
+            case CustomerOwnerAssigned():
+                found.append(Happening(at, "owner", {"user": event.owner_id}))
+            case CustomerClaimedFromPool():
+                found.append(Happening(at, "claimed", {"user": event.owner_id}))
+            case CustomerReleasedToPool():
+                found.append(Happening(at, "released", {"user": by}))
+            case CustomerProfileUpdated():
+                fields = ", ".join(event.changed)
+                found.append(Happening(at, "profile", {"fields": fields, "user": by}))
+            case ConsentRecorded():
+                kind = "consent_given" if event.granted else "consent_withdrawn"
+                found.append(Happening(at, kind, {"label": "purpose." + event.purpose.value}))
+            case CustomerErased():
+                found.append(Happening(at, "erased", {"user": by}))
+    return found
+
+
+def from_interactions(items: Sequence[Mapping[str, Any]]) -> list[Happening]:
+    return [
+        Happening(
+            str(i["occurred_at"]),
+            "interaction",
+            {"label": "channel." + str(i["channel"]), "summary": i["summary"]},
+        )
+        for i in items
+    ]
+
+
+def from_sales(
+    prefix: str,
+    quotes: Sequence[Mapping[str, Any]],
+    orders: Sequence[Mapping[str, Any]],
+    invoices: Sequence[Mapping[str, Any]],
+) -> list[Happening]:
+    """Quotes drafted, sent and answered; orders placed; invoices issued and their
+    payments; each linking to its page."""
+    found = []
+    for q in quotes:
+        link = f"{prefix}/quotes/{q['id']}"
+        found.append(Happening(q["created_at"], "quote_drafted", {"money": q["total"]}, link))
+        if q.get("sent_at"):
+            found.append(Happening(q["sent_at"], "quote_sent", {"money": q["total"]}, link))
+        if q.get("answered_at") and q["status"] in ("accepted", "rejected"):
+            kind = f"quote_{q['status']}"
+            found.append(Happening(q["answered_at"], kind, {"money": q["total"]}, link))
+    for o in orders:
+        link = f"{prefix}/orders/{o['id']}"
+        found.append(Happening(o["placed_at"], "order_placed", {"money": o["total"]}, link))
+    for i in invoices:
+        link = f"{prefix}/invoices/{i['id']}"
+        found.append(Happening(i["created_at"], "invoice_issued", {"money": i["amount"]}, link))
+        for p in i.get("payments") or ():
+            found.append(Happening(p["recorded_at"], "payment", {"money": p["amount"]}, link))
+    return found
+
+
+def from_opportunities(prefix: str, items: Sequence[Mapping[str, Any]]) -> list[Happening]:
+    found = []
+    for o in items:
+        link = f"{prefix}/opportunities/{o['id']}"
+        values = {"name": o["name"], "money": o["amount"]}
+        found.append(Happening(o["created_at"], "opportunity_opened", values, link))
+        if o.get("closed_at") and o["status"] in ("won", "lost"):
+            found.append(Happening(o["closed_at"], f"opportunity_{o['status']}", values, link))
+    return found
+
+
+def from_tickets(prefix: str, items: Sequence[Mapping[str, Any]]) -> list[Happening]:
+    found = []
+    for k in items:
+        link = f"{prefix}/tickets/{k['id']}"
+        found.append(Happening(k["opened_at"], "ticket_opened", {"subject": k["subject"]}, link))
+        if k.get("resolved_at"):
+            found.append(
+                Happening(k["resolved_at"], "ticket_resolved", {"subject": k["subject"]}, link)
+            )
+    return found
+
+
+async def customer_timeline(console: Console, actor: Actor, customer_id: str) -> list[Happening]:
+    """What the reader may know happened to the customer (their page already checked that
+    they may see the customer). A source the reader's role may not list adds nothing."""
+    from crm.console.pages import PREFIX
+
+    runtime = console.runtime
+    orders = OrderQueries(runtime.read_store)
+    envelopes = await runtime.store.read_stream(Customer.stream_id_for(customer_id))
+    described = [e for e in envelopes if e.event_type in STREAM_TYPES]
+    events = await runtime.codec.decode(described)
+    found = from_stream(
+        (e.occurred_at.isoformat(), e.actor, event)
+        for e, event in zip(described, events, strict=True)
+    )
+    found += from_interactions(await console.customers.interactions(actor, customer_id))
+    with contextlib.suppress(Forbidden, NotFound):
+        quotes = await orders.quotes(
+            actor,
+            QuoteFilter(customer_id=customer_id),
+            sort="-created_at",
+            limit=PER_SOURCE,
+            offset=0,
+        )
+        placed = await orders.orders(
+            actor,
+            OrderFilter(customer_id=customer_id),
+            sort="-placed_at",
+            limit=PER_SOURCE,
+            offset=0,
+        )
+        invoices = await orders.invoices(
+            actor,
+            InvoiceFilter(customer_id=customer_id),
+            sort="-issue_date",
+            limit=PER_SOURCE,
+            offset=0,
+        )
+        found += from_sales(PREFIX, quotes.items, placed.items, invoices.items)
+    with contextlib.suppress(Forbidden, NotFound):
+        opportunities = await console.sales.opportunities(
+            actor,
+            OpportunityFilter(customer_id=customer_id),
+            Paging(sort="-created_at", limit=PER_SOURCE, offset=0),
+        )
+        found += from_opportunities(PREFIX, opportunities.items)
+    with contextlib.suppress(Forbidden, NotFound):
+        tickets = await console.tickets.tickets(
+            actor,
+            TicketFilter(customer_id=customer_id),
+            sort="-opened_at",
+            limit=PER_SOURCE,
+            offset=0,
+        )
+        found += from_tickets(PREFIX, tickets.items)
+    return found
+
+
+__all__ = ["Happening", "Line", "customer_timeline", "from_stream", "lines"]
