@@ -13,7 +13,8 @@ from uuid import uuid4
 import pytest
 
 from crm.customer.projections.customers import CustomersProjection
-from crm.events import ERASED
+from crm.events import ERASED, EventMetadata
+from crm.events.customer import CustomerMergedInto
 from crm.kernel.auth import Role
 from crm.kernel.projection import rebuild
 from crm.platform.bootstrap import Platform
@@ -200,3 +201,33 @@ async def test_the_merged_one_can_be_erased_alone(as_user: Users, platform: Plat
     assert getattr(events[0], "email") == ERASED  # noqa: B009
     envelopes = await platform.runtime.store.read_stream(f"customer-{ada}")
     assert "customer.erased" not in {e.event_type for e in envelopes}
+
+
+async def test_a_merge_cut_short_is_finished_by_sending_it_again(
+    as_user: Users, platform: Platform
+) -> None:
+    """A crash after the merged one's event and before the survivor's: the same request
+    again absorbs it (once), and a third time is refused."""
+    admin = as_user("root", Role.ADMIN)
+    ada, king, _ = await two_adas(admin)
+    runtime = platform.runtime
+    stream = f"customer-{king}"
+    version = (await runtime.store.read_stream(stream))[-1].stream_version
+    metadata = EventMetadata(tenant="default", actor="root", correlation_id=uuid4())
+    half = await runtime.codec.encode(
+        stream, [CustomerMergedInto(survivor_id=ada)], metadata, runtime.clock.now()
+    )
+    await runtime.store.append(stream, half, version)
+
+    done = await ok(await admin.post(f"/customers/{ada}/merge", json={"merged_id": king}))
+    survivor = await ok(
+        await admin.get(f"/customers/{ada}", params={"min_position": done["position"]})
+    )
+    assert survivor["absorbed"] == [king]
+    assert survivor["email"] == "ada@example.com"
+    merged_events = [e.event_type for e in await runtime.store.read_stream(stream)]
+    assert merged_events.count("customer.merged_into") == 1
+    again = await admin.post(f"/customers/{ada}/merge", json={"merged_id": king})
+    assert again.status_code == 409
+    events = [e.event_type for e in await runtime.store.read_stream(f"customer-{ada}")]
+    assert events.count("customer.absorbed") == 1
