@@ -20,7 +20,8 @@ import pytest
 
 from crm.analytics.application.churn_commands import RecordAssessment
 from crm.analytics.churn.assessment import Assessment
-from crm.console.reports import period_of, rules_from_form
+from crm.console.i18n import Translator
+from crm.console.reports import field_label, form_field, period_of, rules_from_form
 from crm.events.activities import CareOccasion, WorkPeriod
 from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
@@ -362,14 +363,20 @@ async def test_the_care_rules_are_listed_saved_and_refused_naming_the_field(api:
             ({"rules.0.days_before": "99"}, "rules.0.days_before"),
             ({"rules.1.template_en": "Hi {name}"}, "rules.1.template_en"),
             ({"rules.0.task_kind": "dance"}, "rules.0.task_kind"),
-            ({"rules.3.occasion": "birthday"}, "rules.2.occasion"),  # named twice
-            ({"time_zone": "Mars/Olympus"}, "the time zone"),
+            ({"rules.3.occasion": "birthday"}, "rules.3.occasion"),  # named twice (form row 4)
+            ({"time_zone": "Mars/Olympus"}, "time_zone"),
             ({"colour": "red"}, "colour"),
         ):
             sent = {"csrf": csrf, "time_zone": "UTC", **rules, **change}
             refused = await root.post("/console/care", data=sent)
             assert refused.status_code == 422, (change, refused.text)
-            assert field in refused.text, (change, field)
+            alert = re.search(r'<p class="notice error" role="alert">([^<]*)</p>', refused.text)
+            assert alert is not None, change
+            assert field in alert.group(1), (change, alert.group(1))
+            if field != "colour":  # the form again, the named field marked, the input kept
+                assert re.search(f'id="{re.escape(field)}"[^>]*aria-invalid="true"', refused.text)
+            kept = "Hi {name}" if "rules.1.template_en" in change else rules["rules.1.template_en"]
+            assert f">{kept}</textarea>" in refused.text
         unchanged = await ok(await api.as_user("root", Role.ADMIN).get("/care/rules"))
         assert unchanged == body
         no_token = await root.post("/console/care", data={"time_zone": "UTC", **rules})
@@ -395,6 +402,10 @@ async def test_the_care_rules_are_listed_saved_and_refused_naming_the_field(api:
         assert 'href="/console/care"' not in page.text  # not in a rep's navigation
         refused = await ana.post("/console/care", data={"csrf": csrf, "time_zone": "UTC", **rules})
         assert refused.status_code == 403
+        wrong = {"csrf": csrf, "time_zone": "UTC", **rules, "rules.0.days_before": "99"}
+        invalid = await ana.post("/console/care", data=wrong)  # the error page, no form for her
+        assert invalid.status_code == 422
+        assert 'action="/console/care"' not in invalid.text
 
 
 def test_periods_are_named_by_their_keys_and_rules_read_from_the_form() -> None:
@@ -417,6 +428,18 @@ def test_periods_are_named_by_their_keys_and_rules_read_from_the_form() -> None:
         with pytest.raises(InvalidCommand) as e:
             period_of(wrong, date(2026, 3, 4))
         assert e.value.field == "period"
+    assert field_label(Translator("en"), "rules.1.days").startswith("Rule 2, Days after")
+    assert (
+        field_label(Translator("zh-CN"), "time_zone")
+        == "时区（IANA，例如 Asia/Shanghai） (time_zone)"
+    )
+    sent = {
+        "rules.0.occasion": "birthday",
+        "rules.1.occasion": "",
+        "rules.2.occasion": "anniversary",
+    }
+    assert form_field(sent, "rules.1.days") == "rules.2.days"
+    assert form_field(sent, "time_zone") == "time_zone"
     rules = rules_from_form(
         {"rules.0.occasion": "", "rules.1.occasion": "birthday", "rules.1.enabled": "true"}
     )

@@ -52,7 +52,7 @@ from crm.activities.projections.work_models import COUNTERS, WORK_DAYS_PROJECTIO
 from crm.console.analytics import REASON_CODES
 from crm.console.i18n import Translator
 from crm.console.pages import PREFIX, Console, guarded, see
-from crm.events.activities import AFTER_OCCASIONS, CareOccasion, CareRule, TaskKind, WorkPeriod
+from crm.events.activities import CareOccasion, CareRule, TaskKind, WorkPeriod
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import InvalidCommand
@@ -150,6 +150,73 @@ def reason_label(t: Translator, code: str) -> str:
 
 
 # -- the care rules' form (pure) ---------------------------------------------------------------
+
+
+RULE_FIELDS = (
+    "occasion",
+    "days_before",
+    "days",
+    "task_kind",
+    "enabled",
+    "template_en",
+    "template_zh",
+)
+"""The fields of a rule's row in the form (``rules.<n>.<field>``)."""
+FORM_ROWS = min(MAX_RULES, len(CareOccasion))
+"""The rows the form offers: one per occasion (a tenant names each at most once)."""
+
+
+def rule_rows(rules: tuple[CareRule, ...]) -> list[dict[str, str]]:
+    """The form's rows of ``rules`` (as text, as the form sends them back), blank rows after
+    them up to :data:`FORM_ROWS`."""
+    rows = [
+        {
+            "occasion": r.occasion.value,
+            "days_before": str(r.days_before),
+            "days": "" if r.days is None else str(r.days),
+            "task_kind": r.task_kind.value,
+            "enabled": "true" if r.enabled else "",
+            "template_en": r.template_en or "",
+            "template_zh": r.template_zh or "",
+        }
+        for r in rules
+    ]
+    blank = {**dict.fromkeys(RULE_FIELDS, ""), "task_kind": "call", "enabled": "true"}
+    return rows + [dict(blank) for _ in range(FORM_ROWS - len(rows))]
+
+
+def form_rows(form: Mapping[str, str]) -> list[dict[str, str]]:
+    """The rows as the form sent them (shown again with the error)."""
+    return [
+        {f: form.get(f"rules.{i}.{f}", "") for f in RULE_FIELDS}
+        for i in range(max(FORM_ROWS, sum(1 for k in form if k.endswith(".occasion"))))
+    ]
+
+
+def form_field(form: Mapping[str, str], field: str) -> str:
+    """The form's own name of a field the command names: ``rules.<k>.<f>`` counts the rules
+    sent (the rows not left blank), the form's rows count the blank ones too."""
+    head, _, rest = field.partition(".")
+    index, _, name = rest.partition(".")
+    if head != "rules" or not index.isdigit():
+        return field
+    kept = [i for i in range(MAX_RULES + 1) if form.get(f"rules.{i}.occasion", "").strip()]
+    k = int(index)
+    return f"rules.{kept[k]}.{name}" if k < len(kept) else field
+
+
+def field_label(t: Translator, field: str) -> str:
+    """A field of the care form in the reader's words (``rules.1.days``: "Rule 2, Days
+    after ..."), with its name."""
+    head, _, rest = field.partition(".")
+    index, _, name = rest.partition(".")
+    if head == "rules" and index.isdigit() and name in RULE_FIELDS:
+        return f"{t('care.rule', n=int(index) + 1)}, {t('care.' + name)} ({field})"
+    if field == "time_zone":
+        return f"{t('care.time_zone')} ({field})"
+    if field == "pool_team_id":
+        return f"{t('care.pool_team')} ({field})"
+    return field
 
 
 def rules_from_form(form: Mapping[str, str]) -> tuple[CareRule, ...]:
@@ -380,15 +447,15 @@ def reports_router(console: Console) -> APIRouter:
         visit, actor = await console.signed_in(request)
         POLICY.visibility_filter(actor)  # the API's rule for reading them
         settings = await rules_of.settings(actor.tenant)
-        rules = list(settings.rules)
         return console.render(
             visit,
             request,
             "care_rules.html",
             settings=settings,
-            rows=rules + [None] * max(0, min(MAX_RULES, len(CareOccasion)) - len(rules)),
+            time_zone=settings.time_zone,
+            pool_team_id=settings.pool_team_id or "",
+            rows=rule_rows(settings.rules),
             occasions=[o.value for o in CareOccasion],
-            after={o.value for o in AFTER_OCCASIONS},
             kinds=CARE_KINDS,
             edits=sets_care_rules(actor),
             done=done == "saved",
@@ -400,14 +467,36 @@ def reports_router(console: Console) -> APIRouter:
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
         form = {k: v for k, v in (await request.form()).items() if isinstance(v, str)}
-        known = {"csrf", "time_zone", "pool_team_id"}
-        for name in form:
-            if name not in known and not name.startswith("rules."):
-                raise InvalidCommand(name, "is not a field of this form")
         time_zone = form.get("time_zone", "").strip()[:60] or "UTC"
         pool_team = form.get("pool_team_id", "").strip()[:100] or None
-        command = SetCareRules(actor.tenant, rules_from_form(form), time_zone, pool_team)
-        result = await bus.execute(command, console.context(visit))
+        try:
+            known = {"csrf", "time_zone", "pool_team_id"}
+            for name in form:
+                if name not in known and not name.startswith("rules."):
+                    raise InvalidCommand(name, "is not a field of this form")
+            command = SetCareRules(actor.tenant, rules_from_form(form), time_zone, pool_team)
+            result = await bus.execute(command, console.context(visit))
+        except InvalidCommand as e:  # the form again, as sent, saying which field is wrong
+            if not sets_care_rules(actor):
+                raise
+            field = form_field(form, e.field)
+            settings = await rules_of.settings(actor.tenant)
+            return console.render(
+                visit,
+                request,
+                "care_rules.html",
+                status=422,
+                settings=settings,
+                time_zone=form.get("time_zone", ""),
+                pool_team_id=form.get("pool_team_id", ""),
+                rows=form_rows(form),
+                occasions=[o.value for o in CareOccasion],
+                kinds=CARE_KINDS,
+                edits=True,
+                done=False,
+                invalid=field,
+                error=visit.t("error.invalid", field=field_label(visit.t, field), detail=e.message),
+            )
         return see(f"{PREFIX}/care?min_position={result.position}&done=saved")
 
     return api
