@@ -191,3 +191,63 @@ def test_a_customers_opportunity_and_sales_open_from_the_customer_page(
     expect(page.get_by_role("region", name="Opportunity", exact=True)).to_contain_text(
         "Ada Lovelace"
     )
+
+
+def test_a_rep_builds_a_quote_from_the_catalogue_and_the_customer_accepts_it(
+    watched: Watched, crm: Crm
+) -> None:
+    """From the customer's sales page: a line picked from the catalogue with a discount, the
+    domain's total, sent, the customer's acceptance recorded, the order placed and invoiced,
+    the payment recorded; the customer's timeline then says so in plain words."""
+    with crm.api("mgr-wang", Role.MANAGER, "north") as wang:
+        product = {
+            "sku": "LOOM-7",
+            "name": "Jacquard loom",
+            "list_price": {"amount": "4500.00", "currency": "EUR"},
+        }
+        wang.post("/products", json=product).raise_for_status()
+        for _ in range(100):  # the new-quote page reads the catalogue's read model
+            if wang.get("/products", params={"sku": "LOOM-7"}).json()["items"]:
+                break
+    page = watched.page
+    grace = crm.customers["Grace Hopper"]
+    sign_in(watched, crm, "rep-ana")
+    page.goto(f"{crm.url}/console/customers/{grace}/sales")
+    page.get_by_role("link", name="New quote", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("New quote for Grace Hopper")
+    page.get_by_label("Product", exact=True).select_option(
+        label="LOOM-7 · Jacquard loom · €4,500.00"
+    )
+    page.get_by_label("Quantity", exact=True).fill("2")
+    page.get_by_label("Discount (%)", exact=True).fill("5")
+    page.get_by_role("button", name="Draft the quote", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Quote drafted.")
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quote for Grace Hopper")
+    lines = page.get_by_role("region", name="Lines", exact=True)
+    expect(lines.get_by_role("row", name=re.compile("LOOM-7"))).to_contain_text("€8,550.00")
+    expect(lines.locator("tfoot")).to_contain_text("€8,550.00")
+
+    page.get_by_role("button", name="Send to the customer", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Quote sent.")
+    page.get_by_role("button", name="The customer accepted", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("The customer's acceptance is recorded.")
+    page.get_by_role("button", name="Place the order from this quote", exact=True).click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Order for Grace Hopper")
+    expect(page.get_by_role("status")).to_have_text("Order placed.")
+    page.get_by_role("button", name="Issue the invoice", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Invoice issued.")
+    expect(page.get_by_label("Amount (EUR)")).to_have_value("8550.00")
+    page.get_by_label("Reference", exact=True).fill("WIRE-42")
+    page.get_by_role("button", name="Record the payment", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Payment recorded.")
+    facts = page.get_by_role("region", name="Invoice", exact=True)
+    expect(facts).to_contain_text(re.compile(r"Balance\s*€0.00"))
+    expect(page.get_by_role("region", name="Payments")).to_contain_text("WIRE-42")
+
+    page.get_by_role("link", name="Grace Hopper").first.click()
+    timeline = page.get_by_role("region", name="Timeline")
+    expect(timeline).to_contain_text("Payment received: €8,550.00")
+    expect(timeline).to_contain_text("Quote accepted: €8,550.00")
+    expect(timeline).to_contain_text("Order placed: €8,550.00")
+    expect(timeline).to_contain_text("Ticket opened: Compiler crashes on startup")
+    expect(timeline).to_contain_text("Registered by boss")  # a token user, not in the directory
