@@ -83,6 +83,15 @@ async def test_the_survivors_360_view_holds_the_merged_ones_records(
     assert gone.headers["Location"] == f"/analytics/customers/{ada}/360"
     assert gone.json()["merged_into"] == ada
 
+    # the lists filtered by the survivor hold the merged one's records
+    mine = {"customer_id": ada, **at}
+    assert (await ok(await admin.get("/orders", params=mine)))["total"] == 3
+    deals = (await ok(await admin.get("/opportunities", params=mine)))["items"]
+    assert [d["name"] for d in deals] == ["Boxes for the office"]
+    assert (await ok(await agent.get("/tickets", params=mine)))["total"] == 1
+    theirs = {"customer_id": king_id, **at}
+    assert (await ok(await admin.get("/orders", params=theirs)))["total"] == 2
+
     # the other contexts take no new records for the merged one: they name the survivor
     line = {"sku": "BOX", "quantity": "1"}
     r = await admin.post(

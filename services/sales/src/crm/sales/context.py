@@ -8,7 +8,7 @@ from fastapi import APIRouter
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
 from crm.kernel.custom_fields import DefinitionsOf
-from crm.kernel.directory import CustomerDirectory, Customers
+from crm.kernel.directory import Customers
 from crm.kernel.http import Authenticator
 from crm.kernel.http.routers import merged
 from crm.kernel.projection import Projection
@@ -33,6 +33,7 @@ from crm.sales.application.target_commands import target_commands
 from crm.sales.domain.pipeline import Pipeline
 from crm.sales.projections import pipeline_models
 from crm.sales.projections.commission_models import PROJECTION as COMMISSION_PROJECTION
+from crm.sales.projections.customer_directory import CUSTOMER_DIRECTORY
 from crm.sales.projections.order_models import PROJECTIONS as ORDER_PROJECTIONS
 
 ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
@@ -40,9 +41,6 @@ ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     order_router,
     commission_router,
 ]
-
-CUSTOMER_DIRECTORY = CustomerDirectory("sales_customer_directory")
-"""The customers sales knows of (from the customer events): whom a command may name."""
 
 PROJECTIONS: list[Projection] = [
     *pipeline_models.PROJECTIONS,

@@ -8,7 +8,7 @@ from fastapi import APIRouter
 
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
-from crm.kernel.directory import CustomerDirectory, Customers
+from crm.kernel.directory import Customers
 from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.http import Authenticator
 from crm.kernel.http.routers import merged
@@ -25,15 +25,13 @@ from crm.service_desk.application.ticket_commands import SatisfactionRules, tick
 from crm.service_desk.application.visit_commands import technician_day_commands, visit_commands
 from crm.service_desk.application.visit_reconciler import release_stale_job
 from crm.service_desk.projections import kb_models, ticket_models, visit_models
+from crm.service_desk.projections.customer_directory import CUSTOMER_DIRECTORY
 
 ROUTERS: list[Callable[[Runtime, Authenticator], APIRouter]] = [
     ticket_routes.router,
     visit_routes.router,
     kb_routes.router,
 ]
-
-CUSTOMER_DIRECTORY = CustomerDirectory("service_desk_customer_directory")
-"""The customers the desk knows of (from the customer events): whom a command may name."""
 
 PROJECTIONS: list[Projection] = [
     *ticket_models.PROJECTIONS,

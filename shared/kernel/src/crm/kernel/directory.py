@@ -18,8 +18,8 @@ The rule, in one place for every context (the customer context's own, in the sha
 - everyone else (managers, admins, agents, the system) acts on every customer of the tenant;
 - an erased customer takes no new records (409 ``customer_erased``);
 - nor does one merged into another (409 ``customer_merged``, naming ``merged_into``): new
-  records name the survivor, and :meth:`Customers.same_as` gives the ids whose records are
-  the survivor's (its own and those merged into it), for the lists filtered by customer.
+  records name the survivor, and :func:`records_of` selects the survivor's records (its own
+  and those of the customers merged into it) for the lists filtered by customer.
 
 A customer that does not exist for the actor is a 422 naming the field that referred to it.
 Read-your-writes: a customer registered (claimed, erased) a moment ago may not be in the
@@ -33,7 +33,7 @@ a customer registered a moment ago may answer 422 until its event arrives.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NotRequired
+from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
 
@@ -52,7 +52,7 @@ from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import InvalidCommand, RuleViolated
 from crm.kernel.handlers import DocKey, Handlers, stream_key
 from crm.kernel.projection import wait_until
-from crm.kernel.read_store import CollectionSpec, Index
+from crm.kernel.read_store import CollectionSpec, Index, ReadStore
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
@@ -166,6 +166,25 @@ class CustomerDirectory:
         return (stream_key(self.collection, envelope),)
 
 
+async def records_of(
+    read_store: ReadStore,
+    directory: CustomerDirectory | None,
+    tenant: str,
+    customer_id: str | None,
+    field: str = "customer_id",
+) -> list[dict[str, Any]]:
+    """The read-model condition of a list filtered by a customer (none if ``customer_id`` is
+    None): their records, and those of the customers merged into them, which are theirs now
+    (``directory``: the context's; None, the customer's own records only)."""
+    if customer_id is None:
+        return []
+    doc = await read_store.get(directory.collection, customer_id) if directory else None
+    absorbed = list(doc.get("absorbed") or ()) if doc and doc.get("tenant") == tenant else []
+    if not absorbed:
+        return [{field: customer_id}]
+    return [{field: {"$in": [customer_id, *absorbed]}}]
+
+
 def customer_scope(entry: CustomerEntry) -> Scope:
     return Scope(owner_id=entry["owner_id"])
 
@@ -212,12 +231,6 @@ class Customers:
             absorbed=list(doc.get("absorbed") or ()),
         )
 
-    async def same_as(self, tenant: str, customer_id: str) -> list[str]:
-        """The ids whose records are ``customer_id``'s: its own, and those of the customers
-        merged into it (just its own if it is not in the directory)."""
-        entry = await self._get(tenant, customer_id)
-        return [customer_id, *(entry.get("absorbed") or ())] if entry else [customer_id]
-
     async def require(
         self,
         who: Actor | CommandContext | Principal,
@@ -253,4 +266,5 @@ __all__ = [
     "Customers",
     "customer_scope",
     "may_act_on",
+    "records_of",
 ]

@@ -80,6 +80,7 @@ from crm.sales.application.quote_commands import (
     SendQuote,
 )
 from crm.sales.application.quote_to_order import order_from_quote
+from crm.sales.projections.customer_directory import CUSTOMER_DIRECTORY
 from crm.sales.projections.order_models import (
     PROJECTION,
     InvoiceDoc,
@@ -109,7 +110,7 @@ def _lines(lines: list[NewLine]) -> tuple[LineInput, ...]:
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = api_router(tags=["sales: order to cash"])
     bus = runtime.commands
-    queries = OrderQueries(runtime.read_store)
+    queries = OrderQueries(runtime.read_store, CUSTOMER_DIRECTORY)
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, PROJECTION))

@@ -93,6 +93,7 @@ from crm.sales.application.pipeline_queries import (
 )
 from crm.sales.application.target_commands import ReviseTarget, SetTarget
 from crm.sales.domain.pipeline import Pipeline
+from crm.sales.projections.customer_directory import CUSTOMER_DIRECTORY
 from crm.sales.projections.pipeline_models import (
     CampaignDoc,
     CampaignsProjection,
@@ -112,7 +113,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     bus = runtime.commands
     definitions = DefinitionsOf(runtime.store, runtime.codec)
     queries = PipelineQueries(
-        runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline)
+        runtime.read_store,
+        runtime.codec.keys,
+        runtime.commands.repository(Pipeline),
+        CUSTOMER_DIRECTORY,
     )
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806

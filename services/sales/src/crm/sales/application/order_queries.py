@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm.kernel.auth import Actor
+from crm.kernel.directory import CustomerDirectory, records_of
 from crm.kernel.errors import NotFound
 from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to
 from crm.sales.application.catalogue import product_id_for
@@ -71,8 +72,14 @@ class InvoiceFilter:
 
 
 class OrderQueries:
-    def __init__(self, read_store: ReadStore) -> None:
+    def __init__(self, read_store: ReadStore, directory: CustomerDirectory | None = None) -> None:
+        """``directory``: the context's customers, through which a list filtered by a
+        customer also lists the records of the customers merged into them."""
         self.read_store = read_store
+        self.directory = directory
+
+    async def _customer(self, actor: Actor, customer_id: str | None) -> list[dict[str, Any]]:
+        return await records_of(self.read_store, self.directory, actor.tenant, customer_id)
 
     async def _find(
         self, collection: str, conditions: list[dict[str, Any]], sort: str, limit: int, offset: int
@@ -141,8 +148,8 @@ class OrderQueries:
     ) -> Page:
         conditions = self._visible(
             actor,
+            *await self._customer(actor, flt.customer_id),
             *equal_to(
-                customer_id=flt.customer_id,
                 status=flt.status,
                 owner_id=flt.owner_id,
                 opportunity_id=flt.opportunity_id,
@@ -159,8 +166,8 @@ class OrderQueries:
     ) -> Page:
         conditions = self._visible(
             actor,
+            *await self._customer(actor, flt.customer_id),
             *equal_to(
-                customer_id=flt.customer_id,
                 status=flt.status,
                 campaign_id=flt.campaign_id,
                 owner_id=flt.owner_id,
@@ -180,10 +187,10 @@ class OrderQueries:
             *equal_to(
                 status=flt.status,
                 overdue=flt.overdue,
-                customer_id=flt.customer_id,
                 order_id=flt.order_id,
                 owner_id=flt.owner_id,
             ),
+            *await self._customer(actor, flt.customer_id),
         )
         return await self._find(INVOICES, conditions, sort, limit, offset)
 
@@ -202,7 +209,8 @@ class OrderQueries:
         conditions = self._visible(
             actor,
             {"payment_count": {"$gt": 0}},
-            *equal_to(id=invoice_id, customer_id=customer_id),
+            *equal_to(id=invoice_id),
+            *await self._customer(actor, customer_id),
         )
         payments: list[dict[str, Any]] = []
         scanned = 0

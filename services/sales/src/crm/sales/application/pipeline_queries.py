@@ -24,6 +24,7 @@ from crm.events.sales import StageDefinition
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.custom_fields import without_personal
+from crm.kernel.directory import CustomerDirectory, records_of
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.http import checked_sort
@@ -120,11 +121,18 @@ class TenantPipeline:
 
 class PipelineQueries:
     def __init__(
-        self, read_store: ReadStore, keys: KeyStore, pipelines: Repository[Pipeline]
+        self,
+        read_store: ReadStore,
+        keys: KeyStore,
+        pipelines: Repository[Pipeline],
+        directory: CustomerDirectory | None = None,
     ) -> None:
+        """``directory``: the context's customers, through which the opportunities of a
+        customer include those of the customers merged into them."""
         self.read_store = read_store
         self.keys = keys
         self.pipelines = pipelines
+        self.directory = directory
 
     async def _unerased_leads(self, docs: list[Document]) -> list[Document]:
         shown = await redact_erased(self.keys, docs, lead_subject, LEAD_PERSONAL_FIELDS)
@@ -195,9 +203,9 @@ class PipelineQueries:
                 owner_id=flt.owner_id,
                 stage=flt.stage,
                 status=flt.status,
-                customer_id=flt.customer_id,
                 campaign_id=flt.campaign_id,
             ),
+            *await records_of(self.read_store, self.directory, actor.tenant, flt.customer_id),
         ]
         if visible := POLICY.visibility_filter(actor):
             conditions.append(visible)

@@ -76,6 +76,7 @@ from crm.service_desk.application.ticket_queries import (
 )
 from crm.service_desk.domain.tenancy import tenant_own
 from crm.service_desk.domain.tickets import TicketStatus
+from crm.service_desk.projections.customer_directory import CUSTOMER_DIRECTORY
 from crm.service_desk.projections.ticket_models import (
     PROJECTION,
     CalendarDoc,
@@ -92,7 +93,7 @@ TICKET_SORTS = frozenset(
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = api_router(tags=["service desk: tickets"])
     bus = runtime.commands
-    queries = TicketQueries(runtime.read_store, runtime.codec.keys)
+    queries = TicketQueries(runtime.read_store, runtime.codec.keys, CUSTOMER_DIRECTORY)
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, PROJECTION))

@@ -17,6 +17,7 @@ from typing import Any
 
 from crm.events.visits import customer_subject
 from crm.kernel.auth import Actor
+from crm.kernel.directory import CustomerDirectory, records_of
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.keys import KeyStore
@@ -58,9 +59,14 @@ def ticket_subject(doc: Document) -> str:
 
 
 class TicketQueries:
-    def __init__(self, read_store: ReadStore, keys: KeyStore) -> None:
+    def __init__(
+        self, read_store: ReadStore, keys: KeyStore, directory: CustomerDirectory | None = None
+    ) -> None:
+        """``directory``: the desk's customers, through which the tickets of a customer
+        include those of the customers merged into them."""
         self.read_store = read_store
         self.keys = keys
+        self.directory = directory
 
     async def _unerased(self, docs: list[Document]) -> list[Document]:
         return await redact_erased(self.keys, docs, ticket_subject, TICKET_PERSONAL.paths)
@@ -105,9 +111,9 @@ class TicketQueries:
                 channel=flt.channel,
                 agent_id=flt.agent_id,
                 group_id=flt.group_id,
-                customer_id=flt.customer_id,
                 breached=flt.breached,
             ),
+            *await records_of(self.read_store, self.directory, actor.tenant, flt.customer_id),
             *([{"status": {"$in": list(flt.statuses)}}] if flt.statuses else []),
         ]
         page = await self._find(TICKETS, conditions, sort, limit, offset)
