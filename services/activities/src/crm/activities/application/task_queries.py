@@ -8,7 +8,7 @@ analyst the tenant's. A task the actor may not see is answered 404, like one tha
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import datetime
 from typing import Any
 
@@ -16,6 +16,7 @@ from crm.activities.application.policy import POLICY
 from crm.activities.projections.task_models import TASKS, instant
 from crm.kernel.access import Principal, Scope
 from crm.kernel.auth import Actor
+from crm.kernel.directory import CustomerDirectory, records_of
 from crm.kernel.errors import NotFound
 from crm.kernel.read_store import Document, Page, Query, ReadStore, sort_order
 
@@ -58,8 +59,11 @@ class TaskFilter:
 
 
 class TaskQueries:
-    def __init__(self, read_store: ReadStore) -> None:
+    def __init__(self, read_store: ReadStore, directory: CustomerDirectory | None = None) -> None:
+        """``directory``: the context's customers, through which the tasks of a customer
+        include those of the customers merged into them."""
         self.read_store = read_store
+        self.directory = directory
 
     async def task(self, actor: Actor, task_id: str) -> Document:
         doc = await self.read_store.get(TASKS, task_id)
@@ -80,7 +84,9 @@ class TaskQueries:
         visible = POLICY.visibility_filter(actor)
         if visible:
             conditions.append(visible)
-        conditions.extend(flt.conditions())
+        conditions.extend(replace(flt, customer_id=None).conditions())
+        customer = await records_of(self.read_store, self.directory, actor.tenant, flt.customer_id)
+        conditions.extend(customer)
         field, direction = sort_order(sort)
         return await self.read_store.find(
             TASKS,
