@@ -354,6 +354,9 @@ async def test_the_customers_timeline_in_plain_words_in_both_languages(
         assert "添加标签 vip" in texts
         assert "已记录电话：asked for a quote" in texts
         assert "下单：€1,200.00" in texts
+        order_page = await ana.get(f"/console/orders/{order['id']}")
+        assert "Ada Lovelace 的订单" in order_page.text
+        assert "开具发票" in order_page.text  # the issue-invoice button, in Chinese
 
     async with own_client(api) as nia:  # an analyst: no personal data, no sales records
         await sign_in(nia, "nia")
