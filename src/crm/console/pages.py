@@ -68,6 +68,7 @@ from crm.kernel.custom_fields import DefinitionsOf, FieldDefinition
 from crm.kernel.errors import (
     Forbidden,
     InvalidCommand,
+    Moved,
     NotFound,
     RuleViolated,
     WrongExpectedVersion,
@@ -316,6 +317,8 @@ def guarded(
                 return await handler(*args, **kwargs)
             except Redirect as r:
                 return see(r.url)
+            except Moved as m:  # a customer merged into another: the survivor's page
+                return see(f"{PREFIX}{m.location}")
             except CsrfRefused:
                 visit = await console.visit(request)
                 return console.error(request, visit, 403, visit.t("error.csrf"))

@@ -27,9 +27,11 @@ class NotFound(CrmError):
     """The aggregate or document does not exist, or the actor may not know it exists (404)."""
 
 
-class Moved(CrmError):
+class Moved(NotFound):
     """The record was merged into another, which answers for it now (308 to ``location``,
-    with ``details`` such as ``merged_into`` in the body)."""
+    with ``details`` such as ``merged_into`` in the body). A kind of :class:`NotFound`: code
+    that only asks whether the record is there (a ticket's page showing its customer) reads
+    it as gone."""
 
     def __init__(
         self,

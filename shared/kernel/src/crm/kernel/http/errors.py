@@ -96,6 +96,9 @@ def _invalid_command_loc(request: Request, exc: InvalidCommand) -> list[str | in
 
 
 def _crm_error(request: Request, exc: Exception) -> JSONResponse:
+    if isinstance(exc, Moved):
+        body = error_body(exc.code, str(exc), _path_loc(request), **exc.details)
+        return JSONResponse(body, 308, headers={"Location": exc.location})
     if isinstance(exc, NotFound):
         return error_response(404, "not_found", str(exc), _path_loc(request))
     if isinstance(exc, WrongExpectedVersion):
@@ -110,9 +113,6 @@ def _crm_error(request: Request, exc: Exception) -> JSONResponse:
         )
     if isinstance(exc, RuleViolated):
         return JSONResponse(error_body(exc.code, str(exc), ("body",), **exc.details), 409)
-    if isinstance(exc, Moved):
-        body = error_body(exc.code, str(exc), _path_loc(request), **exc.details)
-        return JSONResponse(body, 308, headers={"Location": exc.location})
     if isinstance(exc, DuplicateEventId):
         return error_response(409, "duplicate_event", str(exc), ("body",))
     if isinstance(exc, InvalidCommand):
