@@ -24,7 +24,7 @@ from urllib.parse import quote, urlencode
 from uuid import UUID
 from zoneinfo import ZoneInfo
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 from pydantic import EmailStr, TypeAdapter, ValidationError
 
@@ -39,6 +39,7 @@ from crm.activities.application.policy import POLICY, TaskAction
 from crm.activities.application.task_commands import (
     CancelTask,
     CompleteTask,
+    ReassignTask,
     RescheduleTask,
     ScheduleTask,
 )
@@ -55,7 +56,9 @@ from crm.console.pages import PAGE_SIZE, PREFIX, Console, guarded, see
 from crm.customer.application.queries import CustomerFilter
 from crm.events.activities import (
     RETENTION_OUTCOMES,
+    Frequency,
     NotificationKind,
+    Recurrence,
     SubjectKind,
     TaskKind,
     TaskOutcome,
@@ -96,6 +99,11 @@ ReadParam = Literal["all", "unread", "read"]
 def works_tasks(actor: Actor) -> bool:
     """Whether the task forms are shown: the roles that may work tasks."""
     return POLICY.may(Principal.of(actor), TaskAction.WORK)
+
+
+def gives_tasks(actor: Actor) -> bool:
+    """Whether the actor may plan tasks for others and reassign: managers and admins."""
+    return POLICY.may(Principal.of(actor), TaskAction.ASSIGN)
 
 
 def leads_people(actor: Actor) -> bool:
@@ -156,12 +164,82 @@ class Day:
 
 def week_days(monday: date, entries: list[Entry], zone: ZoneInfo) -> list[Day]:
     """The seven days from ``monday``, each with its entries (by their start in ``zone``)."""
-    days = [Day(monday + timedelta(days=i), []) for i in range(7)]
+    return days_of(monday, monday + timedelta(days=7), entries, zone)
+
+
+CalendarViewName = Literal["day", "week", "month"]
+
+
+def calendar_day(value: str | None, today: date) -> date:
+    """The day a calendar is opened on (``2026-03-02``; None: today); a wrong one is a 422
+    naming date."""
+    if value is None or not value.strip():
+        return today
+    try:
+        return date.fromisoformat(value.strip())
+    except ValueError:
+        raise InvalidCommand("date", "a day, e.g. 2026-03-02") from None
+
+
+def period(view: str, day: date) -> tuple[date, date]:
+    """The first day and the day after the last of the ``view`` holding ``day``: the day,
+    its ISO week (from Monday) or its month."""
+    if view == "day":
+        return day, day + timedelta(days=1)
+    if view == "week":
+        monday = day - timedelta(days=day.weekday())
+        return monday, monday + timedelta(days=7)
+    first = day.replace(day=1)
+    following = (first + timedelta(days=32)).replace(day=1)
+    return first, following
+
+
+def shifted(view: str, first: date, step: int) -> date:
+    """The first day of the period ``step`` periods from the one starting on ``first``."""
+    if view == "day":
+        return first + timedelta(days=step)
+    if view == "week":
+        return first + timedelta(weeks=step)
+    month0 = first.month - 1 + step
+    return date(first.year + month0 // 12, month0 % 12 + 1, 1)
+
+
+def days_of(start: date, end: date, entries: list[Entry], zone: ZoneInfo) -> list[Day]:
+    """Each day from ``start`` to before ``end`` with its entries (by their start in
+    ``zone``)."""
+    days = [Day(start + timedelta(days=i), []) for i in range((end - start).days)]
     for e in entries:
-        offset = (e.start.astimezone(zone).date() - monday).days
-        if 0 <= offset < 7:
+        offset = (e.start.astimezone(zone).date() - start).days
+        if 0 <= offset < len(days):
             days[offset].entries.append(e)
     return days
+
+
+def month_weeks(first: date, entries: list[Entry], zone: ZoneInfo) -> list[list[Day]]:
+    """The month of ``first`` as whole weeks (Monday to Sunday, the days around it included,
+    their entries too), for the month's grid."""
+    _, following = period("month", first)
+    start = first - timedelta(days=first.weekday())
+    last = following - timedelta(days=1)
+    end = last + timedelta(days=7 - last.weekday())
+    days = days_of(start, end, entries, zone)
+    return [days[i : i + 7] for i in range(0, len(days), 7)]
+
+
+def recurrence_of(frequency: str, interval: int, until: str) -> Recurrence | None:
+    """The recurrence a planning form asks for (no frequency: none); an end day that is not
+    a day is a 422 naming until, an end without a frequency one naming frequency."""
+    end: date | None = None
+    if until.strip():
+        try:
+            end = date.fromisoformat(until.strip())
+        except ValueError:
+            raise InvalidCommand("until", "a day, e.g. 2026-06-30") from None
+    if not frequency:
+        if end is not None or interval != 1:
+            raise InvalidCommand("frequency", "daily, weekly or monthly for a repeating task")
+        return None
+    return Recurrence(frequency=Frequency(frequency), interval=interval, until=end)
 
 
 def window_bounds(
@@ -287,22 +365,54 @@ def tasks_router(console: Console) -> APIRouter:
             works=works_tasks(actor),
         )
 
+    async def subject_of(actor: Actor, kind: SubjectKind, id_: str) -> str:
+        """The name of the record a task is planned about, read as the actor (404 if they
+        do not see it)."""
+        if kind is SubjectKind.LEAD:
+            return str((await console.sales.lead(actor, id_))["name"])
+        if kind is SubjectKind.OPPORTUNITY:
+            return str((await console.sales.opportunity(actor, id_))["name"])
+        if kind is SubjectKind.TICKET:
+            return str((await console.tickets.ticket(actor, id_))["subject"])
+        return str((await console.customers.get(actor, id_))["name"])
+
     @api.get(f"{PREFIX}/tasks/new")
     @page
-    async def new_task(request: Request, customer: UUID | None = None) -> Response:
+    async def new_task(
+        request: Request,
+        customer: UUID | None = None,
+        subject_kind: SubjectKind | None = None,
+        subject_id: UUID | None = None,
+    ) -> Response:
         visit, actor = await console.signed_in(request)
         if not works_tasks(actor):
             raise Forbidden("your role does not plan tasks")
+        if subject_kind is SubjectKind.CUSTOMER and subject_id is not None:
+            customer, subject_kind, subject_id = subject_id, None, None
+        if subject_kind is not None and subject_id is None:
+            raise InvalidCommand("subject_id", f"the {subject_kind.value} the task is about")
+        if subject_kind is None and subject_id is not None:
+            raise InvalidCommand("subject_kind", "lead, opportunity or ticket")
+        subject: dict[str, str] | None = None
+        if subject_kind is not None and subject_id is not None:
+            name = await subject_of(actor, subject_kind, str(subject_id))  # 404 if not seen
+            subject = {
+                "kind": subject_kind.value,
+                "id": str(subject_id),
+                "name": name,
+                "link": subject_link(subject_kind.value, str(subject_id)) or "",
+            }
         chosen: Document | None = None
         if customer is not None:
             chosen = await console.customers.get(actor, str(customer))  # 404 if not seen
         customers: list[Any] = []
-        with contextlib.suppress(Forbidden):
-            mine = actor.id if actor.role is Role.SALES_REP else None
-            found = await console.customers.search(
-                actor, CustomerFilter(owner_id=mine), sort="name", limit=100, offset=0
-            )
-            customers = list(found.items)
+        if subject is None:
+            with contextlib.suppress(Forbidden):
+                mine = actor.id if actor.role is Role.SALES_REP else None
+                found = await console.customers.search(
+                    actor, CustomerFilter(owner_id=mine), sort="name", limit=100, offset=0
+                )
+                customers = list(found.items)
         if chosen is not None and all(c["id"] != chosen["id"] for c in customers):
             customers.insert(0, chosen)
         zone = await zone_of(actor)
@@ -313,8 +423,10 @@ def tasks_router(console: Console) -> APIRouter:
             "task_new.html",
             customers=customers,
             chosen=chosen["id"] if chosen else None,
+            subject=subject,
             kinds=[k.value for k in PLANNED_KINDS],
             priorities=[p.value for p in TaskPriority],
+            frequencies=[f.value for f in Frequency],
             people=await people(actor) if actor.role is not Role.ANALYST else [],
             due=to_form(due.replace(minute=0, second=0, microsecond=0), zone),
             zone=zone,
@@ -326,7 +438,9 @@ def tasks_router(console: Console) -> APIRouter:
         request: Request,
         kind: TaskKind = Form(),
         title: str = Form(min_length=1, max_length=200),
-        customer_id: UUID = Form(),
+        customer_id: UUID | None = Form(default=None),
+        subject_kind: SubjectKind = Form(default=SubjectKind.CUSTOMER),
+        subject_id: UUID | None = Form(default=None),
         due_at: str = Form(min_length=1, max_length=40),
         notes: str = Form(default="", max_length=4000),
         priority: TaskPriority = Form(default=TaskPriority.NORMAL),
@@ -334,11 +448,22 @@ def tasks_router(console: Console) -> APIRouter:
         duration_minutes: int | None = Form(default=None, ge=1, le=24 * 60),
         remind_before_minutes: int = Form(default=15, ge=0, le=7 * 24 * 60),
         assignee_id: str = Form(default="", max_length=100),
+        frequency: Frequency | Literal[""] = Form(default=""),
+        interval: int = Form(default=1, ge=1, le=366),
+        until: str = Form(default="", max_length=20),
     ) -> Response:
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
         if not title.strip():
             raise InvalidCommand("title", "must not be blank")
+        if subject_kind is SubjectKind.CUSTOMER:
+            about = customer_id or subject_id
+            if about is None:
+                raise InvalidCommand("customer_id", "the customer the task is about")
+        elif subject_id is None:
+            raise InvalidCommand("subject_id", f"the {subject_kind.value} the task is about")
+        else:
+            about = subject_id
         plan = TaskPlan(
             kind=kind,
             title=title.strip(),
@@ -349,8 +474,9 @@ def tasks_router(console: Console) -> APIRouter:
             custom_kind=custom_kind.strip() or None,
             duration_minutes=duration_minutes,
             remind_before_minutes=remind_before_minutes,
+            recurrence=recurrence_of(frequency, interval, until),
         )
-        command = ScheduleTask(plan, SubjectKind.CUSTOMER, str(customer_id))
+        command = ScheduleTask(plan, subject_kind, str(about))
         result = await bus.execute(command, console.context(visit))
         return see(f"{PREFIX}/tasks/{command.task_id}?min_position={result.position}&done=planned")
 
@@ -395,6 +521,9 @@ def tasks_router(console: Console) -> APIRouter:
             ),
             names=await console.directory.names(actor.tenant),
             done=done if done in ("planned", "saved") else None,
+            assignable=(
+                await people(actor) if gives_tasks(actor) and doc["status"] == "open" else []
+            ),
         )
 
     async def task_command(request: Request, task_id: UUID, command: object) -> Response:
@@ -441,6 +570,19 @@ def tasks_router(console: Console) -> APIRouter:
             next=nxt,
         )
         return await task_command(request, task_id, command)
+
+    @api.post(f"{PREFIX}/tasks/{{task_id}}/reassign")
+    @page
+    async def reassign_task(
+        request: Request, task_id: UUID, assignee_id: str = Form(min_length=1, max_length=100)
+    ) -> Response:
+        _visit, actor = await console.signed_in(request)
+        if not gives_tasks(actor):
+            raise Forbidden(f"a {actor.role.value} does not reassign tasks")
+        wanted = assignee_id.strip()
+        if all(u["id"] != wanted for u in await people(actor)):
+            raise InvalidCommand("assignee_id", "one of the people you may give tasks to")
+        return await task_command(request, task_id, ReassignTask(str(task_id), wanted))
 
     @api.post(f"{PREFIX}/tasks/{{task_id}}/reschedule")
     @page
@@ -594,49 +736,101 @@ def tasks_router(console: Console) -> APIRouter:
 
     @api.get(f"{PREFIX}/calendar")
     @page
-    async def calendar_week(
+    async def calendar_page(
         request: Request,
-        week: str | None = None,
-        person: str | None = None,
+        view: CalendarViewName = "week",
+        on: str | None = Query(default=None, alias="date", max_length=20),
+        week: str | None = Query(default=None, max_length=20),
+        person: str | None = Query(default=None, max_length=100),
+        team: str | None = Query(default=None, max_length=100),
         min_position: int | None = None,
         _: int = calendar_read,
     ) -> Response:
         visit, actor = await console.signed_in(request)
         zone = await zone_of(actor)
         now = runtime.clock.now()
-        monday = iso_week(week, now.astimezone(zone).date())
-        person = (person or "").strip()[:100] or None
-        user = calendar.whose(actor, person)
-        start = datetime.combine(monday, time(0), tzinfo=zone)
-        entries = await calendar.entries(
-            actor, user, start, start + timedelta(days=7), cancelled=False
-        )
+        today = now.astimezone(zone).date()
+        day = iso_week(week, today) if week is not None else calendar_day(on, today)
+        if week is not None:
+            view = "week"
+        first, end = period(view, day)
+        person = (person or "").strip() or None
+        team = (team or "").strip() or None
+        if person is not None and team is not None:
+            raise InvalidCommand("team", "either a team or a person, not both")
+        seen = await people(actor)
+        if team is not None:
+            if not leads_people(actor):
+                raise Forbidden(f"a {actor.role.value} reads their own calendar only")
+            if actor.role is Role.MANAGER and team != actor.team:
+                raise Forbidden("a manager reads their own team's calendar")
+            members = [u["id"] for u in seen if u["team"] == team]
+            if not members:
+                raise NotFound(f"team {team!r} has no people")
+            users = members
+        else:
+            user = calendar.whose(actor, person)  # a rep naming someone else: 403
+            if user != actor.id and all(u["id"] != user for u in seen):
+                if actor.role is Role.MANAGER:
+                    raise Forbidden("a manager reads their own team's calendars")
+                raise NotFound(f"no person {user!r}")
+            users = [user]
+        grid_first = first - timedelta(days=first.weekday()) if view == "month" else first
+        grid_end = end
+        if view == "month":
+            last = end - timedelta(days=1)
+            grid_end = last + timedelta(days=7 - last.weekday())
+        start = datetime.combine(grid_first, time(0), tzinfo=zone)
+        stop = datetime.combine(grid_end, time(0), tzinfo=zone)
+        entries: list[Entry] = []
+        whom: dict[tuple[str, str], str] = {}
+        for uid in users:
+            for e in await calendar.entries(actor, uid, start, stop, cancelled=False):
+                entries.append(e)
+                whom[(e.kind, e.id)] = uid
+        entries.sort(key=lambda e: (e.start, e.kind, e.id))
         key = runtime.tokens.feed_key(actor.tenant, actor.id)
         feed = (
             f"{str(request.base_url).rstrip('/')}{FEEDS}/"
             f"{quote(actor.tenant, safe='')}/{quote(actor.id, safe='')}.ics?key={key}"
         )
+        whose_query = {"person": person} if person else ({"team": team} if team else {})
 
-        def week_link(d: date) -> str:
-            query = {"week": week_name(d), **({"person": person} if person else {})}
-            return f"{PREFIX}/calendar?{urlencode(query)}"
+        def link(d: date) -> str:
+            query = {"week": week_name(d)} if view == "week" else {"view": view, "date": str(d)}
+            return f"{PREFIX}/calendar?{urlencode({**query, **whose_query})}"
 
+        def view_link(v: str) -> str:
+            return f"{PREFIX}/calendar?{urlencode({'view': v, 'date': str(day), **whose_query})}"
+
+        teams = sorted({str(u["team"]) for u in seen if u.get("team")})
+        if actor.role is Role.MANAGER:
+            teams = [actor.team] if actor.team else []
         return console.render(
             visit,
             request,
             "calendar.html",
-            week=week_name(monday),
-            days=week_days(monday, entries, zone),
-            today=now.astimezone(zone).date(),
-            previous=week_link(monday - timedelta(days=7)),
-            following=week_link(monday + timedelta(days=7)),
-            this_week=f"{PREFIX}/calendar",
+            view=view,
+            first=first,
+            last=end - timedelta(days=1),
+            week=week_name(first),
+            days=days_of(first, end, entries, zone),
+            weeks=month_weeks(first, entries, zone) if view == "month" else [],
+            today=today,
+            previous=link(shifted(view, first, -1)),
+            following=link(shifted(view, first, 1)),
+            this_period=link(period(view, today)[0]),
+            views={v: view_link(v) for v in ("day", "week", "month")},
+            day=day,
             person=person,
-            user=user,
-            people=await people(actor),
+            team=team,
+            teams=teams,
+            user=users[0] if team is None else None,
+            whom=whom,
+            people=seen,
             local=lambda m: local(m, zone),
             zone=zone,
-            feed=feed if user == actor.id else None,
+            feed=feed if team is None and users == [actor.id] else None,
             names=await console.directory.names(actor.tenant),
         )
 
@@ -644,10 +838,16 @@ def tasks_router(console: Console) -> APIRouter:
 
 
 __all__ = [
+    "calendar_day",
+    "days_of",
     "from_form",
     "iso_week",
     "local",
+    "month_weeks",
     "notification_title",
+    "period",
+    "recurrence_of",
+    "shifted",
     "tasks_router",
     "week_days",
     "week_name",

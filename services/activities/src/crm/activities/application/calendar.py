@@ -43,6 +43,10 @@ class Entry:
     subject_kind: str | None = None
     subject_id: str | None = None
     remind_before_minutes: int = 0
+    task_kind: str | None = None
+    """A task's kind (call, meeting, ...); None for a visit."""
+    origin: str | None = None
+    """What opened a task (``care:...`` for a care date's task), None if a person did."""
 
     def as_dict(self) -> dict[str, Any]:
         return {
@@ -79,6 +83,8 @@ def _task_entry(doc: Document) -> Entry:
         subject_kind=doc["subject_kind"],
         subject_id=doc["subject_id"],
         remind_before_minutes=int(doc.get("remind_before_minutes") or 0),
+        task_kind=doc.get("kind"),
+        origin=doc.get("origin"),
     )
 
 
