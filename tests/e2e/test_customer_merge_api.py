@@ -231,3 +231,25 @@ async def test_a_merge_cut_short_is_finished_by_sending_it_again(
     assert again.status_code == 409
     events = [e.event_type for e in await runtime.store.read_stream(f"customer-{ada}")]
     assert events.count("customer.absorbed") == 1
+
+
+async def test_the_list_is_paged_best_first(as_user: Users) -> None:
+    admin = as_user("root", Role.ADMIN)
+    ada, king, _ = await two_adas(admin)
+    third = await register(
+        admin,
+        name="Ada Lovelace",
+        company="Analytical",
+        email="ADA@example.com",
+        confirm_distinct=True,
+    )
+    at = {"min_position": third["position"]}
+    page = await ok(await admin.get("/customers/duplicates", params={**at, "limit": 2}))
+    assert page["total"] == 3
+    assert [p["score"] for p in page["items"]] == [100, 80]
+    assert set(page["items"][0]["reasons"]) == {"same_email", "similar_name_same_company"}
+    assert {page["items"][0]["customer_id"], page["items"][0]["other_id"]} == {king, third["id"]}
+    rest = await ok(await admin.get("/customers/duplicates", params={"limit": 2, "offset": 2}))
+    assert [p["score"] for p in rest["items"]] == [80]
+    pairs = [{p["customer_id"], p["other_id"]} for p in page["items"] + rest["items"]]
+    assert {ada, king} in pairs
