@@ -664,7 +664,7 @@ def router(console: Console) -> APIRouter:
         from crm.console.timeline import customer_timeline, lines  # its sources import pages
 
         names = await console.directory.names(actor.tenant)
-        happened = await customer_timeline(console, actor, str(customer_id))
+        happened = await customer_timeline(console, actor, str(customer_id), interactions)
         return console.render(
             visit,
             request,

@@ -9,7 +9,8 @@ of the page, so it is redacted the same way:
   fields changed, consent, erasure): only events that carry no personal data are described,
   by the kind of change, never a personal value;
 - their interactions as :meth:`CustomerQueries.interactions` shows them to the reader (a
-  summary redacted for a role that may not read it is shown as redacted);
+  summary redacted for a role that may not read it is shown as redacted), as the page read
+  them already;
 - their quotes, orders, invoices and payments (:class:`OrderQueries`: a rep sees their own),
   opportunities (:class:`PipelineQueries`) and tickets (:class:`TicketQueries`), each only
   for a reader whose role may list them.
@@ -211,9 +212,16 @@ def from_tickets(prefix: str, items: Sequence[Mapping[str, Any]]) -> list[Happen
     return found
 
 
-async def customer_timeline(console: Console, actor: Actor, customer_id: str) -> list[Happening]:
+async def customer_timeline(
+    console: Console,
+    actor: Actor,
+    customer_id: str,
+    interactions: Sequence[Mapping[str, Any]],
+) -> list[Happening]:
     """What the reader may know happened to the customer (their page already checked that
-    they may see the customer). A source the reader's role may not list adds nothing."""
+    they may see the customer, and read ``interactions`` as
+    :meth:`CustomerQueries.interactions` shows them to the reader). A source the reader's
+    role may not list adds nothing."""
     from crm.console.pages import PREFIX
 
     runtime = console.runtime
@@ -225,7 +233,7 @@ async def customer_timeline(console: Console, actor: Actor, customer_id: str) ->
         (e.occurred_at.isoformat(), e.actor, event)
         for e, event in zip(described, events, strict=True)
     )
-    found += from_interactions(await console.customers.interactions(actor, customer_id))
+    found += from_interactions(interactions)
     with contextlib.suppress(Forbidden, NotFound):
         quotes = await orders.quotes(
             actor,
