@@ -18,8 +18,8 @@ The rule, in one place for every context (the customer context's own, in the sha
 - everyone else (managers, admins, agents, the system) acts on every customer of the tenant;
 - an erased customer takes no new records (409 ``customer_erased``);
 - nor does one merged into another (409 ``customer_merged``, naming ``merged_into``): new
-  records name the survivor, and :func:`records_of` selects the survivor's records (its own
-  and those of the customers merged into it) for the lists filtered by customer.
+  records name the survivor, and :meth:`Customers.records_of` selects the survivor's records
+  (its own and those of the customers merged into it) for the lists filtered by customer.
 
 A customer that does not exist for the actor is a 422 naming the field that referred to it.
 Read-your-writes: a customer registered (claimed, erased) a moment ago may not be in the
@@ -52,7 +52,7 @@ from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import InvalidCommand, RuleViolated
 from crm.kernel.handlers import DocKey, Handlers, stream_key
 from crm.kernel.projection import wait_until
-from crm.kernel.read_store import CollectionSpec, Index, ReadStore
+from crm.kernel.read_store import CollectionSpec, Index
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
@@ -167,22 +167,16 @@ class CustomerDirectory:
 
 
 async def records_of(
-    read_store: ReadStore,
-    directory: CustomerDirectory | None,
-    tenant: str,
-    customer_id: str | None,
-    field: str = "customer_id",
+    customers: Customers | None, tenant: str, customer_id: str | None
 ) -> list[dict[str, Any]]:
-    """The read-model condition of a list filtered by a customer (none if ``customer_id`` is
-    None): their records, and those of the customers merged into them, which are theirs now
-    (``directory``: the context's; None, the customer's own records only)."""
+    """The condition of a list filtered by ``customer_id`` (none if None): through
+    ``customers`` (:meth:`Customers.records_of`), theirs and the merged customers'; without
+    a directory, theirs alone."""
     if customer_id is None:
         return []
-    doc = await read_store.get(directory.collection, customer_id) if directory else None
-    absorbed = list(doc.get("absorbed") or ()) if doc and doc.get("tenant") == tenant else []
-    if not absorbed:
-        return [{field: customer_id}]
-    return [{field: {"$in": [customer_id, *absorbed]}}]
+    if customers is None:
+        return [{"customer_id": customer_id}]
+    return await customers.records_of(tenant, customer_id)
 
 
 def customer_scope(entry: CustomerEntry) -> Scope:
@@ -230,6 +224,21 @@ class Customers:
             merged_into=doc.get("merged_into"),
             absorbed=list(doc.get("absorbed") or ()),
         )
+
+    async def records_of(
+        self, tenant: str, customer_id: str | None, field: str = "customer_id"
+    ) -> list[dict[str, Any]]:
+        """The read-model condition of a list filtered by a customer (none if ``customer_id``
+        is None): their records, and those of the customers merged into them, which are
+        theirs now. The directory is waited for as by :meth:`entry`, so a merge a moment ago
+        is seen."""
+        if customer_id is None:
+            return []
+        entry = await self.entry(tenant, customer_id)
+        absorbed = list(entry.get("absorbed") or ()) if entry else []
+        if not absorbed:
+            return [{field: customer_id}]
+        return [{field: {"$in": [customer_id, *absorbed]}}]
 
     async def require(
         self,

@@ -29,6 +29,7 @@ from crm.activities.projections.reference_models import CUSTOMER_DIRECTORY
 from crm.activities.projections.task_models import TASKS_PROJECTION, TaskDoc
 from crm.events.activities import SubjectKind, TaskKind
 from crm.kernel.auth import Actor
+from crm.kernel.directory import Customers
 from crm.kernel.http import (
     Authenticator,
     CommandAccepted,
@@ -50,7 +51,7 @@ IdParam = Annotated[str | None, Query(min_length=1, max_length=100)]
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = api_router(tags=["activities: tasks"])
     bus = runtime.commands
-    queries = TaskQueries(runtime.read_store, CUSTOMER_DIRECTORY)
+    queries = TaskQueries(runtime.read_store, Customers(runtime, CUSTOMER_DIRECTORY))
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, TASKS_PROJECTION))

@@ -16,7 +16,7 @@ from crm.activities.application.policy import POLICY
 from crm.activities.projections.task_models import TASKS, instant
 from crm.kernel.access import Principal, Scope
 from crm.kernel.auth import Actor
-from crm.kernel.directory import CustomerDirectory, records_of
+from crm.kernel.directory import Customers, records_of
 from crm.kernel.errors import NotFound
 from crm.kernel.read_store import Document, Page, Query, ReadStore, sort_order
 
@@ -59,11 +59,11 @@ class TaskFilter:
 
 
 class TaskQueries:
-    def __init__(self, read_store: ReadStore, directory: CustomerDirectory | None = None) -> None:
-        """``directory``: the context's customers, through which the tasks of a customer
+    def __init__(self, read_store: ReadStore, customers: Customers | None = None) -> None:
+        """``customers``: the context's directory, through which the tasks of a customer
         include those of the customers merged into them."""
         self.read_store = read_store
-        self.directory = directory
+        self.customers = customers
 
     async def task(self, actor: Actor, task_id: str) -> Document:
         doc = await self.read_store.get(TASKS, task_id)
@@ -85,7 +85,7 @@ class TaskQueries:
         if visible:
             conditions.append(visible)
         conditions.extend(replace(flt, customer_id=None).conditions())
-        customer = await records_of(self.read_store, self.directory, actor.tenant, flt.customer_id)
+        customer = await records_of(self.customers, actor.tenant, flt.customer_id)
         conditions.extend(customer)
         field, direction = sort_order(sort)
         return await self.read_store.find(

@@ -9,6 +9,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
 from crm.kernel.auth import Actor
+from crm.kernel.directory import Customers
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import (
     Authenticator,
@@ -110,7 +111,7 @@ def _lines(lines: list[NewLine]) -> tuple[LineInput, ...]:
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = api_router(tags=["sales: order to cash"])
     bus = runtime.commands
-    queries = OrderQueries(runtime.read_store, CUSTOMER_DIRECTORY)
+    queries = OrderQueries(runtime.read_store, Customers(runtime, CUSTOMER_DIRECTORY))
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, PROJECTION))

@@ -18,6 +18,7 @@ from crm.kernel.custom_fields import (
     custom_sorts,
     export_columns,
 )
+from crm.kernel.directory import Customers
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import (
     Authenticator,
@@ -116,7 +117,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         runtime.read_store,
         runtime.codec.keys,
         runtime.commands.repository(Pipeline),
-        CUSTOMER_DIRECTORY,
+        Customers(runtime, CUSTOMER_DIRECTORY),
     )
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm.kernel.auth import Actor
-from crm.kernel.directory import CustomerDirectory, records_of
+from crm.kernel.directory import Customers, records_of
 from crm.kernel.errors import NotFound
 from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to
 from crm.sales.application.catalogue import product_id_for
@@ -72,14 +72,11 @@ class InvoiceFilter:
 
 
 class OrderQueries:
-    def __init__(self, read_store: ReadStore, directory: CustomerDirectory | None = None) -> None:
-        """``directory``: the context's customers, through which a list filtered by a
+    def __init__(self, read_store: ReadStore, customers: Customers | None = None) -> None:
+        """``customers``: the context's directory, through which a list filtered by a
         customer also lists the records of the customers merged into them."""
         self.read_store = read_store
-        self.directory = directory
-
-    async def _customer(self, actor: Actor, customer_id: str | None) -> list[dict[str, Any]]:
-        return await records_of(self.read_store, self.directory, actor.tenant, customer_id)
+        self.customers = customers
 
     async def _find(
         self, collection: str, conditions: list[dict[str, Any]], sort: str, limit: int, offset: int
@@ -148,7 +145,7 @@ class OrderQueries:
     ) -> Page:
         conditions = self._visible(
             actor,
-            *await self._customer(actor, flt.customer_id),
+            *await records_of(self.customers, actor.tenant, flt.customer_id),
             *equal_to(
                 status=flt.status,
                 owner_id=flt.owner_id,
@@ -166,7 +163,7 @@ class OrderQueries:
     ) -> Page:
         conditions = self._visible(
             actor,
-            *await self._customer(actor, flt.customer_id),
+            *await records_of(self.customers, actor.tenant, flt.customer_id),
             *equal_to(
                 status=flt.status,
                 campaign_id=flt.campaign_id,
@@ -190,7 +187,7 @@ class OrderQueries:
                 order_id=flt.order_id,
                 owner_id=flt.owner_id,
             ),
-            *await self._customer(actor, flt.customer_id),
+            *await records_of(self.customers, actor.tenant, flt.customer_id),
         )
         return await self._find(INVOICES, conditions, sort, limit, offset)
 
@@ -210,7 +207,7 @@ class OrderQueries:
             actor,
             {"payment_count": {"$gt": 0}},
             *equal_to(id=invoice_id),
-            *await self._customer(actor, customer_id),
+            *await records_of(self.customers, actor.tenant, customer_id),
         )
         payments: list[dict[str, Any]] = []
         scanned = 0

@@ -24,7 +24,7 @@ from crm.events.sales import StageDefinition
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.custom_fields import without_personal
-from crm.kernel.directory import CustomerDirectory, records_of
+from crm.kernel.directory import Customers, records_of
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.http import checked_sort
@@ -125,14 +125,14 @@ class PipelineQueries:
         read_store: ReadStore,
         keys: KeyStore,
         pipelines: Repository[Pipeline],
-        directory: CustomerDirectory | None = None,
+        customers: Customers | None = None,
     ) -> None:
-        """``directory``: the context's customers, through which the opportunities of a
+        """``customers``: the context's directory, through which the opportunities of a
         customer include those of the customers merged into them."""
         self.read_store = read_store
         self.keys = keys
         self.pipelines = pipelines
-        self.directory = directory
+        self.customers = customers
 
     async def _unerased_leads(self, docs: list[Document]) -> list[Document]:
         shown = await redact_erased(self.keys, docs, lead_subject, LEAD_PERSONAL_FIELDS)
@@ -205,7 +205,7 @@ class PipelineQueries:
                 status=flt.status,
                 campaign_id=flt.campaign_id,
             ),
-            *await records_of(self.read_store, self.directory, actor.tenant, flt.customer_id),
+            *await records_of(self.customers, actor.tenant, flt.customer_id),
         ]
         if visible := POLICY.visibility_filter(actor):
             conditions.append(visible)

@@ -19,6 +19,7 @@ from crm.events.service_desk import (
     WorkingHours,
 )
 from crm.kernel.auth import Actor
+from crm.kernel.directory import Customers
 from crm.kernel.http import (
     Authenticator,
     CommandAccepted,
@@ -93,7 +94,9 @@ TICKET_SORTS = frozenset(
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = api_router(tags=["service desk: tickets"])
     bus = runtime.commands
-    queries = TicketQueries(runtime.read_store, runtime.codec.keys, CUSTOMER_DIRECTORY)
+    queries = TicketQueries(
+        runtime.read_store, runtime.codec.keys, Customers(runtime, CUSTOMER_DIRECTORY)
+    )
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, PROJECTION))

@@ -17,7 +17,7 @@ from typing import Any
 
 from crm.events.visits import customer_subject
 from crm.kernel.auth import Actor
-from crm.kernel.directory import CustomerDirectory, records_of
+from crm.kernel.directory import Customers, records_of
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.keys import KeyStore
@@ -60,13 +60,13 @@ def ticket_subject(doc: Document) -> str:
 
 class TicketQueries:
     def __init__(
-        self, read_store: ReadStore, keys: KeyStore, directory: CustomerDirectory | None = None
+        self, read_store: ReadStore, keys: KeyStore, customers: Customers | None = None
     ) -> None:
-        """``directory``: the desk's customers, through which the tickets of a customer
+        """``customers``: the desk's directory, through which the tickets of a customer
         include those of the customers merged into them."""
         self.read_store = read_store
         self.keys = keys
-        self.directory = directory
+        self.customers = customers
 
     async def _unerased(self, docs: list[Document]) -> list[Document]:
         return await redact_erased(self.keys, docs, ticket_subject, TICKET_PERSONAL.paths)
@@ -113,7 +113,7 @@ class TicketQueries:
                 group_id=flt.group_id,
                 breached=flt.breached,
             ),
-            *await records_of(self.read_store, self.directory, actor.tenant, flt.customer_id),
+            *await records_of(self.customers, actor.tenant, flt.customer_id),
             *([{"status": {"$in": list(flt.statuses)}}] if flt.statuses else []),
         ]
         page = await self._find(TICKETS, conditions, sort, limit, offset)
