@@ -20,8 +20,9 @@ Building the lines (:func:`lines`) is pure; :func:`customer_timeline` reads.
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Awaitable, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -39,6 +40,7 @@ from crm.events.customer import (
 )
 from crm.kernel.auth import Actor
 from crm.kernel.errors import Forbidden, NotFound
+from crm.kernel.read_store import Document, Page
 from crm.sales.application.order_queries import (
     InvoiceFilter,
     OrderFilter,
@@ -226,53 +228,61 @@ async def customer_timeline(
 
     runtime = console.runtime
     orders = OrderQueries(runtime.read_store)
-    envelopes = await runtime.store.read_stream(Customer.stream_id_for(customer_id))
-    described = [e for e in envelopes if e.event_type in STREAM_TYPES]
-    events = await runtime.codec.decode(described)
-    found = from_stream(
-        (e.occurred_at.isoformat(), e.actor, event)
-        for e, event in zip(described, events, strict=True)
+    of_customer = {"limit": PER_SOURCE, "offset": 0}
+
+    async def listed(query: Awaitable[Page]) -> list[Document]:
+        """The records a source gives the reader; none if their role may not list them."""
+        with contextlib.suppress(Forbidden, NotFound):
+            return list((await query).items)
+        return []
+
+    async def own_events() -> list[Happening]:
+        envelopes = await runtime.store.read_stream(Customer.stream_id_for(customer_id))
+        described = [e for e in envelopes if e.event_type in STREAM_TYPES]
+        events = await runtime.codec.decode(described)
+        return from_stream(
+            (e.occurred_at.isoformat(), e.actor, event)
+            for e, event in zip(described, events, strict=True)
+        )
+
+    # independent reads: asked together (the SQLite read store reads on a pool of threads)
+    stream, quotes, placed, invoices, opportunities, tickets = await asyncio.gather(
+        own_events(),
+        listed(
+            orders.quotes(
+                actor, QuoteFilter(customer_id=customer_id), sort="-created_at", **of_customer
+            )
+        ),
+        listed(
+            orders.orders(
+                actor, OrderFilter(customer_id=customer_id), sort="-placed_at", **of_customer
+            )
+        ),
+        listed(
+            orders.invoices(
+                actor, InvoiceFilter(customer_id=customer_id), sort="-issue_date", **of_customer
+            )
+        ),
+        listed(
+            console.sales.opportunities(
+                actor,
+                OpportunityFilter(customer_id=customer_id),
+                Paging(sort="-created_at", limit=PER_SOURCE, offset=0),
+            )
+        ),
+        listed(
+            console.tickets.tickets(
+                actor, TicketFilter(customer_id=customer_id), sort="-opened_at", **of_customer
+            )
+        ),
     )
-    found += from_interactions(interactions)
-    with contextlib.suppress(Forbidden, NotFound):
-        quotes = await orders.quotes(
-            actor,
-            QuoteFilter(customer_id=customer_id),
-            sort="-created_at",
-            limit=PER_SOURCE,
-            offset=0,
-        )
-        placed = await orders.orders(
-            actor,
-            OrderFilter(customer_id=customer_id),
-            sort="-placed_at",
-            limit=PER_SOURCE,
-            offset=0,
-        )
-        invoices = await orders.invoices(
-            actor,
-            InvoiceFilter(customer_id=customer_id),
-            sort="-issue_date",
-            limit=PER_SOURCE,
-            offset=0,
-        )
-        found += from_sales(PREFIX, quotes.items, placed.items, invoices.items)
-    with contextlib.suppress(Forbidden, NotFound):
-        opportunities = await console.sales.opportunities(
-            actor,
-            OpportunityFilter(customer_id=customer_id),
-            Paging(sort="-created_at", limit=PER_SOURCE, offset=0),
-        )
-        found += from_opportunities(PREFIX, opportunities.items)
-    with contextlib.suppress(Forbidden, NotFound):
-        tickets = await console.tickets.tickets(
-            actor,
-            TicketFilter(customer_id=customer_id),
-            sort="-opened_at",
-            limit=PER_SOURCE,
-            offset=0,
-        )
-        found += from_tickets(PREFIX, tickets.items)
+    found = [
+        *stream,
+        *from_interactions(interactions),
+        *from_sales(PREFIX, quotes, placed, invoices),
+        *from_opportunities(PREFIX, opportunities),
+        *from_tickets(PREFIX, tickets),
+    ]
     return found
 
 
