@@ -10,6 +10,8 @@ from typing import Any
 
 import pytest
 
+from crm.analytics.projections.activity_models import COLLECTION as ACTIVITY
+from crm.analytics.projections.activity_models import CustomerActivityProjection
 from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
 from crm.kernel.auth import Role
 from crm.kernel.projection import rebuild
@@ -83,6 +85,14 @@ async def test_the_survivors_360_view_holds_the_merged_ones_records(
     assert gone.headers["Location"] == f"/analytics/customers/{ada}/360"
     assert gone.json()["merged_into"] == ada
 
+    activity = await ok(await admin.get(f"/analytics/customers/{ada}/activity", params=at))
+    assert activity["interactions"]["by_channel"] == {"call": 1}
+    assert activity["counts"]["customer.registered"] == 2  # both registrations
+    assert activity["counts"]["customer.absorbed"] == 1
+    gone = await admin.get(f"/analytics/customers/{king_id}/activity", follow_redirects=False)
+    assert gone.status_code == 308
+    assert gone.headers["Location"] == f"/analytics/customers/{ada}/activity"
+
     # the lists filtered by the survivor hold the merged one's records
     mine = {"customer_id": ada, **at}
     assert (await ok(await admin.get("/orders", params=mine)))["total"] == 3
@@ -106,10 +116,14 @@ async def test_the_survivors_360_view_holds_the_merged_ones_records(
     rows = (await ok(await admin.get("/analytics/customers", params=at)))["items"]
     assert [(r["id"], r["orders"]) for r in rows] == [(ada, 3)]
 
-    await caught_up(platform, "customer_360")
+    await caught_up(platform, "customer_360", "customer_activity")
     runtime = platform.runtime
-    before = [await runtime.read_store.get(CUSTOMERS, i) for i in (ada, king_id)]
-    await rebuild(Customer360Projection(), runtime.store, runtime.read_store, runtime.codec)
-    assert [await runtime.read_store.get(CUSTOMERS, i) for i in (ada, king_id)] == before
+    for projection, collection in (
+        (Customer360Projection(), CUSTOMERS),
+        (CustomerActivityProjection(), ACTIVITY),
+    ):
+        before = [await runtime.read_store.get(collection, i) for i in (ada, king_id)]
+        await rebuild(projection, runtime.store, runtime.read_store, runtime.codec)
+        assert [await runtime.read_store.get(collection, i) for i in (ada, king_id)] == before
     again = await ok(await admin.get(f"/analytics/customers/{ada}/360"))
     assert again["orders"] == view["orders"]

@@ -9,9 +9,9 @@ from dataclasses import dataclass
 from typing import cast
 
 from crm.analytics.application.policy import CUSTOMER_PERSONAL, activity_visible
-from crm.analytics.projections.activity_models import COLLECTION, ActivityDoc
+from crm.analytics.projections.activity_models import COLLECTION, ActivityDoc, combined
 from crm.kernel.auth import Actor
-from crm.kernel.errors import InvalidCommand, NotFound
+from crm.kernel.errors import InvalidCommand, Moved, NotFound
 from crm.kernel.read_store import ReadStore
 
 SOURCES = ("customer", "sales", "service-desk")
@@ -52,4 +52,18 @@ class ActivityQueries:
         stale = min_position is not None and reached < min_position
         if doc is None or not activity_visible(actor, cast(ActivityDoc, doc)):
             raise NotFound(f"no activity for customer {customer_id}")
-        return Activity(reached, stale, CUSTOMER_PERSONAL.shown_to(actor, cast(ActivityDoc, doc)))
+        survivor = doc.get("merged_into")
+        if survivor:
+            raise Moved(
+                f"customer {customer_id} was merged into customer {survivor}",
+                f"/analytics/customers/{survivor}/activity",
+                code="customer_merged",
+                details={"merged_into": survivor},
+            )
+        merged = []
+        for merged_id in doc.get("absorbed") or ():
+            found = await self.read_store.get(COLLECTION, merged_id)
+            if found is not None and found["tenant"] == doc["tenant"]:
+                merged.append(cast(ActivityDoc, found))
+        whole = combined(cast(ActivityDoc, doc), merged)
+        return Activity(reached, stale, CUSTOMER_PERSONAL.shown_to(actor, whole))

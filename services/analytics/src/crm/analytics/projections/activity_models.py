@@ -11,14 +11,18 @@ wait for a command made in another service to show up here (read-your-writes acr
 
 from __future__ import annotations
 
+from typing import NotRequired
+
 from typing_extensions import TypedDict
 
 from crm.events import ERASED, DomainEvent, EventEnvelope
 from crm.events.customer import (
     ConsentRecorded,
+    CustomerAbsorbed,
     CustomerClaimedFromPool,
     CustomerErased,
     CustomerLeadLinked,
+    CustomerMergedInto,
     CustomerOwnerAssigned,
     CustomerProfileUpdated,
     CustomerRegistered,
@@ -66,6 +70,10 @@ class ActivityDoc(TypedDict):
     sources: dict[str, int]
     """Per source context, the store position of the last event applied."""
     erased: bool
+    merged_into: NotRequired[str | None]
+    """The customer this one was merged into (its activity answers with a pointer there)."""
+    absorbed: NotRequired[list[str]]
+    """The customers merged into this one: its activity, when read, adds theirs."""
 
 
 def describe(event: DomainEvent) -> str:
@@ -93,6 +101,10 @@ def describe(event: DomainEvent) -> str:
             return f"consent {'given' if event.granted else 'withdrawn'}: {event.purpose.value}"
         case CustomerErased():
             return "personal data erased"
+        case CustomerMergedInto():
+            return f"merged into customer {event.survivor_id}"
+        case CustomerAbsorbed():
+            return f"customer {event.merged_id} merged into this one"
     return event.event_type
 
 
@@ -244,9 +256,60 @@ def erased(
     return _logged(new, event, envelope)
 
 
+@on(CustomerMergedInto)
+def merged_into(
+    key: DocKey, doc: ActivityDoc | None, event: CustomerMergedInto, envelope: EventEnvelope
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    new["merged_into"] = event.survivor_id
+    return _logged(new, event, envelope)
+
+
+@on(CustomerAbsorbed)
+def absorbed(
+    key: DocKey, doc: ActivityDoc | None, event: CustomerAbsorbed, envelope: EventEnvelope
+) -> ActivityDoc:
+    new = _seen(doc, key, envelope)
+    new["absorbed"] = sorted({*new.get("absorbed", ()), event.merged_id})
+    return _logged(new, event, envelope)
+
+
+def combined(doc: ActivityDoc, merged: list[ActivityDoc]) -> ActivityDoc:
+    """A survivor's activity with that of the customers merged into it added (counts,
+    interactions, the timeline, first and last activity); its profile stays its own."""
+    new = doc.copy()
+    for other in merged:
+        counts = dict(new["counts"])
+        for kind, n in other["counts"].items():
+            counts[kind] = counts.get(kind, 0) + n
+        mine, theirs = new["interactions"], other["interactions"]
+        channels = dict(mine["by_channel"])
+        for channel, n in theirs["by_channel"].items():
+            channels[channel] = channels.get(channel, 0) + n
+        lasts = [t for t in (mine["last_at"], theirs["last_at"]) if t is not None]
+        new.update(
+            {
+                "counts": counts,
+                "interactions": ActivityInteractions(
+                    count=mine["count"] + theirs["count"],
+                    by_channel=channels,
+                    last_at=max(lasts) if lasts else None,
+                ),
+                "first_seen_at": min(new["first_seen_at"], other["first_seen_at"]),
+                "last_activity_at": max(new["last_activity_at"], other["last_activity_at"]),
+                "timeline": sorted(
+                    [*new["timeline"], *other["timeline"]],
+                    key=lambda e: e["position"],
+                    reverse=True,
+                )[:TIMELINE_LENGTH],
+            }
+        )
+    return new
+
+
 class CustomerActivityProjection:
     name = "customer_activity"
-    version = 1
+    version = 2
     collections = (
         CollectionSpec(
             COLLECTION,
