@@ -45,7 +45,9 @@ from crm.console.users import (
 from crm.events.activities import (
     CareOccasion,
     CareRule,
+    Frequency,
     NotificationKind,
+    SubjectKind,
     TaskKind,
     TaskOutcome,
     WorkPeriod,
@@ -244,6 +246,12 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "retention.",
         "care.",
         "care.occasion.",
+        "calendar.view.",
+        "calendar.previous.",
+        "calendar.next.",
+        "calendar.this.",
+        "tasks.about.",
+        "frequency.",
     }
     values = {
         "role.": [r.value for r in Role],
@@ -289,6 +297,12 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "retention.": list(RETENTION_FIGURES),
         "care.": [f for f in CareRule.model_fields if f != "occasion"] + ["occasion"],
         "care.occasion.": [o.value for o in CareOccasion],
+        "calendar.view.": ["day", "week", "month"],
+        "calendar.previous.": ["day", "week", "month"],
+        "calendar.next.": ["day", "week", "month"],
+        "calendar.this.": ["day", "week", "month"],
+        "tasks.about.": [k.value for k in SubjectKind],
+        "frequency.": [f.value for f in Frequency],
     }
     for prefix, names in values.items():
         assert {prefix + n for n in names} <= set(MESSAGES["en"]), prefix

@@ -235,11 +235,16 @@ def recurrence_of(frequency: str, interval: int, until: str) -> Recurrence | Non
             end = date.fromisoformat(until.strip())
         except ValueError:
             raise InvalidCommand("until", "a day, e.g. 2026-06-30") from None
-    if not frequency:
+    choices = ", ".join(f.value for f in Frequency)
+    if not frequency.strip():
         if end is not None or interval != 1:
-            raise InvalidCommand("frequency", "daily, weekly or monthly for a repeating task")
+            raise InvalidCommand("frequency", f"one of {choices} for a repeating task")
         return None
-    return Recurrence(frequency=Frequency(frequency), interval=interval, until=end)
+    try:
+        often = Frequency(frequency.strip())
+    except ValueError:
+        raise InvalidCommand("frequency", f"one of {choices}") from None
+    return Recurrence(frequency=often, interval=interval, until=end)
 
 
 def window_bounds(
@@ -448,7 +453,7 @@ def tasks_router(console: Console) -> APIRouter:
         duration_minutes: int | None = Form(default=None, ge=1, le=24 * 60),
         remind_before_minutes: int = Form(default=15, ge=0, le=7 * 24 * 60),
         assignee_id: str = Form(default="", max_length=100),
-        frequency: Frequency | Literal[""] = Form(default=""),
+        frequency: str = Form(default="", max_length=20),
         interval: int = Form(default=1, ge=1, le=366),
         until: str = Form(default="", max_length=20),
     ) -> Response:
