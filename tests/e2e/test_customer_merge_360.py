@@ -102,6 +102,18 @@ async def test_the_survivors_360_view_holds_the_merged_ones_records(
     theirs = {"customer_id": king_id, **at}
     assert (await ok(await admin.get("/orders", params=theirs)))["total"] == 2
 
+    # the survivor's data subject export holds the merged one's records; the merged one's
+    # export says where they are
+    export = await ok(await admin.get(f"/customers/{ada}/export"))
+    assert len(export["orders"]) == 3
+    assert [o["name"] for o in export["opportunities"]] == ["Boxes for the office"]
+    assert len(export["tickets"]) == 1
+    assert export["analytics"]["orders"]["count"] == 3
+    theirs_export = await ok(await admin.get(f"/customers/{king_id}/export"))
+    assert theirs_export["profile"] == {"id": king_id, "merged_into": ada}
+    assert theirs_export["analytics"]["merged_into"] == ada
+    assert len(theirs_export["orders"]) == 2
+
     # the other contexts take no new records for the merged one: they name the survivor
     line = {"sku": "BOX", "quantity": "1"}
     r = await admin.post(

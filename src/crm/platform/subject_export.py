@@ -19,11 +19,16 @@ from uuid import UUID
 from fastapi import APIRouter, Depends
 
 from crm.activities.application.task_queries import TaskFilter, TaskQueries
+from crm.activities.projections.reference_models import (
+    CUSTOMER_DIRECTORY as ACTIVITIES_CUSTOMERS,
+)
 from crm.analytics.application.customer_queries import CustomerQueries as AnalyticsQueries
 from crm.customer.application.customer_commands import RecordDataExport
 from crm.customer.application.queries import CustomerQueries
 from crm.kernel.auth import Actor
 from crm.kernel.context import BoundedContext
+from crm.kernel.directory import Customers
+from crm.kernel.errors import Moved
 from crm.kernel.http import Authenticator, Commands, ReadConsistency
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
@@ -42,12 +47,16 @@ from crm.sales.application.pipeline_queries import (
     PipelineQueries,
 )
 from crm.sales.domain.pipeline import Pipeline
+from crm.sales.projections.customer_directory import CUSTOMER_DIRECTORY as SALES_CUSTOMERS
 from crm.service_desk.application.ticket_queries import (
     ContractFilter,
     TicketFilter,
     TicketQueries,
 )
 from crm.service_desk.application.visit_queries import VisitFilter, VisitQueries
+from crm.service_desk.projections.customer_directory import (
+    CUSTOMER_DIRECTORY as DESK_CUSTOMERS,
+)
 
 PAGE = 500
 
@@ -73,15 +82,21 @@ def sections(runtime: Runtime, contexts: Sequence[str]) -> dict[str, Section]:
         customers = CustomerQueries(rs, runtime.store, runtime.codec)
 
         async def profile(actor: Actor, cid: str) -> Any:
-            return await customers.get(actor, cid)
+            try:
+                return await customers.get(actor, cid)
+            except Moved as merged:  # its records are the survivor's: that export holds them
+                return {"id": cid, "merged_into": merged.details["merged_into"]}
 
         async def interactions(actor: Actor, cid: str) -> Any:
             return await customers.interactions(actor, cid)
 
         out |= {"profile": profile, "interactions": interactions}
     if "sales" in contexts:
-        pipeline = PipelineQueries(rs, runtime.codec.keys, runtime.commands.repository(Pipeline))
-        orders = OrderQueries(rs)
+        sales_customers = Customers(runtime, SALES_CUSTOMERS)
+        pipeline = PipelineQueries(
+            rs, runtime.codec.keys, runtime.commands.repository(Pipeline), sales_customers
+        )
+        orders = OrderQueries(rs, sales_customers)
 
         async def leads(a: Actor, cid: str) -> Any:
             flt = LeadFilter(customer_id=cid)
@@ -127,7 +142,7 @@ def sections(runtime: Runtime, contexts: Sequence[str]) -> dict[str, Section]:
             "payments": payments,
         }
     if "service-desk" in contexts:
-        tickets = TicketQueries(rs, runtime.codec.keys)
+        tickets = TicketQueries(rs, runtime.codec.keys, Customers(runtime, DESK_CUSTOMERS))
         visits = VisitQueries(rs, runtime.codec.keys)
 
         async def cases(a: Actor, cid: str) -> Any:
@@ -148,7 +163,7 @@ def sections(runtime: Runtime, contexts: Sequence[str]) -> dict[str, Section]:
 
         out |= {"tickets": cases, "visits": calls, "contracts": contracts}
     if "activities" in contexts:
-        tasks = TaskQueries(rs)
+        tasks = TaskQueries(rs, Customers(runtime, ACTIVITIES_CUSTOMERS))
 
         async def planned(a: Actor, cid: str) -> Any:
             flt = TaskFilter(customer_id=cid)
@@ -161,7 +176,10 @@ def sections(runtime: Runtime, contexts: Sequence[str]) -> dict[str, Section]:
         analytics = AnalyticsQueries(rs)
 
         async def view(a: Actor, cid: str) -> Any:
-            return await analytics.customer_360(a, cid, runtime.clock.now())
+            try:
+                return await analytics.customer_360(a, cid, runtime.clock.now())
+            except Moved as merged:
+                return {"id": cid, "merged_into": merged.details["merged_into"]}
 
         out["analytics"] = view
     return out
