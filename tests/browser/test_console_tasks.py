@@ -1,9 +1,10 @@
 """The tasks, notifications and calendar pages in a real browser: a rep plans a call from the
 customer page, finds it in My tasks, completes it with the next meeting planned in the same
-step, and the customer's timeline shows the call; the bell's count goes down when she reads
-the notification a manager's assignment raised; the manager's pages and calendar in Chinese,
-with the feed's address copied by its button. No request goes to another host and no page
-has a JavaScript error (the ``watched`` fixture checks both)."""
+step, and the customer's timeline shows the call, then plans a monthly task from an
+opportunity's page and finds it on today in the month's calendar; the bell's count goes down
+when she reads the notification a manager's assignment raised; the manager's pages and
+calendar in Chinese, with the feed's address copied by its button. No request goes to another
+host and no page has a JavaScript error (the ``watched`` fixture checks both)."""
 
 # ruff: noqa: RUF001  (Chinese texts are meant)
 
@@ -78,6 +79,40 @@ def test_a_rep_plans_a_call_from_the_customer_page_and_completes_it_with_a_meeti
     page.get_by_role("link", name="Customers", exact=True).click()
     page.get_by_role("link", name="Ada Lovelace").click()
     _reload_until(page, "wants a demo of the engine")
+
+    # a task planned from the opportunity's page, then found in the month's calendar
+    main_nav = page.get_by_role("navigation", name="Main")
+    main_nav.get_by_role("link", name="Opportunities", exact=True).click()
+    page.get_by_role("link", name="Analytical engine").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Analytical engine")
+    page.get_by_role("link", name="Plan a task").click()
+    plan = page.get_by_role("region", name="Plan a task")
+    expect(plan).to_contain_text("Opportunity: Analytical engine")
+    expect(plan.get_by_label("Customer")).to_have_count(0)
+    plan.get_by_label("Kind", exact=True).select_option("send_quote")
+    plan.get_by_label("Title", exact=True).fill("Quote the analytical engine")
+    noon = datetime.now(UTC).strftime("%Y-%m-%dT12:00")  # today, in her zone (UTC)
+    plan.get_by_label(re.compile("^Due at")).fill(noon)
+    plan.get_by_label("Repeat", exact=True).select_option("monthly")
+    plan.get_by_role("button", name="Plan", exact=True).click()
+    expect(page.get_by_role("status")).to_have_text("Task planned.")
+    details = page.get_by_role("region", name="Task", exact=True)
+    expect(details.get_by_role("link", name="Opportunity")).to_be_visible()
+    expect(details).to_contain_text("Every 1 × month, until cancelled")
+
+    main_nav.get_by_role("link", name="Calendar", exact=True).click()
+    page.get_by_role("navigation", name="Views").get_by_role("link", name="Month").click()
+    expect(page).to_have_url(re.compile(r"/console/calendar\?view=month&date=\d{4}-\d{2}-\d{2}"))
+    _reload_until(page, "Quote the analytical engine")
+    month = page.get_by_role("table")
+    entry = month.get_by_role("link", name="Quote the analytical engine")
+    expect(entry).to_be_visible()
+    expect(month.locator("td.today")).to_contain_text("Quote the analytical engine")
+    page.get_by_role("link", name="Next month").click()
+    expect(page.get_by_role("main")).not_to_contain_text("Quote the analytical engine")
+    page.get_by_role("link", name="This month").click()
+    page.get_by_role("link", name="Quote the analytical engine").click()
+    expect(page.get_by_role("heading", level=1)).to_have_text("Quote the analytical engine")
 
 
 def test_the_bell_count_goes_down_when_she_reads_a_notification(watched: Watched, crm: Crm) -> None:
