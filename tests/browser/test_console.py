@@ -121,7 +121,7 @@ def test_a_wrong_password_is_refused_and_five_lock_the_account(watched: Watched,
 
 
 def test_moving_a_card_is_the_stage_command_and_a_stale_move_is_a_conflict(
-    watched: Watched, crm: Crm
+    watched: Watched, crm: Crm, browser: Browser
 ) -> None:
     page = watched.page
     sign_in(watched, crm, "rep-ben")
@@ -136,7 +136,14 @@ def test_moving_a_card_is_the_stage_command_and_a_stale_move_is_a_conflict(
             },
         ).raise_for_status()
     page.get_by_role("link", name="Pipeline").click()
-    other = watched.context.new_page()  # the same board, open in a second tab meanwhile
+    # the same board open meanwhile in a browser without JavaScript: a live board would
+    # update itself (tests/browser/test_console_live.py), this one stays as it was loaded
+    stale = browser.new_context(java_script_enabled=False)
+    other = stale.new_page()
+    other.goto(crm.url + "/console/sign-in")
+    other.locator("#user_id").fill("rep-ben")
+    other.locator("#password").fill(PASSWORD)
+    other.locator("form[action='/console/sign-in'] button[type=submit]").click()
     other.goto(page.url)
 
     def card(p: Page, stage: str) -> Locator:
@@ -151,6 +158,7 @@ def test_moving_a_card_is_the_stage_command_and_a_stale_move_is_a_conflict(
     alert = other.get_by_role("alert")
     expect(alert).to_contain_text("Someone else changed this at the same time")
     expect(alert).to_contain_text("it is now in 'qualification'")
+    stale.close()
 
 
 def test_an_admin_adds_a_user_who_signs_in_and_is_signed_out_once_deactivated(
