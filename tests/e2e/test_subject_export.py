@@ -147,6 +147,13 @@ async def test_the_export_holds_every_contexts_data_of_the_customer_and_no_one_e
     assert exported[0].actor == "root"
     assert exported[0].position == export["position"]
     assert set(exported[0].payload["sections"]) >= {"profile", "tickets", "analytics"}
+    # and the customer's record says when it was last exported
+    record = await ok(
+        await admin.get(
+            f"/customers/{ada['customer']}", params={"min_position": export["position"]}
+        )
+    )
+    assert record["data_exported_at"] == exported[0].occurred_at.isoformat()
 
     # an erased customer's export shows what is left: erased
     erased = await ok(await admin.post(f"/customers/{ada['customer']}/erase"))

@@ -18,6 +18,7 @@ from crm.events.customer import (
     ConsentRecorded,
     CustomerAbsorbed,
     CustomerClaimedFromPool,
+    CustomerDataExported,
     CustomerErased,
     CustomerKind,
     CustomerLeadLinked,
@@ -104,6 +105,8 @@ class CustomerDoc(TypedDict):
     """The customer this one was merged into: it leaves the lists, and ``GET`` of it points
     there (308)."""
     merged_at: NotRequired[str]
+    data_exported_at: NotRequired[str]
+    """When the customer's data was last exported for them (a data subject access request)."""
     absorbed: list[str]
     """The customers merged into this one."""
     distinct_from: list[str]
@@ -331,6 +334,15 @@ def merged_into(
     return _touch(new, envelope)
 
 
+@on(CustomerDataExported)
+def data_exported(
+    key: DocKey, doc: CustomerDoc | None, event: CustomerDataExported, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new["data_exported_at"] = envelope.occurred_at.isoformat()
+    return _touch(new, envelope)
+
+
 @on(CustomerAbsorbed)
 def absorbed(
     key: DocKey, doc: CustomerDoc | None, event: CustomerAbsorbed, envelope: EventEnvelope
@@ -343,7 +355,7 @@ def absorbed(
 
 class CustomersProjection:
     name = "customers"
-    version = 5
+    version = 6
     collections = (
         CollectionSpec(
             COLLECTION,
