@@ -251,3 +251,4 @@ def test_a_rep_builds_a_quote_from_the_catalogue_and_the_customer_accepts_it(
     expect(timeline).to_contain_text("Order placed: €8,550.00")
     expect(timeline).to_contain_text("Ticket opened: Compiler crashes on startup")
     expect(timeline).to_contain_text("Registered by boss")  # a token user, not in the directory
+    expect(timeline).to_contain_text("Tagged vip")  # given at registration

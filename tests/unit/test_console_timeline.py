@@ -43,6 +43,13 @@ def test_lines_are_newest_first_in_the_readers_language() -> None:
     assert [line.text for line in zh] == ["下单：€1,200.00", "添加标签 vip", "由 Ana 登记"]
 
 
+def test_the_tags_given_at_registration_are_lines_after_it() -> None:
+    registered = CustomerRegistered(kind=CustomerKind.PERSON, name="Ada", tags=("vip", "b2b"))
+    happened = from_stream([("2027-01-01T09:00:00+00:00", "ana", registered)])
+    texts = [line.text for line in lines(happened, Translator("en"), {"ana": "Ana"})]
+    assert texts == ["Tagged b2b", "Tagged vip", "Registered by Ana"]
+
+
 def test_at_the_same_moment_the_later_given_comes_first_and_the_limit_keeps_the_newest() -> None:
     at = "2027-01-01T09:00:00+00:00"
     happened = [Happening(at, "tagged", {"tag": t}) for t in ("a", "b", "c")]

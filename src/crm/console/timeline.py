@@ -129,8 +129,9 @@ def from_stream(pairs: Iterable[tuple[str, str, object]]) -> list[Happening]:
     found = []
     for at, by, event in pairs:
         match event:
-            case CustomerRegistered():
+            case CustomerRegistered():  # the tags given with it: as tagged then
                 found.append(Happening(at, "registered", {"user": by}))
+                found += [Happening(at, "tagged", {"tag": tag}) for tag in event.tags]
             case CustomerTagged():
                 found.append(Happening(at, "tagged", {"tag": event.tag}))
             case CustomerUntagged():
