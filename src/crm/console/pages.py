@@ -277,7 +277,9 @@ class Console:
         first = errors[0] if errors else {}
         field = str(first.get("loc", ("", "?"))[-1])
         detail = str(first.get("msg", ""))
-        message = visit.t("error.invalid", field=visit.t(field), detail=detail)
+        named = visit.t(field)  # in the reader's words, and as the URL or form names it
+        shown = named if named == field else f"{named} ({field})"
+        message = visit.t("error.invalid", field=shown, detail=detail)
         return self.error(request, visit, 422, message)
 
     def error(self, request: Request, visit: Visit, status: int, message: str) -> HTMLResponse:
