@@ -63,7 +63,9 @@ async def test_a_new_version_is_rebuilt_at_start_and_recorded(settings: Settings
     first = open_platform(settings, contexts=(CUSTOMER,))
     try:
         for name in ("Ada", "Grace"):
-            command = RegisterCustomer(Profile(kind=CustomerKind.PERSON, name=name))
+            command = RegisterCustomer(
+                Profile(kind=CustomerKind.PERSON, name=name), confirm_distinct=True
+            )
             await first.runtime.commands.execute(command, ctx())
         await first.start_projections()
         assert await names(first) == {"Ada": None, "Grace": None}

@@ -74,7 +74,9 @@ async def register(platform: Platform, names: list[str]) -> list[str]:
     ids = []
     for name in names:
         ctx = CommandContext(actor="m1", role="manager", tenant="default", now=T0)
-        command = RegisterCustomer(Profile(kind=CustomerKind.PERSON, name=name))
+        command = RegisterCustomer(
+            Profile(kind=CustomerKind.PERSON, name=name), confirm_distinct=True
+        )
         result = await platform.runtime.commands.execute(command, ctx)
         ids.append(result.stream_id.removeprefix("customer-"))
     return ids
