@@ -147,6 +147,12 @@ class TaskScheduled(DomainEvent):
     def data_subject(self, stream_id: str) -> str:
         return _subject(self.subject_kind, self.subject_id, self.customer_id) or stream_id
 
+    @property
+    def on_churn_warning(self) -> bool:
+        """A retention task a churn warning opened (:data:`WARNING_ORIGIN`), not one a person
+        planned: what the retention read models of activities and analytics count."""
+        return self.kind is TaskKind.RETENTION and (self.origin or "").startswith(WARNING_ORIGIN)
+
 
 @event("activities.task.reassigned")
 class TaskReassigned(DomainEvent):

@@ -23,10 +23,8 @@ from crm.activities.projections.task_models import instant
 from crm.events import EventEnvelope
 from crm.events.activities import (
     CONTACT_OUTCOMES,
-    WARNING_ORIGIN,
     TaskCancelled,
     TaskCompleted,
-    TaskKind,
     TaskReassigned,
     TaskScheduled,
 )
@@ -60,15 +58,11 @@ class RetentionDoc(TypedDict):
 on: Handlers[RetentionDoc] = Handlers()
 
 
-def is_warning(e: TaskScheduled) -> bool:
-    return e.kind is TaskKind.RETENTION and (e.origin or "").startswith(WARNING_ORIGIN)
-
-
 @on(TaskScheduled)
 def warned(
     key: DocKey, doc: RetentionDoc | None, e: TaskScheduled, env: EventEnvelope
 ) -> RetentionDoc | None:
-    if not is_warning(e):
+    if not e.on_churn_warning:
         return doc
     at = instant(e.scheduled_at)
     return RetentionDoc(

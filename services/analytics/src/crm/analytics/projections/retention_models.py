@@ -22,10 +22,8 @@ from typing_extensions import TypedDict
 from crm.events import EventEnvelope
 from crm.events.activities import (
     CONTACT_OUTCOMES,
-    WARNING_ORIGIN,
     TaskCancelled,
     TaskCompleted,
-    TaskKind,
     TaskReassigned,
     TaskScheduled,
 )
@@ -63,7 +61,7 @@ def _instant(value: datetime) -> str:
 def warned(
     key: DocKey, doc: WarningDoc | None, e: TaskScheduled, env: EventEnvelope
 ) -> WarningDoc | None:
-    if e.kind is not TaskKind.RETENTION or not (e.origin or "").startswith(WARNING_ORIGIN):
+    if not e.on_churn_warning:
         return doc
     at = _instant(e.scheduled_at)
     return WarningDoc(
