@@ -35,6 +35,11 @@ ROWS = [
 ]
 
 
+NO_MATCHES = {"update": 0, "merge": 0, "unchanged": 0}
+"""A customers import's plan counts the rows that update or merge customers already there."""
+NONE_CHANGED = {"updated": 0, "merged": 0, "unchanged": 0}
+
+
 def csv_bytes(rows: list[list[str]], encoding: str = "utf-8-sig") -> bytes:
     out = io.StringIO(newline="")
     csv.writer(out).writerows([HEADER, *rows])
@@ -86,7 +91,7 @@ async def test_a_dry_run_reports_each_row_and_writes_no_customer(api: Api, as_us
     summary = body["summary"]
     assert summary["status"] == "planned"
     assert summary["rows"] == 7
-    assert summary["planned"] == {"create": 3, "duplicate": 1, "error": 3}
+    assert summary["planned"] == {"create": 3, "duplicate": 1, "error": 3, **NO_MATCHES}
     assert summary["mapping"] == {
         "姓名": "name",
         "邮箱": "email",
@@ -123,7 +128,7 @@ async def test_confirming_creates_each_row_once_and_the_records_are_found(
     r = await boss.post(f"/imports/{import_id}/confirm")
     assert r.status_code == 202, r.text
     done = await finished(boss, import_id)
-    assert done["done"] == {"created": 3, "duplicate": 1, "failed": 3}
+    assert done["done"] == {"created": 3, "duplicate": 1, "failed": 3, **NONE_CHANGED}
     assert done["through_row"] == 8
 
     again = await boss.post(f"/imports/{import_id}/confirm")  # a finished import does nothing
@@ -154,7 +159,7 @@ async def test_confirming_creates_each_row_once_and_the_records_are_found(
 
     # the same file again: every row is now a duplicate of what the first import created
     second = (await upload(boss, csv_bytes(ROWS))).json()
-    assert second["summary"]["planned"] == {"create": 0, "duplicate": 4, "error": 3}
+    assert second["summary"]["planned"] == {"create": 0, "duplicate": 4, "error": 3, **NO_MATCHES}
     dup_of = {i["row"]: i["duplicate_of"] for i in second["issues"] if i["outcome"] == "duplicate"}
     assert dup_of[2] == ada["id"]
 
@@ -173,7 +178,7 @@ async def test_a_customer_already_there_is_a_duplicate_not_a_second_record(
     assert "疑似重复" in issue["message"]
     await boss.post(f"/imports/{body['summary']['id']}/confirm")
     done = await finished(boss, body["summary"]["id"])
-    assert done["done"] == {"created": 0, "duplicate": 1, "failed": 0}
+    assert done["done"] == {"created": 0, "duplicate": 1, "failed": 0, **NONE_CHANGED}
 
 
 async def test_xlsx_and_gb18030_files(api: Api, as_user: Users) -> None:
@@ -181,7 +186,7 @@ async def test_xlsx_and_gb18030_files(api: Api, as_user: Users) -> None:
     book = xlsx_bytes([["王小明", 13800138001, "wang@example.cn"], ["李雷", "139 0013 9001", ""]])
     r = await upload(admin, book, "客户.xlsx")
     assert r.status_code == 201, r.text
-    assert r.json()["summary"]["planned"] == {"create": 2, "duplicate": 0, "error": 0}
+    assert r.json()["summary"]["planned"] == {"create": 2, "duplicate": 0, "error": 0, **NO_MATCHES}
     gb = csv_bytes([["韩梅梅", "han@example.cn", "13600136000", "北京公司", "重要", ""]], "gb18030")
     r = await upload(admin, gb, "gb.csv")
     assert r.status_code == 201, r.text

@@ -9,9 +9,10 @@ aggregate, so a dry run says what the run will meet. Each refusal names the file
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
+from uuid import UUID
 
 from pydantic import ValidationError
 
@@ -34,10 +35,13 @@ FIELDS = (
     "region",
     "source",
     "tags",
+    "customer_id",
+    "merge_into",
     ANY_CUSTOM,
 )
 """What a customers file may fill (``name`` is required); ``custom.<key>`` columns fill the
-tenant's custom fields."""
+tenant's custom fields; ``customer_id`` (an id of this CRM's customers) and ``merge_into``
+name customers already there (:mod:`.matching`)."""
 
 KINDS: Mapping[str, CustomerKind] = {
     "person": CustomerKind.PERSON,
@@ -77,6 +81,12 @@ class CustomerRow:
     tags: tuple[str, ...]
     custom: Mapping[str, str] = field(default_factory=dict)
     """The row's custom fields by key, as the file has them (checked, not yet canonical)."""
+    customer_id: str | None = None
+    """The customer of this CRM the row is (its key before its e-mail and phone)."""
+    merge_into: str | None = None
+    """The customer (an id, or an e-mail address) the row's customer is to be merged into."""
+    filled: frozenset[str] = frozenset()
+    """The profile fields the row has a value for (what an update changes)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +118,9 @@ class RowReader:
             if header in self.mapping
         }
         body: dict[str, Any] = {}
+        keys = _keys(row, self.column_of)
+        if isinstance(keys, RowError):
+            return keys
         custom = {
             f.removeprefix(CUSTOM): text for f, text in row.items() if f.startswith(CUSTOM) and text
         }
@@ -160,4 +173,45 @@ class RowReader:
             return RowError(column or e.field, row.get(e.field), f"{e.message} / 值无效")
         except CrmError as e:
             return RowError(None, None, f"{e} / 无法导入")
-        return CustomerRow(profile, tuple(checked.tags), custom)
+        filled = frozenset(f for f in body if f not in ("tags", "owner_id"))
+        customer_id, merge_into = keys
+        return CustomerRow(
+            profile,
+            tuple(checked.tags),
+            custom,
+            customer_id=customer_id,
+            merge_into=merge_into,
+            filled=filled,
+        )
+
+
+def _keys(
+    row: dict[str, str], column_of: Callable[[str], str | None]
+) -> tuple[str | None, str | None] | RowError:
+    """The row's ``customer_id`` and ``merge_into`` cells (taken out of ``row``), checked:
+    an id of this CRM is a UUID; ``merge_into`` is one, or an e-mail address."""
+    customer_id = row.pop("customer_id", "") or None
+    merge_into = row.pop("merge_into", "") or None
+    if customer_id is not None:
+        try:
+            customer_id = str(UUID(customer_id))
+        except ValueError:
+            return RowError(
+                column_of("customer_id"),
+                customer_id[:100],
+                "not a customer id of this CRM (another system's id is external_id)"
+                " / 不是本系统的客户编号",
+            )
+    if merge_into is not None:
+        try:
+            merge_into = str(UUID(merge_into))
+        except ValueError:
+            try:
+                merge_into = values.email(merge_into)
+            except values.BadValue:
+                return RowError(
+                    column_of("merge_into"),
+                    merge_into[:100],
+                    "a customer id or e-mail address / 须为客户编号或邮箱",
+                )
+    return customer_id, merge_into

@@ -29,6 +29,8 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "direction": ("direction", "方向"),
     "summary": ("summary", "notes", "note", "subject", "内容", "摘要", "备注", "记录"),
     "duration": ("duration", "minutes", "duration minutes", "时长", "分钟"),
+    "customer_id": ("crm id", "crm customer id", "crm 编号", "系统客户编号"),
+    "merge_into": ("merge into", "merged into", "merge with", "合并到", "合并至", "合并入"),
 }
 """Each field's names; a name may belong to several fields (``客户`` is a customers file's
 name and an interactions file's customer): the kind's fields decide which."""

@@ -17,13 +17,16 @@ from typing import Any, Self
 
 from crm.events import DomainEvent, EventEnvelope
 from crm.events.imports import (
+    ChangedRow,
     DuplicateRow,
     FailedRow,
     ImportConfirmed,
     ImportedRow,
     ImportFinished,
+    ImportMatchingPlanned,
     ImportPlanned,
     ImportProgressed,
+    ImportRowsChanged,
 )
 from crm.kernel.access import AccessPolicy, Principal, Scope
 from crm.kernel.aggregate import Aggregate
@@ -64,6 +67,11 @@ class ImportState:
     duplicates: int = 0
     failed: int = 0
     finished: bool = False
+    matching: ImportMatchingPlanned | None = None
+    """A customers import's choice for rows that are customers already there."""
+    updated: int = 0
+    merged: int = 0
+    unchanged: int = 0
 
     def evolve(self, event: DomainEvent) -> Self:
         match event:
@@ -81,6 +89,15 @@ class ImportState:
                 )
             case ImportFinished():
                 return replace(self, finished=True)
+            case ImportMatchingPlanned():
+                return replace(self, matching=event)
+            case ImportRowsChanged():
+                return replace(
+                    self,
+                    updated=self.updated + len(event.updated),
+                    merged=self.merged + len(event.merged),
+                    unchanged=self.unchanged + len(event.unchanged),
+                )
         return self
 
 
@@ -91,8 +108,10 @@ class Import(Aggregate[ImportState]):
     def initial_state(cls) -> ImportState:
         return ImportState()
 
-    def plan(self, planned: ImportPlanned) -> None:
+    def plan(self, planned: ImportPlanned, matching: ImportMatchingPlanned | None = None) -> None:
         self.trigger(planned)
+        if matching is not None:
+            self.trigger(matching)
 
     def confirm(self) -> None:
         if self.state.plan is None:
@@ -106,9 +125,11 @@ class Import(Aggregate[ImportState]):
         created: Sequence[ImportedRow],
         duplicates: Sequence[DuplicateRow],
         failed: Sequence[FailedRow],
+        changed: Changed | None = None,
     ) -> None:
         """Rows up to ``through_row`` are done; a batch already recorded (by a run that
-        overlapped this one) records nothing."""
+        overlapped this one) records nothing. ``changed``: its rows that updated or merged
+        customers already there, or found them as they say."""
         if not self.state.confirmed:
             raise RuleViolated(f"import {self.id} is not confirmed", code="not_confirmed")
         if self.state.finished or through_row <= self.state.through_row:
@@ -121,6 +142,9 @@ class Import(Aggregate[ImportState]):
                 failed=tuple(failed),
             )
         )
+        if changed is not None and any(changed):
+            updated, merged, unchanged = changed
+            self.trigger(ImportRowsChanged(updated=updated, merged=merged, unchanged=unchanged))
 
     def finish(self) -> None:
         if not self.state.confirmed:
@@ -132,10 +156,15 @@ class Import(Aggregate[ImportState]):
             )
 
 
+Changed = tuple[tuple[ChangedRow, ...], tuple[ChangedRow, ...], tuple[ChangedRow, ...]]
+"""A batch's rows that updated, merged, or found unchanged customers already there."""
+
+
 @dataclass(frozen=True, slots=True)
 class PlanImport:
     import_id: str
     planned: ImportPlanned
+    matching: ImportMatchingPlanned | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -150,6 +179,7 @@ class RecordProgress:
     created: tuple[ImportedRow, ...] = ()
     duplicates: tuple[DuplicateRow, ...] = ()
     failed: tuple[FailedRow, ...] = ()
+    changed: Changed | None = None
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,13 +189,13 @@ class FinishImport:
 
 def import_commands() -> CommandTable[Import]:
     t = CommandTable(Import, POLICY, scope=lambda _: Scope(), id_field="import_id")
-    t.on(PlanImport, Expect.NEW, Action.IMPORT, lambda i, c, _: i.plan(c.planned))
+    t.on(PlanImport, Expect.NEW, Action.IMPORT, lambda i, c, _: i.plan(c.planned, c.matching))
     t.on(ConfirmImport, Expect.EXISTING, Action.IMPORT, lambda i, c, _: i.confirm())
     t.on(
         RecordProgress,
         Expect.EXISTING,
         Action.IMPORT,
-        lambda i, c, _: i.progress(c.through_row, c.created, c.duplicates, c.failed),
+        lambda i, c, _: i.progress(c.through_row, c.created, c.duplicates, c.failed, c.changed),
     )
     t.on(FinishImport, Expect.EXISTING, Action.IMPORT, lambda i, c, _: i.finish())
     return t
@@ -193,6 +223,9 @@ class ImportRecord:
     records: list[ImportedRow] = field(default_factory=list)
     duplicates: list[DuplicateRow] = field(default_factory=list)
     failed: list[FailedRow] = field(default_factory=list)
+    updated: list[ChangedRow] = field(default_factory=list)
+    merged: list[ChangedRow] = field(default_factory=list)
+    unchanged: list[ChangedRow] = field(default_factory=list)
 
     def summary(self) -> dict[str, Any]:
         return {
@@ -255,6 +288,21 @@ def _record(
         elif isinstance(event, ImportFinished):
             record.status = "finished"
             record.finished_at = envelope.recorded_at
+        elif isinstance(event, ImportMatchingPlanned):
+            record.options["on_match"] = event.on_match
+            record.planned.update(
+                update=event.updates, merge=event.merges, unchanged=event.unchanged
+            )
+        elif isinstance(event, ImportRowsChanged):
+            record.updated.extend(event.updated)
+            record.merged.extend(event.merged)
+            record.unchanged.extend(event.unchanged)
+        if record.updated or record.merged or record.unchanged or "update" in record.planned:
+            record.done.update(
+                updated=len(record.updated),
+                merged=len(record.merged),
+                unchanged=len(record.unchanged),
+            )
     return record
 
 

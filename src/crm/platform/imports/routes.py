@@ -2,7 +2,8 @@
 
 ``POST /imports`` (multipart: ``file``, ``kind`` (``customers`` or ``interactions``),
 optional ``mapping`` as a JSON object of column → field or null, ``day_first``, ``region``,
-``owner_id``, ``encoding``) keeps the file in the data directory, runs the dry run and
+``owner_id``, ``encoding``, and for customers ``on_match``: ``skip`` or ``update``, see
+:mod:`.matching`) keeps the file in the data directory, runs the dry run and
 records it as the import's plan: 201 with every row that would not create (duplicates,
 errors with the column and value). Nothing else is
 written until ``POST /imports/{id}/confirm`` (202), which runs the import in the background;
@@ -11,10 +12,10 @@ twice. ``GET /imports/{id}`` is its status, ``GET /imports/{id}/rows`` what each
 ``GET /imports`` the tenant's imports. Admins and managers only (403 for other roles).
 """
 
-import asyncio
 import hashlib
 import json
 import logging
+from collections.abc import Sequence
 from pathlib import Path
 from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
@@ -34,17 +35,16 @@ from crm.kernel.http.params import Limit, Offset
 from crm.kernel.http.routers import api_router
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
-from crm.platform.imports.mapping import BadMapping, edited, suggest, unmapped
+from crm.platform.imports.mapping import unmapped
 from crm.platform.imports.record import (
-    Import,
     ImportRecord,
-    PlanImport,
     import_record,
     import_records,
     may_import,
 )
-from crm.platform.imports.run import KINDS, FileImport, Report, run
-from crm.platform.imports.sources import ENCODINGS, RowSource, UnreadableFile
+from crm.platform.imports.run import FileImport, Report
+from crm.platform.imports.service import imports_of
+from crm.platform.imports.sources import ENCODINGS
 from crm.platform.imports.wiring import with_imports
 
 log = logging.getLogger(__name__)
@@ -99,19 +99,11 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
     commands = Commands(runtime, authenticate)
     Ctx = Annotated[CommandContext, Depends(commands.context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
-    running: dict[str, asyncio.Task[None]] = {}
-
-    def folder(tenant: str) -> Path:
-        path = data_dir / "imports" / tenant
-        path.mkdir(parents=True, exist_ok=True)
-        return path
-
-    def stored(tenant: str, import_id: str, suffix: str) -> Path:
-        return folder(tenant) / f"{import_id}{suffix}"
+    imports = imports_of(runtime, data_dir)
+    stored = imports.stored
 
     def summary(record: ImportRecord) -> ImportSummary:
-        task = running.get(record.id)
-        return ImportSummary(**record.summary(), running_here=task is not None and not task.done())
+        return ImportSummary(**record.summary(), running_here=imports.running_here(record.id))
 
     @api.post(
         "",
@@ -132,6 +124,13 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         region: Annotated[str, Form(min_length=2, max_length=2)] = "CN",
         owner_id: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
         encoding: Annotated[str | None, Form()] = None,
+        on_match: Annotated[
+            Literal["skip", "update"],
+            Form(
+                description="customers: a row whose key is a customer already there is"
+                " reported as a duplicate (skip) or updates that customer (update)"
+            ),
+        ] = "skip",
         idempotency_key: Annotated[
             str | None,
             Header(
@@ -166,7 +165,10 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
             digest = await _save(file, path)
             idempotency = None
             if idempotency_key is not None:
-                sent = json.dumps([kind, mapping, day_first, region, owner_id, encoding, digest])
+                sent = json.dumps(
+                    [kind, mapping, day_first, region, owner_id, encoding, digest]
+                    + ([on_match] if on_match != "skip" else [])
+                )
                 request_hash = hashlib.sha256(sent.encode()).hexdigest()
                 key = f"{actor.tenant}:{actor.id}:{idempotency_key}"  # as every route scopes it
                 idempotency = Idempotency(key, request_hash)
@@ -175,26 +177,20 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
                     path.unlink(missing_ok=True)
                     response.headers["Idempotent-Replayed"] = "true"
                     return await again(replayed.stream_id.partition("-")[2], ctx.tenant, response)
-            try:
-                source = RowSource(path, encoding=encoding)
-                fields = KINDS[kind].fields
-                chosen = edited(suggest(source.headers, fields), changes, source.headers, fields)
-                options = ImportOptions(day_first=day_first, region=region, owner_id=owner_id)
-                planner = KINDS[kind](runtime, source, chosen, options, ctx.tenant, import_id)
-            except (UnreadableFile, BadMapping) as e:
-                where = "mapping" if isinstance(e, BadMapping) else "file"
-                raise InvalidCommand(where, str(e)) from None
-            report = await planner.dry_run()
-            plan_ctx = CommandContext(
-                actor=ctx.actor,
-                role=ctx.role,
-                tenant=ctx.tenant,
-                now=ctx.now,
-                correlation_id=UUID(import_id),
-                idempotency=idempotency,
-                team=ctx.team,
+            options = ImportOptions(
+                day_first=day_first, region=region, owner_id=owner_id, encoding=encoding
             )
-            await runtime.commands.execute(PlanImport(import_id, planner.planned(report)), plan_ctx)
+            planner = imports.planner(
+                kind,
+                path,
+                changes,
+                options,
+                ctx.tenant,
+                import_id,
+                on_match=on_match,
+                role=ctx.role,
+            )
+            report = await imports.plan(planner, ctx, idempotency)
         except BaseException:
             path.unlink(missing_ok=True)
             raise
@@ -215,44 +211,13 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
     async def again(import_id: str, tenant: str, response: Response) -> dict[str, Any]:
         """The answer to an upload retried under its key: the import it planned, its dry run
         read again from the kept file (nothing is planned twice)."""
-        planner = await planner_of(import_id, tenant)
+        planner = await imports.planner_of(import_id, tenant)
         return await answer(planner, await planner.dry_run(), response)
-
-    async def planner_of(import_id: str, tenant: str) -> FileImport:
-        plan = (await runtime.commands.repository(Import).load(import_id, tenant=tenant)).state
-        assert plan.plan is not None
-        path = next(folder(tenant).glob(f"{import_id}.*"), None)
-        if path is None:
-            raise InvalidCommand("import_id", "its file is no longer kept / 文件已不在")
-        options = plan.plan.options
-        return KINDS[plan.plan.kind](
-            runtime,
-            RowSource(path, encoding=options.encoding),
-            dict(plan.plan.mapping),
-            options,
-            tenant,
-            import_id,
-        )
 
     @api.post("/{import_id}/confirm", status_code=202, response_model=ImportSummary)
     async def confirm(import_id: UUID, ctx: Ctx) -> ImportSummary:
         may_import(Principal.of(ctx))
-        id_ = str(import_id)
-        record = await import_record(runtime.store, runtime.codec, id_, ctx.tenant)
-        task = running.get(id_)
-        if record.status != "finished" and (task is None or task.done()):
-            planner = await planner_of(id_, ctx.tenant)
-            run_ctx = CommandContext(
-                actor=ctx.actor,
-                role=ctx.role,
-                tenant=ctx.tenant,
-                now=ctx.now,
-                correlation_id=import_id,
-                team=ctx.team,
-            )
-            running[id_] = asyncio.create_task(_run(planner, run_ctx), name=f"import:{id_}")
-            await asyncio.sleep(0)  # let it record the confirmation
-        return summary(await import_record(runtime.store, runtime.codec, id_, ctx.tenant))
+        return summary(await imports.confirm(str(import_id), ctx))
 
     @api.get("", response_model=list[ImportSummary])
     async def list_imports(actor: Who) -> list[ImportSummary]:
@@ -271,21 +236,18 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
     async def rows(
         import_id: UUID,
         actor: Who,
-        outcome: Annotated[Literal["created", "duplicate", "failed"], Query()] = "created",
+        outcome: Annotated[
+            Literal["created", "duplicate", "failed", "updated", "merged", "unchanged"], Query()
+        ] = "created",
         limit: Limit = 50,
         offset: Offset = 0,
     ) -> dict[str, Any]:
         """What each row did: the records it created (the import's records), the rows found
-        duplicate (of which customer), the rows refused (column and reason)."""
+        duplicate (of which customer), the rows refused (column and reason); a customers
+        import's rows that updated, merged or found unchanged customers already there."""
         may_import(Principal.of(actor))
         record = await import_record(runtime.store, runtime.codec, str(import_id), actor.tenant)
-        chosen: list[BaseModel] = list(
-            record.records
-            if outcome == "created"
-            else record.duplicates
-            if outcome == "duplicate"
-            else record.failed
-        )
+        chosen: list[BaseModel] = list(outcome_rows(record, outcome))
         items = [r.model_dump() for r in chosen[offset : offset + limit]]
         return {"items": items, "total": len(chosen), "limit": limit, "offset": offset}
 
@@ -322,8 +284,14 @@ async def _save(file: UploadFile, path: Path) -> str:
     return digest.hexdigest()
 
 
-async def _run(planner: FileImport, ctx: CommandContext) -> None:
-    try:
-        await run(planner, ctx)
-    except Exception:  # the import stays running: confirming it again resumes it
-        log.exception("import %s stopped", planner.import_id)
+def outcome_rows(record: ImportRecord, outcome: str) -> Sequence[BaseModel]:
+    """The rows of a finished (or running) import that did ``outcome``."""
+    rows: dict[str, Sequence[BaseModel]] = {
+        "created": record.records,
+        "duplicate": record.duplicates,
+        "failed": record.failed,
+        "updated": record.updated,
+        "merged": record.merged,
+        "unchanged": record.unchanged,
+    }
+    return rows[outcome]

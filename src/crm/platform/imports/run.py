@@ -31,12 +31,15 @@ from crm.customer.domain.customer import Customer
 from crm.customer.domain.duplicates import Match, MatchKeys, score
 from crm.customer.projections.customers import CustomersProjection
 from crm.events.imports import (
+    ChangedRow,
     DuplicateRow,
     FailedRow,
     ImportedRow,
     ImportKind,
+    ImportMatchingPlanned,
     ImportOptions,
     ImportPlanned,
+    OnMatch,
 )
 from crm.kernel.custom_fields import CustomFieldsState, DefinitionsOf
 from crm.kernel.errors import CrmError, InvalidCommand, WrongExpectedVersion
@@ -48,7 +51,9 @@ from crm.platform.imports.customers import FIELDS as CUSTOMER_FIELDS
 from crm.platform.imports.customers import CustomerRow, RowError, RowReader
 from crm.platform.imports.interactions import FIELDS as INTERACTION_FIELDS
 from crm.platform.imports.interactions import InteractionReader, InteractionRow
+from crm.platform.imports.matching import Decision, Matcher
 from crm.platform.imports.record import (
+    Changed,
     ConfirmImport,
     FinishImport,
     Import,
@@ -61,7 +66,9 @@ BATCH = 200
 
 _IDS = UUID("5b7e2a3c-0d1f-4c8e-9a6b-2f4d8e1c7a90")
 
-Outcome = Literal["create", "created", "duplicate", "error"]
+Outcome = Literal[
+    "create", "created", "duplicate", "error", "update", "updated", "merge", "merged", "unchanged"
+]
 Progress = Callable[[int, int], None]
 """Called with the rows done so far and the rows of the file."""
 
@@ -77,7 +84,8 @@ class RowOutcome:
     row: int
     outcome: Outcome
     """``create`` (would create, or is about to), ``created`` (by an earlier run of this
-    import), ``duplicate``, ``error``."""
+    import), ``duplicate``, ``error``; a customers row that is a customer already there
+    (:mod:`.matching`): ``update``/``updated``, ``merge``/``merged``, ``unchanged``."""
     id: str | None = None
     """The record the row creates (or created)."""
     item: Any = None
@@ -90,12 +98,18 @@ class RowOutcome:
     error: RowError | None = None
     noun: str = "customer"
     """What the row creates: ``customer``, ``interaction``."""
+    into: str | None = None
+    """A merge row's survivor (``id`` is the customer merged into it)."""
+    change: object = None
+    """The command of an ``update`` or ``merge`` row."""
 
     @property
     def message(self) -> str:
         """What the row does, in English and Chinese."""
         if self.outcome in ("create", "created"):
             return f"creates {self.noun} {self.id} / 新建"
+        if self.outcome in CHANGING:
+            return _changing_message(self)
         if self.outcome == "duplicate":
             of = (
                 f"row {self.duplicate_row} / 第 {self.duplicate_row} 行"
@@ -113,6 +127,8 @@ class RowOutcome:
         answer: dict[str, object] = {"row": self.row, "outcome": self.outcome}
         if self.id is not None:
             answer["id"] = self.id
+        if self.into is not None:
+            answer["into"] = self.into
         if self.outcome == "duplicate":
             answer.update(
                 duplicate_of=self.duplicate_of,
@@ -187,12 +203,18 @@ class Report:
     created: int = 0
     duplicate: int = 0
     error: int = 0
+    update: int = 0
+    merge: int = 0
+    unchanged: int = 0
     outcomes: list[RowOutcome] = field(default_factory=list)
-    """Every row that does not create (duplicates and errors), in the file's order."""
+    """Every row that does not create (duplicates, errors, updates, merges, unchanged), in
+    the file's order."""
 
     def count(self, outcome: RowOutcome) -> None:
         self.rows += 1
-        if outcome.outcome == "create":
+        if outcome.outcome in CHANGING:
+            _count_changing(self, outcome)
+        elif outcome.outcome == "create":
             self.create += 1
         elif outcome.outcome == "created":
             self.created += 1
@@ -209,6 +231,9 @@ class Report:
             "create": self.create + self.created,
             "duplicate": self.duplicate,
             "error": self.error,
+            "update": self.update,
+            "merge": self.merge,
+            "unchanged": self.unchanged,
         }
 
 
@@ -220,6 +245,11 @@ class FileImport:
     kind: ImportKind
     fields: tuple[str, ...]
     noun: str
+    on_match: OnMatch = "skip"
+    """What a row that is a record already there does (a customers import may ``update``)."""
+    on_match_choices: tuple[OnMatch, ...] = ("skip",)
+    merges: bool = False
+    """Whether the importing user may merge customers (a merge row fails otherwise)."""
 
     def __init__(
         self,
@@ -328,6 +358,11 @@ class FileImport:
             progress(report.rows, report.rows)
         return report
 
+    def matching(self, report: Report) -> ImportMatchingPlanned | None:
+        """What the plan records beside ``import.planned`` of the rows that are records
+        already there (None: the kind has none)."""
+        return None
+
     def planned(self, report: Report) -> ImportPlanned:
         return ImportPlanned(
             kind=self.kind,
@@ -364,8 +399,14 @@ class CustomerImport(FileImport):
         self.reader = RowReader(source.headers, mapping, options.region, options.owner_id)
         self.index = FileIndex()
         self.definitions: CustomFieldsState | None = None
+        self.matcher = Matcher(runtime, tenant, self.column_of)
+
+    on_match_choices = ("skip", "update")
 
     def start(self) -> None:
+        self.matcher = Matcher(
+            self.runtime, self.tenant, self.column_of, self.on_match, self.merges
+        )
         self.index = FileIndex()
         self.definitions = None  # a pass reads the tenant's custom fields as they are then
 
@@ -377,9 +418,12 @@ class CustomerImport(FileImport):
         return self.reader.read(cells, self.definitions)
 
     def fingerprint(self, item: CustomerRow) -> str:
-        return repr(
+        base = repr(
             (item.profile.as_dict(), item.tags, self.options.owner_id, sorted(item.custom.items()))
         )
+        if item.customer_id is not None or item.merge_into is not None:
+            base = f"{base}|{item.customer_id}|{item.merge_into}"
+        return base
 
     @staticmethod
     def _keys(item: CustomerRow) -> MatchKeys:
@@ -390,6 +434,10 @@ class CustomerImport(FileImport):
         self.index.add(self._keys(item), row, id_)
 
     async def duplicate(self, row: int, id_: str, item: CustomerRow) -> RowOutcome | None:
+        if self.matcher.wanted(item):  # a customer already there, by its key (.matching)
+            decided = await self.matcher.decide(row, item)
+            if decided is not None:
+                return _decided(row, item, decided)
         in_file = self.index.match(self._keys(item))
         if in_file is not None:
             seen, match = in_file
@@ -415,6 +463,37 @@ class CustomerImport(FileImport):
             score=best.score,
             reasons=best.reasons,
             item=item,
+        )
+
+    async def rows(
+        self, *, through_row: int = 0, resumed: bool = False
+    ) -> AsyncIterator[RowOutcome]:
+        """As every kind's, but a row an earlier run did may have updated or merged a
+        customer already there rather than registered one: its key's stream says which."""
+        async for outcome in super().rows(through_row=through_row, resumed=resumed):
+            if resumed and outcome.outcome == "created":
+                outcome = await self._done_earlier(outcome)
+            yield outcome
+
+    async def _done_earlier(self, outcome: RowOutcome) -> RowOutcome:
+        item: CustomerRow = outcome.item
+        found = await self.runtime.store.idempotent_result(self.key(outcome.row, item))
+        assert outcome.id is not None
+        if found is None or found.stream_id == Customer.stream_id_for(outcome.id):
+            return outcome
+        customer = found.stream_id.partition("-")[2]
+        if item.merge_into is None:
+            return RowOutcome(outcome.row, "updated", customer, item)
+        into = await self.matcher.survivor(item)
+        into_id = into if isinstance(into, str) else None
+        return RowOutcome(outcome.row, "merged", customer, item, into=into_id)
+
+    def matching(self, report: Report) -> ImportMatchingPlanned:
+        return ImportMatchingPlanned(
+            on_match=self.on_match,
+            updates=report.update,
+            merges=report.merge,
+            unchanged=report.unchanged,
         )
 
     def command(self, id_: str, item: CustomerRow) -> tuple[object, datetime | None]:
@@ -547,6 +626,8 @@ async def run(
     await planner.caught_up()
     report = Report()
     done = state.created + state.duplicates + state.failed  # the rows recorded done
+    done += state.updated + state.merged + state.unchanged
+    changed = Changes()
     created: list[ImportedRow] = []
     duplicates: list[DuplicateRow] = []
     failed: list[FailedRow] = []
@@ -555,7 +636,14 @@ async def run(
 
     async def record(through: int) -> None:
         await bus.execute(
-            RecordProgress(import_id, through, tuple(created), tuple(duplicates), tuple(failed)),
+            RecordProgress(
+                import_id,
+                through,
+                tuple(created),
+                tuple(duplicates),
+                tuple(failed),
+                changed.taken(),
+            ),
             ctx,
         )
         created.clear()
@@ -566,7 +654,9 @@ async def run(
 
     def tally(outcome: RowOutcome) -> None:
         report.count(outcome)
-        if outcome.outcome in ("create", "created"):
+        if outcome.outcome in CHANGING:
+            changed.add(outcome)
+        elif outcome.outcome in ("create", "created"):
             assert outcome.id is not None
             created.append(ImportedRow(row=outcome.row, id=outcome.id))
         elif outcome.outcome == "duplicate":
@@ -622,6 +712,8 @@ COMMAND_FIELDS = {"occurred_at": "date", "duration_minutes": "duration"}
 
 
 async def _execute(planner: FileImport, outcome: RowOutcome, ctx: CommandContext) -> RowOutcome:
+    if outcome.outcome in ("update", "merge"):
+        return await _change(planner, outcome, ctx)
     if outcome.outcome != "create":
         return outcome
     assert outcome.id is not None
@@ -656,3 +748,101 @@ async def _execute(planner: FileImport, outcome: RowOutcome, ctx: CommandContext
         outcome.item,
         noun=outcome.noun,
     )
+
+
+# -- rows that are customers already there (crm.platform.imports.matching) --------------------
+
+CHANGING = frozenset({"update", "updated", "merge", "merged", "unchanged"})
+"""The outcomes of a row that names a customer already there."""
+
+
+def _decided(row: int, item: CustomerRow, decided: Decision | RowError) -> RowOutcome:
+    if isinstance(decided, RowError):
+        return RowOutcome(row, "error", error=decided)
+    if decided.outcome == "duplicate":
+        return RowOutcome(
+            row,
+            "duplicate",
+            duplicate_of=decided.customer_id,
+            duplicate_row=decided.earlier_row,
+            score=100,
+            reasons=decided.reasons,
+            item=item,
+        )
+    change = decided.command() if decided.outcome != "unchanged" else None
+    return RowOutcome(
+        row, decided.outcome, decided.customer_id, item, into=decided.into, change=change
+    )
+
+
+def _changing_message(o: RowOutcome) -> str:
+    if o.outcome in ("update", "updated"):
+        fields = ", ".join(sorted(getattr(o.change, "changes", {}) or ())) if o.change else ""
+        return f"updates customer {o.id}" + (f" ({fields})" if fields else "") + " / 更新"
+    if o.outcome in ("merge", "merged"):
+        return f"merges customer {o.id} into customer {o.into} / 合并"
+    into = f" (merged into {o.into})" if o.into else ""
+    return f"customer {o.id} is as the row says already{into} / 无需更改"
+
+
+def _count_changing(report: Report, o: RowOutcome) -> None:
+    if o.outcome in ("update", "updated"):
+        report.update += 1
+    elif o.outcome in ("merge", "merged"):
+        report.merge += 1
+    else:
+        report.unchanged += 1
+    report.outcomes.append(o)
+
+
+@dataclass
+class Changes:
+    """A batch's rows that changed (or found unchanged) customers already there."""
+
+    updated: list[ChangedRow] = field(default_factory=list)
+    merged: list[ChangedRow] = field(default_factory=list)
+    unchanged: list[ChangedRow] = field(default_factory=list)
+
+    def add(self, o: RowOutcome) -> None:
+        assert o.id is not None
+        changed = ChangedRow(row=o.row, id=o.id, into=o.into)
+        if o.outcome in ("update", "updated"):
+            self.updated.append(changed)
+        elif o.outcome in ("merge", "merged"):
+            self.merged.append(changed)
+        else:
+            self.unchanged.append(changed)
+
+    def taken(self) -> Changed | None:
+        """The batch's rows, then none (for the next batch)."""
+        if not (self.updated or self.merged or self.unchanged):
+            return None
+        taken = (tuple(self.updated), tuple(self.merged), tuple(self.unchanged))
+        self.updated, self.merged, self.unchanged = [], [], []
+        return taken
+
+
+async def _change(planner: FileImport, outcome: RowOutcome, ctx: CommandContext) -> RowOutcome:
+    """Run an ``update`` or ``merge`` row's command under the row's key, as the user: the
+    customer context's rules hold (a merge needs an admin), and a row run again is replayed."""
+    assert outcome.change is not None
+    row_ctx = CommandContext(
+        actor=ctx.actor,
+        role=ctx.role,
+        tenant=ctx.tenant,
+        now=planner.runtime.clock.now(),
+        correlation_id=UUID(planner.import_id),
+        idempotency=planner.key(outcome.row, outcome.item),
+        team=ctx.team,
+    )
+    try:
+        await planner.runtime.commands.run(outcome.change, row_ctx)
+    except CrmError as e:
+        field_ = getattr(e, "field", None)
+        column = planner.column_of(field_) if isinstance(field_, str) else None
+        reason = getattr(e, "message", None) or str(e)
+        return RowOutcome(
+            outcome.row, "error", error=RowError(column, None, f"{reason} / 无法导入")
+        )
+    done: Outcome = "updated" if outcome.outcome == "update" else "merged"
+    return RowOutcome(outcome.row, done, outcome.id, outcome.item, into=outcome.into)

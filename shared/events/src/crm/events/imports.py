@@ -95,6 +95,43 @@ class ImportProgressed(DomainEvent):
     failed: tuple[FailedRow, ...] = ()
 
 
+class ChangedRow(BaseModel):
+    model_config = ConfigDict(frozen=True, extra="forbid")
+
+    row: int
+    id: str
+    """The customer already there the row updated (or merged, or found as it says)."""
+    into: str | None = None
+    """A merge row's survivor: the customer ``id`` was merged into."""
+
+
+OnMatch = Literal["skip", "update"]
+"""What a customers import does with a row whose key (its customer id, else its e-mail, else
+its phone) is a customer already there: report it as a duplicate, or update that customer."""
+
+
+@event("import.matching_planned", version=1)
+class ImportMatchingPlanned(DomainEvent):
+    """Recorded with a customers import's ``import.planned``: the user's choice for rows that
+    are customers already there, and how many rows the dry run found updating, merging, or
+    already as they say (unchanged)."""
+
+    on_match: OnMatch = "skip"
+    updates: int = 0
+    merges: int = 0
+    unchanged: int = 0
+
+
+@event("import.rows_changed", version=1)
+class ImportRowsChanged(DomainEvent):
+    """Beside a batch's ``import.progressed``: its rows that updated a customer already there,
+    merged one into another, or found them already as the row says (nothing written)."""
+
+    updated: tuple[ChangedRow, ...] = ()
+    merged: tuple[ChangedRow, ...] = ()
+    unchanged: tuple[ChangedRow, ...] = ()
+
+
 @event("import.finished", version=1)
 class ImportFinished(DomainEvent):
     created: int
@@ -107,4 +144,6 @@ IMPORT_EVENTS: tuple[type[DomainEvent], ...] = (
     ImportConfirmed,
     ImportProgressed,
     ImportFinished,
+    ImportMatchingPlanned,
+    ImportRowsChanged,
 )
