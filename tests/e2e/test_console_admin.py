@@ -293,12 +293,20 @@ async def test_an_admin_moves_a_user_to_another_team(api: Api) -> None:
         csrf = await sign_in(ada, "ada")
         page = await ada.get("/console/admin/teams")
         assert re.search(r"<h2[^>]*>north", page.text)
-        moved = await ada.post("/console/admin/teams/ana", data={"csrf": csrf, "team": "south"})
+        created = await ada.post(
+            "/console/admin/teams", data={"csrf": csrf, "team_id": "south", "name": "south"}
+        )
+        await followed(ada, created)
+        moved = await ada.post(
+            "/console/admin/teams/members/ana", data={"csrf": csrf, "team": "south"}
+        )
         page = await followed(ada, moved)
         assert re.search(r"<h2[^>]*>south", page.text)
         assert not re.search(r"<h2[^>]*>north", page.text)
         assert "Sales rep" in page.text or "sales rep" in page.text.lower()
-        missing = await ada.post("/console/admin/teams/nobody", data={"csrf": csrf, "team": "x"})
+        missing = await ada.post(
+            "/console/admin/teams/members/nobody", data={"csrf": csrf, "team": "south"}
+        )
         assert missing.status_code == 422
 
 

@@ -14,6 +14,8 @@ from pathlib import Path
 
 import pytest
 
+from crm.console.directory import UserDirectoryProjection
+from crm.console.teams import TeamsProjection
 from crm.kernel.adapters.sqlite.read_store import SqliteReadStore
 from crm.kernel.read_store import CollectionSpec
 from crm.platform.bootstrap import CONTEXTS
@@ -22,11 +24,11 @@ DOC = Path(__file__).resolve().parents[2] / "docs" / "read-models.md"
 
 
 def declared() -> dict[str, CollectionSpec]:
-    """Every collection of every projection of every context, by name."""
+    """Every collection of every projection of every context and of the console, by name."""
+    console = (UserDirectoryProjection(), TeamsProjection())
     return {
         spec.name: spec
-        for context in CONTEXTS
-        for projection in context.projections
+        for projection in (*(p for c in CONTEXTS for p in c.projections), *console)
         for spec in projection.collections
     }
 

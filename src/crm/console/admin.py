@@ -12,7 +12,6 @@ never a silent overwrite of the other change.
 
 from __future__ import annotations
 
-from collections import defaultdict
 from datetime import date, time
 from typing import Annotated, Any, Literal
 
@@ -23,6 +22,7 @@ from crm.console.directory import UserDirectoryProjection
 from crm.console.events import ROLES
 from crm.console.pages import PREFIX, Console, guarded, see
 from crm.console.sales import CURRENCIES, _money
+from crm.console.teams import CreateTeam, RenameTeam, Teams, TeamsProjection, assign_manager
 from crm.console.users import ChangeRole
 from crm.events.sales import (
     CampaignChannel,
@@ -101,19 +101,24 @@ def added(
     return (*stages[:at], new, *stages[at:])
 
 
+def moved(stages: tuple[StageDefinition, ...], index: int, by: int) -> tuple[StageDefinition, ...]:
+    """The stages with open stage ``index`` swapped with its neighbour ``by`` (-1: the one
+    before, 1: the one after); won and lost stay last, so an open stage moves among the open
+    ones only (the board shows the open stages in this order)."""
+    if not 0 <= index < len(stages) or stages[index].outcome is not StageOutcome.OPEN:
+        raise InvalidCommand("stage", "no such open stage")
+    other = index + by
+    if not 0 <= other < len(stages) or stages[other].outcome is not StageOutcome.OPEN:
+        raise InvalidCommand("stage", "it is at the end of the open stages already")
+    order = list(stages)
+    order[index], order[other] = order[other], order[index]
+    return tuple(order)
+
+
 def removed(stages: tuple[StageDefinition, ...], index: int) -> tuple[StageDefinition, ...]:
     if not 0 <= index < len(stages):
         raise InvalidCommand("stage", "no such stage")
     return stages[:index] + stages[index + 1 :]
-
-
-def teams_of(users: list[Any]) -> list[tuple[str | None, list[Any]]]:
-    """Users by team (named teams first, by name; then those in none)."""
-    by: dict[str | None, list[Any]] = defaultdict(list)
-    for u in users:
-        by[u["team"]].append(u)
-    named = sorted((t for t in by if t is not None), key=str.lower)
-    return [(t, by[t]) for t in named] + ([(None, by[None])] if None in by else [])
 
 
 def admin_router(console: Console) -> APIRouter:
@@ -126,7 +131,8 @@ def admin_router(console: Console) -> APIRouter:
     campaigns_read = Depends(ReadConsistency(runtime, CampaignsProjection()))
     targets_read = Depends(ReadConsistency(runtime, TargetsProjection()))
     desk_read = Depends(ReadConsistency(runtime, DESK_PROJECTION))
-    users_read = Depends(ReadConsistency(runtime, UserDirectoryProjection()))
+    teams_read = Depends(ReadConsistency(runtime, UserDirectoryProjection(), TeamsProjection()))
+    team_reads = Teams(runtime.read_store, console.directory, bus)
 
     async def run(request: Request, command: object, back: str) -> Response:
         visit = await console.check_csrf(request)
@@ -150,16 +156,57 @@ def admin_router(console: Console) -> APIRouter:
         request: Request,
         min_position: int | None = None,
         done: str | None = None,
-        _: int = users_read,
+        _: int = teams_read,
     ) -> Response:
         visit, actor = await console.signed_in(request)
         _require(actor.role is Role.ADMIN, "teams")
-        users = await console.directory.users(actor.tenant)
+        found, nowhere = await team_reads.all(actor.tenant)
         return console.render(
-            visit, request, "admin_teams.html", teams=teams_of(users), done=done == "saved"
+            visit,
+            request,
+            "admin_teams.html",
+            teams=found,
+            nowhere=nowhere,
+            choices=[(t.id, t.name) for t in found],
+            done=done == "saved",
         )
 
-    @api.post(f"{PREFIX}/admin/teams/{{user_id}}")
+    async def team_change(request: Request, change: Any) -> Response:
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        _require(actor.role is Role.ADMIN, "teams")
+        result = await change(actor, console.context(visit))
+        return see(f"{PREFIX}/admin/teams?min_position={result.position}&done=saved")
+
+    @api.post(f"{PREFIX}/admin/teams")
+    @page
+    async def create_team(
+        request: Request,
+        team_id: str = Form(min_length=1, max_length=100),
+        name: str = Form(min_length=1, max_length=200),
+    ) -> Response:
+        command = CreateTeam(team_id.strip(), name.strip())
+        return await team_change(request, lambda _a, ctx: bus.execute(command, ctx))
+
+    @api.post(f"{PREFIX}/admin/teams/{{team_id}}/rename")
+    @page
+    async def rename_team(
+        request: Request, team_id: str, name: str = Form(min_length=1, max_length=200)
+    ) -> Response:
+        command = RenameTeam(team_id, name.strip())
+        return await team_change(request, lambda _a, ctx: bus.execute(command, ctx))
+
+    @api.post(f"{PREFIX}/admin/teams/{{team_id}}/manager")
+    @page
+    async def team_manager(
+        request: Request, team_id: str, manager_id: str = Form(default="", max_length=64)
+    ) -> Response:
+        return await team_change(
+            request,
+            lambda _a, ctx: assign_manager(bus, ctx, team_id, manager_id.strip() or None),
+        )
+
+    @api.post(f"{PREFIX}/admin/teams/members/{{user_id}}")
     @page
     async def move_to_team(
         request: Request, user_id: str, team: str = Form(default="", max_length=100)
@@ -171,6 +218,7 @@ def admin_router(console: Console) -> APIRouter:
         if doc is None:
             raise InvalidCommand("user_id", f"no user {user_id!r}")
         assert doc["role"] in ROLES
+        await team_reads.known(actor.tenant, team.strip() or None)
         return await run(request, ChangeRole(user_id, doc["role"], team.strip() or None), "teams")
 
     # -- pipeline stages -------------------------------------------------------------------
@@ -226,6 +274,17 @@ def admin_router(console: Console) -> APIRouter:
         version: int = Form(ge=-1),
     ) -> Response:
         return await configure(request, version, lambda s: added(s, name.strip(), probability))
+
+    @api.post(f"{PREFIX}/admin/stages/{{index}}/move")
+    @page
+    async def move_stage(
+        request: Request,
+        index: int,
+        direction: Literal["up", "down"] = Form(),
+        version: int = Form(ge=-1),
+    ) -> Response:
+        by = -1 if direction == "up" else 1
+        return await configure(request, version, lambda s: moved(s, index, by))
 
     @api.post(f"{PREFIX}/admin/stages/{{index}}/remove")
     @page

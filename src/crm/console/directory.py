@@ -12,6 +12,7 @@ from typing import TypedDict
 from crm.console.events import (
     LocaleChosen,
     PasswordChanged,
+    PasswordReset,
     SignedIn,
     SignInFailed,
     UserActivated,
@@ -22,7 +23,7 @@ from crm.console.events import (
 )
 from crm.events import EventEnvelope
 from crm.kernel.handlers import DocKey, Handlers, stream_key
-from crm.kernel.read_store import CollectionSpec, Index, Query, ReadStore
+from crm.kernel.read_store import CollectionSpec, Index, Page, Query, ReadStore
 from crm.kernel.tenancy import qualified
 
 COLLECTION = "console_users"
@@ -38,6 +39,8 @@ class UserDoc(TypedDict):
     active: bool
     locked_until: str | None
     failures: int
+    must_change_password: bool
+    """An admin reset the password: no page opens before the user chooses their own."""
     signed_in_at: str | None
     """The latest sign-in..."""
     previous_sign_in_at: str | None
@@ -68,6 +71,7 @@ def _added(key: DocKey, doc: UserDoc | None, e: UserAdded, env: EventEnvelope) -
         active=True,
         locked_until=None,
         failures=0,
+        must_change_password=False,
         signed_in_at=None,
         previous_sign_in_at=None,
         created_at=env.occurred_at.isoformat(),
@@ -129,13 +133,18 @@ def _failed(
     return _touch(doc, env)
 
 
-@on(SignedIn, PasswordChanged)
+@on(SignedIn, PasswordChanged, PasswordReset)
 def _reset(
-    key: DocKey, doc: UserDoc | None, e: SignedIn | PasswordChanged, env: EventEnvelope
+    key: DocKey,
+    doc: UserDoc | None,
+    e: SignedIn | PasswordChanged | PasswordReset,
+    env: EventEnvelope,
 ) -> UserDoc | None:
     if doc is None:
         return None
     doc["failures"], doc["locked_until"] = 0, None
+    if not isinstance(e, SignedIn):
+        doc["must_change_password"] = isinstance(e, PasswordReset)
     if isinstance(e, SignedIn):
         doc["previous_sign_in_at"] = doc.get("signed_in_at")
         doc["signed_in_at"] = env.occurred_at.isoformat()
@@ -144,7 +153,7 @@ def _reset(
 
 class UserDirectoryProjection:
     name = "console_users"
-    version = 2
+    version = 3
     collections = (CollectionSpec(COLLECTION, (Index(("tenant", "display_name")),)),)
     event_types = on.event_types
     categories = frozenset({"user"})
@@ -169,6 +178,27 @@ class UserDirectory:
             COLLECTION, Query(filter={"tenant": tenant}, sort=(("display_name", 1),), limit=1000)
         )
         return [UserDoc(**d) for d in page.items]  # type: ignore[typeddict-item]
+
+    async def find(
+        self,
+        tenant: str,
+        *,
+        role: str | None = None,
+        team: str | None = None,
+        active: bool | None = None,
+        sort: str = "display_name",
+        limit: int = 50,
+        offset: int = 0,
+    ) -> Page:
+        """A page of the tenant's users (the API's list), filtered by role, team, status."""
+        flt: dict[str, object] = {"tenant": tenant}
+        for field, value in (("role", role), ("team", team), ("active", active)):
+            if value is not None:
+                flt[field] = value
+        by = ((sort.lstrip("-"), -1 if sort.startswith("-") else 1),)
+        return await self.read_store.find(
+            COLLECTION, Query(filter=flt, sort=by, limit=limit, offset=offset)
+        )
 
     async def names(self, tenant: str) -> dict[str, str]:
         """User id -> display name, for showing owners."""

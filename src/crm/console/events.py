@@ -72,3 +72,34 @@ class SignInFailed(DomainEvent):
 class SignedIn(DomainEvent):
     """A successful sign-in: the count of failures starts again; its time is when the user
     was last seen."""
+
+
+@event("user.password_reset", version=1)
+class PasswordReset(DomainEvent):
+    """An admin gave the user a temporary password: they sign in with it and must choose
+    their own (:class:`PasswordChanged`) before any other page opens."""
+
+    password_hash: str = Field(min_length=20, max_length=500)
+
+
+# -- teams ------------------------------------------------------------------------------------
+# Streams ``team-<tenant>:<team id>``. A team's id is the name users already carry as their
+# ``team`` (``north``, a support group): a team in use before it had a record keeps working,
+# and recording it later gives it a display name and a manager.
+
+
+@event("team.created", version=1)
+class TeamCreated(DomainEvent):
+    name: str = Field(min_length=1, max_length=200)
+
+
+@event("team.renamed", version=1)
+class TeamRenamed(DomainEvent):
+    name: str = Field(min_length=1, max_length=200)
+
+
+@event("team.manager_assigned", version=1)
+class TeamManagerAssigned(DomainEvent):
+    """The team's manager (a user of the team with the manager or admin role); None: none."""
+
+    manager_id: str | None = Field(default=None, max_length=64)

@@ -19,17 +19,24 @@ from crm.console.analytics import analytics_router
 from crm.console.audit import audit_router
 from crm.console.desk import desk_router
 from crm.console.directory import UserDirectoryProjection
+from crm.console.imports import imports_router
 from crm.console.live import live_router
 from crm.console.oidc import OidcClient, OidcSettings, oidc_router
+from crm.console.orders import orders_router
 from crm.console.pages import HERE, PREFIX, Console, router
+from crm.console.people import people_pages
 from crm.console.reports import reports_router
 from crm.console.sales import sales_router
 from crm.console.session import Sessions
 from crm.console.tasks import tasks_router
+from crm.console.teams import TeamsProjection, team_commands
+from crm.console.user_routes import people_router
 from crm.console.users import AddUser, user_commands
 from crm.console.webhooks import webhooks_router
 from crm.kernel.auth import load_or_create_secret
 from crm.kernel.commands import CommandBus
+from crm.kernel.http import Authenticator
+from crm.kernel.http.routers import install
 from crm.kernel.projection import ProjectionRunner, ensure_version, outdated, record_version
 from crm.kernel.runtime import Runtime
 from crm.kernel.settings import Settings
@@ -41,11 +48,12 @@ log = logging.getLogger(__name__)
 
 
 def register_user_commands(bus: CommandBus) -> None:
-    """The user directory's table on ``bus`` (once)."""
-    try:
-        bus.register(user_commands())
-    except ValueError:  # registered already (the app built twice on one runtime)
-        log.debug("user commands registered already (%s)", AddUser.__name__)
+    """The user directory's and the teams' tables on ``bus`` (once)."""
+    for table in (user_commands(), team_commands()):
+        try:
+            bus.register(table)
+        except ValueError:  # registered already (the app built twice on one runtime)
+            log.debug("user and team commands registered already (%s)", AddUser.__name__)
 
 
 def _form_errors_as_pages(app: FastAPI, console: Console) -> None:
@@ -82,6 +90,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     secret = settings.secret or load_or_create_secret(settings.data_dir)
     console = Console(runtime, Sessions(secret), settings.default_tenant)
     app.include_router(router(console))
+    app.include_router(people_pages(console))
     app.include_router(desk_router(console))
     app.include_router(live_router(console))
     oidc = OidcSettings.of(settings)
@@ -89,9 +98,13 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
         app.include_router(oidc_router(console, oidc, OidcClient(oidc)))
         console.templates.globals["oidc"] = True
     app.include_router(sales_router(console))
+    app.include_router(orders_router(console))
     app.include_router(analytics_router(console))
     app.include_router(admin_router(console))
+    install(app, people_router(console, Authenticator(runtime.tokens, runtime.tenants)))
     app.include_router(audit_router(console, tuple(platform.contexts)))
+    if any(c.name == "customer" for c in platform.contexts):  # what an import creates
+        app.include_router(imports_router(console, settings.data_dir))
     if any(c.name == "activities" for c in platform.contexts):
         console.activities = True
         app.include_router(tasks_router(console))
@@ -100,23 +113,27 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     _form_errors_as_pages(app, console)
     app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
 
-    projection = UserDirectoryProjection()
+    projections = (UserDirectoryProjection(), TeamsProjection())
     inner = app.router.lifespan_context
 
     @asynccontextmanager
     async def lifespan(app_: FastAPI) -> AsyncIterator[Any]:
-        runner = ProjectionRunner(projection, runtime.store, runtime.read_store, runtime.codec)
-        if await outdated(runtime.read_store, projection):
-            await ensure_version(projection, runtime.store, runtime.read_store, runtime.codec)
-        else:
-            await record_version(runtime.read_store, projection)
-        await runner.catch_up()
-        task = asyncio.create_task(runner.run(), name=f"projection:{projection.name}")
+        running = []
+        for projection in projections:
+            runner = ProjectionRunner(projection, runtime.store, runtime.read_store, runtime.codec)
+            if await outdated(runtime.read_store, projection):
+                await ensure_version(projection, runtime.store, runtime.read_store, runtime.codec)
+            else:
+                await record_version(runtime.read_store, projection)
+            await runner.catch_up()
+            task = asyncio.create_task(runner.run(), name=f"projection:{projection.name}")
+            running.append((runner, task))
         try:
             async with inner(app_) as state:
                 yield state
         finally:
-            await runner.stop(task)
+            for runner, task in running:
+                await runner.stop(task)
 
     app.router.lifespan_context = lifespan
     return console.sessions

@@ -10,7 +10,6 @@ command's position, so the page waits for its read model to have it (read-your-w
 
 from __future__ import annotations
 
-import asyncio
 import contextlib
 import functools
 import itertools
@@ -33,18 +32,12 @@ from crm.analytics.application.customer_queries import CustomerQueries as Analyt
 from crm.analytics.application.lead_score_queries import LeadScoreQueries
 from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.console.directory import UserDirectory, UserDirectoryProjection
-from crm.console.events import ROLES
 from crm.console.i18n import LOCALES, NAMES, Translator, chosen, from_accept_language
 from crm.console.notices import unread_notifications
 from crm.console.session import Session, Sessions
 from crm.console.users import (
-    ActivateUser,
-    AddUser,
-    ChangeRole,
     ChooseLocale,
-    DeactivateUser,
     actor_of,
-    hash_password,
     load_user,
     sign_in,
 )
@@ -87,6 +80,8 @@ from crm.service_desk.domain.tickets import WORKING
 HERE = Path(__file__).parent
 PREFIX = "/console"
 PAGE_SIZE = 20
+PASSWORD_PAGE = f"{PREFIX}/password"
+"""Where a user chooses their own password (the only page open after an admin's reset)."""
 CUSTOMER_SORTS = ("-created_at", "created_at", "name", "-name", "-updated_at")
 
 CONSOLE_POLICY = (
@@ -169,6 +164,9 @@ class Visit:
     unread: int | None = None
     """Their unread notifications (the bell in the navigation); None: not counted (signed
     out, or the platform runs no activities context)."""
+    must_change_password: bool = False
+    """An admin reset their password: no page but the password page opens until they
+    choose their own."""
 
     @property
     def t(self) -> Translator:
@@ -211,12 +209,16 @@ class Console:
             if not doc["active"]:
                 return Visit(self.sessions.new(session.locale), None, "", True)
             actor = Actor(session.user, Role(doc["role"]), session.tenant, doc["team"])
-            return Visit(session, actor, doc["display_name"], False, await self._unread(actor))
+            unread = await self._unread(actor)
+            change = bool(doc.get("must_change_password"))
+            return Visit(session, actor, doc["display_name"], False, unread, change)
         state = await load_user(self.runtime.commands, session.tenant, session.user)
         if state is None or not state.active:
             return Visit(self.sessions.new(session.locale), None, "", True)
         actor = actor_of(state, session.user, session.tenant)
-        return Visit(session, actor, state.display_name, False, await self._unread(actor))
+        unread = await self._unread(actor)
+        change = state.must_change_password
+        return Visit(session, actor, state.display_name, False, unread, change)
 
     async def _unread(self, actor: Actor) -> int | None:
         """The bell's count (None when the platform runs no activities context)."""
@@ -227,6 +229,8 @@ class Console:
         if visit.actor is None:
             target = request.url.path + (f"?{request.url.query}" if request.url.query else "")
             raise Redirect(f"{PREFIX}/sign-in?{urlencode({'next': target})}")
+        if visit.must_change_password and request.url.path != PASSWORD_PAGE:
+            raise Redirect(PASSWORD_PAGE)
         return visit, visit.actor
 
     def context(self, visit: Visit) -> CommandContext:
@@ -781,86 +785,6 @@ def router(console: Console) -> APIRouter:
         if not confirm:
             raise InvalidCommand("confirm", "tick the box to confirm the erasure")
         return await customer_command(request, customer_id, EraseCustomer(str(customer_id)))
-
-    # -- users (admins) -----------------------------------------------------------------------
-
-    users_read = Depends(ReadConsistency(runtime, UserDirectoryProjection()))
-
-    def admin_only(actor: Actor) -> None:
-        if actor.role is not Role.ADMIN:
-            raise Forbidden("only an admin manages the tenant's users")
-
-    @api.get(f"{PREFIX}/users")
-    @page
-    async def users(
-        request: Request,
-        min_position: int | None = None,
-        done: str | None = None,
-        _: int = users_read,
-    ) -> Response:
-        visit, actor = await console.signed_in(request)
-        admin_only(actor)
-        return console.render(
-            visit,
-            request,
-            "users.html",
-            users=await console.directory.users(actor.tenant),
-            roles=ROLES,
-            done=done == "saved",
-        )
-
-    @api.post(f"{PREFIX}/users")
-    @page
-    async def add_user(
-        request: Request,
-        user_id: str = Form(max_length=64),
-        display_name: str = Form(max_length=200),
-        role: str = Form(max_length=20),
-        team: str = Form(default="", max_length=100),
-        locale: str = Form(default="en", max_length=10),
-        password: str = Form(max_length=1000),
-    ) -> Response:
-        visit = await console.check_csrf(request)
-        _visit, actor = await console.signed_in(request)
-        admin_only(actor)
-        hashed = await asyncio.to_thread(hash_password, password)
-        command = AddUser(
-            user_id.strip().lower(),
-            display_name,
-            role,
-            hashed,
-            team.strip() or None,
-            chosen(locale),
-        )
-        result = await bus.execute(command, console.context(visit))
-        return see(f"{PREFIX}/users?min_position={result.position}&done=saved")
-
-    async def user_command(request: Request, command: object) -> Response:
-        visit = await console.check_csrf(request)
-        _visit, actor = await console.signed_in(request)
-        admin_only(actor)
-        result = await bus.execute(command, console.context(visit))
-        return see(f"{PREFIX}/users?min_position={result.position}&done=saved")
-
-    @api.post(f"{PREFIX}/users/{{user_id}}/role")
-    @page
-    async def change_role(
-        request: Request,
-        user_id: str,
-        role: str = Form(max_length=20),
-        team: str = Form(default="", max_length=100),
-    ) -> Response:
-        return await user_command(request, ChangeRole(user_id, role, team.strip() or None))
-
-    @api.post(f"{PREFIX}/users/{{user_id}}/deactivate")
-    @page
-    async def deactivate_user(request: Request, user_id: str) -> Response:
-        return await user_command(request, DeactivateUser(user_id))
-
-    @api.post(f"{PREFIX}/users/{{user_id}}/activate")
-    @page
-    async def activate_user(request: Request, user_id: str) -> Response:
-        return await user_command(request, ActivateUser(user_id))
 
     # -- pipeline -----------------------------------------------------------------------------
 

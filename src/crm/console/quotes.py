@@ -54,7 +54,8 @@ CATALOGUE_SHOWN = 500
 """Products (not retired) the line form offers, by sku; price books, by name."""
 DEFAULT_VALIDITY = timedelta(days=30)
 QUOTE_DONE = ("drafted", "saved", "sent", "accepted", "rejected")
-INVOICE_DONE = ("issued", "paid")
+INVOICE_DONE = ("issued", "paid", "refunded")
+ORDER_DONE = ("placed", "shipped", "delivered", "cancelled")
 
 
 def decimal_of(value: str, field_name: str) -> Decimal:
@@ -310,7 +311,7 @@ def quotes_router(console: Console) -> APIRouter:
             invoices=invoiced.items,
             works=works_sales(actor),
             names=await console.directory.names(actor.tenant),
-            done=done == "placed",
+            done=visit.t(f"order.done.{done}") if done in ORDER_DONE else None,
             due=(runtime.clock.now().date() + timedelta(days=30)).isoformat(),
         )
 
@@ -356,6 +357,7 @@ def quotes_router(console: Console) -> APIRouter:
             c=customer,
             works=works_sales(actor),
             payment_id=str(uuid4()),
+            refund_id=str(uuid4()),
             today=runtime.clock.now().date().isoformat(),
             names=await console.directory.names(actor.tenant),
             done=visit.t(f"invoice.done.{done}") if done in INVOICE_DONE else None,

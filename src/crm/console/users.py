@@ -81,6 +81,15 @@ class ChangePassword:
 
 
 @dataclass(frozen=True, slots=True)
+class ResetPassword:
+    """An admin gives ``user_id`` a temporary password (its hash), to be changed at the
+    user's next sign-in."""
+
+    user_id: str
+    password_hash: str
+
+
+@dataclass(frozen=True, slots=True)
 class ChooseLocale:
     user_id: str
     locale: str
@@ -148,6 +157,11 @@ def _change_password(user: User, cmd: ChangePassword, ctx: CommandContext) -> No
     user.change_password(cmd.password_hash)
 
 
+def _reset_password(user: User, cmd: ResetPassword, ctx: CommandContext) -> None:
+    _admin(ctx)
+    user.reset_password(cmd.password_hash)
+
+
 def _choose_locale(user: User, cmd: ChooseLocale, ctx: CommandContext) -> None:
     _self_or_admin(user, ctx)
     if cmd.locale not in LOCALES:
@@ -178,6 +192,7 @@ def user_commands() -> CommandTable[User]:
     t.on(ChangeRole, Expect.EXISTING, None, _change_role)
     t.on(RenameUser, Expect.EXISTING, None, _rename)
     t.on(ChangePassword, Expect.EXISTING, None, _change_password)
+    t.on(ResetPassword, Expect.EXISTING, None, _reset_password)
     t.on(ChooseLocale, Expect.EXISTING, None, _choose_locale)
     t.on(DeactivateUser, Expect.EXISTING, None, _deactivate)
     t.on(ActivateUser, Expect.EXISTING, None, _activate)
@@ -208,6 +223,11 @@ async def load_user(bus: CommandBus, tenant: str, user_id: str) -> UserState | N
     except (NotFound, InvalidCommand):
         return None
     return user.state if user.state.added else None
+
+
+async def password_is(state: UserState, password: str) -> bool:
+    """Whether ``password`` is the user's (checked off the event loop: argon2 is slow)."""
+    return await asyncio.to_thread(_verify, state.password_hash, password)
 
 
 def actor_of(state: UserState, user_id: str, tenant: str) -> Actor:
@@ -263,8 +283,10 @@ __all__ = [
     "DeactivateUser",
     "RecordSignIn",
     "RenameUser",
+    "ResetPassword",
     "SignInResult",
     "hash_password",
+    "password_is",
     "sign_in",
     "sign_in_verified",
     "system_context",

@@ -11,6 +11,7 @@ from crm.console.events import (
     ROLES,
     LocaleChosen,
     PasswordChanged,
+    PasswordReset,
     SignedIn,
     SignInFailed,
     UserActivated,
@@ -40,6 +41,8 @@ class UserState:
     active: bool = False
     failures: int = 0
     locked_until: datetime | None = None
+    must_change_password: bool = False
+    """An admin reset the password: the user must choose their own at their next sign-in."""
 
     def evolve(self, event: DomainEvent) -> Self:
         match event:
@@ -60,7 +63,19 @@ class UserState:
                 return replace(self, display_name=event.display_name)
             case PasswordChanged():
                 return replace(
-                    self, password_hash=event.password_hash, failures=0, locked_until=None
+                    self,
+                    password_hash=event.password_hash,
+                    failures=0,
+                    locked_until=None,
+                    must_change_password=False,
+                )
+            case PasswordReset():
+                return replace(
+                    self,
+                    password_hash=event.password_hash,
+                    failures=0,
+                    locked_until=None,
+                    must_change_password=True,
                 )
             case LocaleChosen():
                 return replace(self, locale=event.locale)
@@ -116,6 +131,11 @@ class User(Aggregate[UserState]):
 
     def change_password(self, password_hash: str) -> None:
         self.trigger(PasswordChanged(password_hash=password_hash))
+
+    def reset_password(self, temporary_hash: str) -> None:
+        """A temporary password an admin gives: it signs the user in once, to choose their
+        own (a lock-out ends with it)."""
+        self.trigger(PasswordReset(password_hash=temporary_hash))
 
     def choose_locale(self, locale: str) -> None:
         if locale != self.state.locale:
