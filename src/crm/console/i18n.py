@@ -17,6 +17,7 @@ from babel.numbers import format_currency, format_decimal
 from crm.console.analytics_texts import ADMIN, ANALYTICS
 from crm.console.audit_texts import AUDIT
 from crm.console.desk_texts import DESK
+from crm.console.imports_texts import IMPORTS
 from crm.console.people_texts import PEOPLE
 from crm.console.quotes_texts import QUOTES
 from crm.console.reports_texts import REPORTS
@@ -439,7 +440,19 @@ MESSAGES: dict[str, dict[str, str]] = {
 }
 
 
-for _part in (DESK, SALES, QUOTES, TASKS, REPORTS, ANALYTICS, ADMIN, WEBHOOKS, AUDIT, PEOPLE):
+for _part in (
+    DESK,
+    SALES,
+    QUOTES,
+    TASKS,
+    REPORTS,
+    ANALYTICS,
+    ADMIN,
+    WEBHOOKS,
+    AUDIT,
+    PEOPLE,
+    IMPORTS,
+):
     for _locale, _texts in _part.items():
         MESSAGES[_locale].update(_texts)
 

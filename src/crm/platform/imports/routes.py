@@ -190,7 +190,7 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
                 on_match=on_match,
                 role=ctx.role,
             )
-            report = await imports.plan(planner, ctx, idempotency)
+            report = await imports.plan(planner, ctx, idempotency, name)
         except BaseException:
             path.unlink(missing_ok=True)
             raise

@@ -92,9 +92,14 @@ class Imports:
         return planner
 
     async def plan(
-        self, planner: FileImport, ctx: CommandContext, idempotency: Idempotency | None = None
+        self,
+        planner: FileImport,
+        ctx: CommandContext,
+        idempotency: Idempotency | None = None,
+        file_name: str | None = None,
     ) -> Report:
-        """The dry run, recorded as the import's plan."""
+        """The dry run, recorded as the import's plan (``file_name``: as the user named the
+        file, not as it is kept)."""
         report = await planner.dry_run()
         plan_ctx = CommandContext(
             actor=ctx.actor,
@@ -105,7 +110,10 @@ class Imports:
             idempotency=idempotency,
             team=ctx.team,
         )
-        command = PlanImport(planner.import_id, planner.planned(report), planner.matching(report))
+        planned = planner.planned(report)
+        if file_name:
+            planned = planned.model_copy(update={"file_name": Path(file_name).name[-255:]})
+        command = PlanImport(planner.import_id, planned, planner.matching(report))
         await self.runtime.commands.execute(command, plan_ctx)
         self.keep(planner.import_id, report)
         return report
@@ -175,7 +183,7 @@ class Imports:
                 on_match=on_match,
                 role=ctx.role,
             )
-            await self.plan(planner, ctx)
+            await self.plan(planner, ctx, file_name=record.file_name)
         except BaseException:
             copy.unlink(missing_ok=True)
             raise

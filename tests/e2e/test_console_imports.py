@@ -1,0 +1,130 @@
+"""The console's import page: a manager uploads a CSV, sees the dry run's counts and failing
+rows (column and reason), changes a column's field and checks again (a new plan), confirms,
+follows the progress to the end and finds the imported customers; an update row changes a
+customer already there; a rep may not open the page; the page in Chinese; every form needs
+its CSRF token."""
+
+from __future__ import annotations
+
+import csv
+import io
+import re
+
+import pytest
+
+from tests.conftest import Api
+from tests.support.console import UUID, console_user, own_client, sign_in, until_shown
+
+pytestmark = pytest.mark.e2e
+
+
+def csv_of(rows: list[list[str]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows(rows)
+    return out.getvalue().encode("utf-8-sig")
+
+
+FILE = csv_of(
+    [
+        ["姓名", "邮箱", "Mobile number", "备注"],
+        ["Ada Lovelace", "ada@example.com", "13800138000", "first"],
+        ["Bob Byron", "bob@", "13900139000", ""],  # row 3: not an e-mail
+        ["Grace Hopper", "grace@navy.example", "13700137000", ""],
+    ]
+)
+
+
+async def test_a_manager_imports_customers_from_the_page(api: Api) -> None:
+    await console_user(api, "mgr", "manager")
+    boss = api.as_user("mgr", "manager")
+    known = await boss.post("/customers", json={"name": "Grace H.", "email": "grace@navy.example"})
+    grace = known.json()["id"]
+    async with own_client(api) as client:
+        csrf = await sign_in(client, "mgr")
+        listing = await client.get("/console/imports")
+        assert listing.status_code == 200, listing.text
+        assert '<option value="customers">Customers</option>' in listing.text
+        assert '<option value="interactions">Interactions</option>' in listing.text
+        refused = await client.post(
+            "/console/imports",
+            data={"csrf": "forged", "kind": "customers"},
+            files={"file": ("c.csv", FILE, "text/csv")},
+        )
+        assert refused.status_code == 403
+
+        sent = await client.post(
+            "/console/imports",
+            data={"csrf": csrf, "kind": "customers", "day_first": "true", "on_match": "update"},
+            files={"file": ("clients.csv", FILE, "text/csv")},
+        )
+        assert sent.status_code == 303, sent.text
+        first = sent.headers["location"]
+        assert re.fullmatch(f"/console/imports/{UUID}", first)
+        page = (await client.get(first)).text
+        assert "clients.csv" in page
+        # "Mobile number" matched no field: the user maps it to the phone
+        assert 'name="column.2"' in page
+        assert re.search(r'id="column-2" name="column.2">\s*<option value="">not imported', page)
+        assert 'data-count="error">fail: <strong>1</strong>' in page
+        assert 'data-count="update">update: <strong>1</strong>' in page
+        assert "<strong>邮箱</strong>: not an e-mail address" in page  # column and reason
+        updates = (await client.get(first, params={"show": "update"})).text
+        assert f'href="/console/customers/{grace}"' in updates
+
+        again = await client.post(
+            f"{first}/mapping",
+            data={
+                "csrf": csrf,
+                "column.0": "name",
+                "column.1": "email",
+                "column.2": "phone",
+                "column.3": "",
+                "day_first": "true",
+                "on_match": "update",
+            },
+        )
+        assert again.status_code == 303, again.text
+        second = again.headers["location"]
+        assert second != first
+        page = (await client.get(second)).text
+        assert re.search(r'<option value="phone" selected>Phone</option>', page)
+        assert "Not imported: 备注" in page
+
+        confirmed = await client.post(f"{second}/confirm", data={"csrf": csrf})
+        assert confirmed.status_code == 303
+        done = await until_shown(client, second, "finished")
+        assert 'value="100"' in done.text  # the progress bar, full
+        assert "4 of 3 rows done" not in done.text
+        assert re.search(r'data-count="create">create: <strong>1</strong>', done.text)
+        created = re.findall(f'href="/console/customers/({UUID})"', done.text)
+        assert len(created) == 1
+        failed = await client.get(second, params={"show": "failed"})
+        assert "<strong>邮箱</strong>" in failed.text
+        listing = await client.get("/console/imports")
+        assert listing.text.count("clients.csv") == 2  # the first plan stays, not confirmed
+        assert "dry run, not confirmed" in listing.text
+
+    head = await api.platform.store.head_position()
+    customers = (await boss.get("/customers", params={"min_position": head})).json()["items"]
+    by_name = {c["name"]: c for c in customers}
+    assert by_name["Ada Lovelace"]["phone"] == "+8613800138000"
+    assert by_name["Grace Hopper"]["id"] == grace  # updated, not registered twice
+    assert by_name["Grace Hopper"]["phone"] == "+8613700137000"
+    assert "Bob Byron" not in by_name
+
+
+async def test_the_page_in_chinese_and_not_for_a_rep(api: Api) -> None:
+    await console_user(api, "wang", "admin", locale="zh-CN")
+    await console_user(api, "rep", "sales_rep")
+    async with own_client(api) as client:
+        await sign_in(client, "wang")
+        page = await client.get("/console/imports")
+        assert "上传文件" in page.text
+        assert '<option value="customers">客户</option>' in page.text
+        assert "日在前" in page.text
+        assert 'href="/console/imports"' in page.text  # in the navigation
+    async with own_client(api) as client:
+        await sign_in(client, "rep")
+        assert 'href="/console/imports"' not in (await client.get("/console/")).text
+        refused = await client.get("/console/imports")
+        assert refused.status_code == 403
