@@ -9,7 +9,15 @@ from datetime import datetime
 from typing import Any
 from uuid import UUID
 
-from crm.events import ERASED, DomainEvent, EventEnvelope, EventMetadata, EventRegistry, NewEvent
+from crm.events import (
+    ERASED,
+    DomainEvent,
+    EventEnvelope,
+    EventMetadata,
+    EventRegistry,
+    NewEvent,
+    UnknownEventType,
+)
 from crm.events.envelope import new_event_id
 from crm.kernel.errors import RuleViolated
 from crm.kernel.keys import KeyStore, decrypt, encrypt, is_encrypted, subject_of
@@ -102,8 +110,16 @@ class EventCodec:
     async def _keys_for(self, envelopes: Iterable[EventEnvelope]) -> dict[str, bytes | None]:
         now = time.monotonic()
         wanted: set[str] = set()
+        model = self.registry.model
         for e in envelopes:
-            for value in e.payload.values():
+            payload = e.payload
+            try:
+                values: Iterable[Any] = [
+                    payload.get(f) for f in model(e.event_type, e.schema_version).personal_fields
+                ]
+            except UnknownEventType:  # decoding it fails on its own; its keys are not needed
+                continue
+            for value in values:
                 if is_encrypted(value):
                     wanted.add(subject_of(value))
         keys: dict[str, bytes | None] = {}

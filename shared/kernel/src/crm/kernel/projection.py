@@ -16,7 +16,7 @@ import traceback
 from collections.abc import AsyncIterator, Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Protocol
+from typing import Protocol, TypeVar
 
 from crm.events import DomainEvent, EventEnvelope
 from crm.kernel.codec import EventCodec
@@ -36,6 +36,7 @@ from crm.kernel.read_store import (
 )
 
 log = logging.getLogger(__name__)
+T = TypeVar("T")
 
 DocKey = tuple[str, str]
 """(collection, document id)"""
@@ -164,9 +165,10 @@ class ProjectionRunner:
         await stop_after_batch(self, task, timeout)
 
     async def catch_up(self, progress: Callable[[int], None] | None = None) -> int:
-        """Process the log up to its head as it is now; return the position reached."""
+        """Process the log up to its head as it is now; return the position reached. The next
+        page is read (in the store's reader thread) while this one is processed."""
         await self.prepare()
-        async for batch in self._pages(live=False):
+        async for batch in read_ahead(self._pages(live=False)):
             await self.process(batch)
             if progress is not None:
                 progress(self.position)
@@ -309,6 +311,31 @@ class ProjectionRunner:
             error=detail,
             failed_at=now,
         )
+
+
+async def read_ahead(pages: AsyncIterator[T]) -> AsyncIterator[T]:
+    """``pages``, with the next one asked for as soon as one is handed out: a consumer that
+    spends time on each page (decoding, evolving, committing) finds the next one read
+    meanwhile. Stopping early (an error, a ``break``) cancels the read ahead and closes
+    ``pages``."""
+    ahead: asyncio.Future[T] = asyncio.ensure_future(anext(pages))
+    try:
+        while True:
+            try:
+                page = await ahead
+            except StopAsyncIteration:
+                return
+            ahead = asyncio.ensure_future(anext(pages))
+            yield page
+    finally:
+        if not ahead.done():
+            ahead.cancel()
+            await asyncio.wait([ahead])  # its outcome is dropped; a cancel of ours is not
+        if not ahead.cancelled():
+            ahead.exception()  # retrieved: a read's error after the consumer stopped is moot
+        aclose = getattr(pages, "aclose", None)
+        if aclose is not None:
+            await aclose()
 
 
 async def rebuild(

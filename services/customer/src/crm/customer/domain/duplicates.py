@@ -16,6 +16,7 @@ import unicodedata
 from collections.abc import Mapping
 from dataclasses import dataclass
 from difflib import SequenceMatcher
+from functools import lru_cache
 from typing import Any
 
 import phonenumbers
@@ -33,6 +34,7 @@ def email_key(email: str | None) -> str | None:
     return email.strip().casefold()
 
 
+@lru_cache(maxsize=16_384)
 def phone_key(phone: str | None) -> str | None:
     """E.164 when the number names its country (``+49 30 1234567`` → ``+49301234567``), else
     its digits: a number written twice the same way still matches."""
@@ -48,6 +50,7 @@ def phone_key(phone: str | None) -> str | None:
     return digits or None
 
 
+@lru_cache(maxsize=16_384)
 def text_key(text: str | None) -> str | None:
     """Folded for comparison: Unicode-normalised, lower case, no punctuation, single spaces."""
     if text is None:
