@@ -172,37 +172,49 @@ def history_signals(orders: Sequence[tuple[datetime, Decimal]], now: datetime) -
     )
 
 
-def evaluate_cdnow(train_days: int = 91, path: Path = CDNOW) -> dict[str, Any]:
+def evaluate_cdnow(
+    train_days: int = 91, path: Path = CDNOW, windows_count: int | None = None
+) -> dict[str, Any]:
     """Every CDNOW customer scored at the cut-off by four methods, against the 39-week truth.
 
     - **calibrated** (ours): :mod:`crm.analytics.churn.calibrated` fitted on the history
-      before the cut-off alone: signals as of ``train_days`` before it, "left" = no purchase
-      in those ``train_days`` (BG/NBD refitted as of then), as the monitor calibrates;
+      before the cut-off alone, as the monitor calibrates: signals as of ``train_days``
+      before it, "left" = no purchase in those ``train_days``, and likewise as of cut-offs
+      4, 8 and 12 weeks earlier with their next ``train_days`` (BG/NBD refitted as of each;
+      ``windows=1``: the latest alone); its probability over the 39 weeks chained from the
+      ``train_days`` model (:func:`crm.analytics.churn.calibrated.survival`);
     - **rules**: the documented rules (:func:`crm.analytics.churn.assessment.assess`);
     - **days since last order**: the silence ranks; its probability is a one-feature
-      logistic regression on log(1 + days) fitted on the same training sample;
+      logistic regression on log(1 + days) fitted on the same training windows and chained
+      over the 39 weeks the same way (silence growing); ``days since, one period`` is that
+      fit's ``train_days`` probability taken as the 39-week one (the comparison before);
     - **BG/NBD alone**: ranked by expected purchases in the next 39 weeks (fewer: riskier);
       its probability P(no purchase in 39 weeks).
 
-    The calibrated model's horizon is ``train_days`` (the history before the cut-off is 39
-    weeks, and everyone's first purchase is in its first 12: a 39-week label cannot be
-    learned from it); so its calibration is also given on its own horizon (``truth_own``:
-    no purchase in the ``train_days`` after the cut-off), next to BG/NBD's P(no purchase in
-    ``train_days``) and the silence logistic refitted for that horizon."""
+    The calibrated model learns a ``train_days`` horizon (the history before the cut-off is
+    39 weeks, and everyone's first purchase is in its first 12: a 39-week label cannot be
+    learned from it); so its calibration is also given on that horizon (``truth_own``: no
+    purchase in the ``train_days`` after the cut-off), next to BG/NBD's P(no purchase in
+    ``train_days``) and the silence logistic's."""
     from crm.analytics.churn import bgnbd
     from crm.analytics.churn.assessment import assess
-    from crm.analytics.churn.calibrated import probabilities
+    from crm.analytics.churn.calibrated import WINDOW_STEP_DAYS, WINDOWS, probabilities
     from crm.analytics.churn.logistic import fit_logistic
-    from crm.analytics.churn.monitor import calibrate, summary
+    from crm.analytics.churn.monitor import calibrate_windows, summary
 
     tx = cdnow_transactions(path)
     ids = sorted(tx)
     train_at = CDNOW_CUTOFF - timedelta(days=train_days)
     own_end = CDNOW_CUTOFF + timedelta(days=train_days)
-    train = [(c, history_signals(tx[c], train_at)) for c in ids]
-    train = [(c, s) for c, s in train if s is not None]
-    train_left = [not any(train_at <= at < CDNOW_CUTOFF for at, _ in tx[c]) for c, _ in train]
-    model = calibrate([s for _, s in train], train_left, train_at, horizon_days=train_days)
+    horizon = timedelta(days=train_days)
+    windows: list[tuple[list[Any], list[bool], datetime]] = []
+    for k in range(WINDOWS if windows_count is None else windows_count):
+        at = train_at - timedelta(days=k * WINDOW_STEP_DAYS)
+        rows = [(c, history_signals(tx[c], at)) for c in ids]
+        known = [(c, s) for c, s in rows if s is not None]
+        gone = [not any(at <= when < at + horizon for when, _ in tx[c]) for c, _ in known]
+        windows.append(([s for _, s in known], gone, at))
+    model = calibrate_windows(windows, horizon_days=train_days)
     signals = [history_signals(tx[c], CDNOW_CUTOFF) for c in ids]
     truth = [not any(CDNOW_CUTOFF <= at < CDNOW_END for at, _ in tx[c]) for c in ids]
     truth_own = [not any(CDNOW_CUTOFF <= at < own_end for at, _ in tx[c]) for c in ids]
@@ -210,32 +222,49 @@ def evaluate_cdnow(train_days: int = 91, path: Path = CDNOW) -> dict[str, Any]:
     xs, t_x, ages = (np.asarray(v, dtype=np.float64) for v in summary(signals, CDNOW_CUTOFF))
     weeks = (CDNOW_END - CDNOW_CUTOFF).days / 7
 
-    ours = probabilities(model, [(s, CDNOW_CUTOFF) for s in signals], params)
+    now = [(s, CDNOW_CUTOFF) for s in signals]
+    ours = probabilities(model, now, params, horizon_days=(CDNOW_END - CDNOW_CUTOFF).days)
+    ours_own = probabilities(model, now, params)
     ruled = [assess(s, params, CDNOW_CUTOFF).score / 100 for s in signals]
 
     def silence(s: Any, at: datetime) -> float:
         return math.log1p((at - s.last_order_at).days)
 
     quiet = [silence(s, CDNOW_CUTOFF) for s in signals]
-    fit_x = [[silence(s, train_at)] for _, s in train]
-    days_model = fit_logistic(("silence",), fit_x, [1.0 if v else 0.0 for v in train_left])
-    days_p = [float(p) for p in days_model.predict([[q] for q in quiet])]
+    fit_x = [[silence(s, at)] for sample, _, at in windows for s in sample]
+    fit_y = [1.0 if v else 0.0 for _, gone, _ in windows for v in gone]
+    days_model = fit_logistic(("silence",), fit_x, fit_y)
+    days_own = [float(p) for p in days_model.predict([[q] for q in quiet])]
+    days_p = np.ones(len(signals))
+    done = 0
+    while done < (CDNOW_END - CDNOW_CUTOFF).days:
+        share = min(1.0, ((CDNOW_END - CDNOW_CUTOFF).days - done) / train_days)
+        later = CDNOW_CUTOFF + timedelta(days=done)
+        days_p *= days_model.predict([[silence(s, later)] for s in signals]) ** share
+        done += train_days
     bg_p = [float(p) for p in bgnbd.p_no_purchase(params, weeks, xs, t_x, ages)]
     bg_rank = [-float(v) for v in bgnbd.expected_purchases(params, weeks, xs, t_x, ages)]
     bg_own = [float(p) for p in bgnbd.p_no_purchase(params, train_days / 7, xs, t_x, ages)]
     methods = [
         Scored("calibrated (ours)", ours, ours),
         Scored("rules (documented constants)", ruled, ruled),
-        Scored("days since last order", quiet, days_p),
+        Scored("days since last order", quiet, [float(p) for p in days_p]),
+        Scored("days since, one period", quiet, days_own),
         Scored("BG/NBD alone", bg_rank, bg_p),
     ]
-    own = {"calibrated (ours)": ours, "days since last order": days_p, "BG/NBD alone": bg_own}
+    own = {
+        "calibrated (ours)": ours_own,
+        "days since last order": days_own,
+        "BG/NBD alone": bg_own,
+    }
     return {
         "customers": len(ids),
         "left": sum(truth),
         "left_own": sum(truth_own),
         "train_customers": model.n_customers,
         "train_left": model.n_left,
+        "train_rows": model.rows,
+        "train_windows": model.windows,
         "train_days": train_days,
         "weights": model.weights(),
         "methods": {
@@ -381,6 +410,12 @@ def declare(results: Results) -> None:
     c = f"{g}.cdnow"
     for method, label in CDNOW_METHODS.items():
         peers = () if method != "ours" else (f"{c}_days_auc", f"{c}_bgnbd_auc")
+        if method == "ours":
+            results.figure(
+                f"{c}_ours_brier_peer",
+                "CDNOW: calibrated Brier / BG/NBD Brier (below 1: ours better)",
+                "",
+            )
         results.figure(
             f"{c}_{method}_auc", f"CDNOW, {label}: ROC AUC, 39-week truth", "", peers=peers
         )
@@ -399,6 +434,7 @@ CDNOW_METHODS = {
     "ours": "calibrated (ours)",
     "rules": "rules (documented constants)",
     "days": "days since last order",
+    "days1": "days since, one period",
     "bgnbd": "BG/NBD alone",
 }
 
@@ -420,11 +456,16 @@ def record_cdnow(results: Results, step: Step) -> None:
         record(results, f"{key}_recall", recall)
         if not math.isnan(m["brier_own"]):
             record(results, f"{key}_brier_own", m["brier_own"])
+    ratio = (
+        found["methods"]["calibrated (ours)"]["brier"] / found["methods"]["BG/NBD alone"]["brier"]
+    )
+    record(results, "cdnow_ours_brier_peer", ratio)
     console = Console(file=sys.stdout, width=160)
     console.print(
         f"CDNOW: {found['customers']} customers, {found['left']} without a purchase in the 39 "
         f"weeks after the cut-off; calibrated on {found['train_customers']} as of "
-        f"{found['train_days']} days before it ({found['train_left']} left)"
+        f"{found['train_days']} days before it ({found['train_left']} left), "
+        f"{found['train_rows']} rows over {found['train_windows']} windows"
     )
     for label, m in found["methods"].items():
         console.print(

@@ -11,7 +11,9 @@ A tick, per tenant:
    **Calibration.** The same day, the weights of the churn score are fitted on the tenant's
    own history (:mod:`crm.analytics.churn.calibrated`): every customer's signals as they were
    :data:`~crm.analytics.churn.calibrated.DEFAULT_HORIZON_DAYS` days ago
-   (:func:`signals_as_of`; BG/NBD refitted as of then), against whether they ordered since.
+   (:func:`signals_as_of`; BG/NBD refitted as of then), against whether they ordered since;
+   and likewise as of up to three earlier cut-offs, four weeks apart, against whether they
+   ordered within the horizon after each (:func:`calibration_windows`).
    Too little history (see ``fit_calibrated``) keeps the documented rules, logged and listed
    in the tick's ``calibration_skipped`` with the reason; the fit is kept in the monitor for
    the day (it is a function of the read models, refitted from them, so nothing to rebuild).
@@ -59,9 +61,12 @@ from crm.analytics.churn.assessment import Assessment, CustomerSignals, Threshol
 from crm.analytics.churn.bgnbd import MIN_CUSTOMERS, BgNbdParams, fit
 from crm.analytics.churn.calibrated import (
     DEFAULT_HORIZON_DAYS,
+    WINDOW_STEP_DAYS,
+    WINDOWS,
     CalibratedModel,
+    Window,
     assess_calibrated,
-    fit_calibrated,
+    fit_windows,
 )
 from crm.analytics.domain.churn import SCORE_BAND, UNIT_DAYS, ChurnModel
 from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
@@ -175,10 +180,12 @@ def signals_as_of(
     tickets: Sequence[Mapping[str, Any]],
     opportunities: Sequence[Mapping[str, Any]],
     cutoff: datetime,
+    until: datetime | None = None,
 ) -> tuple[CustomerSignals, bool] | None:
-    """The customer's signals as they were at ``cutoff`` and whether they ordered after it;
-    None for a customer without an order before ``cutoff``, or whose orders around it the
-    view no longer holds (it keeps the latest ``ORDER_DATES``).
+    """The customer's signals as they were at ``cutoff`` and whether they left: ordered
+    nothing from it (up to ``until`` when given); None for a customer without an order before
+    ``cutoff``, or whose orders around it the view no longer holds (it keeps the latest
+    ``ORDER_DATES``).
 
     Only what the view dates can be rebuilt: orders, complaints, SLA breaches, lost
     opportunities. Satisfaction, contact, overdue invoices and open tickets are left out (as
@@ -210,7 +217,8 @@ def signals_as_of(
         overdue_amount=Decimal(0),
         open_tickets=0,
     )
-    return s, not after
+    end = None if until is None else until.isoformat()
+    return s, not any(end is None or o["at"] < end for o in after)
 
 
 def calibration_sample(
@@ -218,13 +226,15 @@ def calibration_sample(
     tickets: Mapping[str, Sequence[Mapping[str, Any]]],
     opportunities: Mapping[str, Sequence[Mapping[str, Any]]],
     cutoff: datetime,
+    until: datetime | None = None,
 ) -> tuple[list[CustomerSignals], list[bool]]:
-    """Every customer's :func:`signals_as_of` ``cutoff`` and whether they left since."""
+    """Every customer's :func:`signals_as_of` ``cutoff`` and whether they left since (up to
+    ``until`` when given)."""
     sample: list[CustomerSignals] = []
     left: list[bool] = []
     for doc in docs:
         found = signals_as_of(
-            doc, tickets.get(doc["id"], ()), opportunities.get(doc["id"], ()), cutoff
+            doc, tickets.get(doc["id"], ()), opportunities.get(doc["id"], ()), cutoff, until
         )
         if found is not None:
             sample.append(found[0])
@@ -251,23 +261,55 @@ def summary(
     return xs, recency, ages
 
 
+Sample = tuple[Sequence[CustomerSignals], Sequence[bool], datetime]
+"""Customers' signals as of a cut-off, whether each left within the horizon, the cut-off."""
+
+
+def calibration_windows(
+    docs: Sequence[Mapping[str, Any]],
+    tickets: Mapping[str, Sequence[Mapping[str, Any]]],
+    opportunities: Mapping[str, Sequence[Mapping[str, Any]]],
+    now: datetime,
+    horizon_days: float = DEFAULT_HORIZON_DAYS,
+) -> list[Sample]:
+    """The training windows at ``now``, latest first: cut-offs ``horizon_days`` before now
+    and :data:`~crm.analytics.churn.calibrated.WINDOW_STEP_DAYS` days earlier each, up to
+    :data:`~crm.analytics.churn.calibrated.WINDOWS`; "left" = no order within the horizon."""
+    horizon = timedelta(days=horizon_days)
+    out: list[Sample] = []
+    for k in range(WINDOWS):
+        cutoff = now - horizon - timedelta(days=k * WINDOW_STEP_DAYS)
+        sample, left = calibration_sample(docs, tickets, opportunities, cutoff, cutoff + horizon)
+        out.append((sample, left, cutoff))
+    return out
+
+
+def calibrate_windows(
+    windows: Sequence[Sample], horizon_days: float = DEFAULT_HORIZON_DAYS
+) -> CalibratedModel:
+    """The calibrated churn model on training windows (latest first), BG/NBD refitted as of
+    each cut-off (too few buyers for it: the rhythm rule's risk stands in). ``ValueError``:
+    too little history, with the reason."""
+    fitted: list[Window] = []
+    for sample, left, cutoff in windows:
+        params: BgNbdParams | None
+        try:
+            params = fit(*summary(sample, cutoff))
+        except ValueError:
+            params = None
+        fitted.append(([(s, cutoff) for s in sample], left, params))
+    return fit_windows(fitted, horizon_days=horizon_days, unit_days=UNIT_DAYS)
+
+
 def calibrate(
     sample: Sequence[CustomerSignals],
     left: Sequence[bool],
     cutoff: datetime,
     horizon_days: float = DEFAULT_HORIZON_DAYS,
 ) -> CalibratedModel:
-    """The calibrated churn model on a sample as of ``cutoff``, BG/NBD refitted as of then
-    (too few buyers for it: the rhythm rule's risk stands in). ``ValueError``: too little
-    history, with the reason."""
-    params: BgNbdParams | None
-    try:
-        params = fit(*summary(sample, cutoff))
-    except ValueError:
-        params = None
-    return fit_calibrated(
-        [(s, cutoff) for s in sample], left, params, horizon_days=horizon_days, unit_days=UNIT_DAYS
-    )
+    """The calibrated churn model on one window as of ``cutoff`` (see
+    :func:`calibrate_windows`)."""
+    return calibrate_windows([(sample, left, cutoff)], horizon_days)
 
 
 # -- the monitor -------------------------------------------------------------------------------
@@ -372,7 +414,6 @@ class ChurnMonitor:
         known = self._calibration.get(tenant)
         if known is not None and known[0] == today:
             return known[1], False
-        cutoff = now - timedelta(days=self.horizon_days)
         flt = {"tenant": tenant}
         tickets: dict[str, list[Document]] = defaultdict(list)
         for t in await self._all(TICKETS, flt):
@@ -380,20 +421,23 @@ class ChurnMonitor:
         opportunities: dict[str, list[Document]] = defaultdict(list)
         for o in await self._all(OPPORTUNITIES, flt):
             opportunities[o["customer_id"]].append(o)
-        sample, left = calibration_sample(docs, tickets, opportunities, cutoff)
+        windows = calibration_windows(docs, tickets, opportunities, now, self.horizon_days)
         try:
-            model = await asyncio.to_thread(calibrate, sample, left, cutoff, self.horizon_days)
+            model = await asyncio.to_thread(calibrate_windows, windows, self.horizon_days)
         except ValueError as error:
             reason = f"churn score not calibrated, documented rules used: {error}"
             log.info("tenant %s: %s", tenant, reason)
             self._calibration[tenant] = (today, None, reason)
             return None, False
         log.info(
-            "tenant %s: churn score calibrated on %d customers (%d left within %g days)",
+            "tenant %s: churn score calibrated on %d customers (%d left within %g days; "
+            "%d rows over %d windows)",
             tenant,
             model.n_customers,
             model.n_left,
             model.horizon_days,
+            model.rows,
+            model.windows,
         )
         self._calibration[tenant] = (today, model, "")
         return model, True
