@@ -13,6 +13,7 @@ from typing import Any
 import pytest
 
 from crm.kernel.auth import Role
+from crm.platform.imports.service import imports_of
 from tests.conftest import Api, UserClient
 from tests.e2e.test_import_customers_api import finished, upload
 
@@ -172,3 +173,27 @@ async def test_on_match_is_refused_where_the_kind_has_no_such_choice(
     r = await upload(admin, csv_of([]), on_match="merge")
     assert r.status_code == 422
     assert "on_match" in r.text
+
+
+async def test_a_resumed_run_finds_what_each_row_did_by_its_key(api: Api, as_user: Any) -> None:
+    """A run cut short after a row's command and before its batch was recorded reads the
+    row again as done: its key's stream says it updated or merged, not registered."""
+    admin = as_user("root", Role.ADMIN)
+    ids = await seeded(admin)
+    body = (await upload(admin, csv_of(rows_for(ids)), on_match="update")).json()
+    import_id = body["summary"]["id"]
+    await admin.post(f"/imports/{import_id}/confirm")
+    await finished(admin, import_id)
+    platform = api.platform
+    planner = await imports_of(platform.runtime, platform.settings.data_dir).planner_of(
+        import_id, "default"
+    )
+    await planner.caught_up()
+    again = {o.row: o async for o in planner.rows(resumed=True)}
+    assert (again[2].outcome, again[2].id) == ("updated", ids["ada"])
+    assert again[4].outcome == "created"
+    assert (again[5].outcome, again[5].id, again[5].into) == ("merged", ids["carl2"], ids["carl"])
+    envelopes = [e for p in [p async for p in platform.store.read_all(0)] for e in p]
+    mine = [e for e in envelopes if str(e.correlation_id) == import_id]
+    assert [e.event_type for e in mine].count("customer.merged_into") == 1
+    assert [e.event_type for e in mine].count("customer.profile_updated") >= 1

@@ -482,6 +482,7 @@ class CustomerImport(FileImport):
         if found is None or found.stream_id == Customer.stream_id_for(outcome.id):
             return outcome
         customer = found.stream_id.partition("-")[2]
+        self.matcher.targets.setdefault(customer, outcome.row)  # a later row: its duplicate
         if item.merge_into is None:
             return RowOutcome(outcome.row, "updated", customer, item)
         into = await self.matcher.survivor(item)
