@@ -79,6 +79,21 @@ class KeyStoreContract:
         finally:
             await other.close()
 
+    async def test_a_burst_of_get_or_create_answers_each_call_with_its_own_subjects(
+        self, key_store: KeyStore
+    ) -> None:
+        """Many calls at once (a store may serve them in one transaction): each gets exactly
+        the keys it asked for, one key per subject across calls, an erased subject none."""
+        shared, erased = subject(), subject()
+        await key_store.erase(erased)
+        asked = [[subject(), shared] + ([erased] if i % 7 == 0 else []) for i in range(60)]
+        results = await asyncio.gather(*(key_store.get_or_create(a) for a in asked))
+        for wanted, got in zip(asked, results, strict=True):
+            assert set(got) == set(wanted) - {erased}
+        assert len({got[shared] for got in results}) == 1
+        every = {s for wanted in asked for s in wanted} - {erased}
+        assert await key_store.get(every) == {s: k for got in results for s, k in got.items()}
+
     async def test_keys_and_erasures_survive_reopening(
         self, key_store: KeyStore, reopen: Callable[[], KeyStore]
     ) -> None:

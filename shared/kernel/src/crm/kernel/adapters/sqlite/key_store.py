@@ -5,8 +5,9 @@ WAL is checkpointed at erasure so no old page still holds it."""
 from __future__ import annotations
 
 import asyncio
+import queue
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import TypeVar
@@ -15,6 +16,7 @@ from crm.kernel.adapters.sqlite.connection import connect
 from crm.kernel.keys import new_key
 
 T = TypeVar("T")
+_KeyRequest = tuple[list[str], "Future[dict[str, bytes]]"]
 
 SCHEMA = """
 CREATE TABLE IF NOT EXISTS subject_keys (
@@ -30,6 +32,7 @@ class SqliteKeyStore:
     def __init__(self, path: Path) -> None:
         self.path = path
         self._pool = ThreadPoolExecutor(max_workers=1, thread_name_prefix="sqlite-keys")
+        self._waiting: queue.SimpleQueue[_KeyRequest] = queue.SimpleQueue()
         self._conn = connect(path)
         self._conn.execute("PRAGMA secure_delete=ON")
         self._conn.executescript(SCHEMA)
@@ -57,27 +60,54 @@ class SqliteKeyStore:
         return await self._run(get)
 
     async def get_or_create(self, subjects: Collection[str]) -> Mapping[str, bytes]:
-        def get_or_create() -> dict[str, bytes]:
-            wanted = list(dict.fromkeys(subjects))
-            self._conn.execute("BEGIN IMMEDIATE")
-            try:
-                found = self._select(wanted)
-                now = datetime.now(UTC).isoformat()
-                missing = [(s, new_key(), now) for s in wanted if s not in found]
-                self._conn.executemany(
-                    "INSERT INTO subject_keys (subject, key, created_at) VALUES (?, ?, ?)", missing
-                )
-                self._conn.execute("COMMIT")
-            except BaseException:
-                self._conn.execute("ROLLBACK")
-                raise
-            keys = {s: k for s, k in found.items() if k is not None}
-            keys.update((s, k) for s, k, _ in missing)
-            return keys
-
+        """The subjects' keys, new ones created. Calls waiting at once share one transaction
+        (one fsync): a burst of registrations (an import's batch, sixteen clients) used to
+        commit a key each, one after another on this store's single thread."""
         if not subjects:
             return {}
-        return await self._run(get_or_create)
+        request: _KeyRequest = (list(dict.fromkeys(subjects)), Future())
+        self._waiting.put(request)
+        self._pool.submit(self._create_waiting)
+        return await asyncio.wrap_future(request[1])
+
+    def _create_waiting(self) -> None:
+        """Every request waiting now, in one transaction (the pool's one thread runs this once
+        per request; a run that finds the queue emptied by an earlier one does nothing)."""
+        group: list[_KeyRequest] = []
+        while True:
+            try:
+                group.append(self._waiting.get_nowait())
+            except queue.Empty:
+                break
+        group = [r for r in group if r[1].set_running_or_notify_cancel()]
+        if not group:
+            return
+        wanted = list(dict.fromkeys(s for subjects, _ in group for s in subjects))
+        try:
+            keys = self._create(wanted)
+        except BaseException as e:
+            for _, done in group:
+                done.set_exception(e)
+            return
+        for subjects, done in group:
+            done.set_result({s: keys[s] for s in subjects if s in keys})
+
+    def _create(self, wanted: list[str]) -> dict[str, bytes]:
+        self._conn.execute("BEGIN IMMEDIATE")
+        try:
+            found = self._select(wanted)
+            now = datetime.now(UTC).isoformat()
+            missing = [(s, new_key(), now) for s in wanted if s not in found]
+            self._conn.executemany(
+                "INSERT INTO subject_keys (subject, key, created_at) VALUES (?, ?, ?)", missing
+            )
+            self._conn.execute("COMMIT")
+        except BaseException:
+            self._conn.execute("ROLLBACK")
+            raise
+        keys = {s: k for s, k in found.items() if k is not None}
+        keys.update((s, k) for s, k, _ in missing)
+        return keys
 
     async def erase(self, subject: str) -> None:
         def erase() -> None:
