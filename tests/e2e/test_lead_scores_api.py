@@ -223,6 +223,28 @@ async def test_opportunity_scores_follow_interactions_and_a_fitted_model(
     assert rows[fresh_ref["id"]]["model_version"].startswith("fitted-")
     assert rows[fresh_ref["id"]]["score"] > 60 > 20 > rows[fresh_web["id"]]["score"]
 
+    # The fit is an event, with what it takes to score with it again; a scorer started again
+    # the same day scores with the recorded fit (the same version, the same scores) and
+    # records no second fit.
+    [fitted] = await platform.store.read_stream("leadmodel-lead-default")
+    assert fitted.event_type == "analytics.lead_model.fitted"
+    body = fitted.payload
+    assert body["version"] == rows[fresh_ref["id"]]["model_version"]
+    assert (body["n_decided"], body["n_positive"], body["holdout_size"]) == (50, 15, 15)
+    assert 0.5 < body["holdout_auc"] <= 1
+    assert "source=referral" in body["features"]
+    assert len(body["coefficients"]) == len(body["features"]) == len(body["scales"])
+    assert await platform.store.read_stream("leadmodel-opportunity-default") == []  # rules
+    again = LeadScorer(platform.runtime)
+    clock.advance(timedelta(minutes=5))
+    from crm.analytics.leads.history import tenant_history
+
+    history = await tenant_history(platform.runtime.read_store, "default")
+    models, refitted = await again.models("default", history, clock.now())
+    assert refitted == []
+    assert models["lead"].version == body["version"]
+    assert len(await platform.store.read_stream("leadmodel-lead-default")) == 1
+
     # The opportunities (all open) are scored by the rules: none decided yet.
     opp = decided[0]
     before = {r["id"]: r for r in (await scores(ana, "/analytics/opportunities/scores"))["items"]}

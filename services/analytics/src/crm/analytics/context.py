@@ -7,7 +7,10 @@ from fastapi import APIRouter
 
 from crm.analytics.api import customers, lead_scores, reports, routes, value
 from crm.analytics.application.churn_commands import churn_model_commands, churn_risk_commands
-from crm.analytics.application.lead_score_commands import lead_score_commands
+from crm.analytics.application.lead_score_commands import (
+    lead_model_commands,
+    lead_score_commands,
+)
 from crm.analytics.application.value_tiers import ValueTierMonitor, value_tier_commands
 from crm.analytics.churn.monitor import ChurnMonitor
 from crm.analytics.leads.scorer import LeadScorer
@@ -41,7 +44,7 @@ PROJECTIONS: list[Projection] = [
     RETENTION_PROJECTION,
 ]
 
-CATEGORIES = frozenset({"churnrisk", "churnmodel", "leadscore", "valuetier"})
+CATEGORIES = frozenset({"churnrisk", "churnmodel", "leadscore", "leadmodel", "valuetier"})
 """Analytics' own streams: churn assessments, fitted churn models and lead scores (published on
 ``crm.analytics.events`` for other services to act on)."""
 
@@ -57,6 +60,7 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
         churn_model_commands(),
         churn_risk_commands(),
         lead_score_commands(),
+        lead_model_commands(),
         value_tier_commands(),
     ]
 
