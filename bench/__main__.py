@@ -24,6 +24,7 @@ GROUPS = {
     "http": "bench.http_api",
     "log_size": "bench.log_size",
     "projection": "bench.projection",
+    "rebuild_size": "bench.rebuild_size",
     "kafka": "bench.kafka_bus",
     "workflows": "bench.workflows",
     "churn": "bench.churn",
