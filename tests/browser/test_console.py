@@ -156,8 +156,10 @@ def test_moving_a_card_is_the_stage_command_and_a_stale_move_is_a_conflict(
     expect(card(page, "Prospecting")).to_have_count(0)
     card(other, "Prospecting").get_by_role("button", name="Move to Qualification").click()
     alert = other.get_by_role("alert")
-    expect(alert).to_contain_text("Someone else changed this at the same time")
-    expect(alert).to_contain_text("it is now in 'qualification'")
+    expect(alert).to_contain_text("Someone else moved or changed “Bombe”")
+    expect(alert).to_contain_text("it is now in Qualification. Nothing was moved")
+    # the board under it shows where the card is now
+    expect(card(other, "Qualification")).to_be_visible()
     stale.close()
 
 

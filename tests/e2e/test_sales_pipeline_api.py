@@ -244,6 +244,29 @@ async def test_if_match_refuses_a_stale_patch(as_user: Users) -> None:
     assert (currency.status_code, currency.json()["code"]) == (409, "currency_fixed")
 
 
+async def test_a_stage_move_at_a_pinned_version_is_refused_once_someone_else_moved_it(
+    as_user: Users, api: Api
+) -> None:
+    """Two people saw the card at version 0: the first move lands, the second (If-Match 0)
+    is refused by the store, and nothing of it is recorded."""
+    rep, manager = as_user("rep-1", Role.SALES_REP), as_user("mgr-1", Role.MANAGER)
+    opp = await open_opportunity(rep)
+    url = f"/opportunities/{opp['id']}/stage"
+    first = await manager.post(url, json={"stage": "proposal"}, headers={"If-Match": '"0"'})
+    assert (first.status_code, first.json()["version"]) == (200, 1), first.text
+    second = await rep.post(url, json={"stage": "qualification"}, headers={"If-Match": '"0"'})
+    assert second.status_code == 409, second.text
+    assert (second.json()["code"], second.json()["actual_version"]) == ("version_conflict", 1)
+    same = await rep.post(url, json={"stage": "proposal"}, headers={"If-Match": '"0"'})
+    assert same.status_code == 409, same.text  # to where the other left it: still stale
+    stream = await api.platform.runtime.store.read_stream(Opportunity.stream_id_for(opp["id"]))
+    assert [e.payload.get("to_stage") for e in stream[1:]] == ["proposal"]
+    at_one = await rep.post(url, json={"stage": "qualification"}, headers={"If-Match": "1"})
+    assert (at_one.status_code, at_one.json()["version"]) == (200, 2), at_one.text
+    bad = await rep.post(url, json={"stage": "proposal"}, headers={"If-Match": "two"})
+    assert (bad.status_code, "If-Match" in bad.text) == (422, True)
+
+
 async def test_a_rep_sees_and_changes_only_their_own_records(as_user: Users) -> None:
     alice, bob = as_user("alice", Role.SALES_REP), as_user("bob", Role.SALES_REP)
     lead = await capture(alice)

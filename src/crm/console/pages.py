@@ -67,11 +67,13 @@ from crm.kernel.errors import (
     WrongExpectedVersion,
 )
 from crm.kernel.http import ReadConsistency
+from crm.kernel.projection import wait_until
 from crm.kernel.redaction import REDACTED, PersonalKind, sees
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.application.opportunity_commands import MoveOpportunity
 from crm.sales.application.pipeline_queries import OpportunityFilter, Paging, PipelineQueries
+from crm.sales.domain.opportunities import Opportunity
 from crm.sales.domain.pipeline import Pipeline
 from crm.sales.projections.pipeline_models import OpportunitiesProjection
 from crm.service_desk.application.ticket_queries import TicketFilter, TicketQueries
@@ -788,15 +790,10 @@ def router(console: Console) -> APIRouter:
 
     # -- pipeline -----------------------------------------------------------------------------
 
-    @api.get(f"{PREFIX}/pipeline")
-    @page
-    async def pipeline(
-        request: Request,
-        min_position: int | None = None,
-        done: str | None = None,
-        _: int = pipeline_read,
+    async def board(
+        visit: Visit, request: Request, actor: Actor, *, done: bool, conflict: str | None = None
     ) -> Response:
-        visit, actor = await console.signed_in(request)
+        """The board; ``conflict`` (a stale move's message) shows it with a 409."""
         stages = [s for s in (await console.sales.pipeline(actor)).stages]
         open_stages = [s.name for s in stages if s.outcome == "open"]
         found = await console.sales.opportunities(
@@ -811,12 +808,27 @@ def router(console: Console) -> APIRouter:
             visit,
             request,
             "pipeline.html",
+            status=409 if conflict else 200,
             scores=scores,
             by_stage=by_stage,
             stages=open_stages,
-            done=done == "moved",
+            done=done,
+            conflict=conflict,
             names=await console.directory.names(actor.tenant),
         )
+
+    @api.get(f"{PREFIX}/pipeline")
+    @page
+    async def pipeline(
+        request: Request,
+        min_position: int | None = None,
+        done: str | None = None,
+        _: int = pipeline_read,
+    ) -> Response:
+        visit, actor = await console.signed_in(request)
+        return await board(visit, request, actor, done=done == "moved")
+
+    opportunities = bus.repository(Opportunity)
 
     @api.post(f"{PREFIX}/opportunities/{{opportunity_id}}/stage")
     @page
@@ -824,19 +836,36 @@ def router(console: Console) -> APIRouter:
         request: Request,
         opportunity_id: UUID,
         stage: str = Form(max_length=100),
-        from_stage: str = Form(max_length=100),
+        version: int = Form(ge=0),
     ) -> Response:
+        """The stage command at the version the card showed: if someone else moved or
+        changed the opportunity since, the store refuses the append (nothing moves) and the
+        board says so, drawn from the stream (the read model may lag behind it)."""
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
-        current = await console.sales.opportunity(actor, str(opportunity_id))
-        if current["stage"] != from_stage:
-            raise RuleViolated(
-                f"it is now in {current['stage']!r}, no longer in {from_stage!r}",
-                code="moved_meanwhile",
+        id_ = str(opportunity_id)
+        try:
+            result = await bus.execute(
+                MoveOpportunity(id_, stage, expected_version=version), console.context(visit)
             )
-        result = await bus.execute(
-            MoveOpportunity(str(opportunity_id), stage), console.context(visit)
-        )
+        except WrongExpectedVersion:
+            now = await opportunities.load(id_, tenant=actor.tenant)
+            # the board as it is after the other's move (the read model may not have it yet)
+            projection = OpportunitiesProjection()
+            await wait_until(
+                runtime.read_store,
+                projection.name,
+                await runtime.store.head_position(),
+                runtime.read_wait_seconds,
+                store=runtime.store,
+                categories=projection.categories,
+            )
+            message = visit.t(
+                "pipeline.moved_meanwhile",
+                name=now.state.name,
+                stage=visit.t.stage(now.state.stage),
+            )
+            return await board(visit, request, actor, done=False, conflict=message)
         return see(f"{PREFIX}/pipeline?min_position={result.position}&done=moved")
 
     return api

@@ -479,7 +479,7 @@ def sales_router(console: Console) -> APIRouter:
         stage: str = Form(min_length=1, max_length=100),
         version: int = Form(ge=0),
     ) -> Response:
-        command = MoveOpportunity(str(opportunity_id), stage.strip())
+        command = MoveOpportunity(str(opportunity_id), stage.strip(), expected_version=version)
         return await opportunity_command(request, opportunity_id, version, command)
 
     @api.post(f"{PREFIX}/opportunities/{{opportunity_id}}/win")

@@ -115,6 +115,10 @@ SALES: dict[str, dict[str, str]] = {
             "Someone else changed this opportunity after you opened it (you saw version"
             " {seen}, it is now at version {now}, in {stage}). Reload to see the latest state."
         ),
+        "pipeline.moved_meanwhile": (
+            "Someone else moved or changed “{name}” after you loaded the board: it is now"
+            " in {stage}. Nothing was moved; the board below shows where it is now."
+        ),
         "sales.title": "Quotes, orders and invoices of {name}",
         "sales.link": "Quotes, orders and invoices",
         "sales.back": "Back to the customer",
@@ -277,6 +281,10 @@ SALES: dict[str, dict[str, str]] = {
         "error.stale": (
             "您打开此商机后，其他人修改了它（您看到的是版本 {seen}，现在是版本 {now}，"
             "处于{stage}阶段）。请刷新查看最新状态。"
+        ),
+        "pipeline.moved_meanwhile": (
+            "您打开看板后，其他人已移动或修改了「{name}」：它现在处于{stage}阶段。"
+            "本次未作移动；下方看板显示它现在的位置。"
         ),
         "sales.title": "{name} 的报价、订单和发票",
         "sales.link": "报价、订单和发票",

@@ -323,9 +323,21 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         tags=["opportunities"],
     )
     async def move_opportunity(
-        opportunity_id: UUID, body: StageMove, ctx: Ctx, response: Response
+        opportunity_id: UUID,
+        body: StageMove,
+        ctx: Ctx,
+        response: Response,
+        if_match_header: Annotated[
+            str | None,
+            Header(alias="If-Match", description="Only if the opportunity is at this version"),
+        ] = None,
     ) -> CommandAccepted:
-        result = await bus.execute(MoveOpportunity(str(opportunity_id), body.stage), ctx)
+        command = MoveOpportunity(
+            str(opportunity_id),
+            body.stage,
+            expected_version=if_match(if_match_header, "opportunity"),
+        )
+        result = await bus.execute(command, ctx)
         return accepted(result, response)
 
     @api.post(

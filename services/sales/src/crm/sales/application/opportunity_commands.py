@@ -4,7 +4,8 @@ Every command that concerns a stage is checked against the tenant's pipeline as 
 the command runs (the table is given the lookup, :func:`~crm.sales.application.
 pipeline_commands.tenant_pipeline`), and records the command's time. Two people moving one
 opportunity at once both land, each checked against what the other did (the command bus runs
-a command again on a conflict), unless a PATCH pinned the version it read.
+a command again on a conflict), unless the caller pinned the version it read (a PATCH's or a
+stage move's ``If-Match``, the board's card).
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ from crm.events.sales import LeadConversionRequested
 from crm.kernel.access import Principal
 from crm.kernel.commands import CommandTable, Expect
 from crm.kernel.directory import Customers
-from crm.kernel.errors import Forbidden
+from crm.kernel.errors import Forbidden, WrongExpectedVersion
 from crm.kernel.repository import CommandContext
 from crm.sales.application.pipeline_commands import PipelineOf
 from crm.sales.application.policy import POLICY, SalesAction, owner_for_new, scope_of
@@ -63,6 +64,10 @@ class OpenConvertedOpportunity:
 class MoveOpportunity:
     opportunity_id: str
     stage: str
+    expected_version: int | None = None
+    """The version the mover saw (an ``If-Match``, the board's card): if someone else moved
+    or changed it meanwhile, the store refuses the append (409) instead of moving it again
+    from where the other left it."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -152,6 +157,10 @@ def opportunity_commands(pipeline: PipelineOf, customers: Customers) -> CommandT
         )
 
     async def move(o: Opportunity, cmd: MoveOpportunity, ctx: CommandContext) -> None:
+        if cmd.expected_version is not None and cmd.expected_version != o.version:
+            # a move to where the other left it records nothing, so the append would not
+            # refuse it: the pinned version is checked here too
+            raise WrongExpectedVersion(o.stream_id, cmd.expected_version, o.version)
         o.move_to(cmd.stage, pipeline=await pipeline(ctx.tenant), now=ctx.now)
 
     async def win(o: Opportunity, cmd: WinOpportunity, ctx: CommandContext) -> None:
