@@ -287,4 +287,10 @@ async def test_opportunity_scores_follow_interactions_and_a_fitted_model(
     assert lead["evaluation"]["model"]["auc"] >= lead["evaluation"]["baseline"]["auc"]
     assert len(lead["evaluation"]["model"]["reliability"]) == 5
     assert report["opportunity"]["model"]["model"] == "rules"
+    # The model's history: the scorer's recorded fits, newest first.
+    [fit] = lead["history"]
+    assert fit["version"] == body["version"]
+    assert (fit["n_decided"], fit["holdout_size"]) == (50, 15)
+    assert fit["holdout_auc"] == body["holdout_auc"]
+    assert report["opportunity"]["history"] == []
     assert report["opportunity"]["evaluation"]["model"] is None

@@ -128,19 +128,33 @@ class LeadScoreQueries:
         )
         return {d["id"]: dict(d) for d in found.items}
 
+    async def fits(self, tenant: str, kind: str) -> list[dict[str, Any]]:
+        """The recorded fits of the tenant's ``kind`` model (``analytics.lead_model.fitted`` on
+        its own stream, one a day at most), newest first."""
+        events = await self.runtime.store.read_stream(f"leadmodel-{kind}-{tenant}")
+        keep = ("version", "fitted_at", "n_decided", "n_positive", "holdout_auc", "holdout_size")
+        rows = [{k: e.payload[k] for k in keep} for e in events]
+        return rows[::-1]
+
     async def model(self, actor: Actor) -> dict[str, Any]:
         """The tenant's lead and opportunity models as fitted now, and how good each is on a
-        time-based split against the source-only baseline."""
+        time-based split against the source-only baseline; ``history``: the scorer's recorded
+        fits, newest first."""
         report_reader(actor)
         history = await tenant_history(self.read_store, actor.tenant)
         today = self.runtime.clock.now().date()
+        fits = {kind: await self.fits(actor.tenant, kind) for kind in _KINDS}
 
         def work() -> dict[str, Any]:
             out: dict[str, Any] = {}
             for kind in _KINDS:
                 model = fit(kind, history.facts, history.pipeline, today)
                 quality = evaluate(kind, history.facts, history.pipeline, today)
-                out[kind] = {"model": model.to_dict(), "evaluation": quality.to_dict()}
+                out[kind] = {
+                    "model": model.to_dict(),
+                    "evaluation": quality.to_dict(),
+                    "history": fits[kind],
+                }
             return out
 
         return await asyncio.to_thread(work)
