@@ -12,6 +12,8 @@ import re
 
 import pytest
 
+from crm.console.users import system_context
+from crm.platform.imports.record import ConfirmImport
 from tests.conftest import Api
 from tests.support.console import UUID, console_user, own_client, sign_in, until_shown
 
@@ -92,7 +94,7 @@ async def test_a_manager_imports_customers_from_the_page(api: Api) -> None:
 
         confirmed = await client.post(f"{second}/confirm", data={"csrf": csrf})
         assert confirmed.status_code == 303
-        done = await until_shown(client, second, "finished")
+        done = await until_shown(client, second, "rows, finished</p>")
         assert 'value="100"' in done.text  # the progress bar, full
         assert "4 of 3 rows done" not in done.text
         assert re.search(r'data-count="create">create: <strong>1</strong>', done.text)
@@ -128,3 +130,29 @@ async def test_the_page_in_chinese_and_not_for_a_rep(api: Api) -> None:
         assert 'href="/console/imports"' not in (await client.get("/console/")).text
         refused = await client.get("/console/imports")
         assert refused.status_code == 403
+
+
+async def test_an_import_that_stopped_is_resumed_from_its_page(api: Api) -> None:
+    await console_user(api, "mgr", "manager")
+    async with own_client(api) as client:
+        csrf = await sign_in(client, "mgr")
+        sent = await client.post(
+            "/console/imports",
+            data={"csrf": csrf, "kind": "customers"},
+            files={"file": ("stopped.csv", FILE, "text/csv")},
+        )
+        url = sent.headers["location"]
+        import_id = url.rsplit("/", 1)[1]
+        # confirmed by a process that then died: running, but no run here
+        runtime = api.platform.runtime
+        ctx = system_context("default", runtime.clock.now(), "mgr")
+        await runtime.commands.execute(ConfirmImport(import_id), ctx)
+        page = (await client.get(url)).text
+        assert "running" in page
+        assert "Resume the import" in page
+        assert 'http-equiv="refresh"' not in page  # nothing runs: nothing to follow
+        resumed = await client.post(f"{url}/confirm", data={"csrf": csrf})
+        assert resumed.status_code == 303
+        done = await until_shown(client, url, "rows, finished</p>")
+        assert "Resume the import" not in done.text
+        assert len(re.findall(f'href="/console/customers/({UUID})"', done.text)) == 2

@@ -103,6 +103,8 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
         may_import(Principal.of(actor))
         if kind not in KINDS:
             raise InvalidCommand("kind", f"must be one of {', '.join(KINDS)}")
+        if on_match not in KINDS[kind].on_match_choices and on_match in ("skip", "update"):
+            on_match = "skip"  # the form's choice is about customers; other kinds have none
         name = Path(file.filename or "upload.csv").name
         suffix = Path(name).suffix.lower()
         if suffix not in (".csv", ".txt", ".xlsx", ".xlsm"):
@@ -162,7 +164,8 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
             tabs = RECORDS
         pages = max(1, math.ceil(len(rows) / PAGE))
         page = max(1, min(page, pages))
-        running = record.status == "running"
+        here = imports.running_here(id_)
+        running = record.status == "running" and here
         return console.render(
             visit,
             request,
@@ -177,6 +180,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
             link=lambda p, s=show: f"{PREFIX}/imports/{id_}?{urlencode({'show': s, 'page': p})}",
             tab_link=lambda s: f"{PREFIX}/imports/{id_}?{urlencode({'show': s})}",
             refresh=REFRESH_SECONDS if running else None,
+            stopped=record.status == "running" and not here,
             percent=round(100 * record.through_row / max(record.rows + 1, 1)),
             field_label=lambda f: label(t, "import.field.", f),
             text=lambda prefix, name: label(t, prefix, name),

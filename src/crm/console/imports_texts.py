@@ -113,6 +113,11 @@ IMPORTS: dict[str, dict[str, str]] = {
         "import.into": "merged into",
         "import.of": "duplicate of",
         "import.options": "Options",
+        "import.stopped": (
+            "This import stopped before it finished (the server it ran in stopped). Resuming"
+            " goes on after the last rows recorded; no row creates twice."
+        ),
+        "import.resume": "Resume the import",
     },
     "zh-CN": {
         "nav.imports": "导入",
@@ -176,6 +181,11 @@ IMPORTS: dict[str, dict[str, str]] = {
         "import.into": "合并到",
         "import.of": "重复于",
         "import.options": "选项",
+        "import.stopped": (
+            "此次导入在完成前已中断（运行它的服务器已停止）。"
+            "继续导入将从最后记录的行之后开始，不会重复创建。"
+        ),
+        "import.resume": "继续导入",
     },
 }
 
