@@ -92,12 +92,27 @@ async def test_dry_run_then_run_then_the_same_file_again(
     [record] = [json.loads(line) for line in listed.stdout.splitlines()]
     assert record["status"] == "finished"
     assert record["file_name"] == "客户.csv"
-    assert record["done"] == {"created": 2, "duplicate": 1, "failed": 1}
+    assert record["done"] == {
+        "created": 2,
+        "duplicate": 1,
+        "failed": 1,
+        "updated": 0,
+        "merged": 0,
+        "unchanged": 0,
+    }
     assert record["options"]["encoding"] == "gb18030"
 
     again = crm(env, "import", "customers", file, "--dry-run")
     assert "4 rows: 0 would create, 3 duplicates, 1 errors" in again.stdout
     assert await registered(settings) == 2
+
+    promoted = tmp_path / "promoted.csv"
+    promoted.write_text("客户名称,邮箱,职务\n王小明,wang@example.cn,总经理\n", encoding="utf-8")
+    update = crm(env, "import", "customers", str(promoted), "--update")
+    assert update.returncode == 0, update.stderr
+    assert "1 would update, 0 would merge, 0 unchanged" in update.stdout
+    assert "row 2: update: updates customer" in update.stdout
+    assert await registered(settings) == 2  # updated, not registered again
 
 
 async def test_refusals_name_the_culprit(

@@ -38,6 +38,7 @@ from crm.kernel.repository import CommandContext
 from crm.kernel.tenants import TenantStatus
 from crm.platform.bootstrap import Platform, open_platform
 from crm.platform.imports.mapping import BadMapping, edited, suggest, unmapped
+from crm.platform.imports.matching import may_merge
 from crm.platform.imports.record import (
     Import,
     ImportRecord,
@@ -107,6 +108,14 @@ def customers(
     user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
     role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
     tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    update: Annotated[
+        bool,
+        typer.Option(
+            "--update",
+            help="A row whose key (CRM id, e-mail, phone) is a customer already there updates"
+            " it (else: reported as a duplicate)",
+        ),
+    ] = False,
 ) -> None:
     """Import customers: `--dry-run` first to see every row's outcome (would create,
     duplicate of, error with the column and the value), then without it to run."""
@@ -123,6 +132,7 @@ def customers(
         user,
         role,
         tenant,
+        on_match="update" if update else "skip",
     )
 
 
@@ -178,6 +188,8 @@ def _import(
     user: str | None,
     role: Role,
     tenant: str | None,
+    *,
+    on_match: str = "skip",
 ) -> None:
     from crm.platform.cli import existing_settings
 
@@ -185,7 +197,9 @@ def _import(
     name = tenant or settings.default_tenant
     try:
         source = RowSource(file, encoding=encoding)
-        if resume is not None and (mapping or owner or day_first or region != "CN"):
+        if resume is not None and (
+            mapping or owner or day_first or region != "CN" or on_match != "skip"
+        ):
             raise InvalidCommand(
                 "resume", "a resumed import keeps its own mapping and options / 续导沿用原设置"
             )
@@ -206,6 +220,7 @@ def _import(
                 changes=_changes(mapping or []),
                 resume=resume,
                 options=ImportOptions(day_first=day_first, region=region, owner_id=owner),
+                on_match=on_match,
             )
         )
     except (UnreadableFile, BadMapping) as e:
@@ -232,6 +247,7 @@ async def _run(
     changes: dict[str, str | None],
     resume: str | None,
     options: ImportOptions,
+    on_match: str = "skip",
 ) -> int:
     from crm.kernel.settings import Settings
 
@@ -271,6 +287,9 @@ async def _run(
                 tenant,
                 resume,
             )
+            planner.merges = may_merge(role.value)
+            if state.matching is not None:
+                planner.on_match = state.matching.on_match
             err.print(f"resuming import {resume} after row {state.through_row}")
         else:
             fields = kind.fields
@@ -284,6 +303,10 @@ async def _run(
                 soft_wrap=True,
             )
             planner = kind(runtime, source, chosen, options, tenant, import_id)
+            if on_match not in kind.on_match_choices:
+                raise InvalidCommand("update", f"{kind.kind} has no update / 不支持更新")
+            planner.on_match = on_match  # type: ignore[assignment,unused-ignore]
+            planner.merges = may_merge(role.value)
             with _Bar("dry run / 试运行", total=None) as (bar, task):
                 report = await planner.dry_run(
                     lambda n, total: bar.update(task, completed=n, total=total or None)
@@ -291,7 +314,8 @@ async def _run(
             _print_report(report)
             if dry_run:
                 return 1 if report.error else 0
-            await runtime.commands.execute(PlanImport(import_id, planner.planned(report)), ctx)
+            plan = PlanImport(import_id, planner.planned(report), planner.matching(report))
+            await runtime.commands.execute(plan, ctx)
             err.print(
                 f"import {import_id} planned; if it stops, go on with --resume {import_id}",
                 highlight=False,
@@ -336,6 +360,11 @@ def _print_report(report: Report) -> None:
         f" {c['error']} errors / 共 {c['rows']} 行: 新建 {c['create']}, 重复 {c['duplicate']},"
         f" 错误 {c['error']}"
     )
+    if c["update"] or c["merge"] or c["unchanged"]:
+        typer.echo(
+            f"{c['update']} would update, {c['merge']} would merge, {c['unchanged']} unchanged"
+            f" / 更新 {c['update']}, 合并 {c['merge']}, 无需更改 {c['unchanged']}"
+        )
 
 
 class _Bar:
