@@ -194,3 +194,30 @@ def test_auc_brier_and_reliability_by_hand() -> None:
     assert [(b.n, b.observed) for b in bins] == [(3, pytest.approx(1 / 3)), (2, 1.0)]
     with pytest.raises(ValueError, match="both outcomes"):
         auc([True], [0.5])
+
+
+def test_the_fit_as_an_event_scores_the_same_when_replayed() -> None:
+    """analytics.lead_model.fitted carries the whole fit: the model rebuilt from the event
+    (through JSON, as the store keeps it) has the same version and gives the same scores; a
+    second fit the same day records nothing."""
+    from crm.analytics.domain.lead_score import LeadModel, model_id
+    from crm.events.lead_scoring import LeadModelFitted
+
+    rows = synthetic(600)
+    model = fit("lead", rows, Pipeline(), TODAY)
+    now = datetime.combine(TODAY, datetime.min.time(), UTC)
+    agg = LeadModel.create(model_id("lead", "t1"))
+    agg.record_fit(model, 0.81, 180, now)
+    [event] = agg.changes
+    assert isinstance(event, LeadModelFitted)
+    assert (event.n_decided, event.holdout_auc, event.holdout_size) == (600, 0.81, 180)
+    stored = LeadModelFitted.model_validate_json(event.model_dump_json())
+    replayed = LeadModel.create(model_id("lead", "t1")).state.evolve(stored).model
+    assert replayed is not None
+    assert replayed.version == model.version
+    assert replayed == model
+    lead = Facts("lead", "x", T0, source="referral", touches=(T0,))
+    at = T0 + timedelta(days=3)
+    assert probability(replayed, lead, at, Pipeline()) == probability(model, lead, at, Pipeline())
+    agg.record_fit(model, 0.81, 180, now + timedelta(hours=2))
+    assert len(agg.changes) == 1
