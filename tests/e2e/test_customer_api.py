@@ -9,11 +9,24 @@ from typing import Any
 from uuid import uuid4
 
 import pytest
+import pytest_asyncio
 
 from crm.kernel.auth import Role
 from tests.conftest import Api, UserClient
+from tests.support.shared_platform import TenantApi, in_new_tenant, module_api  # noqa: F401
 
-pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer")]
+# one platform for the module, each test in a tenant of its own (its customers, keys and totals)
+pytestmark = [
+    pytest.mark.e2e,
+    pytest.mark.contexts("customer"),
+    pytest.mark.asyncio(loop_scope="module"),
+]
+
+
+@pytest_asyncio.fixture(loop_scope="module")
+async def api(module_api: Api) -> TenantApi:  # noqa: F811  (the fixture imported above)
+    return await in_new_tenant(module_api)
+
 
 Users = Callable[..., UserClient]
 

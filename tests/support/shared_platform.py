@@ -34,7 +34,7 @@ from crm.kernel.auth import Role
 from crm.kernel.clock import ManualClock
 from crm.kernel.settings import Settings
 from crm.platform.app import create_app
-from crm.platform.bootstrap import Platform, ensure_tenant, open_platform
+from crm.platform.bootstrap import CONTEXTS, Platform, context_named, ensure_tenant, open_platform
 from tests.conftest import SECRET, T0, Api, UserClient
 from tests.support.tenants import create_tenants
 
@@ -68,12 +68,17 @@ class TenantApi(Api):
 
 
 @pytest_asyncio.fixture(scope="module", loop_scope="module")
-async def module_api(tmp_path_factory: pytest.TempPathFactory) -> AsyncIterator[Api]:
-    """The module's platform, every context running, behind one HTTP client (its tests run in
-    the module's event loop: ``pytest.mark.asyncio(loop_scope="module")``)."""
+async def module_api(
+    tmp_path_factory: pytest.TempPathFactory, request: pytest.FixtureRequest
+) -> AsyncIterator[Api]:
+    """The module's platform, the contexts its ``contexts`` marker names running (else all),
+    behind one HTTP client; its tests run in the module's event loop
+    (``pytest.mark.asyncio(loop_scope="module")``)."""
     data = tmp_path_factory.mktemp("shared-platform") / "data"
     settings = Settings(data_dir=data, secret=SECRET, read_wait_seconds=5.0)
-    platform = open_platform(settings, clock=ManualClock(T0))
+    marker = request.node.get_closest_marker("contexts")  # the module's, as for ``platform``
+    contexts = CONTEXTS if marker is None else tuple(context_named(n) for n in marker.args)
+    platform = open_platform(settings, clock=ManualClock(T0), contexts=contexts)
     try:
         await create_tenants(platform)
         app = create_app(platform)
