@@ -89,3 +89,61 @@ async def test_writers_in_several_processes_keep_versions_and_positions_consiste
         assert positions == list(range(1, 75 + 9 + 1))
     finally:
         await store.close()
+
+
+async def test_a_long_stream_is_read_whole_past_the_callers_thread_share(tmp_path: Path) -> None:
+    """The first ``STREAM_HEAD`` events are read on the caller's thread, the rest on a reader
+    thread: the two halves join in order, from any version on."""
+    from crm.kernel.adapters.sqlite.event_store import STREAM_HEAD
+
+    store = SqliteEventStore(tmp_path / "events.db")
+    try:
+        stream = f"customer-{uuid4()}"
+        count = 2 * STREAM_HEAD + 37
+        for start in range(0, count, 50):
+            await store.append(
+                stream, [new_event() for _ in range(min(50, count - start))], start - 1
+            )
+        whole = await store.read_stream(stream)
+        assert [e.stream_version for e in whole] == list(range(count))
+        tail = await store.read_stream(stream, after_version=STREAM_HEAD - 3)
+        assert [e.stream_version for e in tail] == list(range(STREAM_HEAD - 2, count))
+        assert tail == whole[STREAM_HEAD - 2 :]
+    finally:
+        await store.close()
+
+
+async def test_a_point_read_that_finds_the_file_busy_is_read_on_a_reader_thread(
+    tmp_path: Path,
+) -> None:
+    """A read by key runs on the caller's thread, never waiting there (busy timeout 0); when
+    SQLite answers busy or locked (a checkpoint truncating the WAL, a recovery) the same read
+    runs on a reader thread, which may wait; any other error is the caller's."""
+    import sqlite3
+    import threading
+
+    from crm.kernel.adapters.sqlite.connection import Readers
+
+    readers = Readers(tmp_path / "r.db")
+    caller = threading.get_ident()
+    threads: list[int] = []
+
+    def read(conn: sqlite3.Connection, answer: int) -> int:
+        threads.append(threading.get_ident())
+        if threading.get_ident() == caller:
+            assert conn.execute("PRAGMA busy_timeout").fetchone()[0] == 0
+            raise sqlite3.OperationalError("database is locked")
+        return answer
+
+    def broken(conn: sqlite3.Connection) -> int:
+        raise sqlite3.OperationalError("no such table: nowhere")
+
+    try:
+        assert await readers.point(read, 7) == 7
+        assert threads[0] == caller
+        assert threads[1] != caller
+        assert await readers.point(lambda conn: threading.get_ident()) == caller
+        with pytest.raises(sqlite3.OperationalError, match="no such table"):
+            await readers.point(broken)
+    finally:
+        await readers.close()

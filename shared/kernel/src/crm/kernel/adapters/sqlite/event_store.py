@@ -84,6 +84,9 @@ COLUMNS = (
 MAX_GROUP = 512
 IDLE_RECHECK_SECONDS = 0.5
 WAL_POLL_SECONDS = 0.01
+STREAM_HEAD = 100
+"""Events of a stream read on the caller's thread (:meth:`Readers.point`); the rest of a
+longer stream is read on a reader thread, so a long stream never holds the event loop."""
 
 
 def _micros(ts: datetime) -> int:
@@ -380,22 +383,26 @@ class SqliteEventStore:
         return AppendResult(row[1], row[2], row[3], replayed=True)
 
     async def idempotent_result(self, idempotency: Idempotency) -> AppendResult | None:
-        return await self._readers.run(lambda conn: self._lookup_key(conn, idempotency))
+        return await self._readers.point(self._lookup_key, idempotency)
 
     # -- reading ---------------------------------------------------------------------------
 
     async def read_stream(
         self, stream_id: str, after_version: int = NO_STREAM
     ) -> list[EventEnvelope]:
-        def read(conn: sqlite3.Connection) -> list[EventEnvelope]:
+        def read(conn: sqlite3.Connection, after: int, limit: int) -> list[EventEnvelope]:
             rows = conn.execute(
                 f"SELECT {COLUMNS} FROM events WHERE stream_id = ? AND stream_version > ?"
-                " ORDER BY stream_version",
-                (stream_id, after_version),
+                " ORDER BY stream_version LIMIT ?",
+                (stream_id, after, limit),
             ).fetchall()
             return [_envelope(r) for r in rows]
 
-        return await self._readers.run(read)
+        # most streams are short: read on the caller's thread; a long one's rest on a reader
+        first = await self._readers.point(read, after_version, STREAM_HEAD)
+        if len(first) < STREAM_HEAD:
+            return first
+        return first + await self._readers.run(read, first[-1].stream_version, -1)
 
     def _page(
         self, conn: sqlite3.Connection, after: int, limit: int, categories: Collection[str] | None
@@ -515,7 +522,7 @@ class SqliteEventStore:
             row = conn.execute("SELECT MAX(position) FROM events").fetchone()
             return int(row[0] or 0)
 
-        return await self._readers.run(head)
+        return await self._readers.point(head)
 
     async def close(self) -> None:
         if self._closed:

@@ -223,7 +223,10 @@ class SqliteReadStore:
 
     # -- reading -----------------------------------------------------------------------------
 
-    async def _read(self, fn: Any, *args: Any) -> Any:
+    async def _read(self, fn: Any, *args: Any, point: bool = False) -> Any:
+        """``fn(conn, *args)`` on a reader thread, or with ``point`` (a read by key) on the
+        caller's (:meth:`Readers.point`); None if its table does not exist yet."""
+
         def run(conn: sqlite3.Connection) -> Any:
             try:
                 return fn(conn, *args)
@@ -232,7 +235,7 @@ class SqliteReadStore:
                     return None
                 raise
 
-        return await self._readers.run(run)
+        return await (self._readers.point(run) if point else self._readers.run(run))
 
     async def get(self, collection: str, id: str) -> Document | None:
         def get(conn: sqlite3.Connection) -> Document | None:
@@ -241,7 +244,7 @@ class SqliteReadStore:
             ).fetchone()
             return json.loads(row[0]) if row and row[0] is not None else None
 
-        doc: Document | None = await self._read(get)
+        doc: Document | None = await self._read(get, point=True)
         return doc
 
     async def get_versioned(self, collection: str, ids: Sequence[str]) -> dict[str, Versioned]:
@@ -286,7 +289,7 @@ class SqliteReadStore:
         return page or Page([], 0, query.limit, query.offset)
 
     async def checkpoint(self, projection: str) -> Checkpoint:
-        found: Checkpoint | None = await self._read(_checkpoint, projection)
+        found: Checkpoint | None = await self._read(_checkpoint, projection, point=True)
         return found or Checkpoint()
 
     async def wait_for_checkpoint(self, projection: str, position: int, timeout: float) -> int:
