@@ -7,6 +7,7 @@ left as they are, so it can run on every start of a demo."""
 from __future__ import annotations
 
 from crm.console import register_user_commands
+from crm.console.teams import CreateTeam, recorded
 from crm.console.users import AddUser, hash_password, load_user, system_context
 from crm.platform.bootstrap import Platform
 from crm.platform.demo.company import users
@@ -29,7 +30,8 @@ NAMES = {
 
 
 async def add_console_users(platform: Platform, tenant: str) -> list[str]:
-    """Add the demo's people as console users of ``tenant`` (those not there yet)."""
+    """Add the demo's people as console users of ``tenant`` (those not there yet), and
+    their teams as team records."""
     bus = platform.runtime.commands
     register_user_commands(bus)
     password_hash = hash_password(DEMO_PASSWORD)
@@ -41,4 +43,8 @@ async def add_console_users(platform: Platform, tenant: str) -> list[str]:
         command = AddUser(user_id, name, role, password_hash, team, locale)
         await bus.execute(command, system_context(tenant, platform.runtime.clock.now(), "demo"))
         added.append(user_id)
+    ctx = system_context(tenant, platform.runtime.clock.now(), "demo")
+    for team in sorted({team for _, _, team in users() if team is not None}):
+        if not await recorded(bus, tenant, team):  # the demo's teams as records
+            await bus.execute(CreateTeam(team, team.replace("-", " ").title()), ctx)
     return added
