@@ -3,7 +3,7 @@ whose churners are known, next to a naive baseline.
 
 A fresh company history is generated through the real command path
 (:mod:`crm.platform.demo`: 300 customers over 18 months, seed 2026; ``--quick``: 40 over
-12), whose churners drift away in known ways (slowing, complaining, going silent, paying
+6), whose churners drift away in known ways (slowing, complaining, going silent, paying
 late) and leave between a third of the span and two weeks before its end. At the end date
 every customer is scored twice:
 
@@ -493,7 +493,7 @@ async def run(results: Results, plan: Plan, step: Step) -> None:
     declare(results)
     record_cdnow(results, step)
     customers = plan.size(300, 40)
-    months = plan.size(18, 12)
+    months = plan.size(18, 6)
     with scratch_dir("churn") as d:
         # durability buys nothing for a throw-away dataset: fsync at checkpoints only
         settings = Settings(data_dir=d, secret=SECRET, sqlite_synchronous="NORMAL")
