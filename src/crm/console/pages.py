@@ -57,7 +57,7 @@ from crm.customer.projections.customers import CustomersProjection
 from crm.events.custom_fields import FieldEntity, FieldType
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
 from crm.kernel.auth import Actor, Role
-from crm.kernel.custom_fields import DefinitionsOf, FieldDefinition
+from crm.kernel.custom_fields import CustomFieldsState, DefinitionsOf, FieldDefinition
 from crm.kernel.errors import (
     Forbidden,
     InvalidCommand,
@@ -195,6 +195,10 @@ class Console:
             autoescape=select_autoescape(("html",)),
             trim_blocks=True,
             lstrip_blocks=True,
+            # the templates ship with the package: compiled once, never checked on disk again
+            # (the default stats every template a page extends or imports, at every render)
+            auto_reload=False,
+            cache_size=-1,
         )
 
     async def visit(self, request: Request) -> Visit:
@@ -363,10 +367,12 @@ def router(console: Console) -> APIRouter:
     pipeline_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
     definitions = DefinitionsOf(runtime.store, runtime.codec)
 
-    async def customer_fields(actor: Actor) -> tuple[FieldDefinition, ...]:
+    async def customer_fields(
+        actor: Actor, known: CustomFieldsState | None = None
+    ) -> tuple[FieldDefinition, ...]:
         """The tenant's customer fields the actor may fill in (a personal one only for a role
-        that sees contact data)."""
-        fields = (await definitions(actor.tenant)).of(FieldEntity.CUSTOMER)
+        that sees contact data); ``known``: the definitions the page read already."""
+        fields = (known or await definitions(actor.tenant)).of(FieldEntity.CUSTOMER)
         return tuple(f for f in fields if not f.personal or sees(actor, PersonalKind.CONTACT))
 
     page = guarded(console)
@@ -671,8 +677,9 @@ def router(console: Console) -> APIRouter:
             )
         from crm.console.timeline import customer_timeline, lines  # its sources import pages
 
-        names = await console.directory.names(actor.tenant)
+        names = await console.directory.names(actor.tenant)  # read once, for the whole page
         happened = await customer_timeline(console, actor, str(customer_id), interactions)
+        known = await definitions(actor.tenant)
         return console.render(
             visit,
             request,
@@ -685,11 +692,11 @@ def router(console: Console) -> APIRouter:
             addresses=ADDRESSES,
             languages=NAMES,
             redacted=REDACTED,
-            fields=await customer_fields(actor),
-            custom_shown=(await definitions(actor.tenant)).of(FieldEntity.CUSTOMER, retired=True),
+            fields=await customer_fields(actor, known),
+            custom_shown=known.of(FieldEntity.CUSTOMER, retired=True),
             purposes=list(ConsentPurpose),
             done=done if done in ("registered", "saved") else None,
-            names=await console.directory.names(actor.tenant),
+            names=names,
         )
 
     async def customer_command(request: Request, customer_id: UUID, command: object) -> Response:
