@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 from crm.analytics.churn import assessment
 from crm.console.analytics import REASON_CODES, high_value_first, percent, reason_text
-from crm.console.charts import Bar, bar_chart, number
+from crm.console.charts import Bar, Series, bar_chart, line_chart, number
 from crm.console.i18n import MESSAGES, Translator
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -69,3 +69,44 @@ def test_high_value_and_high_risk_first() -> None:
         {"customer_id": "c", "tier": "high", "risk": "high"},
     ]
     assert [r["customer_id"] for r in high_value_first(rows)] == ["c", "a", "b"]
+
+
+def test_a_line_per_series_over_the_months_scaled_to_the_largest_and_labelled() -> None:
+    chart = line_chart(
+        "rev",
+        "Revenue <per month>",
+        "booked less returns",
+        [
+            Series("EUR", [Bar("2026-01", 100, "€100"), Bar("2026-02", 400, "€400")]),
+            Series("USD", [Bar("2026-02", 200, "$200"), Bar("2026-03", 0, "$0")]),
+        ],
+        top_shown="€400",
+    )
+    root = ET.fromstring(str(chart))
+    assert (root.get("role"), root.get("aria-labelledby")) == ("img", "rev-title rev-desc")
+    assert root.find(f"{SVG}title").text == "Revenue <per month>"  # type: ignore[union-attr]
+    assert root.find(f"{SVG}desc").text == "booked less returns"  # type: ignore[union-attr]
+    lines = list(root.iter(f"{SVG}polyline"))
+    assert len(lines) == 2
+    eur = [tuple(map(float, p.split(","))) for p in lines[0].get("points", "").split()]
+    usd = [tuple(map(float, p.split(","))) for p in lines[1].get("points", "").split()]
+    # the months in the order first given along x, shared by both lines
+    assert eur[1][0] == usd[0][0]
+    assert eur[0][0] < eur[1][0] < usd[1][0]
+    # 400, the largest, at the top; 0 on the axis; 200 half way; 100 a quarter
+    top, axis = eur[1][1], usd[1][1]
+    assert top < axis
+    assert usd[0][1] == (top + axis) / 2
+    assert eur[0][1] == axis - (axis - top) / 4
+    tips = [c.find(f"{SVG}title").text for c in root.iter(f"{SVG}circle")]  # type: ignore[union-attr]
+    assert tips == [
+        "2026-01 EUR: €100",
+        "2026-02 EUR: €400",
+        "2026-02 USD: $200",
+        "2026-03 USD: $0",
+    ]
+    labels = [t.text for t in root.iter(f"{SVG}text")]
+    assert {"0", "€400", "2026-01", "2026-02", "2026-03"} <= set(labels)
+    assert "style=" not in str(chart)
+    empty = ET.fromstring(str(line_chart("e", "t", "d", [])))
+    assert list(empty.iter(f"{SVG}polyline")) == []

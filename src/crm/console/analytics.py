@@ -40,7 +40,7 @@ from crm.analytics.application.reports.service import SERVICE_COLUMNS
 from crm.analytics.application.value_queries import VALUE_COLUMNS, ValueFilter, ValueQueries
 from crm.analytics.projections.funnel_models import FunnelProjection
 from crm.analytics.projections.report_models import ReportsProjection
-from crm.console.charts import Bar, bar_chart, number
+from crm.console.charts import Bar, Series, bar_chart, line_chart, number
 from crm.console.i18n import Translator
 from crm.console.pages import PREFIX, Console, guarded
 from crm.kernel.access import Principal
@@ -228,12 +228,24 @@ def funnel_charts(t: Translator, report: Mapping[str, Any]) -> list[Markup]:
     ]
 
 
+def revenue_line(t: Translator, months: Sequence[Mapping[str, Any]]) -> Markup:
+    """Revenue by month as a line per currency (the months in the report's order)."""
+    by_currency: dict[str, list[Bar]] = {}
+    for m in months:
+        point = Bar(m["month"], number(m["revenue"]["amount"]), t.money(m["revenue"]))
+        by_currency.setdefault(m["currency"], []).append(point)
+    largest = max(months, key=lambda m: number(m["revenue"]["amount"]), default=None)
+    return line_chart(
+        "chart-revenue",
+        t("chart.revenue"),
+        t("chart.revenue.desc"),
+        [Series(currency, points) for currency, points in by_currency.items()],
+        top_shown=t.money(largest["revenue"]) if largest else "",
+    )
+
+
 def revenue_charts(t: Translator, report: Mapping[str, Any]) -> list[Markup]:
     months = report["months"]
-    revenue = [
-        Bar(f"{m['month']} {m['currency']}", number(m["revenue"]["amount"]), t.money(m["revenue"]))
-        for m in months
-    ]
     collected = [
         Bar(
             f"{m['month']} {m['currency']}",
@@ -243,7 +255,7 @@ def revenue_charts(t: Translator, report: Mapping[str, Any]) -> list[Markup]:
         for m in months
     ]
     return [
-        bar_chart("chart-revenue", t("chart.revenue"), t("chart.revenue.desc"), revenue),
+        revenue_line(t, months),
         bar_chart("chart-collected", t("chart.collected"), t("chart.collected.desc"), collected),
     ]
 

@@ -83,3 +83,86 @@ def bar_chart(chart_id: str, title: str, description: str, bars: Sequence[Bar]) 
         )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+LINE_HEIGHT = 240
+LINE_LEFT = 110
+"""Room for the value axis' labels."""
+LINE_BOTTOM = 40
+"""Room for the months under the axis."""
+
+
+@dataclass(frozen=True, slots=True)
+class Series:
+    """One line: its name (a currency) and its points, each a :class:`Bar` whose label is
+    the point's place on the horizontal axis (a month)."""
+
+    name: str
+    points: Sequence[Bar]
+
+
+def line_chart(
+    chart_id: str, title: str, description: str, series: Sequence[Series], top_shown: str = ""
+) -> Markup:
+    """A line chart: the places of every series' points (in the order first given) along the
+    horizontal axis, each series a line from 0 up to the largest value of all, each point a
+    circle with a ``<title>`` of its place, series and value. ``top_shown``: the largest value
+    as the reader's locale writes it (the axis' top label)."""
+    places: list[str] = []
+    for s in series:
+        places += [p.label for p in s.points if p.label not in places]
+    top = max((p.value for s in series for p in s.points), default=0.0)
+    span_x = WIDTH - LINE_LEFT - PAD * 4
+    span_y = LINE_HEIGHT - LINE_BOTTOM - PAD * 2
+    step = span_x / max(1, len(places) - 1)
+    ident = escape(chart_id)
+
+    def x(place: str) -> float:
+        return LINE_LEFT + (places.index(place) * step if len(places) > 1 else span_x / 2)
+
+    def y(value: float) -> float:
+        return PAD + span_y - (0.0 if top <= 0 else max(0.0, value) / top * span_y)
+
+    base = PAD + span_y
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-line" id="{ident}" '
+        f'role="img" viewBox="0 0 {WIDTH} {LINE_HEIGHT}" width="100%" '
+        f'preserveAspectRatio="xMinYMin meet" aria-labelledby="{ident}-title {ident}-desc">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(description)}</desc>',
+        f'<line class="chart-axis" x1="{LINE_LEFT}" y1="{base:.1f}" '
+        f'x2="{WIDTH - PAD}" y2="{base:.1f}"></line>',
+        f'<line class="chart-axis" x1="{LINE_LEFT}" y1="{PAD}" '
+        f'x2="{LINE_LEFT}" y2="{base:.1f}"></line>',
+        f'<text class="chart-label" x="{LINE_LEFT - 8}" y="{base:.1f}" text-anchor="end" '
+        f'dominant-baseline="middle">0</text>',
+    ]
+    if top_shown:
+        parts.append(
+            f'<text class="chart-label" x="{LINE_LEFT - 8}" y="{PAD}" text-anchor="end" '
+            f'dominant-baseline="hanging">{escape(top_shown)}</text>'
+        )
+    for place in places:
+        parts.append(
+            f'<text class="chart-label" x="{x(place):.1f}" y="{base + 18:.1f}" '
+            f'text-anchor="middle">{escape(_cut(place))}</text>'
+        )
+    for n, s in enumerate(series):
+        line = " ".join(f"{x(p.label):.1f},{y(p.value):.1f}" for p in s.points)
+        parts.append(
+            f'<g class="chart-series chart-series-{n % 4}"><title>{escape(s.name)}</title>'
+            f'<polyline class="chart-path" points="{line}"></polyline>'
+        )
+        for p in s.points:
+            parts.append(
+                f'<circle class="chart-point" cx="{x(p.label):.1f}" cy="{y(p.value):.1f}" '
+                f'r="4" data-value="{p.value:g}"><title>{escape(p.label)} {escape(s.name)}: '
+                f"{escape(p.shown)}</title></circle>"
+            )
+        parts.append("</g>")
+    if not places:
+        parts.append(
+            f'<text class="chart-label" x="{LINE_LEFT + 8}" y="{base - 12:.1f}">&#8211;</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
