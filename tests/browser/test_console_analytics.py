@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import csv
 import io
+import re
 from datetime import date, timedelta
 from pathlib import Path
 
@@ -99,6 +100,9 @@ def test_the_funnel_chart_draws_the_numbers_of_its_table(watched: Watched, seede
     assert values[:3] == ["3", "1", "0"]  # prospecting, qualification, needs analysis
     widths = [float(bars.nth(i).get_attribute("width") or "0") for i in range(2)]
     assert widths[0] == pytest.approx(3 * widths[1], abs=0.5)  # drawn to scale
+    lefts = [float(bars.nth(i).get_attribute("x") or "0") for i in range(2)]
+    assert lefts[0] + widths[0] / 2 == pytest.approx(lefts[1] + widths[1] / 2, abs=0.2)  # a funnel
+    expect(chart.locator("polygon.chart-neck").first).to_be_attached()
     box = chart.bounding_box()
     assert box is not None
     assert box["width"] > 200
@@ -126,6 +130,12 @@ def test_an_analyst_downloads_the_churn_warnings_as_csv(
     assert len(turing) == 1
     assert turing[0]["name"] == REDACTED  # an analyst reads no names, in the file too
     assert "complaints in 30 days" in turing[0]["reasons"]
+    # the revenue report's chart is a line chart (no order yet: its axes and no line)
+    page.goto(seeded.url + "/console/analytics/revenue")
+    line = page.get_by_role("img", name="Revenue per month")
+    expect(line).to_be_visible()
+    expect(line).to_have_class(re.compile(r"\bchart-line\b"))
+    expect(line.locator("line.chart-axis")).to_have_count(2)
 
 
 def test_an_admin_edits_a_pipeline_stage(watched: Watched, seeded: Crm) -> None:

@@ -9,7 +9,7 @@ import xml.etree.ElementTree as ET
 
 from crm.analytics.churn import assessment
 from crm.console.analytics import REASON_CODES, high_value_first, percent, reason_text
-from crm.console.charts import Bar, Series, bar_chart, line_chart, number
+from crm.console.charts import Bar, Series, bar_chart, funnel_chart, line_chart, number
 from crm.console.i18n import MESSAGES, Translator
 
 SVG = "{http://www.w3.org/2000/svg}"
@@ -110,3 +110,23 @@ def test_a_line_per_series_over_the_months_scaled_to_the_largest_and_labelled() 
     assert "style=" not in str(chart)
     empty = ET.fromstring(str(line_chart("e", "t", "d", [])))
     assert list(empty.iter(f"{SVG}polyline")) == []
+
+
+def test_a_funnel_centres_each_stage_scaled_to_the_largest_and_joins_it_to_the_next() -> None:
+    chart = funnel_chart(
+        "f", "Entered", "per stage", [Bar("Prospecting", 4, "4"), Bar("Won & kept", 1, "1")]
+    )
+    root = ET.fromstring(str(chart))
+    assert (root.get("role"), root.get("aria-labelledby")) == ("img", "f-title f-desc")
+    rects = list(root.iter(f"{SVG}rect"))
+    widths = [float(r.get("width", "")) for r in rects]
+    assert widths == [640 - 190 - 110, (640 - 190 - 110) / 4]
+    centres = [float(r.get("x", "")) + w / 2 for r, w in zip(rects, widths, strict=True)]
+    assert centres[0] == centres[1]  # centred on one axis
+    assert [r.get("data-value") for r in rects] == ["4", "1"]
+    necks = list(root.iter(f"{SVG}polygon"))
+    assert len(necks) == 1  # between the two stages
+    tips = [g.find(f"{SVG}title").text for g in root.iter(f"{SVG}g")]  # type: ignore[union-attr]
+    assert tips == ["Prospecting: 4", "Won & kept: 1"]
+    assert "style=" not in str(chart)
+    assert list(ET.fromstring(str(funnel_chart("e", "t", "d", []))).iter(f"{SVG}rect")) == []

@@ -40,7 +40,7 @@ from crm.analytics.application.reports.service import SERVICE_COLUMNS
 from crm.analytics.application.value_queries import VALUE_COLUMNS, ValueFilter, ValueQueries
 from crm.analytics.projections.funnel_models import FunnelProjection
 from crm.analytics.projections.report_models import ReportsProjection
-from crm.console.charts import Bar, Series, bar_chart, line_chart, number
+from crm.console.charts import Bar, Series, bar_chart, funnel_chart, line_chart, number
 from crm.console.i18n import Translator
 from crm.console.pages import PREFIX, Console, guarded
 from crm.kernel.access import Principal
@@ -218,7 +218,7 @@ def funnel_charts(t: Translator, report: Mapping[str, Any]) -> list[Markup]:
         for a in report["attainment"]
     ]
     return [
-        bar_chart("chart-entered", t("chart.entered"), t("chart.entered.desc"), entered),
+        funnel_chart("chart-entered", t("chart.entered"), t("chart.entered.desc"), entered),
         bar_chart("chart-conversion", t("chart.conversion"), t("chart.conversion.desc"), rates),
         bar_chart("chart-lost", t("chart.lost"), t("chart.lost.desc"), lost),
         bar_chart("chart-forecast", t("chart.forecast"), t("chart.forecast.desc"), forecast),

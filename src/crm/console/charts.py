@@ -11,6 +11,7 @@ Pure: values in, markup out (escaped; ``Markup`` so the templates do not escape 
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 from dataclasses import dataclass
 from decimal import Decimal, InvalidOperation
@@ -163,6 +164,56 @@ def line_chart(
     if not places:
         parts.append(
             f'<text class="chart-label" x="{LINE_LEFT + 8}" y="{base - 12:.1f}">&#8211;</text>'
+        )
+    parts.append("</svg>")
+    return Markup("".join(parts))
+
+
+def funnel_chart(chart_id: str, title: str, description: str, bars: Sequence[Bar]) -> Markup:
+    """A funnel: one row per stage in the given order, each bar centred and as wide as its
+    value against the largest, joined to the next by a band (the part that went on). Each
+    row, like a bar chart's, is a ``<g>`` with the ``<title>`` of its label and value."""
+    height = PAD * 2 + ROW * max(1, len(bars))
+    top = max((b.value for b in bars), default=0.0)
+    span = WIDTH - LABEL_WIDTH - VALUE_WIDTH
+    centre = LABEL_WIDTH + span / 2
+    ident = escape(chart_id)
+
+    def width(b: Bar) -> float:
+        return 0.0 if top <= 0 else max(0.0, b.value) / top * span
+
+    parts = [
+        f'<svg xmlns="http://www.w3.org/2000/svg" class="chart chart-funnel" id="{ident}" '
+        f'role="img" viewBox="0 0 {WIDTH} {height}" width="100%" '
+        f'preserveAspectRatio="xMinYMin meet" aria-labelledby="{ident}-title {ident}-desc">',
+        f'<title id="{ident}-title">{escape(title)}</title>',
+        f'<desc id="{ident}-desc">{escape(description)}</desc>',
+    ]
+    for i, (b, after) in enumerate(itertools.pairwise(bars)):
+        y0, y1 = PAD + i * ROW + BAR, PAD + (i + 1) * ROW
+        w0, w1 = width(b), width(after)
+        parts.append(
+            f'<polygon class="chart-neck" points="{centre - w0 / 2:.1f},{y0} '
+            f"{centre + w0 / 2:.1f},{y0} {centre + w1 / 2:.1f},{y1} "
+            f'{centre - w1 / 2:.1f},{y1}"></polygon>'
+        )
+    for i, b in enumerate(bars):
+        y = PAD + i * ROW
+        w = width(b)
+        middle = y + BAR / 2
+        parts.append(
+            f'<g class="chart-row"><title>{escape(b.label)}: {escape(b.shown)}</title>'
+            f'<text class="chart-label" x="{LABEL_WIDTH - 8}" y="{middle:.1f}" '
+            f'text-anchor="end" dominant-baseline="middle">{escape(_cut(b.label))}</text>'
+            f'<rect class="chart-bar" x="{centre - w / 2:.1f}" y="{y}" width="{w:.1f}" '
+            f'height="{BAR}" data-value="{b.value:g}"></rect>'
+            f'<text class="chart-value" x="{WIDTH - VALUE_WIDTH + 6}" y="{middle:.1f}" '
+            f'dominant-baseline="middle">{escape(b.shown)}</text></g>'
+        )
+    if not bars:
+        parts.append(
+            f'<text class="chart-label" x="{LABEL_WIDTH}" y="{PAD + BAR / 2}" '
+            f'dominant-baseline="middle">&#8211;</text>'
         )
     parts.append("</svg>")
     return Markup("".join(parts))
