@@ -22,7 +22,7 @@ from typing import Any, ParamSpec
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
 from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
@@ -67,7 +67,7 @@ from crm.kernel.errors import (
     WrongExpectedVersion,
 )
 from crm.kernel.http import ReadConsistency
-from crm.kernel.projection import wait_until
+from crm.kernel.projection import Projection, wait_until
 from crm.kernel.redaction import REDACTED, PersonalKind, sees
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
@@ -306,6 +306,22 @@ safe_next = _safe_next
 """Where a sign-in may lead: a console page, else My day (never another host)."""
 
 
+class PageConsistency:
+    """:class:`ReadConsistency` for a page: it waits for ``min_position`` when the URL has
+    one (after the user's own write, or a live page's refresh) and reads nothing otherwise
+    (the API's answer says how far its models are, which a page has no use for)."""
+
+    def __init__(self, runtime: Runtime, *projections: Projection) -> None:
+        self.consistency = ReadConsistency(runtime, *projections)
+
+    async def __call__(
+        self, response: Response, min_position: int | None = Query(None, ge=0)
+    ) -> int:
+        if min_position is None:
+            return 0
+        return await self.consistency(response, min_position)
+
+
 def see(url: str) -> RedirectResponse:
     return RedirectResponse(url, status_code=303)
 
@@ -362,9 +378,9 @@ def router(console: Console) -> APIRouter:
     runtime = console.runtime
     bus = runtime.commands
     customers_read = Depends(
-        ReadConsistency(runtime, CustomersProjection(), Customer360Projection())
+        PageConsistency(runtime, CustomersProjection(), Customer360Projection())
     )
-    pipeline_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
+    pipeline_read = Depends(PageConsistency(runtime, OpportunitiesProjection()))
     definitions = DefinitionsOf(runtime.store, runtime.codec)
 
     async def customer_fields(
