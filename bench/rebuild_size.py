@@ -134,7 +134,11 @@ def peak_rss_mib() -> float:
     raise RuntimeError("no VmHWM in /proc/self/status")
 
 
-def declare(results: Results, sizes: dict[str, int]) -> None:
+SIZES = {"small": 10_000, "large": 1_000_000}
+QUICK_SIZES = {"small": 2_000, "large": 20_000}
+
+
+def declare(results: Results, sizes: dict[str, int] = SIZES) -> None:
     g = GROUP
     for key, peer in (("large", f"{g}.small"), ("small", None)):
         label = f"rebuild of the customers read model over {sizes[key]:,} events, own process"
@@ -149,7 +153,7 @@ def declare(results: Results, sizes: dict[str, int]) -> None:
 
 
 async def run(results: Results, plan: Plan, step: Step) -> None:
-    sizes = {"small": plan.size(10_000, 2_000), "large": plan.size(1_000_000, 20_000)}
+    sizes = QUICK_SIZES if plan.quick else SIZES
     declare(results, sizes)
     with scratch_dir("rebuild-small") as small, scratch_dir("rebuild-large") as large:
         dirs = {"small": small, "large": large}
