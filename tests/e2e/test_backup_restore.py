@@ -41,13 +41,16 @@ def rows(db: Path, sql: str, *params: Any) -> list[tuple[Any, ...]]:
 
 
 def read_models(db: Path) -> dict[str, list[tuple[Any, ...]]]:
-    """Every document of every read model (``rm_*`` tables), by collection."""
+    """Every document of every read model (``rm_*`` tables), by collection; a collection
+    without documents is left out (a live store creates its table at its first document, a
+    restore's rebuild at the swap)."""
     tables = [
         t
         for (t,) in rows(db, "SELECT name FROM sqlite_master WHERE type = 'table'")
         if t.startswith("rm_")
     ]
-    return {t: rows(db, f'SELECT id, position, doc FROM "{t}" ORDER BY id') for t in tables}
+    found = {t: rows(db, f'SELECT id, position, doc FROM "{t}" ORDER BY id') for t in tables}
+    return {t: docs for t, docs in found.items() if docs}
 
 
 async def caught_up(platform: Platform) -> int:
