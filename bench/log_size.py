@@ -30,6 +30,12 @@ from crm.platform.bootstrap import ensure_first_tenant, open_platform
 
 GROUP = "log_size"
 CHUNK = 100_000
+INSERT_EVENTS = (
+    "INSERT INTO events (position, event_id, stream_id, stream_version, category,"
+    " event_type, schema_version, occurred_at, recorded_at, tenant, actor,"
+    " correlation_id, causation_id, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)"
+)
+"""A row of the SQLite store's ``events`` table, written straight into its file."""
 PER_STREAM = 10
 
 
@@ -62,9 +68,7 @@ def fill(path: Path, events: int, step: Step) -> None:
             ]
             conn.execute("BEGIN")
             conn.executemany(
-                "INSERT INTO events (position, event_id, stream_id, stream_version, category,"
-                " event_type, schema_version, occurred_at, recorded_at, tenant, actor,"
-                " correlation_id, causation_id, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
+                INSERT_EVENTS,
                 rows,
             )
             conn.execute("COMMIT")

@@ -26,12 +26,12 @@ import time
 from pathlib import Path
 from uuid import UUID
 
+from bench.log_size import CHUNK, INSERT_EVENTS
 from bench.measure import Plan, Results, Step, scratch_dir
 from bench.projection import EVENTS_PER_CUSTOMER, history
 from crm.kernel.adapters.sqlite.event_store import SqliteEventStore
 
 GROUP = "rebuild_size"
-CHUNK = 100_000
 
 
 def fill(path: Path, events: int, step: Step) -> None:
@@ -46,12 +46,7 @@ def fill(path: Path, events: int, step: Step) -> None:
 
         def flush() -> None:
             conn.execute("BEGIN")
-            conn.executemany(
-                "INSERT INTO events (position, event_id, stream_id, stream_version, category,"
-                " event_type, schema_version, occurred_at, recorded_at, tenant, actor,"
-                " correlation_id, causation_id, payload) VALUES (?,?,?,?,?,?,?,?,?,?,?,?,?,?)",
-                rows,
-            )
+            conn.executemany(INSERT_EVENTS, rows)
             conn.execute("COMMIT")
             rows.clear()
             step(f"filling the log: {position:,} / {customers * EVENTS_PER_CUSTOMER:,} events")
