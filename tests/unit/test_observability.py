@@ -4,6 +4,8 @@ metrics; lag counted per follower's own categories."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import Iterator, Sequence
 from dataclasses import replace
 from uuid import uuid4
@@ -17,6 +19,7 @@ from crm.events import EventEnvelope
 from crm.kernel.adapters.memory import InMemoryEventStore
 from crm.kernel.event_store import NO_STREAM
 from crm.kernel.observability import tracing
+from crm.kernel.observability.commands import observe_command
 from crm.kernel.observability.lag import Follower, lag_of
 from crm.kernel.observability.relay import ObservedPublisher
 from crm.platform.worker import trace_headers
@@ -127,3 +130,25 @@ async def test_lag_counts_only_the_followers_own_categories() -> None:
     assert age >= 0
     caught_up = Follower("projection", "customers", lambda: 8, {"customer"})
     assert await lag_of(store, caught_up) == (0, 0.0)
+
+
+def test_a_command_whose_caller_went_away_is_counted_cancelled_not_failed(
+    caplog: pytest.LogCaptureFixture,
+) -> None:
+    class Cancelled:
+        pass
+
+    ctx = type(
+        "Ctx", (), {"correlation_id": uuid4(), "causation_id": None, "tenant": "t", "actor": "a"}
+    )()
+    before = sample("crm_commands_total", command="Cancelled", outcome="cancelled")
+    failed = sample("crm_commands_total", command="Cancelled", outcome="failed")
+    with (
+        caplog.at_level(logging.INFO),
+        pytest.raises(asyncio.CancelledError),
+        observe_command(Cancelled(), ctx),
+    ):
+        raise asyncio.CancelledError
+    assert sample("crm_commands_total", command="Cancelled", outcome="cancelled") == before + 1
+    assert sample("crm_commands_total", command="Cancelled", outcome="failed") == failed
+    assert [r.exc_info for r in caplog.records if "Cancelled" in r.getMessage()] == [None]

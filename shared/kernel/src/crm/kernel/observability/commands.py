@@ -5,6 +5,7 @@ own work."""
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import logging
 import time
@@ -53,6 +54,8 @@ class _Outcome(Protocol):
 
 
 def outcome_of(error: BaseException) -> str:
+    if isinstance(error, asyncio.CancelledError):  # its caller went away (a shutdown, a
+        return "cancelled"  # client gone): the append may still have been recorded
     if isinstance(error, WrongExpectedVersion):
         return "conflict"
     if isinstance(error, CrmError):

@@ -38,7 +38,7 @@ HTTP_DURATION = Histogram(
 COMMANDS = Counter(
     "crm_commands_total",
     "Commands run on the command bus, by command type and outcome "
-    "(accepted, unchanged, replayed, conflict, rejected, failed).",
+    "(accepted, unchanged, replayed, conflict, rejected, failed, cancelled).",
     ["command", "outcome"],
 )
 COMMAND_DURATION = Histogram(
