@@ -17,6 +17,7 @@ from crm.kernel.context import BoundedContext
 from crm.platform.bootstrap import CONTEXTS, Platform
 from tests.conftest import Api
 from tests.integration.test_customer_value import company
+from tests.support.reads import caught_up
 
 
 @pytest.fixture
@@ -39,6 +40,8 @@ async def test_the_tiers_are_published_once_per_change(
     monitor = ValueTierMonitor(platform.runtime)
     assert (await monitor.tick(clock.now())).recorded == ()  # nobody yet
     ids = await company(api, clock)
+    # the list and the monitor read the same read models: both once they hold every order
+    await caught_up(platform, *(p.name for p in platform.projections))
     now = clock.now()
     boss = Actor(id="boss", tenant="default", role=Role.ADMIN)
     shown = await ValueQueries(platform.runtime).value(
