@@ -35,7 +35,12 @@ from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
 from crm.kernel.http import ReadConsistency
-from crm.sales.application.campaign_commands import EndCampaign, LaunchCampaign, PlanCampaign
+from crm.sales.application.campaign_commands import (
+    EndCampaign,
+    LaunchCampaign,
+    PlanCampaign,
+    ReviseCampaign,
+)
 from crm.sales.application.pipeline_commands import ConfigurePipeline
 from crm.sales.application.pipeline_queries import CampaignFilter, Paging, TargetFilter
 from crm.sales.application.policy import POLICY as SALES_POLICY
@@ -349,6 +354,26 @@ def admin_router(console: Console) -> APIRouter:
         request: Request, campaign_id: str, reason: str = Form(default="", max_length=500)
     ) -> Response:
         return await run(request, EndCampaign(campaign_id, reason.strip() or None), "campaigns")
+
+    @api.post(f"{PREFIX}/admin/campaigns/{{campaign_id}}/revise")
+    @page
+    async def revise_campaign(
+        request: Request,
+        campaign_id: str,
+        budget: str = Form(max_length=30),
+        currency: str = Form(default="EUR", max_length=3),
+        starts_on: date = Form(),
+        ends_on: date = Form(),
+        reason: str = Form(default="", max_length=500),
+    ) -> Response:
+        command = ReviseCampaign(
+            campaign_id,
+            _money(budget, currency, "budget"),
+            starts_on,
+            ends_on,
+            reason.strip() or None,
+        )
+        return await run(request, command, "campaigns")
 
     # -- targets -----------------------------------------------------------------------------
 

@@ -284,6 +284,17 @@ class CampaignEnded(DomainEvent):
     reason: str | None = None
 
 
+@event("sales.campaign.revised")
+class CampaignRevised(DomainEvent):
+    """A planned or active campaign's budget and dates changed (the new values, whole)."""
+
+    budget: Money
+    starts_on: date
+    ends_on: date
+    """Inclusive, as at planning."""
+    reason: str | None = None
+
+
 # -- sales targets -------------------------------------------------------------------------------
 
 
@@ -328,6 +339,7 @@ SALES_PIPELINE_EVENTS: tuple[type[DomainEvent], ...] = (
     CampaignPlanned,
     CampaignLaunched,
     CampaignEnded,
+    CampaignRevised,
     TargetSet,
     TargetRevised,
 )

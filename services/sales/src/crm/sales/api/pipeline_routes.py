@@ -47,6 +47,7 @@ from crm.kernel.runtime import Runtime
 from crm.kernel.tenancy import tenant_own
 from crm.sales.api.pipeline_schemas import (
     CampaignEnd,
+    CampaignRevision,
     ConversionAccepted,
     Disqualification,
     LeadConversion,
@@ -63,7 +64,12 @@ from crm.sales.api.pipeline_schemas import (
     StageMove,
     TargetRevision,
 )
-from crm.sales.application.campaign_commands import EndCampaign, LaunchCampaign, PlanCampaign
+from crm.sales.application.campaign_commands import (
+    EndCampaign,
+    LaunchCampaign,
+    PlanCampaign,
+    ReviseCampaign,
+)
 from crm.sales.application.lead_commands import (
     CaptureLead,
     ConvertLead,
@@ -480,6 +486,18 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     ) -> CommandAccepted:
         reason = body.reason if body else None
         result = await bus.execute(EndCampaign(str(campaign_id), reason), ctx)
+        return accepted(result, response)
+
+    @api.post(
+        "/campaigns/{campaign_id}/revise", response_model=CommandAccepted, tags=["campaigns"]
+    )
+    async def revise_campaign(
+        campaign_id: UUID, body: CampaignRevision, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        command = ReviseCampaign(
+            str(campaign_id), body.budget, body.starts_on, body.ends_on, body.reason
+        )
+        result = await bus.execute(command, ctx)
         return accepted(result, response)
 
     # -- targets -----------------------------------------------------------------------------

@@ -137,6 +137,15 @@ class CampaignEnd(Body):
     reason: Reason | None = None
 
 
+class CampaignRevision(Body):
+    """The budget and dates, whole (the ones kept sent again)."""
+
+    budget: RequestMoney
+    starts_on: date
+    ends_on: date
+    reason: Reason | None = None
+
+
 # -- targets -------------------------------------------------------------------------------------
 
 

@@ -46,6 +46,17 @@ class EndCampaign:
     reason: str | None = None
 
 
+@dataclass(frozen=True, slots=True)
+class ReviseCampaign:
+    """The budget and dates, whole (the ones kept sent again)."""
+
+    campaign_id: str
+    budget: Money
+    starts_on: date
+    ends_on: date
+    reason: str | None = None
+
+
 def _plan(c: Campaign, cmd: PlanCampaign, ctx: CommandContext) -> None:
     c.plan(
         name=cmd.name,
@@ -67,5 +78,17 @@ def campaign_commands() -> CommandTable[Campaign]:
         Expect.EXISTING,
         configure,
         lambda c, m, ctx: c.end(now=ctx.now, reason=m.reason),
+    )
+    t.on(
+        ReviseCampaign,
+        Expect.EXISTING,
+        configure,
+        lambda c, m, ctx: c.revise(
+            now=ctx.now,
+            budget=m.budget,
+            starts_on=m.starts_on,
+            ends_on=m.ends_on,
+            reason=m.reason,
+        ),
     )
     return t

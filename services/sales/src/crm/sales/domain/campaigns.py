@@ -10,7 +10,13 @@ from typing import Self
 
 from crm.events import DomainEvent
 from crm.events.money import Money
-from crm.events.sales import CampaignChannel, CampaignEnded, CampaignLaunched, CampaignPlanned
+from crm.events.sales import (
+    CampaignChannel,
+    CampaignEnded,
+    CampaignLaunched,
+    CampaignPlanned,
+    CampaignRevised,
+)
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.sales.domain.checks import bounded, not_before, optional_text, required_text
@@ -50,6 +56,10 @@ class CampaignState:
                 return replace(self, status=CampaignStatus.ACTIVE, launched_at=event.launched_at)
             case CampaignEnded():
                 return replace(self, status=CampaignStatus.ENDED, ended_at=event.ended_at)
+            case CampaignRevised():
+                return replace(
+                    self, budget=event.budget, starts_on=event.starts_on, ends_on=event.ends_on
+                )
         return self
 
 
@@ -118,6 +128,44 @@ class Campaign(Aggregate[CampaignState]):
         self.trigger(
             CampaignEnded(
                 ended_at=not_before(now, state.launched_at),
+                reason=optional_text(reason, "reason", max_length=500),
+            )
+        )
+
+    def revise(
+        self,
+        *,
+        now: datetime,
+        budget: Money,
+        starts_on: date,
+        ends_on: date,
+        reason: str | None = None,
+    ) -> None:
+        """A new budget and dates for a campaign not ended yet. The checks of planning hold
+        (a budget not negative, the end not before the start); a launched campaign keeps the
+        day it started and may not be made to end before today."""
+        state = self._require_planned()
+        if state.status is CampaignStatus.ENDED:
+            raise RuleViolated(
+                f"campaign {self.id} is ended; only a planned or active one is revised",
+                code="campaign_ended",
+            )
+        if bounded(budget, "budget").is_negative:
+            raise InvalidCommand("budget", "must not be negative")
+        if ends_on < starts_on:
+            raise InvalidCommand("ends_on", "must not be before starts_on")
+        if state.status is CampaignStatus.ACTIVE:
+            if starts_on != state.starts_on:
+                raise InvalidCommand("starts_on", "a launched campaign keeps its start date")
+            if ends_on < not_before(now, None).date():
+                raise InvalidCommand("ends_on", "must not be before today for an active campaign")
+        if (budget, starts_on, ends_on) == (state.budget, state.starts_on, state.ends_on):
+            raise InvalidCommand("budget", "nothing changed")
+        self.trigger(
+            CampaignRevised(
+                budget=budget,
+                starts_on=starts_on,
+                ends_on=ends_on,
                 reason=optional_text(reason, "reason", max_length=500),
             )
         )

@@ -26,6 +26,7 @@ from crm.events.sales import (
     CampaignEnded,
     CampaignLaunched,
     CampaignPlanned,
+    CampaignRevised,
     LeadCaptured,
     LeadConversionRequested,
     LeadConverted,
@@ -514,6 +515,21 @@ def campaign_ended(
     new = _existing(doc, key, envelope)
     new.update(
         {"status": "ended", "ended_at": event.ended_at.isoformat(), "end_reason": event.reason}
+    )
+    return _touch(new, envelope)
+
+
+@campaigns(CampaignRevised)
+def campaign_revised(
+    key: DocKey, doc: CampaignDoc | None, event: CampaignRevised, envelope: EventEnvelope
+) -> CampaignDoc:
+    new = _existing(doc, key, envelope)
+    new.update(
+        {
+            "budget": money(event.budget),
+            "starts_on": event.starts_on.isoformat(),
+            "ends_on": event.ends_on.isoformat(),
+        }
     )
     return _touch(new, envelope)
 
