@@ -7,6 +7,7 @@ Keyed by the user's qualified stream id (``<tenant>:<user id>``); ``id`` is the 
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from typing import TypedDict
 
 from crm.console.events import (
@@ -199,6 +200,16 @@ class UserDirectory:
         return await self.read_store.find(
             COLLECTION, Query(filter=flt, sort=by, limit=limit, offset=offset)
         )
+
+    async def names_of(self, tenant: str, user_ids: Iterable[str | None]) -> dict[str, str]:
+        """User id -> display name for just these users (those the directory knows), each
+        read by its key: a page showing a few owners needs no read of the whole directory."""
+        found = {}
+        for user_id in dict.fromkeys(u for u in user_ids if u):
+            doc = await self.get(tenant, user_id)
+            if doc is not None:
+                found[user_id] = doc["display_name"]
+        return found
 
     async def names(self, tenant: str) -> dict[str, str]:
         """User id -> display name, for showing owners."""

@@ -600,7 +600,9 @@ def router(console: Console) -> APIRouter:
             query=query,
             link=lambda p: f"{PREFIX}/customers?{urlencode({**query, 'page': p})}",
             sorts=CUSTOMER_SORTS,
-            names=await console.directory.names(actor.tenant),
+            names=await console.directory.names_of(
+                actor.tenant, (c.get("owner_id") for c in found.items)
+            ),
         )
 
     @api.get(f"{PREFIX}/customers/new")
