@@ -488,9 +488,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         result = await bus.execute(EndCampaign(str(campaign_id), reason), ctx)
         return accepted(result, response)
 
-    @api.post(
-        "/campaigns/{campaign_id}/revise", response_model=CommandAccepted, tags=["campaigns"]
-    )
+    @api.post("/campaigns/{campaign_id}/revise", response_model=CommandAccepted, tags=["campaigns"])
     async def revise_campaign(
         campaign_id: UUID, body: CampaignRevision, ctx: Ctx, response: Response
     ) -> CommandAccepted:
