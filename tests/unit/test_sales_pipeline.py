@@ -14,6 +14,7 @@ from crm.events.sales import (
     SALES_PIPELINE_EVENTS,
     LeadCaptured,
     LeadConversionRequested,
+    OpportunityCustomFieldsChanged,
     OpportunityLost,
     OpportunityOpened,
     PipelineConfigured,
@@ -186,14 +187,28 @@ def test_no_clash_with_the_order_to_cash_events_of_the_same_context() -> None:
 
 
 def test_only_the_lead_contact_is_personal_data() -> None:
-    # and the personal custom fields, sealed together
+    # and the personal custom fields, sealed together (an opportunity's with its customer's key)
     assert LeadCaptured.personal_fields == {"name", "email", "phone", "custom_personal"}
     assert LeadConversionRequested.personal_fields == {
         "contact_name",
         "contact_email",
         "contact_phone",
     }
-    others = [e for e in SALES_PIPELINE_EVENTS if e not in (LeadCaptured, LeadConversionRequested)]
+    custom = (OpportunityOpened, OpportunityCustomFieldsChanged)
+    assert all(e.personal_fields == {"custom_personal"} for e in custom)
+    opened = OpportunityOpened(
+        customer_id="c-1",
+        owner_id="rep-1",
+        name="Fleet",
+        amount=Money.of("1", "EUR"),
+        expected_close_date=date(2026, 12, 31),
+        stage="prospecting",
+        probability=10,
+        entered_at=AT,
+    )
+    assert opened.data_subject("opportunity-o-1") == "customer-c-1"
+    known = (LeadCaptured, LeadConversionRequested, *custom)
+    others = [e for e in SALES_PIPELINE_EVENTS if e not in known]
     assert all(not e.personal_fields for e in others)
 
 

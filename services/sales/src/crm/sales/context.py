@@ -64,9 +64,10 @@ def pipeline_tables(runtime: Runtime) -> list[CommandTable[Any]]:
     """Leads, opportunities, the tenant's pipeline, campaigns and targets."""
     pipeline = tenant_pipeline(runtime.commands.repository(Pipeline))
     customers = Customers(runtime, CUSTOMER_DIRECTORY)
+    definitions = DefinitionsOf(runtime.store, runtime.codec)
     return [
-        lead_commands(customers, DefinitionsOf(runtime.store, runtime.codec)),
-        opportunity_commands(pipeline, customers),
+        lead_commands(customers, definitions),
+        opportunity_commands(pipeline, customers, definitions),
         pipeline_commands(),
         campaign_commands(),
         target_commands(),

@@ -8,6 +8,7 @@ from fastapi import APIRouter
 
 from crm.kernel.commands import CommandTable
 from crm.kernel.context import BoundedContext, Job
+from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.directory import Customers
 from crm.kernel.erasure import RebuildAfterErasure
 from crm.kernel.http import Authenticator
@@ -65,7 +66,13 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
     reopen_window = timedelta(days=runtime.ticket_reopen_window_days)
     customers = Customers(runtime, CUSTOMER_DIRECTORY)
     return [
-        ticket_commands(bus, customers, satisfaction=satisfaction, reopen_window=reopen_window),
+        ticket_commands(
+            bus,
+            customers,
+            satisfaction=satisfaction,
+            reopen_window=reopen_window,
+            definitions=DefinitionsOf(runtime.store, runtime.codec),
+        ),
         sla_policy_commands(bus),
         calendar_commands(),
         contract_commands(customers),

@@ -167,7 +167,31 @@ class StageDirection(StrEnum):
     BACKWARD = "backward"
 
 
-@event("sales.opportunity.opened")
+def _customer_subject(customer_id: str) -> str:
+    """The customer's key subject (the customer context's stream id)."""
+    return f"customer-{customer_id}"
+
+
+@event("sales.opportunity.opened", version=1)
+class OpportunityOpenedV1(DomainEvent):
+    """Without custom fields; read as v2 through the upcaster below (none given)."""
+
+    customer_id: str
+    owner_id: str
+    name: str
+    amount: Money
+    expected_close_date: date
+    stage: StageName
+    probability: Probability
+    entered_at: datetime
+    """When the opportunity entered its first stage."""
+    lead_id: str | None = None
+    campaign_id: str | None = None
+    team_id: str | None = None
+    """The sales team the opportunity belongs to (its creator's, or its lead's)."""
+
+
+@event("sales.opportunity.opened", version=2)
 class OpportunityOpened(DomainEvent):
     customer_id: str
     owner_id: str
@@ -182,6 +206,35 @@ class OpportunityOpened(DomainEvent):
     campaign_id: str | None = None
     team_id: str | None = None
     """The sales team the opportunity belongs to (its creator's, or its lead's)."""
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+    """The tenant's custom fields of opportunities that are not personal data, by key."""
+    custom_personal: OptionalPersonal = None
+    """The personal ones: one JSON object by key, sealed with the *customer's* key (the
+    opportunity has none of its own: erasing the customer erases them)."""
+
+    def data_subject(self, stream_id: str) -> str:
+        return _customer_subject(self.customer_id)
+
+
+@upcaster("sales.opportunity.opened", from_version=1)
+def _opened_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # no custom fields
+
+
+@event("sales.opportunity.custom_fields_changed")
+class OpportunityCustomFieldsChanged(DomainEvent):
+    """The opportunity's custom values edited: all of them as they now are (a field not
+    named is empty), so no reader needs an earlier event to know them."""
+
+    customer_id: str
+    """The opportunity's customer, whose key seals ``custom_personal``."""
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+    custom_personal: OptionalPersonal = None
+    changed: tuple[str, ...] = ()
+    """The keys whose value changed (set, changed or cleared)."""
+
+    def data_subject(self, stream_id: str) -> str:
+        return _customer_subject(self.customer_id)
 
 
 @event("sales.opportunity.stage_changed")
@@ -336,6 +389,7 @@ SALES_PIPELINE_EVENTS: tuple[type[DomainEvent], ...] = (
     OpportunityWon,
     OpportunityLost,
     OpportunityReopened,
+    OpportunityCustomFieldsChanged,
     CampaignPlanned,
     CampaignLaunched,
     CampaignEnded,

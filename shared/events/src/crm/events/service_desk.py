@@ -21,12 +21,13 @@ from __future__ import annotations
 
 from datetime import date, datetime, time
 from enum import StrEnum
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import BaseModel, ConfigDict, Field
 
 from crm.events.base import DomainEvent, OptionalPersonal, Personal
-from crm.events.registry import event
+from crm.events.customer import CustomValue
+from crm.events.registry import event, upcaster
 
 Minutes = Annotated[int, Field(gt=0, description="business minutes")]
 Tier = Annotated[int, Field(ge=1, le=3)]
@@ -180,7 +181,25 @@ class AppliedSla(_Value):
     follow_up_escalation_days: int = Field(ge=0)
 
 
-@event("service_desk.ticket.opened")
+@event("service_desk.ticket.opened", version=1)
+class TicketOpenedV1(DomainEvent):
+    """Without custom fields; read as v2 through the upcaster below (none given)."""
+
+    customer_id: str
+    kind: TicketKind
+    channel: TicketChannel
+    priority: TicketPriority
+    subject: str
+    description: Personal
+    """What the customer told us; may contain personal data (sealed with the customer's key)."""
+    opened_at: datetime
+    sla: AppliedSla
+
+    def data_subject(self, stream_id: str) -> str:
+        return _customer_subject(self.customer_id)
+
+
+@event("service_desk.ticket.opened", version=2)
 class TicketOpened(DomainEvent):
     customer_id: str
     kind: TicketKind
@@ -191,6 +210,31 @@ class TicketOpened(DomainEvent):
     """What the customer told us; may contain personal data (sealed with the customer's key)."""
     opened_at: datetime
     sla: AppliedSla
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+    """The tenant's custom fields of tickets that are not personal data, by key."""
+    custom_personal: OptionalPersonal = None
+    """The personal ones: one JSON object by key, sealed with the customer's key."""
+
+    def data_subject(self, stream_id: str) -> str:
+        return _customer_subject(self.customer_id)
+
+
+@upcaster("service_desk.ticket.opened", from_version=1)
+def _opened_v1_to_v2(payload: dict[str, Any]) -> dict[str, Any]:
+    return payload  # no custom fields
+
+
+@event("service_desk.ticket.custom_fields_changed")
+class TicketCustomFieldsChanged(DomainEvent):
+    """The ticket's custom values edited: all of them as they now are (a field not named is
+    empty), so no reader needs an earlier event to know them."""
+
+    customer_id: str
+    """The ticket's customer, whose key seals ``custom_personal``."""
+    custom: dict[str, CustomValue] = Field(default_factory=dict)
+    custom_personal: OptionalPersonal = None
+    changed: tuple[str, ...] = ()
+    """The keys whose value changed (set, changed or cleared)."""
 
     def data_subject(self, stream_id: str) -> str:
         return _customer_subject(self.customer_id)

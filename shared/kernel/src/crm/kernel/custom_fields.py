@@ -382,6 +382,12 @@ def doc_fields(public: Mapping[str, Any], sealed: str | None) -> dict[str, Any]:
     }
 
 
+def personal_custom(docs: Sequence[Mapping[str, Any]]) -> tuple[str, ...]:
+    """The paths of the personal custom values in ``docs`` (``custom.<key>``): what a query
+    redacts for a role that may not see them, and reads as erased with the subject."""
+    return tuple(sorted({f"custom.{k}" for d in docs for k in d.get("custom_personal_keys") or ()}))
+
+
 def without_personal(doc: Mapping[str, Any]) -> dict[str, Any]:
     """``doc`` without its personal custom values (its subject was erased)."""
     personal = set(doc.get("custom_personal_keys") or ())
@@ -433,6 +439,35 @@ def custom_sorts(
     if found.personal and not sees_personal:
         raise Forbidden(f"your role may not sort by {found.key}")
     return {name: sort_path(found)}
+
+
+@dataclass(frozen=True, slots=True)
+class CustomListQuery:
+    """A list route's custom fields: the tenant's definitions (for the export's columns), the
+    read-model conditions of its ``custom.<key>=`` parameters and the sorts by them it allows
+    beside its own."""
+
+    fields: CustomFieldsState
+    filters: tuple[dict[str, Any], ...]
+    sorts: tuple[tuple[str, str], ...]
+
+
+def custom_list_query(
+    fields: CustomFieldsState,
+    entity: FieldEntity,
+    sees_personal: bool,
+    params: Mapping[str, str],
+    sort: str,
+) -> CustomListQuery:
+    """The :class:`CustomListQuery` of a list of ``entity`` asked with the query ``params``
+    (its ``custom.<key>`` ones are read) and ``sort``; a personal field only for a role that
+    sees personal contact data (see :func:`custom_filters`)."""
+    wanted = {k.removeprefix("custom."): v for k, v in params.items() if k.startswith("custom.")}
+    return CustomListQuery(
+        fields,
+        tuple(custom_filters(fields, entity, sees_personal, wanted)),
+        tuple(custom_sorts(fields, entity, sees_personal, sort).items()),
+    )
 
 
 def export_columns(

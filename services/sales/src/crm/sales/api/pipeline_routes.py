@@ -13,9 +13,9 @@ from fastapi import APIRouter, Depends, Header, Query, Request, Response
 from crm.events.custom_fields import FieldEntity
 from crm.kernel.auth import Actor
 from crm.kernel.custom_fields import (
+    CustomListQuery,
     DefinitionsOf,
-    custom_filters,
-    custom_sorts,
+    custom_list_query,
     export_columns,
 )
 from crm.kernel.directory import Customers
@@ -34,7 +34,6 @@ from crm.kernel.http.export import (
     ListFormat,
     PageLimit,
     columns_of,
-    export_response,
     listed,
 )
 from crm.kernel.http.params import Offset
@@ -133,6 +132,16 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     campaigns_read = Depends(ReadConsistency(runtime, CampaignsProjection()))
     targets_read = Depends(ReadConsistency(runtime, TargetsProjection()))
 
+    async def custom_query(
+        request: Request, actor: Actor, entity: FieldEntity, sort: str
+    ) -> CustomListQuery:
+        """A list's ``custom.<key>=`` filters and ``sort=custom.<key>`` over ``entity``'s
+        fields (a personal one only for a role that sees contact data: they are the lead's
+        or the customer's)."""
+        fields = await definitions(actor.tenant)
+        personal_ok = sees(actor, PersonalKind.CONTACT)
+        return custom_list_query(fields, entity, personal_ok, request.query_params, sort)
+
     # -- leads -------------------------------------------------------------------------------
 
     @api.post("/leads", status_code=201, response_model=CommandAccepted, tags=["leads"])
@@ -175,33 +184,23 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
         format: ListFormat = "json",
     ) -> dict[str, Any] | Response:
-        wanted = {
-            k.removeprefix("custom."): v
-            for k, v in request.query_params.items()
-            if k.startswith("custom.")
-        }
-        fields = await definitions(actor.tenant)
-        personal_ok = sees(actor, PersonalKind.CONTACT)
+        listing = await custom_query(request, actor, FieldEntity.LEAD, sort)
         flt = LeadFilter(
             owner_id=owner_id,
             status=status,
             source=source,
             campaign_id=campaign_id,
-            custom=tuple(custom_filters(fields, FieldEntity.LEAD, personal_ok, wanted)),
-            custom_sorts=tuple(custom_sorts(fields, FieldEntity.LEAD, personal_ok, sort).items()),
+            custom=listing.filters,
+            custom_sorts=listing.sorts,
         )
 
         async def search(at: int, size: int) -> Page:
             return await queries.leads(actor, flt, Paging(sort, size, at))
 
-        if format == "json":
-            return await listed(format, search, LeadDoc, "leads", offset=offset, limit=limit)
-
-        async def rows(at: int, size: int) -> list[Any]:
-            return list((await search(at, size)).items)
-
-        columns = export_columns(columns_of(LeadDoc), fields, FieldEntity.LEAD)
-        return await export_response(format, columns, rows, "leads", offset=offset, limit=limit)
+        columns = export_columns(columns_of(LeadDoc), listing.fields, FieldEntity.LEAD)
+        return await listed(
+            format, search, LeadDoc, "leads", offset=offset, limit=limit, columns=columns
+        )
 
     @api.get("/leads/{lead_id}", response_model=LeadDoc, tags=["leads"])
     async def get_lead(
@@ -273,6 +272,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             stage=body.stage,
             owner_id=body.owner_id,
             campaign_id=body.campaign_id,
+            custom=body.custom,
         )
         result = await bus.execute(command, ctx)
         return accepted(result, response, created_under="/opportunities")
@@ -282,8 +282,12 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         response_model=PageOf[OpportunityDoc],
         tags=["opportunities"],
         responses=EXPORT_RESPONSES,
+        openapi_extra=query_prefixes("custom."),
+        description="Filter by a custom field of opportunities with `custom.<key>=<value>`; "
+        "sort by one with `sort=custom.<key>`.",
     )
     async def list_opportunities(
+        request: Request,
         actor: Who,
         _: int = opportunities_read,
         owner_id: Filter = None,
@@ -298,19 +302,30 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
         format: ListFormat = "json",
     ) -> dict[str, Any] | Response:
+        listing = await custom_query(request, actor, FieldEntity.OPPORTUNITY, sort)
         flt = OpportunityFilter(
             owner_id=owner_id,
             stage=stage,
             status=status,
             customer_id=customer_id,
             campaign_id=campaign_id,
+            custom=listing.filters,
+            custom_sorts=listing.sorts,
         )
 
         async def search(at: int, size: int) -> Page:
             return await queries.opportunities(actor, flt, Paging(sort, size, at))
 
+        fields = listing.fields
+        columns = export_columns(columns_of(OpportunityDoc), fields, FieldEntity.OPPORTUNITY)
         return await listed(
-            format, search, OpportunityDoc, "opportunities", offset=offset, limit=limit
+            format,
+            search,
+            OpportunityDoc,
+            "opportunities",
+            offset=offset,
+            limit=limit,
+            columns=columns,
         )
 
     @api.get(
@@ -402,6 +417,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             expected_close_date=body.expected_close_date,
             owner_id=body.owner_id,
             expected_version=if_match(if_match_header, "opportunity"),
+            custom=body.custom,
         )
         if command.empty:
             raise InvalidCommand("body", "names no field to change")

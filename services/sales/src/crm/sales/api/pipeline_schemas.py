@@ -84,6 +84,12 @@ class NewOpportunity(Body):
     stage: Stage | None = Field(default=None, description="Default: the first open stage")
     owner_id: Id | None = None
     campaign_id: Id | None = None
+    custom: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="The tenant's custom fields of opportunities by key "
+        "(GET /custom-fields?entity=opportunity)",
+    )
 
 
 class StageMove(Body):
@@ -106,6 +112,11 @@ class OpportunityPatch(Body):
     )
     expected_close_date: date | None = None
     owner_id: Id | None = Field(default=None, description="Reassign (managers only)")
+    custom: dict[str, Any] | None = Field(
+        default=None,
+        max_length=100,
+        description="Custom values to set by key (null or blank clears one); the others stay",
+    )
 
 
 # -- pipeline ------------------------------------------------------------------------------------

@@ -10,14 +10,18 @@ stage move's ``If-Match``, the board's card).
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import date
+from typing import Any
 from uuid import uuid4
 
+from crm.events.custom_fields import FieldEntity
 from crm.events.money import Money
 from crm.events.sales import LeadConversionRequested
 from crm.kernel.access import Principal
 from crm.kernel.commands import CommandTable, Expect
+from crm.kernel.custom_fields import CustomFieldsState, check_values
 from crm.kernel.directory import Customers
 from crm.kernel.errors import Forbidden, WrongExpectedVersion
 from crm.kernel.repository import CommandContext
@@ -44,6 +48,8 @@ class OpenOpportunity:
     """None: whoever opens it."""
     campaign_id: str | None = None
     opportunity_id: str = field(default_factory=_new_id)
+    custom: Mapping[str, Any] = field(default_factory=dict)
+    """Values of the tenant's custom fields of opportunities, by key."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -90,8 +96,8 @@ class ReopenOpportunity:
 
 @dataclass(frozen=True, slots=True)
 class ChangeOpportunity:
-    """Amount, close date and owner in one append: only the fields given change. Only a
-    manager (or admin) reassigns."""
+    """Amount, close date, owner and custom values in one append: only the fields given
+    change (a custom value given blank is cleared). Only a manager (or admin) reassigns."""
 
     opportunity_id: str
     amount: Money | None = None
@@ -100,16 +106,31 @@ class ChangeOpportunity:
     expected_close_date: date | None = None
     owner_id: str | None = None
     expected_version: int | None = None
+    custom: Mapping[str, Any] | None = None
+    """Custom values to set (a blank one clears its field); the others stay."""
 
     @property
     def empty(self) -> bool:
-        return self.amount is None and self.expected_close_date is None and self.owner_id is None
+        return (
+            self.amount is None
+            and self.expected_close_date is None
+            and self.owner_id is None
+            and not self.custom
+        )
 
 
-def _change(o: Opportunity, cmd: ChangeOpportunity, ctx: CommandContext) -> None:
+async def _no_fields(tenant: str) -> CustomFieldsState:
+    return CustomFieldsState()
+
+
+def _change(
+    o: Opportunity, cmd: ChangeOpportunity, ctx: CommandContext, fields: CustomFieldsState
+) -> None:
     who = Principal.of(ctx)
     if cmd.owner_id is not None and not POLICY.may(who, SalesAction.CONFIGURE):
         raise Forbidden("only a manager reassigns an opportunity")
+    current = o.state.custom_values
+    custom = check_values(fields, OPPORTUNITY, cmd.custom, current=current) if cmd.custom else None
     if cmd.amount is not None:
         o.revise_amount(cmd.amount, change_currency=cmd.change_currency)
     if cmd.expected_close_date is not None:
@@ -117,15 +138,26 @@ def _change(o: Opportunity, cmd: ChangeOpportunity, ctx: CommandContext) -> None
     if cmd.owner_id is not None:
         # into the reassigning manager's team; the process keeps the team as it is
         o.reassign(cmd.owner_id, team_id=None if who.is_system else ctx.team)
+    if custom is not None:
+        o.change_custom(custom)
 
 
-def opportunity_commands(pipeline: PipelineOf, customers: Customers) -> CommandTable[Opportunity]:
+OPPORTUNITY = FieldEntity.OPPORTUNITY
+
+
+def opportunity_commands(
+    pipeline: PipelineOf,
+    customers: Customers,
+    definitions: Callable[[str], Awaitable[CustomFieldsState]] = _no_fields,
+) -> CommandTable[Opportunity]:
     """The table of the opportunity aggregate; ``pipeline`` looks up the tenant's pipeline,
-    ``customers`` the customer an opportunity is opened for (one the actor may act on)."""
+    ``customers`` the customer an opportunity is opened for (one the actor may act on),
+    ``definitions`` the tenant's custom fields its values are checked against."""
 
     async def open_(o: Opportunity, cmd: OpenOpportunity, ctx: CommandContext) -> None:
         owner, team = owner_for_new(ctx, cmd.owner_id, what="opportunity")
         await customers.require(ctx, cmd.customer_id)
+        custom = check_values(await definitions(ctx.tenant), OPPORTUNITY, cmd.custom)
         o.open(
             customer_id=cmd.customer_id,
             owner_id=owner,
@@ -137,7 +169,12 @@ def opportunity_commands(pipeline: PipelineOf, customers: Customers) -> CommandT
             stage=cmd.stage,
             campaign_id=cmd.campaign_id,
             team_id=team,
+            custom=custom,
         )
+
+    async def change(o: Opportunity, cmd: ChangeOpportunity, ctx: CommandContext) -> None:
+        fields = await definitions(ctx.tenant) if cmd.custom else CustomFieldsState()
+        _change(o, cmd, ctx, fields)
 
     async def open_converted(
         o: Opportunity, cmd: OpenConvertedOpportunity, ctx: CommandContext
@@ -187,5 +224,5 @@ def opportunity_commands(pipeline: PipelineOf, customers: Customers) -> CommandT
     t.on(WinOpportunity, Expect.EXISTING, work, win)
     t.on(LoseOpportunity, Expect.EXISTING, work, lose)
     t.on(ReopenOpportunity, Expect.EXISTING, work, reopen)
-    t.on(ChangeOpportunity, Expect.EXISTING, work, _change)
+    t.on(ChangeOpportunity, Expect.EXISTING, work, change)
     return t

@@ -23,7 +23,7 @@ from crm.events import ERASED
 from crm.events.sales import StageDefinition
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
-from crm.kernel.custom_fields import without_personal
+from crm.kernel.custom_fields import personal_custom, without_personal
 from crm.kernel.directory import Customers, records_of
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
@@ -83,6 +83,10 @@ class OpportunityFilter:
     status: Literal["open", "won", "lost"] | None = None
     customer_id: str | None = None
     campaign_id: str | None = None
+    custom: tuple[dict[str, Any], ...] = ()
+    """Conditions on the opportunity's custom fields (see :class:`LeadFilter`)."""
+    custom_sorts: tuple[tuple[str, str], ...] = ()
+    """Sorts by custom fields allowed beside :data:`OPPORTUNITY_SORTS`."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -108,6 +112,11 @@ LEAD_PERSONAL = PersonalFields(contact=(*LEAD_PERSONAL_FIELDS, "title"))
 def lead_subject(doc: Document) -> str:
     """The data subject of a lead's contact: the lead's stream."""
     return Lead.stream_id_for(doc["id"])
+
+
+def customer_subject(doc: Document) -> str:
+    """The data subject of an opportunity's personal custom values: its customer."""
+    return f"customer-{doc['customer_id']}"
 
 
 @dataclass(frozen=True, slots=True)
@@ -193,8 +202,19 @@ class PipelineQueries:
 
     # -- opportunities -----------------------------------------------------------------------
 
+    async def _shown_opportunities(self, actor: Actor, docs: list[Document]) -> list[Document]:
+        """The personal custom values (the customer's contact data) erased with the customer
+        and redacted for a role that does not see contact data."""
+        paths = personal_custom(docs)
+        if not paths:
+            return docs
+        shown = await redact_erased(self.keys, docs, customer_subject, paths)
+        return PersonalFields(contact=paths).all_shown_to(actor, shown)
+
     async def opportunity(self, actor: Actor, opportunity_id: str) -> Document:
-        return await self._owned(OPPORTUNITIES, "opportunity", actor, opportunity_id)
+        doc = await self._owned(OPPORTUNITIES, "opportunity", actor, opportunity_id)
+        [shown] = await self._shown_opportunities(actor, [doc])
+        return shown
 
     async def opportunities(self, actor: Actor, flt: OpportunityFilter, paging: Paging) -> Page:
         conditions = [
@@ -206,10 +226,14 @@ class PipelineQueries:
                 campaign_id=flt.campaign_id,
             ),
             *await records_of(self.customers, actor.tenant, flt.customer_id),
+            *flt.custom,
         ]
         if visible := POLICY.visibility_filter(actor):
             conditions.append(visible)
-        return await self._find(OPPORTUNITIES, conditions, paging, OPPORTUNITY_SORTS)
+        sorts = {**OPPORTUNITY_SORTS, **dict(flt.custom_sorts)}
+        page = await self._find(OPPORTUNITIES, conditions, paging, sorts)
+        items = await self._shown_opportunities(actor, list(page.items))
+        return Page(items, page.total, page.limit, page.offset)
 
     # -- campaigns ---------------------------------------------------------------------------
 

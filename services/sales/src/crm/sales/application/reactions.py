@@ -30,7 +30,7 @@ from crm.sales.application.commission_process import CommissionProcess
 from crm.sales.application.lead_commands import CompleteLeadConversion
 from crm.sales.application.opportunity_commands import OpenConvertedOpportunity
 from crm.sales.domain.leads import Lead
-from crm.sales.projections.pipeline_models import LeadsProjection
+from crm.sales.projections.pipeline_models import LeadsProjection, OpportunitiesProjection
 
 
 def _id_of(stream_id: str) -> str:
@@ -101,6 +101,9 @@ def reactions(runtime: Runtime) -> list[Reaction]:
         ConvertLeadForExistingCustomer(runtime.commands, runtime.clock),
         ConvertLeadForRegisteredCustomer(runtime.commands, runtime.clock),
         CommissionProcess(runtime.commands, runtime.clock),
-        # a converted lead is the customer: its contact is purged from the stored leads too
-        RebuildAfterErasure("sales.purge-erased-leads", [LeadsProjection()], runtime),
+        # a converted lead is the customer: its contact is purged from the stored leads too,
+        # and the customer's personal custom values of opportunities from the opportunities
+        RebuildAfterErasure(
+            "sales.purge-erased-leads", [LeadsProjection(), OpportunitiesProjection()], runtime
+        ),
     ]

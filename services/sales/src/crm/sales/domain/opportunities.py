@@ -8,16 +8,19 @@ events alone. A closed (won or lost) opportunity accepts nothing but a reopen.
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import date, datetime
 from enum import StrEnum
-from typing import Self
+from types import MappingProxyType
+from typing import Any, Self
 
 from crm.events import DomainEvent
 from crm.events.money import Money
 from crm.events.sales import (
     OpportunityAmountRevised,
     OpportunityCloseDateRevised,
+    OpportunityCustomFieldsChanged,
     OpportunityLost,
     OpportunityOpened,
     OpportunityOwnerReassigned,
@@ -27,6 +30,7 @@ from crm.events.sales import (
     StageDirection,
 )
 from crm.kernel.aggregate import Aggregate
+from crm.kernel.custom_fields import CheckedValues, personal_values
 from crm.kernel.errors import NotFound, RuleViolated
 from crm.sales.domain.checks import aware, not_before, optional_text, positive, required_text
 from crm.sales.domain.pipeline import PipelineDefinition
@@ -56,10 +60,18 @@ class OpportunityState:
     campaign_id: str | None = None
     lost_at_stage: str | None = None
     lost_reason: str | None = None
+    custom: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """The values of the custom fields that are not personal data, by key."""
+    custom_personal: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """The personal ones (none once the customer is erased: they read as erased)."""
 
     @property
     def is_open(self) -> bool:
         return self.opened and self.status is OpportunityStatus.OPEN
+
+    @property
+    def custom_values(self) -> dict[str, Any]:
+        return {**self.custom, **self.custom_personal}
 
     def evolve(self, event: DomainEvent) -> Self:
         match event:
@@ -78,6 +90,14 @@ class OpportunityState:
                     entered_at=event.entered_at,
                     lead_id=event.lead_id,
                     campaign_id=event.campaign_id,
+                    custom=MappingProxyType(dict(event.custom)),
+                    custom_personal=MappingProxyType(personal_values(event.custom_personal)),
+                )
+            case OpportunityCustomFieldsChanged():
+                return replace(
+                    self,
+                    custom=MappingProxyType(dict(event.custom)),
+                    custom_personal=MappingProxyType(personal_values(event.custom_personal)),
                 )
             case OpportunityStageChanged():
                 return replace(
@@ -163,8 +183,10 @@ class Opportunity(Aggregate[OpportunityState]):
         lead_id: str | None = None,
         campaign_id: str | None = None,
         team_id: str | None = None,
+        custom: CheckedValues | None = None,
     ) -> None:
-        """Opens in ``stage`` (default: the pipeline's first open stage) at ``now``.
+        """Opens in ``stage`` (default: the pipeline's first open stage) at ``now``;
+        ``custom``: its custom values, already checked against the tenant's definitions.
 
         Opening again from the same lead records nothing: the lead conversion process may
         repeat this step after a crash or a redelivery."""
@@ -186,6 +208,27 @@ class Opportunity(Aggregate[OpportunityState]):
                 lead_id=lead_id,
                 campaign_id=campaign_id,
                 team_id=optional_text(team_id, "team_id"),
+                custom=custom.public if custom else {},
+                custom_personal=custom.personal_json if custom else None,
+            )
+        )
+
+    def change_custom(self, custom: CheckedValues) -> None:
+        """``custom``: all the custom values after the edit, checked against the tenant's
+        definitions and laid over :attr:`OpportunityState.custom_values`; the same values
+        again record nothing."""
+        state = self._require_open()
+        before = state.custom_values
+        after = {**custom.public, **custom.personal}
+        changed = tuple(sorted(k for k in {*before, *after} if before.get(k) != after.get(k)))
+        if not changed:
+            return
+        self.trigger(
+            OpportunityCustomFieldsChanged(
+                customer_id=state.customer_id,
+                custom=custom.public,
+                custom_personal=custom.personal_json,
+                changed=changed,
             )
         )
 

@@ -34,6 +34,7 @@ from crm.events.sales import (
     LeadQualified,
     OpportunityAmountRevised,
     OpportunityCloseDateRevised,
+    OpportunityCustomFieldsChanged,
     OpportunityLost,
     OpportunityOpened,
     OpportunityOwnerReassigned,
@@ -258,6 +259,10 @@ class OpportunityDoc(TypedDict):
     lost_at_stage: str | None
     closed_at: str | None
     stage_history: list[StageEntry]
+    custom: NotRequired[dict[str, Any]]
+    """The tenant's custom fields of opportunities by key (canonical values)."""
+    custom_personal_keys: NotRequired[Annotated[list[str], Hidden]]
+    custom_sort: NotRequired[Annotated[dict[str, float], Hidden]]
     created_at: str
     created_by: str
     updated_at: str
@@ -323,6 +328,19 @@ def opportunity_opened(
         updated_at="",
         version=0,
     )
+    new.update(doc_fields(event.custom, event.custom_personal))  # type: ignore[typeddict-item]
+    return _touch(new, envelope)
+
+
+@opportunities(OpportunityCustomFieldsChanged)
+def opportunity_custom_fields_changed(
+    key: DocKey,
+    doc: OpportunityDoc | None,
+    event: OpportunityCustomFieldsChanged,
+    envelope: EventEnvelope,
+) -> OpportunityDoc:
+    new = _existing(doc, key, envelope)
+    new.update(doc_fields(event.custom, event.custom_personal))  # type: ignore[typeddict-item]
     return _touch(new, envelope)
 
 
@@ -423,7 +441,8 @@ def opportunity_reopened(
 
 class OpportunitiesProjection:
     name = OPPORTUNITIES
-    version = 1
+    version = 2
+    """2: the custom fields of opportunities."""
     collections = (
         CollectionSpec(
             OPPORTUNITIES,

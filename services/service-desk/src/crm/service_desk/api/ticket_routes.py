@@ -9,8 +9,9 @@ own id (``tenant_own``)."""
 from typing import Annotated, Any
 from uuid import UUID, uuid4
 
-from fastapi import APIRouter, Depends, Query, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 
+from crm.events.custom_fields import FieldEntity
 from crm.events.service_desk import (
     ContractLevel,
     TicketChannel,
@@ -19,6 +20,7 @@ from crm.events.service_desk import (
     WorkingHours,
 )
 from crm.kernel.auth import Actor
+from crm.kernel.custom_fields import DefinitionsOf, custom_list_query, export_columns
 from crm.kernel.directory import Customers
 from crm.kernel.http import (
     Authenticator,
@@ -28,10 +30,12 @@ from crm.kernel.http import (
     ReadConsistency,
     accepted,
 )
-from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, PageLimit, listed
+from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, PageLimit, columns_of, listed
 from crm.kernel.http.params import Offset, checked_sort
+from crm.kernel.http.query import query_prefixes
 from crm.kernel.http.routers import api_router
 from crm.kernel.read_store import Page
+from crm.kernel.redaction import PersonalKind, sees
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.service_desk.api.ticket_schemas import (
@@ -49,6 +53,7 @@ from crm.service_desk.api.ticket_schemas import (
     Reopening,
     Resolution,
     Satisfaction,
+    TicketPatch,
 )
 from crm.service_desk.application.calendar_commands import DefineCalendar
 from crm.service_desk.application.contract_commands import (
@@ -59,6 +64,7 @@ from crm.service_desk.application.contract_commands import (
 from crm.service_desk.application.sla_policy_commands import DefinePolicy
 from crm.service_desk.application.ticket_commands import (
     AssignTicket,
+    ChangeTicketFields,
     CloseTicket,
     CommentOnTicket,
     EscalateTicket,
@@ -100,6 +106,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, PROJECTION))
+    definitions = DefinitionsOf(runtime.store, runtime.codec)
 
     # -- tickets -------------------------------------------------------------------------------
 
@@ -112,11 +119,20 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             priority=body.priority,
             subject=body.subject,
             description=body.description,
+            custom=body.custom,
         )
         return accepted(await bus.execute(command, ctx), response, created_under="/tickets")
 
-    @api.get("/tickets", response_model=PageOf[TicketDoc], responses=EXPORT_RESPONSES)
+    @api.get(
+        "/tickets",
+        response_model=PageOf[TicketDoc],
+        responses=EXPORT_RESPONSES,
+        openapi_extra=query_prefixes("custom."),
+        description="Filter by a custom field of tickets with `custom.<key>=<value>`; "
+        "sort by one with `sort=custom.<key>`.",
+    )
     async def list_tickets(
+        request: Request,
         actor: Who,
         _: int = consistent,
         status: TicketStatus | None = None,
@@ -132,6 +148,11 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
         format: ListFormat = "json",
     ) -> dict[str, Any] | Response:
+        fields = await definitions(actor.tenant)
+        personal_ok = sees(actor, PersonalKind.CONTACT)
+        listing = custom_list_query(
+            fields, FieldEntity.TICKET, personal_ok, request.query_params, sort
+        )
         flt = TicketFilter(
             status=status.value if status else None,
             priority=priority.value if priority else None,
@@ -141,17 +162,31 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             group_id=group_id,
             customer_id=customer_id,
             breached=breached,
+            custom=listing.filters,
         )
-        order = checked_sort(sort, TICKET_SORTS)
+        # a sort by a custom field orders on its path (a money field's amount)
+        allowed = {**{s: s for s in TICKET_SORTS}, **dict(listing.sorts)}
+        name = checked_sort(sort, allowed).lstrip("-")
+        order = sort.replace(name, allowed[name], 1)
 
         async def search(at: int, size: int) -> Page:
             return await queries.tickets(actor, flt, sort=order, limit=size, offset=at)
 
-        return await listed(format, search, TicketDoc, "tickets", offset=offset, limit=limit)
+        columns = export_columns(columns_of(TicketDoc), fields, FieldEntity.TICKET)
+        return await listed(
+            format, search, TicketDoc, "tickets", offset=offset, limit=limit, columns=columns
+        )
 
     @api.get("/tickets/{ticket_id}", response_model=TicketDoc)
     async def get_ticket(ticket_id: UUID, actor: Who, _: int = consistent) -> dict[str, Any]:
         return await queries.ticket(actor, str(ticket_id))
+
+    @api.patch("/tickets/{ticket_id}", response_model=CommandAccepted)
+    async def change_ticket(
+        ticket_id: UUID, body: TicketPatch, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        command = ChangeTicketFields(str(ticket_id), body.custom)
+        return accepted(await bus.execute(command, ctx), response)
 
     @api.post("/tickets/{ticket_id}/assign", response_model=CommandAccepted)
     async def assign(

@@ -5,7 +5,7 @@ responses are UTC ISO strings."""
 from __future__ import annotations
 
 from datetime import date, time
-from typing import Annotated
+from typing import Annotated, Any
 
 from pydantic import Field, StringConstraints
 
@@ -36,6 +36,20 @@ class NewTicket(Request):
     priority: TicketPriority
     subject: Text
     description: Body
+    custom: dict[str, Any] = Field(
+        default_factory=dict,
+        max_length=100,
+        description="The tenant's custom fields of tickets by key "
+        "(GET /custom-fields?entity=ticket)",
+    )
+
+
+class TicketPatch(Request):
+    custom: dict[str, Any] = Field(
+        min_length=1,
+        max_length=100,
+        description="Custom values to set by key (null or blank clears one); the others stay",
+    )
 
 
 class Assignment(Request):

@@ -16,12 +16,16 @@ never from a read model, which may lag.
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import timedelta
+from typing import Any
 from uuid import UUID, uuid4, uuid5
 
+from crm.events.custom_fields import FieldEntity
 from crm.events.service_desk import TicketChannel, TicketKind, TicketPriority
 from crm.kernel.commands import CommandBus, CommandTable, Expect
+from crm.kernel.custom_fields import CustomFieldsState, check_values
 from crm.kernel.directory import Customers
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.kernel.repository import CommandContext
@@ -69,6 +73,17 @@ class OpenTicket:
     subject: str
     description: str
     ticket_id: str = field(default_factory=_new_id)
+    custom: Mapping[str, Any] = field(default_factory=dict)
+    """Values of the tenant's custom fields of tickets, by key."""
+
+
+@dataclass(frozen=True, slots=True)
+class ChangeTicketFields:
+    """The ticket's custom values edited: only the keys given change (a blank value clears
+    its field); a closed ticket is reopened first."""
+
+    ticket_id: str
+    custom: Mapping[str, Any]
 
 
 @dataclass(frozen=True, slots=True)
@@ -192,12 +207,19 @@ def ticket_commands(
     *,
     satisfaction: SatisfactionRules = SatisfactionRules(),
     reopen_window: timedelta = DEFAULT_REOPEN_WINDOW,
+    definitions: Callable[[str], Awaitable[CustomFieldsState]] | None = None,
 ) -> CommandTable[Ticket]:
     """The ticket's table; ``bus`` reads the other streams a command needs, ``customers`` is
-    the directory a ticket's customer must be in (any customer of the agent's tenant)."""
+    the directory a ticket's customer must be in (any customer of the agent's tenant),
+    ``definitions`` the tenant's custom fields a ticket's values are checked against (None:
+    the tenant has none)."""
+
+    async def fields_of(tenant: str) -> CustomFieldsState:
+        return CustomFieldsState() if definitions is None else await definitions(tenant)
 
     async def open_(t: Ticket, cmd: OpenTicket, ctx: CommandContext) -> None:
         await customers.require(ctx, cmd.customer_id)
+        custom = check_values(await fields_of(ctx.tenant), FieldEntity.TICKET, cmd.custom)
         policy = await policy_for(bus, ctx, await contract_level(bus, ctx, cmd.customer_id))
         t.open(
             customer_id=cmd.customer_id,
@@ -209,7 +231,13 @@ def ticket_commands(
             now=ctx.now,
             policy=policy,
             calendar=await business_calendar(bus, ctx, policy.calendar_id),
+            custom=custom,
         )
+
+    async def change_fields(t: Ticket, cmd: ChangeTicketFields, ctx: CommandContext) -> None:
+        current = t.state.custom_values
+        fields = await fields_of(ctx.tenant)
+        t.change_custom(check_values(fields, FieldEntity.TICKET, cmd.custom, current=current))
 
     async def link(t: Ticket, cmd: LinkArticle, ctx: CommandContext) -> None:
         await _article(bus, ctx, cmd.article_id, "article_id")
@@ -252,6 +280,7 @@ def ticket_commands(
     t.on(CloseTicket, Expect.EXISTING, work, lambda t, _, ctx: t.close(now=ctx.now))
     t.on(RecordSatisfaction, Expect.EXISTING, work, rate)
     t.on(RecordFollowUp, Expect.EXISTING, work, _follow_up)
+    t.on(ChangeTicketFields, Expect.EXISTING, work, change_fields)
     # The scheduler's checks: the system's (who may do everything), three loads at most (a
     # check that keeps losing to agents is found again by the next tick).
     t.on(

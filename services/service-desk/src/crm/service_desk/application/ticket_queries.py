@@ -17,11 +17,13 @@ from typing import Any
 
 from crm.events.visits import customer_subject
 from crm.kernel.auth import Actor
+from crm.kernel.custom_fields import personal_custom
 from crm.kernel.directory import Customers, records_of
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.keys import KeyStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to
+from crm.kernel.redaction import PersonalFields
 from crm.service_desk.application.policy import POLICY, TICKET_PERSONAL, DeskAction, scope_of
 from crm.service_desk.domain.tenancy import qualified
 from crm.service_desk.projections.ticket_models import (
@@ -44,6 +46,8 @@ class TicketFilter:
     breached: bool | None = None
     statuses: tuple[str, ...] | None = None
     """Any of these statuses (the console's queue: the ones still being worked)."""
+    custom: tuple[dict[str, Any], ...] = ()
+    """Conditions on the ticket's custom fields (:func:`.custom_filters`)."""
 
 
 @dataclass(frozen=True)
@@ -69,7 +73,17 @@ class TicketQueries:
         self.customers = customers
 
     async def _unerased(self, docs: list[Document]) -> list[Document]:
-        return await redact_erased(self.keys, docs, ticket_subject, TICKET_PERSONAL.paths)
+        """``docs`` with the personal data of erased customers read as erased, and each as
+        shown to ``actor`` (a personal custom value is the customer's contact data)."""
+        custom = personal_custom(docs)
+        paths = (*TICKET_PERSONAL.paths, *custom)
+        return await redact_erased(self.keys, docs, ticket_subject, paths)
+
+    def _shown(self, actor: Actor, docs: list[Document]) -> list[Document]:
+        shown = TICKET_PERSONAL.all_shown_to(actor, docs)
+        if custom := personal_custom(docs):
+            shown = PersonalFields(contact=custom).all_shown_to(actor, shown)
+        return shown
 
     async def _find(
         self, collection: str, conditions: list[dict[str, Any]], sort: str, limit: int, offset: int
@@ -94,8 +108,8 @@ class TicketQueries:
         doc = await self._get(actor, TICKETS, "ticket", ticket_id)
         scope = scope_of(doc["group_id"], doc["agent_id"])
         POLICY.authorize(actor, DeskAction.VIEW, what=f"ticket {ticket_id}", scope=scope)
-        [doc] = await self._unerased([doc])
-        return TICKET_PERSONAL.shown_to(actor, doc)
+        [doc] = self._shown(actor, await self._unerased([doc]))
+        return doc
 
     async def tickets(
         self, actor: Actor, flt: TicketFilter, *, sort: str, limit: int, offset: int
@@ -115,10 +129,10 @@ class TicketQueries:
             ),
             *await records_of(self.customers, actor.tenant, flt.customer_id),
             *([{"status": {"$in": list(flt.statuses)}}] if flt.statuses else []),
+            *flt.custom,
         ]
         page = await self._find(TICKETS, conditions, sort, limit, offset)
-        docs = await self._unerased(list(page.items))
-        items = TICKET_PERSONAL.all_shown_to(actor, docs)
+        items = self._shown(actor, await self._unerased(list(page.items)))
         return Page(items, page.total, page.limit, page.offset)
 
     # -- configuration -------------------------------------------------------------------------

@@ -40,10 +40,12 @@ threshold on a complaint reopens it for review (``reopened`` with ``for_review``
 
 from __future__ import annotations
 
-from dataclasses import dataclass, replace
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from enum import StrEnum
-from typing import Self
+from types import MappingProxyType
+from typing import Any, Self
 
 from crm.events import DomainEvent
 from crm.events.service_desk import (
@@ -60,6 +62,7 @@ from crm.events.service_desk import (
     TicketChannel,
     TicketClosed,
     TicketCommented,
+    TicketCustomFieldsChanged,
     TicketEscalated,
     TicketKind,
     TicketOpened,
@@ -69,6 +72,7 @@ from crm.events.service_desk import (
     TicketResolved,
 )
 from crm.kernel.aggregate import Aggregate
+from crm.kernel.custom_fields import CheckedValues, personal_values
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.service_desk.domain.calendar import BusinessCalendar
 from crm.service_desk.domain.checks import MAX_BODY, aware, optional_text, required_text
@@ -123,6 +127,14 @@ class TicketState:
     follow_up_reminded: bool = False
     follow_up_escalated: bool = False
     follow_up_recorded: bool = False
+    custom: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """The values of the custom fields that are not personal data, by key."""
+    custom_personal: Mapping[str, Any] = field(default_factory=lambda: MappingProxyType({}))
+    """The personal ones (none once the customer is erased: they read as erased)."""
+
+    @property
+    def custom_values(self) -> dict[str, Any]:
+        return {**self.custom, **self.custom_personal}
 
     @property
     def sla(self) -> AppliedSla:
@@ -145,6 +157,14 @@ class TicketState:
                     self,
                     opened=event,
                     resolutions=(ResolutionTarget(event.sla.resolution_due),),
+                    custom=MappingProxyType(dict(event.custom)),
+                    custom_personal=MappingProxyType(personal_values(event.custom_personal)),
+                )
+            case TicketCustomFieldsChanged():
+                return replace(
+                    self,
+                    custom=MappingProxyType(dict(event.custom)),
+                    custom_personal=MappingProxyType(personal_values(event.custom_personal)),
                 )
             case TicketAssigned() | TicketReassigned():
                 status = TicketStatus.ASSIGNED if self.status is TicketStatus.NEW else self.status
@@ -277,9 +297,11 @@ class Ticket(Aggregate[TicketState]):
         now: datetime,
         policy: SlaPolicyTerms,
         calendar: BusinessCalendar,
+        custom: CheckedValues | None = None,
     ) -> None:
         """Open with the targets of ``policy`` (chosen by the customer's contract level, see
-        :func:`~crm.service_desk.domain.sla.select_policy`) counted in ``calendar``."""
+        :func:`~crm.service_desk.domain.sla.select_policy`) counted in ``calendar``;
+        ``custom``: its custom values, already checked against the tenant's definitions."""
         if self.state.opened is not None:
             raise RuleViolated(f"ticket {self.id} already exists", code="already_exists")
         aware(now)
@@ -293,6 +315,33 @@ class Ticket(Aggregate[TicketState]):
                 description=required_text(description, "description", max_length=MAX_BODY),
                 opened_at=now,
                 sla=apply_sla(policy, priority, now, calendar),
+                custom=custom.public if custom else {},
+                custom_personal=custom.personal_json if custom else None,
+            )
+        )
+
+    def change_custom(self, custom: CheckedValues) -> None:
+        """``custom``: all the custom values after the edit, checked against the tenant's
+        definitions and laid over :attr:`TicketState.custom_values`; the same values again
+        record nothing. A closed ticket is reopened first (409 ``ticket_closed``)."""
+        state = self._require_opened()
+        assert state.opened is not None
+        if state.status is TicketStatus.CLOSED:
+            raise RuleViolated(
+                f"ticket {self.id} is closed; reopen it before changing its custom fields",
+                code="ticket_closed",
+            )
+        before = state.custom_values
+        after = {**custom.public, **custom.personal}
+        changed = tuple(sorted(k for k in {*before, *after} if before.get(k) != after.get(k)))
+        if not changed:
+            return
+        self.trigger(
+            TicketCustomFieldsChanged(
+                customer_id=state.opened.customer_id,
+                custom=custom.public,
+                custom_personal=custom.personal_json,
+                changed=changed,
             )
         )
 

@@ -28,7 +28,7 @@ So a ticket is looked at only when the domain may record something, not on every
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from typing import Annotated, Literal, NotRequired, TypeVar
+from typing import Annotated, Any, Literal, NotRequired, TypeVar
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -52,6 +52,7 @@ from crm.events.service_desk import (
     TicketAssigned,
     TicketClosed,
     TicketCommented,
+    TicketCustomFieldsChanged,
     TicketEscalated,
     TicketKind,
     TicketOpened,
@@ -60,6 +61,7 @@ from crm.events.service_desk import (
     TicketReopened,
     TicketResolved,
 )
+from crm.kernel.custom_fields import doc_fields
 from crm.kernel.handlers import ByCategory, DocKey, Handlers
 from crm.kernel.projection import Projection
 from crm.kernel.read_store import CollectionSpec, Index
@@ -214,6 +216,10 @@ class TicketDoc(TypedDict):
     follow_up_check_at: str | None
     updated_at: str
     version: int
+    custom: NotRequired[dict[str, Any]]
+    """The tenant's custom fields of tickets by key (canonical values)."""
+    custom_personal_keys: NotRequired[Annotated[list[str], Field(exclude=True)]]
+    custom_sort: NotRequired[Annotated[dict[str, float], Field(exclude=True)]]
 
 
 tickets: Handlers[TicketDoc] = Handlers()
@@ -345,6 +351,16 @@ def opened(
         updated_at="",
         version=0,
     )
+    new.update(doc_fields(event.custom, event.custom_personal))  # type: ignore[typeddict-item]
+    return _ticket(new, envelope)
+
+
+@tickets(TicketCustomFieldsChanged)
+def custom_fields_changed(
+    key: DocKey, doc: TicketDoc | None, event: TicketCustomFieldsChanged, envelope: EventEnvelope
+) -> TicketDoc:
+    new = _changed(doc, key, envelope)
+    new.update(doc_fields(event.custom, event.custom_personal))  # type: ignore[typeddict-item]
     return _ticket(new, envelope)
 
 
@@ -816,7 +832,7 @@ class ContractsModel:
 
 PROJECTION = ByCategory(
     "service_desk_tickets",
-    1,
+    2,  # 2: the custom fields of tickets
     {
         "ticket": TicketsModel(),
         "slapolicy": SlaPoliciesModel(),

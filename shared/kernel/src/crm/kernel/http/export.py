@@ -269,18 +269,19 @@ async def listed(
     offset: int,
     limit: int | None,
     page_size: int = 50,
+    columns: Sequence[str] | None = None,
 ) -> dict[str, Any] | Response:
     """A list route's answer: the JSON page (``limit`` or ``page_size`` rows), or every row
-    the same search finds as ``<filename>.csv``/``.xlsx`` (the columns of ``doc_type``)."""
+    the same search finds as ``<filename>.csv``/``.xlsx`` (the file's ``columns``; None: the
+    fields of ``doc_type``)."""
     if fmt == "json":
         return paged(await search(offset, page_size if limit is None else limit))
 
     async def rows(at: int, size: int) -> list[Any]:
         return (await search(at, size)).items
 
-    return await export_response(
-        fmt, columns_of(doc_type), rows, filename, offset=offset, limit=limit
-    )
+    columns = columns_of(doc_type) if columns is None else columns
+    return await export_response(fmt, columns, rows, filename, offset=offset, limit=limit)
 
 
 def rows_of(items: Iterable[Mapping[str, Any]]) -> Rows:
