@@ -117,6 +117,9 @@ async def test_churn_warnings_with_reasons_in_both_languages_and_as_csv(
         assert "近期有投诉" in zh
         assert "多张工单仍未解决" in zh
         assert "流失预警" in zh
+        profile = await page(wang, platform, f"/console/customers/{ids['ada']}")
+        assert "近期有投诉" in profile  # the customer page's reasons in the reader's words
+        assert "Complained recently" not in profile
         high = await page(mgr, platform, "/console/analytics/churn?level=high")
         assert "No customer is at risk." in high
 

@@ -11,6 +11,7 @@ command's position, so the page waits for its read model to have it (read-your-w
 from __future__ import annotations
 
 import contextlib
+import datetime as dt
 import functools
 import itertools
 import math
@@ -495,16 +496,20 @@ def router(console: Console) -> APIRouter:
         warnings: list[Any] | None = None
         customers: list[dict[str, Any]] | None = None
         stages = None
-        try:
-            found = await console.sales.opportunities(
-                actor,
-                OpportunityFilter(owner_id=mine, status="open"),
-                Paging(sort="expected_close_date", limit=20),
-            )
-            opportunities = list(found.items)
-            stages = [s.name for s in (await console.sales.pipeline(actor)).stages]
-        except Forbidden:
-            pass
+        reports = None
+        if actor.role is Role.ANALYST:  # the tenant's figures, not a book of their own
+            from crm.console.analytics import reports_of  # the analytics pages import this one
+
+            reports = reports_of(actor)
+        else:
+            with contextlib.suppress(Forbidden):
+                found = await console.sales.opportunities(
+                    actor,
+                    OpportunityFilter(owner_id=mine, status="open"),
+                    Paging(sort="expected_close_date", limit=20),
+                )
+                opportunities = list(found.items)
+                stages = [s.name for s in (await console.sales.pipeline(actor)).stages]
         try:
             rows = await console.analytics.churn_warnings(actor, None, mine, limit=10, offset=0)
             warnings = list(rows.items)
@@ -531,9 +536,10 @@ def router(console: Console) -> APIRouter:
             ]
             tickets.sort(key=lambda t: t["due_at"] or "9999")
             opportunities = warnings = customers = None  # an agent's day is their queue
+        own_day = actor.role in (Role.SALES_REP, Role.AGENT)
         changed = None
-        if since is not None and customers is not None:
-            changed = [c for c in customers if c["updated_at"] > since]
+        if since is not None:
+            changed = await _changed_since(console, actor, since, mine, customers)
         names = await console.directory.names(actor.tenant)
         return console.render(
             visit,
@@ -547,6 +553,8 @@ def router(console: Console) -> APIRouter:
             customers=customers,
             next_stage=_next_stages(stages),
             names=names,
+            own_day=own_day,
+            reports=reports,
         )
 
     # -- customers ----------------------------------------------------------------------------
@@ -894,6 +902,82 @@ def router(console: Console) -> APIRouter:
         return see(f"{PREFIX}/pipeline?min_position={result.position}&done=moved")
 
     return api
+
+
+CHANGED_SHOWN = 15
+"""At most this many records in My day's "changed since you last signed in"."""
+
+
+async def _changed_since(
+    console: Console,
+    actor: Actor,
+    since: str,
+    mine: str | None,
+    customers: list[dict[str, Any]] | None,
+) -> list[dict[str, Any]]:
+    """The records of the user's day changed since ``since``, newest first: the latest
+    customers of the list, the opportunities (a rep's own, a manager's team's) and the
+    tickets (an agent's own, a manager's groups') the user may read, each a ``kind``,
+    ``path`` (its pages), ``id``, ``title`` and ``at``. A context the role may not read adds
+    nothing. Times are compared as instants (the read models write them each their way)."""
+    after = dt.datetime.fromisoformat(since)
+
+    def newer(value: str) -> bool:
+        return dt.datetime.fromisoformat(value) > after
+
+    found: list[dict[str, Any]] = [
+        {
+            "kind": "customer",
+            "path": "customers",
+            "id": c["id"],
+            "title": c["name"],
+            "at": c["updated_at"],
+        }
+        for c in customers or ()
+        if newer(c["updated_at"])
+    ]
+    if actor.role is not Role.AGENT:  # an agent's day is their queue
+        with contextlib.suppress(Forbidden):
+            page_ = await console.sales.opportunities(
+                actor,
+                OpportunityFilter(owner_id=mine),
+                Paging(sort="-updated_at", limit=CHANGED_SHOWN),
+            )
+            found += [
+                {
+                    "kind": "opportunity",
+                    "path": "opportunities",
+                    "id": o["id"],
+                    "title": o["name"],
+                    "at": o["updated_at"],
+                    "stage": o["stage"],
+                }
+                for o in page_.items
+                if newer(o["updated_at"])
+            ]
+    if actor.role in (Role.AGENT, Role.MANAGER, Role.ADMIN):
+        with contextlib.suppress(Forbidden):
+            tickets = await console.tickets.tickets(
+                actor,
+                TicketFilter(agent_id=actor.id if actor.role is Role.AGENT else None),
+                sort="-updated_at",
+                limit=CHANGED_SHOWN,
+                offset=0,
+            )
+            found += [
+                {
+                    "kind": "ticket",
+                    "path": "tickets",
+                    "id": k["id"],
+                    "title": k["subject"],
+                    "at": k["updated_at"],
+                    "status": k["status"],
+                }
+                for k in tickets.items
+                if newer(k["updated_at"])
+            ]
+    found.sort(key=lambda r: dt.datetime.fromisoformat(r["at"]), reverse=True)
+    return found[:CHANGED_SHOWN]
 
 
 def _next_due(ticket: dict[str, Any]) -> str | None:
