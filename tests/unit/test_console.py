@@ -52,6 +52,7 @@ from crm.events.activities import (
     TaskOutcome,
     WorkPeriod,
 )
+from crm.events.custom_fields import FieldEntity, FieldType
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
 from crm.events.sales import CampaignChannel, StageOutcome, TargetOwnerKind
 from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
@@ -252,9 +253,15 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "calendar.this.",
         "tasks.about.",
         "frequency.",
+        "my_day.changed.",
+        "fields.type.",
+        "fields.entity.",
     }
     values = {
         "role.": [r.value for r in Role],
+        "my_day.changed.": ["customer", "opportunity", "ticket"],
+        "fields.type.": [t.value for t in FieldType],
+        "fields.entity.": [e.value for e in FieldEntity],
         "risk.": ["low", "medium", "high"],
         "kind.": [k.value for k in CustomerKind] + [k.value for k in TicketKind],
         "channel.": [c.value for c in Channel],

@@ -53,7 +53,7 @@ from crm.service_desk.application.policy import DeskAction
 from crm.service_desk.application.sla_policy_commands import DefinePolicy
 from crm.service_desk.projections.ticket_models import PROJECTION as DESK_PROJECTION
 
-SETTINGS_PAGES = ("teams", "stages", "campaigns", "targets", "sla")
+SETTINGS_PAGES = ("teams", "stages", "campaigns", "targets", "sla", "fields")
 """The settings pages (each has a title ``admin.<page>`` and a line ``.about``)."""
 SETTINGS_PAGE = 200
 """Campaigns and targets listed per page (a tenant has tens, not thousands)."""
@@ -76,6 +76,8 @@ def settings_of(actor: Actor) -> list[str]:
         pages += ["stages", "campaigns", "targets"]
     if configures_desk(actor):
         pages.append("sla")
+    if actor.role is Role.ADMIN:
+        pages.append("fields")  # crm.console.fields
     return pages
 
 

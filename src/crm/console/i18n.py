@@ -17,6 +17,7 @@ from babel.numbers import format_currency, format_decimal
 from crm.console.analytics_texts import ADMIN, ANALYTICS
 from crm.console.audit_texts import AUDIT
 from crm.console.desk_texts import DESK
+from crm.console.fields_texts import FIELDS
 from crm.console.imports_texts import IMPORTS
 from crm.console.people_texts import PEOPLE
 from crm.console.quotes_texts import QUOTES
@@ -462,6 +463,7 @@ for _part in (
     AUDIT,
     PEOPLE,
     IMPORTS,
+    FIELDS,
 ):
     for _locale, _texts in _part.items():
         MESSAGES[_locale].update(_texts)

@@ -19,6 +19,7 @@ from crm.console.analytics import analytics_router
 from crm.console.audit import audit_router
 from crm.console.desk import desk_router
 from crm.console.directory import UserDirectoryProjection
+from crm.console.fields import fields_router
 from crm.console.imports import imports_router
 from crm.console.live import live_router
 from crm.console.oidc import OidcClient, OidcSettings, oidc_router
@@ -101,6 +102,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     app.include_router(orders_router(console))
     app.include_router(analytics_router(console))
     app.include_router(admin_router(console))
+    app.include_router(fields_router(console))
     install(app, people_router(console, Authenticator(runtime.tokens, runtime.tenants)))
     app.include_router(audit_router(console, tuple(platform.contexts)))
     if any(c.name == "customer" for c in platform.contexts):  # what an import creates
