@@ -22,12 +22,14 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from crm.console.pages import PAGE_SIZE, PREFIX, Console, guarded, see
+from crm.console.pages import PAGE_SIZE, PREFIX, Console, custom_of, fillable, guarded, see
 from crm.console.sla import by_due, countdowns, next_due
+from crm.events.custom_fields import FieldEntity
 from crm.events.service_desk import TicketChannel, TicketKind, TicketPriority
 from crm.events.visits import TimeSlot
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
+from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.errors import Forbidden, InvalidCommand, NotFound
 from crm.kernel.http import ReadConsistency
 from crm.service_desk.application.article_commands import DraftArticle, PublishArticle
@@ -35,6 +37,7 @@ from crm.service_desk.application.kb_queries import ArticleFilter, KnowledgeBase
 from crm.service_desk.application.policy import POLICY, DeskAction
 from crm.service_desk.application.ticket_commands import (
     AssignTicket,
+    ChangeTicketFields,
     CloseTicket,
     CommentOnTicket,
     EscalateTicket,
@@ -80,6 +83,7 @@ def desk_router(console: Console) -> APIRouter:
     tickets = TicketQueries(runtime.read_store, runtime.codec.keys)
     knowledge = KnowledgeBaseQueries(runtime.read_store)
     visits_q = VisitQueries(runtime.read_store, runtime.codec.keys)
+    definitions = DefinitionsOf(runtime.store, runtime.codec)
     tickets_read = Depends(ReadConsistency(runtime, TICKETS_PROJECTION))
     kb_read = Depends(ReadConsistency(runtime, KB_PROJECTION))
     visits_read = Depends(ReadConsistency(runtime, VISITS_PROJECTION))
@@ -188,11 +192,14 @@ def desk_router(console: Console) -> APIRouter:
             actor, VisitFilter(ticket_id=str(ticket_id)), sort="start", limit=50, offset=0
         )
         users = await console.directory.users(actor.tenant)
+        known = await definitions(actor.tenant)
         return console.render(
             visit,
             request,
             "ticket.html",
             k=doc,
+            fields=fillable(known, FieldEntity.TICKET, actor),
+            custom_shown=known.of(FieldEntity.TICKET, retired=True),
             customer=customer,
             targets=countdowns(doc, runtime.clock.now()),
             articles=articles,
@@ -225,14 +232,33 @@ def desk_router(console: Console) -> APIRouter:
         priority: TicketPriority = Form(),
     ) -> Response:
         visit = await console.check_csrf(request)
-        await console.signed_in(request)
+        _visit, actor = await console.signed_in(request)
+        fields = fillable(await definitions(actor.tenant), FieldEntity.TICKET, actor)
         command = OpenTicket(
-            str(customer_id), kind, channel, priority, subject.strip(), description.strip()
+            str(customer_id),
+            kind,
+            channel,
+            priority,
+            subject.strip(),
+            description.strip(),
+            custom={k: v for k, v in custom_of(await request.form(), fields).items() if v},
         )
         result = await bus.execute(command, console.context(visit))
         return see(
             f"{PREFIX}/tickets/{command.ticket_id}?min_position={result.position}&done=saved"
         )
+
+    @api.post(f"{PREFIX}/tickets/{{ticket_id}}/fields")
+    @page
+    async def ticket_fields(request: Request, ticket_id: UUID) -> Response:
+        """The ticket's custom fields as the form has them (a blank one is cleared)."""
+        await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        fields = fillable(await definitions(actor.tenant), FieldEntity.TICKET, actor)
+        if not fields:
+            raise InvalidCommand("custom", "the tenant has no custom field of tickets")
+        custom = custom_of(await request.form(), fields)
+        return await ticket_command(request, ticket_id, ChangeTicketFields(str(ticket_id), custom))
 
     @api.post(f"{PREFIX}/tickets/{{ticket_id}}/comment")
     @page

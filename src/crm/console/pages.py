@@ -57,6 +57,8 @@ from crm.customer.domain.customer import Profile
 from crm.customer.projections.customers import CustomersProjection
 from crm.events.custom_fields import FieldEntity, FieldType
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
+from crm.events.service_desk import TicketChannel, TicketKind, TicketPriority
+from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.custom_fields import CustomFieldsState, DefinitionsOf, FieldDefinition
 from crm.kernel.errors import (
@@ -77,6 +79,8 @@ from crm.sales.application.pipeline_queries import OpportunityFilter, Paging, Pi
 from crm.sales.domain.opportunities import Opportunity
 from crm.sales.domain.pipeline import Pipeline
 from crm.sales.projections.pipeline_models import OpportunitiesProjection
+from crm.service_desk.application.policy import POLICY as DESK_POLICY
+from crm.service_desk.application.policy import DeskAction
 from crm.service_desk.application.ticket_queries import TicketFilter, TicketQueries
 from crm.service_desk.domain.tickets import WORKING
 
@@ -111,6 +115,15 @@ def live_url(path: str) -> str | None:
 
 ADDRESSES = ("billing_address", "shipping_address", "visit_address")
 _LANGUAGE = re.compile(r"^[a-zA-Z]{2,3}(-[a-zA-Z0-9]{2,8})*$")
+
+
+def fillable(
+    known: CustomFieldsState, entity: FieldEntity, actor: Actor
+) -> tuple[FieldDefinition, ...]:
+    """The tenant's live fields of ``entity`` the actor may fill in on a form (a personal one
+    only for a role that sees contact data: it is the customer's)."""
+    fields = known.of(entity)
+    return tuple(f for f in fields if not f.personal or sees(actor, PersonalKind.CONTACT))
 
 
 def custom_of(form: FormData, fields: Sequence[FieldDefinition]) -> dict[str, Any]:
@@ -389,8 +402,7 @@ def router(console: Console) -> APIRouter:
     ) -> tuple[FieldDefinition, ...]:
         """The tenant's customer fields the actor may fill in (a personal one only for a role
         that sees contact data); ``known``: the definitions the page read already."""
-        fields = (known or await definitions(actor.tenant)).of(FieldEntity.CUSTOMER)
-        return tuple(f for f in fields if not f.personal or sees(actor, PersonalKind.CONTACT))
+        return fillable(known or await definitions(actor.tenant), FieldEntity.CUSTOMER, actor)
 
     page = guarded(console)
 
@@ -720,6 +732,11 @@ def router(console: Console) -> APIRouter:
             redacted=REDACTED,
             fields=await customer_fields(actor, known),
             custom_shown=known.of(FieldEntity.CUSTOMER, retired=True),
+            opens_tickets=DESK_POLICY.may(Principal.of(actor), DeskAction.WORK),
+            ticket_kinds=list(TicketKind),
+            ticket_channels=list(TicketChannel),
+            ticket_priorities=list(TicketPriority),
+            ticket_fields=fillable(known, FieldEntity.TICKET, actor),
             purposes=list(ConsentPurpose),
             done=done if done in ("registered", "saved") else None,
             names=names,

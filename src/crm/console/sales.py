@@ -30,11 +30,22 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from crm.analytics.application.lead_score_queries import LeadScoreQueries
-from crm.console.pages import PAGE_SIZE, PREFIX, Console, Visit, guarded, see
+from crm.console.pages import (
+    PAGE_SIZE,
+    PREFIX,
+    Console,
+    Visit,
+    custom_of,
+    fillable,
+    guarded,
+    see,
+)
 from crm.customer.application.queries import CustomerFilter
+from crm.events.custom_fields import FieldEntity
 from crm.events.money import Money, MoneyIn
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
+from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.errors import Forbidden, InvalidCommand, NotFound
 from crm.kernel.http import ReadConsistency
 from crm.kernel.read_store import Document
@@ -47,8 +58,10 @@ from crm.sales.application.lead_commands import (
     QualifyLead,
 )
 from crm.sales.application.opportunity_commands import (
+    ChangeOpportunity,
     LoseOpportunity,
     MoveOpportunity,
+    ReopenOpportunity,
     WinOpportunity,
 )
 from crm.sales.application.order_queries import (
@@ -178,6 +191,7 @@ def sales_router(console: Console) -> APIRouter:
     orders = OrderQueries(runtime.read_store)
     lead_scores = LeadScoreQueries(runtime)
     opportunities_repo = bus.repository(Opportunity)
+    definitions = DefinitionsOf(runtime.store, runtime.codec)
     leads_read = Depends(ReadConsistency(runtime, LeadsProjection()))
     opportunities_read = Depends(ReadConsistency(runtime, OpportunitiesProjection()))
     orders_read = Depends(ReadConsistency(runtime, ORDERS_PROJECTION))
@@ -428,6 +442,7 @@ def sales_router(console: Console) -> APIRouter:
         if doc["status"] == "open" and doc["stage"] in stages:
             i = stages.index(doc["stage"])
             following = stages[i + 1] if i + 1 < len(stages) else None
+        known = await definitions(actor.tenant)
         return console.render(
             visit,
             request,
@@ -436,6 +451,9 @@ def sales_router(console: Console) -> APIRouter:
             customer=customer,
             stages=stages,
             following=following,
+            fields=fillable(known, FieldEntity.OPPORTUNITY, actor),
+            custom_shown=known.of(FieldEntity.OPPORTUNITY, retired=True),
+            currencies=CURRENCIES,
             works=works_sales(actor),
             names=await console.directory.names(actor.tenant),
             done=done == "saved",
@@ -499,6 +517,43 @@ def sales_router(console: Console) -> APIRouter:
         if not reason.strip():
             raise InvalidCommand("reason", "must not be blank")
         command = LoseOpportunity(str(opportunity_id), reason.strip())
+        return await opportunity_command(request, opportunity_id, version, command)
+
+    @api.post(f"{PREFIX}/opportunities/{{opportunity_id}}/edit")
+    @page
+    async def edit(
+        request: Request,
+        opportunity_id: UUID,
+        version: int = Form(ge=0),
+        amount: str = Form(min_length=1, max_length=30),
+        currency: str = Form(min_length=3, max_length=3),
+        expected_close_date: date = Form(),
+    ) -> Response:
+        """The amount, the close date and the custom fields in one command (what did not
+        change records nothing); the currency stays the opportunity's (the API's
+        ``change_currency`` is not offered: a mistyped currency would skew every forecast)."""
+        form = await request.form()
+        _visit, actor = await console.signed_in(request)
+        fields = fillable(await definitions(actor.tenant), FieldEntity.OPPORTUNITY, actor)
+        command = ChangeOpportunity(
+            str(opportunity_id),
+            amount=_money(amount, currency),
+            expected_close_date=expected_close_date,
+            expected_version=version,
+            custom=custom_of(form, fields) or None,
+        )
+        return await opportunity_command(request, opportunity_id, version, command)
+
+    @api.post(f"{PREFIX}/opportunities/{{opportunity_id}}/reopen")
+    @page
+    async def reopen(
+        request: Request,
+        opportunity_id: UUID,
+        version: int = Form(ge=0),
+        stage: str = Form(min_length=1, max_length=100),
+        reason: str = Form(default="", max_length=500),
+    ) -> Response:
+        command = ReopenOpportunity(str(opportunity_id), stage.strip(), reason.strip() or None)
         return await opportunity_command(request, opportunity_id, version, command)
 
     # -- a customer's quotes, orders and invoices --------------------------------------------
