@@ -143,3 +143,80 @@ async def test_a_manager_ships_cancels_and_refunds(api: Api) -> None:
             assert "Mark as delivered" not in seen.text
         refused = await ivy.post(f"/console/orders/{shipped_id}/deliver", data={"csrf": ivy_csrf})
         assert refused.status_code in (403, 404)
+
+
+async def _order_body(api: Api, like: str) -> dict[str, Any]:
+    """An order like ``like`` (the same customer, one boiler)."""
+    order = await ok(await api.as_user("mgr", "manager", team="north").get(f"/orders/{like}"))
+    line = {"sku": "B-1", "quantity": "1"}
+    return {"customer_id": order["customer_id"], "currency": "EUR", "lines": [line]}
+
+
+async def test_a_delivered_order_is_returned_and_an_unpaid_invoice_voided(api: Api) -> None:
+    await console_user(api, "mgr", "manager", team="north")
+    await console_user(api, "wang", "manager", team="north", locale="zh-CN")
+    await console_user(api, "ivy", "agent")
+    delivered_id, placed_id = await _orders(api)
+    sales = api.as_user("mgr", "manager", team="north")
+    await ok(await sales.post(f"/orders/{delivered_id}/ship", json={}))
+    await ok(await sales.post(f"/orders/{delivered_id}/deliver"))
+    async with own_client(api) as mgr, own_client(api) as wang, own_client(api) as ivy:
+        csrf = await sign_in(mgr, "mgr")
+        head = await api.platform.store.head_position()
+        placed = await mgr.get(f"/console/orders/{placed_id}?min_position={head}")
+        assert "Record the return" not in placed.text  # only a delivered order comes back
+        page = await mgr.get(f"/console/orders/{delivered_id}?min_position={head}")
+        assert "Record the return" in page.text
+        no_reason = await mgr.post(
+            f"/console/orders/{delivered_id}/return", data={"csrf": csrf, "reason": " "}
+        )
+        assert no_reason.status_code == 422
+        early = await mgr.post(
+            f"/console/orders/{placed_id}/return", data={"csrf": csrf, "reason": "broken"}
+        )
+        assert early.status_code == 409
+        returned = await mgr.post(
+            f"/console/orders/{delivered_id}/return", data={"csrf": csrf, "reason": "broken"}
+        )
+        assert "Return recorded." in (await followed(mgr, returned)).text
+        assert (await ok(await sales.get(f"/orders/{delivered_id}")))["status"] == "returned"
+
+        unpaid = await ok(await sales.post("/invoices", json={"order_id": placed_id}), 201)
+        url = f"/console/invoices/{unpaid['id']}"
+        shown = await mgr.get(f"{url}?min_position={unpaid['position']}")
+        assert "Void the invoice" in shown.text
+        assert (await mgr.post(f"{url}/void", data={"reason": "x"})).status_code == 403
+        voided = await mgr.post(f"{url}/void", data={"csrf": csrf, "reason": "wrong customer"})
+        page = await followed(mgr, voided)
+        assert "Invoice voided." in page.text
+        assert "wrong customer" in page.text
+        assert "Void the invoice" not in page.text
+        doc = await ok(await sales.get(f"/invoices/{unpaid['id']}"))
+        assert (doc["status"], doc["void_reason"]) == ("void", "wrong customer")
+
+        ana = api.as_user("ana", "sales_rep", team="north")
+        third = await ok(await ana.post("/orders", json=await _order_body(api, placed_id)), 201)
+        paid = await ok(await sales.post("/invoices", json={"order_id": third["id"]}), 201)
+        money = {"amount": "100.00", "currency": "EUR"}
+        payment = await ok(
+            await sales.post("/payments", json={"invoice_id": paid["id"], "amount": money}), 201
+        )
+        with_payment = await mgr.get(
+            f"/console/invoices/{paid['id']}?min_position={payment['position']}"
+        )
+        assert "Void the invoice" not in with_payment.text
+        refused = await mgr.post(f"/console/invoices/{paid['id']}/void", data={"csrf": csrf})
+        assert refused.status_code == 409
+        assert "refund" in refused.text
+        api_refused = await sales.post(f"/invoices/{paid['id']}/void", json={"reason": "no"})
+        assert api_refused.status_code == 409
+        assert api_refused.json()["code"] == "invoice_has_payments"
+
+        await sign_in(wang, "wang")
+        zh = await wang.get(f"/console/invoices/{unpaid['id']}")
+        assert "发票已作废" in zh.text or "作废原因" in zh.text
+        ivy_csrf = await sign_in(ivy, "ivy")
+        agent = await ivy.post(
+            f"/console/orders/{placed_id}/return", data={"csrf": ivy_csrf, "reason": "x"}
+        )
+        assert agent.status_code in (403, 404)

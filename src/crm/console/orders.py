@@ -1,5 +1,6 @@
 """The order's and the invoice's after-sale forms: ship (carrier, tracking reference),
-mark delivered, cancel with a reason, and refund (part of) a payment, each the sales
+mark delivered, cancel with a reason, take a delivered order back (a return, with its reason),
+void an invoice issued by mistake, and refund (part of) a payment, each the sales
 context's own command as the signed-in user, so the API's rules hold (those who work sales:
 a rep their own orders, a manager their team's, an admin all; an agent or analyst reads
 without forms and is refused if they post). What the order's state refuses (cancelling a
@@ -18,11 +19,14 @@ from fastapi.responses import Response
 
 from crm.console.pages import PREFIX, Console, guarded, see
 from crm.console.sales import _money as money_of
-from crm.sales.application.invoice_commands import RefundPayment
-from crm.sales.application.order_commands import CancelOrder, DeliverOrder, ShipOrder
+from crm.sales.application.invoice_commands import RefundPayment, VoidInvoice
+from crm.sales.application.order_commands import (
+    CancelOrder,
+    DeliverOrder,
+    ReturnOrder,
+    ShipOrder,
+)
 from crm.sales.application.order_queries import OrderQueries
-
-ORDER_DONE = ("placed", "shipped", "delivered", "cancelled")
 
 
 def orders_router(console: Console) -> APIRouter:
@@ -63,6 +67,30 @@ def orders_router(console: Console) -> APIRouter:
     ) -> Response:
         command = CancelOrder(str(order_id), reason.strip() or None)
         return await order_command(request, order_id, command, "cancelled")
+
+    @api.post(f"{PREFIX}/orders/{{order_id}}/return")
+    @page
+    async def return_order(
+        request: Request, order_id: UUID, reason: str = Form(min_length=1, max_length=2000)
+    ) -> Response:
+        """A delivered order coming back (its revenue leaves the reports); a reason is
+        required."""
+        command = ReturnOrder(str(order_id), reason.strip())
+        return await order_command(request, order_id, command, "returned")
+
+    @api.post(f"{PREFIX}/invoices/{{invoice_id}}/void")
+    @page
+    async def void(
+        request: Request, invoice_id: UUID, reason: str = Form(default="", max_length=2000)
+    ) -> Response:
+        """An invoice issued by mistake, before any payment (one with payments is the 409
+        page: refund them instead)."""
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        await orders.invoice(actor, str(invoice_id))  # another rep's is the 404 page
+        command = VoidInvoice(str(invoice_id), reason.strip() or None)
+        result = await bus.execute(command, console.context(visit))
+        return see(f"{PREFIX}/invoices/{invoice_id}?min_position={result.position}&done=voided")
 
     @api.post(f"{PREFIX}/invoices/{{invoice_id}}/refunds")
     @page

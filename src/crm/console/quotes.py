@@ -54,8 +54,8 @@ CATALOGUE_SHOWN = 500
 """Products (not retired) the line form offers, by sku; price books, by name."""
 DEFAULT_VALIDITY = timedelta(days=30)
 QUOTE_DONE = ("drafted", "saved", "sent", "accepted", "rejected")
-INVOICE_DONE = ("issued", "paid", "refunded")
-ORDER_DONE = ("placed", "shipped", "delivered", "cancelled")
+INVOICE_DONE = ("issued", "paid", "refunded", "voided")
+ORDER_DONE = ("placed", "shipped", "delivered", "cancelled", "returned")
 
 
 def decimal_of(value: str, field_name: str) -> Decimal:

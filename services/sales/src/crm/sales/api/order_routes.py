@@ -51,6 +51,7 @@ from crm.sales.application.invoice_commands import (
     IssueInvoice,
     RecordPayment,
     RefundPayment,
+    VoidInvoice,
     payment_id_for,
     refund_id_for,
 )
@@ -428,6 +429,15 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             reason=body.reason,
         )
         return accepted(await bus.execute(command, ctx), response, created_under="/invoices")
+
+    @api.post("/invoices/{invoice_id}/void", response_model=CommandAccepted)
+    async def void_invoice(
+        invoice_id: UUID, ctx: Ctx, response: Response, body: Cancellation | None = None
+    ) -> CommandAccepted:
+        """Void an invoice issued by mistake: one with a payment is refused (409
+        ``invoice_has_payments``: refund them); voiding a void one records nothing."""
+        reason = body.reason if body else None
+        return await run(VoidInvoice(str(invoice_id), reason), ctx, response)
 
     @api.post("/payments", status_code=201, response_model=PaymentAccepted)
     async def record_payment(body: NewPayment, ctx: Ctx, response: Response) -> PaymentAccepted:
