@@ -103,6 +103,10 @@ async def test_an_analysts_day_is_the_tenants_risks_and_the_reports(api: Api) ->
         assert "Customers at risk of churning" in day
         assert "My open opportunities" not in day
         assert "Nothing to show for your role" not in day
+        assert 'href="/docs">API documentation (for developers)</a>' in day
+        docs = await al.get("/docs")
+        assert docs.status_code == 200
+        assert "//cdn" not in docs.text
         await sign_in(lin, "lin")
         zh = (await lin.get("/console/")).text
         assert "报表" in zh

@@ -147,6 +147,27 @@ async def test_an_agent_opens_a_ticket_from_the_customer_page_with_its_fields(ap
         assert "Hardware" in shown.text
         assert "More about the ticket" in shown.text
 
+        listed = await ivy.get(customer_url)
+        section = listed.text.split('aria-labelledby="tickets"')[1].split("</section>")[0]
+        assert f'href="{ticket_url}">Screen flickers</a>' in section
+        queue = await ivy.get("/console/tickets", params={"assignee": "unassigned"})
+        assert "Screen flickers" in queue.text
+        assert "Unassigned only" in queue.text
+        agent = api.as_user("ivy", Role.AGENT)
+        await ok(await agent.post(f"{ticket_url[8:]}/assign", json={"agent_id": "ivy"}))
+        head = await api.platform.store.head_position()
+        after = await ivy.get(
+            "/console/tickets", params={"assignee": "unassigned", "min_position": head}
+        )
+        assert "Screen flickers" not in after.text
+        mine = await ivy.get("/console/tickets", params={"assignee": "mine"})
+        assert "Screen flickers" in mine.text
+        both = await agent.get("/tickets", params={"unassigned": "true", "assignee": "ivy"})
+        assert both.status_code == 422
+        assert "unassigned" in both.text
+        none_left = await ok(await agent.get("/tickets", params={"unassigned": "true"}))
+        assert none_left["items"] == []
+
         bad = await ivy.post("/console/tickets", data={**ticket, "custom.area": "tv"})
         assert bad.status_code == 422
         assert "custom.area" in bad.text

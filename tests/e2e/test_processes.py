@@ -120,6 +120,10 @@ def test_cli_rebuilds_a_projection_beside_a_running_platform(
     status = crm(env, "projections", "status")
     assert status.returncode == 0
     assert "customers" in status.stderr
+    assert "console_users" in status.stderr  # the console's own read models too
+    users = crm(env, "projections", "rebuild", "console_users")
+    assert users.returncode == 0, users.stderr
+    assert "console_users rebuilt up to position" in users.stderr
     unknown = crm(env, "projections", "rebuild", "nope")
     assert unknown.returncode == 2
     assert "no projection 'nope'" in unknown.stderr

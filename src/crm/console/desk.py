@@ -62,7 +62,7 @@ QUEUE_STATUSES = ("working", "new", "assigned", "in_progress", "resolved", "clos
 """The queue's status filter: ``working`` (the default) is every status still being worked."""
 QUEUE_SORTS = ("due", "-priority_rank", "-opened_at", "opened_at")
 """``due``: the next SLA target falling due first (the scheduler's ``sla_breach_check_at``)."""
-ASSIGNEES = ("any", "mine")
+ASSIGNEES = ("any", "mine", "unassigned")
 
 
 def works_tickets(actor: Actor) -> bool:
@@ -114,6 +114,7 @@ def desk_router(console: Console) -> APIRouter:
             statuses=tuple(s.value for s in WORKING) if status == "working" else None,
             priority=priority,
             agent_id=actor.id if assignee == "mine" else None,
+            unassigned=assignee == "unassigned",
             breached=True if breached == "yes" else None,
         )
         order = "sla_breach_check_at" if sort == "due" else sort

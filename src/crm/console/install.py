@@ -38,7 +38,13 @@ from crm.kernel.auth import load_or_create_secret
 from crm.kernel.commands import CommandBus
 from crm.kernel.http import Authenticator
 from crm.kernel.http.routers import install
-from crm.kernel.projection import ProjectionRunner, ensure_version, outdated, record_version
+from crm.kernel.projection import (
+    Projection,
+    ProjectionRunner,
+    ensure_version,
+    outdated,
+    record_version,
+)
 from crm.kernel.runtime import Runtime
 from crm.kernel.settings import Settings
 
@@ -46,6 +52,13 @@ if TYPE_CHECKING:
     from crm.platform.bootstrap import Platform
 
 log = logging.getLogger(__name__)
+
+
+def console_projections() -> tuple[Projection, ...]:
+    """The console's own read models (``console_users``, ``console_teams``): run by the
+    process serving the console, and known to ``crm projections`` and restores beside the
+    contexts' own."""
+    return (UserDirectoryProjection(), TeamsProjection())
 
 
 def register_user_commands(bus: CommandBus) -> None:
@@ -115,7 +128,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     _form_errors_as_pages(app, console)
     app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
 
-    projections = (UserDirectoryProjection(), TeamsProjection())
+    projections = console_projections()
     inner = app.router.lifespan_context
 
     @asynccontextmanager

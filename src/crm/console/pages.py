@@ -716,13 +716,14 @@ def router(console: Console) -> APIRouter:
         from crm.console.timeline import customer_timeline, lines  # its sources import pages
 
         names = await console.directory.names(actor.tenant)  # read once, for the whole page
-        happened = await customer_timeline(console, actor, str(customer_id), interactions)
+        story = await customer_timeline(console, actor, str(customer_id), interactions)
         known = await definitions(actor.tenant)
         return console.render(
             visit,
             request,
             "customer.html",
-            timeline=lines(happened, visit.t, names),
+            timeline=lines(story.happened, visit.t, names),
+            tickets=story.tickets[:10],
             c=doc,
             view=view,
             interactions=interactions[:20],

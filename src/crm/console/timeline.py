@@ -215,12 +215,21 @@ def from_tickets(prefix: str, items: Sequence[Mapping[str, Any]]) -> list[Happen
     return found
 
 
+@dataclass(frozen=True, slots=True)
+class CustomerStory:
+    """What the customer page's timeline is made of, and the tickets it read on the way
+    (the page lists them too, so they are read once)."""
+
+    happened: list[Happening]
+    tickets: list[Document]
+
+
 async def customer_timeline(
     console: Console,
     actor: Actor,
     customer_id: str,
     interactions: Sequence[Mapping[str, Any]],
-) -> list[Happening]:
+) -> CustomerStory:
     """What the reader may know happened to the customer (their page already checked that
     they may see the customer, and read ``interactions`` as
     :meth:`CustomerQueries.interactions` shows them to the reader). A source the reader's
@@ -284,7 +293,7 @@ async def customer_timeline(
         *from_opportunities(PREFIX, opportunities),
         *from_tickets(PREFIX, tickets),
     ]
-    return found
+    return CustomerStory(found, tickets)
 
 
-__all__ = ["Happening", "Line", "customer_timeline", "from_stream", "lines"]
+__all__ = ["CustomerStory", "Happening", "Line", "customer_timeline", "from_stream", "lines"]

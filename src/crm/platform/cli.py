@@ -18,7 +18,7 @@ from crm.console.cli import users_app
 from crm.kernel.auth import Role
 from crm.kernel.context import BoundedContext
 from crm.kernel.errors import InvalidCommand, RuleViolated
-from crm.kernel.projection import rebuild
+from crm.kernel.projection import Projection, rebuild
 from crm.kernel.settings import Settings
 from crm.kernel.tenants import (
     ActivateTenant,
@@ -592,6 +592,21 @@ def restore(
     )
 
 
+def _read_models(platform: Platform) -> list[Projection]:
+    """Every read model ``crm up`` keeps: the contexts' and the console's own."""
+    from crm.console.install import console_projections
+
+    return [*platform.projections, *console_projections()]
+
+
+def _read_model(platform: Platform, name: str) -> Projection:
+    for p in _read_models(platform):
+        if p.name == name:
+            return p
+    known = ", ".join(p.name for p in _read_models(platform))
+    raise KeyError(f"no projection {name!r} (known: {known})")
+
+
 @projections_app.command("rebuild")
 def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild")]) -> None:
     """Rebuild a read model from position 0 beside the live one, then swap it in. The write
@@ -601,7 +616,7 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to 
     async def run() -> int:
         platform = open_platform(settings)
         try:
-            projection = platform.projection(name)
+            projection = _read_model(platform, name)
             with Progress(
                 TextColumn(f"rebuilding {name}"),
                 BarColumn(),
@@ -645,7 +660,8 @@ def projections_status() -> None:
         platform = open_platform(settings)
         try:
             head = await platform.store.head_position()
-            widest = max((len(p.name) for p in platform.projections), default=10)
+            known = _read_models(platform)
+            widest = max((len(p.name) for p in known), default=10)
             table = Table(
                 Column("projection", no_wrap=True, min_width=widest),
                 "version",
@@ -653,7 +669,7 @@ def projections_status() -> None:
                 "behind",
                 "dead letters",
             )
-            for p in platform.projections:
+            for p in known:
                 s = await projection_status(platform.store, platform.read_store, p)
                 version = (
                     f"{s.version} (outdated: rebuilt at start)" if s.outdated else str(s.version)

@@ -22,6 +22,7 @@ from crm.events.service_desk import (
 from crm.kernel.auth import Actor
 from crm.kernel.custom_fields import DefinitionsOf, custom_list_query, export_columns
 from crm.kernel.directory import Customers
+from crm.kernel.errors import InvalidCommand
 from crm.kernel.http import (
     Authenticator,
     CommandAccepted,
@@ -140,6 +141,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         kind: TicketKind | None = None,
         channel: TicketChannel | None = None,
         assignee: Annotated[str | None, Query(max_length=64, description="agent id")] = None,
+        unassigned: Annotated[bool, Query(description="only the tickets no agent has")] = False,
         group_id: Annotated[str | None, Query(max_length=64)] = None,
         customer_id: Annotated[str | None, Query(max_length=64)] = None,
         breached: bool | None = None,
@@ -148,6 +150,10 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         offset: Offset = 0,
         format: ListFormat = "json",
     ) -> dict[str, Any] | Response:
+        if unassigned and assignee is not None:
+            raise InvalidCommand(
+                "unassigned", "names no agent: leave out assignee", location="query"
+            )
         fields = await definitions(actor.tenant)
         personal_ok = sees(actor, PersonalKind.CONTACT)
         listing = custom_list_query(
@@ -159,6 +165,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             kind=kind.value if kind else None,
             channel=channel.value if channel else None,
             agent_id=assignee,
+            unassigned=unassigned,
             group_id=group_id,
             customer_id=customer_id,
             breached=breached,

@@ -46,6 +46,8 @@ class TicketFilter:
     breached: bool | None = None
     statuses: tuple[str, ...] | None = None
     """Any of these statuses (the console's queue: the ones still being worked)."""
+    unassigned: bool = False
+    """Only the tickets no agent has (the queue's "unassigned only")."""
     custom: tuple[dict[str, Any], ...] = ()
     """Conditions on the ticket's custom fields (:func:`.custom_filters`)."""
 
@@ -129,6 +131,7 @@ class TicketQueries:
             ),
             *await records_of(self.customers, actor.tenant, flt.customer_id),
             *([{"status": {"$in": list(flt.statuses)}}] if flt.statuses else []),
+            *([{"agent_id": None}] if flt.unassigned else []),
             *flt.custom,
         ]
         page = await self._find(TICKETS, conditions, sort, limit, offset)
