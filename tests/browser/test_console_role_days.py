@@ -236,7 +236,8 @@ def _a_managers_day(page: Page, t: Translator) -> None:
     expect(opportunities.get_by_role("row", name=re.compile(CARD))).to_contain_text(
         t.money("42000.00", "EUR")
     )
-    at_risk = page.get_by_role("region", name=t("my_day.at_risk"), exact=True)
+    # a manager's are the team's customers: not "my customers"
+    at_risk = page.get_by_role("region", name=t("my_day.at_risk_all"), exact=True)
     _reload_until(
         page, lambda: at_risk.get_by_role("link", name="Alan Turing").count() > 0, "the warning"
     )
