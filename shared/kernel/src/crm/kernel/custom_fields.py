@@ -24,7 +24,7 @@ from dataclasses import dataclass, field, replace
 from datetime import date
 from decimal import Decimal, InvalidOperation
 from types import MappingProxyType
-from typing import Any, Self
+from typing import Any, Self, TypedDict
 
 from crm.events import ERASED, DomainEvent
 from crm.events.custom_fields import (
@@ -314,6 +314,26 @@ class CheckedValues:
     @property
     def personal_json(self) -> str | None:
         return json.dumps(self.personal, sort_keys=True) if self.personal else None
+
+    def changed_from(self, before: Mapping[str, Any]) -> tuple[str, ...]:
+        """The keys whose value differs from ``before`` (set, changed or cleared), sorted:
+        none means the edit records nothing."""
+        after = {**self.public, **self.personal}
+        return tuple(sorted(k for k in {*before, *after} if before.get(k) != after.get(k)))
+
+
+class HeldValues(TypedDict):
+    custom: Mapping[str, Any]
+    custom_personal: Mapping[str, Any]
+
+
+def held_values(public: Mapping[str, Any], sealed: str | None) -> HeldValues:
+    """What an aggregate's state keeps of an event's ``custom`` and ``custom_personal``
+    (its fields ``custom`` and ``custom_personal``, read-only), for ``replace(state, **...)``."""
+    return HeldValues(
+        custom=MappingProxyType(dict(public)),
+        custom_personal=MappingProxyType(personal_values(sealed)),
+    )
 
 
 def check_values(

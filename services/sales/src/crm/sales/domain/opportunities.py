@@ -30,7 +30,7 @@ from crm.events.sales import (
     StageDirection,
 )
 from crm.kernel.aggregate import Aggregate
-from crm.kernel.custom_fields import CheckedValues, personal_values
+from crm.kernel.custom_fields import CheckedValues, held_values
 from crm.kernel.errors import NotFound, RuleViolated
 from crm.sales.domain.checks import aware, not_before, optional_text, positive, required_text
 from crm.sales.domain.pipeline import PipelineDefinition
@@ -90,15 +90,10 @@ class OpportunityState:
                     entered_at=event.entered_at,
                     lead_id=event.lead_id,
                     campaign_id=event.campaign_id,
-                    custom=MappingProxyType(dict(event.custom)),
-                    custom_personal=MappingProxyType(personal_values(event.custom_personal)),
+                    **held_values(event.custom, event.custom_personal),
                 )
             case OpportunityCustomFieldsChanged():
-                return replace(
-                    self,
-                    custom=MappingProxyType(dict(event.custom)),
-                    custom_personal=MappingProxyType(personal_values(event.custom_personal)),
-                )
+                return replace(self, **held_values(event.custom, event.custom_personal))
             case OpportunityStageChanged():
                 return replace(
                     self,
@@ -218,9 +213,7 @@ class Opportunity(Aggregate[OpportunityState]):
         definitions and laid over :attr:`OpportunityState.custom_values`; the same values
         again record nothing."""
         state = self._require_open()
-        before = state.custom_values
-        after = {**custom.public, **custom.personal}
-        changed = tuple(sorted(k for k in {*before, *after} if before.get(k) != after.get(k)))
+        changed = custom.changed_from(state.custom_values)
         if not changed:
             return
         self.trigger(

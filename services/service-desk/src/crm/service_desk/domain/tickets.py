@@ -72,7 +72,7 @@ from crm.events.service_desk import (
     TicketResolved,
 )
 from crm.kernel.aggregate import Aggregate
-from crm.kernel.custom_fields import CheckedValues, personal_values
+from crm.kernel.custom_fields import CheckedValues, held_values
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.service_desk.domain.calendar import BusinessCalendar
 from crm.service_desk.domain.checks import MAX_BODY, aware, optional_text, required_text
@@ -157,15 +157,10 @@ class TicketState:
                     self,
                     opened=event,
                     resolutions=(ResolutionTarget(event.sla.resolution_due),),
-                    custom=MappingProxyType(dict(event.custom)),
-                    custom_personal=MappingProxyType(personal_values(event.custom_personal)),
+                    **held_values(event.custom, event.custom_personal),
                 )
             case TicketCustomFieldsChanged():
-                return replace(
-                    self,
-                    custom=MappingProxyType(dict(event.custom)),
-                    custom_personal=MappingProxyType(personal_values(event.custom_personal)),
-                )
+                return replace(self, **held_values(event.custom, event.custom_personal))
             case TicketAssigned() | TicketReassigned():
                 status = TicketStatus.ASSIGNED if self.status is TicketStatus.NEW else self.status
                 return replace(
@@ -331,9 +326,7 @@ class Ticket(Aggregate[TicketState]):
                 f"ticket {self.id} is closed; reopen it before changing its custom fields",
                 code="ticket_closed",
             )
-        before = state.custom_values
-        after = {**custom.public, **custom.personal}
-        changed = tuple(sorted(k for k in {*before, *after} if before.get(k) != after.get(k)))
+        changed = custom.changed_from(state.custom_values)
         if not changed:
             return
         self.trigger(
