@@ -67,7 +67,7 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
     return [
         ticket_commands(bus, customers, satisfaction=satisfaction, reopen_window=reopen_window),
         sla_policy_commands(bus),
-        calendar_commands(),
+        calendar_commands(bus),
         contract_commands(customers),
         visit_commands(bus, customers),
         technician_day_commands(bus),
