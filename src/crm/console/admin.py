@@ -19,7 +19,6 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from crm.console.directory import UserDirectoryProjection
-from crm.console.events import ROLES
 from crm.console.pages import PREFIX, Console, guarded, see
 from crm.console.sales import CURRENCIES, _money
 from crm.console.teams import CreateTeam, RenameTeam, Teams, TeamsProjection, assign_manager
@@ -31,6 +30,7 @@ from crm.events.sales import (
     TargetOwnerKind,
 )
 from crm.events.service_desk import ContractLevel, TicketPriority, WorkingHours
+from crm.events.users import ROLES
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated

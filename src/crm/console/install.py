@@ -37,7 +37,13 @@ from crm.kernel.auth import load_or_create_secret
 from crm.kernel.commands import CommandBus
 from crm.kernel.http import Authenticator
 from crm.kernel.http.routers import install
-from crm.kernel.projection import ProjectionRunner, ensure_version, outdated, record_version
+from crm.kernel.projection import (
+    Projection,
+    ProjectionRunner,
+    ensure_version,
+    outdated,
+    record_version,
+)
 from crm.kernel.runtime import Runtime
 from crm.kernel.settings import Settings
 
@@ -81,6 +87,13 @@ class _StaticFiles(StaticFiles):
         return response
 
 
+def console_projections() -> tuple[Projection, ...]:
+    """The console's read models (``console_users``, ``console_teams``): run by the console
+    itself (its app's lifespan), listed and rebuilt by ``crm projections`` beside the
+    contexts', rebuilt by a restore."""
+    return (UserDirectoryProjection(), TeamsProjection())
+
+
 def install_console(app: FastAPI, platform: Platform) -> Sessions:
     """Serve the console at ``/`` (pages under ``/console``) from ``platform``'s runtime;
     its sessions, which the rate limiter counts as their users."""
@@ -113,7 +126,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     _form_errors_as_pages(app, console)
     app.mount(f"{PREFIX}/static", _StaticFiles(directory=HERE / "static"), name="console-static")
 
-    projections = (UserDirectoryProjection(), TeamsProjection())
+    projections = console_projections()
     inner = app.router.lifespan_context
 
     @asynccontextmanager

@@ -30,7 +30,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
-from crm.console.directory import UserDirectoryProjection
+from crm.console.install import console_projections
 from crm.kernel.adapters.sqlite.connection import connect, path_from_url
 from crm.kernel.projection import rebuild
 from crm.kernel.settings import Settings
@@ -211,8 +211,8 @@ async def restore(
     platform = open_platform(settings)
     rebuilt: dict[str, int] = {}
     try:
-        # the contexts' read models and the console's user directory (what `crm up` runs)
-        for projection in [*platform.projections, UserDirectoryProjection()]:
+        # the contexts' read models and the console's (what `crm up` runs)
+        for projection in [*platform.projections, *console_projections()]:
             name = projection.name
 
             def report(position: int, end: int, name: str = name) -> None:

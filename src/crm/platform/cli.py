@@ -18,7 +18,7 @@ from crm.console.cli import users_app
 from crm.kernel.auth import Role
 from crm.kernel.context import BoundedContext
 from crm.kernel.errors import InvalidCommand, RuleViolated
-from crm.kernel.projection import rebuild
+from crm.kernel.projection import Projection, rebuild
 from crm.kernel.settings import Settings
 from crm.kernel.tenants import (
     ActivateTenant,
@@ -592,6 +592,23 @@ def restore(
     )
 
 
+def every_projection(platform: Platform) -> list[Projection]:
+    """The contexts' projections and the console's (``console_users``, ``console_teams``),
+    which ``crm up`` runs too: what ``crm projections`` lists and rebuilds."""
+    from crm.console.install import console_projections
+
+    return [*platform.projections, *console_projections()]
+
+
+def projection_named(platform: Platform, name: str) -> Projection:
+    """The projection ``name`` of :func:`every_projection` (KeyError naming the known)."""
+    known = every_projection(platform)
+    for p in known:
+        if p.name == name:
+            return p
+    raise KeyError(f"no projection {name!r} (known: {', '.join(p.name for p in known)})")
+
+
 @projections_app.command("rebuild")
 def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to rebuild")]) -> None:
     """Rebuild a read model from position 0 beside the live one, then swap it in. The write
@@ -601,7 +618,7 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to 
     async def run() -> int:
         platform = open_platform(settings)
         try:
-            projection = platform.projection(name)
+            projection = projection_named(platform, name)
             with Progress(
                 TextColumn(f"rebuilding {name}"),
                 BarColumn(),
@@ -645,7 +662,8 @@ def projections_status() -> None:
         platform = open_platform(settings)
         try:
             head = await platform.store.head_position()
-            widest = max((len(p.name) for p in platform.projections), default=10)
+            projections = every_projection(platform)
+            widest = max((len(p.name) for p in projections), default=10)
             table = Table(
                 Column("projection", no_wrap=True, min_width=widest),
                 "version",
@@ -653,7 +671,7 @@ def projections_status() -> None:
                 "behind",
                 "dead letters",
             )
-            for p in platform.projections:
+            for p in projections:
                 s = await projection_status(platform.store, platform.read_store, p)
                 version = (
                     f"{s.version} (outdated: rebuilt at start)" if s.outdated else str(s.version)
