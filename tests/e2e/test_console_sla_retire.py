@@ -227,6 +227,10 @@ async def test_the_api_retires_as_the_console_does(api: Api) -> None:
     assert bad.status_code == 422
     assert "policy_id" in bad.text
 
+    stranger = api.as_user("root", Role.ADMIN, tenant="other")  # its own streams only
+    assert (await stranger.post("/sla/policies/standard/retire")).status_code == 404
+    assert (await stranger.post("/calendars/spare/retire")).status_code == 404
+
     manager = api.as_user("mia", Role.MANAGER)
     await ok(await manager.post("/sla/policies/standard/retire"))
     await ok(await manager.post("/sla/policies/standard/retire"))  # again: records nothing
