@@ -330,3 +330,30 @@ async def test_an_admin_reorders_the_open_stages(api: Api) -> None:
         )
         assert wrong.status_code == 422
         assert 'aria-label="Move Qualification down"' in page.text or "Move" in page.text
+
+
+async def test_every_signed_in_user_has_the_password_link(api: Api) -> None:
+    """ "Your password" / "修改密码" is in the navigation of every role, in both languages,
+    and marked as the current page on the password page; signed out there is no link."""
+    nav_link = re.compile(
+        r'<nav aria-label="[^"]+">.*<a href="/console/password"[^>]*>([^<]+)</a>', re.S
+    )
+    users = (
+        ("ada", "admin", "en"),
+        ("mgr", "manager", "zh-CN"),
+        ("ana", "sales_rep", "en"),
+        ("ivy", "agent", "zh-CN"),
+        ("sue", "analyst", "en"),
+    )
+    for user, role, locale in users:
+        await console_user(api, user, role, locale=locale)
+        async with own_client(api) as client:
+            assert "/console/password" not in (await client.get("/console/sign-in")).text
+            await sign_in(client, user)
+            home = await client.get("/console/")
+            found = nav_link.search(home.text)
+            assert found is not None, (user, home.text[:2000])
+            assert found.group(1) == ("Your password" if locale == "en" else "修改密码")
+            page = await client.get("/console/password")
+            assert page.status_code == 200
+            assert re.search(r'<a href="/console/password" aria-current="page">', page.text)

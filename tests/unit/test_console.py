@@ -22,7 +22,6 @@ from crm.console.admin import SETTINGS_PAGES
 from crm.console.analytics import ANALYTICS_PAGES
 from crm.console.desk import QUEUE_SORTS, QUEUE_STATUSES
 from crm.console.domain.users import LOCK_OUT, MAX_FAILURES, User
-from crm.console.events import SignedIn, SignInFailed, UserAdded, UserDeactivated
 from crm.console.i18n import MESSAGES, Translator, from_accept_language
 from crm.console.pages import CUSTOMER_SORTS
 from crm.console.sales import (
@@ -57,6 +56,7 @@ from crm.events.customer import Channel, ConsentPurpose, CustomerKind
 from crm.events.sales import CampaignChannel, StageOutcome, TargetOwnerKind
 from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
 from crm.events.service_desk import ContractLevel, TicketChannel, TicketKind
+from crm.events.users import SignedIn, SignInFailed, UserAdded, UserDeactivated
 from crm.kernel.auth import Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
 from crm.kernel.repository import CommandContext

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 import time
 from pathlib import Path
 from uuid import RFC_4122
@@ -145,3 +147,25 @@ def test_event_ids_are_time_ordered_uuid7() -> None:
     assert len(set(later)) == len(later)
     assert all(first < i for i in later)  # a later millisecond sorts after
     assert before <= first.int >> 80 <= after  # its first 48 bits: the Unix time in ms
+
+
+def test_the_user_and_team_events_are_the_published_languages() -> None:
+    """Importing ``crm.events`` alone registers them (no console needed to decode the log),
+    each as its committed schema in ``schemas/events`` says."""
+    script = (
+        "import json, sys\n"
+        "from crm.events import REGISTRY\n"
+        "from crm.events.schema import event_schemas\n"
+        "assert 'crm.console' not in sys.modules\n"
+        "mine = {k: v for k, v in event_schemas().items() if k.split('.')[0] in ('user', 'team')}\n"
+        "print(json.dumps(mine))\n"
+    )
+    done = subprocess.run(
+        [sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120
+    )
+    schemas = json.loads(done.stdout)
+    committed = Path(__file__).resolve().parents[2] / "schemas" / "events"
+    assert len(schemas) == 13
+    assert {"user.added.v1", "user.password_reset.v1", "team.manager_assigned.v1"} <= set(schemas)
+    for key, schema in schemas.items():
+        assert json.loads((committed / f"{key}.json").read_text()) == schema, key

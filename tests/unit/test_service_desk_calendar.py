@@ -9,7 +9,7 @@ from zoneinfo import ZoneInfo
 
 import pytest
 
-from crm.events.service_desk import CalendarDefined, WorkingHours
+from crm.events.service_desk import CalendarDefined, CalendarRetired, WorkingHours
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.service_desk.domain.calendar import (
     DEFAULT_CALENDAR,
@@ -234,3 +234,34 @@ def test_a_calendar_is_validated_before_it_is_recorded() -> None:
     ).then_raises(InvalidCommand, match="time_zone")
     with pytest.raises(NotFound):
         Calendar.create(calendar_aggregate_id("t1", "missing")).business_calendar()
+
+
+def test_retire_a_calendar_no_policy_names() -> None:
+    retired = (
+        Scenario(Calendar, id=BERLIN_ID)
+        .given(DEFINED)
+        .when(lambda c: c.retire(named_by=[]))
+        .then(CalendarRetired())
+    )
+    assert retired.retired
+    assert retired.business_calendar().id == "berlin"  # tickets still count in it
+    error = (
+        Scenario(Calendar, id=BERLIN_ID)
+        .given(DEFINED)
+        .when(lambda c: c.retire(named_by=["premium", "default"]))
+        .then_raises(RuleViolated)
+    )
+    assert isinstance(error, RuleViolated)
+    assert error.code == "calendar_in_use"
+    assert error.details == {"policies": ["default", "premium"]}
+    gone = Scenario(Calendar, id=BERLIN_ID).given(DEFINED, CalendarRetired())
+    gone.when(lambda c: c.retire(named_by=["premium"])).then_nothing()
+    error = (
+        Scenario(Calendar, id=BERLIN_ID)
+        .given(DEFINED, CalendarRetired())
+        .when(define)
+        .then_raises(RuleViolated)
+    )
+    assert isinstance(error, RuleViolated)
+    assert error.code == "calendar_retired"  # its id is not defined again
+    Scenario(Calendar, id=BERLIN_ID).when(lambda c: c.retire(named_by=[])).then_raises(NotFound)

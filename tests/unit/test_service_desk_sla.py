@@ -14,6 +14,7 @@ from crm.events.service_desk import (
     ContractSigned,
     PriorityTargets,
     SlaPolicyDefined,
+    SlaPolicyRetired,
     SlaPolicyRevised,
     TicketPriority,
     WorkingHours,
@@ -178,6 +179,43 @@ def test_an_unchanged_revision_records_nothing_and_a_missing_policy_is_not_found
 
     Scenario(SlaPolicy, id="t1:premium").given(PREMIUM).when(same).then_nothing()
     Scenario(SlaPolicy, id="t1:premium").when(same).then_raises(NotFound)
+
+
+def test_retire_a_policy_unless_it_is_the_last_one_in_force() -> None:
+    retired = (
+        Scenario(SlaPolicy, id="t1:premium")
+        .given(PREMIUM)
+        .when(lambda p: p.retire(others_in_force=1))
+        .then(SlaPolicyRetired())
+    )
+    assert not retired.state.in_force
+    with pytest.raises(NotFound):
+        retired.terms()  # new tickets no longer get it
+    error = (
+        Scenario(SlaPolicy, id="t1:premium")
+        .given(PREMIUM)
+        .when(lambda p: p.retire(others_in_force=0))
+        .then_raises(RuleViolated)
+    )
+    assert isinstance(error, RuleViolated)
+    assert error.code == "last_policy"
+    again = Scenario(SlaPolicy, id="t1:premium").given(PREMIUM, SlaPolicyRetired())
+    again.when(lambda p: p.retire(others_in_force=0)).then_nothing()
+    Scenario(SlaPolicy, id="t1:premium").when(lambda p: p.retire(others_in_force=3)).then_raises(
+        NotFound
+    )
+
+
+def test_a_retired_policy_is_not_revised_but_defined_anew() -> None:
+    given = (PREMIUM, SlaPolicyRetired())
+
+    def revise(p: SlaPolicy) -> None:
+        p.revise(name="Premium", targets=MINUTES, calendar_id="berlin")
+
+    Scenario(SlaPolicy, id="t1:premium").given(*given).when(revise).then_raises(NotFound)
+    anew = Scenario(SlaPolicy, id="t1:premium").given(*given).when(premium).then(PREMIUM)
+    assert anew.state.in_force
+    assert anew.terms().revision == 1  # its revisions start again
 
 
 # -- selection and application -------------------------------------------------------------------

@@ -19,7 +19,6 @@ from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from crm.console.directory import UserDirectoryProjection
-from crm.console.events import ROLES
 from crm.console.pages import PREFIX, Console, guarded, see
 from crm.console.sales import CURRENCIES, _money
 from crm.console.teams import CreateTeam, RenameTeam, Teams, TeamsProjection, assign_manager
@@ -31,6 +30,7 @@ from crm.events.sales import (
     TargetOwnerKind,
 )
 from crm.events.service_desk import ContractLevel, TicketPriority, WorkingHours
+from crm.events.users import ROLES
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
@@ -47,11 +47,14 @@ from crm.sales.application.policy import POLICY as SALES_POLICY
 from crm.sales.application.policy import SalesAction
 from crm.sales.application.target_commands import ReviseTarget, SetTarget
 from crm.sales.projections.pipeline_models import CampaignsProjection, TargetsProjection
-from crm.service_desk.application.calendar_commands import DefineCalendar
+from crm.service_desk.application.calendar_commands import DefineCalendar, RetireCalendar
 from crm.service_desk.application.policy import POLICY as DESK_POLICY
 from crm.service_desk.application.policy import DeskAction
-from crm.service_desk.application.sla_policy_commands import DefinePolicy
+from crm.service_desk.application.sla_policy_commands import DefinePolicy, RetirePolicy
 from crm.service_desk.projections.ticket_models import PROJECTION as DESK_PROJECTION
+
+PolicyId = Literal["default", "basic", "standard", "premium"]
+"""A policy's id on the SLA page: ``default`` or a contract level."""
 
 SETTINGS_PAGES = ("teams", "stages", "campaigns", "targets", "sla", "fields")
 """The settings pages (each has a title ``admin.<page>`` and a line ``.about``)."""
@@ -519,5 +522,32 @@ def admin_router(console: Console) -> APIRouter:
             else DefineCalendar(name.strip(), time_zone.strip(), hours, days)
         )
         return await run(request, command, "sla")
+
+    async def retire(request: Request, command: object) -> Response:
+        """The retirement, its refusals said in the reader's words (the domain's are
+        English): the tenant's last policy, a calendar its policies still name."""
+        visit = await console.visit(request)
+        try:
+            return await run(request, command, "sla")
+        except RuleViolated as e:
+            if e.code == "last_policy":
+                raise RuleViolated(visit.t("sla.last_policy"), code=e.code) from e
+            if e.code == "calendar_in_use":
+                named = e.details.get("policies")
+                levels = named if isinstance(named, list) else []
+                names = ", ".join(visit.t("sla.level." + p) for p in levels)
+                raise RuleViolated(visit.t("sla.calendar_in_use", policies=names)) from e
+            raise
+
+    @api.post(f"{PREFIX}/admin/sla/policies/{{policy_id}}/retire")
+    @page
+    async def retire_policy(request: Request, policy_id: PolicyId) -> Response:
+        level = None if policy_id == "default" else ContractLevel(policy_id)
+        return await retire(request, RetirePolicy(level))
+
+    @api.post(f"{PREFIX}/admin/sla/calendars/{{calendar_id}}/retire")
+    @page
+    async def retire_calendar(request: Request, calendar_id: str) -> Response:
+        return await retire(request, RetireCalendar(calendar_id))
 
     return api

@@ -400,6 +400,21 @@ ADMIN: dict[str, dict[str, str]] = {
         "sla.end": "Closes at",
         "sla.define_calendar": "Define or replace a calendar",
         "sla.save_calendar": "Save the calendar",
+        "sla.retire_policy": "Retire the policy {name}",
+        "sla.retire_calendar": "Retire the calendar {name}",
+        "sla.retire.about": (
+            "A retired policy no longer applies to new tickets (they get the default policy, "
+            "else the built-in one); tickets already open keep its targets. A calendar a "
+            "policy still names cannot be retired."
+        ),
+        "sla.last_policy": (
+            "This is the tenant's last SLA policy: define another before you retire it. "
+            "Nothing was retired."
+        ),
+        "sla.calendar_in_use": (
+            "The policies {policies} count in this calendar: revise them to name another "
+            "calendar first. Nothing was retired."
+        ),
         "weekdays": "the working days",
         "holidays": "the holidays",
         "calendar_id": "the calendar",
@@ -504,6 +519,16 @@ ADMIN: dict[str, dict[str, str]] = {
         "sla.end": "结束时间",
         "sla.define_calendar": "定义或替换日历",
         "sla.save_calendar": "保存日历",
+        "sla.retire_policy": "停用策略 {name}",
+        "sla.retire_calendar": "停用日历 {name}",
+        "sla.retire.about": (
+            "停用的策略不再适用于新工单（新工单改用默认策略，没有则用内置策略）；"
+            "已打开的工单保留其目标。仍被策略使用的日历不能停用。"
+        ),
+        "sla.last_policy": "这是本租户最后一个 SLA 策略：请先定义另一个策略再停用它。未作停用。",
+        "sla.calendar_in_use": (
+            "策略 {policies} 仍按此日历计时：请先修改这些策略改用其他日历。未作停用。"
+        ),
         "weekdays": "工作日",
         "holidays": "节假日",
         "calendar_id": "日历",

@@ -10,7 +10,8 @@ from __future__ import annotations
 from collections.abc import Iterable
 from typing import TypedDict
 
-from crm.console.events import (
+from crm.events import EventEnvelope
+from crm.events.users import (
     LocaleChosen,
     PasswordChanged,
     PasswordReset,
@@ -22,7 +23,6 @@ from crm.console.events import (
     UserRenamed,
     UserRoleChanged,
 )
-from crm.events import EventEnvelope
 from crm.kernel.handlers import DocKey, Handlers, stream_key
 from crm.kernel.read_store import CollectionSpec, Index, Page, Query, ReadStore
 from crm.kernel.tenancy import qualified

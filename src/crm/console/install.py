@@ -54,13 +54,6 @@ if TYPE_CHECKING:
 log = logging.getLogger(__name__)
 
 
-def console_projections() -> tuple[Projection, ...]:
-    """The console's own read models (``console_users``, ``console_teams``): run by the
-    process serving the console, and known to ``crm projections`` and restores beside the
-    contexts' own."""
-    return (UserDirectoryProjection(), TeamsProjection())
-
-
 def register_user_commands(bus: CommandBus) -> None:
     """The user directory's and the teams' tables on ``bus`` (once)."""
     for table in (user_commands(), team_commands()):
@@ -93,6 +86,13 @@ class _StaticFiles(StaticFiles):
         response = await super().get_response(path, scope)
         response.headers["Cache-Control"] = "public, max-age=3600"
         return response
+
+
+def console_projections() -> tuple[Projection, ...]:
+    """The console's read models (``console_users``, ``console_teams``): run by the console
+    itself (its app's lifespan), listed and rebuilt by ``crm projections`` beside the
+    contexts', rebuilt by a restore."""
+    return (UserDirectoryProjection(), TeamsProjection())
 
 
 def install_console(app: FastAPI, platform: Platform) -> Sessions:

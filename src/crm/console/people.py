@@ -16,7 +16,6 @@ from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
 from crm.console.directory import UserDirectoryProjection
-from crm.console.events import ROLES
 from crm.console.i18n import chosen
 from crm.console.pages import PASSWORD_PAGE, PREFIX, Console, guarded, see
 from crm.console.teams import Teams, TeamsProjection
@@ -32,6 +31,7 @@ from crm.console.users import (
     load_user,
     password_is,
 )
+from crm.events.users import ROLES
 from crm.kernel.auth import Actor, Role
 from crm.kernel.errors import Forbidden, InvalidCommand
 from crm.kernel.http import ReadConsistency

@@ -9,6 +9,7 @@ PEOPLE: dict[str, dict[str, str]] = {
         "current_password": "Current password",
         "password_again": "The new password again",
         "password.title": "Your password",
+        "nav.password": "Your password",
         "password.new": "New password (at least 8 characters)",
         "password.save": "Save my password",
         "password.must_change": (
@@ -74,6 +75,7 @@ PEOPLE: dict[str, dict[str, str]] = {
         "current_password": "当前密码",
         "password_again": "再次输入新密码",
         "password.title": "我的密码",
+        "nav.password": "修改密码",
         "password.new": "新密码（至少 8 个字符）",
         "password.save": "保存密码",
         "password.must_change": "管理员为您设置了临时密码：请先设置您自己的密码。",

@@ -17,9 +17,9 @@ from typing import TypedDict
 
 from crm.console.directory import UserDirectory, UserDoc
 from crm.console.domain.teams import TEAM_ID, Team
-from crm.console.events import TeamCreated, TeamManagerAssigned, TeamRenamed
 from crm.console.users import load_user
 from crm.events import EventEnvelope
+from crm.events.users import TeamCreated, TeamManagerAssigned, TeamRenamed
 from crm.kernel.access import Principal
 from crm.kernel.auth import Role
 from crm.kernel.commands import CommandBus, CommandTable, Expect

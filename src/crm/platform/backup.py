@@ -211,7 +211,7 @@ async def restore(
     platform = open_platform(settings)
     rebuilt: dict[str, int] = {}
     try:
-        # the contexts' read models and the console's user directory (what `crm up` runs)
+        # the contexts' read models and the console's (what `crm up` runs)
         for projection in [*platform.projections, *console_projections()]:
             name = projection.name
 

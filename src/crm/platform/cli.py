@@ -592,19 +592,21 @@ def restore(
     )
 
 
-def _read_models(platform: Platform) -> list[Projection]:
-    """Every read model ``crm up`` keeps: the contexts' and the console's own."""
+def every_projection(platform: Platform) -> list[Projection]:
+    """The contexts' projections and the console's (``console_users``, ``console_teams``),
+    which ``crm up`` runs too: what ``crm projections`` lists and rebuilds."""
     from crm.console.install import console_projections
 
     return [*platform.projections, *console_projections()]
 
 
-def _read_model(platform: Platform, name: str) -> Projection:
-    for p in _read_models(platform):
+def projection_named(platform: Platform, name: str) -> Projection:
+    """The projection ``name`` of :func:`every_projection` (KeyError naming the known)."""
+    known = every_projection(platform)
+    for p in known:
         if p.name == name:
             return p
-    known = ", ".join(p.name for p in _read_models(platform))
-    raise KeyError(f"no projection {name!r} (known: {known})")
+    raise KeyError(f"no projection {name!r} (known: {', '.join(p.name for p in known)})")
 
 
 @projections_app.command("rebuild")
@@ -616,7 +618,7 @@ def projections_rebuild(name: Annotated[str, typer.Argument(help="Projection to 
     async def run() -> int:
         platform = open_platform(settings)
         try:
-            projection = _read_model(platform, name)
+            projection = projection_named(platform, name)
             with Progress(
                 TextColumn(f"rebuilding {name}"),
                 BarColumn(),
@@ -660,8 +662,8 @@ def projections_status() -> None:
         platform = open_platform(settings)
         try:
             head = await platform.store.head_position()
-            known = _read_models(platform)
-            widest = max((len(p.name) for p in known), default=10)
+            projections = every_projection(platform)
+            widest = max((len(p.name) for p in projections), default=10)
             table = Table(
                 Column("projection", no_wrap=True, min_width=widest),
                 "version",
@@ -669,7 +671,7 @@ def projections_status() -> None:
                 "behind",
                 "dead letters",
             )
-            for p in known:
+            for p in projections:
                 s = await projection_status(platform.store, platform.read_store, p)
                 version = (
                     f"{s.version} (outdated: rebuilt at start)" if s.outdated else str(s.version)

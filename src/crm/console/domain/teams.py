@@ -13,8 +13,8 @@ import re
 from dataclasses import dataclass, replace
 from typing import Self
 
-from crm.console.events import TeamCreated, TeamManagerAssigned, TeamRenamed
 from crm.events import DomainEvent
+from crm.events.users import TeamCreated, TeamManagerAssigned, TeamRenamed
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, RuleViolated
 

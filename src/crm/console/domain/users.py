@@ -7,7 +7,8 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Self
 
-from crm.console.events import (
+from crm.events import DomainEvent
+from crm.events.users import (
     ROLES,
     LocaleChosen,
     PasswordChanged,
@@ -20,7 +21,6 @@ from crm.console.events import (
     UserRenamed,
     UserRoleChanged,
 )
-from crm.events import DomainEvent
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, RuleViolated
 

@@ -74,7 +74,7 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
             definitions=DefinitionsOf(runtime.store, runtime.codec),
         ),
         sla_policy_commands(bus),
-        calendar_commands(),
+        calendar_commands(bus),
         contract_commands(customers),
         visit_commands(bus, customers),
         technician_day_commands(bus),

@@ -13,6 +13,7 @@ from crm.events import (
     sales_orders,
     service_desk,
     tenants,
+    users,
     visits,
     webhooks,
 )
@@ -45,6 +46,7 @@ __all__ = [
     "service_desk",
     "tenants",
     "upcaster",
+    "users",
     "visits",
     "webhooks",
 ]

@@ -100,6 +100,12 @@ class CalendarDefined(DomainEvent):
     holidays: tuple[date, ...] = ()
 
 
+@event("service_desk.calendar.retired")
+class CalendarRetired(DomainEvent):
+    """The calendar is no longer offered to policies (none named it when it was retired).
+    Tickets opened with it keep counting in it; its id is not defined again."""
+
+
 # -- SLA policies --------------------------------------------------------------------------------
 
 
@@ -134,6 +140,13 @@ class SlaPolicyRevised(_PolicyTerms):
     revision applies to tickets opened from now on."""
 
     revision: int = Field(ge=2)
+
+
+@event("service_desk.sla_policy.retired")
+class SlaPolicyRetired(DomainEvent):
+    """The policy no longer applies to new tickets (they get the default policy, else the
+    built-in one). Tickets opened under it keep its targets. Defining the level's policy
+    again starts it anew."""
 
 
 # -- service contracts ---------------------------------------------------------------------------

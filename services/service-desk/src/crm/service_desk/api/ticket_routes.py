@@ -4,9 +4,10 @@ siblings) and the result to the answer: its position, 201 and a Location for cre
 
 Policies, calendars and contracts are named by the tenant, their streams qualified by it
 (``servicecontract-<tenant>:<customer>``); answers and Locations name them by the tenant's
-own id (``tenant_own``)."""
+own id (``tenant_own``). A policy or a calendar is retired (``POST …/retire``) rather than
+deleted: its events stay, tickets opened with it keep its terms."""
 
-from typing import Annotated, Any
+from typing import Annotated, Any, Literal
 from uuid import UUID, uuid4
 
 from fastapi import APIRouter, Depends, Query, Request, Response
@@ -56,13 +57,13 @@ from crm.service_desk.api.ticket_schemas import (
     Satisfaction,
     TicketPatch,
 )
-from crm.service_desk.application.calendar_commands import DefineCalendar
+from crm.service_desk.application.calendar_commands import DefineCalendar, RetireCalendar
 from crm.service_desk.application.contract_commands import (
     ChangeContract,
     EndContract,
     SignContract,
 )
-from crm.service_desk.application.sla_policy_commands import DefinePolicy
+from crm.service_desk.application.sla_policy_commands import DefinePolicy, RetirePolicy
 from crm.service_desk.application.ticket_commands import (
     AssignTicket,
     ChangeTicketFields,
@@ -92,6 +93,9 @@ from crm.service_desk.projections.ticket_models import (
     SlaPolicyDoc,
     TicketDoc,
 )
+
+PolicyId = Literal["default", "basic", "standard", "premium"]
+"""A policy's id: ``default`` or a contract level (another is a 422 naming ``policy_id``)."""
 
 TICKET_SORTS = frozenset(
     {"opened_at", "updated_at", "priority_rank", "sla_breach_check_at", "status"}
@@ -297,6 +301,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     async def get_policy(policy_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
         return await queries.policy(actor, policy_id)
 
+    @api.post("/sla/policies/{policy_id}/retire", response_model=CommandAccepted)
+    async def retire_policy(policy_id: PolicyId, ctx: Ctx, response: Response) -> CommandAccepted:
+        """New tickets of the level get the default policy from now on (the default policy
+        retired: the built-in one); open tickets keep its targets. The tenant's last policy in
+        force is a 409 (``last_policy``)."""
+        level = None if policy_id == "default" else ContractLevel(policy_id)
+        return accepted(tenant_own(await bus.execute(RetirePolicy(level), ctx)), response)
+
     # -- calendars -------------------------------------------------------------------------------
 
     @api.post("/calendars", status_code=201, response_model=CommandAccepted)
@@ -323,6 +335,13 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     @api.get("/calendars/{calendar_id}", response_model=CalendarDoc)
     async def get_calendar(calendar_id: str, actor: Who, _: int = consistent) -> dict[str, Any]:
         return await queries.calendar(actor, calendar_id)
+
+    @api.post("/calendars/{calendar_id}/retire", response_model=CommandAccepted)
+    async def retire_calendar(calendar_id: str, ctx: Ctx, response: Response) -> CommandAccepted:
+        """Policies may not name it from now on; tickets keep counting in it. A calendar a
+        policy in force names is a 409 (``calendar_in_use``)."""
+        result = await bus.execute(RetireCalendar(calendar_id), ctx)
+        return accepted(tenant_own(result), response)
 
     # -- contracts -------------------------------------------------------------------------------
 

@@ -11,7 +11,9 @@ A wall-clock time that does not exist (inside the spring-forward gap) is read wi
 in force before the change, as :mod:`zoneinfo` does with ``fold=0``; an ambiguous one (inside
 the fall-back hour) is read as its first occurrence.
 
-The calendar aggregate records a calendar once (``service_desk.calendar.defined``); a
+The calendar aggregate records a calendar once (``service_desk.calendar.defined``) and may
+retire it (``service_desk.calendar.retired``: no policy may name it from then on, tickets
+opened with it keep counting in it); a
 :class:`BusinessCalendar` is the pure value the SLA arithmetic runs on. Calendar ids are
 chosen by the tenant, so the aggregate's id is qualified by it (``<tenant>:<calendar id>``,
 see :func:`calendar_aggregate_id`) and two tenants may both name a calendar ``eu-support``;
@@ -28,7 +30,7 @@ from typing import Self
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm.events import DomainEvent
-from crm.events.service_desk import CalendarDefined, WorkingHours
+from crm.events.service_desk import CalendarDefined, CalendarRetired, WorkingHours
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
 from crm.service_desk.domain.checks import aware, required_text
@@ -183,10 +185,13 @@ def calendar_aggregate_id(tenant: str, calendar_id: str) -> str:
 @dataclass(frozen=True, slots=True)
 class CalendarState:
     defined: CalendarDefined | None = None
+    retired: bool = False
 
     def evolve(self, event: DomainEvent) -> Self:
         if isinstance(event, CalendarDefined):
             return type(self)(defined=event)
+        if isinstance(event, CalendarRetired):
+            return type(self)(defined=self.defined, retired=True)
         return self
 
 
@@ -223,6 +228,11 @@ class Calendar(Aggregate[CalendarState]):
         if len(event.holidays) > MAX_HOLIDAYS:
             raise InvalidCommand("holidays", f"at most {MAX_HOLIDAYS}")
         BusinessCalendar.from_event(self.calendar_id, event)  # validates zone and hours
+        if self.state.retired:
+            raise RuleViolated(
+                f"calendar {self.calendar_id} was retired; define a calendar of another id",
+                code="calendar_retired",
+            )
         if self.state.defined is not None:
             if self.state.defined == event:
                 return
@@ -232,6 +242,30 @@ class Calendar(Aggregate[CalendarState]):
                 code="calendar_already_defined",
             )
         self.trigger(event)
+
+    def retire(self, *, named_by: Iterable[str]) -> None:
+        """No policy may name the calendar from now on; ``named_by``: the policies in force
+        that name it (a calendar in use is not retired: revise them to name another first).
+        Tickets keep the due times counted in it, and a reopened one counts in it again, so
+        the calendar itself stays readable (:meth:`business_calendar`). Retiring a retired
+        calendar records nothing."""
+        if self.state.defined is None:
+            raise NotFound(f"calendar {self.calendar_id} does not exist")
+        if self.state.retired:
+            return
+        users = sorted(named_by)
+        if users:
+            raise RuleViolated(
+                f"calendar {self.calendar_id} is the calendar of SLA policies "
+                f"{', '.join(users)}: revise them to name another calendar first",
+                code="calendar_in_use",
+                details={"policies": users},
+            )
+        self.trigger(CalendarRetired())
+
+    @property
+    def retired(self) -> bool:
+        return self.state.retired
 
     def business_calendar(self) -> BusinessCalendar:
         if self.state.defined is None:

@@ -12,7 +12,9 @@ default policy, else :data:`DEFAULT_POLICY` (built in, so a ticket can always be
 
 When a ticket opens, :func:`apply_sla` computes its due times with the policy's calendar and
 the ticket keeps them (:class:`~crm.events.service_desk.AppliedSla`): revising a policy
-changes the targets of tickets opened afterwards, never of tickets already open.
+changes the targets of tickets opened afterwards, never of tickets already open. Retiring
+one (:meth:`SlaPolicy.retire`) likewise: tickets opened under it keep its targets, new
+tickets of its level get the default policy; a tenant's last policy is not retired.
 """
 
 from __future__ import annotations
@@ -28,6 +30,7 @@ from crm.events.service_desk import (
     ContractLevel,
     PriorityTargets,
     SlaPolicyDefined,
+    SlaPolicyRetired,
     SlaPolicyRevised,
     TicketPriority,
 )
@@ -160,12 +163,22 @@ def apply_sla(
 class SlaPolicyState:
     terms: SlaPolicyDefined | SlaPolicyRevised | None = None
     revision: int = 0
+    retired: bool = False
 
     def evolve(self, event: DomainEvent) -> Self:
         match event:
-            case SlaPolicyDefined() | SlaPolicyRevised():
+            case SlaPolicyDefined():  # the first definition, or a new one after retirement
+                return replace(self, terms=event, revision=1, retired=False)
+            case SlaPolicyRevised():
                 return replace(self, terms=event, revision=self.revision + 1)
+            case SlaPolicyRetired():
+                return replace(self, retired=True)
         return self
+
+    @property
+    def in_force(self) -> bool:
+        """Defined and not retired: the policy new tickets of its level get."""
+        return self.terms is not None and not self.retired
 
 
 class SlaPolicy(Aggregate[SlaPolicyState]):
@@ -227,12 +240,13 @@ class SlaPolicy(Aggregate[SlaPolicyState]):
         follow_up_escalation_days: int = DEFAULT_FOLLOW_UP_ESCALATION_DAYS,
     ) -> None:
         """``targets``: per priority, (first response, resolution) in business minutes. The
-        same definition again records nothing; a different one must be a revision."""
+        same definition again records nothing; a different one must be a revision. A retired
+        policy is defined anew (its revisions start again at 1)."""
         event = SlaPolicyDefined.model_validate(
             self._fields(name, targets, calendar_id, follow_up_days, follow_up_escalation_days)
         )
         current = self.state.terms
-        if current is not None:
+        if current is not None and not self.state.retired:
             if isinstance(current, SlaPolicyDefined) and current == event:
                 return
             raise RuleViolated(
@@ -252,7 +266,7 @@ class SlaPolicy(Aggregate[SlaPolicyState]):
         """Replace the whole policy; unchanged terms record nothing. Applies to tickets opened
         from now on."""
         current = self.state.terms
-        if current is None:
+        if current is None or self.state.retired:
             raise NotFound(f"SLA policy {self.policy_id} does not exist")
         fields = self._fields(name, targets, calendar_id, follow_up_days, follow_up_escalation_days)
         same = all(getattr(current, k) == v for k, v in fields.items())
@@ -262,9 +276,26 @@ class SlaPolicy(Aggregate[SlaPolicyState]):
             SlaPolicyRevised.model_validate({**fields, "revision": self.state.revision + 1})
         )
 
+    def retire(self, *, others_in_force: int) -> None:
+        """Stop applying the policy to new tickets; ``others_in_force``: how many other
+        policies of the tenant are in force (the last one is not retired, so the tenant's
+        own terms never silently fall back to the built-in ones). Retiring a retired policy
+        records nothing."""
+        if self.state.terms is None:
+            raise NotFound(f"SLA policy {self.policy_id} does not exist")
+        if self.state.retired:
+            return
+        if others_in_force < 1:
+            raise RuleViolated(
+                f"SLA policy {self.policy_id} is the tenant's last policy: define another "
+                "before retiring it",
+                code="last_policy",
+            )
+        self.trigger(SlaPolicyRetired())
+
     def terms(self) -> SlaPolicyTerms:
         current = self.state.terms
-        if current is None:
+        if current is None or self.state.retired:
             raise NotFound(f"SLA policy {self.policy_id} does not exist")
         return terms_of(self.policy_id, current, self.state.revision)
 

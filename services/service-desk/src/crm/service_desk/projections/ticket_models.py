@@ -36,6 +36,7 @@ from typing_extensions import TypedDict
 from crm.events import EventEnvelope
 from crm.events.service_desk import (
     CalendarDefined,
+    CalendarRetired,
     ContractChanged,
     ContractEnded,
     ContractSigned,
@@ -46,6 +47,7 @@ from crm.events.service_desk import (
     SatisfactionRecorded,
     SlaBreached,
     SlaPolicyDefined,
+    SlaPolicyRetired,
     SlaPolicyRevised,
     SlaTarget,
     SlaWarning,
@@ -664,6 +666,15 @@ def policy_stated(
     )
 
 
+@policies(SlaPolicyRetired)
+def policy_retired(
+    key: DocKey, doc: SlaPolicyDoc | None, event: SlaPolicyRetired, envelope: EventEnvelope
+) -> None:
+    """A retired policy is no longer listed (tickets keep its id and name in their ``sla``);
+    defined again, it is listed anew."""
+    return None
+
+
 class SlaPoliciesModel:
     collection = SLA_POLICIES
     collections = (CollectionSpec(SLA_POLICIES, (Index(("tenant", "level")),)),)
@@ -717,6 +728,14 @@ def calendar_defined(
         updated_at=at,
         version=envelope.stream_version,
     )
+
+
+@calendars(CalendarRetired)
+def calendar_retired(
+    key: DocKey, doc: CalendarDoc | None, event: CalendarRetired, envelope: EventEnvelope
+) -> None:
+    """A retired calendar is no longer listed (tickets keep its id in their ``sla``)."""
+    return None
 
 
 class CalendarsModel:
@@ -832,7 +851,7 @@ class ContractsModel:
 
 PROJECTION = ByCategory(
     "service_desk_tickets",
-    2,  # 2: the custom fields of tickets
+    3,  # 2: the retired SLA policies and calendars; 3: the custom fields of tickets
     {
         "ticket": TicketsModel(),
         "slapolicy": SlaPoliciesModel(),

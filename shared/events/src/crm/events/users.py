@@ -1,11 +1,16 @@
-"""Events of the console's user directory: who may sign in to a tenant's console, as whom.
+"""Events of the user directory: who may sign in to a tenant's console, as whom, and the
+teams they belong to.
 
-Streams: ``user-<tenant>:<user id>`` (tenant-qualified, :mod:`crm.kernel.tenancy`), one per
-user, written by ``crm users`` and the console through the command bus. A password is never
-in an event: :class:`UserAdded` and :class:`PasswordChanged` carry its argon2 hash only.
-Sign-in failures are events too, so the lock-out holds in every process and is audited.
+Streams: ``user-<tenant>:<user id>`` and ``team-<tenant>:<team id>`` (tenant-qualified,
+:mod:`crm.kernel.tenancy`), one per user and per team, written by ``crm users``, the console
+and ``/users``, ``/teams`` through the command bus. A password is never in an event:
+:class:`UserAdded` and :class:`PasswordChanged` carry its argon2 hash only. Sign-in failures
+are events too, so the lock-out holds in every process and is audited.
 
-They are registered when :mod:`crm.console` is imported (the console is the only reader).
+Part of the published language like every other event (registered when :mod:`crm.events` is
+imported, their schemas in ``schemas/events``), so a tool reading the log (an audit, a
+backup's rebuild) decodes them without the console; no context's relay publishes them to a
+topic (:func:`crm.platform.asyncapi.event_channel`), as no relay publishes ``tenant.*``.
 """
 
 from __future__ import annotations
