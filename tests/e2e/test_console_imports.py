@@ -156,3 +156,62 @@ async def test_an_import_that_stopped_is_resumed_from_its_page(api: Api) -> None
         done = await until_shown(client, url, "rows, finished</p>")
         assert "Resume the import" not in done.text
         assert len(re.findall(f'href="/console/customers/({UUID})"', done.text)) == 2
+
+
+async def test_a_manager_imports_the_catalogue_and_past_orders_from_the_page(api: Api) -> None:
+    """Products with the form's currency, then an order of 2019 with two lines: the dry
+    run's failing line named by its row, confirmed, the order linked from the import."""
+    await console_user(api, "mgr", "manager")
+    boss = api.as_user("mgr", "manager")
+    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+    products = csv_of([["SKU", "Product name", "Price"], ["PUMP-1", "Pump", "1200"]])
+    orders = csv_of(
+        [
+            ["Order number", "E-mail", "Order date", "SKU", "Qty", "Status"],
+            ["S-1", "ada@example.com", "2019-04-03", "PUMP-1", "2", "delivered"],
+            ["S-1", "", "", "PUMP-1", "1", ""],
+            ["S-2", "ada@example.com", "2019-06-01", "PUMP-1", "1", ""],
+            ["S-2", "", "", "GONE-1", "1", ""],
+        ]
+    )
+    async with own_client(api) as client:
+        csrf = await sign_in(client, "mgr")
+        listing = (await client.get("/console/imports")).text
+        assert '<option value="products">Products</option>' in listing
+        assert '<option value="orders">Orders with their lines</option>' in listing
+        assert 'name="currency"' in listing
+        wrong = await client.post(
+            "/console/imports",
+            data={"csrf": csrf, "kind": "products", "currency": "元元"},
+            files={"file": ("p.csv", products, "text/csv")},
+        )
+        assert wrong.status_code == 422
+        sent = await client.post(
+            "/console/imports",
+            data={"csrf": csrf, "kind": "products", "currency": "cny"},
+            files={"file": ("p.csv", products, "text/csv")},
+        )
+        assert sent.status_code == 303, sent.text
+        plan = sent.headers["location"]
+        await client.post(f"{plan}/confirm", data={"csrf": csrf})
+        await until_shown(client, plan, "rows, finished</p>")
+
+        sent = await client.post(
+            "/console/imports",
+            data={"csrf": csrf, "kind": "orders", "currency": "CNY"},
+            files={"file": ("orders.csv", orders, "text/csv")},
+        )
+        assert sent.status_code == 303, sent.text
+        plan = sent.headers["location"]
+        page = (await client.get(plan)).text
+        assert 'data-count="error">fail: <strong>1</strong>' in page
+        assert "<strong>SKU (row 5 / 第 5 行)</strong>: no such product" in page
+        await client.post(f"{plan}/confirm", data={"csrf": csrf})
+        done = await until_shown(client, plan, "rows, finished</p>")
+        [order] = re.findall(f'href="/console/orders/({UUID})"', done.text)
+        shown = await client.get(f"/console/orders/{order}")
+        assert shown.status_code == 200
+        assert "PUMP-1" in shown.text
+    placed = (await boss.get(f"/orders/{order}")).json()
+    assert placed["placed_at"].startswith("2019-04-03")
+    assert placed["total"] == {"amount": "3600.00", "currency": "CNY"}

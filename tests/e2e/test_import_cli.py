@@ -135,3 +135,48 @@ async def test_refusals_name_the_culprit(
     assert unknown.returncode == 2
     assert "no import" in unknown.stderr
     assert await registered(settings) == 0
+
+
+async def test_a_sales_history_from_the_command_line(
+    deployment: tuple[Settings, dict[str, str]], tmp_path: Path
+) -> None:
+    """``crm import products`` then ``crm import orders``: the customers are registered
+    first (by the customers import), the orders name them by e-mail, each order is placed
+    on its own date; run again, every order is a duplicate."""
+    settings, env = deployment
+    people = tmp_path / "people.csv"
+    people.write_text("name,email\nAda,ada@example.com\n", encoding="utf-8")
+    products = tmp_path / "products.csv"
+    products.write_text("sku,name,price\nPUMP-1,Pump,1200\n", encoding="utf-8")
+    orders = tmp_path / "orders.csv"
+    orders.write_text(
+        "order,email,date,sku,quantity,status,invoice date,paid\n"
+        "S-1,ada@example.com,03/04/2019,PUMP-1,2,delivered,05/04/2019,yes\n"
+        "S-2,ada@example.com,01/06/2019,PUMP-9,1,,,\n",
+        encoding="utf-8",
+    )
+    assert crm(env, "import", "customers", str(people)).returncode == 0
+    bad = crm(env, "import", "products", str(products), "--currency", "yuan")
+    assert bad.returncode == 2
+    assert "currency" in bad.stderr, bad.stderr
+    made = crm(env, "import", "products", str(products), "--currency", "CNY")
+    assert made.returncode == 0, made.stderr
+    dry = crm(env, "import", "orders", str(orders), "--dry-run", "--day-first", "--currency", "CNY")
+    assert dry.returncode == 1, dry.stderr  # S-2's sku is not in the catalogue
+    assert "row 3: error: sku: no such product in the catalogue" in dry.stdout, dry.stdout
+    run = crm(env, "import", "orders", str(orders), "--day-first", "--currency", "CNY")
+    assert run.returncode == 0, run.stderr
+    assert "1 created" in run.stdout
+    store = open_event_store(settings.event_store_url)
+    try:
+        events = [e async for page in store.read_all(0) for e in page]
+    finally:
+        await store.close()
+    [placed] = [e for e in events if e.event_type == "sales.order.placed"]
+    assert placed.occurred_at.date().isoformat() == "2019-04-03"  # day first
+    [paid] = [e for e in events if e.event_type == "sales.invoice.paid"]
+    assert paid.occurred_at.date().isoformat() == "2019-04-05"
+    again = crm(env, "import", "orders", str(orders), "--day-first", "--currency", "CNY")
+    assert again.returncode == 0, again.stderr
+    assert "0 created" in again.stdout, again.stdout
+    assert "1 duplicates" in again.stdout

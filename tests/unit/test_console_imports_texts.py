@@ -5,14 +5,13 @@ from __future__ import annotations
 
 from crm.console.i18n import MESSAGES
 from crm.console.imports import ISSUES, RECORDS
+from crm.platform.imports.kinds import KINDS
 from crm.platform.imports.mapping import ANY_CUSTOM
-from crm.platform.imports.run import KINDS
 
 
 def test_every_text_of_the_import_page_is_in_both_languages() -> None:
     keys = [f"import.kind.{k}" for k in KINDS]
-    mine = (KINDS["customers"], KINDS["interactions"])  # other kinds' fields fall back to names
-    keys += [f"import.field.{f}" for kind in mine for f in kind.fields if f != ANY_CUSTOM]
+    keys += [f"import.field.{f}" for kind in KINDS.values() for f in kind.fields if f != ANY_CUSTOM]
     keys += [f"import.show.{s}" for s in (*ISSUES, *RECORDS)]
     keys += [f"import.status.{s}" for s in ("planned", "running", "finished")]
     keys += [f"import.count.{c}" for c in ("create", "update", "merge", "unchanged", "duplicate")]

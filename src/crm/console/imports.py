@@ -1,7 +1,7 @@
-"""The import page (admins and managers): a CSV or xlsx file uploaded with its kind (the kinds
-:data:`crm.platform.imports.run.KINDS` has), the columns matched to fields (each a select the
-user changes, then checks again), day-first or month-first dates, and for customers what a
-row that is a customer already there does (reported, or updated; a ``merge_into`` column
+"""The import page (admins and managers): a CSV or xlsx file uploaded with its kind (those
+:func:`crm.platform.imports.kinds.available` offers), the columns matched to fields (each a
+select the user changes, then checks again), day-first or month-first dates, and for customers
+what a row that is a customer already there does (reported, or updated; a ``merge_into`` column
 merges); the dry run's counts and its rows that do not simply create, paged; confirm; the
 progress while it runs (the page reloads itself every two seconds until it finishes); the
 tenant's imports and each import's records.
@@ -29,10 +29,11 @@ from crm.events.imports import ImportOptions
 from crm.kernel.access import Principal
 from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.errors import InvalidCommand
+from crm.platform.imports.kinds import available
 from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM, unmapped
 from crm.platform.imports.record import import_record, import_records, may_import
 from crm.platform.imports.routes import _save, outcome_rows
-from crm.platform.imports.run import KINDS, RowOutcome
+from crm.platform.imports.run import RowOutcome
 from crm.platform.imports.service import imports_of
 from crm.platform.imports.sources import RowSource
 
@@ -57,6 +58,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
     imports = imports_of(runtime, data_dir)
     definitions = DefinitionsOf(runtime.store, runtime.codec)
     page_ = guarded(console)
+    KINDS = available(runtime)  # noqa: N806 (the kinds this process runs)
 
     async def choices(kind: str, tenant: str) -> list[str]:
         fields = [f for f in KINDS[kind].fields if f != ANY_CUSTOM]
@@ -97,6 +99,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
         day_first: bool = Form(default=False),
         on_match: str = Form(default="skip", max_length=20),
         region: str = Form(default="CN", min_length=2, max_length=2),
+        currency: str = Form(default="", max_length=3),
     ) -> Response:
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
@@ -114,7 +117,11 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
         ctx = console.context(visit)
         try:
             await _save(file, path)
-            options = ImportOptions(day_first=day_first, region=region.upper())
+            options = ImportOptions(
+                day_first=day_first,
+                region=region.upper(),
+                currency=_currency(currency),
+            )
             planner = imports.planner(
                 kind, path, {}, options, actor.tenant, import_id, on_match=on_match, role=ctx.role
             )
@@ -231,3 +238,13 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
 def _group(outcome: RowOutcome) -> str:
     o = outcome.outcome
     return {"updated": "update", "merged": "merge", "created": "create"}.get(o, o)
+
+
+def _currency(text: str) -> str | None:
+    """The form's currency (blank: none), or a 422 naming it."""
+    code = text.strip().upper()
+    if not code:
+        return None
+    if len(code) != 3 or not code.isascii() or not code.isalpha():
+        raise InvalidCommand("currency", "must be an ISO 4217 code such as CNY / 须为币种代码")
+    return code

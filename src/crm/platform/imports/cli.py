@@ -37,6 +37,7 @@ from crm.kernel.projection import ProjectionRunner, ensure_version
 from crm.kernel.repository import CommandContext
 from crm.kernel.tenants import TenantStatus
 from crm.platform.bootstrap import Platform, open_platform
+from crm.platform.imports.kinds import KINDS
 from crm.platform.imports.mapping import BadMapping, edited, suggest, unmapped
 from crm.platform.imports.matching import may_merge
 from crm.platform.imports.record import (
@@ -46,9 +47,10 @@ from crm.platform.imports.record import (
     import_records,
     may_import,
 )
-from crm.platform.imports.run import KINDS, FileImport, Report, run
+from crm.platform.imports.run import FileImport, Report, run
 from crm.platform.imports.sources import RowSource, UnreadableFile
 from crm.platform.imports.wiring import with_imports
+from crm.sales.context import CONTEXT as SALES
 
 import_app = typer.Typer(
     help="Bring records in from CSV (UTF-8, GB18030) or Excel files.", no_args_is_help=True
@@ -175,6 +177,94 @@ def interactions(
     )
 
 
+@import_app.command("products")
+def products(
+    file: FileArg,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
+    ] = False,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
+    ] = None,
+    currency: Annotated[
+        str | None, typer.Option(help="Currency of the prices that name none (CNY, EUR...)")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
+    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+) -> None:
+    """Import the catalogue: each row a product (sku, name, list price); a sku already in
+    the catalogue is a duplicate."""
+    _import(
+        "products",
+        file,
+        dry_run,
+        mapping,
+        resume,
+        False,
+        "CN",
+        None,
+        encoding,
+        user,
+        role,
+        tenant,
+        currency=currency,
+    )
+
+
+@import_app.command("orders")
+def orders(
+    file: FileArg,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
+    ] = False,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
+    ] = None,
+    day_first: Annotated[bool, typer.Option(help="03/04/2019 is 3 April")] = False,
+    currency: Annotated[
+        str | None, typer.Option(help="Currency of the orders whose cells name none")
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="The rep who owns the orders (else: who imports)")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
+    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+) -> None:
+    """Import past orders: one row per line, the rows of one order number together; each
+    order placed, delivered, invoiced and paid on its own dates."""
+    _import(
+        "orders",
+        file,
+        dry_run,
+        mapping,
+        resume,
+        day_first,
+        "CN",
+        owner,
+        encoding,
+        user,
+        role,
+        tenant,
+        currency=currency,
+    )
+
+
 def _import(
     kind: str,
     file: Path,
@@ -190,6 +280,7 @@ def _import(
     tenant: str | None,
     *,
     on_match: str = "skip",
+    currency: str | None = None,
 ) -> None:
     from crm.platform.cli import existing_settings
 
@@ -198,7 +289,7 @@ def _import(
     try:
         source = RowSource(file, encoding=encoding)
         if resume is not None and (
-            mapping or owner or day_first or region != "CN" or on_match != "skip"
+            mapping or owner or day_first or region != "CN" or on_match != "skip" or currency
         ):
             raise InvalidCommand(
                 "resume", "a resumed import keeps its own mapping and options / 续导沿用原设置"
@@ -219,7 +310,7 @@ def _import(
                 dry_run=dry_run,
                 changes=_changes(mapping or []),
                 resume=resume,
-                options=ImportOptions(day_first=day_first, region=region, owner_id=owner),
+                options=_options(day_first, region, owner, currency),
                 on_match=on_match,
             )
         )
@@ -252,7 +343,7 @@ async def _run(
     from crm.kernel.settings import Settings
 
     assert isinstance(settings, Settings)
-    platform = open_platform(settings, contexts=(CUSTOMER,))
+    platform = open_platform(settings, contexts=(CUSTOMER, SALES))
     with_imports(platform.runtime)
     try:
         runtime = platform.runtime
@@ -268,7 +359,7 @@ async def _run(
             correlation_id=UUID(import_id),
         )
         may_import(Principal.of(ctx))
-        await _catch_up(platform)
+        await _catch_up(platform, kind.looks_up)
         if resume is not None:
             try:
                 state = (
@@ -339,16 +430,27 @@ async def _run(
         await platform.close()
 
 
-async def _catch_up(platform: Platform) -> None:
-    """The customers read model up to the log's head, once: duplicates are looked up in it
-    (the import matches its own rows itself, and a running platform keeps it current)."""
-    err.print("catching the customers read model up (duplicates are found in it) ...")
-    projection = platform.projection("customers")
+async def _catch_up(platform: Platform, names: tuple[str, ...]) -> None:
+    """The read models the rows are checked against up to the log's head, once (duplicates
+    and customers are looked up in them; the import matches its own rows itself, and a
+    running platform keeps them current)."""
     runtime = platform.runtime
-    await ensure_version(projection, platform.store, platform.read_store, runtime.codec)
-    await ProjectionRunner(
-        projection, platform.store, platform.read_store, runtime.codec
-    ).catch_up()
+    for name in names:
+        err.print(f"catching the {name} read model up (the rows are checked against it) ...")
+        projection = platform.projection(name)
+        await ensure_version(projection, platform.store, platform.read_store, runtime.codec)
+        await ProjectionRunner(
+            projection, platform.store, platform.read_store, runtime.codec
+        ).catch_up()
+
+
+def _options(
+    day_first: bool, region: str, owner: str | None, currency: str | None
+) -> ImportOptions:
+    code = currency.strip().upper() if currency else None
+    if code is not None and (len(code) != 3 or not code.isalpha()):
+        raise InvalidCommand("currency", "must be an ISO 4217 code such as CNY / 须为币种代码")
+    return ImportOptions(day_first=day_first, region=region, owner_id=owner, currency=code)
 
 
 def _print_report(report: Report) -> None:

@@ -12,7 +12,7 @@ is logged once: the customer's aggregate already knows it.
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
@@ -168,30 +168,48 @@ class InteractionReader:
         )
 
     async def _customer(self, row: Mapping[str, str]) -> str | RowError:
-        if row.get("customer"):
-            column, text = self.column_of("customer"), row["customer"]
-            try:
-                id_ = str(UUID(text))
-            except ValueError:
-                return RowError(column, text, "not a customer id / 不是客户编号")
-            doc = await self.read_store.get(COLLECTION, id_)
-            if doc is None or doc.get("tenant") != self.tenant:
-                return RowError(column, text, "no such customer / 没有此客户")
-            return id_
-        column, text = self.column_of("email"), row.get("email", "")
-        key = email_key(text)
-        if key is None:
-            return RowError(column, None, "is required / 必填")
-        page = await self.read_store.find(
-            COLLECTION,
-            Query.all_of(
-                [{"tenant": self.tenant}, {"email_key": key}, {"erased": False}],
-                sort="created_at",
-                limit=2,
-            ),
-        )
-        if not page.items:
-            return RowError(column, text, "no customer has this e-mail / 没有此邮箱的客户")
-        if len(page.items) > 1:
-            return RowError(column, text, "more than one customer has it / 多个客户使用此邮箱")
-        return str(page.items[0]["id"])
+        return await customer_named(self.read_store, self.tenant, row, self.column_of)
+
+
+async def customer_named(
+    read_store: ReadStore,
+    tenant: str,
+    row: Mapping[str, str],
+    column_of: Callable[[str], str | None],
+) -> str | RowError:
+    """The id of the tenant's customer the row names: by id in its ``customer`` cell, else
+    by its ``email`` (one customer, neither erased nor merged, has it); else the reason,
+    naming the column. A customer merged into another is an error naming the survivor (a
+    new record goes to that one)."""
+    if row.get("customer"):
+        column, text = column_of("customer"), row["customer"]
+        try:
+            id_ = str(UUID(text))
+        except ValueError:
+            return RowError(column, text, "not a customer id / 不是客户编号")
+        doc = await read_store.get(COLLECTION, id_)
+        if doc is None or doc.get("tenant") != tenant:
+            return RowError(column, text, "no such customer / 没有此客户")
+        if doc.get("erased"):
+            return RowError(column, text, "the customer was erased / 客户已被删除")
+        if doc.get("merged_into"):
+            survivor = doc["merged_into"]
+            return RowError(column, text, f"merged into customer {survivor} / 已合并到另一客户")
+        return id_
+    column, text = column_of("email"), row.get("email", "")
+    key = email_key(text)
+    if key is None:
+        return RowError(column, None, "is required / 必填")
+    page = await read_store.find(
+        COLLECTION,
+        Query.all_of(
+            [{"tenant": tenant}, {"email_key": key}, {"erased": False}, {"merged_into": None}],
+            sort="created_at",
+            limit=2,
+        ),
+    )
+    if not page.items:
+        return RowError(column, text, "no customer has this e-mail / 没有此邮箱的客户")
+    if len(page.items) > 1:
+        return RowError(column, text, "more than one customer has it / 多个客户使用此邮箱")
+    return str(page.items[0]["id"])

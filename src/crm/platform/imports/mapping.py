@@ -9,7 +9,21 @@ import re
 from collections.abc import Mapping, Sequence
 
 SYNONYMS: Mapping[str, tuple[str, ...]] = {
-    "name": ("name", "full name", "customer", "customer name", "姓名", "客户名称", "客户", "名称"),
+    "name": (
+        "name",
+        "full name",
+        "customer",
+        "customer name",
+        "product",
+        "product name",
+        "姓名",
+        "客户名称",
+        "客户",
+        "名称",
+        "产品",
+        "产品名称",
+        "商品名称",
+    ),
     "email": ("email", "e-mail", "mail", "email address", "邮箱", "电子邮件", "邮件"),
     "phone": ("phone", "mobile", "telephone", "tel", "电话", "手机", "手机号", "联系电话"),
     "company": ("company", "organisation", "organization", "account", "公司", "单位", "公司名称"),
@@ -31,6 +45,25 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "duration": ("duration", "minutes", "duration minutes", "时长", "分钟"),
     "customer_id": ("crm id", "crm customer id", "crm 编号", "系统客户编号"),
     "merge_into": ("merge into", "merged into", "merge with", "合并到", "合并至", "合并入"),
+    "order": (
+        "order",
+        "order no",
+        "order number",
+        "order id",
+        "order ref",
+        "订单",
+        "订单号",
+        "订单编号",
+    ),
+    "price": ("price", "unit price", "list price", "单价", "价格", "售价", "标价"),
+    "discount": ("discount", "discount %", "discount percent", "折扣", "折扣率"),
+    "status": ("status", "order status", "状态", "订单状态"),
+    "invoice_date": ("invoice date", "invoiced", "invoiced on", "开票日期", "发票日期"),
+    "due_date": ("due date", "due", "payment due", "到期日", "付款期限"),
+    "paid": ("paid", "amount paid", "paid amount", "payment", "已付", "已付金额", "回款金额"),
+    "paid_date": ("paid on", "paid date", "payment date", "付款日期", "回款日期"),
+    "payment_method": ("payment method", "method", "付款方式", "支付方式"),
+    "description": ("description", "product description", "描述", "说明", "产品描述"),
 }
 """Each field's names; a name may belong to several fields (``客户`` is a customers file's
 name and an interactions file's customer): the kind's fields decide which."""

@@ -23,7 +23,7 @@ from uuid import UUID, uuid4
 from fastapi import APIRouter, Depends, File, Form, Header, Query, Response, UploadFile
 from pydantic import BaseModel
 
-from crm.events.imports import ImportOptions
+from crm.events.imports import ImportKind, ImportOptions
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
@@ -115,7 +115,7 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         actor: Who,
         response: Response,
         file: Annotated[UploadFile, File(description="A .csv or .xlsx file, a header row first")],
-        kind: Annotated[Literal["customers", "interactions"], Form()] = "customers",
+        kind: Annotated[ImportKind, Form()] = "customers",
         mapping: Annotated[
             str | None,
             Form(description='JSON: {"column": "field" or null}, edits of the suggested mapping'),
@@ -124,6 +124,13 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         region: Annotated[str, Form(min_length=2, max_length=2)] = "CN",
         owner_id: Annotated[str | None, Form(min_length=1, max_length=100)] = None,
         encoding: Annotated[str | None, Form()] = None,
+        currency: Annotated[
+            str | None,
+            Form(
+                pattern="^[A-Z]{3}$",
+                description="products, orders: the prices' currency where a cell names none",
+            ),
+        ] = None,
         on_match: Annotated[
             Literal["skip", "update"],
             Form(
@@ -168,6 +175,7 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
                 sent = json.dumps(
                     [kind, mapping, day_first, region, owner_id, encoding, digest]
                     + ([on_match] if on_match != "skip" else [])
+                    + ([currency] if currency is not None else [])
                 )
                 request_hash = hashlib.sha256(sent.encode()).hexdigest()
                 key = f"{actor.tenant}:{actor.id}:{idempotency_key}"  # as every route scopes it
@@ -178,7 +186,11 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
                     response.headers["Idempotent-Replayed"] = "true"
                     return await again(replayed.stream_id.partition("-")[2], ctx.tenant, response)
             options = ImportOptions(
-                day_first=day_first, region=region, owner_id=owner_id, encoding=encoding
+                day_first=day_first,
+                region=region,
+                owner_id=owner_id,
+                encoding=encoding,
+                currency=currency,
             )
             planner = imports.planner(
                 kind,

@@ -80,6 +80,16 @@ def record_id(import_id: str, row: int) -> str:
 
 
 @dataclass(frozen=True, slots=True)
+class Step:
+    """One command of a row: its key's suffix (``""``: the row's own key), the command and
+    when its fact happened (None: now)."""
+
+    suffix: str
+    command: object
+    happened: datetime | None
+
+
+@dataclass(frozen=True, slots=True)
 class RowOutcome:
     row: int
     outcome: Outcome
@@ -250,6 +260,8 @@ class FileImport:
     on_match_choices: tuple[OnMatch, ...] = ("skip",)
     merges: bool = False
     """Whether the importing user may merge customers (a merge row fails otherwise)."""
+    looks_up: tuple[str, ...] = ("customers",)
+    """The read models its rows are checked against (``crm import`` catches them up first)."""
 
     def __init__(
         self,
@@ -297,6 +309,27 @@ class FileImport:
         """The row's command and when its fact happened (None: now)."""
         raise NotImplementedError
 
+    def steps(self, id_: str, item: Any) -> list[Step]:
+        """The row's commands in order, each with when its fact happened and the suffix of
+        its idempotency key: one (the row's key, :meth:`command`) unless the kind records a
+        history of several facts (an order placed, delivered, invoiced and paid)."""
+        return [Step("", *self.command(id_, item))]
+
+    def last_key(self, row: int, item: Any) -> Idempotency:
+        """The key of the row's last step: once it is recorded, the row is done."""
+        return self.step_key(row, item, self.steps(self.record_for(row, item), item)[-1].suffix)
+
+    def step_key(self, row: int, item: Any, suffix: str) -> Idempotency:
+        key = self.key(row, item)
+        return key if not suffix else Idempotency(f"{key.key}/{suffix}", key.request_hash)
+
+    async def items(self) -> AsyncIterator[tuple[int, Any]]:
+        """Each row's number and what it reads as (the kind's item, or a RowError); a kind
+        whose record spans several rows (an order's lines) reads them as one, numbered by
+        its first row."""
+        for row in self.source:
+            yield row.number, await self.read(row.values)
+
     def subjects(self, id_: str, item: Any) -> list[str]:
         """Whose keys the command's personal data is sealed with (made for a batch at once)."""
         return []
@@ -314,24 +347,24 @@ class FileImport:
         were created by an earlier run (``created``); rows up to ``through_row`` were
         recorded done and are only read again (to know what they created)."""
         self.start()
-        for row in self.source:
-            read = await self.read(row.values)
+        store = self.runtime.store
+        async for number, read in self.items():
             if isinstance(read, RowError):
-                yield RowOutcome(row.number, "error", error=read)
+                yield RowOutcome(number, "error", error=read)
                 continue
-            id_ = self.record_for(row.number, read)
-            if resumed and await self.runtime.store.idempotent_result(self.key(row.number, read)):
-                self.remember(row.number, id_, read)
-                yield RowOutcome(row.number, "created", id_, read, noun=self.noun)
+            id_ = self.record_for(number, read)
+            if resumed and await store.idempotent_result(self.last_key(number, read)):
+                self.remember(number, id_, read)
+                yield RowOutcome(number, "created", id_, read, noun=self.noun)
                 continue
-            if row.number <= through_row:  # done, and created nothing: a duplicate or refused
+            if number <= through_row:  # done, and created nothing: a duplicate or refused
                 continue
-            duplicate = await self.duplicate(row.number, id_, read)
+            duplicate = await self.duplicate(number, id_, read)
             if duplicate is not None:
                 yield duplicate
                 continue
-            self.remember(row.number, id_, read)
-            yield RowOutcome(row.number, "create", id_, read, noun=self.noun)
+            self.remember(number, id_, read)
+            yield RowOutcome(number, "create", id_, read, noun=self.noun)
 
     async def caught_up(self) -> None:
         """Wait (up to the read wait) for the customers read model to reach the log's head:
@@ -588,12 +621,6 @@ class InteractionImport(FileImport):
         return command, item.occurred_at
 
 
-KINDS: dict[str, type[FileImport]] = {
-    "customers": CustomerImport,
-    "interactions": InteractionImport,
-}
-
-
 def file_hash(source: RowSource) -> str:
     digest = hashlib.sha256()
     with source.path.open("rb") as f:
@@ -718,37 +745,43 @@ async def _execute(planner: FileImport, outcome: RowOutcome, ctx: CommandContext
     if outcome.outcome != "create":
         return outcome
     assert outcome.id is not None
-    command, happened = planner.command(outcome.id, outcome.item)
-    now = planner.runtime.clock.now()
-    row_ctx = CommandContext(
-        actor=ctx.actor,
-        role=ctx.role,
-        tenant=ctx.tenant,
-        now=now,
-        correlation_id=UUID(planner.import_id),
-        idempotency=planner.key(outcome.row, outcome.item),
-        team=ctx.team,
-        occurred_at=happened if happened is None or happened < now else None,
-    )
-    try:
-        result = await planner.runtime.commands.run(command, row_ctx)
-    except WrongExpectedVersion:  # an overlapping run of this import registered it first
-        return RowOutcome(outcome.row, "created", outcome.id, outcome.item, noun=outcome.noun)
-    except CrmError as e:
-        field_ = getattr(e, "field", None)
-        field_ = COMMAND_FIELDS.get(field_, field_) if isinstance(field_, str) else None
-        column = planner.column_of(field_) if field_ is not None else None
-        reason = getattr(e, "message", None) or str(e)
-        return RowOutcome(
-            outcome.row, "error", error=RowError(column, None, f"{reason} / 无法导入")
+    replayed = True
+    for step in planner.steps(outcome.id, outcome.item):
+        now = planner.runtime.clock.now()
+        row_ctx = CommandContext(
+            actor=ctx.actor,
+            role=ctx.role,
+            tenant=ctx.tenant,
+            now=now,
+            correlation_id=UUID(planner.import_id),
+            idempotency=planner.step_key(outcome.row, outcome.item, step.suffix),
+            team=ctx.team,
+            occurred_at=step.happened if step.happened is None or step.happened < now else None,
         )
+        try:
+            result = await planner.runtime.commands.run(step.command, row_ctx)
+        except WrongExpectedVersion:  # an overlapping run of this import recorded it first
+            return RowOutcome(outcome.row, "created", outcome.id, outcome.item, noun=outcome.noun)
+        except CrmError as e:
+            return _refused(planner, outcome.row, e)
+        replayed = replayed and result.result.replayed
     return RowOutcome(
         outcome.row,
-        "created" if result.result.replayed else "create",
+        "created" if replayed else "create",
         outcome.id,
         outcome.item,
         noun=outcome.noun,
     )
+
+
+def _refused(planner: FileImport, row: int, e: CrmError) -> RowOutcome:
+    """The row's outcome when the domain refused its command: the reason, and the column of
+    the field it names (where the file has it)."""
+    field_ = getattr(e, "field", None)
+    field_ = COMMAND_FIELDS.get(field_, field_) if isinstance(field_, str) else None
+    column = planner.column_of(field_) if field_ is not None else None
+    reason = getattr(e, "message", None) or str(e)
+    return RowOutcome(row, "error", error=RowError(column, None, f"{reason} / 无法导入"))
 
 
 # -- rows that are customers already there (crm.platform.imports.matching) --------------------
@@ -839,11 +872,6 @@ async def _change(planner: FileImport, outcome: RowOutcome, ctx: CommandContext)
     try:
         await planner.runtime.commands.run(outcome.change, row_ctx)
     except CrmError as e:
-        field_ = getattr(e, "field", None)
-        column = planner.column_of(field_) if isinstance(field_, str) else None
-        reason = getattr(e, "message", None) or str(e)
-        return RowOutcome(
-            outcome.row, "error", error=RowError(column, None, f"{reason} / 无法导入")
-        )
+        return _refused(planner, outcome.row, e)
     done: Outcome = "updated" if outcome.outcome == "update" else "merged"
     return RowOutcome(outcome.row, done, outcome.id, outcome.item, into=outcome.into)

@@ -21,10 +21,11 @@ from crm.kernel.errors import InvalidCommand
 from crm.kernel.event_store import Idempotency
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+from crm.platform.imports.kinds import KINDS, available
 from crm.platform.imports.mapping import BadMapping, edited, suggest
 from crm.platform.imports.matching import may_merge
 from crm.platform.imports.record import Import, ImportRecord, PlanImport, import_record
-from crm.platform.imports.run import KINDS, FileImport, Report, run
+from crm.platform.imports.run import FileImport, Report, run
 from crm.platform.imports.sources import RowSource, UnreadableFile
 from crm.platform.imports.wiring import with_imports
 
@@ -72,9 +73,14 @@ class Imports:
     ) -> FileImport:
         """The kind's import of the kept file ``path``: the suggested mapping with the user's
         ``changes``; 422 naming ``file``, ``mapping`` or ``on_match``."""
-        if kind not in KINDS:
-            raise InvalidCommand("kind", f"must be one of {', '.join(KINDS)}")
-        factory = KINDS[kind]
+        kinds = available(self.runtime)
+        if kind not in kinds:
+            raise InvalidCommand(
+                "kind",
+                f"must be one of {', '.join(kinds)}"
+                + (" (this process runs no sales context)" if kind in KINDS else ""),
+            )
+        factory = kinds[kind]
         if on_match not in factory.on_match_choices:
             raise InvalidCommand(
                 "on_match", f"must be one of {', '.join(factory.on_match_choices)} for {kind}"

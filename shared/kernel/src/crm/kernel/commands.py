@@ -186,6 +186,10 @@ class CommandBus:
     def repository(self, aggregate: type[A]) -> Repository[A]:
         return Repository(self.store, self.codec, aggregate)
 
+    def handles(self, command: type[Any]) -> bool:
+        """Whether a table of this bus runs ``command`` (a process runs its contexts')."""
+        return command in self._rows
+
     async def execute(self, command: object, ctx: CommandContext) -> AppendResult:
         """Run ``command`` as ``ctx``; the global position of its last event and the stream's
         version (see :class:`Outcome` for more)."""

@@ -1,0 +1,39 @@
+"""The kinds of file an import takes, and those a process can run: a kind's rows are
+commands of its contexts, so a process without them (the customer service alone, in the
+distributed deployment) offers only the kinds whose commands its bus runs."""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from crm.customer.application.customer_commands import LogInteraction, RegisterCustomer
+from crm.kernel.runtime import Runtime
+from crm.platform.imports.run import CustomerImport, FileImport, InteractionImport
+from crm.platform.imports.sales import OrderImport, ProductImport
+from crm.sales.application.invoice_commands import IssueInvoice, RecordPayment
+from crm.sales.application.order_commands import PlaceOrder
+from crm.sales.application.product_commands import CreateProduct
+
+KINDS: Mapping[str, type[FileImport]] = {
+    "customers": CustomerImport,
+    "interactions": InteractionImport,
+    "products": ProductImport,
+    "orders": OrderImport,
+}
+NEEDS: Mapping[str, tuple[type[object], ...]] = {
+    "customers": (RegisterCustomer,),
+    "interactions": (LogInteraction,),
+    "products": (CreateProduct,),
+    # an order's customer is found in the customers read model, by id or e-mail
+    "orders": (RegisterCustomer, PlaceOrder, IssueInvoice, RecordPayment),
+}
+"""The commands a kind's rows run (and, for orders, the customer context beside them)."""
+
+
+def available(runtime: Runtime) -> dict[str, type[FileImport]]:
+    """The kinds this runtime's command bus can run, in :data:`KINDS`' order."""
+    return {
+        kind: factory
+        for kind, factory in KINDS.items()
+        if all(runtime.commands.handles(command) for command in NEEDS[kind])
+    }

@@ -1,0 +1,678 @@
+"""A company's sales history as imports: its catalogue (``products``) and its orders with
+their lines, invoices and payments (``orders``), each fact dated by its own date.
+
+**Products.** A row puts one product in the catalogue (``CreateProduct``): its ``sku``
+(required, the catalogue's key: a product's id is derived from the tenant and the sku),
+``name``, ``price`` (the list price, ``¥1,299.00``, ``1299 CNY``, or a number in the import's
+currency) and ``description``. A sku the catalogue has, or an earlier row of the file, is a
+duplicate, never a second product.
+
+**Orders.** A row is one line of an order; the rows of one order (the same ``order`` number,
+one after another, as an export of orders writes them) are one order. The order's own cells
+(``customer`` by id or ``email``, ``date``, ``currency``, ``status``, ``invoice_date``,
+``due_date``, ``paid``, ``paid_date``, ``payment_method``) are read from its first row; a later
+line may leave them blank or repeat them, never say otherwise. Each line names a ``sku`` of
+the catalogue (import the products first), a ``quantity`` (default 1), and optionally its
+``price`` (else the catalogue's list price) and ``discount`` in percent. The order is then its
+history, each step a command of the sales context through the command bus, under a key of its
+own (the row's key and a suffix) and dated by its own date (``CommandContext.occurred_at``):
+
+- placed (``PlaceOrder``) on its ``date``;
+- ``status`` ``shipped`` or ``delivered`` (``已发货``, ``已完成``...): shipped, and delivered, on
+  that date too; ``cancelled`` (``已取消``): cancelled;
+- invoiced (``IssueInvoice``) on its ``invoice_date``, due on ``due_date`` (default 30 days
+  later); an order with a payment and no invoice date is invoiced on its date;
+- paid (``RecordPayment``): ``paid`` is the amount (or ``yes``/``全额``: the invoice's total),
+  received on ``paid_date`` (default the invoice's date), by ``payment_method``.
+
+The order's id is derived from the tenant and its number, so the same order imported again
+(the same file twice) meets its own stream and is a duplicate. The dry run prices the lines
+from the catalogue and plays the whole history on the domain's aggregates in memory: an
+unknown or retired sku, an overpayment, an invoice of a cancelled order, a payment before
+the invoice are the row's errors before anything is written, each naming its column.
+"""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field, replace
+from datetime import UTC, date, datetime, time
+from decimal import Decimal, InvalidOperation
+from typing import Any
+from uuid import uuid5
+
+from crm.events.imports import ImportKind, ImportOptions
+from crm.events.money import Money
+from crm.events.sales_orders import OrderStatus
+from crm.kernel.errors import CrmError, InvalidCommand, NotFound
+from crm.kernel.repository import CLOCK_SKEW
+from crm.kernel.runtime import Runtime
+from crm.platform.imports import values
+from crm.platform.imports.customers import RowError
+from crm.platform.imports.interactions import customer_named
+from crm.platform.imports.mapping import BadMapping
+from crm.platform.imports.run import FileImport, RowOutcome, Step
+from crm.platform.imports.sources import RowSource
+from crm.sales.application.catalogue import NAMESPACE, Catalogue, LineInput, next_line_id
+from crm.sales.application.invoice_commands import (
+    DEFAULT_PAYMENT_TERM,
+    IssueInvoice,
+    RecordPayment,
+    invoice_id_for_order,
+)
+from crm.sales.application.order_commands import (
+    CancelOrder,
+    DeliverOrder,
+    PlaceOrder,
+    ShipOrder,
+)
+from crm.sales.application.product_commands import CreateProduct
+from crm.sales.domain.invoices import Invoice
+from crm.sales.domain.orders import Order
+from crm.sales.domain.pricing import LineRequest
+from crm.sales.domain.products import Product, normalise_sku
+
+PRODUCT_FIELDS = ("sku", "name", "price", "currency", "description")
+"""What a products file may fill: ``sku``, ``name`` and ``price`` are required."""
+
+ORDER_FIELDS = (
+    "order",
+    "customer",
+    "email",
+    "date",
+    "currency",
+    "sku",
+    "quantity",
+    "price",
+    "discount",
+    "status",
+    "invoice_date",
+    "due_date",
+    "paid",
+    "paid_date",
+    "payment_method",
+)
+"""What an orders file may fill: ``order``, the customer (``customer`` or ``email``),
+``date`` and ``sku`` are required."""
+
+ORDER_CELLS = (
+    "customer",
+    "email",
+    "date",
+    "currency",
+    "status",
+    "invoice_date",
+    "due_date",
+    "paid",
+    "paid_date",
+    "payment_method",
+)
+"""The cells of the order as a whole (read from its first row; a later line repeats them or
+leaves them blank)."""
+
+STATUSES: Mapping[str, OrderStatus] = {
+    **{s.value: s for s in (OrderStatus.PLACED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)},
+    OrderStatus.CANCELLED.value: OrderStatus.CANCELLED,
+    "canceled": OrderStatus.CANCELLED,
+    "completed": OrderStatus.DELIVERED,
+    "complete": OrderStatus.DELIVERED,
+    "已下单": OrderStatus.PLACED,
+    "待发货": OrderStatus.PLACED,
+    "已发货": OrderStatus.SHIPPED,
+    "已送达": OrderStatus.DELIVERED,
+    "已签收": OrderStatus.DELIVERED,
+    "已完成": OrderStatus.DELIVERED,
+    "已取消": OrderStatus.CANCELLED,
+}
+PAID_IN_FULL = frozenset({"yes", "y", "all", "full", "paid", "是", "全额", "已付", "已付清"})
+CANCELLED_REASON = "imported as cancelled / 导入时已取消"
+
+_IMPORTED = "imported-order"
+
+
+def imported_order_id(tenant: str, number: str) -> str:
+    """The one order id an imported order number can have in a tenant."""
+    return str(uuid5(NAMESPACE, f"{_IMPORTED}\x00{tenant}\x00{number}"))
+
+
+def imported_payment_id(order_id: str) -> str:
+    return str(uuid5(NAMESPACE, f"imported-payment\x00{order_id}"))
+
+
+def _cells(
+    headers: Sequence[str], mapping: Mapping[str, str], cells: Sequence[str]
+) -> dict[str, str]:
+    return {
+        mapping[header]: cells[i].strip() if i < len(cells) else ""
+        for i, header in enumerate(headers)
+        if header in mapping
+    }
+
+
+def _midnight(day: date) -> datetime:
+    return datetime.combine(day, time.min, tzinfo=UTC)
+
+
+# -- products ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class ProductRow:
+    sku: str
+    name: str
+    list_price: Money
+    description: str | None
+
+
+class ProductImport(FileImport):
+    """The catalogue: each row creates a product, unless its sku is one already."""
+
+    kind: ImportKind = "products"
+    fields = PRODUCT_FIELDS
+    noun = "product"
+    looks_up = ()
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        source: RowSource,
+        mapping: dict[str, str],
+        options: ImportOptions,
+        tenant: str,
+        import_id: str | None = None,
+    ) -> None:
+        super().__init__(runtime, source, mapping, options, tenant, import_id)
+        for required in ("sku", "name", "price"):
+            if required not in mapping.values():
+                raise BadMapping(required, f"no column is the {required} / 缺少必填列")
+        self.seen: dict[str, int] = {}
+
+    def start(self) -> None:
+        self.seen = {}
+
+    async def read(self, cells: Sequence[str]) -> ProductRow | RowError:
+        row = _cells(self.source.headers, self.mapping, cells)
+        for required in ("sku", "name", "price"):
+            if not row.get(required):
+                return RowError(self.column_of(required), None, "is required / 必填")
+        try:
+            sku = normalise_sku(row["sku"])
+        except InvalidCommand as e:
+            return RowError(self.column_of("sku"), row["sku"], f"{e.message} / 货号无效")
+        try:
+            price = values.money(row["price"], row.get("currency") or self.options.currency)
+        except values.BadValue as e:
+            return RowError(self.column_of("price"), e.value, e.reason)
+        item = ProductRow(sku, row["name"], price, row.get("description") or None)
+        try:  # the domain's own checks, on a product of no stream
+            Product.create(self.record_for(0, item)).define(
+                sku=sku, name=item.name, list_price=price, description=item.description
+            )
+        except InvalidCommand as e:
+            field_ = {"list_price": "price"}.get(e.field, e.field)
+            return RowError(self.column_of(field_), row.get(field_), f"{e.message} / 值无效")
+        return item
+
+    def record_for(self, row: int, item: ProductRow) -> str:
+        return CreateProduct.in_tenant(
+            self.tenant, sku=item.sku, name=item.name, list_price=item.list_price
+        ).product_id
+
+    def fingerprint(self, item: ProductRow) -> str:
+        return repr((item.sku, item.name, str(item.list_price), item.description))
+
+    def remember(self, row: int, id_: str, item: ProductRow) -> None:
+        self.seen.setdefault(item.sku, row)
+
+    async def duplicate(self, row: int, id_: str, item: ProductRow) -> RowOutcome | None:
+        earlier = self.seen.get(item.sku)
+        if earlier is None:
+            try:
+                await self.runtime.commands.repository(Product).load(id_, tenant=self.tenant)
+            except NotFound:
+                return None
+        return RowOutcome(
+            row,
+            "duplicate",
+            duplicate_of=id_,
+            duplicate_row=earlier,
+            score=100,
+            reasons=("same_sku",),
+            item=item,
+            noun=self.noun,
+        )
+
+    def command(self, id_: str, item: ProductRow) -> tuple[object, datetime | None]:
+        return (
+            CreateProduct(id_, item.sku, item.name, item.list_price, item.description),
+            None,
+        )
+
+
+# -- orders -----------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True, slots=True)
+class OrderRow:
+    number: str
+    customer_id: str
+    currency: str
+    placed_at: datetime
+    lines: tuple[LineInput, ...]
+    status: OrderStatus
+    invoiced_at: datetime | None = None
+    due_date: date | None = None
+    paid: Money | None = None
+    paid_at: datetime | None = None
+    payment_method: str | None = None
+    rows: tuple[int, ...] = ()
+    """The file's rows of its lines, in order."""
+
+    def fingerprint(self) -> str:
+        lines = [
+            (line.sku, str(line.quantity), str(line.unit_price), str(line.discount_percent))
+            for line in self.lines
+        ]
+        return repr(
+            (
+                self.number,
+                self.customer_id,
+                self.currency,
+                self.placed_at.isoformat(),
+                lines,
+                self.status.value,
+                self.invoiced_at and self.invoiced_at.isoformat(),
+                self.due_date and self.due_date.isoformat(),
+                str(self.paid),
+                self.paid_at and self.paid_at.isoformat(),
+                self.payment_method,
+            )
+        )
+
+
+@dataclass
+class _Group:
+    number: str
+    first: dict[str, str]
+    lines: list[tuple[int, dict[str, str]]] = field(default_factory=list)
+
+
+class OrderImport(FileImport):
+    """Orders of the past with their lines, invoices and payments (see the module)."""
+
+    kind: ImportKind = "orders"
+    fields = ORDER_FIELDS
+    noun = "order"
+    looks_up = ("customers", "sales_customer_directory")  # the order's customer, by e-mail or id
+
+    def __init__(
+        self,
+        runtime: Runtime,
+        source: RowSource,
+        mapping: dict[str, str],
+        options: ImportOptions,
+        tenant: str,
+        import_id: str | None = None,
+    ) -> None:
+        super().__init__(runtime, source, mapping, options, tenant, import_id)
+        self._check_mapping()
+        self.catalogue = Catalogue(runtime)
+        self.seen: dict[str, int] = {}
+        self.now = runtime.clock.now()
+
+    def start(self) -> None:
+        self.seen = {}
+        self.now = self.runtime.clock.now()
+
+    def _check_mapping(self) -> None:
+        fields = set(self.mapping.values())
+        if "order" not in fields:
+            raise BadMapping("order", "no column is the order number / 缺少订单号列")
+        if not fields & {"customer", "email"}:
+            raise BadMapping("customer", "no column names the customer (id or e-mail) / 缺少客户列")
+        for required in ("date", "sku"):
+            if required not in fields:
+                raise BadMapping(required, f"no column is the {required} / 缺少必填列")
+
+    async def items(self) -> AsyncIterator[tuple[int, Any]]:
+        group: _Group | None = None
+        for row in self.source:
+            cells = _cells(self.source.headers, self.mapping, row.values)
+            number = cells.get("order", "")
+            if group is not None and number == group.number:
+                group.lines.append((row.number, cells))
+                continue
+            if group is not None:
+                yield group.lines[0][0], await self._order(group)
+            if not number:
+                group = None
+                yield row.number, RowError(self.column_of("order"), None, "is required / 必填")
+                continue
+            if number in self.seen:
+                group = None
+                first = self.seen[number]
+                yield (
+                    row.number,
+                    RowError(
+                        self.column_of("order"),
+                        number,
+                        f"the order's lines must follow each other (it began at row {first})"
+                        f" / 同一订单的行须相邻(始于第 {first} 行)",
+                    ),
+                )
+                continue
+            self.seen[number] = row.number
+            group = _Group(number, cells, [(row.number, cells)])
+        if group is not None:
+            yield group.lines[0][0], await self._order(group)
+
+    def column_at(self, field_: str, row: int, first: int) -> str | None:
+        """The column of ``field_``, said with the row when it is a later line's."""
+        column = self.column_of(field_)
+        if column is None or row == first:
+            return column
+        return f"{column} (row {row} / 第 {row} 行)"
+
+    async def _order(self, group: _Group) -> OrderRow | RowError:
+        first_row = group.lines[0][0]
+        head = group.first
+        for row, cells in group.lines[1:]:
+            for name in ORDER_CELLS:
+                if cells.get(name) and cells[name] != head.get(name, ""):
+                    return RowError(
+                        self.column_at(name, row, first_row),
+                        cells[name],
+                        f"differs from the order's first row ({head.get(name) or 'blank'})"
+                        " / 与订单首行不一致",
+                    )
+        if not head.get("date"):
+            return RowError(self.column_of("date"), None, "is required / 必填")
+        day_first = self.options.day_first
+        try:
+            placed_at = values.instant(head["date"], day_first=day_first)
+        except values.BadValue as e:
+            return RowError(self.column_of("date"), e.value, e.reason)
+        customer = await customer_named(self.runtime.read_store, self.tenant, head, self.column_of)
+        if isinstance(customer, RowError):
+            return customer
+        currency = head.get("currency", "").upper() or self.options.currency
+        lines: list[LineInput] = []
+        for row, cells in group.lines:
+            line = self._line(row, first_row, cells, currency)
+            if isinstance(line, RowError):
+                return line
+            if currency is None and line.unit_price is not None:
+                currency = line.unit_price.currency
+            lines.append(line)
+        if currency is None:
+            return RowError(self.column_of("currency"), None, "no currency (choose one) / 缺少币种")
+        status = STATUSES.get((head.get("status") or "placed").lower())
+        if status is None:
+            return RowError(
+                self.column_of("status"),
+                head["status"],
+                "one of placed, shipped, delivered, cancelled / 状态无效",
+            )
+        dates = self._dates(head, placed_at)
+        if isinstance(dates, RowError):
+            return dates
+        invoiced_at, due, paid_at = dates
+        paid: Money | None = None
+        if head.get("paid") and head["paid"].lower() not in PAID_IN_FULL:
+            try:
+                paid = values.money(head["paid"], currency)
+            except values.BadValue as e:
+                return RowError(self.column_of("paid"), e.value, e.reason)
+        order = OrderRow(
+            group.number,
+            customer,
+            currency,
+            placed_at,
+            tuple(lines),
+            status,
+            invoiced_at,
+            due,
+            paid,
+            paid_at,
+            head.get("payment_method") or None,
+            tuple(row for row, _ in group.lines),
+        )
+        return await self._played(order, group)
+
+    def _line(
+        self, row: int, first: int, cells: Mapping[str, str], currency: str | None
+    ) -> LineInput | RowError:
+        if not cells.get("sku"):
+            return RowError(self.column_at("sku", row, first), None, "is required / 必填")
+        quantity = Decimal(1)
+        if cells.get("quantity"):
+            try:
+                quantity = Decimal(cells["quantity"].replace(",", ""))
+            except InvalidOperation:
+                return RowError(
+                    self.column_at("quantity", row, first),
+                    cells["quantity"],
+                    "not a number / 不是数字",
+                )
+        discount = Decimal(0)
+        if cells.get("discount"):
+            try:
+                discount = Decimal(cells["discount"].rstrip("%").strip())
+            except InvalidOperation:
+                return RowError(
+                    self.column_at("discount", row, first),
+                    cells["discount"],
+                    "not a number / 不是数字",
+                )
+        price: Money | None = None
+        if cells.get("price"):
+            try:
+                price = values.money(cells["price"], currency)
+            except values.BadValue as e:
+                return RowError(self.column_at("price", row, first), e.value, e.reason)
+            if currency is not None and price.currency != currency:
+                return RowError(
+                    self.column_at("price", row, first),
+                    cells["price"],
+                    f"is not in the order's currency {currency} / 币种与订单不一致",
+                )
+        return LineInput(quantity, sku=cells["sku"], unit_price=price, discount_percent=discount)
+
+    def _dates(
+        self, head: Mapping[str, str], placed_at: datetime
+    ) -> tuple[datetime | None, date | None, datetime | None] | RowError:
+        """When the order was invoiced, its due date and when it was paid (each not before
+        the step it follows, none in the future)."""
+        day_first = self.options.day_first
+        if placed_at > self.now + CLOCK_SKEW:
+            return RowError(self.column_of("date"), head["date"], "is in the future / 日期在将来")
+        read: dict[str, date] = {}
+        for name in ("invoice_date", "due_date", "paid_date"):
+            if head.get(name):
+                try:
+                    read[name] = values.day(head[name], day_first=day_first)
+                except values.BadValue as e:
+                    return RowError(self.column_of(name), e.value, e.reason)
+        if "paid_date" in read and not head.get("paid"):
+            return RowError(self.column_of("paid"), None, "says how much was paid / 缺少付款金额")
+        if "due_date" in read and "invoice_date" not in read:
+            return RowError(
+                self.column_of("invoice_date"),
+                None,
+                "a due date needs an invoice date / 缺少开票日期",
+            )
+        invoiced: datetime | None = None
+        if "invoice_date" in read or head.get("paid"):
+            invoiced = max(placed_at, _midnight(read.get("invoice_date", placed_at.date())))
+            if "invoice_date" in read and read["invoice_date"] < placed_at.date():
+                return RowError(
+                    self.column_of("invoice_date"),
+                    head["invoice_date"],
+                    "is before the order's date / 早于下单日期",
+                )
+        paid_at: datetime | None = None
+        if head.get("paid"):
+            assert invoiced is not None
+            paid_at = max(invoiced, _midnight(read.get("paid_date", invoiced.date())))
+            if "paid_date" in read and read["paid_date"] < invoiced.date():
+                return RowError(
+                    self.column_of("paid_date"),
+                    head["paid_date"],
+                    "is before the invoice's date / 早于开票日期",
+                )
+        for name, when in (("invoice_date", invoiced), ("paid_date", paid_at)):
+            if when is not None and when > self.now + CLOCK_SKEW:
+                return RowError(
+                    self.column_of(name), head.get(name), "is in the future / 日期在将来"
+                )
+        return invoiced, read.get("due_date"), paid_at
+
+    async def _played(self, order: OrderRow, group: _Group) -> OrderRow | RowError:
+        """The order's history played on the domain's aggregates in memory (nothing stored):
+        the lines priced from the catalogue, placed, moved to its status, invoiced and paid;
+        the first refusal as the row's error, naming its column. A payment in full is then
+        the invoice's amount."""
+        id_ = imported_order_id(self.tenant, order.number)
+        first = order.rows[0]
+        try:
+            priced = await self.catalogue.priced(self.tenant, order.currency, order.lines, None)
+        except CrmError as e:
+            return self._line_error(e, order, group)
+        requests: list[LineRequest] = []
+        for request in priced:
+            requests.append(replace(request, line_id=next_line_id([r.line_id for r in requests])))
+        aggregate = Order.create(id_)
+        step = "date"
+        try:
+            aggregate.place(
+                customer_id=order.customer_id,
+                owner_id=self.options.owner_id or "import",
+                currency=order.currency,
+                lines=requests,
+            )
+            step = "status"
+            if order.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+                aggregate.ship()
+            if order.status is OrderStatus.DELIVERED:
+                aggregate.deliver()
+            if order.status is OrderStatus.CANCELLED:
+                aggregate.cancel(CANCELLED_REASON)
+            if order.invoiced_at is None:
+                return order
+            step = "invoice_date"
+            invoice = Invoice.create(invoice_id_for_order(id_))
+            issued = order.invoiced_at.date()
+            invoice.issue(
+                aggregate,
+                issue_date=issued,
+                due_date=order.due_date or issued + DEFAULT_PAYMENT_TERM,
+            )
+            if order.paid_at is None:
+                return order
+            step = "paid"
+            amount = order.paid or invoice.state.amount
+            assert amount is not None
+            invoice.record_payment(
+                imported_payment_id(id_),
+                amount,
+                received_on=order.paid_at.date(),
+                method=order.payment_method,
+            )
+        except CrmError as e:
+            culprit = getattr(e, "field", None)
+            column = self.column_of(step) if step != "date" or culprit else None
+            if step == "date" and culprit in ("quantity", "discount_percent", "unit_price"):
+                column = self.column_at(
+                    {"discount_percent": "discount", "unit_price": "price"}.get(culprit, culprit),
+                    first,
+                    first,
+                )
+            message = getattr(e, "message", None) or str(e)
+            return RowError(column, None, f"{message} / 无法导入")
+        return replace(order, paid=amount)
+
+    def _line_error(self, e: CrmError, order: OrderRow, group: _Group) -> RowError:
+        """A refusal of the catalogue (``lines.2.sku``: no such product) as the line's row
+        and column."""
+        named = str(getattr(e, "field", "") or "")
+        parts = named.split(".")
+        message = getattr(e, "message", None) or str(e)
+        if len(parts) == 3 and parts[0] == "lines" and parts[1].isdigit():
+            index = int(parts[1])
+            row, cells = group.lines[min(index, len(group.lines) - 1)]
+            name = {"product_id": "sku", "unit_price": "price"}.get(parts[2], parts[2])
+            return RowError(
+                self.column_at(name, row, order.rows[0]), cells.get(name), f"{message} / 无法导入"
+            )
+        if "retired" in message:  # RuleViolated names no line: find the retired sku's
+            for row, cells in group.lines:
+                if cells.get("sku", "").upper() in message:
+                    return RowError(
+                        self.column_at("sku", row, order.rows[0]),
+                        cells["sku"],
+                        "the product is retired / 产品已停售",
+                    )
+        return RowError(None, None, f"{message} / 无法导入")
+
+    def record_for(self, row: int, item: OrderRow) -> str:
+        return imported_order_id(self.tenant, item.number)
+
+    def fingerprint(self, item: OrderRow) -> str:
+        return item.fingerprint()
+
+    def remember(self, row: int, id_: str, item: OrderRow) -> None:
+        """(Orders are matched by their derived id: the file's repeats are errors already.)"""
+
+    async def duplicate(self, row: int, id_: str, item: OrderRow) -> RowOutcome | None:
+        try:
+            await self.runtime.commands.repository(Order).load(id_, tenant=self.tenant)
+        except NotFound:
+            return None
+        if await self.runtime.store.idempotent_result(self.key(row, item)):
+            return None  # this import placed it and stopped before the rest of its history
+        return RowOutcome(
+            row,
+            "duplicate",
+            duplicate_of=id_,
+            score=100,
+            reasons=("same_order_number",),
+            item=item,
+            noun=self.noun,
+        )
+
+    def steps(self, id_: str, item: OrderRow) -> list[Step]:
+        at = item.placed_at
+        steps = [
+            Step(
+                "",
+                PlaceOrder(
+                    item.customer_id,
+                    item.currency,
+                    item.lines,
+                    owner_id=self.options.owner_id,
+                    order_id=id_,
+                ),
+                at,
+            )
+        ]
+        if item.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            steps.append(Step("shipped", ShipOrder(id_), at))
+        if item.status is OrderStatus.DELIVERED:
+            steps.append(Step("delivered", DeliverOrder(id_), at))
+        if item.status is OrderStatus.CANCELLED:
+            steps.append(Step("cancelled", CancelOrder(id_, CANCELLED_REASON), at))
+        if item.invoiced_at is not None:
+            steps.append(Step("invoice", IssueInvoice(id_, item.due_date), item.invoiced_at))
+        if item.paid is not None and item.paid_at is not None:
+            payment = RecordPayment(
+                invoice_id_for_order(id_),
+                item.paid,
+                imported_payment_id(id_),
+                received_on=item.paid_at.date(),
+                method=item.payment_method,
+            )
+            steps.append(Step("payment", payment, item.paid_at))
+        return steps
+
+
+SALES_KINDS: Mapping[str, type[FileImport]] = {"products": ProductImport, "orders": OrderImport}
