@@ -35,6 +35,10 @@ FIELDS = {
     "paid": ("Paid (amount, or yes for in full)", "已付（金额，或“是”表示全额）"),
     "paid_date": ("Payment date", "付款日期"),
     "payment_method": ("Payment method", "付款方式"),
+    "opportunity": ("Opportunity name", "商机名称"),
+    "close_date": ("Close date (expected, or won/lost on)", "成交日期（预计，或赢单/输单日）"),
+    "stage": ("Stage", "阶段"),
+    "reason": ("Reason (lost, disqualified)", "原因（输单、无效）"),
 }
 KIND_NAMES = {
     "customers": ("Customers", "客户"),

@@ -177,6 +177,95 @@ def interactions(
     )
 
 
+@import_app.command("leads")
+def leads(
+    file: FileArg,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
+    ] = False,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
+    ] = None,
+    day_first: Annotated[bool, typer.Option(help="03/04/2019 is 3 April")] = False,
+    region: Annotated[str, typer.Option(help="Phone numbers' country when they name none")] = "CN",
+    owner: Annotated[
+        str | None, typer.Option(help="The rep who owns the leads (else: who imports)")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
+    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+) -> None:
+    """Import leads (open, qualified or disqualified, each captured on its date); one whose
+    e-mail or phone a lead has already is a duplicate."""
+    _import(
+        "leads",
+        file,
+        dry_run,
+        mapping,
+        resume,
+        day_first,
+        region,
+        owner,
+        encoding,
+        user,
+        role,
+        tenant,
+    )
+
+
+@import_app.command("opportunities")
+def opportunities(
+    file: FileArg,
+    dry_run: Annotated[
+        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
+    ] = False,
+    mapping: Annotated[
+        list[str] | None,
+        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
+    ] = None,
+    resume: Annotated[
+        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
+    ] = None,
+    day_first: Annotated[bool, typer.Option(help="03/04/2019 is 3 April")] = False,
+    currency: Annotated[
+        str | None, typer.Option(help="Currency of the amounts whose cells name none")
+    ] = None,
+    owner: Annotated[
+        str | None, typer.Option(help="The rep who owns them (else: who imports)")
+    ] = None,
+    encoding: Annotated[
+        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
+    ] = None,
+    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
+    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
+    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+) -> None:
+    """Import opportunities of existing customers (open, won or lost), each opened and
+    closed on its own dates, in a stage of the pipeline."""
+    _import(
+        "opportunities",
+        file,
+        dry_run,
+        mapping,
+        resume,
+        day_first,
+        "CN",
+        owner,
+        encoding,
+        user,
+        role,
+        tenant,
+        currency=currency,
+    )
+
+
 @import_app.command("products")
 def products(
     file: FileArg,

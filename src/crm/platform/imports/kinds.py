@@ -8,21 +8,28 @@ from collections.abc import Mapping
 
 from crm.customer.application.customer_commands import LogInteraction, RegisterCustomer
 from crm.kernel.runtime import Runtime
+from crm.platform.imports.pipeline import LeadImport, OpportunityImport
 from crm.platform.imports.run import CustomerImport, FileImport, InteractionImport
 from crm.platform.imports.sales import OrderImport, ProductImport
 from crm.sales.application.invoice_commands import IssueInvoice, RecordPayment
+from crm.sales.application.lead_commands import CaptureLead
+from crm.sales.application.opportunity_commands import OpenOpportunity
 from crm.sales.application.order_commands import PlaceOrder
 from crm.sales.application.product_commands import CreateProduct
 
 KINDS: Mapping[str, type[FileImport]] = {
     "customers": CustomerImport,
     "interactions": InteractionImport,
+    "leads": LeadImport,
+    "opportunities": OpportunityImport,
     "products": ProductImport,
     "orders": OrderImport,
 }
 NEEDS: Mapping[str, tuple[type[object], ...]] = {
     "customers": (RegisterCustomer,),
     "interactions": (LogInteraction,),
+    "leads": (CaptureLead,),
+    "opportunities": (RegisterCustomer, OpenOpportunity),
     "products": (CreateProduct,),
     # an order's customer is found in the customers read model, by id or e-mail
     "orders": (RegisterCustomer, PlaceOrder, IssueInvoice, RecordPayment),

@@ -673,6 +673,3 @@ class OrderImport(FileImport):
             )
             steps.append(Step("payment", payment, item.paid_at))
         return steps
-
-
-SALES_KINDS: Mapping[str, type[FileImport]] = {"products": ProductImport, "orders": OrderImport}

@@ -201,10 +201,11 @@ def opportunity_commands(
         o.move_to(cmd.stage, pipeline=await pipeline(ctx.tenant), now=ctx.now)
 
     async def win(o: Opportunity, cmd: WinOpportunity, ctx: CommandContext) -> None:
-        o.win(pipeline=await pipeline(ctx.tenant), now=ctx.now)
+        # an imported opportunity was won on its own day
+        o.win(pipeline=await pipeline(ctx.tenant), now=ctx.happened_at)
 
     async def lose(o: Opportunity, cmd: LoseOpportunity, ctx: CommandContext) -> None:
-        o.lose(cmd.reason, pipeline=await pipeline(ctx.tenant), now=ctx.now)
+        o.lose(cmd.reason, pipeline=await pipeline(ctx.tenant), now=ctx.happened_at)
 
     async def reopen(o: Opportunity, cmd: ReopenOpportunity, ctx: CommandContext) -> None:
         o.reopen(cmd.stage, pipeline=await pipeline(ctx.tenant), now=ctx.now, reason=cmd.reason)
