@@ -256,12 +256,16 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "my_day.changed.",
         "fields.type.",
         "fields.entity.",
+        "dup.done.",
+        "dup.reason.",
     }
     values = {
         "role.": [r.value for r in Role],
         "my_day.changed.": ["customer", "opportunity", "ticket"],
         "fields.type.": [t.value for t in FieldType],
         "fields.entity.": [e.value for e in FieldEntity],
+        "dup.done.": ["merged", "distinct"],
+        "dup.reason.": ["same_email", "same_phone", "similar_name_same_company"],
         "risk.": ["low", "medium", "high"],
         "kind.": [k.value for k in CustomerKind] + [k.value for k in TicketKind],
         "channel.": [c.value for c in Channel],

@@ -56,7 +56,7 @@ from crm.service_desk.projections.ticket_models import PROJECTION as DESK_PROJEC
 PolicyId = Literal["default", "basic", "standard", "premium"]
 """A policy's id on the SLA page: ``default`` or a contract level."""
 
-SETTINGS_PAGES = ("teams", "stages", "campaigns", "targets", "sla", "fields")
+SETTINGS_PAGES = ("teams", "stages", "campaigns", "targets", "sla", "fields", "duplicates")
 """The settings pages (each has a title ``admin.<page>`` and a line ``.about``)."""
 SETTINGS_PAGE = 200
 """Campaigns and targets listed per page (a tenant has tens, not thousands)."""
@@ -81,6 +81,7 @@ def settings_of(actor: Actor) -> list[str]:
         pages.append("sla")
     if actor.role is Role.ADMIN:
         pages.append("fields")  # crm.console.fields
+        pages.append("duplicates")  # crm.console.duplicates
     return pages
 
 

@@ -17,6 +17,7 @@ from babel.numbers import format_currency, format_decimal
 from crm.console.analytics_texts import ADMIN, ANALYTICS
 from crm.console.audit_texts import AUDIT
 from crm.console.desk_texts import DESK
+from crm.console.duplicates_texts import DUPLICATES
 from crm.console.fields_texts import FIELDS
 from crm.console.imports_texts import IMPORTS
 from crm.console.people_texts import PEOPLE
@@ -466,6 +467,7 @@ for _part in (
     PEOPLE,
     IMPORTS,
     FIELDS,
+    DUPLICATES,
 ):
     for _locale, _texts in _part.items():
         MESSAGES[_locale].update(_texts)

@@ -19,6 +19,7 @@ from crm.console.analytics import analytics_router
 from crm.console.audit import audit_router
 from crm.console.desk import desk_router
 from crm.console.directory import UserDirectoryProjection
+from crm.console.duplicates import duplicates_router
 from crm.console.fields import fields_router
 from crm.console.imports import imports_router
 from crm.console.live import live_router
@@ -36,6 +37,7 @@ from crm.console.users import AddUser, user_commands
 from crm.console.webhooks import webhooks_router
 from crm.kernel.auth import load_or_create_secret
 from crm.kernel.commands import CommandBus
+from crm.kernel.directory import Customers
 from crm.kernel.http import Authenticator
 from crm.kernel.http.routers import install
 from crm.kernel.projection import (
@@ -47,6 +49,7 @@ from crm.kernel.projection import (
 )
 from crm.kernel.runtime import Runtime
 from crm.kernel.settings import Settings
+from crm.sales.projections.customer_directory import CUSTOMER_DIRECTORY
 
 if TYPE_CHECKING:
     from crm.platform.bootstrap import Platform
@@ -103,6 +106,8 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     register_user_commands(runtime.commands)
     secret = settings.secret or load_or_create_secret(settings.data_dir)
     console = Console(runtime, Sessions(secret), settings.default_tenant)
+    if any(c.name == "sales" for c in platform.contexts):  # its customer directory runs here
+        console.sales_customers = Customers(runtime, CUSTOMER_DIRECTORY)
     app.include_router(router(console))
     app.include_router(people_pages(console))
     app.include_router(desk_router(console))
@@ -116,6 +121,7 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     app.include_router(analytics_router(console))
     app.include_router(admin_router(console))
     app.include_router(fields_router(console))
+    app.include_router(duplicates_router(console))
     install(app, people_router(console, Authenticator(runtime.tokens, runtime.tenants)))
     app.include_router(audit_router(console, tuple(platform.contexts)))
     if any(c.name == "customer" for c in platform.contexts):  # what an import creates

@@ -61,6 +61,7 @@ from crm.events.service_desk import TicketChannel, TicketKind, TicketPriority
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.custom_fields import CustomFieldsState, DefinitionsOf, FieldDefinition
+from crm.kernel.directory import Customers
 from crm.kernel.errors import (
     Forbidden,
     InvalidCommand,
@@ -201,6 +202,9 @@ class Console:
         self.sales = PipelineQueries(
             runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline)
         )
+        self.sales_customers: Customers | None = None
+        """The sales context's customer directory, where it runs in this process: a
+        customer's sales lists then hold the records of the customers merged into them."""
         self.activities = False
         """Whether the platform runs the activities context (tasks, notifications, the
         calendar): their pages and the bell are shown only then."""
@@ -739,7 +743,7 @@ def router(console: Console) -> APIRouter:
             ticket_priorities=list(TicketPriority),
             ticket_fields=fillable(known, FieldEntity.TICKET, actor),
             purposes=list(ConsentPurpose),
-            done=done if done in ("registered", "saved") else None,
+            done=done if done in ("registered", "saved", "merged") else None,
             names=names,
         )
 

@@ -188,7 +188,7 @@ def sales_router(console: Console) -> APIRouter:
     bus = runtime.commands
     page = guarded(console)
     sales = console.sales
-    orders = OrderQueries(runtime.read_store)
+    orders = OrderQueries(runtime.read_store, console.sales_customers)
     lead_scores = LeadScoreQueries(runtime)
     opportunities_repo = bus.repository(Opportunity)
     definitions = DefinitionsOf(runtime.store, runtime.codec)
