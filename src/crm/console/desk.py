@@ -27,7 +27,16 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from crm.console.pages import PAGE_SIZE, PREFIX, Console, custom_of, fillable, guarded, see
+from crm.console.pages import (
+    PAGE_SIZE,
+    PREFIX,
+    Console,
+    Visit,
+    custom_of,
+    fillable,
+    guarded,
+    see,
+)
 from crm.console.sla import by_due, countdowns, next_due
 from crm.events.custom_fields import FieldEntity
 from crm.events.service_desk import TicketChannel, TicketKind, TicketPriority
@@ -36,6 +45,7 @@ from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.errors import Forbidden, InvalidCommand, NotFound, RuleViolated
+from crm.kernel.event_store import AppendResult
 from crm.kernel.http import ReadConsistency
 from crm.kernel.projection import wait_until
 from crm.service_desk.application.article_commands import (
@@ -61,6 +71,7 @@ from crm.service_desk.application.ticket_queries import TicketFilter, TicketQuer
 from crm.service_desk.application.visit_commands import (
     CancelVisit,
     CompleteVisit,
+    RescheduleVisit,
     ScheduleVisit,
 )
 from crm.service_desk.application.visit_queries import VisitFilter, VisitQueries
@@ -371,8 +382,34 @@ def desk_router(console: Console) -> APIRouter:
             address=address.strip(),
             notes=notes.strip() or None,
         )
-        result = await bus.execute(command, console.context(visit))
+        result = await booked(request, visit, actor, command)
+        if isinstance(result, Response):
+            return result
         return see(f"{PREFIX}/tickets/{ticket_id}?min_position={result.position}&done=saved")
+
+    async def booked(
+        request: Request, visit: Visit, actor: Actor, command: ScheduleVisit | RescheduleVisit
+    ) -> AppendResult | Response:
+        """Run a booking; the technician's other visit in the slot, or a slot already begun,
+        is the 409 page in the reader's words (nothing is booked or moved)."""
+        try:
+            return await bus.execute(command, console.context(visit))
+        except RuleViolated as e:
+            if e.code == "technician_double_booked":
+                who = str(e.details.get("technician_id", ""))
+                names = await console.directory.names(actor.tenant)
+                message = visit.t(
+                    "visit.double_booked",
+                    technician=names.get(who, who),
+                    day=visit.t.day(str(e.details.get("start", ""))),
+                    start=visit.t.time(str(e.details.get("start", ""))),
+                    end=visit.t.time(str(e.details.get("end", ""))),
+                )
+            elif e.code == "slot_in_past":
+                message = visit.t("visit.slot_in_past")
+            else:
+                raise
+            return console.error(request, visit, 409, message)
 
     # -- a technician's day ------------------------------------------------------------------
 
@@ -399,6 +436,7 @@ def desk_router(console: Console) -> APIRouter:
             limit=200,
             offset=0,
         )
+        items = [{**v, **_slot_fields(v)} for v in found.items]
 
         def link(d: date) -> str:
             return f"{PREFIX}/visits?{urlencode({'technician': technician, 'day': d})}"
@@ -407,7 +445,7 @@ def desk_router(console: Console) -> APIRouter:
             visit,
             request,
             "visits.html",
-            items=found.items,
+            items=items,
             technician=technician,
             day=day,
             previous=link(day - timedelta(days=1)),
@@ -438,6 +476,36 @@ def desk_router(console: Console) -> APIRouter:
     ) -> Response:
         command = CompleteVisit(str(visit_id), report.strip())
         return await visit_command(request, command, _back(back))
+
+    @api.post(f"{PREFIX}/visits/{{visit_id}}/reschedule")
+    @page
+    async def reschedule_visit(
+        request: Request,
+        visit_id: UUID,
+        technician_id: str = Form(min_length=1, max_length=64),
+        day: date = Form(),
+        start: time = Form(),
+        minutes: int = Form(ge=15, le=12 * 60),
+        reason: str = Form(default="", max_length=500),
+    ) -> Response:
+        """To another day, time, length or technician (UTC, as shown); the new slot is held
+        before the old one is freed, so the technician's other visits still never overlap.
+        Then the day the visit is on now, of its technician."""
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        begins = datetime.combine(day, start, tzinfo=runtime.clock.now().tzinfo)
+        tech = technician_id.strip()
+        command = RescheduleVisit(
+            str(visit_id),
+            TimeSlot(start=begins, end=begins + timedelta(minutes=minutes)),
+            tech,
+            reason.strip() or None,
+        )
+        result = await booked(request, visit, actor, command)
+        if isinstance(result, Response):
+            return result
+        where = urlencode({"technician": tech, "day": day.isoformat()})
+        return see(f"{PREFIX}/visits?{where}&min_position={result.position}&done=saved")
 
     @api.post(f"{PREFIX}/visits/{{visit_id}}/cancel")
     @page
@@ -624,6 +692,18 @@ def desk_router(console: Console) -> APIRouter:
         return see(f"{PREFIX}/kb/{article_id}?min_position={result.position}&done=saved")
 
     return api
+
+
+def _slot_fields(v: dict[str, Any]) -> dict[str, Any]:
+    """What the reschedule form starts from: the visit's UTC day, start time and length."""
+    if not v.get("start") or not v.get("end"):
+        return {}
+    begins, ends = datetime.fromisoformat(v["start"]), datetime.fromisoformat(v["end"])
+    return {
+        "slot_day": begins.date().isoformat(),
+        "slot_start": begins.strftime("%H:%M"),
+        "slot_minutes": int((ends - begins).total_seconds() // 60),
+    }
 
 
 def _tags(typed: str) -> tuple[str, ...]:

@@ -121,6 +121,17 @@ DESK: dict[str, dict[str, str]] = {
         "visit.schedule": "Book the visit",
         "visit.complete": "Complete",
         "visit.cancel": "Cancel the visit",
+        "visit.reschedule": "Reschedule",
+        "visit.reschedule_reason": "Reason (optional)",
+        "visit.reschedule_button": "Move the visit",
+        "visit.moved_from": "Moved from {day}, {start}–{end} ({technician})",
+        "visit.double_booked": (
+            "{technician} already has a visit on {day} from {start} to {end} (UTC): choose"
+            " another time or technician. Nothing was booked or moved"
+        ),
+        "visit.slot_in_past": (
+            "That time has already begun: choose a later one. Nothing was booked or moved"
+        ),
         "kb.title": "Knowledge base",
         "kb.search": "Search the articles",
         "kb.search_button": "Search",
@@ -299,6 +310,15 @@ DESK: dict[str, dict[str, str]] = {
         "visit.schedule": "预约上门",
         "visit.complete": "完成",
         "visit.cancel": "取消上门",
+        "visit.reschedule": "改期",
+        "visit.reschedule_reason": "原因（可选）",
+        "visit.reschedule_button": "改到此时间",
+        "visit.moved_from": "原定 {day} {start}–{end}（{technician}）",
+        "visit.double_booked": (
+            "{technician} 在 {day} {start}–{end}（UTC）已有上门服务：请选择其他时间或技术员。"
+            "本次未预约、未改期"
+        ),
+        "visit.slot_in_past": "该时间已开始：请选择更晚的时间。本次未预约、未改期",
         "kb.title": "知识库",
         "kb.search": "搜索文章",
         "kb.search_button": "搜索",
