@@ -120,6 +120,11 @@ def test_an_article_is_edited_a_stale_tab_told_and_the_article_retired(
     manager = watched.context.browser.new_context(locale="zh-CN")  # type: ignore[union-attr]
     try:
         wang = manager.new_page()
+        wang.on("pageerror", lambda error: watched.errors.append(str(error)))
+        wang.on(
+            "request",
+            lambda r: None if r.url.startswith(crm.url + "/") else watched.foreign.append(r.url),
+        )
         wang.goto(crm.url + "/")
         wang.locator("#user_id").fill("mgr-wang")
         wang.locator("#password").fill("correct horse battery")
