@@ -165,6 +165,7 @@ async def test_a_visit_is_booked_from_the_ticket_and_completed_on_the_technician
         await followed(kim, await kim.post(f"{ticket}/visits", data=first))
         twice = await kim.post(f"{ticket}/visits", data=first)
         assert twice.status_code == 409
+        assert "Kim 在 2026年3月5日 09:00–10:00（UTC）已有上门服务" in twice.text
 
 
 async def test_the_knowledge_base_is_searched_drafted_and_published(api: Api) -> None:

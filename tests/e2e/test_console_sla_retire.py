@@ -243,3 +243,37 @@ async def test_the_api_retires_as_the_console_does(api: Api) -> None:
     done = await ok(await boss.post("/calendars/spare/retire"))
     listed_after = await boss.get("/calendars", params={"min_position": done["position"]})
     assert [c["id"] for c in (await ok(listed_after))["items"]] == ["berlin"]
+
+
+async def test_a_retired_policy_defined_again_is_created_anew(api: Api) -> None:
+    """``POST /sla/policies`` answers 201 whenever the call defines the level's policy: the
+    first time and again after it was retired; 200 for a revision or the same terms."""
+    boss = api.as_user("boss", Role.ADMIN)
+    hours = [{"weekday": d, "start": "09:00", "end": "17:00"} for d in range(5)]
+    body = {"id": "berlin", "name": "Berlin", "time_zone": "Europe/Berlin", "hours": hours}
+    await ok(await boss.post("/calendars", json=body), 201)
+    targets = {
+        p: {"first_response_minutes": 15, "resolution_minutes": 60}
+        for p in ("low", "normal", "high", "urgent")
+    }
+    default = {"level": None, "name": "Everyone", "calendar_id": "berlin", "targets": targets}
+    await ok(await boss.post("/sla/policies", json=default), 201)
+    premium = {"level": "premium", "name": "Premium", "calendar_id": "berlin", "targets": targets}
+    first = await boss.post("/sla/policies", json=premium)
+    assert (first.status_code, first.headers["Location"]) == (201, "/sla/policies/premium")
+    same = await boss.post("/sla/policies", json=premium)
+    assert same.status_code == 200, same.text
+    assert "Location" not in same.headers
+    await ok(await boss.post("/sla/policies/premium/retire"))
+
+    again = await boss.post("/sla/policies", json={**premium, "name": "Premium again"})
+    assert (again.status_code, again.headers["Location"]) == (201, "/sla/policies/premium")
+    answer = again.json()
+    assert (answer["id"], answer["version"]) == ("premium", 2)  # the third event: 0, 1, 2
+    doc = await ok(
+        await boss.get("/sla/policies/premium", params={"min_position": answer["position"]})
+    )
+    assert (doc["name"], doc["revision"]) == ("Premium again", 1)
+    revised = await boss.post("/sla/policies", json={**premium, "name": "Premium revised"})
+    assert revised.status_code == 200, revised.text
+    assert "Location" not in revised.headers

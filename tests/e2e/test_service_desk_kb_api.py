@@ -92,10 +92,19 @@ async def test_versions_publication_and_who_sees_what(api: Api, as_user: Users) 
     ]
     stale = await agent.post(f"{url}/publish", json={"version": 1})
     assert (stale.status_code, stale.json()["code"]) == (409, "article_version_mismatch")
+    # an edit naming the version it started from: refused once another replaced it
+    older = await agent.patch(url, json={"title": "From version 1", "version": 1})
+    assert (older.status_code, older.json()["code"]) == (409, "article_version_mismatch")
+    assert (await read(agent, url, v2["position"]))["title"] == "Printer paper jam"
+    bad = await agent.patch(url, json={"title": "x", "version": 0})
+    assert bad.status_code == 422
+    assert bad.json()["detail"][0]["loc"] == ["body", "version"]
     await ok(await agent.post(f"{url}/publish", json={"version": 2}))
 
     # A new version waits for publication: readers keep seeing version 2.
-    v3 = await ok(await agent.patch(url, json={"title": "Paper jam in tray 2", "product": ""}))
+    v3 = await ok(
+        await agent.patch(url, json={"title": "Paper jam in tray 2", "product": "", "version": 2})
+    )
     mine = await read(agent, url, v3["position"])
     assert (mine["title"], mine["product"], mine["version"], mine["published_version"]) == (
         "Paper jam in tray 2",

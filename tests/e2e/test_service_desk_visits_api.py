@@ -262,6 +262,13 @@ async def test_reschedule_holds_the_new_slot_before_freeing_the_old(
         f"/visits/{a['id']}/reschedule", json={"start": at("11:30"), "end": at("12:30")}
     )
     assert (taken.status_code, taken.json()["code"]) == (409, "technician_double_booked")
+    other = {k: taken.json()[k] for k in ("technician_id", "visit_id", "start", "end")}
+    assert other == {
+        "technician_id": "tech-1",
+        "visit_id": b["id"],
+        "start": at("11:00"),
+        "end": at("12:00"),
+    }
     assert await holds(api.platform, "tech-1") == sorted(
         [(a["id"], "09:00", "10:00"), (b["id"], "11:00", "12:00")]
     )

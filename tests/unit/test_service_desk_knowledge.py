@@ -189,6 +189,19 @@ def test_publishing_a_version_someone_has_since_edited_is_refused() -> None:
     assert code_of(error) == "article_version_mismatch"
 
 
+def test_an_edit_of_the_latest_version_is_recorded_one_of_an_older_version_refused() -> None:
+    article().given(DRAFTED, PUBLISHED_1).when(lambda a: update(a, based_on=1)).then(UPDATED_2)
+    error = (
+        article()
+        .given(DRAFTED, UPDATED_2)
+        .when(lambda a: update(a, based_on=1, title="Someone's older view"))
+        .then_raises(RuleViolated)
+    )
+    assert code_of(error) == "article_version_mismatch"
+    assert isinstance(error, RuleViolated)
+    assert error.details == {"version": 2, "seen": 1}
+
+
 # -- retirement ----------------------------------------------------------------------------------
 
 

@@ -1,7 +1,12 @@
 """The service desk's pages: the ticket queue with its SLA countdowns, the ticket page and its
 forms (comment, assign, escalate, resolve with a knowledge-base article, satisfaction,
-reopen, close, schedule a visit), the visits of a technician's day and the knowledge base
-(search, articles, drafting and publishing).
+reopen, close, schedule a visit), the visits of a technician's day (complete, reschedule,
+cancel) and the knowledge base (search, articles, drafting, editing, publishing, retiring).
+
+An article's edit form carries the version it was filled from: if another version replaced it
+meanwhile, the domain refuses the edit (``article_version_mismatch``, checked again on each
+fresh load, so no race slips through) and the page is shown again with a 409, the article as
+it is now and the editor's text still in the form.
 
 Every read is the desk's own query and every form one of its commands on the runtime's bus,
 as the signed-in user, so the desk's rules hold as they do over the API: an agent of a
@@ -22,7 +27,16 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
 
-from crm.console.pages import PAGE_SIZE, PREFIX, Console, custom_of, fillable, guarded, see
+from crm.console.pages import (
+    PAGE_SIZE,
+    PREFIX,
+    Console,
+    Visit,
+    custom_of,
+    fillable,
+    guarded,
+    see,
+)
 from crm.console.sla import by_due, countdowns, next_due
 from crm.events.custom_fields import FieldEntity
 from crm.events.service_desk import TicketChannel, TicketKind, TicketPriority
@@ -30,9 +44,16 @@ from crm.events.visits import TimeSlot
 from crm.kernel.access import Principal
 from crm.kernel.auth import Actor, Role
 from crm.kernel.custom_fields import DefinitionsOf
-from crm.kernel.errors import Forbidden, InvalidCommand, NotFound
+from crm.kernel.errors import Forbidden, InvalidCommand, NotFound, RuleViolated
+from crm.kernel.event_store import AppendResult
 from crm.kernel.http import ReadConsistency
-from crm.service_desk.application.article_commands import DraftArticle, PublishArticle
+from crm.kernel.projection import wait_until
+from crm.service_desk.application.article_commands import (
+    DraftArticle,
+    PublishArticle,
+    RetireArticle,
+    UpdateArticle,
+)
 from crm.service_desk.application.kb_queries import ArticleFilter, KnowledgeBaseQueries
 from crm.service_desk.application.policy import POLICY, DeskAction
 from crm.service_desk.application.ticket_commands import (
@@ -50,6 +71,7 @@ from crm.service_desk.application.ticket_queries import TicketFilter, TicketQuer
 from crm.service_desk.application.visit_commands import (
     CancelVisit,
     CompleteVisit,
+    RescheduleVisit,
     ScheduleVisit,
 )
 from crm.service_desk.application.visit_queries import VisitFilter, VisitQueries
@@ -360,8 +382,34 @@ def desk_router(console: Console) -> APIRouter:
             address=address.strip(),
             notes=notes.strip() or None,
         )
-        result = await bus.execute(command, console.context(visit))
+        result = await booked(request, visit, actor, command)
+        if isinstance(result, Response):
+            return result
         return see(f"{PREFIX}/tickets/{ticket_id}?min_position={result.position}&done=saved")
+
+    async def booked(
+        request: Request, visit: Visit, actor: Actor, command: ScheduleVisit | RescheduleVisit
+    ) -> AppendResult | Response:
+        """Run a booking; the technician's other visit in the slot, or a slot already begun,
+        is the 409 page in the reader's words (nothing is booked or moved)."""
+        try:
+            return await bus.execute(command, console.context(visit))
+        except RuleViolated as e:
+            if e.code == "technician_double_booked":
+                who = str(e.details.get("technician_id", ""))
+                names = await console.directory.names(actor.tenant)
+                message = visit.t(
+                    "visit.double_booked",
+                    technician=names.get(who, who),
+                    day=visit.t.day(str(e.details.get("start", ""))),
+                    start=visit.t.time(str(e.details.get("start", ""))),
+                    end=visit.t.time(str(e.details.get("end", ""))),
+                )
+            elif e.code == "slot_in_past":
+                message = visit.t("visit.slot_in_past")
+            else:
+                raise
+            return console.error(request, visit, 409, message)
 
     # -- a technician's day ------------------------------------------------------------------
 
@@ -388,6 +436,7 @@ def desk_router(console: Console) -> APIRouter:
             limit=200,
             offset=0,
         )
+        items = [{**v, **_slot_fields(v)} for v in found.items]
 
         def link(d: date) -> str:
             return f"{PREFIX}/visits?{urlencode({'technician': technician, 'day': d})}"
@@ -396,7 +445,7 @@ def desk_router(console: Console) -> APIRouter:
             visit,
             request,
             "visits.html",
-            items=found.items,
+            items=items,
             technician=technician,
             day=day,
             previous=link(day - timedelta(days=1)),
@@ -427,6 +476,36 @@ def desk_router(console: Console) -> APIRouter:
     ) -> Response:
         command = CompleteVisit(str(visit_id), report.strip())
         return await visit_command(request, command, _back(back))
+
+    @api.post(f"{PREFIX}/visits/{{visit_id}}/reschedule")
+    @page
+    async def reschedule_visit(
+        request: Request,
+        visit_id: UUID,
+        technician_id: str = Form(min_length=1, max_length=64),
+        day: date = Form(),
+        start: time = Form(),
+        minutes: int = Form(ge=15, le=12 * 60),
+        reason: str = Form(default="", max_length=500),
+    ) -> Response:
+        """To another day, time, length or technician (UTC, as shown); the new slot is held
+        before the old one is freed, so the technician's other visits still never overlap.
+        Then the day the visit is on now, of its technician."""
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        begins = datetime.combine(day, start, tzinfo=runtime.clock.now().tzinfo)
+        tech = technician_id.strip()
+        command = RescheduleVisit(
+            str(visit_id),
+            TimeSlot(start=begins, end=begins + timedelta(minutes=minutes)),
+            tech,
+            reason.strip() or None,
+        )
+        result = await booked(request, visit, actor, command)
+        if isinstance(result, Response):
+            return result
+        where = urlencode({"technician": tech, "day": day.isoformat()})
+        return see(f"{PREFIX}/visits?{where}&min_position={result.position}&done=saved")
 
     @api.post(f"{PREFIX}/visits/{{visit_id}}/cancel")
     @page
@@ -491,6 +570,8 @@ def desk_router(console: Console) -> APIRouter:
             works=works_tickets(actor),
             names=await console.directory.names(actor.tenant),
             done=done == "saved",
+            conflict=None,
+            typed=None,
         )
 
     @api.post(f"{PREFIX}/kb")
@@ -509,11 +590,96 @@ def desk_router(console: Console) -> APIRouter:
             title=title.strip(),
             problem=problem.strip(),
             solution=solution.strip(),
-            tags=tuple(t.strip() for t in tags.split(",") if t.strip()),
+            tags=_tags(tags),
             product=product.strip() or None,
         )
         result = await bus.execute(command, console.context(visit))
         return see(f"{PREFIX}/kb/{command.article_id}?min_position={result.position}&done=saved")
+
+    async def article_now(article_id: UUID, actor: Actor) -> dict[str, Any]:
+        """The article as its stream has it now: the read model, once it has applied every
+        article event recorded so far (another editor's version, which the page has not
+        seen, included)."""
+        head = await runtime.store.head_position()
+        await wait_until(
+            runtime.read_store,
+            KB_PROJECTION.name,
+            head,
+            runtime.read_wait_seconds,
+            store=runtime.store,
+            categories=KB_PROJECTION.categories,
+        )
+        return dict(await knowledge.article(actor, str(article_id)))
+
+    @api.post(f"{PREFIX}/kb/{{article_id}}/edit")
+    @page
+    async def edit_article(
+        request: Request,
+        article_id: UUID,
+        version: int = Form(ge=1),
+        title: str = Form(min_length=1, max_length=200),
+        problem: str = Form(min_length=1, max_length=20_000),
+        solution: str = Form(min_length=1, max_length=50_000),
+        tags: str = Form(default="", max_length=500),
+        product: str = Form(default="", max_length=200),
+    ) -> Response:
+        """The whole content as the form has it, a new version made from ``version`` (the
+        one the page showed); nothing changed records nothing; a blank product clears it."""
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        command = UpdateArticle(
+            str(article_id),
+            title=title.strip(),
+            problem=problem.strip(),
+            solution=solution.strip(),
+            tags=_tags(tags),
+            product=product.strip(),
+            version=version,
+        )
+        try:
+            result = await bus.execute(command, console.context(visit))
+        except RuleViolated as e:
+            if e.code != "article_version_mismatch":
+                raise
+            now = await article_now(article_id, actor)
+            typed = {
+                "title": title,
+                "problem": problem,
+                "solution": solution,
+                "tags": tags,
+                "product": product,
+            }
+            return console.render(
+                visit,
+                request,
+                "article.html",
+                status=409,
+                a=now,
+                works=works_tickets(actor),
+                names=await console.directory.names(actor.tenant),
+                done=False,
+                conflict={"seen": version, "now": now["version"]},
+                typed=typed,
+            )
+        return see(f"{PREFIX}/kb/{article_id}?min_position={result.position}&done=saved")
+
+    @api.post(f"{PREFIX}/kb/{{article_id}}/retire")
+    @page
+    async def retire_article(
+        request: Request,
+        article_id: UUID,
+        reason: str = Form(default="", max_length=500),
+        confirm: bool = Form(default=False),
+    ) -> Response:
+        """Searches no longer find it; the page (for those who write articles) says it is
+        retired, when and why. Retiring it again records nothing."""
+        visit = await console.check_csrf(request)
+        _visit, actor = await console.signed_in(request)
+        if not confirm and works_tickets(actor):  # the others: the command's 403
+            raise InvalidCommand("confirm", visit.t("kb.retire_unconfirmed"))
+        command = RetireArticle(str(article_id), reason.strip() or None)
+        result = await bus.execute(command, console.context(visit))
+        return see(f"{PREFIX}/kb/{article_id}?min_position={result.position}&done=saved")
 
     @api.post(f"{PREFIX}/kb/{{article_id}}/publish")
     @page
@@ -526,6 +692,23 @@ def desk_router(console: Console) -> APIRouter:
         return see(f"{PREFIX}/kb/{article_id}?min_position={result.position}&done=saved")
 
     return api
+
+
+def _slot_fields(v: dict[str, Any]) -> dict[str, Any]:
+    """What the reschedule form starts from: the visit's UTC day, start time and length."""
+    if not v.get("start") or not v.get("end"):
+        return {}
+    begins, ends = datetime.fromisoformat(v["start"]), datetime.fromisoformat(v["end"])
+    return {
+        "slot_day": begins.date().isoformat(),
+        "slot_start": begins.strftime("%H:%M"),
+        "slot_minutes": int((ends - begins).total_seconds() // 60),
+    }
+
+
+def _tags(typed: str) -> tuple[str, ...]:
+    """The tags typed in one field, comma-separated (the domain normalises each)."""
+    return tuple(t.strip() for t in typed.split(",") if t.strip())
 
 
 def by_due_kept(items: list[Any], now: datetime) -> list[dict[str, Any]]:

@@ -121,6 +121,17 @@ DESK: dict[str, dict[str, str]] = {
         "visit.schedule": "Book the visit",
         "visit.complete": "Complete",
         "visit.cancel": "Cancel the visit",
+        "visit.reschedule": "Reschedule",
+        "visit.reschedule_reason": "Reason (optional)",
+        "visit.reschedule_button": "Move the visit",
+        "visit.moved_from": "Moved from {day}, {start}–{end} ({technician})",
+        "visit.double_booked": (
+            "{technician} already has a visit on {day} from {start} to {end} (UTC): choose"
+            " another time or technician. Nothing was booked or moved"
+        ),
+        "visit.slot_in_past": (
+            "That time has already begun: choose a later one. Nothing was booked or moved"
+        ),
         "kb.title": "Knowledge base",
         "kb.search": "Search the articles",
         "kb.search_button": "Search",
@@ -139,6 +150,30 @@ DESK: dict[str, dict[str, str]] = {
         "kb.back": "Back to the knowledge base",
         "kb.version": "version {n}",
         "kb.publish": "Publish version {n}",
+        "kb.edit": "Edit the article",
+        "kb.edit_hint": (
+            "Saving makes a new version; searches keep finding the published one until you"
+            " publish the new one."
+        ),
+        "kb.save_edit": "Save as version {n}",
+        "kb.unpublished": "Searches find version {p}; version {n} is not published yet.",
+        "kb.conflict": (
+            "Someone else changed this article after you opened it: you edited version {seen},"
+            " it is now at version {now}. Nothing was saved. Your text is still in the form"
+            " below: compare it with the article as it is now and save again."
+        ),
+        "kb.retire": "Retire the article",
+        "kb.retire_reason": "Reason (optional)",
+        "kb.retire_confirm": (
+            "Searches will no longer find it, and it can no longer be edited or published"
+        ),
+        "kb.retire_button": "Retire “{title}”",
+        "kb.retire_unconfirmed": "tick the box to retire the article",
+        "kb.retired_notice": (
+            "Retired on {day}: searches no longer find this article, and it can no longer be"
+            " edited or published."
+        ),
+        "kb.retired_reason": "Reason: {reason}",
         "article.draft": "draft",
         "article.published": "published",
         "article.retired": "retired",
@@ -275,6 +310,15 @@ DESK: dict[str, dict[str, str]] = {
         "visit.schedule": "预约上门",
         "visit.complete": "完成",
         "visit.cancel": "取消上门",
+        "visit.reschedule": "改期",
+        "visit.reschedule_reason": "原因（可选）",
+        "visit.reschedule_button": "改到此时间",
+        "visit.moved_from": "原定 {day} {start}–{end}（{technician}）",
+        "visit.double_booked": (
+            "{technician} 在 {day} {start}–{end}（UTC）已有上门服务：请选择其他时间或技术员。"
+            "本次未预约、未改期"
+        ),
+        "visit.slot_in_past": "该时间已开始：请选择更晚的时间。本次未预约、未改期",
         "kb.title": "知识库",
         "kb.search": "搜索文章",
         "kb.search_button": "搜索",
@@ -293,6 +337,21 @@ DESK: dict[str, dict[str, str]] = {
         "kb.back": "返回知识库",
         "kb.version": "第 {n} 版",
         "kb.publish": "发布第 {n} 版",
+        "kb.edit": "编辑文章",
+        "kb.edit_hint": "保存后生成新版本；在您发布新版本之前，搜索仍显示已发布的版本。",
+        "kb.save_edit": "保存为第 {n} 版",
+        "kb.unpublished": "搜索显示的是第 {p} 版；第 {n} 版尚未发布。",
+        "kb.conflict": (
+            "您打开此文章后，其他人修改了它：您编辑的是第 {seen} 版，现在已是第 {now} 版。"
+            "本次未保存。您的内容仍在下方表单中：请与当前文章对照后再保存。"
+        ),
+        "kb.retire": "停用文章",
+        "kb.retire_reason": "原因（可选）",
+        "kb.retire_confirm": "停用后搜索将找不到此文章，且不能再编辑或发布",
+        "kb.retire_button": "停用「{title}」",
+        "kb.retire_unconfirmed": "请勾选以确认停用文章",
+        "kb.retired_notice": "已于 {day} 停用：搜索不再显示此文章，也不能再编辑或发布。",
+        "kb.retired_reason": "原因：{reason}",
         "article.draft": "草稿",
         "article.published": "已发布",
         "article.retired": "已停用",

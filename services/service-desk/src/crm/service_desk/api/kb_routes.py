@@ -75,6 +75,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             solution=body.solution,
             tags=None if body.tags is None else tuple(body.tags),
             product=body.product,
+            version=body.version,
         )
         return accepted(await bus.execute(command, ctx), response)
 

@@ -35,6 +35,12 @@ class ArticlePatch(Body):
     solution: Solution | None = None
     tags: Tags | None = None
     product: Product | None = None
+    version: int | None = Field(
+        default=None,
+        ge=1,
+        description="The version you edited; refused (409 article_version_mismatch) if it is "
+        "not the latest",
+    )
 
 
 class Publication(Body):

@@ -15,6 +15,7 @@ from fastapi import APIRouter, Depends, Query, Request, Response
 from crm.events.custom_fields import FieldEntity
 from crm.events.service_desk import (
     ContractLevel,
+    SlaPolicyDefined,
     TicketChannel,
     TicketKind,
     TicketPriority,
@@ -263,7 +264,9 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
     @api.post("/sla/policies", status_code=201, response_model=CommandAccepted)
     async def define_policy(body: NewPolicy, ctx: Ctx, response: Response) -> CommandAccepted:
-        """Define the policy of ``level`` (201) or revise it if it exists (200)."""
+        """Define the policy of ``level`` (201: the first time, or again after it was
+        retired) or revise the one in force (200; the same terms again: 200, nothing
+        recorded)."""
         command = DefinePolicy(
             level=body.level,
             name=body.name,
@@ -277,7 +280,8 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         )
         outcome = await bus.run(command, ctx)
         result = tenant_own(outcome.result)
-        if outcome.recorded and result.stream_version == 0:  # this call defined it
+        defined = any(isinstance(e, SlaPolicyDefined) for e in outcome.aggregate.changes)
+        if outcome.recorded and defined:  # this call defined it: first, or after retirement
             return accepted(result, response, created_under="/sla/policies")
         response.status_code = 200
         return accepted(result, response)

@@ -39,6 +39,8 @@ class UpdateArticle:
     solution: str | None = None
     tags: tuple[str, ...] | None = None
     product: str | None = None
+    version: int | None = None
+    """The version the editor started from: refused if it is not the latest any more."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -76,6 +78,7 @@ def _update(a: Article, cmd: UpdateArticle, ctx: CommandContext) -> None:
         product=current.product if cmd.product is None else cmd.product,
         editor_id=ctx.actor,
         now=ctx.now,
+        based_on=cmd.version,
     )
 
 

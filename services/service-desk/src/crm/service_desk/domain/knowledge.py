@@ -160,6 +160,17 @@ class ArticleState:
         return self
 
 
+def _require_latest(article_id: str, state: ArticleState, seen: int | None) -> None:
+    """Refused (``article_version_mismatch``, with the latest ``version`` in the details)
+    if ``seen`` is given and is not the latest version."""
+    if seen is not None and seen != state.version:
+        raise RuleViolated(
+            f"article {article_id} is at version {state.version}, not {seen}",
+            code="article_version_mismatch",
+            details={"version": state.version, "seen": seen},
+        )
+
+
 class Article(Aggregate[ArticleState]):
     category = "kb_article"
 
@@ -220,9 +231,13 @@ class Article(Aggregate[ArticleState]):
         now: datetime,
         tags: tuple[str, ...] | list[str] = (),
         product: str | None = None,
+        based_on: int | None = None,
     ) -> None:
-        """The whole new content: a new version, unless nothing changed (then nothing)."""
+        """The whole new content: a new version, unless nothing changed (then nothing).
+        ``based_on``, if given, is the version the editor started from: an edit of a version
+        someone has since replaced is refused (the editor would undo their change unseen)."""
         state = self._require_not_retired("update")
+        _require_latest(self.id, state, based_on)
         content = ArticleContent.checked(
             title=title, problem=problem, solution=solution, tags=tags, product=product
         )
@@ -248,11 +263,7 @@ class Article(Aggregate[ArticleState]):
         publisher reviewed): publishing a version someone has since edited is refused. The
         published version again: nothing."""
         state = self._require_not_retired("publish")
-        if version is not None and version != state.version:
-            raise RuleViolated(
-                f"article {self.id} is at version {state.version}, not {version}",
-                code="article_version_mismatch",
-            )
+        _require_latest(self.id, state, version)
         if state.published_version == state.version:
             return
         self.trigger(KbArticlePublished(version=state.version, published_at=_aware(now)))

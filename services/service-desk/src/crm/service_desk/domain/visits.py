@@ -424,6 +424,12 @@ class TechnicianDay(Aggregate[TechnicianDayState]):
                 f"technician {self.technician_id} is booked for visit {other.visit_id} from "
                 f"{other.slot.start.isoformat()} to {other.slot.end.isoformat()}",
                 code="technician_double_booked",
+                details={
+                    "technician_id": self.technician_id,
+                    "visit_id": other.visit_id,
+                    "start": other.slot.start.isoformat(),
+                    "end": other.slot.end.isoformat(),
+                },
             )
         self.trigger(
             TechnicianSlotBooked(
