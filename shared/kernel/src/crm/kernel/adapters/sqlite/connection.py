@@ -70,15 +70,28 @@ class Readers:
         self._pool = ThreadPoolExecutor(
             max_workers=threads, thread_name_prefix=f"sqlite-read:{path.name}"
         )
+        self.statistics = 0
+        """Bumped when the writer has gathered new planner statistics (``ANALYZE``): each
+        connection loads them before its next read (SQLite reads them only when a connection
+        opens, or on ``ANALYZE sqlite_schema``)."""
+        self._loaded: dict[int, int] = {}  # id(connection) -> the statistics it has
+
+    def _fresh(self, conn: sqlite3.Connection) -> sqlite3.Connection:
+        wanted = self.statistics
+        if self._loaded.get(id(conn)) != wanted:
+            conn.execute("ANALYZE sqlite_schema")
+            self._loaded[id(conn)] = wanted
+        return conn
 
     def _connection(self) -> sqlite3.Connection:
         conn: sqlite3.Connection | None = getattr(self._local, "conn", None)
         if conn is None:
             conn = connect(self._path, synchronous=self._synchronous)
             self._local.conn = conn
+            self._loaded[id(conn)] = self.statistics  # opened: the statistics of now
             with self._lock:
                 self._all.append(conn)
-        return conn
+        return self._fresh(conn)
 
     async def run(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(connection, *args)`` on a reader thread."""
@@ -92,9 +105,10 @@ class Readers:
             conn = connect(self._path, synchronous=self._synchronous)
             conn.execute("PRAGMA busy_timeout=0")  # never wait on the caller's thread
             self._local.here = conn
+            self._loaded[id(conn)] = self.statistics
             with self._lock:
                 self._all.append(conn)
-        return conn
+        return self._fresh(conn)
 
     async def point(self, fn: Callable[..., T], *args: Any) -> T:
         """Run ``fn(connection, *args)`` on the calling thread, for reads of a few rows by an

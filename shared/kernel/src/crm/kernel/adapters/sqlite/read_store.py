@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import logging
 import sqlite3
 import threading
 from collections.abc import Mapping, Sequence
@@ -169,6 +170,17 @@ def _checkpoint(conn: sqlite3.Connection, projection: str) -> Checkpoint | None:
     return Checkpoint(int(row[0]), int(row[1])) if row else None
 
 
+log = logging.getLogger(__name__)
+
+ANALYSIS_LIMIT = 1000
+"""Rows sampled per index when the planner's statistics are gathered (``PRAGMA
+analysis_limit``): enough to tell a key from a category, in milliseconds at any size."""
+ANALYZE_FIRST = 1000
+"""Documents written before statistics are gathered again after the first time; then each
+time the documents written have doubled (so a growing store pays for it a logarithmic number
+of times)."""
+
+
 class SqliteReadStore:
     def __init__(self, path: Path, *, synchronous: str = "FULL") -> None:
         self.path = path
@@ -186,6 +198,10 @@ class SqliteReadStore:
         self._flush_queued = False
         self.transactions = 0
         """Commit transactions so far (several projections' commits share one): diagnostics."""
+        self._written = 0
+        self._analyze_at = 0  # the first commit gathers statistics (a file opened again)
+        self.analyses = 0
+        """Times the planner's statistics were gathered: diagnostics."""
 
     async def _write(self, fn: Any, *args: Any) -> Any:
         return await asyncio.get_running_loop().run_in_executor(self._writer_pool, fn, *args)
@@ -381,12 +397,34 @@ class SqliteReadStore:
                 request.done.set_exception(e)
             return
         self.transactions += 1
+        self._written += sum(len(r.writes) for r in group)
+        if self._written >= self._analyze_at:
+            self._analyze()
         self._notifier.notify()
         for request, outcome in zip(group, outcomes, strict=True):
             if outcome is None:
                 request.done.set_result(None)
             else:
                 request.done.set_exception(outcome)
+
+    def _analyze(self) -> None:
+        """Gather the query planner's statistics of every table and index (a sample of
+        :data:`ANALYSIS_LIMIT` rows per index), then again each time the documents written
+        since the store opened have doubled. Without them SQLite cannot tell a selective
+        index from another: a duplicate check by e-mail, sorted by registration, walked the
+        tenant's whole ``created_at`` index (4 ms at 2 200 customers, growing with them)
+        instead of the e-mail index's one entry (0.01 ms)."""
+        conn = self._writer
+        try:
+            conn.execute(f"PRAGMA analysis_limit={ANALYSIS_LIMIT}")
+            conn.execute("ANALYZE")
+        except sqlite3.OperationalError:  # busy: statistics are an optimisation, try later
+            log.warning("could not gather the read store's statistics", exc_info=True)
+            self._analyze_at = self._written + ANALYZE_FIRST
+            return
+        self.analyses += 1
+        self._analyze_at = max(2 * self._written, ANALYZE_FIRST)
+        self._readers.statistics += 1
 
     def _commit(self, conn: sqlite3.Connection, request: _Commit, created: list[str]) -> None:
         """One projection's commit, inside the group's transaction: its checkpoint is checked
