@@ -226,3 +226,73 @@ async def test_with_enough_buyers_the_model_is_fitted_once_a_day_and_used(
     clock.advance(timedelta(days=1))
     assert (await monitor.tick(clock.now())).fitted == ("default",)
     assert len(await platform.store.read_stream("churnmodel-default")) == 2
+
+
+async def test_a_merge_re_assesses_the_survivor_on_both_histories_and_never_the_merged_one(
+    api: Api, platform: Platform, clock: ManualClock
+) -> None:
+    """Rita ordered every 30 days under one record, then went on ordering under a duplicate:
+    alone, the first looks gone; merged, the survivor's verdict follows the history of both,
+    the merged one is assessed no more, and a move of the merged one's old records
+    re-assesses the survivor."""
+    boss, admin = api.as_user("boss"), api.as_user("root", Role.ADMIN)
+    rep, agent = api.as_user("rep-1", Role.SALES_REP), api.as_user("ann", Role.AGENT)
+    analyst = api.as_user("ana", Role.ANALYST)
+    product = {"sku": "BOX", "name": "Box", "list_price": {"amount": "100", "currency": "EUR"}}
+    await ok(await boss.post("/products", json=product), 201)
+    rita = await register(boss, "Rita Regular")
+    body = {"name": "Rita Regular", "owner_id": "rep-1", "confirm_distinct": True}
+    again = str((await ok(await boss.post("/customers", json=body), 201))["id"])
+    for month in range(6):  # days 0 to 150 under the first record, 180 to 330 the other
+        clock.set(T0 + timedelta(days=30 * month))
+        await order(rep, rita)
+        clock.set(T0 + timedelta(days=180 + 30 * month))
+        await order(rep, again)
+    ticket = {**await ok(await agent.post("/tickets", json=ticket_of(again)), 201)}
+    clock.set(T0 + timedelta(days=350))
+    await caught_up(platform, analyst)
+    monitor = ChurnMonitor(platform.runtime)
+    first = await monitor.tick(clock.now())
+    assert set(first.assessed) == {rita, again}
+    assert (rita, None, "high") in first.level_changes
+
+    since = (await platform.read_store.checkpoint(Customer360Projection.name)).position
+    clock.advance(timedelta(hours=1))
+    await ok(await admin.post(f"/customers/{rita}/merge", json={"merged_id": again}))
+    await caught_up(platform, analyst)
+    merged = await monitor.tick(clock.now(), changed_since=since)
+    assert merged.assessed == (rita,)
+    assert merged.level_changes == ((rita, "high", "low"),)
+    view = (await caught_up(platform, analyst, f"/analytics/customers/{rita}/360")).json()
+    assert view["churn"]["level"] == "low"
+    assert view["orders"]["count"] == 12
+
+    # an event about the merged one's old records moves its document: the survivor is
+    # re-assessed (its view saw it), the merged one is not
+    since = (await platform.read_store.checkpoint(Customer360Projection.name)).position
+    note = {"body": "called back", "public": False}
+    await ok(await agent.post(f"/tickets/{ticket['id']}/comment", json=note))
+    await caught_up(platform, analyst)
+    moved = await monitor.tick(clock.now(), changed_since=since)
+    assert moved.assessed == (rita,)
+    assert moved.recorded == ()  # the same verdict: nothing new
+
+    # the next day's round: everyone but the merged one
+    clock.advance(timedelta(days=1))
+    daily = await monitor.tick(clock.now())
+    assert rita in daily.assessed
+    assert again not in daily.assessed
+    assert len(await risk_events(platform, again, "assessed")) == 1
+    warnings = (await caught_up(platform, analyst, "/analytics/churn/warnings")).json()
+    assert warnings["items"] == []  # the high risk the first record alone showed is gone
+
+
+def ticket_of(customer_id: str) -> dict[str, Any]:
+    return {
+        "customer_id": customer_id,
+        "kind": "inquiry",
+        "channel": "phone",
+        "priority": "normal",
+        "subject": "Delivery days",
+        "description": "Which days do you deliver?",
+    }

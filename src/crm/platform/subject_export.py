@@ -142,8 +142,9 @@ def sections(runtime: Runtime, contexts: Sequence[str]) -> dict[str, Section]:
             "payments": payments,
         }
     if "service-desk" in contexts:
-        tickets = TicketQueries(rs, runtime.codec.keys, Customers(runtime, DESK_CUSTOMERS))
-        visits = VisitQueries(rs, runtime.codec.keys)
+        desk_customers = Customers(runtime, DESK_CUSTOMERS)
+        tickets = TicketQueries(rs, runtime.codec.keys, desk_customers)
+        visits = VisitQueries(rs, runtime.codec.keys, desk_customers)
 
         async def cases(a: Actor, cid: str) -> Any:
             flt = TicketFilter(customer_id=cid)

@@ -150,9 +150,10 @@ class CustomerQueries:
     async def churn_warnings(
         self, actor: Actor, level: str | None, owner_id: str | None, *, limit: int, offset: int
     ) -> Rows[WarningRow]:
-        """Customers at medium or high churn risk (or ``level``), highest score first."""
+        """Customers at medium or high churn risk (or ``level``), highest score first; not
+        those merged into another (their survivor is assessed on the history of both)."""
         customer_reader(actor)
-        flt: dict[str, Any] = customer_scope(actor)
+        flt: dict[str, Any] = {**customer_scope(actor), "merged_into": None}
         flt["churn.level"] = level if level is not None else {"$in": ["medium", "high"]}
         if owner_id is not None and flt.setdefault("owner_id", owner_id) != owner_id:
             flt["owner_id"] = {"$in": []}

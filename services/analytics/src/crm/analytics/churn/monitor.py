@@ -21,6 +21,13 @@ A tick, per tenant:
    (``updated_position`` > ``assessed_position``: a relevant event arrived), and, on the first
    tick of each day, everyone (silence grows with time alone). The signals come from the
    customer's document joined with their ticket and opportunity documents.
+   **Merges.** A customer others were merged into is assessed on the combined history: its
+   document with theirs added (:func:`~crm.analytics.application.merges.combined`, as its 360°
+   view shows it) and the tickets and opportunities of all of them; a customer merged into
+   another is no longer assessed (its last verdict stays in its stream), and when its
+   document moves (the merge itself, or an event about its old records) its survivor is
+   re-assessed instead. The merge moves the survivor's document too (``customer.absorbed``),
+   so it is re-assessed at once; the model's fit and the calibration count the two as one.
 3. **Record.** A :class:`~crm.analytics.application.churn_commands.RecordAssessment` on the
    command bus, as the system: the ``CustomerRisk`` aggregate (``churnrisk-<customer id>``,
    :mod:`crm.analytics.domain.churn`) records ``analytics.churn_risk.assessed`` only when the
@@ -54,9 +61,10 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from datetime import date, datetime, timedelta
 from decimal import Decimal
-from typing import Any
+from typing import Any, cast
 
 from crm.analytics.application.churn_commands import RecordAssessment, RecordFit
+from crm.analytics.application.merges import combined
 from crm.analytics.churn.assessment import Assessment, CustomerSignals, Thresholds, assess
 from crm.analytics.churn.bgnbd import MIN_CUSTOMERS, BgNbdParams, fit
 from crm.analytics.churn.calibrated import (
@@ -69,7 +77,11 @@ from crm.analytics.churn.calibrated import (
     fit_windows,
 )
 from crm.analytics.domain.churn import SCORE_BAND, UNIT_DAYS, ChurnModel
-from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
+from crm.analytics.projections.customer_360_models import (
+    CUSTOMERS,
+    Customer360Doc,
+    Customer360Projection,
+)
 from crm.analytics.projections.opportunity_models import OPPORTUNITIES
 from crm.analytics.projections.ticket_models import TICKETS
 from crm.events.analytics import ChurnRiskAssessed
@@ -92,6 +104,9 @@ monitor has run on this read store, so a reader has nothing to wait for)."""
 VIEW = Customer360Projection.name
 SETTLE_SECONDS = 0.05
 """After a wake, how long the monitor lets a burst of events settle before it reads."""
+MERGE_HOPS = 10
+"""How many ``merged_into`` links are followed to a survivor (a merge refuses a merged
+customer on either side, so one is the rule; the bound only stops a loop)."""
 
 
 # -- signals from the read models ------------------------------------------------------------
@@ -415,12 +430,13 @@ class ChurnMonitor:
         if known is not None and known[0] == today:
             return known[1], False
         flt = {"tenant": tenant}
+        survivor: dict[str, str] = {m: d["id"] for d in docs for m in d.get("absorbed") or ()}
         tickets: dict[str, list[Document]] = defaultdict(list)
         for t in await self._all(TICKETS, flt):
-            tickets[t["customer_id"]].append(t)
+            tickets[survivor.get(t["customer_id"]) or t["customer_id"]].append(t)
         opportunities: dict[str, list[Document]] = defaultdict(list)
         for o in await self._all(OPPORTUNITIES, flt):
-            opportunities[o["customer_id"]].append(o)
+            opportunities[survivor.get(o["customer_id"]) or o["customer_id"]].append(o)
         windows = calibration_windows(docs, tickets, opportunities, now, self.horizon_days)
         try:
             model = await asyncio.to_thread(calibrate_windows, windows, self.horizon_days)
@@ -441,6 +457,36 @@ class ChurnMonitor:
         )
         self._calibration[tenant] = (today, model, "")
         return model, True
+
+    async def _doc(
+        self, tenant: str, customer_id: str, known: Mapping[str, Document]
+    ) -> Document | None:
+        doc = known.get(customer_id) or await self.read_store.get(CUSTOMERS, customer_id)
+        return doc if doc is not None and doc["tenant"] == tenant else None
+
+    async def customers(self, docs: Sequence[Document]) -> list[Document]:
+        """``docs`` as the customers to assess: a merged customer's survivor in its place (each
+        once), and a survivor with the figures of those merged into it added
+        (:func:`~crm.analytics.application.merges.combined`: the latest ``updated_position``
+        of all, so a move of any of them re-assesses it)."""
+        known = {d["id"]: d for d in docs}
+        out: dict[str, Document] = {}
+        for doc in docs:
+            found: Document | None = doc
+            for _ in range(MERGE_HOPS):
+                if found is None or not found.get("merged_into"):
+                    break
+                found = await self._doc(doc["tenant"], found["merged_into"], known)
+            if found is None or found.get("merged_into") or found["id"] in out:
+                continue
+            merged = []
+            for merged_id in found.get("absorbed") or ():
+                other = await self._doc(found["tenant"], merged_id, known)
+                if other is not None:
+                    merged.append(cast(Customer360Doc, other))
+            whole = combined(cast(Customer360Doc, found), merged) if merged else found
+            out[found["id"]] = cast(Document, whole)
+        return list(out.values())
 
     async def record(
         self, doc: Document, verdict: Assessment, now: datetime
@@ -476,7 +522,7 @@ class ChurnMonitor:
         if docs is None:
             docs = await self._all(CUSTOMERS, {})
         by_tenant: dict[str, list[Document]] = defaultdict(list)
-        for doc in docs:
+        for doc in await self.customers(docs):
             by_tenant[doc["tenant"]].append(doc)
         fitted: list[str] = []
         assessed: list[str] = []
@@ -491,7 +537,9 @@ class ChurnMonitor:
             daily = self._daily.get(tenant) != today
             if daily or tenant not in self._calibration:
                 everyone = (
-                    tenant_docs if docs_complete else await self._all(CUSTOMERS, {"tenant": tenant})
+                    tenant_docs
+                    if docs_complete
+                    else await self.customers(await self._all(CUSTOMERS, {"tenant": tenant}))
                 )
                 _, recalibrated = await self.calibration(tenant, everyone, now)
                 if recalibrated:
@@ -534,8 +582,11 @@ class ChurnMonitor:
         )
 
     async def assess(self, doc: Document, params: BgNbdParams | None, now: datetime) -> Assessment:
-        """The customer's assessment at ``now`` from their 360° documents."""
-        flt = {"tenant": doc["tenant"], "customer_id": doc["id"]}
+        """The customer's assessment at ``now`` from their 360° documents (a survivor's
+        combined, see :meth:`customers`: the tickets and opportunities of those merged into it
+        count)."""
+        ids = [doc["id"], *(doc.get("absorbed") or ())]
+        flt = {"tenant": doc["tenant"], "customer_id": ids[0] if len(ids) == 1 else {"$in": ids}}
         tickets = await self._all(TICKETS, flt)
         opportunities = await self._all(OPPORTUNITIES, flt)
         signals = signals_for(doc, tickets, opportunities, now)

@@ -13,6 +13,7 @@ from fastapi import APIRouter, Depends, Query, Response
 
 from crm.events.commissions import MONTH_PATTERN, EntryKind
 from crm.kernel.auth import Actor
+from crm.kernel.directory import Customers
 from crm.kernel.http import (
     Authenticator,
     CommandAccepted,
@@ -49,6 +50,7 @@ from crm.sales.projections.commission_models import (
     PlanDoc,
     StatementDoc,
 )
+from crm.sales.projections.customer_directory import CUSTOMER_DIRECTORY
 
 Month = Annotated[str | None, Query(pattern=MONTH_PATTERN, description="YYYY-MM")]
 Format = Literal["json", "csv"]
@@ -137,7 +139,7 @@ def plan_id_for(ctx: CommandContext) -> str:
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = api_router(prefix="/commissions", tags=["sales: commissions"])
     bus = runtime.commands
-    queries = CommissionQueries(runtime.read_store)
+    queries = CommissionQueries(runtime.read_store, Customers(runtime, CUSTOMER_DIRECTORY))
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, PROJECTION))
@@ -201,6 +203,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         period: Month = None,
         statement_id: str | None = None,
         order_id: str | None = None,
+        customer_id: Annotated[str | None, Query(max_length=64)] = None,
         kind: EntryKind | None = None,
         format: Format = "json",
         sort: str = "recorded_at",
@@ -213,6 +216,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             statement_id=statement_id,
             order_id=order_id,
             kind=None if kind is None else kind.value,
+            customer_id=customer_id,
         )
         order = checked_sort(sort, frozenset({"recorded_at", "occurred_on", "period"}))
         if format == "csv":

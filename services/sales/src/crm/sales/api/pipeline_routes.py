@@ -177,6 +177,14 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         | None = None,
         source: Filter = None,
         campaign_id: Filter = None,
+        customer_id: Annotated[
+            str | None,
+            Query(
+                max_length=200,
+                description="the customer the lead was converted into or for (with the "
+                "customers merged into them)",
+            ),
+        ] = None,
         sort: Annotated[
             str, Query(description=f"one of {sorted(LEAD_SORTS)}, '-' for descending")
         ] = "-created_at",
@@ -190,6 +198,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             status=status,
             source=source,
             campaign_id=campaign_id,
+            customer_id=customer_id,
             custom=listing.filters,
             custom_sorts=listing.sorts,
         )

@@ -1,7 +1,8 @@
 """Reads of commissions, filtered by what the actor may see: a rep their own entries and
 statements, a manager with a team their team's (and their own), admins, managers without a
 team, agents and analysts the tenant's. Plans are read by every role of sales (a rep may
-know what pays them)."""
+know what pays them). The entries of a customer include those of the customers merged into
+them (through the sales context's directory, where it is given)."""
 
 from __future__ import annotations
 
@@ -9,6 +10,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from crm.kernel.auth import Actor
+from crm.kernel.directory import Customers, records_of
 from crm.kernel.errors import NotFound
 from crm.kernel.read_store import Document, Page, Query, ReadStore, equal_to, find_all, sort_order
 from crm.kernel.tenancy import qualified
@@ -23,6 +25,8 @@ class EntryFilter:
     statement_id: str | None = None
     order_id: str | None = None
     kind: str | None = None
+    customer_id: str | None = None
+    """The customer of the order the entry pays for (with those merged into them)."""
 
 
 @dataclass(frozen=True)
@@ -33,8 +37,9 @@ class StatementFilter:
 
 
 class CommissionQueries:
-    def __init__(self, read_store: ReadStore) -> None:
+    def __init__(self, read_store: ReadStore, customers: Customers | None = None) -> None:
         self.read_store = read_store
+        self.customers = customers
 
     def _visible(self, actor: Actor, conditions: list[dict[str, Any]]) -> list[dict[str, Any]]:
         visible = POLICY.visibility_filter(actor)
@@ -58,25 +63,29 @@ class CommissionQueries:
         POLICY.authorize(actor, SalesAction.VIEW, what="commission plan")
         return await self._page(PLANS, [{"tenant": actor.tenant}], "name", limit, offset)
 
-    def _entry_conditions(self, actor: Actor, flt: EntryFilter) -> list[dict[str, Any]]:
+    async def _entry_conditions(self, actor: Actor, flt: EntryFilter) -> list[dict[str, Any]]:
         return self._visible(
             actor,
-            equal_to(
-                owner_id=flt.rep_id,
-                period=flt.period,
-                statement_id=flt.statement_id,
-                order_id=flt.order_id,
-                kind=flt.kind,
-            ),
+            [
+                *equal_to(
+                    owner_id=flt.rep_id,
+                    period=flt.period,
+                    statement_id=flt.statement_id,
+                    order_id=flt.order_id,
+                    kind=flt.kind,
+                ),
+                *await records_of(self.customers, actor.tenant, flt.customer_id),
+            ],
         )
 
     async def entries(
         self, actor: Actor, flt: EntryFilter, *, sort: str, limit: int, offset: int
     ) -> Page:
-        return await self._page(ENTRIES, self._entry_conditions(actor, flt), sort, limit, offset)
+        conditions = await self._entry_conditions(actor, flt)
+        return await self._page(ENTRIES, conditions, sort, limit, offset)
 
     async def all_entries(self, actor: Actor, flt: EntryFilter, sort: str) -> list[Document]:
-        flt_ = {"$and": self._entry_conditions(actor, flt)}
+        flt_ = {"$and": await self._entry_conditions(actor, flt)}
         return await find_all(self.read_store, ENTRIES, flt_, sort=(sort_order(sort),))
 
     def _statement_conditions(self, actor: Actor, flt: StatementFilter) -> list[dict[str, Any]]:

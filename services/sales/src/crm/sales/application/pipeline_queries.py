@@ -136,8 +136,8 @@ class PipelineQueries:
         pipelines: Repository[Pipeline],
         customers: Customers | None = None,
     ) -> None:
-        """``customers``: the context's directory, through which the opportunities of a
-        customer include those of the customers merged into them."""
+        """``customers``: the context's directory, through which the leads and opportunities
+        of a customer include those of the customers merged into them."""
         self.read_store = read_store
         self.keys = keys
         self.pipelines = pipelines
@@ -188,8 +188,8 @@ class PipelineQueries:
                 status=flt.status,
                 source=flt.source,
                 campaign_id=flt.campaign_id,
-                customer_id=flt.customer_id,
             ),
+            *await records_of(self.customers, actor.tenant, flt.customer_id),
             *flt.custom,
         ]
         if visible := POLICY.visibility_filter(actor):

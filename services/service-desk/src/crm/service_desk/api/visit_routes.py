@@ -9,6 +9,7 @@ from uuid import UUID
 from fastapi import APIRouter, Depends, Response
 
 from crm.kernel.auth import Actor
+from crm.kernel.directory import Customers
 from crm.kernel.http import (
     Authenticator,
     CommandAccepted,
@@ -38,13 +39,16 @@ from crm.service_desk.application.visit_commands import (
     visit_id_for,
 )
 from crm.service_desk.application.visit_queries import SORTS, VisitFilter, VisitQueries
+from crm.service_desk.projections.customer_directory import CUSTOMER_DIRECTORY
 from crm.service_desk.projections.visit_models import VISITS_PROJECTION, VisitDoc
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     api = api_router(tags=["service desk: field visits"])
     bus = runtime.commands
-    queries = VisitQueries(runtime.read_store, runtime.codec.keys)
+    queries = VisitQueries(
+        runtime.read_store, runtime.codec.keys, Customers(runtime, CUSTOMER_DIRECTORY)
+    )
     Ctx = Annotated[CommandContext, Depends(Commands(runtime, authenticate).context())]  # noqa: N806
     Who = Annotated[Actor, Depends(authenticate)]  # noqa: N806
     consistent = Depends(ReadConsistency(runtime, VISITS_PROJECTION))

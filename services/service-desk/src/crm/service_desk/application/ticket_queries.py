@@ -68,8 +68,8 @@ class TicketQueries:
     def __init__(
         self, read_store: ReadStore, keys: KeyStore, customers: Customers | None = None
     ) -> None:
-        """``customers``: the desk's directory, through which the tickets of a customer
-        include those of the customers merged into them."""
+        """``customers``: the desk's directory, through which the tickets and contracts of a
+        customer include those of the customers merged into them."""
         self.read_store = read_store
         self.keys = keys
         self.customers = customers
@@ -172,6 +172,7 @@ class TicketQueries:
         self._view(actor, "contract")
         conditions = [
             {"tenant": actor.tenant},
-            *equal_to(customer_id=flt.customer_id, level=flt.level, active=flt.active),
+            *equal_to(level=flt.level, active=flt.active),
+            *await records_of(self.customers, actor.tenant, flt.customer_id),
         ]
         return await self._find(CONTRACTS, conditions, "customer_id", limit, offset)

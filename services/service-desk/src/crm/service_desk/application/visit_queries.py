@@ -20,6 +20,7 @@ from typing import Any
 
 from crm.events.visits import customer_subject
 from crm.kernel.auth import Actor
+from crm.kernel.directory import Customers, records_of
 from crm.kernel.erasure import redact_erased
 from crm.kernel.errors import NotFound
 from crm.kernel.keys import KeyStore
@@ -47,9 +48,14 @@ def visit_subject(doc: Document) -> str | None:
 
 
 class VisitQueries:
-    def __init__(self, read_store: ReadStore, keys: KeyStore) -> None:
+    def __init__(
+        self, read_store: ReadStore, keys: KeyStore, customers: Customers | None = None
+    ) -> None:
+        """``customers``: the desk's directory, through which the visits of a customer
+        include those of the customers merged into them."""
         self.read_store = read_store
         self.keys = keys
+        self.customers = customers
 
     async def _unerased(self, docs: list[Document]) -> list[Document]:
         return await redact_erased(self.keys, docs, visit_subject, VISIT_PERSONAL.paths)
@@ -67,10 +73,11 @@ class VisitQueries:
     ) -> Page:
         POLICY.visibility_filter(actor)
         conditions: list[dict[str, Any]] = [{"tenant": actor.tenant}, {"scheduled": True}]
-        for name in ("technician_id", "ticket_id", "customer_id", "status"):
+        for name in ("technician_id", "ticket_id", "status"):
             value = getattr(flt, name)
             if value is not None:
                 conditions.append({name: value})
+        conditions += await records_of(self.customers, actor.tenant, flt.customer_id)
         if flt.day is not None:
             conditions.append({"days": {"$contains": flt.day.isoformat()}})
         page = await self.read_store.find(
