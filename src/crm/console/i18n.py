@@ -23,10 +23,13 @@ from crm.console.imports_texts import IMPORTS
 from crm.console.people_texts import PEOPLE
 from crm.console.quotes_texts import QUOTES
 from crm.console.reports_texts import REPORTS
+from crm.console.rule_texts import FAMILIES
+from crm.console.rule_texts import TEXTS as RULE_TEXTS
 from crm.console.sales_texts import SALES
 from crm.console.sla import Countdown, split_duration
 from crm.console.tasks_texts import TASKS
 from crm.console.webhook_texts import WEBHOOKS
+from crm.kernel.errors import RuleViolated
 
 LOCALES = ("en", "zh-CN")
 DEFAULT = "en"
@@ -167,9 +170,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.forbidden": "Your role may not do this.",
         "error.csrf": (
             "The form expired or did not come from this site. Reload the page and try again."
-        ),
-        "error.conflict": (
-            "Someone else changed this at the same time: {detail}. Reload to see the latest state."
         ),
         "error.invalid": "Please check {field}: {detail}",
         "back_home": "Back to My day",
@@ -375,7 +375,6 @@ MESSAGES: dict[str, dict[str, str]] = {
         "error.not_found": "该页面不存在，或您无权查看。",
         "error.forbidden": "您的角色无权执行此操作。",
         "error.csrf": "表单已过期或并非来自本站。请刷新页面后重试。",
-        "error.conflict": "他人同时修改了此记录：{detail}。请刷新查看最新状态。",
         "error.invalid": "请检查「{field}」：{detail}",
         "back_home": "返回我的一天",
         "pipeline.title": "销售管道",
@@ -468,6 +467,7 @@ for _part in (
     IMPORTS,
     FIELDS,
     DUPLICATES,
+    RULE_TEXTS,
 ):
     for _locale, _texts in _part.items():
         MESSAGES[_locale].update(_texts)
@@ -509,6 +509,19 @@ class Translator:
         assessment's own English text for a code the catalogue does not know)."""
         key = f"reason.{reason.get('code', '')}"
         return self(key) if key in self._messages else str(reason.get("text", ""))
+
+    def refusal(self, e: RuleViolated) -> str:
+        """A rule's refusal in the reader's words: its code's text
+        (:mod:`crm.console.rule_texts`), or its family's with the status named (a lead that is
+        converted); else the domain's own (English) message."""
+        key = f"rule.{e.code}"
+        if key in self._messages:
+            return self(key)
+        for prefix, (statuses, _, _) in FAMILIES.items():
+            status = e.code.removeprefix(prefix)
+            if e.code.startswith(prefix) and statuses + status in self._messages:
+                return self(f"rule.family.{prefix}", status=self(statuses + status))
+        return str(e)
 
     def _parsed(self, value: str | dt.date | None) -> dt.date | None:
         if isinstance(value, str):

@@ -382,9 +382,17 @@ def guarded(
                 )
             except ValidationError as e:
                 return await console.invalid_form(request, e.errors())
-            except (WrongExpectedVersion, RuleViolated) as e:
+            except WrongExpectedVersion:
                 visit = await console.visit(request)
-                return console.error(request, visit, 409, visit.t("error.conflict", detail=str(e)))
+                return console.error(request, visit, 409, visit.t("error.changed"))
+            except RuleViolated as e:
+                visit = await console.visit(request)
+                t = visit.t
+                reason = t.refusal(e)
+                message = t("error.refused", reason=reason)
+                if reason != str(e):  # the rule's own words too: which record, which value
+                    message = f"{message} {t('error.engine', detail=str(e))}"
+                return console.error(request, visit, 409, message)
 
         return wrapped
 
