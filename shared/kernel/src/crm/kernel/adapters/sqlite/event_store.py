@@ -36,13 +36,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, SafeUUID
 
-from pydantic_core import from_json, to_json
+from pydantic_core import to_json
 
 from crm.events import EventEnvelope, NewEvent
-from crm.events.envelope import stored_envelope
 from crm.kernel.adapters.sqlite.connection import Readers, connect
+from crm.kernel.adapters.sqlite.envelope import COLUMNS, Row, stored_envelope
 from crm.kernel.adapters.sqlite.feed import CommitFeed
 from crm.kernel.errors import DuplicateEventId, IdempotencyKeyReused, WrongExpectedVersion
 from crm.kernel.event_store import ANY_VERSION, NO_STREAM, AppendResult, Idempotency
@@ -77,10 +76,6 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 ) WITHOUT ROWID;
 """
 
-COLUMNS = (
-    "position, event_id, stream_id, stream_version, event_type, schema_version, occurred_at,"
-    " recorded_at, tenant, actor, correlation_id, causation_id, payload"
-)
 MAX_GROUP = 512
 IDLE_RECHECK_SECONDS = 0.5
 WAL_POLL_SECONDS = 0.01
@@ -93,71 +88,10 @@ def _micros(ts: datetime) -> int:
     return int(ts.timestamp() * 1_000_000)
 
 
-def _from_micros(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)
-
-
-_SAFE_UNKNOWN = SafeUUID.unknown
-
-
-def _uuid(text: str) -> UUID:
-    """``UUID(text)`` for the one form this store writes (``str(uuid)``), without the parsing
-    of every other form ``UUID()`` accepts: half its cost, two per envelope read."""
-    value = object.__new__(UUID)
-    object.__setattr__(value, "int", int(text.replace("-", ""), 16))
-    object.__setattr__(value, "is_safe", _SAFE_UNKNOWN)
-    return value
-
-
 def _payload_json(payload: Any) -> str:
     """A payload as stored: compact JSON (pydantic-core's encoder, about four times
     ``json.dumps``; payloads are JSON-ready, ``fallback=str`` is for anything that is not)."""
     return to_json(payload, fallback=str).decode()
-
-
-def _envelope(row: tuple[Any, ...]) -> EventEnvelope:
-    """The envelope of an ``events`` row (payload parsed by pydantic-core's JSON parser, about
-    twice ``json.loads``, with the same values)."""
-    return stored_envelope(
-        row[0],
-        _uuid(row[1]),
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        _from_micros(row[6]),
-        _from_micros(row[7]),
-        row[8],
-        row[9],
-        _uuid(row[10]),
-        _uuid(row[11]) if row[11] else None,
-        from_json(row[12]),
-    )
-
-
-_Row = tuple[int, str, str, int, str, str, int, int, int, str, str, str, str | None, str]
-"""An ``events`` row as inserted: position, event_id, stream_id, stream_version, category,
-event_type, schema_version, occurred_at, recorded_at, tenant, actor, correlation_id,
-causation_id, payload."""
-
-
-def _committed_envelope(row: _Row) -> EventEnvelope:
-    """The envelope a read of ``row`` gives (same values, payload parsed from the same JSON)."""
-    return stored_envelope(
-        row[0],
-        _uuid(row[1]),
-        row[2],
-        row[3],
-        row[5],
-        row[6],
-        _from_micros(row[7]),
-        _from_micros(row[8]),
-        row[9],
-        row[10],
-        _uuid(row[11]),
-        _uuid(row[12]) if row[12] else None,
-        from_json(row[13]),
-    )
 
 
 @dataclass
@@ -259,7 +193,7 @@ class SqliteEventStore:
         stop waiting, but the outcome is always recorded."""
         GROUP_COMMIT_SIZE.observe(len(group))
         outcomes: list[AppendResult | BaseException] = []
-        committed: list[_Row] = []
+        committed: list[Row] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
@@ -291,7 +225,7 @@ class SqliteEventStore:
                 request.done.set_exception(e)
             return
         if committed:
-            self._feed.publish(start, [_committed_envelope(r) for r in committed])
+            self._feed.publish(start, [stored_envelope(r) for r in committed])
         for request, outcome in zip(group, outcomes, strict=True):
             if isinstance(outcome, BaseException):
                 request.done.set_exception(outcome)
@@ -300,7 +234,7 @@ class SqliteEventStore:
 
     def _append_one(
         self, conn: sqlite3.Connection, request: _Append, head: int, recorded_at: int
-    ) -> tuple[AppendResult, list[_Row]]:
+    ) -> tuple[AppendResult, list[Row]]:
         sid = request.stream_id
         if request.idempotency is not None:
             found = self._lookup_key(conn, request.idempotency)
@@ -316,7 +250,7 @@ class SqliteEventStore:
         if expected != ANY_VERSION and expected != current:
             raise WrongExpectedVersion(sid, expected, current)
         category = sid.split("-", 1)[0]
-        rows: list[_Row] = []
+        rows: list[Row] = []
         for i, e in enumerate(request.events, start=1):
             m = e.metadata
             rows.append(
@@ -396,7 +330,7 @@ class SqliteEventStore:
                 " ORDER BY stream_version LIMIT ?",
                 (stream_id, after, limit),
             ).fetchall()
-            return [_envelope(r) for r in rows]
+            return [stored_envelope(r) for r in rows]
 
         # most streams are short: read on the caller's thread; a long one's rest on a reader
         first = await self._readers.point(read, after_version, STREAM_HEAD)
@@ -419,7 +353,7 @@ class SqliteEventStore:
                 " ORDER BY position LIMIT ?",
                 (*categories, after, limit),
             ).fetchall()
-        return [_envelope(r) for r in rows]
+        return [stored_envelope(r) for r in rows]
 
     async def read_all(
         self,
@@ -431,7 +365,8 @@ class SqliteEventStore:
         head = await self.head_position()
         while after < head:
             page = await self._readers.run(self._page, after, batch_size, categories)
-            page = [e for e in page if e.position <= head]
+            if page and page[-1].position > head:
+                page = [e for e in page if e.position <= head]
             if not page:
                 return
             yield page
