@@ -27,13 +27,14 @@ polls of each cost a sixth of the event loop's time in a run of one command at a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Collection, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
 
@@ -94,20 +95,55 @@ def _payload_json(payload: Any) -> str:
     return to_json(payload, fallback=str).decode()
 
 
-@dataclass
+_QUEUED, _CLAIMED, _DROPPED = 0, 1, 2
+_CLAIMS = threading.Lock()
+"""Guards every request's ``state`` (held for a comparison and an assignment: uncontended)."""
+
+
+@dataclass(eq=False, slots=True)
 class _Append:
     stream_id: str
     events: Sequence[NewEvent]
     expected_version: int
     idempotency: Idempotency | None
-    done: Future[AppendResult] = field(default_factory=Future)
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[AppendResult]
+    state: int = _QUEUED
 
 
 def _claim(request: _Append) -> bool:
-    """Take a request off the queue: False if its caller cancelled it before the writer got to
-    it (it is dropped, nothing is written); True otherwise, and from then on it cannot be
-    cancelled, so the writer can always deliver its outcome."""
-    return request.done.set_running_or_notify_cancel()
+    """Take a request off the queue: False if its caller was cancelled before the writer got to
+    it (it is dropped, nothing is written); True otherwise, and from then on its caller's
+    cancellation no longer drops it: it is written, its outcome recorded (if nobody waits for
+    it any more, nobody hears of it)."""
+    with _CLAIMS:
+        if request.state == _QUEUED:
+            request.state = _CLAIMED
+            return True
+        return False
+
+
+def _drop(request: _Append) -> None:
+    """The caller was cancelled: drop the request if the writer has not claimed it yet."""
+    with _CLAIMS:
+        if request.state == _QUEUED:
+            request.state = _DROPPED
+
+
+def _settle(done: asyncio.Future[AppendResult], outcome: AppendResult | BaseException) -> None:
+    if done.done():  # its caller stopped waiting
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
+
+
+def _deliver(request: _Append, outcome: AppendResult | BaseException) -> None:
+    """Hand the outcome to the caller's event loop (from the writer thread): one wake-up of
+    that loop, no future of the writer's own to chain to it."""
+    with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody waits
+        request.loop.call_soon_threadsafe(_settle, request.done, outcome)
 
 
 class SqliteEventStore:
@@ -147,10 +183,17 @@ class SqliteEventStore:
     ) -> AppendResult:
         if self._closed:
             raise RuntimeError("event store is closed")
-        request = _Append(stream_id, events, expected_version, idempotency)
+        loop = asyncio.get_running_loop()
+        request = _Append(
+            stream_id, events, expected_version, idempotency, loop, loop.create_future()
+        )
         self._ensure_writer()
         self._queue.put(request)
-        return await asyncio.wrap_future(request.done)
+        try:
+            return await request.done
+        except asyncio.CancelledError:
+            _drop(request)
+            raise
 
     def _ensure_writer(self) -> None:
         if self._writer is None:
@@ -189,8 +232,9 @@ class SqliteEventStore:
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Append]) -> None:
         """Commit the group's appends in one transaction (group commit). Every request in it
-        was claimed (:func:`_claim`), so its future can no longer be cancelled: its caller may
-        stop waiting, but the outcome is always recorded."""
+        was claimed (:func:`_claim`): its caller may stop waiting, but the outcome is always
+        recorded. A group of one append needs no savepoint: if it fails, the transaction is
+        rolled back whole."""
         GROUP_COMMIT_SIZE.observe(len(group))
         outcomes: list[AppendResult | BaseException] = []
         committed: list[Row] = []
@@ -200,37 +244,38 @@ class SqliteEventStore:
                 start = head = conn.execute(
                     "SELECT COALESCE(MAX(position), 0) FROM events"
                 ).fetchone()[0]
-                recorded_at = _micros(datetime.now(UTC))
+                recorded_at = time.time_ns() // 1000
+                alone = len(group) == 1
                 for request in group:
-                    conn.execute("SAVEPOINT append")
+                    if not alone:
+                        conn.execute("SAVEPOINT append")
                     try:
                         result, rows = self._append_one(conn, request, head, recorded_at)
                     except (WrongExpectedVersion, IdempotencyKeyReused, DuplicateEventId) as e:
-                        conn.execute("ROLLBACK TO append")
+                        conn.execute("ROLLBACK" if alone else "ROLLBACK TO append")
                         outcomes.append(e)
                     else:
                         if not result.replayed and request.events:
                             head = result.position
                             committed.extend(rows)
                         outcomes.append(result)
-                    conn.execute("RELEASE append")
-                self._local_commits += 1
-                conn.execute("COMMIT")
+                    if not alone:
+                        conn.execute("RELEASE append")
+                if conn.in_transaction:
+                    self._local_commits += 1
+                    conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
         except Exception as e:  # the whole group failed to commit: nothing of it was written
             for request in group:
-                request.done.set_exception(e)
+                _deliver(request, e)
             return
         if committed:
             self._feed.publish(start, [stored_envelope(r) for r in committed])
         for request, outcome in zip(group, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                request.done.set_exception(outcome)
-            else:
-                request.done.set_result(outcome)
+            _deliver(request, outcome)
 
     def _append_one(
         self, conn: sqlite3.Connection, request: _Append, head: int, recorded_at: int
