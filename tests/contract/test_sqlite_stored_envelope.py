@@ -101,6 +101,9 @@ async def test_every_field_is_frozen(store: SqliteEventStore) -> None:
         with pytest.raises(dataclasses.FrozenInstanceError):
             setattr(e, name, None)
     assert e.event_id is e.event_id  # decoded once, then kept
+    with pytest.raises(AttributeError, match="no attribute 'nothing'"):
+        e.nothing  # type: ignore[attr-defined]  # noqa: B018
+    assert not hasattr(e, "_nothing")
     assert e.recorded_at is e.recorded_at
 
 
@@ -170,6 +173,9 @@ async def test_a_field_that_cannot_be_decoded_fails_when_used(
         getattr(e, field)
     with pytest.raises(ValueError, match="cannot be decoded"):  # as the parsers' errors are
         getattr(e, field)
+    for other in ("event_id", "correlation_id", "occurred_at", "recorded_at", "payload"):
+        if other != field:  # decoded with the damaged one (ids, times), yet readable
+            assert getattr(e, other) is not None
     with pytest.raises(CorruptEvent):
         _ = e == plain(await read_one(store, "customer-2"))
     with pytest.raises(ValueError, match=r"event 1 of stream 'customer-1'"):  # the relay's

@@ -9,7 +9,8 @@ projection decodes the payloads of the types it handles. :class:`StoredEnvelope`
 - ``position``, ``stream_id``, ``stream_version``, ``event_type``, ``schema_version``,
   ``tenant`` and ``actor`` are set when it is built (they come out of SQLite as they are);
 - ``event_id``, ``correlation_id``, ``causation_id``, ``occurred_at`` and ``recorded_at``
-  are parsed on first use and kept (immutable values);
+  are parsed on first use (the ids together, the times together) and kept in their slots
+  (immutable values: read at a plain field's cost from then on);
 - ``payload`` is parsed from the stored JSON **at every access**, so whoever reads it gets a
   mapping of their own: changing it changes nothing for any other reader of the same envelope
   (the feed hands one envelope to every subscriber of the process). Read it once per use.
@@ -23,8 +24,9 @@ raises :class:`CorruptEvent` (a ``ValueError``) naming the event, when it is use
 from __future__ import annotations
 
 import operator
+from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any, cast
+from typing import Any, Final
 from uuid import UUID, SafeUUID
 
 from pydantic_core import from_json
@@ -41,7 +43,8 @@ COLUMNS = (
     " occurred_at, recorded_at, tenant, actor, correlation_id, causation_id, payload"
 )
 
-_EVENT_ID, _OCCURRED, _RECORDED, _CORRELATION, _CAUSATION, _PAYLOAD = 1, 7, 8, 11, 12, 13
+_EVENT_ID, _OCCURRED, _RECORDED, _CORRELATION, _CAUSATION = 1, 7, 8, 11, 12
+_PAYLOAD: Final = 13
 
 _FIELDS = tuple(EventEnvelope.__dataclass_fields__)
 _values = operator.attrgetter(*_FIELDS)
@@ -57,6 +60,8 @@ class CorruptEvent(ValueError):
 def _uuid(text: str) -> UUID:
     """``UUID(text)`` for the one form this store writes (``str(uuid)``), without the parsing
     of every other form ``UUID()`` accepts: half its cost."""
+    if text.__class__ is not str:
+        raise ValueError(f"badly formed UUID {text!r}")
     digits = text.replace("-", "")
     if len(digits) != 32:
         raise ValueError(f"badly formed UUID {text!r}")
@@ -70,75 +75,63 @@ def _from_micros(us: int) -> datetime:
     return datetime.fromtimestamp(us / 1_000_000, UTC)
 
 
+def _optional_uuid(text: str | None) -> UUID | None:
+    return _uuid(text) if text else None
+
+
+_Decoder = tuple[str, int, Callable[[Any], Any], Callable[[EventEnvelope, Any], None]]
+_IDS: tuple[_Decoder, ...] = tuple(
+    (name, index, decode, _slot[name].__set__)
+    for name, index, decode in (
+        ("event_id", _EVENT_ID, _uuid),
+        ("correlation_id", _CORRELATION, _uuid),
+        ("causation_id", _CAUSATION, _optional_uuid),
+    )
+)
+_TIMES: tuple[_Decoder, ...] = tuple(
+    (name, index, _from_micros, _slot[name].__set__)
+    for name, index in (("occurred_at", _OCCURRED), ("recorded_at", _RECORDED))
+)
+_GROUP_OF = {name: group for group in (_IDS, _TIMES) for name, *_ in group}
+"""The fields decoded on first use, by the group decoded together: the ids (what a reaction or
+the relay reads) and the times (what a projection reads)."""
+
+
 class StoredEnvelope(EventEnvelope):
     """See the module docstring. Built by :func:`stored_envelope`, never by its constructor
-    (which gives a plain :class:`EventEnvelope`, as ``dataclasses.replace`` and copies do)."""
+    (which gives a plain :class:`EventEnvelope`, as ``dataclasses.replace`` and copies do).
+
+    The fields decoded on first use are the dataclass's own slots, left unset when it is
+    built: reading an unset slot falls back to :meth:`__getattr__`, which decodes the field
+    (with the others of its group) into its slot, where every later read finds it at the cost
+    of a plain field. The payload is a property: parsed at every access."""
 
     __slots__ = ("_raw",)
-    _raw: list[Any]
+    _raw: Row
 
     def __new__(cls, *args: Any, **kwargs: Any) -> EventEnvelope:  # type: ignore[misc]
         return EventEnvelope(*args, **kwargs)
 
-    def _fail(self, name: str, error: Exception) -> CorruptEvent:
-        return CorruptEvent(
-            f"event {self.position} of stream {self.stream_id!r}: its stored {name} cannot"
-            f" be decoded ({error})"
-        )
-
-    def _id(self, index: int, name: str) -> UUID:
+    def __getattr__(self, name: str) -> Any:
+        group = _GROUP_OF.get(name)
+        if group is None:
+            raise AttributeError(f"'EventEnvelope' object has no attribute {name!r}")
         raw = self._raw
-        value = raw[index]
-        if value.__class__ is str:
+        wanted: Any = None
+        for member, index, decode, store in group:
             try:
-                value = raw[index] = _uuid(value)
-            except ValueError as e:
-                raise self._fail(name, e) from e
-        return cast(UUID, value)
-
-    def _time(self, index: int, name: str) -> datetime:
-        raw = self._raw
-        value = raw[index]
-        if value.__class__ is not datetime:
-            try:
-                value = raw[index] = _from_micros(value)
+                value = decode(raw[index])
             except (TypeError, ValueError, OverflowError, OSError) as e:
-                raise self._fail(name, e) from e
-        return value
-
-    @property
-    def event_id(self) -> UUID:
-        value = self._raw[_EVENT_ID]
-        if value.__class__ is str:
-            return self._id(_EVENT_ID, "event_id")
-        return cast(UUID, value)
-
-    @property
-    def correlation_id(self) -> UUID:
-        value = self._raw[_CORRELATION]
-        if value.__class__ is str:
-            return self._id(_CORRELATION, "correlation_id")
-        return cast(UUID, value)
-
-    @property
-    def causation_id(self) -> UUID | None:
-        if not self._raw[_CAUSATION]:
-            return None
-        return self._id(_CAUSATION, "causation_id")
-
-    @property
-    def occurred_at(self) -> datetime:
-        value = self._raw[_OCCURRED]
-        if value.__class__ is datetime:
-            return value
-        return self._time(_OCCURRED, "occurred_at")
-
-    @property
-    def recorded_at(self) -> datetime:
-        value = self._raw[_RECORDED]
-        if value.__class__ is datetime:
-            return value
-        return self._time(_RECORDED, "recorded_at")
+                if member == name:
+                    raise CorruptEvent(
+                        f"event {self.position} of stream {self.stream_id!r}: its stored"
+                        f" {name} cannot be decoded ({e})"
+                    ) from e
+                continue  # left unset: its own first use raises
+            store(self, value)
+            if member == name:
+                wanted = value
+        return wanted
 
     @property
     def payload(self) -> dict[str, Any]:
@@ -146,7 +139,10 @@ class StoredEnvelope(EventEnvelope):
         try:
             parsed: dict[str, Any] = from_json(self._raw[_PAYLOAD])
         except ValueError as e:
-            raise self._fail("payload", e) from e
+            raise CorruptEvent(
+                f"event {self.position} of stream {self.stream_id!r}: its stored payload"
+                f" cannot be decoded ({e})"
+            ) from e
         return parsed
 
     def __eq__(self, other: object) -> bool:
@@ -157,9 +153,8 @@ class StoredEnvelope(EventEnvelope):
     __hash__ = EventEnvelope.__hash__
 
     def __repr__(self) -> str:
-        fields = ", ".join(
-            f"{name}={value!r}" for name, value in zip(_FIELDS, _values(self), strict=True)
-        )
+        pairs = zip(_FIELDS, _values(self), strict=True)
+        fields = ", ".join(f"{name}={value!r}" for name, value in pairs)
         return f"EventEnvelope({fields})"
 
     def __reduce__(self) -> tuple[type[EventEnvelope], tuple[Any, ...]]:
@@ -179,7 +174,7 @@ _set_actor = _slot["actor"].__set__
 def stored_envelope(row: Row) -> StoredEnvelope:
     """The envelope of an ``events`` row (about a tenth of decoding every field at once)."""
     e: StoredEnvelope = _new(StoredEnvelope)
-    _set_raw(e, list(row))
+    _set_raw(e, row)
     _set_position(e, row[0])
     _set_stream_id(e, row[2])
     _set_stream_version(e, row[3])
