@@ -296,8 +296,19 @@ class SqliteEventStore:
             raise WrongExpectedVersion(sid, expected, current)
         category = sid.split("-", 1)[0]
         rows: list[Row] = []
+        # the events of one append mostly share their metadata and time (one command's):
+        # their text is made once
+        meta: object = None
+        at: object = None
         for i, e in enumerate(request.events, start=1):
             m = e.metadata
+            if m is not meta:
+                meta = m
+                correlation = str(m.correlation_id)
+                causation = str(m.causation_id) if m.causation_id else None
+            if e.occurred_at is not at:
+                at = e.occurred_at
+                occurred = _micros(e.occurred_at)
             rows.append(
                 (
                     head + i,
@@ -307,12 +318,12 @@ class SqliteEventStore:
                     category,
                     e.event_type,
                     e.schema_version,
-                    _micros(e.occurred_at),
+                    occurred,
                     recorded_at,
                     m.tenant,
                     m.actor,
-                    str(m.correlation_id),
-                    str(m.causation_id) if m.causation_id else None,
+                    correlation,
+                    causation,
                     _payload_json(e.payload),
                 )
             )
