@@ -9,7 +9,7 @@ projection decodes the payloads of the types it handles. :class:`StoredEnvelope`
 - ``position``, ``stream_id``, ``stream_version``, ``event_type``, ``schema_version``,
   ``tenant`` and ``actor`` are set when it is built (they come out of SQLite as they are);
 - ``event_id``, ``correlation_id``, ``causation_id``, ``occurred_at`` and ``recorded_at``
-  are parsed on first use (the ids together, the times together) and kept in their slots
+  are parsed on first use (the ids together, each time alone) and kept in their slots
   (immutable values: read at a plain field's cost from then on);
 - ``payload`` is parsed from the stored JSON **at every access**, so whoever reads it gets a
   mapping of their own: changing it changes nothing for any other reader of the same envelope
@@ -88,13 +88,15 @@ _IDS: tuple[_Decoder, ...] = tuple(
         ("causation_id", _CAUSATION, _optional_uuid),
     )
 )
-_TIMES: tuple[_Decoder, ...] = tuple(
-    (name, index, _from_micros, _slot[name].__set__)
-    for name, index in (("occurred_at", _OCCURRED), ("recorded_at", _RECORDED))
+_OCCURRED_AT: tuple[_Decoder, ...] = (
+    ("occurred_at", _OCCURRED, _from_micros, _slot["occurred_at"].__set__),
 )
-_GROUP_OF = {name: group for group in (_IDS, _TIMES) for name, *_ in group}
+_RECORDED_AT: tuple[_Decoder, ...] = (
+    ("recorded_at", _RECORDED, _from_micros, _slot["recorded_at"].__set__),
+)
+_GROUP_OF = {name: group for group in (_IDS, _OCCURRED_AT, _RECORDED_AT) for name, *_ in group}
 """The fields decoded on first use, by the group decoded together: the ids (what a reaction or
-the relay reads) and the times (what a projection reads)."""
+the relay reads), each time alone (a projection reads ``occurred_at``, seldom the other)."""
 
 
 class StoredEnvelope(EventEnvelope):
@@ -103,7 +105,7 @@ class StoredEnvelope(EventEnvelope):
 
     The fields decoded on first use are the dataclass's own slots, left unset when it is
     built: reading an unset slot falls back to :meth:`__getattr__`, which decodes the field
-    (with the others of its group) into its slot, where every later read finds it at the cost
+    (with the other ids, for an id) into its slot, where every later read finds it at the cost
     of a plain field. The payload is a property: parsed at every access."""
 
     __slots__ = ("_raw",)
