@@ -147,3 +147,53 @@ async def test_a_point_read_that_finds_the_file_busy_is_read_on_a_reader_thread(
             await readers.point(broken)
     finally:
         await readers.close()
+
+
+async def test_an_append_cancelled_before_the_writer_takes_it_writes_nothing(
+    tmp_path: Path,
+) -> None:
+    """Another connection holds the write lock: the writer waits in its first group's ``BEGIN
+    IMMEDIATE`` (that append is taken, so it is written even though its caller stops waiting),
+    and the next append waits in the queue; its caller is cancelled there, so it is dropped."""
+    import sqlite3
+
+    store = SqliteEventStore(tmp_path / "events.db")
+    blocker = sqlite3.connect(tmp_path / "events.db", isolation_level=None)
+    try:
+        await store.append("customer-0", [new_event()], NO_STREAM)  # the writer is running
+        blocker.execute("BEGIN IMMEDIATE")
+        taken = asyncio.create_task(store.append("customer-1", [new_event()], NO_STREAM))
+        await asyncio.sleep(0.2)  # the writer took it and waits for the lock
+        queued = asyncio.create_task(store.append("customer-2", [new_event()], NO_STREAM))
+        await asyncio.sleep(0.05)
+        taken.cancel()
+        queued.cancel()
+        for task in (taken, queued):
+            with pytest.raises(asyncio.CancelledError):
+                await task
+        blocker.execute("COMMIT")
+        after = await store.append("customer-3", [new_event()], NO_STREAM)
+        streams = [e.stream_id for p in [p async for p in store.read_all(0)] for e in p]
+        assert streams == ["customer-0", "customer-1", "customer-3"]
+        assert after.position == 3
+    finally:
+        blocker.close()
+        await store.close()
+
+
+async def test_a_lone_append_that_fails_its_version_leaves_nothing_behind(tmp_path: Path) -> None:
+    """A group of one append has no savepoint: its failure rolls the transaction back whole."""
+    store = SqliteEventStore(tmp_path / "events.db")
+    try:
+        await store.append("customer-1", [new_event(n=1)], NO_STREAM)
+        with pytest.raises(WrongExpectedVersion):
+            await store.append("customer-1", [new_event(n=2), new_event(n=3)], NO_STREAM)
+        with pytest.raises(WrongExpectedVersion):
+            await store.append("customer-2", [new_event(n=4)], 0)
+        done = await store.append("customer-1", [new_event(n=5)], 0)
+        assert (done.stream_version, done.position) == (1, 2)
+        read = await store.read_stream("customer-1")
+        assert [e.payload["n"] for e in read] == [1, 5]
+        assert await store.head_position() == 2
+    finally:
+        await store.close()

@@ -13,7 +13,8 @@ from pydantic_core import from_json
 
 from crm.events import EventEnvelope
 from crm.events.envelope import stored_envelope
-from crm.kernel.adapters.sqlite.event_store import _payload_json, _uuid
+from crm.kernel.adapters.sqlite.envelope import _uuid
+from crm.kernel.adapters.sqlite.event_store import _payload_json
 
 
 def test_stored_envelope_is_the_envelope_the_constructor_builds() -> None:

@@ -4,7 +4,7 @@ with its subject's key (see :mod:`crm.kernel.keys`)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
 from typing import Any
 from uuid import UUID
@@ -79,40 +79,57 @@ class EventCodec:
 
     async def decode(self, envelopes: Sequence[EventEnvelope]) -> list[DomainEvent]:
         """Decode in order; raises on the first event that cannot be decoded."""
-        keys = await self._keys_for(envelopes)
-        return [self._decode(e, keys) for e in envelopes]
+        payloads = [e.payload for e in envelopes]  # each read once (a store may parse it anew)
+        keys = await self._keys_for(envelopes, payloads)
+        return [self._decode(e, p, keys) for e, p in zip(envelopes, payloads, strict=True)]
 
     async def decode_each(
         self, envelopes: Sequence[EventEnvelope]
     ) -> list[DomainEvent | Exception]:
         """Decode in order; an event that cannot be decoded gives its exception instead."""
-        keys = await self._keys_for(envelopes)
-        decoded: list[DomainEvent | Exception] = []
+        payloads: list[Mapping[str, Any] | Exception] = []
         for e in envelopes:
             try:
-                decoded.append(self._decode(e, keys))
+                payloads.append(e.payload)
+            except Exception as err:  # a stored payload that cannot be parsed
+                payloads.append(err)
+        keys = await self._keys_for(envelopes, payloads)
+        decoded: list[DomainEvent | Exception] = []
+        for e, p in zip(envelopes, payloads, strict=True):
+            if isinstance(p, Exception):
+                decoded.append(p)
+                continue
+            try:
+                decoded.append(self._decode(e, p, keys))
             except Exception as err:
                 decoded.append(err)
         return decoded
 
-    def _decode(self, envelope: EventEnvelope, keys: dict[str, bytes | None]) -> DomainEvent:
-        payload: Any = envelope.payload
+    def _decode(
+        self, envelope: EventEnvelope, payload: Mapping[str, Any], keys: dict[str, bytes | None]
+    ) -> DomainEvent:
+        data: Any = payload
         personal = self.registry.model(envelope.event_type, envelope.schema_version).personal_fields
         if personal:
-            payload = dict(payload)
+            data = dict(data)
             for f in personal:
-                value = payload.get(f)
+                value = data.get(f)
                 if is_encrypted(value):
                     key = keys.get(subject_of(value))
-                    payload[f] = ERASED if key is None else decrypt(key, f, value)
-        return self.registry.decode(envelope.event_type, envelope.schema_version, payload)
+                    data[f] = ERASED if key is None else decrypt(key, f, value)
+        return self.registry.decode(envelope.event_type, envelope.schema_version, data)
 
-    async def _keys_for(self, envelopes: Iterable[EventEnvelope]) -> dict[str, bytes | None]:
+    async def _keys_for(
+        self,
+        envelopes: Sequence[EventEnvelope],
+        payloads: Sequence[Mapping[str, Any] | Exception],
+    ) -> dict[str, bytes | None]:
         now = time.monotonic()
         wanted: set[str] = set()
         model = self.registry.model
-        for e in envelopes:
-            payload = e.payload
+        for e, payload in zip(envelopes, payloads, strict=True):
+            if isinstance(payload, Exception):
+                continue
             try:
                 values: Iterable[Any] = [
                     payload.get(f) for f in model(e.event_type, e.schema_version).personal_fields

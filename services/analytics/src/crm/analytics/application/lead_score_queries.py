@@ -133,7 +133,7 @@ class LeadScoreQueries:
         its own stream, one a day at most), newest first."""
         events = await self.runtime.store.read_stream(f"leadmodel-{kind}-{tenant}")
         keep = ("version", "fitted_at", "n_decided", "n_positive", "holdout_auc", "holdout_size")
-        rows = [{k: e.payload[k] for k in keep} for e in events]
+        rows = [{k: p[k] for k in keep} for p in (e.payload for e in events)]
         return rows[::-1]
 
     async def model(self, actor: Actor) -> dict[str, Any]:

@@ -27,22 +27,22 @@ polls of each cost a sixth of the event loop's time in a run of one command at a
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import queue
 import sqlite3
 import threading
+import time
 from collections.abc import AsyncIterator, Collection, Sequence
-from concurrent.futures import Future
-from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from dataclasses import dataclass
+from datetime import datetime
 from pathlib import Path
 from typing import Any
-from uuid import UUID, SafeUUID
 
-from pydantic_core import from_json, to_json
+from pydantic_core import to_json
 
 from crm.events import EventEnvelope, NewEvent
-from crm.events.envelope import stored_envelope
 from crm.kernel.adapters.sqlite.connection import Readers, connect
+from crm.kernel.adapters.sqlite.envelope import COLUMNS, Row, stored_envelope
 from crm.kernel.adapters.sqlite.feed import CommitFeed
 from crm.kernel.errors import DuplicateEventId, IdempotencyKeyReused, WrongExpectedVersion
 from crm.kernel.event_store import ANY_VERSION, NO_STREAM, AppendResult, Idempotency
@@ -77,10 +77,6 @@ CREATE TABLE IF NOT EXISTS idempotency_keys (
 ) WITHOUT ROWID;
 """
 
-COLUMNS = (
-    "position, event_id, stream_id, stream_version, event_type, schema_version, occurred_at,"
-    " recorded_at, tenant, actor, correlation_id, causation_id, payload"
-)
 MAX_GROUP = 512
 IDLE_RECHECK_SECONDS = 0.5
 WAL_POLL_SECONDS = 0.01
@@ -93,87 +89,61 @@ def _micros(ts: datetime) -> int:
     return int(ts.timestamp() * 1_000_000)
 
 
-def _from_micros(us: int) -> datetime:
-    return datetime.fromtimestamp(us / 1_000_000, UTC)
-
-
-_SAFE_UNKNOWN = SafeUUID.unknown
-
-
-def _uuid(text: str) -> UUID:
-    """``UUID(text)`` for the one form this store writes (``str(uuid)``), without the parsing
-    of every other form ``UUID()`` accepts: half its cost, two per envelope read."""
-    value = object.__new__(UUID)
-    object.__setattr__(value, "int", int(text.replace("-", ""), 16))
-    object.__setattr__(value, "is_safe", _SAFE_UNKNOWN)
-    return value
-
-
 def _payload_json(payload: Any) -> str:
     """A payload as stored: compact JSON (pydantic-core's encoder, about four times
     ``json.dumps``; payloads are JSON-ready, ``fallback=str`` is for anything that is not)."""
     return to_json(payload, fallback=str).decode()
 
 
-def _envelope(row: tuple[Any, ...]) -> EventEnvelope:
-    """The envelope of an ``events`` row (payload parsed by pydantic-core's JSON parser, about
-    twice ``json.loads``, with the same values)."""
-    return stored_envelope(
-        row[0],
-        _uuid(row[1]),
-        row[2],
-        row[3],
-        row[4],
-        row[5],
-        _from_micros(row[6]),
-        _from_micros(row[7]),
-        row[8],
-        row[9],
-        _uuid(row[10]),
-        _uuid(row[11]) if row[11] else None,
-        from_json(row[12]),
-    )
+_QUEUED, _CLAIMED, _DROPPED = 0, 1, 2
+_CLAIMS = threading.Lock()
+"""Guards every request's ``state`` (held for a comparison and an assignment: uncontended)."""
 
 
-_Row = tuple[int, str, str, int, str, str, int, int, int, str, str, str, str | None, str]
-"""An ``events`` row as inserted: position, event_id, stream_id, stream_version, category,
-event_type, schema_version, occurred_at, recorded_at, tenant, actor, correlation_id,
-causation_id, payload."""
-
-
-def _committed_envelope(row: _Row) -> EventEnvelope:
-    """The envelope a read of ``row`` gives (same values, payload parsed from the same JSON)."""
-    return stored_envelope(
-        row[0],
-        _uuid(row[1]),
-        row[2],
-        row[3],
-        row[5],
-        row[6],
-        _from_micros(row[7]),
-        _from_micros(row[8]),
-        row[9],
-        row[10],
-        _uuid(row[11]),
-        _uuid(row[12]) if row[12] else None,
-        from_json(row[13]),
-    )
-
-
-@dataclass
+@dataclass(eq=False, slots=True)
 class _Append:
     stream_id: str
     events: Sequence[NewEvent]
     expected_version: int
     idempotency: Idempotency | None
-    done: Future[AppendResult] = field(default_factory=Future)
+    loop: asyncio.AbstractEventLoop
+    done: asyncio.Future[AppendResult]
+    state: int = _QUEUED
 
 
 def _claim(request: _Append) -> bool:
-    """Take a request off the queue: False if its caller cancelled it before the writer got to
-    it (it is dropped, nothing is written); True otherwise, and from then on it cannot be
-    cancelled, so the writer can always deliver its outcome."""
-    return request.done.set_running_or_notify_cancel()
+    """Take a request off the queue: False if its caller was cancelled before the writer got to
+    it (it is dropped, nothing is written); True otherwise, and from then on its caller's
+    cancellation no longer drops it: it is written, its outcome recorded (if nobody waits for
+    it any more, nobody hears of it)."""
+    with _CLAIMS:
+        if request.state == _QUEUED:
+            request.state = _CLAIMED
+            return True
+        return False
+
+
+def _drop(request: _Append) -> None:
+    """The caller was cancelled: drop the request if the writer has not claimed it yet."""
+    with _CLAIMS:
+        if request.state == _QUEUED:
+            request.state = _DROPPED
+
+
+def _settle(done: asyncio.Future[AppendResult], outcome: AppendResult | BaseException) -> None:
+    if done.done():  # its caller stopped waiting
+        return
+    if isinstance(outcome, BaseException):
+        done.set_exception(outcome)
+    else:
+        done.set_result(outcome)
+
+
+def _deliver(request: _Append, outcome: AppendResult | BaseException) -> None:
+    """Hand the outcome to the caller's event loop (from the writer thread): one wake-up of
+    that loop, no future of the writer's own to chain to it."""
+    with contextlib.suppress(RuntimeError):  # the caller's loop is closed: nobody waits
+        request.loop.call_soon_threadsafe(_settle, request.done, outcome)
 
 
 class SqliteEventStore:
@@ -213,10 +183,17 @@ class SqliteEventStore:
     ) -> AppendResult:
         if self._closed:
             raise RuntimeError("event store is closed")
-        request = _Append(stream_id, events, expected_version, idempotency)
+        loop = asyncio.get_running_loop()
+        request = _Append(
+            stream_id, events, expected_version, idempotency, loop, loop.create_future()
+        )
         self._ensure_writer()
         self._queue.put(request)
-        return await asyncio.wrap_future(request.done)
+        try:
+            return await request.done
+        except asyncio.CancelledError:
+            _drop(request)
+            raise
 
     def _ensure_writer(self) -> None:
         if self._writer is None:
@@ -255,52 +232,54 @@ class SqliteEventStore:
 
     def _commit_group(self, conn: sqlite3.Connection, group: list[_Append]) -> None:
         """Commit the group's appends in one transaction (group commit). Every request in it
-        was claimed (:func:`_claim`), so its future can no longer be cancelled: its caller may
-        stop waiting, but the outcome is always recorded."""
+        was claimed (:func:`_claim`): its caller may stop waiting, but the outcome is always
+        recorded. A group of one append needs no savepoint: if it fails, the transaction is
+        rolled back whole."""
         GROUP_COMMIT_SIZE.observe(len(group))
         outcomes: list[AppendResult | BaseException] = []
-        committed: list[_Row] = []
+        committed: list[Row] = []
         try:
             conn.execute("BEGIN IMMEDIATE")
             try:
                 start = head = conn.execute(
                     "SELECT COALESCE(MAX(position), 0) FROM events"
                 ).fetchone()[0]
-                recorded_at = _micros(datetime.now(UTC))
+                recorded_at = time.time_ns() // 1000
+                alone = len(group) == 1
                 for request in group:
-                    conn.execute("SAVEPOINT append")
+                    if not alone:
+                        conn.execute("SAVEPOINT append")
                     try:
                         result, rows = self._append_one(conn, request, head, recorded_at)
                     except (WrongExpectedVersion, IdempotencyKeyReused, DuplicateEventId) as e:
-                        conn.execute("ROLLBACK TO append")
+                        conn.execute("ROLLBACK" if alone else "ROLLBACK TO append")
                         outcomes.append(e)
                     else:
                         if not result.replayed and request.events:
                             head = result.position
                             committed.extend(rows)
                         outcomes.append(result)
-                    conn.execute("RELEASE append")
-                self._local_commits += 1
-                conn.execute("COMMIT")
+                    if not alone:
+                        conn.execute("RELEASE append")
+                if conn.in_transaction:
+                    self._local_commits += 1
+                    conn.execute("COMMIT")
             except BaseException:
                 if conn.in_transaction:
                     conn.execute("ROLLBACK")
                 raise
         except Exception as e:  # the whole group failed to commit: nothing of it was written
             for request in group:
-                request.done.set_exception(e)
+                _deliver(request, e)
             return
         if committed:
-            self._feed.publish(start, [_committed_envelope(r) for r in committed])
+            self._feed.publish(start, [stored_envelope(r) for r in committed])
         for request, outcome in zip(group, outcomes, strict=True):
-            if isinstance(outcome, BaseException):
-                request.done.set_exception(outcome)
-            else:
-                request.done.set_result(outcome)
+            _deliver(request, outcome)
 
     def _append_one(
         self, conn: sqlite3.Connection, request: _Append, head: int, recorded_at: int
-    ) -> tuple[AppendResult, list[_Row]]:
+    ) -> tuple[AppendResult, list[Row]]:
         sid = request.stream_id
         if request.idempotency is not None:
             found = self._lookup_key(conn, request.idempotency)
@@ -316,9 +295,20 @@ class SqliteEventStore:
         if expected != ANY_VERSION and expected != current:
             raise WrongExpectedVersion(sid, expected, current)
         category = sid.split("-", 1)[0]
-        rows: list[_Row] = []
+        rows: list[Row] = []
+        # the events of one append mostly share their metadata and time (one command's):
+        # their text is made once
+        meta: object = None
+        at: object = None
         for i, e in enumerate(request.events, start=1):
             m = e.metadata
+            if m is not meta:
+                meta = m
+                correlation = str(m.correlation_id)
+                causation = str(m.causation_id) if m.causation_id else None
+            if e.occurred_at is not at:
+                at = e.occurred_at
+                occurred = _micros(e.occurred_at)
             rows.append(
                 (
                     head + i,
@@ -328,12 +318,12 @@ class SqliteEventStore:
                     category,
                     e.event_type,
                     e.schema_version,
-                    _micros(e.occurred_at),
+                    occurred,
                     recorded_at,
                     m.tenant,
                     m.actor,
-                    str(m.correlation_id),
-                    str(m.causation_id) if m.causation_id else None,
+                    correlation,
+                    causation,
                     _payload_json(e.payload),
                 )
             )
@@ -396,7 +386,7 @@ class SqliteEventStore:
                 " ORDER BY stream_version LIMIT ?",
                 (stream_id, after, limit),
             ).fetchall()
-            return [_envelope(r) for r in rows]
+            return [stored_envelope(r) for r in rows]
 
         # most streams are short: read on the caller's thread; a long one's rest on a reader
         first = await self._readers.point(read, after_version, STREAM_HEAD)
@@ -419,7 +409,7 @@ class SqliteEventStore:
                 " ORDER BY position LIMIT ?",
                 (*categories, after, limit),
             ).fetchall()
-        return [_envelope(r) for r in rows]
+        return [stored_envelope(r) for r in rows]
 
     async def read_all(
         self,
@@ -431,7 +421,8 @@ class SqliteEventStore:
         head = await self.head_position()
         while after < head:
             page = await self._readers.run(self._page, after, batch_size, categories)
-            page = [e for e in page if e.position <= head]
+            if page and page[-1].position > head:
+                page = [e for e in page if e.position <= head]
             if not page:
                 return
             yield page
