@@ -15,6 +15,13 @@ alternates with the repetition, runs
 
 Figures: import rows/s (dry run and run), run rows/s alone, dry-run rows/s, and the peer's
 commands/s. Every row must have created its customer (asserted).
+
+**A sales history** (``crm.platform.imports.sales``), in the customer and sales contexts' app:
+M orders of 2019 (default 300, quick 10), two lines each, delivered, invoiced and paid in
+full, imported from one CSV (dry run and run: five commands an order, each under its key and
+dated by its fact) next to the same M histories sent by hand, one request at a time
+(``POST /orders``, ``/ship``, ``/deliver``, ``POST /invoices``, ``POST /payments``), for the
+same customers and product. Every order asserted imported, and paid.
 """
 
 from __future__ import annotations
@@ -39,7 +46,9 @@ from crm.platform.imports.mapping import suggest
 from crm.platform.imports.record import PlanImport
 from crm.platform.imports.run import CustomerImport
 from crm.platform.imports.run import run as run_import
+from crm.platform.imports.sales import OrderImport
 from crm.platform.imports.sources import RowSource
+from crm.sales.context import CONTEXT as SALES
 
 GROUP = "imports"
 SECRET = "bench-secret-" + "i" * 40
@@ -53,9 +62,31 @@ def write_file(path: Path, rows: int, tag: str) -> None:
             out.writerow([f"Imported {tag} {i}", f"{tag}-{i}@example.com", f"139{i:08d}", "华东"])
 
 
+ORDER_HEADERS = ["订单号", "邮箱", "下单日期", "货号", "数量", "订单状态", "开票日期", "已付金额"]
+
+
+def write_orders(path: Path, orders: int, customers: int, tag: str) -> None:
+    with path.open("w", newline="", encoding="utf-8") as f:
+        out = csv.writer(f)
+        out.writerow(ORDER_HEADERS)
+        for i in range(orders):
+            email = f"buyer-{i % customers}@example.com"
+            day = f"2019-{1 + i % 12:02d}-{1 + i % 28:02d}"
+            out.writerow([f"{tag}-{i}", email, day, "BENCH-1", "2", "已完成", day, "是"])
+            out.writerow([f"{tag}-{i}", "", "", "BENCH-2", "1", "", "", ""])
+
+
 def declare(results: Results) -> None:
     g = GROUP
     posts = f"{g}.post_customers"
+    by_hand = f"{g}.orders_by_hand"
+    results.figure(
+        f"{g}.order_rows",
+        "import of orders (2 lines, delivered, invoiced, paid): dry run + run",
+        "orders/s",
+        peers=(by_hand,),
+    )
+    results.figure(by_hand, "the same orders by hand: 5 requests each, 1 at a time", "orders/s")
     results.figure(f"{g}.import_rows", "import: dry run + run, per row", "rows/s", peers=(posts,))
     results.figure(f"{g}.run_rows", "import: the run alone", "rows/s", peers=(posts,))
     results.figure(
@@ -134,8 +165,104 @@ async def repetition(d: Path, rows: int, rep: int, results: Results, *, timed: b
         await platform.close()
 
 
+async def orders_by_hand(client: httpx.AsyncClient, customers: list[str], orders: int) -> float:
+    """Seconds for ``orders`` histories through the API, one request at a time."""
+    start = time.perf_counter()
+    for i in range(orders):
+        lines = [{"sku": "BENCH-1", "quantity": "2"}, {"sku": "BENCH-2", "quantity": "1"}]
+        body = {"customer_id": customers[i % len(customers)], "currency": "CNY", "lines": lines}
+        order = await client.post("/orders", json=body)
+        assert order.status_code == 201, order.text
+        order_id = order.json()["id"]
+        for step in ("ship", "deliver"):
+            r = await client.post(f"/orders/{order_id}/{step}", json={})
+            assert r.status_code == 200, r.text
+        invoice = await client.post("/invoices", json={"order_id": order_id})
+        assert invoice.status_code == 201, invoice.text
+        paid = {"invoice_id": invoice.json()["id"], "amount": {"amount": "250", "currency": "CNY"}}
+        r = await client.post("/payments", json=paid)
+        assert r.status_code == 201, r.text
+    return time.perf_counter() - start
+
+
+async def import_orders(platform: Platform, path: Path, orders: int) -> float:
+    """Seconds of the dry run and the run of the orders file; every order paid."""
+    runtime = platform.runtime
+    import_id = str(uuid4())
+    ctx = CommandContext(
+        actor="bench",
+        role=Role.MANAGER.value,
+        tenant="default",
+        now=runtime.clock.now(),
+        correlation_id=UUID(import_id),
+    )
+    source = RowSource(path)
+    options = ImportOptions(currency="CNY")
+    mapping = suggest(source.headers, OrderImport.fields)
+    planner = OrderImport(runtime, source, mapping, options, "default", import_id)
+    start = time.perf_counter()
+    report = await planner.dry_run()
+    await runtime.commands.execute(PlanImport(import_id, planner.planned(report)), ctx)
+    done = await run_import(planner, ctx)
+    seconds = time.perf_counter() - start
+    assert report.create == orders, report.counts()
+    assert done.create == orders, done.counts()
+    return seconds
+
+
+async def sales_repetition(
+    d: Path, orders: int, rep: int, results: Results, *, timed: bool
+) -> None:
+    settings = Settings(data_dir=d / "data", secret=SECRET)
+    platform = open_platform(settings, contexts=(CUSTOMER, SALES))
+    try:
+        await ensure_first_tenant(platform)
+        app = create_app(platform)
+        token = TokenIssuer(SECRET).issue("bench", Role.MANAGER, "default")
+        async with (
+            app.router.lifespan_context(app),
+            httpx.AsyncClient(
+                transport=httpx.ASGITransport(app=app),
+                base_url="http://crm.bench",
+                headers={"Authorization": f"Bearer {token}"},
+                timeout=60,
+            ) as client,
+        ):
+            for sku, price in (("BENCH-1", "100"), ("BENCH-2", "50")):
+                body = {"sku": sku, "name": sku, "list_price": {"amount": price, "currency": "CNY"}}
+                assert (await client.post("/products", json=body)).status_code == 201
+            buyers = []
+            for i in range(20):
+                body = {"name": f"Buyer {i}", "email": f"buyer-{i}@example.com"}
+                answer = await client.post("/customers", json=body)
+                assert answer.status_code == 201, answer.text
+                buyers.append(answer.json()["id"])
+            path = d / "orders.csv"
+            write_orders(path, orders, len(buyers), f"r{rep}")
+            order = ("import", "hand") if rep % 2 == 0 else ("hand", "import")
+            for which in order:
+                if which == "import":
+                    seconds = await import_orders(platform, path, orders)
+                    key = f"{GROUP}.order_rows"
+                else:
+                    seconds = await orders_by_hand(client, buyers, orders)
+                    key = f"{GROUP}.orders_by_hand"
+                if timed:
+                    results.figures[key].samples.append(orders / seconds)
+    finally:
+        await platform.close()
+
+
 async def run(results: Results, plan: Plan, step: Step) -> None:
     declare(results)
+    orders = plan.size(300, 10)
+    with scratch_dir("imports") as d:
+        step(f"warm-up: {max(orders // 10, 5)} orders each way")
+        await sales_repetition(d / "warm", max(orders // 10, 5), 0, results, timed=False)
+    for rep in range(plan.repetitions):
+        with scratch_dir("imports") as d:
+            step(f"{orders} orders imported, {orders} by hand, {rep + 1}/{plan.repetitions}")
+            await sales_repetition(d, orders, rep, results, timed=True)
     rows = plan.size(1000, 20)
     with scratch_dir("imports") as d:
         step(f"warm-up: {rows // 10} rows each way")
