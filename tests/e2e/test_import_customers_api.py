@@ -6,7 +6,6 @@ Files are written by ``csv`` (UTF-8 with a BOM, GB18030) and ``openpyxl``."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 import json
@@ -18,6 +17,7 @@ from openpyxl import Workbook
 
 from crm.kernel.auth import Role
 from tests.conftest import Api, UserClient
+from tests.support.imports import finished
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer")]
 
@@ -63,17 +63,6 @@ async def upload(
     return await client.post(
         "/imports", files={"file": (name, content, "application/octet-stream")}, data=form
     )
-
-
-async def finished(client: UserClient, import_id: str, timeout: float = 20.0) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + timeout
-    while True:
-        r = await client.get(f"/imports/{import_id}")
-        assert r.status_code == 200, r.text
-        if r.json()["status"] == "finished":
-            return dict(r.json())
-        assert asyncio.get_running_loop().time() < deadline, r.json()
-        await asyncio.sleep(0.05)
 
 
 async def customer_streams(api: Api) -> int:

@@ -5,17 +5,16 @@ in a file, or the same file imported again, is a duplicate, never a second inter
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Callable
 from datetime import UTC, datetime
-from typing import Any
 
 import pytest
 
 from crm.kernel.auth import Role
 from tests.conftest import T0, Api, UserClient
+from tests.support.imports import finished
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer")]
 
@@ -26,16 +25,6 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
     out = io.StringIO(newline="")
     csv.writer(out).writerows([["客户", "邮箱", "方式", "方向", "日期", "内容", "时长"], *rows])
     return out.getvalue().encode("utf-8-sig")
-
-
-async def finished(client: UserClient, import_id: str) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + 20
-    while True:
-        body = (await client.get(f"/imports/{import_id}")).json()
-        if body["status"] == "finished":
-            return dict(body)
-        assert asyncio.get_running_loop().time() < deadline, body
-        await asyncio.sleep(0.05)
 
 
 async def test_past_interactions_keep_their_dates_and_are_logged_once(

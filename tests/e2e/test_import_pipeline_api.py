@@ -6,7 +6,6 @@ imported again creates nothing."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Callable
@@ -17,6 +16,7 @@ import pytest
 
 from crm.kernel.auth import Role
 from tests.conftest import T0, Api, UserClient
+from tests.support.imports import finished
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "sales")]
 
@@ -27,16 +27,6 @@ def csv_bytes(rows: list[list[str]]) -> bytes:
     out = io.StringIO(newline="")
     csv.writer(out).writerows(rows)
     return out.getvalue().encode("utf-8")
-
-
-async def finished(client: UserClient, import_id: str) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
-        body = (await client.get(f"/imports/{import_id}")).json()
-        if body["status"] == "finished":
-            return dict(body)
-        assert asyncio.get_running_loop().time() < deadline, body
-        await asyncio.sleep(0.05)
 
 
 async def plan_of(client: UserClient, rows: list[list[str]], **data: str) -> dict[str, Any]:

@@ -8,7 +8,6 @@ anything is written. The same file imported again creates nothing twice."""
 
 from __future__ import annotations
 
-import asyncio
 import csv
 import io
 from collections.abc import Callable
@@ -26,6 +25,7 @@ from crm.platform.imports.run import run
 from crm.platform.imports.service import imports_of
 from crm.sales.application.order_commands import PlaceOrder
 from tests.conftest import T0, Api, UserClient
+from tests.support.imports import finished
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "sales")]
 
@@ -72,16 +72,6 @@ def xlsx_bytes(rows: list[list[Any]]) -> bytes:
     out = io.BytesIO()
     book.save(out)
     return out.getvalue()
-
-
-async def finished(client: UserClient, import_id: str) -> dict[str, Any]:
-    deadline = asyncio.get_running_loop().time() + 30
-    while True:
-        body = (await client.get(f"/imports/{import_id}")).json()
-        if body["status"] == "finished":
-            return dict(body)
-        assert asyncio.get_running_loop().time() < deadline, body
-        await asyncio.sleep(0.05)
 
 
 async def imported(client: UserClient, name: str, content: bytes, **data: str) -> dict[str, Any]:

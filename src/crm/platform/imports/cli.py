@@ -86,30 +86,40 @@ FileArg = Annotated[
 ]
 
 
+DryRun = Annotated[
+    bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
+]
+Mappings = Annotated[
+    list[str] | None,
+    typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
+]
+Resume = Annotated[
+    str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
+]
+DayFirst = Annotated[bool, typer.Option(help="03/04/2019 is 3 April")]
+Region = Annotated[str, typer.Option(help="Phone numbers' country when they name none")]
+Encoding = Annotated[str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")]
+Importer = Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")]
+ImporterRole = Annotated[Role, typer.Option(help="admin or manager")]
+TenantOpt = Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")]
+"""The options every kind's command takes."""
+
+
 @import_app.command("customers")
 def customers(
     file: FileArg,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
-    ] = False,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
-    ] = None,
-    resume: Annotated[
-        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
-    ] = None,
-    day_first: Annotated[bool, typer.Option(help="03/04/2019 is 3 April")] = False,
-    region: Annotated[str, typer.Option(help="Phone numbers' country when they name none")] = "CN",
+    dry_run: DryRun = False,
+    mapping: Mappings = None,
+    resume: Resume = None,
+    day_first: DayFirst = False,
+    region: Region = "CN",
     owner: Annotated[
         str | None, typer.Option(help="Owner of the customers (else: the pool)")
     ] = None,
-    encoding: Annotated[
-        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
-    ] = None,
-    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
-    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    encoding: Encoding = None,
+    user: Importer = None,
+    role: ImporterRole = Role.ADMIN,
+    tenant: TenantOpt = None,
     update: Annotated[
         bool,
         typer.Option(
@@ -141,23 +151,14 @@ def customers(
 @import_app.command("interactions")
 def interactions(
     file: FileArg,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
-    ] = False,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
-    ] = None,
-    resume: Annotated[
-        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
-    ] = None,
-    day_first: Annotated[bool, typer.Option(help="03/04/2019 is 3 April")] = False,
-    encoding: Annotated[
-        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
-    ] = None,
-    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
-    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    dry_run: DryRun = False,
+    mapping: Mappings = None,
+    resume: Resume = None,
+    day_first: DayFirst = False,
+    encoding: Encoding = None,
+    user: Importer = None,
+    role: ImporterRole = Role.ADMIN,
+    tenant: TenantOpt = None,
 ) -> None:
     """Import past interactions (calls, e-mails, meetings, visits, chats) of existing
     customers, named by id or e-mail, each dated by its own date."""
@@ -180,27 +181,18 @@ def interactions(
 @import_app.command("leads")
 def leads(
     file: FileArg,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
-    ] = False,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
-    ] = None,
-    resume: Annotated[
-        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
-    ] = None,
-    day_first: Annotated[bool, typer.Option(help="03/04/2019 is 3 April")] = False,
-    region: Annotated[str, typer.Option(help="Phone numbers' country when they name none")] = "CN",
+    dry_run: DryRun = False,
+    mapping: Mappings = None,
+    resume: Resume = None,
+    day_first: DayFirst = False,
+    region: Region = "CN",
     owner: Annotated[
         str | None, typer.Option(help="The rep who owns the leads (else: who imports)")
     ] = None,
-    encoding: Annotated[
-        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
-    ] = None,
-    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
-    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    encoding: Encoding = None,
+    user: Importer = None,
+    role: ImporterRole = Role.ADMIN,
+    tenant: TenantOpt = None,
 ) -> None:
     """Import leads (open, qualified or disqualified, each captured on its date); one whose
     e-mail or phone a lead has already is a duplicate."""
@@ -223,29 +215,20 @@ def leads(
 @import_app.command("opportunities")
 def opportunities(
     file: FileArg,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
-    ] = False,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
-    ] = None,
-    resume: Annotated[
-        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
-    ] = None,
-    day_first: Annotated[bool, typer.Option(help="03/04/2019 is 3 April")] = False,
+    dry_run: DryRun = False,
+    mapping: Mappings = None,
+    resume: Resume = None,
+    day_first: DayFirst = False,
     currency: Annotated[
         str | None, typer.Option(help="Currency of the amounts whose cells name none")
     ] = None,
     owner: Annotated[
         str | None, typer.Option(help="The rep who owns them (else: who imports)")
     ] = None,
-    encoding: Annotated[
-        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
-    ] = None,
-    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
-    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    encoding: Encoding = None,
+    user: Importer = None,
+    role: ImporterRole = Role.ADMIN,
+    tenant: TenantOpt = None,
 ) -> None:
     """Import opportunities of existing customers (open, won or lost), each opened and
     closed on its own dates, in a stage of the pipeline."""
@@ -269,25 +252,16 @@ def opportunities(
 @import_app.command("products")
 def products(
     file: FileArg,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
-    ] = False,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
-    ] = None,
-    resume: Annotated[
-        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
-    ] = None,
+    dry_run: DryRun = False,
+    mapping: Mappings = None,
+    resume: Resume = None,
     currency: Annotated[
         str | None, typer.Option(help="Currency of the prices that name none (CNY, EUR...)")
     ] = None,
-    encoding: Annotated[
-        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
-    ] = None,
-    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
-    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    encoding: Encoding = None,
+    user: Importer = None,
+    role: ImporterRole = Role.ADMIN,
+    tenant: TenantOpt = None,
 ) -> None:
     """Import the catalogue: each row a product (sku, name, list price); a sku already in
     the catalogue is a duplicate."""
@@ -311,29 +285,20 @@ def products(
 @import_app.command("orders")
 def orders(
     file: FileArg,
-    dry_run: Annotated[
-        bool, typer.Option("--dry-run", help="Say what each row would do; write nothing")
-    ] = False,
-    mapping: Annotated[
-        list[str] | None,
-        typer.Option(help="COLUMN=FIELD (or COLUMN= to leave it out); repeat for more"),
-    ] = None,
-    resume: Annotated[
-        str | None, typer.Option(help="Go on with this import (the same file) where it stopped")
-    ] = None,
-    day_first: Annotated[bool, typer.Option(help="03/04/2019 is 3 April")] = False,
+    dry_run: DryRun = False,
+    mapping: Mappings = None,
+    resume: Resume = None,
+    day_first: DayFirst = False,
     currency: Annotated[
         str | None, typer.Option(help="Currency of the orders whose cells name none")
     ] = None,
     owner: Annotated[
         str | None, typer.Option(help="The rep who owns the orders (else: who imports)")
     ] = None,
-    encoding: Annotated[
-        str | None, typer.Option(help="utf-8, utf-8-sig or gb18030 (default: found)")
-    ] = None,
-    user: Annotated[str | None, typer.Option(help="Who imports (recorded as the actor)")] = None,
-    role: Annotated[Role, typer.Option(help="admin or manager")] = Role.ADMIN,
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    encoding: Encoding = None,
+    user: Importer = None,
+    role: ImporterRole = Role.ADMIN,
+    tenant: TenantOpt = None,
 ) -> None:
     """Import past orders: one row per line, the rows of one order number together; each
     order placed, delivered, invoiced and paid on its own dates."""
@@ -582,7 +547,7 @@ class _Bar:
 
 @import_app.command("list")
 def list_imports(
-    tenant: Annotated[str | None, typer.Option(help="Tenant (default CRM_DEFAULT_TENANT)")] = None,
+    tenant: TenantOpt = None,
     as_json: Annotated[bool, typer.Option("--json", help="JSON lines instead of a table")] = False,
 ) -> None:
     """The tenant's imports, newest first: what each planned and did, and where it stands

@@ -32,20 +32,18 @@ from datetime import UTC, date, datetime, time
 from uuid import uuid5
 
 from crm.customer.domain.duplicates import email_key, phone_key
-from crm.events.imports import ImportKind, ImportOptions
+from crm.events.imports import ImportKind
 from crm.events.money import Money
 from crm.events.sales import StageOutcome
 from crm.kernel.errors import CrmError, InvalidCommand, NotFound
 from crm.kernel.projection import wait_until
 from crm.kernel.read_store import find_all
 from crm.kernel.repository import CLOCK_SKEW
-from crm.kernel.runtime import Runtime
 from crm.platform.imports import values
 from crm.platform.imports.customers import RowError
 from crm.platform.imports.interactions import customer_named
 from crm.platform.imports.mapping import BadMapping
 from crm.platform.imports.run import FileImport, RowOutcome, Step
-from crm.platform.imports.sources import RowSource
 from crm.sales.application.catalogue import NAMESPACE
 from crm.sales.application.lead_commands import CaptureLead, DisqualifyLead, QualifyLead
 from crm.sales.application.opportunity_commands import (
@@ -164,19 +162,10 @@ class LeadImport(FileImport):
     noun = "lead"
     looks_up = ("sales_leads",)
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        source: RowSource,
-        mapping: dict[str, str],
-        options: ImportOptions,
-        tenant: str,
-        import_id: str | None = None,
-    ) -> None:
-        super().__init__(runtime, source, mapping, options, tenant, import_id)
-        _required(mapping, "name")
+    def setup(self) -> None:
+        _required(self.mapping, "name")
         self.known: dict[str, tuple[str, int | None]] | None = None
-        self.now = runtime.clock.now()
+        self.now = self.runtime.clock.now()
 
     def start(self) -> None:
         self.known = None  # a pass reads the tenant's leads as they are then
@@ -362,22 +351,13 @@ class OpportunityImport(FileImport):
     noun = "opportunity"
     looks_up = ("customers", "sales_customer_directory")
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        source: RowSource,
-        mapping: dict[str, str],
-        options: ImportOptions,
-        tenant: str,
-        import_id: str | None = None,
-    ) -> None:
-        super().__init__(runtime, source, mapping, options, tenant, import_id)
-        _required(mapping, "opportunity", "amount", "close_date")
-        if not set(mapping.values()) & {"customer", "email"}:
+    def setup(self) -> None:
+        _required(self.mapping, "opportunity", "amount", "close_date")
+        if not set(self.mapping.values()) & {"customer", "email"}:
             raise BadMapping("customer", "no column names the customer (id or e-mail) / 缺少客户列")
         self.pipeline: PipelineDefinition | None = None
         self.seen: dict[str, int] = {}
-        self.now = runtime.clock.now()
+        self.now = self.runtime.clock.now()
 
     def start(self) -> None:
         self.pipeline = None  # a pass reads the tenant's pipeline as it is then

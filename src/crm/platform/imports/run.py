@@ -278,6 +278,11 @@ class FileImport:
         self.options = options
         self.tenant = tenant
         self.import_id = import_id or str(uuid4())
+        self.setup()
+
+    def setup(self) -> None:
+        """The kind's own state and checks of the mapping, once the import is made (a
+        :class:`~crm.platform.imports.mapping.BadMapping` refuses the mapping)."""
 
     def column_of(self, field: str) -> str | None:
         return next((h for h, f in self.mapping.items() if f == field), None)

@@ -41,18 +41,16 @@ from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import uuid5
 
-from crm.events.imports import ImportKind, ImportOptions
+from crm.events.imports import ImportKind
 from crm.events.money import Money
 from crm.events.sales_orders import OrderStatus
 from crm.kernel.errors import CrmError, InvalidCommand, NotFound
 from crm.kernel.repository import CLOCK_SKEW
-from crm.kernel.runtime import Runtime
 from crm.platform.imports import values
 from crm.platform.imports.customers import RowError
 from crm.platform.imports.interactions import customer_named
 from crm.platform.imports.mapping import BadMapping
 from crm.platform.imports.run import FileImport, RowOutcome, Step
-from crm.platform.imports.sources import RowSource
 from crm.sales.application.catalogue import NAMESPACE, Catalogue, LineInput, next_line_id
 from crm.sales.application.invoice_commands import (
     DEFAULT_PAYMENT_TERM,
@@ -172,18 +170,9 @@ class ProductImport(FileImport):
     noun = "product"
     looks_up = ()
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        source: RowSource,
-        mapping: dict[str, str],
-        options: ImportOptions,
-        tenant: str,
-        import_id: str | None = None,
-    ) -> None:
-        super().__init__(runtime, source, mapping, options, tenant, import_id)
+    def setup(self) -> None:
         for required in ("sku", "name", "price"):
-            if required not in mapping.values():
+            if required not in self.mapping.values():
                 raise BadMapping(required, f"no column is the {required} / 缺少必填列")
         self.seen: dict[str, int] = {}
 
@@ -305,20 +294,11 @@ class OrderImport(FileImport):
     noun = "order"
     looks_up = ("customers", "sales_customer_directory")  # the order's customer, by e-mail or id
 
-    def __init__(
-        self,
-        runtime: Runtime,
-        source: RowSource,
-        mapping: dict[str, str],
-        options: ImportOptions,
-        tenant: str,
-        import_id: str | None = None,
-    ) -> None:
-        super().__init__(runtime, source, mapping, options, tenant, import_id)
+    def setup(self) -> None:
         self._check_mapping()
-        self.catalogue = Catalogue(runtime)
+        self.catalogue = Catalogue(self.runtime)
         self.seen: dict[str, int] = {}
-        self.now = runtime.clock.now()
+        self.now = self.runtime.clock.now()
 
     def start(self) -> None:
         self.seen = {}
