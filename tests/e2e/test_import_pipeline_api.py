@@ -151,3 +151,46 @@ async def test_opportunities_of_the_past_open_in_their_stage_and_close_on_their_
 
     again = await plan_of(boss, rows, kind="opportunities", currency="CNY")
     assert again["summary"]["planned"] == {"create": 0, "duplicate": 5, "error": 4}
+
+
+async def test_custom_fields_of_leads_and_opportunities_come_in_with_them(
+    api: Api, as_user: Users
+) -> None:
+    root = as_user("root", Role.ADMIN)
+    for entity, key, body in (
+        ("lead", "budget", {"label_en": "Budget", "label_zh": "预算", "type": "number"}),
+        (
+            "opportunity",
+            "po",
+            {"label_en": "PO", "label_zh": "采购单", "type": "text", "required": True},
+        ),
+    ):
+        answer = await root.put(f"/custom-fields/{entity}/{key}", json=body)
+        assert answer.status_code == 200, answer.text
+    boss = as_user("boss", Role.MANAGER)
+    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+    leads = [
+        ["name", "email", "custom.budget"],
+        ["Wang", "wang@example.cn", "5000"],
+        ["Li", "li@example.cn", "a lot"],  # row 3: not a number
+    ]
+    plan = await plan_of(boss, leads, kind="leads")
+    assert plan["summary"]["planned"] == {"create": 1, "duplicate": 0, "error": 1}
+    [issue] = plan["issues"]
+    assert issue["column"] == "custom.budget"
+    await confirmed(boss, plan)
+    opportunities = [
+        ["opportunity", "email", "amount", "close date", "custom.po"],
+        ["Pumps", "ada@example.com", "100", "2027-01-01", "PO-1"],
+        ["Valves", "ada@example.com", "100", "2027-01-01", ""],  # row 3: the PO is required
+    ]
+    plan = await plan_of(boss, opportunities, kind="opportunities", currency="CNY")
+    assert plan["summary"]["planned"] == {"create": 1, "duplicate": 0, "error": 1}
+    [issue] = plan["issues"]
+    assert "required" in issue["reason"]
+    await confirmed(boss, plan)
+    head = {"min_position": await api.platform.store.head_position()}
+    [lead] = (await boss.get("/leads", params=head)).json()["items"]
+    assert lead["custom"] == {"budget": 5000}
+    [deal] = (await boss.get("/opportunities", params=head)).json()["items"]
+    assert deal["custom"] == {"po": "PO-1"}

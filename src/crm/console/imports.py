@@ -44,6 +44,14 @@ RECORDS = ("created", "updated", "merged", "unchanged", "duplicate", "failed")
 REFRESH_SECONDS = 2
 
 
+CUSTOM_OF = {
+    "customers": FieldEntity.CUSTOMER,
+    "leads": FieldEntity.LEAD,
+    "opportunities": FieldEntity.OPPORTUNITY,
+}
+"""The kinds whose rows fill custom fields, and of what."""
+
+
 def label(t: Translator, prefix: str, name: str) -> str:
     """The catalogue's text for ``prefix + name``, else the name itself (a kind or field
     another part of the platform added)."""
@@ -62,8 +70,9 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
 
     async def choices(kind: str, tenant: str) -> list[str]:
         fields = [f for f in KINDS[kind].fields if f != ANY_CUSTOM]
-        if ANY_CUSTOM in KINDS[kind].fields and kind == "customers":
-            defined = (await definitions(tenant)).of(FieldEntity.CUSTOMER)
+        entity = CUSTOM_OF.get(kind)
+        if ANY_CUSTOM in KINDS[kind].fields and entity is not None:
+            defined = (await definitions(tenant)).of(entity)
             fields += [f"{CUSTOM}{d.key}" for d in defined]
         return fields
 

@@ -27,14 +27,16 @@ reason) is the row's error, naming the column, before anything is written.
 from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
 from uuid import uuid5
 
 from crm.customer.domain.duplicates import email_key, phone_key
+from crm.events.custom_fields import FieldEntity
 from crm.events.imports import ImportKind
 from crm.events.money import Money
 from crm.events.sales import StageOutcome
+from crm.kernel.custom_fields import CustomFieldsState, check_values
 from crm.kernel.errors import CrmError, InvalidCommand, NotFound
 from crm.kernel.projection import wait_until
 from crm.kernel.read_store import find_all
@@ -42,7 +44,7 @@ from crm.kernel.repository import CLOCK_SKEW
 from crm.platform.imports import values
 from crm.platform.imports.customers import RowError
 from crm.platform.imports.interactions import customer_named
-from crm.platform.imports.mapping import BadMapping
+from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM, BadMapping
 from crm.platform.imports.run import FileImport, RowOutcome, Step
 from crm.sales.application.catalogue import NAMESPACE
 from crm.sales.application.lead_commands import CaptureLead, DisqualifyLead, QualifyLead
@@ -57,8 +59,20 @@ from crm.sales.domain.opportunities import Opportunity
 from crm.sales.domain.pipeline import Pipeline, PipelineDefinition
 from crm.sales.projections.pipeline_models import LEADS, LeadsProjection
 
-LEAD_FIELDS = ("name", "email", "phone", "company", "title", "source", "date", "status", "reason")
-"""What a leads file may fill: ``name`` is required."""
+LEAD_FIELDS = (
+    "name",
+    "email",
+    "phone",
+    "company",
+    "title",
+    "source",
+    "date",
+    "status",
+    "reason",
+    ANY_CUSTOM,
+)
+"""What a leads file may fill: ``name`` is required; ``custom.<key>`` columns fill the
+tenant's custom fields of leads."""
 
 OPPORTUNITY_FIELDS = (
     "opportunity",
@@ -71,9 +85,11 @@ OPPORTUNITY_FIELDS = (
     "date",
     "status",
     "reason",
+    ANY_CUSTOM,
 )
 """What an opportunities file may fill: ``opportunity``, the customer (``customer`` or
-``email``), ``amount`` and ``close_date`` are required."""
+``email``), ``amount`` and ``close_date`` are required; ``custom.<key>`` columns fill the
+tenant's custom fields of opportunities."""
 
 LEAD_STATUSES: Mapping[str, str] = {
     "open": "open",
@@ -130,6 +146,16 @@ def _required(mapping: Mapping[str, str], *fields: str) -> None:
             raise BadMapping(required, f"no column is the {required} / 缺少必填列")
 
 
+def _custom(row: Mapping[str, str]) -> dict[str, str]:
+    """The row's custom cells by key (blank ones left out)."""
+    return {f.removeprefix(CUSTOM): v for f, v in row.items() if f.startswith(CUSTOM) and v}
+
+
+def _named(field_: str, fields: Sequence[str]) -> str | None:
+    """The file's field a refusal names (a custom field's own), if the kind has it."""
+    return field_ if field_ in fields or field_.startswith(CUSTOM) else None
+
+
 def _refusal(column: str | None, e: CrmError) -> RowError:
     return RowError(column, None, f"{getattr(e, 'message', None) or e} / 无法导入")
 
@@ -148,6 +174,7 @@ class LeadRow:
     captured_at: datetime | None
     status: str
     reason: str | None
+    custom: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def keys(self) -> tuple[str | None, str | None]:
@@ -237,11 +264,14 @@ class LeadImport(FileImport):
             captured,
             status,
             reason,
+            _custom(row),
         )
         lead = Lead.create("dry-run")
         step = "name"
+        definitions = await self._definitions()
         try:  # the domain's own checks, on a lead of no stream
             lead.capture(
+                custom=check_values(definitions, FieldEntity.LEAD, item.custom),
                 name=item.name,
                 owner_id=self.options.owner_id or "import",
                 email=item.email,
@@ -257,7 +287,7 @@ class LeadImport(FileImport):
                 assert reason is not None
                 lead.disqualify(reason)
         except InvalidCommand as e:
-            return _refusal(self.column_of(e.field if e.field in self.fields else step), e)
+            return _refusal(self.column_of(_named(e.field, self.fields) or step), e)
         except CrmError as e:
             return _refusal(self.column_of(step), e)
         return item
@@ -275,6 +305,7 @@ class LeadImport(FileImport):
                 item.status,
                 item.reason,
                 self.options.owner_id,
+                sorted(item.custom.items()),
             )
         )
 
@@ -311,6 +342,7 @@ class LeadImport(FileImport):
             source=item.source,
             owner_id=self.options.owner_id,
             lead_id=id_,
+            custom=item.custom,
         )
         steps = [Step("", capture, item.captured_at)]
         if item.status == "qualified":
@@ -337,6 +369,7 @@ class OpportunityRow:
     opened_at: datetime
     status: str
     reason: str | None
+    custom: Mapping[str, str] = field(default_factory=dict)
 
     @property
     def closed_at(self) -> datetime:
@@ -430,16 +463,18 @@ class OpportunityImport(FileImport):
             opened,
             status,
             row.get("reason") or None,
+            _custom(row),
         )
-        return self._played(item, pipeline)
+        return self._played(item, pipeline, await self._definitions())
 
     def _played(
-        self, item: OpportunityRow, pipeline: PipelineDefinition
+        self, item: OpportunityRow, pipeline: PipelineDefinition, definitions: CustomFieldsState
     ) -> OpportunityRow | RowError:
         o = Opportunity.create("dry-run")
         step = "stage"
         try:
             o.open(
+                custom=check_values(definitions, FieldEntity.OPPORTUNITY, item.custom),
                 customer_id=item.customer_id,
                 owner_id=self.options.owner_id or "import",
                 name=item.name,
@@ -457,8 +492,7 @@ class OpportunityImport(FileImport):
                 o.lose(item.reason or "", pipeline=pipeline, now=item.closed_at)
         except InvalidCommand as e:
             named = {"name": "opportunity", "expected_close_date": "close_date"}.get(e.field)
-            field_ = named or (e.field if e.field in self.fields else step)
-            return _refusal(self.column_of(field_), e)
+            return _refusal(self.column_of(named or _named(e.field, self.fields) or step), e)
         except CrmError as e:
             return _refusal(self.column_of(step), e)
         return item
@@ -478,6 +512,7 @@ class OpportunityImport(FileImport):
                 item.status,
                 item.reason,
                 self.options.owner_id,
+                sorted(item.custom.items()),
             )
         )
 
@@ -513,6 +548,7 @@ class OpportunityImport(FileImport):
             stage=item.stage,
             owner_id=self.options.owner_id,
             opportunity_id=id_,
+            custom=item.custom,
         )
         steps = [Step("", opened, item.opened_at)]
         if item.status == "won":

@@ -278,11 +278,19 @@ class FileImport:
         self.options = options
         self.tenant = tenant
         self.import_id = import_id or str(uuid4())
+        self._fields: CustomFieldsState | None = None
         self.setup()
 
     def setup(self) -> None:
         """The kind's own state and checks of the mapping, once the import is made (a
         :class:`~crm.platform.imports.mapping.BadMapping` refuses the mapping)."""
+
+    async def _definitions(self) -> CustomFieldsState:
+        """The tenant's custom fields, read once per pass (:meth:`rows` forgets them)."""
+        if self._fields is None:
+            reader = DefinitionsOf(self.runtime.store, self.runtime.codec)
+            self._fields = await reader(self.tenant)
+        return self._fields
 
     def column_of(self, field: str) -> str | None:
         return next((h for h, f in self.mapping.items() if f == field), None)
@@ -352,6 +360,7 @@ class FileImport:
         were created by an earlier run (``created``); rows up to ``through_row`` were
         recorded done and are only read again (to know what they created)."""
         self.start()
+        self._fields = None  # a pass reads the tenant's custom fields as they are then
         store = self.runtime.store
         async for number, read in self.items():
             if isinstance(read, RowError):
