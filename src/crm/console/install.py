@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
@@ -98,6 +98,10 @@ def console_projections() -> tuple[Projection, ...]:
     return (UserDirectoryProjection(), TeamsProjection())
 
 
+def _position_of(runner: ProjectionRunner) -> Callable[[], int]:
+    return lambda: runner.position
+
+
 def install_console(app: FastAPI, platform: Platform) -> Sessions:
     """Serve the console at ``/`` (pages under ``/console``) from ``platform``'s runtime;
     its sessions, which the rate limiter counts as their users."""
@@ -149,6 +153,8 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
             await runner.catch_up()
             task = asyncio.create_task(runner.run(), name=f"projection:{projection.name}")
             running.append((runner, task))
+            if projection.name == UserDirectoryProjection.name:
+                console.session_check.position = _position_of(runner)
         try:
             async with inner(app_) as state:
                 yield state

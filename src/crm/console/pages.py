@@ -36,12 +36,8 @@ from crm.console.directory import UserDirectory, UserDirectoryProjection
 from crm.console.i18n import LOCALES, NAMES, Translator, chosen, from_accept_language
 from crm.console.notices import unread_notifications
 from crm.console.session import Session, Sessions
-from crm.console.users import (
-    ChooseLocale,
-    actor_of,
-    load_user,
-    sign_in,
-)
+from crm.console.session_check import SessionCheck, holds
+from crm.console.users import ChooseLocale, EndSession, sign_in
 from crm.customer.application.customer_commands import (
     ClaimFromPool,
     EraseCustomer,
@@ -196,6 +192,7 @@ class Console:
         self.sessions = sessions
         self.default_tenant = default_tenant
         self.directory = UserDirectory(runtime.read_store)
+        self.session_check = SessionCheck(runtime)
         self.customers = CustomerQueries(runtime.read_store, runtime.store, runtime.codec)
         self.analytics = AnalyticsQueries(runtime.read_store)
         self.tickets = TicketQueries(runtime.read_store, runtime.codec.keys)
@@ -228,21 +225,13 @@ class Console:
             return Visit(session, None, "", False)
         assert session.tenant is not None
         assert session.user is not None
-        doc = await self.directory.get(session.tenant, session.user)
-        if doc is not None:
-            if not doc["active"]:
-                return Visit(self.sessions.new(session.locale), None, "", True)
-            actor = Actor(session.user, Role(doc["role"]), session.tenant, doc["team"])
-            unread = await self._unread(actor)
-            change = bool(doc.get("must_change_password"))
-            return Visit(session, actor, doc["display_name"], False, unread, change)
-        state = await load_user(self.runtime.commands, session.tenant, session.user)
-        if state is None or not state.active:
+        doc = await self.session_check.user(session.tenant, session.user)
+        if doc is None or not holds(session, doc):
             return Visit(self.sessions.new(session.locale), None, "", True)
-        actor = actor_of(state, session.user, session.tenant)
+        actor = Actor(session.user, Role(doc["role"]), session.tenant, doc["team"])
         unread = await self._unread(actor)
-        change = state.must_change_password
-        return Visit(session, actor, state.display_name, False, unread, change)
+        change = bool(doc.get("must_change_password"))
+        return Visit(session, actor, doc["display_name"], False, unread, change)
 
     async def _unread(self, actor: Actor) -> int | None:
         """The bell's count (None when the platform runs no activities context)."""
@@ -458,7 +447,7 @@ def router(console: Console) -> APIRouter:
                 failed=2 if locked else 1,
             )
         session = console.sessions.signed_in(
-            visit.session, tenant, outcome.actor.id, outcome.locale
+            visit.session, tenant, outcome.actor.id, outcome.locale, outcome.generation
         )
         target = _safe_next(next)
         if target == f"{PREFIX}/":
@@ -473,6 +462,11 @@ def router(console: Console) -> APIRouter:
         visit = await console.check_csrf(request)
         response = see(f"{PREFIX}/sign-in")
         console.sessions.end(request, response, visit.session)
+        if visit.actor is not None:  # every other process refuses the session from now on
+            expires = dt.datetime.fromtimestamp(console.sessions.expires_at(visit.session), dt.UTC)
+            ended = EndSession(visit.actor.id, visit.session.hash, expires)
+            await bus.execute(ended, console.context(visit))
+            console.session_check.forget(visit.actor.tenant, visit.actor.id)
         return response
 
     @api.post(f"{PREFIX}/language")
