@@ -202,6 +202,8 @@ class Console:
         self.sales_customers: Customers | None = None
         """The sales context's customer directory, where it runs in this process: a
         customer's sales lists then hold the records of the customers merged into them."""
+        self.desk_customers: Customers | None = None
+        """The service desk's, likewise for a customer's tickets."""
         self.activities = False
         """Whether the platform runs the activities context (tasks, notifications, the
         calendar): their pages and the bell are shown only then."""
@@ -214,6 +216,18 @@ class Console:
             # (the default stats every template a page extends or imports, at every render)
             auto_reload=False,
             cache_size=-1,
+        )
+
+    def know_customers(self, sales: Customers | None, desk: Customers | None) -> None:
+        """The contexts' customer directories that run in this process: the lists filtered
+        by a customer (their opportunities, quotes, orders, invoices, tickets; the customer
+        page and its timeline) then hold the records of the customers merged into them, as
+        the API's lists do (:meth:`Customers.records_of`)."""
+        runtime = self.runtime
+        self.sales_customers, self.desk_customers = sales, desk
+        self.tickets = TicketQueries(runtime.read_store, runtime.codec.keys, desk)
+        self.sales = PipelineQueries(
+            runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline), sales
         )
 
     async def visit(self, request: Request) -> Visit:
