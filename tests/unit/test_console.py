@@ -7,11 +7,12 @@ and the message catalogue (both languages complete, locale formats)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
 from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.requests import Request
@@ -21,7 +22,15 @@ from crm.activities.application.retention_report import FIGURES as RETENTION_FIG
 from crm.console import register_user_commands
 from crm.console.admin import SETTINGS_PAGES
 from crm.console.analytics import ANALYTICS_PAGES
-from crm.console.desk import QUEUE_SORTS, QUEUE_STATUSES
+from crm.console.desk import (
+    QUEUE_SORTS,
+    QUEUE_STATUSES,
+    day_window,
+    in_zone,
+    overlaps,
+    slot_of,
+    utc_days,
+)
 from crm.console.directory import UserDirectoryProjection
 from crm.console.domain.users import LOCK_OUT, MAX_FAILURES, User
 from crm.console.i18n import MESSAGES, Translator, from_accept_language
@@ -302,6 +311,30 @@ async def test_the_session_check_reads_what_a_lagging_read_model_has_not_applied
     someone = CommandContext(actor="bob", role="admin", tenant="acme", now=NOW)
     with pytest.raises(Forbidden):  # nobody ends another user's session
         await bus.execute(EndSession("ana", other.hash, NOW), someone)
+
+
+def test_visit_slots_are_read_and_listed_in_the_users_zone() -> None:
+    berlin, shanghai = ZoneInfo("Europe/Berlin"), ZoneInfo("Asia/Shanghai")
+    slot = slot_of(date(2026, 3, 4), time(7, 0), 60, shanghai)
+    assert (slot.start, slot.end) == (
+        datetime(2026, 3, 3, 23, 0, tzinfo=UTC),
+        datetime(2026, 3, 4, 0, 0, tzinfo=UTC),
+    )
+    # the night the clocks go forward: 01:30 to 03:30 local is an hour of elapsed time
+    spring = slot_of(date(2026, 3, 29), time(1, 30), 60, berlin)
+    assert spring.start == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert in_zone(spring.end.isoformat(), berlin).strftime("%H:%M") == "03:30"
+    begins, ends = day_window(date(2026, 3, 4), shanghai)
+    assert utc_days(begins, ends) == [date(2026, 3, 3), date(2026, 3, 4)]
+    assert utc_days(*day_window(date(2026, 3, 4), ZoneInfo("UTC"))) == [date(2026, 3, 4)]
+    assert ends - begins == timedelta(hours=24)
+    assert day_window(date(2026, 3, 29), berlin)[1] - day_window(date(2026, 3, 29), berlin)[
+        0
+    ] == timedelta(hours=23)
+    late = {"start": "2026-03-04T16:00:00+00:00", "end": "2026-03-04T17:00:00+00:00"}
+    assert not overlaps(late, begins, ends)  # midnight on from 16:00 UTC: the 5th there
+    early = {"start": "2026-03-03T16:00:00+00:00", "end": "2026-03-03T17:00:00+00:00"}
+    assert overlaps(early, begins, ends)
 
 
 def test_the_csrf_token_belongs_to_its_session() -> None:

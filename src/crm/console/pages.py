@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ParamSpec
 from urllib.parse import urlencode
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from crm.activities.application.notification_commands import PreferencesOf
 from crm.analytics.application.customer_queries import CustomerQueries as AnalyticsQueries
 from crm.analytics.application.lead_score_queries import LeadScoreQueries
 from crm.analytics.projections.customer_360_models import Customer360Projection
@@ -246,6 +248,13 @@ class Console:
         unread = await self._unread(actor)
         change = bool(doc.get("must_change_password"))
         return Visit(session, actor, doc["display_name"], False, unread, change)
+
+    async def zone_of(self, actor: Actor) -> ZoneInfo:
+        """The time zone the user's times are shown and read in: their notification
+        preferences' (where the activities context runs), else UTC."""
+        if not self.activities:
+            return ZoneInfo("UTC")
+        return (await PreferencesOf(self.runtime)(actor.tenant, actor.id)).zone()
 
     async def _unread(self, actor: Actor) -> int | None:
         """The bell's count (None when the platform runs no activities context)."""
