@@ -15,6 +15,12 @@ bearer token of the same user, alternately, ``N`` times each (200; 20):
 - the ticket queue (``/console/tickets``) and ``GET /tickets?sort=sla_breach_check_at``.
 
 Figures per page: p50 and p99 over the N requests of a repetition, page and route.
+
+And the check every console request makes of its session when its few seconds' cache has
+no answer (:class:`crm.console.session_check.SessionCheck`: the user's ``console_users``
+document and their stream after its version), next to the read of that document alone (what
+a request read before sessions were ended in every process), 1000 times each (100),
+alternately: microseconds per check, median of a repetition.
 """
 
 from __future__ import annotations
@@ -27,11 +33,13 @@ from pathlib import Path
 import httpx
 
 from bench.measure import Plan, Results, Step, percentile, scratch_dir
+from crm.console.directory import UserDirectory
+from crm.console.session_check import SessionCheck
 from crm.console.users import load_user
 from crm.kernel.auth import Role
 from crm.kernel.settings import Settings
 from crm.platform.app import create_app
-from crm.platform.bootstrap import open_platform
+from crm.platform.bootstrap import Platform, open_platform
 from crm.platform.demo import generate
 from crm.platform.demo.client import DEMO_TENANT
 from crm.platform.demo.console_users import DEMO_PASSWORD
@@ -49,6 +57,13 @@ LABELS = {
 
 
 def declare(results: Results) -> None:
+    results.figure(
+        f"{GROUP}.session_check_us",
+        "session check, cache missed (document + stream tail)",
+        "us",
+        peers=(f"{GROUP}.directory_read_us",),
+    )
+    results.figure(f"{GROUP}.directory_read_us", "the user's directory document alone", "us")
     for page in PAGES:
         label, route = LABELS[page]
         for p in ("p50", "p99"):
@@ -82,6 +97,21 @@ def record(results: Results, page: str, kind: str, samples: Sequence[float]) -> 
     for p, q in (("p50", 50), ("p99", 99)):
         key = f"{GROUP}.{page}_{kind}_{p}_ms"
         results.figures[key].samples.append(percentile(list(samples), q) * 1000)
+
+
+async def session_checks(platform: Platform, n: int, results: Results) -> None:
+    check = SessionCheck(platform.runtime, seconds=0.0)  # every check a miss
+    directory = UserDirectory(platform.runtime.read_store)
+    checks, reads = [], []
+    for _ in range(n):
+        started = time.perf_counter()
+        assert await check.user(DEMO_TENANT, "mgr-nora") is not None
+        checks.append(time.perf_counter() - started)
+        started = time.perf_counter()
+        assert await directory.get(DEMO_TENANT, "mgr-nora") is not None
+        reads.append(time.perf_counter() - started)
+    results.figures[f"{GROUP}.session_check_us"].samples.append(percentile(checks, 50) * 1e6)
+    results.figures[f"{GROUP}.directory_read_us"].samples.append(percentile(reads, 50) * 1e6)
 
 
 async def measure(d: Path, plan: Plan, step: Step, results: Results) -> None:
@@ -158,6 +188,8 @@ async def measure(d: Path, plan: Plan, step: Step, results: Results) -> None:
                             routes.append(await timed_get(client, json_url, bearer[user]))
                         record(results, page, "page", pages)
                         record(results, page, "json", routes)
+                    step(f"repetition {rep + 1}/{plan.repetitions}, the session check")
+                    await session_checks(platform, plan.size(1000, 100), results)
     finally:
         await platform.close()
 

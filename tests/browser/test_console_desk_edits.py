@@ -182,3 +182,40 @@ def test_an_agent_reschedules_a_visit_and_is_refused_an_overlap(watched: Watched
     page.get_by_role("link", name="Previous day").click()
     expect(page.get_by_role("main")).not_to_contain_text("1 Elm Street")
     expect(page.get_by_role("main")).to_contain_text("2 Oak Road")
+
+
+def test_a_manager_reads_and_books_visits_in_her_time_zone(watched: Watched, crm: Crm) -> None:
+    """Wang (Chinese) chooses Shanghai's time in her preferences: Ivy's 13:00 UTC visit on
+    ``DAY`` reads 21:00 on the visits page, the forms name the zone, and a visit she books
+    for 08:00 on the next day from the ticket page is at 08:00 on that day (00:00 UTC)."""
+    page = watched.page
+    sign_in(watched, crm, "mgr-wang")
+    page.goto(crm.url + "/console/notifications/preferences")
+    zone = page.get_by_label("时区")
+    before = zone.input_value()
+    zone.select_option("Asia/Shanghai")
+    page.get_by_role("button", name="保存设置").click()
+    expect(page.get_by_role("status")).to_have_text("设置已保存。")
+    try:
+        page.goto(crm.url + f"/console/visits?technician=agent-ivy&day={DAY}")
+        expect(page.get_by_role("main")).to_contain_text("时间按 Asia/Shanghai 显示。")
+        oak = page.get_by_role("listitem").filter(has_text="2 Oak Road")
+        expect(oak).to_contain_text("21:00–22:00")
+        oak.get_by_text("改期", exact=True).click()
+        expect(oak.get_by_label("开始时间（Asia/Shanghai）")).to_have_value("21:00")
+
+        page.goto(crm.url + f"/console/tickets/{crm.customers['ticket']}")
+        booking = page.get_by_role("region", name="上门服务")
+        booking.get_by_label("日期").fill(NEXT.isoformat())
+        booking.get_by_label("开始时间（Asia/Shanghai）").fill("08:00")
+        booking.get_by_label("地址").fill("8 Pine Lane")
+        booking.get_by_role("button", name="预约上门").click()
+        saved(page)
+        page.goto(crm.url + f"/console/visits?day={NEXT}")
+        pine = page.get_by_role("listitem").filter(has_text="8 Pine Lane")
+        expect(pine).to_contain_text("08:00–09:00")
+    finally:
+        page.goto(crm.url + "/console/notifications/preferences")
+        page.get_by_label("时区").select_option(before)
+        page.get_by_role("button", name="保存设置").click()
+        expect(page.get_by_role("status")).to_have_text("设置已保存。")

@@ -7,10 +7,12 @@ and the message catalogue (both languages complete, locale formats)."""
 from __future__ import annotations
 
 import re
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from pathlib import Path
 from typing import Any
+from uuid import uuid4
+from zoneinfo import ZoneInfo
 
 import pytest
 from starlette.requests import Request
@@ -20,7 +22,16 @@ from crm.activities.application.retention_report import FIGURES as RETENTION_FIG
 from crm.console import register_user_commands
 from crm.console.admin import SETTINGS_PAGES
 from crm.console.analytics import ANALYTICS_PAGES
-from crm.console.desk import QUEUE_SORTS, QUEUE_STATUSES
+from crm.console.desk import (
+    QUEUE_SORTS,
+    QUEUE_STATUSES,
+    day_window,
+    in_zone,
+    overlaps,
+    slot_of,
+    utc_days,
+)
+from crm.console.directory import UserDirectoryProjection
 from crm.console.domain.users import LOCK_OUT, MAX_FAILURES, User
 from crm.console.i18n import MESSAGES, Translator, from_accept_language
 from crm.console.pages import CUSTOMER_SORTS
@@ -30,17 +41,20 @@ from crm.console.sales import (
     OPPORTUNITY_STATUSES,
     team_summary,
 )
-from crm.console.session import COOKIE, Sessions
+from crm.console.session import COOKIE, MAX_AGE_SECONDS, Sessions
+from crm.console.session_check import CACHE_SECONDS, SessionCheck, holds
 from crm.console.tasks import TASK_STATUSES, WINDOWS
 from crm.console.users import (
     AddUser,
     ChangeRole,
     DeactivateUser,
+    EndSession,
     hash_password,
     load_user,
     sign_in,
     system_context,
 )
+from crm.events import EventEnvelope
 from crm.events.activities import (
     CareOccasion,
     CareRule,
@@ -56,9 +70,19 @@ from crm.events.customer import Channel, ConsentPurpose, CustomerKind
 from crm.events.sales import CampaignChannel, StageOutcome, TargetOwnerKind
 from crm.events.sales_orders import InvoiceStatus, OrderStatus, QuoteStatus
 from crm.events.service_desk import ContractLevel, TicketChannel, TicketKind
-from crm.events.users import SignedIn, SignInFailed, UserAdded, UserDeactivated
+from crm.events.users import (
+    PasswordChanged,
+    PasswordReset,
+    SessionEnded,
+    SignedIn,
+    SignInFailed,
+    UserActivated,
+    UserAdded,
+    UserDeactivated,
+)
 from crm.kernel.auth import Role
 from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
+from crm.kernel.projection import ProjectionRunner
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
 from crm.sales.domain.leads import LeadStatus
@@ -167,7 +191,7 @@ def _cookie(response: Response) -> tuple[str, str]:
 
 def test_the_session_cookie_is_signed_http_only_lax_and_secure_over_tls() -> None:
     sessions = Sessions("s" * 40)
-    session = sessions.signed_in(sessions.new("en"), "acme", "ana", "zh-CN")
+    session = sessions.signed_in(sessions.new("en"), "acme", "ana", "zh-CN", 3)
     response = Response()
     sessions.write(_request(scheme="https"), response, session)
     value, header = _cookie(response)
@@ -175,6 +199,9 @@ def test_the_session_cookie_is_signed_http_only_lax_and_secure_over_tls() -> Non
     assert "SameSite=lax" in header
     assert "Secure" in header
     assert sessions.read(_request(value)) == session
+    assert session.generation == 3
+    assert re.fullmatch("[0-9a-f]{32}", session.hash)
+    assert session.sid not in session.hash
     body, _, signature = value.rpartition(".")
     assert sessions.read(_request(f"{body}x.{signature}")) is None
     assert Sessions("t" * 40).read(_request(value)) is None
@@ -183,6 +210,131 @@ def test_the_session_cookie_is_signed_http_only_lax_and_secure_over_tls() -> Non
     assert "Secure" not in plain.headers["set-cookie"]
     sessions.end(_request(value), Response(), session)
     assert sessions.read(_request(value)) is None
+
+
+def test_a_password_change_a_reset_and_a_deactivation_each_move_the_session_generation() -> None:
+    user = User.rehydrate("acme:ana", [ADDED], 0)
+    assert user.state.session_generation == 0
+    moved = User.rehydrate(
+        "acme:ana",
+        [
+            ADDED,
+            PasswordChanged(password_hash=HASH),
+            PasswordReset(password_hash=HASH),
+            UserDeactivated(),
+            UserActivated(),
+            SignedIn(),
+            SessionEnded(session_hash="0" * 32, expires_at=NOW),
+        ],
+        6,
+    )
+    assert moved.state.session_generation == 3
+    Scenario(User).given(ADDED).when(lambda u: u.end_session("a" * 32, NOW)).then(
+        SessionEnded(session_hash="a" * 32, expires_at=NOW)
+    )
+    Scenario(User).given(ADDED).when(lambda u: u.end_session("the-session-id", NOW)).then_raises(
+        InvalidCommand, "session_hash"
+    )
+
+
+def test_the_directory_keeps_an_ended_session_until_it_would_have_expired() -> None:
+    key = ("console_users", "acme:ana")
+
+    def env(event: Any, version: int) -> EventEnvelope:
+        return EventEnvelope(
+            event_id=uuid4(),
+            event_type=type(event).event_type,
+            schema_version=1,
+            stream_id="user-acme:ana",
+            stream_version=version,
+            position=version + 1,
+            occurred_at=NOW,
+            recorded_at=NOW,
+            tenant="acme",
+            actor="ana",
+            correlation_id=uuid4(),
+            causation_id=None,
+            payload=event.model_dump(mode="json"),
+        )
+
+    doc: Any = None
+    later = NOW + timedelta(seconds=MAX_AGE_SECONDS + 1)
+    for version, event in enumerate(
+        [
+            ADDED,
+            SessionEnded(session_hash="a" * 32, expires_at=NOW),
+            SessionEnded(session_hash="b" * 32, expires_at=NOW + timedelta(hours=2)),
+            # issued an hour after the first one expired: the first one is forgotten
+            SessionEnded(session_hash="c" * 32, expires_at=later + timedelta(hours=1)),
+            PasswordChanged(password_hash=HASH),
+            UserDeactivated(),
+        ]
+    ):
+        doc = UserDirectoryProjection.evolve(key, doc, event, env(event, version))
+    assert set(doc["ended_sessions"]) == {"b" * 32, "c" * 32}
+    assert doc["session_generation"] == 2
+    assert doc["version"] == 5
+
+
+async def test_the_session_check_reads_what_a_lagging_read_model_has_not_applied_yet(
+    platform: Platform,
+) -> None:
+    runtime = platform.runtime
+    bus = runtime.commands
+    register_user_commands(bus)
+    system = system_context("acme", NOW)
+    await bus.execute(AddUser("ana", "Ana", "sales_rep", HASH), system)
+    now = [0.0]
+    check = SessionCheck(runtime, clock=lambda: now[0])
+    sessions = Sessions("s" * 40)
+    session = sessions.signed_in(sessions.new("en"), "acme", "ana", "en", 0)
+    # no read model at all yet (its runner has not run): the user's stream is the check
+    assert await runtime.read_store.get("console_users", "acme:ana") is None
+    assert holds(session, await check.user("acme", "ana"))
+    runner = ProjectionRunner(
+        UserDirectoryProjection(), runtime.store, runtime.read_store, runtime.codec
+    )
+    await runner.catch_up()
+    ana = CommandContext(actor="ana", role="sales_rep", tenant="acme", now=NOW)
+    await bus.execute(EndSession("ana", session.hash, NOW + timedelta(hours=12)), ana)
+    projected = await runtime.read_store.get("console_users", "acme:ana")
+    assert projected is not None
+    assert not projected["ended_sessions"]  # the model lags
+    assert holds(session, await check.user("acme", "ana")), "cached for a moment..."
+    now[0] += CACHE_SECONDS
+    assert not holds(session, await check.user("acme", "ana")), "...then read again"
+    other = sessions.signed_in(sessions.new("en"), "acme", "ana", "en", 0)
+    assert holds(other, await check.user("acme", "ana"))
+    await bus.execute(DeactivateUser("ana"), system)
+    check.forget("acme", "ana")
+    assert not holds(other, await check.user("acme", "ana"))
+    someone = CommandContext(actor="bob", role="admin", tenant="acme", now=NOW)
+    with pytest.raises(Forbidden):  # nobody ends another user's session
+        await bus.execute(EndSession("ana", other.hash, NOW), someone)
+
+
+def test_visit_slots_are_read_and_listed_in_the_users_zone() -> None:
+    berlin, shanghai = ZoneInfo("Europe/Berlin"), ZoneInfo("Asia/Shanghai")
+    slot = slot_of(date(2026, 3, 4), time(7, 0), 60, shanghai)
+    assert (slot.start, slot.end) == (
+        datetime(2026, 3, 3, 23, 0, tzinfo=UTC),
+        datetime(2026, 3, 4, 0, 0, tzinfo=UTC),
+    )
+    # the night the clocks go forward: 01:30 to 03:30 local is an hour of elapsed time
+    spring = slot_of(date(2026, 3, 29), time(1, 30), 60, berlin)
+    assert spring.start == datetime(2026, 3, 29, 0, 30, tzinfo=UTC)
+    assert in_zone(spring.end.isoformat(), berlin).strftime("%H:%M") == "03:30"
+    begins, ends = day_window(date(2026, 3, 4), shanghai)
+    assert utc_days(begins, ends) == [date(2026, 3, 3), date(2026, 3, 4)]
+    assert utc_days(*day_window(date(2026, 3, 4), ZoneInfo("UTC"))) == [date(2026, 3, 4)]
+    assert ends - begins == timedelta(hours=24)
+    assert day_window(date(2026, 3, 29), berlin)[1] - day_window(date(2026, 3, 29), berlin)[
+        0
+    ] == timedelta(hours=23)
+    late = {"start": "2026-03-04T16:00:00+00:00", "end": "2026-03-04T17:00:00+00:00"}
+    assert not overlaps(late, begins, ends)  # midnight on from 16:00 UTC: the 5th there
+    early = {"start": "2026-03-03T16:00:00+00:00", "end": "2026-03-03T17:00:00+00:00"}
+    assert overlaps(early, begins, ends)
 
 
 def test_the_csrf_token_belongs_to_its_session() -> None:

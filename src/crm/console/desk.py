@@ -8,6 +8,9 @@ meanwhile, the domain refuses the edit (``article_version_mismatch``, checked ag
 fresh load, so no race slips through) and the page is shown again with a 409, the article as
 it is now and the editor's text still in the form.
 
+Visit slots are entered and shown in the user's time zone (:meth:`Console.zone_of`: their
+notification preferences', else UTC) and stored in UTC; a technician's day is the zone's day.
+
 Every read is the desk's own query and every form one of its commands on the runtime's bus,
 as the signed-in user, so the desk's rules hold as they do over the API: an agent of a
 support group sees the group's tickets, their own and the unassigned queue (another one is
@@ -19,10 +22,11 @@ from __future__ import annotations
 
 import contextlib
 import math
-from datetime import date, datetime, time, timedelta
+from datetime import UTC, date, datetime, time, timedelta
 from typing import Any
 from urllib.parse import urlencode
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Request
 from fastapi.responses import Response
@@ -214,6 +218,7 @@ def desk_router(console: Console) -> APIRouter:
         booked = await visits_q.visits(
             actor, VisitFilter(ticket_id=str(ticket_id)), sort="start", limit=50, offset=0
         )
+        zone = await console.zone_of(actor)
         users = await console.directory.users(actor.tenant)
         known = await definitions(actor.tenant)
         return console.render(
@@ -228,13 +233,15 @@ def desk_router(console: Console) -> APIRouter:
             articles=articles,
             kb_query=query,
             linked=linked,
-            visits=booked.items,
+            visits=[{**v, "local_day": local_day(v["start"], zone)} for v in booked.items],
+            zone=zone,
+            local=lambda moment: in_zone(moment, zone),
             agents=_agents(users),
             names={u["id"]: u["display_name"] for u in users},
             works=works,
             working=doc["status"] in WORKING,
             done=done == "saved",
-            today=runtime.clock.now().date().isoformat(),
+            today=runtime.clock.now().astimezone(zone).date().isoformat(),
         )
 
     async def ticket_command(request: Request, ticket_id: UUID, command: object) -> Response:
@@ -373,12 +380,11 @@ def desk_router(console: Console) -> APIRouter:
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
         doc = await tickets.ticket(actor, str(ticket_id))
-        begins = datetime.combine(day, start, tzinfo=runtime.clock.now().tzinfo)
         command = ScheduleVisit(
             ticket_id=str(ticket_id),
             customer_id=doc["customer_id"],
             technician_id=technician_id.strip(),
-            slot=TimeSlot(start=begins, end=begins + timedelta(minutes=minutes)),
+            slot=slot_of(day, start, minutes, await console.zone_of(actor)),
             address=address.strip(),
             notes=notes.strip() or None,
         )
@@ -398,12 +404,16 @@ def desk_router(console: Console) -> APIRouter:
             if e.code == "technician_double_booked":
                 who = str(e.details.get("technician_id", ""))
                 names = await console.directory.names(actor.tenant)
+                zone = await console.zone_of(actor)
+                starts = in_zone(str(e.details.get("start", "")), zone)
+                ends = in_zone(str(e.details.get("end", "")), zone)
                 message = visit.t(
                     "visit.double_booked",
                     technician=names.get(who, who),
-                    day=visit.t.day(str(e.details.get("start", ""))),
-                    start=visit.t.time(str(e.details.get("start", ""))),
-                    end=visit.t.time(str(e.details.get("end", ""))),
+                    day=visit.t.day(starts),
+                    start=visit.t.time(starts),
+                    end=visit.t.time(ends),
+                    zone=zone.key,
                 )
             elif e.code == "slot_in_past":
                 message = visit.t("visit.slot_in_past")
@@ -428,15 +438,21 @@ def desk_router(console: Console) -> APIRouter:
         if technician is None:
             technician = actor.id if actor.role is Role.AGENT else ""
         technician = technician[:64]
-        day = day or runtime.clock.now().date()
-        found = await visits_q.visits(
-            actor,
-            VisitFilter(technician_id=technician or None, day=day),
-            sort="start",
-            limit=200,
-            offset=0,
-        )
-        items = [{**v, **_slot_fields(v)} for v in found.items]
+        zone = await console.zone_of(actor)
+        day = day or runtime.clock.now().astimezone(zone).date()
+        begins, ends = day_window(day, zone)
+        found: dict[str, Any] = {}
+        for utc_day in utc_days(begins, ends):  # the day in the zone: one or two UTC days
+            page_ = await visits_q.visits(
+                actor,
+                VisitFilter(technician_id=technician or None, day=utc_day),
+                sort="start",
+                limit=200,
+                offset=0,
+            )
+            found |= {v["id"]: v for v in page_.items if overlaps(v, begins, ends)}
+        ordered = sorted(found.values(), key=lambda v: (v["start"], v["id"]))
+        items = [{**v, **_slot_fields(v, zone)} for v in ordered]
 
         def link(d: date) -> str:
             return f"{PREFIX}/visits?{urlencode({'technician': technician, 'day': d})}"
@@ -454,6 +470,8 @@ def desk_router(console: Console) -> APIRouter:
             names={u["id"]: u["display_name"] for u in users},
             works=works_tickets(actor),
             done=done == "saved",
+            zone=zone,
+            local=lambda moment: in_zone(moment, zone),
         )
 
     async def visit_command(request: Request, command: object, back: str) -> Response:
@@ -488,16 +506,15 @@ def desk_router(console: Console) -> APIRouter:
         minutes: int = Form(ge=15, le=12 * 60),
         reason: str = Form(default="", max_length=500),
     ) -> Response:
-        """To another day, time, length or technician (UTC, as shown); the new slot is held
-        before the old one is freed, so the technician's other visits still never overlap.
-        Then the day the visit is on now, of its technician."""
+        """To another day, time, length or technician (in the user's zone, as shown); the new
+        slot is held before the old one is freed, so the technician's other visits still
+        never overlap. Then the day the visit is on now, of its technician."""
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
-        begins = datetime.combine(day, start, tzinfo=runtime.clock.now().tzinfo)
         tech = technician_id.strip()
         command = RescheduleVisit(
             str(visit_id),
-            TimeSlot(start=begins, end=begins + timedelta(minutes=minutes)),
+            slot_of(day, start, minutes, await console.zone_of(actor)),
             tech,
             reason.strip() or None,
         )
@@ -694,11 +711,52 @@ def desk_router(console: Console) -> APIRouter:
     return api
 
 
-def _slot_fields(v: dict[str, Any]) -> dict[str, Any]:
-    """What the reschedule form starts from: the visit's UTC day, start time and length."""
+# -- visit slots in the user's zone (pure) ---------------------------------------------------
+
+
+def in_zone(moment: str | datetime, zone: ZoneInfo) -> datetime:
+    """A stored moment (ISO text in UTC, or an aware datetime) as ``zone``'s wall clock."""
+    value = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    return value.astimezone(zone)
+
+
+def local_day(moment: str, zone: ZoneInfo) -> str:
+    return in_zone(moment, zone).date().isoformat()
+
+
+def slot_of(day: date, start: time, minutes: int, zone: ZoneInfo) -> TimeSlot:
+    """The slot a form entered as ``zone``'s day and wall-clock start, in UTC; its length is
+    elapsed minutes (across a change of the clocks too). A start the clocks skip (a spring
+    gap) is read with the offset before the change, as :mod:`zoneinfo` does."""
+    begins = datetime.combine(day, start, tzinfo=zone).astimezone(UTC)
+    return TimeSlot(start=begins, end=begins + timedelta(minutes=minutes))
+
+
+def day_window(day: date, zone: ZoneInfo) -> tuple[datetime, datetime]:
+    """``day`` as ``zone`` has it, from its midnight to the next one, in UTC."""
+    begins = datetime.combine(day, time(0), tzinfo=zone).astimezone(UTC)
+    ends = datetime.combine(day + timedelta(days=1), time(0), tzinfo=zone).astimezone(UTC)
+    return begins, ends
+
+
+def utc_days(begins: datetime, ends: datetime) -> list[date]:
+    """The UTC days a window touches (the visits read model is kept by UTC day)."""
+    first, last = begins.date(), (ends - timedelta(microseconds=1)).date()
+    return [first + timedelta(days=n) for n in range((last - first).days + 1)]
+
+
+def overlaps(v: dict[str, Any], begins: datetime, ends: datetime) -> bool:
+    if not v.get("start") or not v.get("end"):
+        return False
+    return datetime.fromisoformat(v["start"]) < ends and datetime.fromisoformat(v["end"]) > begins
+
+
+def _slot_fields(v: dict[str, Any], zone: ZoneInfo) -> dict[str, Any]:
+    """What the reschedule form starts from: the visit's day, start time (both in ``zone``)
+    and length."""
     if not v.get("start") or not v.get("end"):
         return {}
-    begins, ends = datetime.fromisoformat(v["start"]), datetime.fromisoformat(v["end"])
+    begins, ends = in_zone(v["start"], zone), in_zone(v["end"], zone)
     return {
         "slot_day": begins.date().isoformat(),
         "slot_start": begins.strftime("%H:%M"),

@@ -113,7 +113,7 @@ DESK: dict[str, dict[str, str]] = {
         "visit.cancelled": "cancelled",
         "visit.technician": "Technician",
         "visit.day": "Day",
-        "visit.start": "Start (UTC)",
+        "visit.start": "Start ({zone})",
         "visit.minutes": "Minutes",
         "visit.address": "Address",
         "visit.notes": "Notes",
@@ -126,7 +126,7 @@ DESK: dict[str, dict[str, str]] = {
         "visit.reschedule_button": "Move the visit",
         "visit.moved_from": "Moved from {day}, {start}–{end} ({technician})",
         "visit.double_booked": (
-            "{technician} already has a visit on {day} from {start} to {end} (UTC): choose"
+            "{technician} already has a visit on {day} from {start} to {end} ({zone}): choose"
             " another time or technician. Nothing was booked or moved"
         ),
         "visit.slot_in_past": (
@@ -302,7 +302,7 @@ DESK: dict[str, dict[str, str]] = {
         "visit.cancelled": "已取消",
         "visit.technician": "技术员",
         "visit.day": "日期",
-        "visit.start": "开始时间（UTC）",
+        "visit.start": "开始时间（{zone}）",
         "visit.minutes": "时长（分钟）",
         "visit.address": "地址",
         "visit.notes": "备注",
@@ -315,7 +315,7 @@ DESK: dict[str, dict[str, str]] = {
         "visit.reschedule_button": "改到此时间",
         "visit.moved_from": "原定 {day} {start}–{end}（{technician}）",
         "visit.double_booked": (
-            "{technician} 在 {day} {start}–{end}（UTC）已有上门服务：请选择其他时间或技术员。"
+            "{technician} 在 {day} {start}–{end}（{zone}）已有上门服务：请选择其他时间或技术员。"
             "本次未预约、未改期"
         ),
         "visit.slot_in_past": "该时间已开始：请选择更晚的时间。本次未预约、未改期",

@@ -8,13 +8,16 @@ Keyed by the user's qualified stream id (``<tenant>:<user id>``); ``id`` is the 
 from __future__ import annotations
 
 from collections.abc import Iterable
+from datetime import datetime, timedelta
 from typing import TypedDict
 
+from crm.console.session import MAX_AGE_SECONDS
 from crm.events import EventEnvelope
 from crm.events.users import (
     LocaleChosen,
     PasswordChanged,
     PasswordReset,
+    SessionEnded,
     SignedIn,
     SignInFailed,
     UserActivated,
@@ -46,6 +49,12 @@ class UserDoc(TypedDict):
     """The latest sign-in..."""
     previous_sign_in_at: str | None
     """...and the one before it: what changed since then is new to the user."""
+    session_generation: int
+    """Sessions signed in at an older generation are ended (a password changed or reset, the
+    user deactivated)."""
+    ended_sessions: dict[str, str]
+    """The sessions the user signed out of (a hash of the id -> when it would expire), kept
+    until they would have expired anyway."""
     created_at: str
     updated_at: str
     version: int
@@ -75,6 +84,8 @@ def _added(key: DocKey, doc: UserDoc | None, e: UserAdded, env: EventEnvelope) -
         must_change_password=False,
         signed_in_at=None,
         previous_sign_in_at=None,
+        session_generation=0,
+        ended_sessions={},
         created_at=env.occurred_at.isoformat(),
         updated_at=env.occurred_at.isoformat(),
         version=env.stream_version,
@@ -120,6 +131,8 @@ def _active(
     doc["active"] = isinstance(e, UserActivated)
     if doc["active"]:
         doc["failures"], doc["locked_until"] = 0, None
+    else:
+        doc["session_generation"] = doc.get("session_generation", 0) + 1
     return _touch(doc, env)
 
 
@@ -146,15 +159,36 @@ def _reset(
     doc["failures"], doc["locked_until"] = 0, None
     if not isinstance(e, SignedIn):
         doc["must_change_password"] = isinstance(e, PasswordReset)
+        doc["session_generation"] = doc.get("session_generation", 0) + 1
     if isinstance(e, SignedIn):
         doc["previous_sign_in_at"] = doc.get("signed_in_at")
         doc["signed_in_at"] = env.occurred_at.isoformat()
     return _touch(doc, env)
 
 
+@on(SessionEnded)
+def _session_ended(
+    key: DocKey, doc: UserDoc | None, e: SessionEnded, env: EventEnvelope
+) -> UserDoc | None:
+    """The ended session is kept until it would have expired; so is every other one not yet
+    expired then (each expires at most :data:`~crm.console.session.MAX_AGE_SECONDS` after
+    it was issued, and the one ending now was issued before now: what expired before its
+    issue is expired for good, whatever clock the events carry)."""
+    if doc is None:
+        return None
+    issued = e.expires_at - timedelta(seconds=MAX_AGE_SECONDS)
+    kept = {
+        h: t
+        for h, t in doc.get("ended_sessions", {}).items()
+        if datetime.fromisoformat(t) >= issued
+    }
+    doc["ended_sessions"] = {**kept, e.session_hash: e.expires_at.isoformat()}
+    return _touch(doc, env)
+
+
 class UserDirectoryProjection:
     name = "console_users"
-    version = 3
+    version = 4
     collections = (CollectionSpec(COLLECTION, (Index(("tenant", "display_name")),)),)
     event_types = on.event_types
     categories = frozenset({"user"})

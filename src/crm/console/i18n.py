@@ -560,7 +560,7 @@ class Translator:
             return f"{amount} {currency}"
         return format_currency(value, currency, locale=self._babel)
 
-    def time(self, value: str | None) -> str:
+    def time(self, value: str | dt.datetime | None) -> str:
         """The time of day of a moment: "09:30"."""
         parsed = self._parsed(value)
         if not isinstance(parsed, dt.datetime):

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 from inspect import isawaitable
 from typing import TYPE_CHECKING, Any
@@ -50,6 +50,9 @@ from crm.kernel.projection import (
 from crm.kernel.runtime import Runtime
 from crm.kernel.settings import Settings
 from crm.sales.projections.customer_directory import CUSTOMER_DIRECTORY
+from crm.service_desk.projections.customer_directory import (
+    CUSTOMER_DIRECTORY as DESK_CUSTOMERS,
+)
 
 if TYPE_CHECKING:
     from crm.platform.bootstrap import Platform
@@ -98,6 +101,10 @@ def console_projections() -> tuple[Projection, ...]:
     return (UserDirectoryProjection(), TeamsProjection())
 
 
+def _position_of(runner: ProjectionRunner) -> Callable[[], int]:
+    return lambda: runner.position
+
+
 def install_console(app: FastAPI, platform: Platform) -> Sessions:
     """Serve the console at ``/`` (pages under ``/console``) from ``platform``'s runtime;
     its sessions, which the rate limiter counts as their users."""
@@ -106,8 +113,11 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
     register_user_commands(runtime.commands)
     secret = settings.secret or load_or_create_secret(settings.data_dir)
     console = Console(runtime, Sessions(secret), settings.default_tenant)
-    if any(c.name == "sales" for c in platform.contexts):  # its customer directory runs here
-        console.sales_customers = Customers(runtime, CUSTOMER_DIRECTORY)
+    running = {c.name for c in platform.contexts}  # whose customer directories run here
+    console.know_customers(
+        Customers(runtime, CUSTOMER_DIRECTORY) if "sales" in running else None,
+        Customers(runtime, DESK_CUSTOMERS) if "service-desk" in running else None,
+    )
     app.include_router(router(console))
     app.include_router(people_pages(console))
     app.include_router(desk_router(console))
@@ -149,6 +159,8 @@ def install_console(app: FastAPI, platform: Platform) -> Sessions:
             await runner.catch_up()
             task = asyncio.create_task(runner.run(), name=f"projection:{projection.name}")
             running.append((runner, task))
+            if projection.name == UserDirectoryProjection.name:
+                console.session_check.position = _position_of(runner)
         try:
             async with inner(app_) as state:
                 yield state

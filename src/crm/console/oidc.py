@@ -303,7 +303,7 @@ def oidc_router(console: Console, settings: OidcSettings, client: OidcClient) ->
             return await refused(request, tenant, f"{name!r} may not sign in to {tenant!r}")
         visit = await console.visit(request)
         session = console.sessions.signed_in(
-            visit.session, tenant, outcome.actor.id, outcome.locale
+            visit.session, tenant, outcome.actor.id, outcome.locale, outcome.generation
         )
         target = flow["next"]
         if target == f"{PREFIX}/":

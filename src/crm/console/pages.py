@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any, ParamSpec
 from urllib.parse import urlencode
 from uuid import UUID
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import HTMLResponse, RedirectResponse, Response
@@ -29,6 +30,7 @@ from jinja2 import Environment, FileSystemLoader, select_autoescape
 from pydantic import ValidationError
 from starlette.datastructures import FormData
 
+from crm.activities.application.notification_commands import PreferencesOf
 from crm.analytics.application.customer_queries import CustomerQueries as AnalyticsQueries
 from crm.analytics.application.lead_score_queries import LeadScoreQueries
 from crm.analytics.projections.customer_360_models import Customer360Projection
@@ -36,12 +38,8 @@ from crm.console.directory import UserDirectory, UserDirectoryProjection
 from crm.console.i18n import LOCALES, NAMES, Translator, chosen, from_accept_language
 from crm.console.notices import unread_notifications
 from crm.console.session import Session, Sessions
-from crm.console.users import (
-    ChooseLocale,
-    actor_of,
-    load_user,
-    sign_in,
-)
+from crm.console.session_check import SessionCheck, holds
+from crm.console.users import ChooseLocale, EndSession, sign_in
 from crm.customer.application.customer_commands import (
     ClaimFromPool,
     EraseCustomer,
@@ -196,6 +194,7 @@ class Console:
         self.sessions = sessions
         self.default_tenant = default_tenant
         self.directory = UserDirectory(runtime.read_store)
+        self.session_check = SessionCheck(runtime)
         self.customers = CustomerQueries(runtime.read_store, runtime.store, runtime.codec)
         self.analytics = AnalyticsQueries(runtime.read_store)
         self.tickets = TicketQueries(runtime.read_store, runtime.codec.keys)
@@ -205,6 +204,8 @@ class Console:
         self.sales_customers: Customers | None = None
         """The sales context's customer directory, where it runs in this process: a
         customer's sales lists then hold the records of the customers merged into them."""
+        self.desk_customers: Customers | None = None
+        """The service desk's, likewise for a customer's tickets."""
         self.activities = False
         """Whether the platform runs the activities context (tasks, notifications, the
         calendar): their pages and the bell are shown only then."""
@@ -219,6 +220,18 @@ class Console:
             cache_size=-1,
         )
 
+    def know_customers(self, sales: Customers | None, desk: Customers | None) -> None:
+        """The contexts' customer directories that run in this process: the lists filtered
+        by a customer (their opportunities, quotes, orders, invoices, tickets; the customer
+        page and its timeline) then hold the records of the customers merged into them, as
+        the API's lists do (:meth:`Customers.records_of`)."""
+        runtime = self.runtime
+        self.sales_customers, self.desk_customers = sales, desk
+        self.tickets = TicketQueries(runtime.read_store, runtime.codec.keys, desk)
+        self.sales = PipelineQueries(
+            runtime.read_store, runtime.codec.keys, runtime.commands.repository(Pipeline), sales
+        )
+
     async def visit(self, request: Request) -> Visit:
         session = self.sessions.read(request)
         if session is None:
@@ -228,21 +241,20 @@ class Console:
             return Visit(session, None, "", False)
         assert session.tenant is not None
         assert session.user is not None
-        doc = await self.directory.get(session.tenant, session.user)
-        if doc is not None:
-            if not doc["active"]:
-                return Visit(self.sessions.new(session.locale), None, "", True)
-            actor = Actor(session.user, Role(doc["role"]), session.tenant, doc["team"])
-            unread = await self._unread(actor)
-            change = bool(doc.get("must_change_password"))
-            return Visit(session, actor, doc["display_name"], False, unread, change)
-        state = await load_user(self.runtime.commands, session.tenant, session.user)
-        if state is None or not state.active:
+        doc = await self.session_check.user(session.tenant, session.user)
+        if doc is None or not holds(session, doc):
             return Visit(self.sessions.new(session.locale), None, "", True)
-        actor = actor_of(state, session.user, session.tenant)
+        actor = Actor(session.user, Role(doc["role"]), session.tenant, doc["team"])
         unread = await self._unread(actor)
-        change = state.must_change_password
-        return Visit(session, actor, state.display_name, False, unread, change)
+        change = bool(doc.get("must_change_password"))
+        return Visit(session, actor, doc["display_name"], False, unread, change)
+
+    async def zone_of(self, actor: Actor) -> ZoneInfo:
+        """The time zone the user's times are shown and read in: their notification
+        preferences' (where the activities context runs), else UTC."""
+        if not self.activities:
+            return ZoneInfo("UTC")
+        return (await PreferencesOf(self.runtime)(actor.tenant, actor.id)).zone()
 
     async def _unread(self, actor: Actor) -> int | None:
         """The bell's count (None when the platform runs no activities context)."""
@@ -466,7 +478,7 @@ def router(console: Console) -> APIRouter:
                 failed=2 if locked else 1,
             )
         session = console.sessions.signed_in(
-            visit.session, tenant, outcome.actor.id, outcome.locale
+            visit.session, tenant, outcome.actor.id, outcome.locale, outcome.generation
         )
         target = _safe_next(next)
         if target == f"{PREFIX}/":
@@ -481,6 +493,11 @@ def router(console: Console) -> APIRouter:
         visit = await console.check_csrf(request)
         response = see(f"{PREFIX}/sign-in")
         console.sessions.end(request, response, visit.session)
+        if visit.actor is not None:  # every other process refuses the session from now on
+            expires = dt.datetime.fromtimestamp(console.sessions.expires_at(visit.session), dt.UTC)
+            ended = EndSession(visit.actor.id, visit.session.hash, expires)
+            await bus.execute(ended, console.context(visit))
+            console.session_check.forget(visit.actor.tenant, visit.actor.id)
         return response
 
     @api.post(f"{PREFIX}/language")

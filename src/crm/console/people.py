@@ -108,6 +108,9 @@ def people_pages(console: Console) -> APIRouter:
         _visit, actor = await console.signed_in(request)
         admin_only(actor)
         result = await bus.execute(command, console.context(visit))
+        changed = getattr(command, "user_id", None)
+        if isinstance(changed, str):  # their next click here reads them again
+            console.session_check.forget(actor.tenant, changed)
         about = f"&user={user}" if user else ""
         return see(f"{PREFIX}/users?min_position={result.position}&done={done}{about}")
 
@@ -182,6 +185,19 @@ def people_pages(console: Console) -> APIRouter:
             raise InvalidCommand("password", "must not be the password you have now")
         hashed = await asyncio.to_thread(hash_password, password)
         result = await bus.execute(ChangePassword(actor.id, hashed), console.context(visit))
-        return see(f"{PREFIX}/?min_position={result.position}")
+        # every session of the user ends with the old password, this one goes on as a new one
+        console.session_check.forget(actor.tenant, actor.id)
+        changed = await load_user(bus, actor.tenant, actor.id)
+        response = see(f"{PREFIX}/?min_position={result.position}")
+        if changed is not None:
+            renewed = console.sessions.signed_in(
+                visit.session,
+                actor.tenant,
+                actor.id,
+                visit.session.locale,
+                changed.session_generation,
+            )
+            console.sessions.write(request, response, renewed)
+        return response
 
     return api

@@ -6,7 +6,11 @@ it was issued. Every request rebuilds the user's actor from the directory (a rol
 user deactivated takes effect at the next request). ``HttpOnly``, ``SameSite=Lax``, ``Secure``
 when served over TLS. Every visitor gets one (a signed-out one has no user) so that the
 sign-in form carries a CSRF token as well; every POST must send the token of its session.
-Signing out forgets the cookie and marks its id as ended in this process.
+Signing out forgets the cookie, marks its id as ended in this process at once, and records
+the end (a hash of the id) in the user directory, which every process checks
+(:mod:`crm.console.session_check`): a copied cookie is refused by every replica. A session
+also carries the user's session generation at sign-in: a password changed or reset, or the
+user deactivated, ends every older one.
 """
 
 from __future__ import annotations
@@ -34,10 +38,22 @@ class Session:
     tenant: str | None = None
     user: str | None = None
     issued: int = 0
+    generation: int = 0
+    """The user's session generation when they signed in."""
 
     @property
     def signed_in(self) -> bool:
         return self.user is not None and self.tenant is not None
+
+    @property
+    def hash(self) -> str:
+        """What the user directory records of an ended session: never the id itself (whoever
+        reads the log cannot make a cookie of it)."""
+        return session_hash(self.sid)
+
+
+def session_hash(sid: str) -> str:
+    return hashlib.sha256(f"crm.console.session\x00{sid}".encode()).hexdigest()[:32]
 
 
 def _b64(data: bytes) -> str:
@@ -60,9 +76,15 @@ class Sessions:
     def new(self, locale: str) -> Session:
         return Session(secrets.token_urlsafe(18), locale, issued=int(time.time()))
 
-    def signed_in(self, session: Session, tenant: str, user: str, locale: str) -> Session:
+    def signed_in(
+        self, session: Session, tenant: str, user: str, locale: str, generation: int
+    ) -> Session:
         """A new session id on sign-in (no session fixation)."""
-        return Session(secrets.token_urlsafe(18), locale, tenant, user, int(time.time()))
+        sid = secrets.token_urlsafe(18)
+        return Session(sid, locale, tenant, user, int(time.time()), generation)
+
+    def expires_at(self, session: Session) -> int:
+        return session.issued + self.max_age
 
     def with_locale(self, session: Session, locale: str) -> Session:
         return replace(session, locale=locale)
@@ -97,6 +119,7 @@ class Sessions:
                 fields.get("t"),
                 fields.get("u"),
                 int(fields["iat"]),
+                int(fields.get("g", 0)),
             )
         except (ValueError, KeyError, TypeError):
             return None
@@ -112,6 +135,7 @@ class Sessions:
                 "t": session.tenant,
                 "u": session.user,
                 "iat": session.issued,
+                "g": session.generation,
             },
             separators=(",", ":"),
         ).encode()

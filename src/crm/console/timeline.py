@@ -13,7 +13,9 @@ of the page, so it is redacted the same way:
   them already;
 - their quotes, orders, invoices and payments (:class:`OrderQueries`: a rep sees their own),
   opportunities (:class:`PipelineQueries`) and tickets (:class:`TicketQueries`), each only
-  for a reader whose role may list them.
+  for a reader whose role may list them; those of the customers merged into them too
+  (through the contexts' customer directories, :meth:`Console.know_customers`), as the
+  API's lists filtered by the customer give them.
 
 Building the lines (:func:`lines`) is pure; :func:`customer_timeline` reads.
 """
@@ -237,7 +239,7 @@ async def customer_timeline(
     from crm.console.pages import PREFIX
 
     runtime = console.runtime
-    orders = OrderQueries(runtime.read_store)
+    orders = OrderQueries(runtime.read_store, console.sales_customers)
     of_customer = {"limit": PER_SOURCE, "offset": 0}
 
     async def listed(query: Awaitable[Page]) -> list[Document]:

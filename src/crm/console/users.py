@@ -106,6 +106,16 @@ class ActivateUser:
 
 
 @dataclass(frozen=True, slots=True)
+class EndSession:
+    """The user signs out of one session (named by a hash of its id): every process refuses
+    it from then on."""
+
+    user_id: str
+    session_hash: str
+    expires_at: datetime
+
+
+@dataclass(frozen=True, slots=True)
 class RecordSignIn:
     user_id: str
     succeeded: bool
@@ -179,6 +189,12 @@ def _activate(user: User, cmd: ActivateUser, ctx: CommandContext) -> None:
     user.activate()
 
 
+def _end_session(user: User, cmd: EndSession, ctx: CommandContext) -> None:
+    if ctx.actor != user.id.partition(":")[2] and ctx.role != SYSTEM_ROLE:
+        raise Forbidden("a user signs out of their own sessions only")
+    user.end_session(cmd.session_hash, cmd.expires_at)
+
+
 def _record_sign_in(user: User, cmd: RecordSignIn, ctx: CommandContext) -> None:
     _system(ctx)
     user.record_sign_in(cmd.succeeded, ctx.now)
@@ -196,6 +212,7 @@ def user_commands() -> CommandTable[User]:
     t.on(ChooseLocale, Expect.EXISTING, None, _choose_locale)
     t.on(DeactivateUser, Expect.EXISTING, None, _deactivate)
     t.on(ActivateUser, Expect.EXISTING, None, _activate)
+    t.on(EndSession, Expect.EXISTING, None, _end_session)
     t.on(RecordSignIn, Expect.EXISTING, None, _record_sign_in)
     return t
 
@@ -213,6 +230,9 @@ class SignInResult:
     locked: bool = False
     position: int = 0
     """Of the sign-in's event: My day waits for the directory to have it."""
+    generation: int = 0
+    """The user's session generation (:attr:`UserState.session_generation`), which the
+    session carries."""
 
 
 async def load_user(bus: CommandBus, tenant: str, user_id: str) -> UserState | None:
@@ -253,7 +273,13 @@ async def sign_in(
     if not ok:
         return SignInResult(None)
     actor = actor_of(state, user_id, tenant)
-    return SignInResult(actor, state.locale, state.display_name, position=recorded.position)
+    return SignInResult(
+        actor,
+        state.locale,
+        state.display_name,
+        position=recorded.position,
+        generation=state.session_generation,
+    )
 
 
 async def sign_in_verified(
@@ -270,7 +296,13 @@ async def sign_in_verified(
         return SignInResult(None, locked=True)
     recorded = await bus.execute(RecordSignIn(user_id, True), system_context(tenant, now))
     actor = actor_of(state, user_id, tenant)
-    return SignInResult(actor, state.locale, state.display_name, position=recorded.position)
+    return SignInResult(
+        actor,
+        state.locale,
+        state.display_name,
+        position=recorded.position,
+        generation=state.session_generation,
+    )
 
 
 __all__ = [
@@ -281,6 +313,7 @@ __all__ = [
     "ChangeRole",
     "ChooseLocale",
     "DeactivateUser",
+    "EndSession",
     "RecordSignIn",
     "RenameUser",
     "ResetPassword",

@@ -3,6 +3,7 @@ state of the lock-out. Pure: no I/O, no clock (time is passed in)."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Self
@@ -13,6 +14,7 @@ from crm.events.users import (
     LocaleChosen,
     PasswordChanged,
     PasswordReset,
+    SessionEnded,
     SignedIn,
     SignInFailed,
     UserActivated,
@@ -28,6 +30,7 @@ MAX_FAILURES = 5
 """Consecutive failed sign-ins that lock a user out..."""
 LOCK_OUT = timedelta(minutes=15)
 """...for this long (a correct password is refused meanwhile)."""
+SESSION_HASH = re.compile(r"^[0-9a-f]{32}$")
 
 
 @dataclass(frozen=True, slots=True)
@@ -43,6 +46,10 @@ class UserState:
     locked_until: datetime | None = None
     must_change_password: bool = False
     """An admin reset the password: the user must choose their own at their next sign-in."""
+    session_generation: int = 0
+    """How many times every session of the user was ended at once (a password changed or
+    reset, the user deactivated): a session carries the generation it was signed in at, and
+    one of an older generation is refused (after a reactivation too)."""
 
     def evolve(self, event: DomainEvent) -> Self:
         match event:
@@ -68,6 +75,7 @@ class UserState:
                     failures=0,
                     locked_until=None,
                     must_change_password=False,
+                    session_generation=self.session_generation + 1,
                 )
             case PasswordReset():
                 return replace(
@@ -76,11 +84,12 @@ class UserState:
                     failures=0,
                     locked_until=None,
                     must_change_password=True,
+                    session_generation=self.session_generation + 1,
                 )
             case LocaleChosen():
                 return replace(self, locale=event.locale)
             case UserDeactivated():
-                return replace(self, active=False)
+                return replace(self, active=False, session_generation=self.session_generation + 1)
             case UserActivated():
                 return replace(self, active=True, failures=0, locked_until=None)
             case SignInFailed():
@@ -148,6 +157,12 @@ class User(Aggregate[UserState]):
     def activate(self) -> None:
         if not self.state.active:
             self.trigger(UserActivated())
+
+    def end_session(self, session_hash: str, expires_at: datetime) -> None:
+        """The user signed out of the session named by ``session_hash`` (a hash of its id)."""
+        if not SESSION_HASH.fullmatch(session_hash):
+            raise InvalidCommand("session_hash", "must be 32 lower-case hexadecimal digits")
+        self.trigger(SessionEnded(session_hash=session_hash, expires_at=expires_at))
 
     def record_sign_in(self, succeeded: bool, now: datetime) -> None:
         """A password check's outcome: a failure counts (the fifth in a row locks the user

@@ -87,6 +87,17 @@ class PasswordReset(DomainEvent):
     password_hash: str = Field(min_length=20, max_length=500)
 
 
+@event("user.session_ended", version=1)
+class SessionEnded(DomainEvent):
+    """The user signed out of one console session: every process refuses its cookie from now
+    on (the cookie is signed, so without this record another replica would accept a copy
+    until it expires). The session is named by a hash of its id, never the id itself."""
+
+    session_hash: str = Field(pattern="^[0-9a-f]{32}$")
+    expires_at: datetime
+    """When the session would have expired anyway: the record is needed until then only."""
+
+
 # -- teams ------------------------------------------------------------------------------------
 # Streams ``team-<tenant>:<team id>``. A team's id is the name users already carry as their
 # ``team`` (``north``, a support group): a team in use before it had a record keeps working,
