@@ -170,17 +170,18 @@ async def test_custom_fields_of_leads_and_opportunities_come_in_with_them(
     boss = as_user("boss", Role.MANAGER)
     await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
     leads = [
-        ["name", "email", "custom.budget"],
+        ["name", "email", "预算"],  # the field's Chinese label: matched to it
         ["Wang", "wang@example.cn", "5000"],
         ["Li", "li@example.cn", "a lot"],  # row 3: not a number
     ]
     plan = await plan_of(boss, leads, kind="leads")
+    assert plan["summary"]["mapping"] == {"name": "name", "email": "email", "预算": "custom.budget"}
     assert plan["summary"]["planned"] == {"create": 1, "duplicate": 0, "error": 1}
     [issue] = plan["issues"]
-    assert issue["column"] == "custom.budget"
+    assert issue["column"] == "预算"
     await confirmed(boss, plan)
     opportunities = [
-        ["opportunity", "email", "amount", "close date", "custom.po"],
+        ["opportunity", "email", "amount", "close date", "PO"],  # the English label
         ["Pumps", "ada@example.com", "100", "2027-01-01", "PO-1"],
         ["Valves", "ada@example.com", "100", "2027-01-01", ""],  # row 3: the PO is required
     ]

@@ -24,12 +24,11 @@ from fastapi.responses import Response
 
 from crm.console.i18n import Translator
 from crm.console.pages import PREFIX, Console, guarded, see
-from crm.events.custom_fields import FieldEntity
 from crm.events.imports import ImportOptions
 from crm.kernel.access import Principal
 from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.errors import InvalidCommand
-from crm.platform.imports.kinds import available
+from crm.platform.imports.kinds import CUSTOM_OF, available
 from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM, unmapped
 from crm.platform.imports.record import import_record, import_records, may_import
 from crm.platform.imports.routes import _save, outcome_rows
@@ -42,14 +41,6 @@ ISSUES = ("error", "duplicate", "update", "merge", "unchanged")
 """The dry run's rows the page lists, by what they do (a row that creates is only counted)."""
 RECORDS = ("created", "updated", "merged", "unchanged", "duplicate", "failed")
 REFRESH_SECONDS = 2
-
-
-CUSTOM_OF = {
-    "customers": FieldEntity.CUSTOMER,
-    "leads": FieldEntity.LEAD,
-    "opportunities": FieldEntity.OPPORTUNITY,
-}
-"""The kinds whose rows fill custom fields, and of what."""
 
 
 def label(t: Translator, prefix: str, name: str) -> str:
@@ -131,7 +122,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
                 region=region.upper(),
                 currency=_currency(currency),
             )
-            planner = imports.planner(
+            planner = await imports.planner(
                 kind, path, {}, options, actor.tenant, import_id, on_match=on_match, role=ctx.role
             )
             await imports.plan(planner, ctx, file_name=name)

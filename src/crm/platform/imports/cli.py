@@ -37,7 +37,7 @@ from crm.kernel.projection import ProjectionRunner, ensure_version
 from crm.kernel.repository import CommandContext
 from crm.kernel.tenants import TenantStatus
 from crm.platform.bootstrap import Platform, open_platform
-from crm.platform.imports.kinds import KINDS
+from crm.platform.imports.kinds import KINDS, custom_labels
 from crm.platform.imports.mapping import BadMapping, edited, suggest, unmapped
 from crm.platform.imports.matching import may_merge
 from crm.platform.imports.record import (
@@ -438,7 +438,9 @@ async def _run(
             err.print(f"resuming import {resume} after row {state.through_row}")
         else:
             fields = kind.fields
-            chosen = edited(suggest(source.headers, fields), changes, source.headers, fields)
+            labels = await custom_labels(runtime, tenant, kind.kind)
+            suggested = suggest(source.headers, fields, labels)
+            chosen = edited(suggested, changes, source.headers, fields)
             left = unmapped(source.headers, chosen)
             err.print(
                 "columns / 列: "

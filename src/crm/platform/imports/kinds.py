@@ -7,7 +7,10 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from crm.customer.application.customer_commands import LogInteraction, RegisterCustomer
+from crm.events.custom_fields import FieldEntity
+from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.runtime import Runtime
+from crm.platform.imports.mapping import CUSTOM
 from crm.platform.imports.pipeline import LeadImport, OpportunityImport
 from crm.platform.imports.run import CustomerImport, FileImport, InteractionImport
 from crm.platform.imports.sales import OrderImport, ProductImport
@@ -35,6 +38,25 @@ NEEDS: Mapping[str, tuple[type[object], ...]] = {
     "orders": (RegisterCustomer, PlaceOrder, IssueInvoice, RecordPayment),
 }
 """The commands a kind's rows run (and, for orders, the customer context beside them)."""
+
+
+CUSTOM_OF: Mapping[str, FieldEntity] = {
+    "customers": FieldEntity.CUSTOMER,
+    "leads": FieldEntity.LEAD,
+    "opportunities": FieldEntity.OPPORTUNITY,
+}
+"""The kinds whose rows fill custom fields, and of what."""
+
+
+async def custom_labels(runtime: Runtime, tenant: str, kind: str) -> dict[str, str]:
+    """The labels (English and Chinese) of the tenant's custom fields a kind fills → the
+    field (``custom.<key>``), for the suggested mapping: a column headed 合同编号 is the custom
+    field the tenant named so."""
+    entity = CUSTOM_OF.get(kind)
+    if entity is None:
+        return {}
+    defined = (await DefinitionsOf(runtime.store, runtime.codec)(tenant)).of(entity)
+    return {label: f"{CUSTOM}{d.key}" for d in defined for label in (d.label_en, d.label_zh)}
 
 
 def available(runtime: Runtime) -> dict[str, type[FileImport]]:

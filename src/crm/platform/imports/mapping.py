@@ -131,16 +131,23 @@ def _custom(field: str, fields: Sequence[str]) -> bool:
     return ANY_CUSTOM in fields and field.startswith(CUSTOM) and len(field) > len(CUSTOM)
 
 
-def suggest(headers: Sequence[str], fields: Sequence[str]) -> dict[str, str]:
+def suggest(
+    headers: Sequence[str], fields: Sequence[str], labels: Mapping[str, str] | None = None
+) -> dict[str, str]:
     """Header → field for every header a synonym matches, among ``fields`` (the kind's),
     each field taken by its first column only; a header ``custom.<key>`` is that custom
-    field, for a kind that takes them."""
+    field, for a kind that takes them, and so is a header that is one of its ``labels``
+    (label → ``custom.<key>``: the tenant's own names of its custom fields, in English or
+    Chinese), unless a field of the kind's own has that name."""
     mapping: dict[str, str] = {}
+    by_label = {_key(label): f for label, f in (labels or {}).items()}
     for header in headers:
         if _custom(header.strip(), fields):
             mapping[header] = header.strip()
             continue
         field = next((f for f in _INDEX.get(_key(header), ()) if f in fields), None)
+        if field is None and ANY_CUSTOM in fields:
+            field = by_label.get(_key(header))
         if field is not None and field not in mapping.values():
             mapping[header] = field
     return mapping

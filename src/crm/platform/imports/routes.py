@@ -192,7 +192,7 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
                 encoding=encoding,
                 currency=currency,
             )
-            planner = imports.planner(
+            planner = await imports.planner(
                 kind,
                 path,
                 changes,

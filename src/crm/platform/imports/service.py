@@ -21,7 +21,7 @@ from crm.kernel.errors import InvalidCommand
 from crm.kernel.event_store import Idempotency
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
-from crm.platform.imports.kinds import KINDS, available
+from crm.platform.imports.kinds import KINDS, available, custom_labels
 from crm.platform.imports.mapping import BadMapping, edited, suggest
 from crm.platform.imports.matching import may_merge
 from crm.platform.imports.record import Import, ImportRecord, PlanImport, import_record
@@ -59,7 +59,7 @@ class Imports:
         task = self.running.get(import_id)
         return task is not None and not task.done()
 
-    def planner(
+    async def planner(
         self,
         kind: str,
         path: Path,
@@ -88,7 +88,9 @@ class Imports:
         try:
             source = RowSource(path, encoding=options.encoding)
             fields = factory.fields
-            chosen = edited(suggest(source.headers, fields), changes, source.headers, fields)
+            labels = await custom_labels(self.runtime, tenant, kind)
+            suggested = suggest(source.headers, fields, labels)
+            chosen = edited(suggested, changes, source.headers, fields)
             planner = factory(self.runtime, source, chosen, options, tenant, import_id)
         except (UnreadableFile, BadMapping) as e:
             where = "mapping" if isinstance(e, BadMapping) else "file"
@@ -179,7 +181,7 @@ class Imports:
                 }
             )
             on_match = str(chosen.get("on_match") or record.options.get("on_match", "skip"))
-            planner = self.planner(
+            planner = await self.planner(
                 record.kind,
                 copy,
                 changes,
