@@ -289,3 +289,40 @@ async def test_an_order_cut_short_between_its_steps_is_finished_by_the_resumed_r
     assert types.count("sales.invoice.payment_recorded") == 1
     again = await run(planner, ctx)  # finished: runs nothing
     assert again.rows == 0
+
+
+async def test_an_order_is_shipped_and_delivered_on_its_own_dates(api: Api, as_user: Users) -> None:
+    boss = as_user("boss", Role.MANAGER)
+    await run_import(
+        boss,
+        await imported(boss, "p.csv", csv_bytes(PRODUCTS[:3]), kind="products", currency="CNY"),
+    )
+    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+    rows = [
+        ["order", "email", "date", "sku", "shipped on", "delivered on", "status"],
+        ["D-1", "ada@example.com", "2019-05-01", "VALVE-2", "2019-05-03", "2019-05-07", ""],
+        ["D-2", "ada@example.com", "2019-05-01", "VALVE-2", "2019-05-03", "", ""],
+        ["D-3", "ada@example.com", "2019-05-01", "VALVE-2", "2019-05-03", "2019-05-02", ""],
+        ["D-4", "ada@example.com", "2019-05-01", "VALVE-2", "", "2019-05-02", "cancelled"],
+        ["D-5", "ada@example.com", "2019-05-01", "VALVE-2", "2019-04-30", "", ""],
+    ]
+    plan = await imported(boss, "o.csv", csv_bytes(rows), kind="orders", currency="CNY")
+    assert plan["summary"]["planned"] == {"create": 2, "duplicate": 0, "error": 3}
+    issues = {i["row"]: i for i in plan["issues"]}
+    assert issues[4]["column"] == "delivered on"  # before it was shipped
+    assert issues[5]["column"] == "delivered on"  # a cancelled order is not delivered
+    assert issues[6]["column"] == "shipped on"  # before the order
+    await run_import(boss, plan)
+    envelopes = [e async for page in api.platform.store.read_all(0) for e in page]
+    dated = {
+        (e.event_type, e.occurred_at.date().isoformat())
+        for e in envelopes
+        if e.event_type in ("sales.order.shipped", "sales.order.delivered")
+    }
+    assert dated == {
+        ("sales.order.shipped", "2019-05-03"),
+        ("sales.order.delivered", "2019-05-07"),
+    }
+    head = {"min_position": await api.platform.store.head_position()}
+    statuses = sorted(o["status"] for o in (await boss.get("/orders", params=head)).json()["items"])
+    assert statuses == ["delivered", "shipped"]

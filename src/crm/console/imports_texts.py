@@ -30,6 +30,8 @@ FIELDS = {
     "price": ("Price", "单价"),
     "discount": ("Discount (%)", "折扣（%）"),
     "status": ("Status", "状态"),
+    "shipped_date": ("Shipped on", "发货日期"),
+    "delivered_date": ("Delivered on", "签收日期"),
     "invoice_date": ("Invoice date", "开票日期"),
     "due_date": ("Due date", "到期日"),
     "paid": ("Paid (amount, or yes for in full)", "已付（金额，或“是”表示全额）"),

@@ -18,8 +18,9 @@ history, each step a command of the sales context through the command bus, under
 own (the row's key and a suffix) and dated by its own date (``CommandContext.occurred_at``):
 
 - placed (``PlaceOrder``) on its ``date``;
-- ``status`` ``shipped`` or ``delivered`` (``已发货``, ``已完成``...): shipped, and delivered, on
-  that date too; ``cancelled`` (``已取消``): cancelled;
+- ``status`` ``shipped`` or ``delivered`` (``已发货``, ``已完成``...): shipped on its
+  ``shipped_date`` and delivered on its ``delivered_date`` (each default the date before it; a
+  date given says the status where it is blank); ``cancelled`` (``已取消``): cancelled;
 - invoiced (``IssueInvoice``) on its ``invoice_date``, due on ``due_date`` (default 30 days
   later); an order with a payment and no invoice date is invoiced on its date;
 - paid (``RecordPayment``): ``paid`` is the amount (or ``yes``/``全额``: the invoice's total),
@@ -84,6 +85,8 @@ ORDER_FIELDS = (
     "price",
     "discount",
     "status",
+    "shipped_date",
+    "delivered_date",
     "invoice_date",
     "due_date",
     "paid",
@@ -99,6 +102,8 @@ ORDER_CELLS = (
     "date",
     "currency",
     "status",
+    "shipped_date",
+    "delivered_date",
     "invoice_date",
     "due_date",
     "paid",
@@ -254,6 +259,8 @@ class OrderRow:
     paid: Money | None = None
     paid_at: datetime | None = None
     payment_method: str | None = None
+    shipped_at: datetime | None = None
+    delivered_at: datetime | None = None
     rows: tuple[int, ...] = ()
     """The file's rows of its lines, in order."""
 
@@ -275,6 +282,8 @@ class OrderRow:
                 str(self.paid),
                 self.paid_at and self.paid_at.isoformat(),
                 self.payment_method,
+                self.shipped_at and self.shipped_at.isoformat(),
+                self.delivered_at and self.delivered_at.isoformat(),
             )
         )
 
@@ -386,13 +395,10 @@ class OrderImport(FileImport):
             lines.append(line)
         if currency is None:
             return RowError(self.column_of("currency"), None, "no currency (choose one) / 缺少币种")
-        status = STATUSES.get((head.get("status") or "placed").lower())
-        if status is None:
-            return RowError(
-                self.column_of("status"),
-                head["status"],
-                "one of placed, shipped, delivered, cancelled / 状态无效",
-            )
+        fulfilled = self._fulfilment(head, placed_at)
+        if isinstance(fulfilled, RowError):
+            return fulfilled
+        status, shipped_at, delivered_at = fulfilled
         dates = self._dates(head, placed_at)
         if isinstance(dates, RowError):
             return dates
@@ -415,6 +421,8 @@ class OrderImport(FileImport):
             paid,
             paid_at,
             head.get("payment_method") or None,
+            shipped_at,
+            delivered_at,
             tuple(row for row, _ in group.lines),
         )
         return await self._played(order, group)
@@ -457,6 +465,66 @@ class OrderImport(FileImport):
                     f"is not in the order's currency {currency} / 币种与订单不一致",
                 )
         return LineInput(quantity, sku=cells["sku"], unit_price=price, discount_percent=discount)
+
+    def _fulfilment(
+        self, head: Mapping[str, str], placed_at: datetime
+    ) -> tuple[OrderStatus, datetime | None, datetime | None] | RowError:
+        """The order's status and when it was shipped and delivered: a shipped or delivered
+        date says so where the status is blank (and must agree with a status given); each
+        date not before the step it follows, none in the future; without one, the order's
+        own date."""
+        day_first = self.options.day_first
+        read: dict[str, datetime] = {}
+        for name in ("shipped_date", "delivered_date"):
+            if head.get(name):
+                try:
+                    read[name] = _midnight(values.day(head[name], day_first=day_first))
+                except values.BadValue as e:
+                    return RowError(self.column_of(name), e.value, e.reason)
+                if read[name] > self.now + CLOCK_SKEW:
+                    future = "is in the future / 日期在将来"
+                    return RowError(self.column_of(name), head[name], future)
+        implied = (
+            OrderStatus.DELIVERED
+            if "delivered_date" in read
+            else OrderStatus.SHIPPED
+            if "shipped_date" in read
+            else OrderStatus.PLACED
+        )
+        status = STATUSES.get(head["status"].lower()) if head.get("status") else implied
+        if status is None:
+            return RowError(
+                self.column_of("status"),
+                head["status"],
+                "one of placed, shipped, delivered, cancelled / 状态无效",
+            )
+        if "delivered_date" in read and status is not OrderStatus.DELIVERED:
+            return RowError(
+                self.column_of("delivered_date"),
+                head["delivered_date"],
+                f"the order is {status.value}, not delivered / 订单未签收",
+            )
+        if "shipped_date" in read and status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            return RowError(
+                self.column_of("shipped_date"),
+                head["shipped_date"],
+                f"the order is {status.value}, not shipped / 订单未发货",
+            )
+        if status not in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
+            return status, None, None
+        shipped = read.get("shipped_date")
+        if shipped is not None and shipped.date() < placed_at.date():
+            before = "is before the order's date / 早于下单日期"
+            return RowError(self.column_of("shipped_date"), head["shipped_date"], before)
+        shipped_at = max(placed_at, shipped) if shipped is not None else placed_at
+        if status is not OrderStatus.DELIVERED:
+            return status, shipped_at, None
+        delivered = read.get("delivered_date")
+        if delivered is not None and delivered.date() < shipped_at.date():
+            before = "is before it was shipped / 早于发货日期"
+            return RowError(self.column_of("delivered_date"), head["delivered_date"], before)
+        delivered_at = max(shipped_at, delivered) if delivered is not None else shipped_at
+        return status, shipped_at, delivered_at
 
     def _dates(
         self, head: Mapping[str, str], placed_at: datetime
@@ -636,9 +704,9 @@ class OrderImport(FileImport):
             )
         ]
         if item.status in (OrderStatus.SHIPPED, OrderStatus.DELIVERED):
-            steps.append(Step("shipped", ShipOrder(id_), at))
+            steps.append(Step("shipped", ShipOrder(id_), item.shipped_at or at))
         if item.status is OrderStatus.DELIVERED:
-            steps.append(Step("delivered", DeliverOrder(id_), at))
+            steps.append(Step("delivered", DeliverOrder(id_), item.delivered_at or at))
         if item.status is OrderStatus.CANCELLED:
             steps.append(Step("cancelled", CancelOrder(id_, CANCELLED_REASON), at))
         if item.invoiced_at is not None:
