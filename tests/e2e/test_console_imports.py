@@ -215,3 +215,33 @@ async def test_a_manager_imports_the_catalogue_and_past_orders_from_the_page(api
     placed = (await boss.get(f"/orders/{order}")).json()
     assert placed["placed_at"].startswith("2019-04-03")
     assert placed["total"] == {"amount": "3600.00", "currency": "CNY"}
+
+
+async def test_the_records_an_import_creates_may_go_to_a_rep(api: Api) -> None:
+    await console_user(api, "mgr", "manager")
+    await console_user(api, "ana", "sales_rep")
+    boss = api.as_user("mgr", "manager")
+    people = csv_of([["姓名", "邮箱"], ["Ada Lovelace", "ada@example.com"]])
+    async with own_client(api) as client:
+        csrf = await sign_in(client, "mgr")
+        listing = (await client.get("/console/imports")).text
+        assert '<option value="ana">Ana</option>' in listing
+        refused = await client.post(
+            "/console/imports",
+            data={"csrf": csrf, "kind": "customers", "owner_id": "nobody"},
+            files={"file": ("c.csv", people, "text/csv")},
+        )
+        assert refused.status_code == 422
+        assert "not an active rep or manager" in refused.text
+        sent = await client.post(
+            "/console/imports",
+            data={"csrf": csrf, "kind": "customers", "owner_id": "ana"},
+            files={"file": ("c.csv", people, "text/csv")},
+        )
+        assert sent.status_code == 303, sent.text
+        plan = sent.headers["location"]
+        await client.post(f"{plan}/confirm", data={"csrf": csrf})
+        await until_shown(client, plan, "rows, finished</p>")
+    head = await api.platform.store.head_position()
+    [ada] = (await boss.get("/customers", params={"min_position": head})).json()["items"]
+    assert ada["owner_id"] == "ana"

@@ -26,6 +26,7 @@ from crm.console.i18n import Translator
 from crm.console.pages import PREFIX, Console, guarded, see
 from crm.events.imports import ImportOptions
 from crm.kernel.access import Principal
+from crm.kernel.auth import Role
 from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.errors import InvalidCommand
 from crm.platform.imports.kinds import CUSTOM_OF, available
@@ -67,6 +68,15 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
             fields += [f"{CUSTOM}{d.key}" for d in defined]
         return fields
 
+    async def owners(tenant: str) -> list[tuple[str, str]]:
+        """Who may own what an import creates: the tenant's active reps and managers."""
+        users = await console.directory.users(tenant)
+        return [
+            (u["id"], u["display_name"])
+            for u in users
+            if u["active"] and u["role"] in (Role.SALES_REP.value, Role.MANAGER.value)
+        ]
+
     @api.get(f"{PREFIX}/imports")
     @page_
     async def listing(request: Request, page: int = 1) -> Response:
@@ -85,6 +95,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
             pages=pages,
             link=lambda p: f"{PREFIX}/imports?page={p}",
             kinds=[(k, label(t, "import.kind.", k)) for k in KINDS],
+            owners=await owners(actor.tenant),
             kind_label=lambda k: label(t, "import.kind.", k),
             text=lambda prefix, name: label(t, prefix, name),
             names=await console.directory.names(actor.tenant),
@@ -100,6 +111,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
         on_match: str = Form(default="skip", max_length=20),
         region: str = Form(default="CN", min_length=2, max_length=2),
         currency: str = Form(default="", max_length=3),
+        owner_id: str = Form(default="", max_length=200),
     ) -> Response:
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
@@ -117,10 +129,14 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
         ctx = console.context(visit)
         try:
             await _save(file, path)
+            owner = owner_id.strip() or None
+            if owner is not None and owner not in dict(await owners(actor.tenant)):
+                raise InvalidCommand("owner_id", "is not an active rep or manager / 不是在职销售")
             options = ImportOptions(
                 day_first=day_first,
                 region=region.upper(),
                 currency=_currency(currency),
+                owner_id=owner,
             )
             planner = await imports.planner(
                 kind, path, {}, options, actor.tenant, import_id, on_match=on_match, role=ctx.role
