@@ -23,7 +23,7 @@ from crm.events.customer import CustomerKind
 from crm.kernel.custom_fields import CustomFieldsState, check_values
 from crm.kernel.errors import CrmError, InvalidCommand
 from crm.platform.imports import values
-from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM
+from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM, cells_by_field
 
 FIELDS = (
     "name",
@@ -112,11 +112,7 @@ class RowReader:
     ) -> CustomerRow | RowError:
         """The row's customer; its custom cells are checked against ``definitions`` (the
         tenant's; None: none defined)."""
-        row = {
-            self.mapping[header]: cells[i].strip() if i < len(cells) else ""
-            for i, header in enumerate(self.headers)
-            if header in self.mapping
-        }
+        row = cells_by_field(self.headers, self.mapping, cells)
         body: dict[str, Any] = {}
         keys = _keys(row, self.column_of)
         if isinstance(keys, RowError):

@@ -28,7 +28,7 @@ from crm.kernel.read_store import Query, ReadStore
 from crm.kernel.repository import CLOCK_SKEW
 from crm.platform.imports import values
 from crm.platform.imports.customers import RowError
-from crm.platform.imports.mapping import BadMapping
+from crm.platform.imports.mapping import cells_by_field, require_columns
 
 FIELDS = ("customer", "email", "channel", "direction", "date", "summary", "duration")
 """What an interactions file may fill: the customer (``customer``: their id, or ``email``),
@@ -99,22 +99,13 @@ class InteractionReader:
     now: datetime
 
     def __post_init__(self) -> None:
-        fields = set(self.mapping.values())
-        if not fields & {"customer", "email"}:
-            raise BadMapping("customer", "no column names the customer (id or e-mail) / 缺少客户列")
-        for required in ("channel", "date", "summary"):
-            if required not in fields:
-                raise BadMapping(required, f"no column is the {required} / 缺少必填列")
+        require_columns(self.mapping, "channel", "date", "summary", customer=True)
 
     def column_of(self, field: str) -> str | None:
         return next((h for h, f in self.mapping.items() if f == field), None)
 
     async def read(self, cells: Sequence[str]) -> InteractionRow | RowError:
-        row = {
-            self.mapping[header]: cells[i].strip() if i < len(cells) else ""
-            for i, header in enumerate(self.headers)
-            if header in self.mapping
-        }
+        row = cells_by_field(self.headers, self.mapping, cells)
         for required in ("channel", "date", "summary"):
             if not row.get(required):
                 return RowError(self.column_of(required), None, "is required / 必填")

@@ -186,5 +186,28 @@ def edited(
     return mapping
 
 
+def cells_by_field(
+    headers: Sequence[str], mapping: Mapping[str, str], cells: Sequence[str]
+) -> dict[str, str]:
+    """A row's cells by the field their column is mapped to (stripped; a short row's missing
+    cells blank; unmapped columns left out)."""
+    return {
+        mapping[header]: cells[i].strip() if i < len(cells) else ""
+        for i, header in enumerate(headers)
+        if header in mapping
+    }
+
+
+def require_columns(mapping: Mapping[str, str], *fields: str, customer: bool = False) -> None:
+    """Refuse a mapping that gives no column to one of ``fields`` (or, with ``customer``,
+    none naming the row's customer: its id or its e-mail)."""
+    mapped = set(mapping.values())
+    if customer and not mapped & {"customer", "email"}:
+        raise BadMapping("customer", "no column names the customer (id or e-mail) / 缺少客户列")
+    for field in fields:
+        if field not in mapped:
+            raise BadMapping(field, f"no column is the {field} / 缺少必填列")
+
+
 def unmapped(headers: Sequence[str], mapping: Mapping[str, str]) -> list[str]:
     return [h for h in headers if h not in mapping]

@@ -28,7 +28,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from uuid import uuid5
 
 from crm.customer.domain.duplicates import email_key, phone_key
@@ -37,14 +37,14 @@ from crm.events.imports import ImportKind
 from crm.events.money import Money
 from crm.events.sales import StageOutcome
 from crm.kernel.custom_fields import CustomFieldsState, check_values
-from crm.kernel.errors import CrmError, InvalidCommand, NotFound
+from crm.kernel.errors import CrmError, InvalidCommand
 from crm.kernel.projection import wait_until
 from crm.kernel.read_store import find_all
 from crm.kernel.repository import CLOCK_SKEW
 from crm.platform.imports import values
 from crm.platform.imports.customers import RowError
 from crm.platform.imports.interactions import customer_named
-from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM, BadMapping
+from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM, cells_by_field, require_columns
 from crm.platform.imports.run import FileImport, RowOutcome, Step
 from crm.sales.application.catalogue import NAMESPACE
 from crm.sales.application.lead_commands import CaptureLead, DisqualifyLead, QualifyLead
@@ -130,22 +130,6 @@ def imported_opportunity_id(tenant: str, customer_id: str, name: str, opened: da
     return str(uuid5(NAMESPACE, fact))
 
 
-def _cells(
-    headers: Sequence[str], mapping: Mapping[str, str], cells: Sequence[str]
-) -> dict[str, str]:
-    return {
-        mapping[header]: cells[i].strip() if i < len(cells) else ""
-        for i, header in enumerate(headers)
-        if header in mapping
-    }
-
-
-def _required(mapping: Mapping[str, str], *fields: str) -> None:
-    for required in fields:
-        if required not in mapping.values():
-            raise BadMapping(required, f"no column is the {required} / 缺少必填列")
-
-
 def _custom(row: Mapping[str, str]) -> dict[str, str]:
     """The row's custom cells by key (blank ones left out)."""
     return {f.removeprefix(CUSTOM): v for f, v in row.items() if f.startswith(CUSTOM) and v}
@@ -190,7 +174,7 @@ class LeadImport(FileImport):
     looks_up = ("sales_leads",)
 
     def setup(self) -> None:
-        _required(self.mapping, "name")
+        require_columns(self.mapping, "name")
         self.known: dict[str, tuple[str, int | None]] | None = None
         self.now = self.runtime.clock.now()
 
@@ -225,7 +209,7 @@ class LeadImport(FileImport):
         return self.known
 
     async def read(self, cells: Sequence[str]) -> LeadRow | RowError:
-        row = _cells(self.source.headers, self.mapping, cells)
+        row = cells_by_field(self.source.headers, self.mapping, cells)
         if not row.get("name"):
             return RowError(self.column_of("name"), None, "is required / 必填")
         try:
@@ -373,7 +357,7 @@ class OpportunityRow:
 
     @property
     def closed_at(self) -> datetime:
-        return max(self.opened_at, datetime.combine(self.close_date, time.min, tzinfo=UTC))
+        return max(self.opened_at, values.midnight(self.close_date))
 
 
 class OpportunityImport(FileImport):
@@ -385,9 +369,8 @@ class OpportunityImport(FileImport):
     looks_up = ("customers", "sales_customer_directory")
 
     def setup(self) -> None:
-        _required(self.mapping, "opportunity", "amount", "close_date")
-        if not set(self.mapping.values()) & {"customer", "email"}:
-            raise BadMapping("customer", "no column names the customer (id or e-mail) / 缺少客户列")
+        require_columns(self.mapping, "opportunity", "amount", "close_date")
+        require_columns(self.mapping, customer=True)
         self.pipeline: PipelineDefinition | None = None
         self.seen: dict[str, int] = {}
         self.now = self.runtime.clock.now()
@@ -404,7 +387,7 @@ class OpportunityImport(FileImport):
         return self.pipeline
 
     async def read(self, cells: Sequence[str]) -> OpportunityRow | RowError:
-        row = _cells(self.source.headers, self.mapping, cells)
+        row = cells_by_field(self.source.headers, self.mapping, cells)
         for required in ("opportunity", "amount", "close_date"):
             if not row.get(required):
                 return RowError(self.column_of(required), None, "is required / 必填")
@@ -422,7 +405,7 @@ class OpportunityImport(FileImport):
             return RowError(
                 self.column_of("status"), row["status"], "one of open, won, lost / 状态无效"
             )
-        closed_at = datetime.combine(close, time.min, tzinfo=UTC)
+        closed_at = values.midnight(close)
         if row.get("date"):
             try:
                 opened = values.instant(row["date"], day_first=day_first)
@@ -521,23 +504,7 @@ class OpportunityImport(FileImport):
 
     async def duplicate(self, row: int, id_: str, item: OpportunityRow) -> RowOutcome | None:
         earlier = self.seen.get(id_)
-        if earlier is None:
-            try:
-                await self.runtime.commands.repository(Opportunity).load(id_, tenant=self.tenant)
-            except NotFound:
-                return None
-            if await self.runtime.store.idempotent_result(self.key(row, item)):
-                return None  # this import opened it and stopped before the rest
-        return RowOutcome(
-            row,
-            "duplicate",
-            duplicate_of=id_,
-            duplicate_row=earlier,
-            score=100,
-            reasons=("same_opportunity",),
-            item=item,
-            noun=self.noun,
-        )
+        return await self.already_there(Opportunity, row, id_, item, "same_opportunity", earlier)
 
     def steps(self, id_: str, item: OpportunityRow) -> list[Step]:
         opened = OpenOpportunity(

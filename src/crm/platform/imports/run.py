@@ -41,8 +41,9 @@ from crm.events.imports import (
     ImportPlanned,
     OnMatch,
 )
+from crm.kernel.aggregate import Aggregate
 from crm.kernel.custom_fields import CustomFieldsState, DefinitionsOf
-from crm.kernel.errors import CrmError, InvalidCommand, WrongExpectedVersion
+from crm.kernel.errors import CrmError, InvalidCommand, NotFound, WrongExpectedVersion
 from crm.kernel.event_store import Idempotency
 from crm.kernel.projection import wait_until
 from crm.kernel.repository import CommandContext
@@ -306,6 +307,37 @@ class FileImport:
     async def duplicate(self, row: int, id_: str, item: Any) -> RowOutcome | None:
         """The row's outcome if it duplicates a record already there or an earlier row."""
         raise NotImplementedError
+
+    async def already_there(
+        self,
+        aggregate: type[Aggregate[Any]],
+        row: int,
+        id_: str,
+        item: Any,
+        reason: str,
+        earlier_row: int | None = None,
+    ) -> RowOutcome | None:
+        """The row's outcome when the record it would create (of ``aggregate``, under the id
+        derived from what it is) is an earlier row's or is already there: a duplicate, for
+        ``reason``. A record this import created and stopped before finishing (its row's first
+        key recorded, a resumed run) is not a duplicate: its row goes on."""
+        if earlier_row is None:
+            try:
+                await self.runtime.commands.repository(aggregate).load(id_, tenant=self.tenant)
+            except NotFound:
+                return None
+            if await self.runtime.store.idempotent_result(self.key(row, item)):
+                return None
+        return RowOutcome(
+            row,
+            "duplicate",
+            duplicate_of=id_,
+            duplicate_row=earlier_row,
+            score=100,
+            reasons=(reason,),
+            item=item,
+            noun=self.noun,
+        )
 
     def start(self) -> None:
         """A pass over the file begins: forget the rows of an earlier pass."""

@@ -37,7 +37,7 @@ from __future__ import annotations
 
 from collections.abc import AsyncIterator, Mapping, Sequence
 from dataclasses import dataclass, field, replace
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
 from uuid import uuid5
@@ -45,12 +45,12 @@ from uuid import uuid5
 from crm.events.imports import ImportKind
 from crm.events.money import Money
 from crm.events.sales_orders import OrderStatus
-from crm.kernel.errors import CrmError, InvalidCommand, NotFound
+from crm.kernel.errors import CrmError, InvalidCommand
 from crm.kernel.repository import CLOCK_SKEW
 from crm.platform.imports import values
 from crm.platform.imports.customers import RowError
 from crm.platform.imports.interactions import customer_named
-from crm.platform.imports.mapping import BadMapping
+from crm.platform.imports.mapping import BadMapping, cells_by_field, require_columns
 from crm.platform.imports.run import FileImport, RowOutcome, Step
 from crm.sales.application.catalogue import NAMESPACE, Catalogue, LineInput, next_line_id
 from crm.sales.application.invoice_commands import (
@@ -74,28 +74,6 @@ from crm.sales.domain.products import Product, normalise_sku
 PRODUCT_FIELDS = ("sku", "name", "price", "currency", "description")
 """What a products file may fill: ``sku``, ``name`` and ``price`` are required."""
 
-ORDER_FIELDS = (
-    "order",
-    "customer",
-    "email",
-    "date",
-    "currency",
-    "sku",
-    "quantity",
-    "price",
-    "discount",
-    "status",
-    "shipped_date",
-    "delivered_date",
-    "invoice_date",
-    "due_date",
-    "paid",
-    "paid_date",
-    "payment_method",
-)
-"""What an orders file may fill: ``order``, the customer (``customer`` or ``email``),
-``date`` and ``sku`` are required."""
-
 ORDER_CELLS = (
     "customer",
     "email",
@@ -112,6 +90,13 @@ ORDER_CELLS = (
 )
 """The cells of the order as a whole (read from its first row; a later line repeats them or
 leaves them blank)."""
+
+LINE_CELLS = ("sku", "quantity", "price", "discount")
+"""The cells of each line."""
+
+ORDER_FIELDS = ("order", *ORDER_CELLS, *LINE_CELLS)
+"""What an orders file may fill: ``order``, the customer (``customer`` or ``email``),
+``date`` and ``sku`` are required."""
 
 STATUSES: Mapping[str, OrderStatus] = {
     **{s.value: s for s in (OrderStatus.PLACED, OrderStatus.SHIPPED, OrderStatus.DELIVERED)},
@@ -142,20 +127,6 @@ def imported_payment_id(order_id: str) -> str:
     return str(uuid5(NAMESPACE, f"imported-payment\x00{order_id}"))
 
 
-def _cells(
-    headers: Sequence[str], mapping: Mapping[str, str], cells: Sequence[str]
-) -> dict[str, str]:
-    return {
-        mapping[header]: cells[i].strip() if i < len(cells) else ""
-        for i, header in enumerate(headers)
-        if header in mapping
-    }
-
-
-def _midnight(day: date) -> datetime:
-    return datetime.combine(day, time.min, tzinfo=UTC)
-
-
 # -- products ---------------------------------------------------------------------------------
 
 
@@ -176,16 +147,14 @@ class ProductImport(FileImport):
     looks_up = ()
 
     def setup(self) -> None:
-        for required in ("sku", "name", "price"):
-            if required not in self.mapping.values():
-                raise BadMapping(required, f"no column is the {required} / 缺少必填列")
+        require_columns(self.mapping, "sku", "name", "price")
         self.seen: dict[str, int] = {}
 
     def start(self) -> None:
         self.seen = {}
 
     async def read(self, cells: Sequence[str]) -> ProductRow | RowError:
-        row = _cells(self.source.headers, self.mapping, cells)
+        row = cells_by_field(self.source.headers, self.mapping, cells)
         for required in ("sku", "name", "price"):
             if not row.get(required):
                 return RowError(self.column_of(required), None, "is required / 必填")
@@ -219,21 +188,8 @@ class ProductImport(FileImport):
         self.seen.setdefault(item.sku, row)
 
     async def duplicate(self, row: int, id_: str, item: ProductRow) -> RowOutcome | None:
-        earlier = self.seen.get(item.sku)
-        if earlier is None:
-            try:
-                await self.runtime.commands.repository(Product).load(id_, tenant=self.tenant)
-            except NotFound:
-                return None
-        return RowOutcome(
-            row,
-            "duplicate",
-            duplicate_of=id_,
-            duplicate_row=earlier,
-            score=100,
-            reasons=("same_sku",),
-            item=item,
-            noun=self.noun,
+        return await self.already_there(
+            Product, row, id_, item, "same_sku", self.seen.get(item.sku)
         )
 
     def command(self, id_: str, item: ProductRow) -> tuple[object, datetime | None]:
@@ -314,19 +270,14 @@ class OrderImport(FileImport):
         self.now = self.runtime.clock.now()
 
     def _check_mapping(self) -> None:
-        fields = set(self.mapping.values())
-        if "order" not in fields:
+        if "order" not in self.mapping.values():
             raise BadMapping("order", "no column is the order number / 缺少订单号列")
-        if not fields & {"customer", "email"}:
-            raise BadMapping("customer", "no column names the customer (id or e-mail) / 缺少客户列")
-        for required in ("date", "sku"):
-            if required not in fields:
-                raise BadMapping(required, f"no column is the {required} / 缺少必填列")
+        require_columns(self.mapping, "date", "sku", customer=True)
 
     async def items(self) -> AsyncIterator[tuple[int, Any]]:
         group: _Group | None = None
         for row in self.source:
-            cells = _cells(self.source.headers, self.mapping, row.values)
+            cells = cells_by_field(self.source.headers, self.mapping, row.values)
             number = cells.get("order", "")
             if group is not None and number == group.number:
                 group.lines.append((row.number, cells))
@@ -478,7 +429,7 @@ class OrderImport(FileImport):
         for name in ("shipped_date", "delivered_date"):
             if head.get(name):
                 try:
-                    read[name] = _midnight(values.day(head[name], day_first=day_first))
+                    read[name] = values.midnight(values.day(head[name], day_first=day_first))
                 except values.BadValue as e:
                     return RowError(self.column_of(name), e.value, e.reason)
                 if read[name] > self.now + CLOCK_SKEW:
@@ -551,7 +502,7 @@ class OrderImport(FileImport):
             )
         invoiced: datetime | None = None
         if "invoice_date" in read or head.get("paid"):
-            invoiced = max(placed_at, _midnight(read.get("invoice_date", placed_at.date())))
+            invoiced = max(placed_at, values.midnight(read.get("invoice_date", placed_at.date())))
             if "invoice_date" in read and read["invoice_date"] < placed_at.date():
                 return RowError(
                     self.column_of("invoice_date"),
@@ -561,7 +512,7 @@ class OrderImport(FileImport):
         paid_at: datetime | None = None
         if head.get("paid"):
             assert invoiced is not None
-            paid_at = max(invoiced, _midnight(read.get("paid_date", invoiced.date())))
+            paid_at = max(invoiced, values.midnight(read.get("paid_date", invoiced.date())))
             if "paid_date" in read and read["paid_date"] < invoiced.date():
                 return RowError(
                     self.column_of("paid_date"),
@@ -672,21 +623,7 @@ class OrderImport(FileImport):
         """(Orders are matched by their derived id: the file's repeats are errors already.)"""
 
     async def duplicate(self, row: int, id_: str, item: OrderRow) -> RowOutcome | None:
-        try:
-            await self.runtime.commands.repository(Order).load(id_, tenant=self.tenant)
-        except NotFound:
-            return None
-        if await self.runtime.store.idempotent_result(self.key(row, item)):
-            return None  # this import placed it and stopped before the rest of its history
-        return RowOutcome(
-            row,
-            "duplicate",
-            duplicate_of=id_,
-            score=100,
-            reasons=("same_order_number",),
-            item=item,
-            noun=self.noun,
-        )
+        return await self.already_there(Order, row, id_, item, "same_order_number")
 
     def steps(self, id_: str, item: OrderRow) -> list[Step]:
         at = item.placed_at

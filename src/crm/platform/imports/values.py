@@ -93,6 +93,11 @@ def day(text: str, *, day_first: bool) -> date:
     raise BadValue("not a date / 不是日期", text)
 
 
+def midnight(value: date) -> datetime:
+    """The day's first moment, in UTC (a fact known by its day alone)."""
+    return datetime.combine(value, datetime.min.time(), tzinfo=UTC)
+
+
 def instant(text: str, *, day_first: bool) -> datetime:
     """A date and time (UTC unless the cell says otherwise); a date alone is its midnight."""
     value = text.strip()
