@@ -26,8 +26,10 @@ same customers and product. Every order asserted imported, and paid.
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import time
+from collections.abc import AsyncIterator
 from pathlib import Path
 from uuid import UUID, uuid4
 
@@ -130,25 +132,33 @@ async def posts(client: httpx.AsyncClient, rows: int, tag: str) -> float:
     return time.perf_counter() - start
 
 
+@contextlib.asynccontextmanager
+async def served(platform: Platform) -> AsyncIterator[httpx.AsyncClient]:
+    """The platform's app running (its projections too), and a client of it in process with
+    a manager's token."""
+    app = create_app(platform)
+    token = TokenIssuer(SECRET).issue("bench", Role.MANAGER, "default")
+    async with (
+        app.router.lifespan_context(app),
+        httpx.AsyncClient(
+            transport=httpx.ASGITransport(app=app),
+            base_url="http://crm.bench",
+            headers={"Authorization": f"Bearer {token}"},
+            timeout=60,
+        ) as client,
+    ):
+        yield client
+
+
 async def repetition(d: Path, rows: int, rep: int, results: Results, *, timed: bool) -> None:
     settings = Settings(data_dir=d / "data", secret=SECRET)
     platform = open_platform(settings, contexts=(CUSTOMER,))
     try:
         await ensure_first_tenant(platform)
-        app = create_app(platform)
-        token = TokenIssuer(SECRET).issue("bench", Role.MANAGER, "default")
         path = d / "customers.csv"
         tag = f"r{rep}"
         write_file(path, rows, tag)
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://crm.bench",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=60,
-            ) as client,
-        ):
+        async with served(platform) as client:
             order = ("import", "posts") if rep % 2 == 0 else ("posts", "import")
             for which in order:
                 if which == "import":
@@ -217,17 +227,7 @@ async def sales_repetition(
     platform = open_platform(settings, contexts=(CUSTOMER, SALES))
     try:
         await ensure_first_tenant(platform)
-        app = create_app(platform)
-        token = TokenIssuer(SECRET).issue("bench", Role.MANAGER, "default")
-        async with (
-            app.router.lifespan_context(app),
-            httpx.AsyncClient(
-                transport=httpx.ASGITransport(app=app),
-                base_url="http://crm.bench",
-                headers={"Authorization": f"Bearer {token}"},
-                timeout=60,
-            ) as client,
-        ):
+        async with served(platform) as client:
             for sku, price in (("BENCH-1", "100"), ("BENCH-2", "50")):
                 body = {"sku": sku, "name": sku, "list_price": {"amount": price, "currency": "CNY"}}
                 assert (await client.post("/products", json=body)).status_code == 201
