@@ -267,6 +267,33 @@ async def test_a_stage_move_at_a_pinned_version_is_refused_once_someone_else_mov
     assert (bad.status_code, "If-Match" in bad.text) == (422, True)
 
 
+async def test_win_lose_and_reopen_at_a_pinned_version_are_refused_once_it_changed(
+    as_user: Users, api: Api
+) -> None:
+    """A close or a reopening at a version someone else has moved on from is a 409 that
+    records nothing; at the current version it lands."""
+    rep, manager = as_user("rep-1", Role.SALES_REP), as_user("mgr-1", Role.MANAGER)
+    opp = await open_opportunity(rep)
+    base = f"/opportunities/{opp['id']}"
+    moved = await manager.post(f"{base}/stage", json={"stage": "proposal"})
+    assert moved.status_code == 200, moved.text
+    stale_win = await rep.post(f"{base}/win", headers={"If-Match": '"0"'})
+    assert (stale_win.status_code, stale_win.json()["actual_version"]) == (409, 1)
+    stale_loss = await rep.post(f"{base}/lose", json={"reason": "price"}, headers={"If-Match": "0"})
+    assert (stale_loss.status_code, stale_loss.json()["code"]) == (409, "version_conflict")
+    stream = await api.platform.runtime.store.read_stream(Opportunity.stream_id_for(opp["id"]))
+    assert len(stream) == 2
+    lost = await rep.post(f"{base}/lose", json={"reason": "price"}, headers={"If-Match": "1"})
+    assert (lost.status_code, lost.json()["version"]) == (200, 2), lost.text
+    again = {"stage": "proposal", "reason": "back"}
+    stale_reopen = await manager.post(f"{base}/reopen", json=again, headers={"If-Match": "1"})
+    assert stale_reopen.status_code == 409, stale_reopen.text
+    reopened = await manager.post(f"{base}/reopen", json=again, headers={"If-Match": "2"})
+    assert reopened.status_code == 200, reopened.text
+    bad = await rep.post(f"{base}/win", headers={"If-Match": "latest"})
+    assert (bad.status_code, "If-Match" in bad.text) == (422, True)
+
+
 async def test_a_rep_sees_and_changes_only_their_own_records(as_user: Users) -> None:
     alice, bob = as_user("alice", Role.SALES_REP), as_user("bob", Role.SALES_REP)
     lead = await capture(alice)

@@ -503,7 +503,7 @@ def sales_router(console: Console) -> APIRouter:
     @api.post(f"{PREFIX}/opportunities/{{opportunity_id}}/win")
     @page
     async def win(request: Request, opportunity_id: UUID, version: int = Form(ge=0)) -> Response:
-        command = WinOpportunity(str(opportunity_id))
+        command = WinOpportunity(str(opportunity_id), expected_version=version)
         return await opportunity_command(request, opportunity_id, version, command)
 
     @api.post(f"{PREFIX}/opportunities/{{opportunity_id}}/lose")
@@ -516,7 +516,7 @@ def sales_router(console: Console) -> APIRouter:
     ) -> Response:
         if not reason.strip():
             raise InvalidCommand("reason", "must not be blank")
-        command = LoseOpportunity(str(opportunity_id), reason.strip())
+        command = LoseOpportunity(str(opportunity_id), reason.strip(), expected_version=version)
         return await opportunity_command(request, opportunity_id, version, command)
 
     @api.post(f"{PREFIX}/opportunities/{{opportunity_id}}/edit")
@@ -553,7 +553,9 @@ def sales_router(console: Console) -> APIRouter:
         stage: str = Form(min_length=1, max_length=100),
         reason: str = Form(default="", max_length=500),
     ) -> Response:
-        command = ReopenOpportunity(str(opportunity_id), stage.strip(), reason.strip() or None)
+        command = ReopenOpportunity(
+            str(opportunity_id), stage.strip(), reason.strip() or None, expected_version=version
+        )
         return await opportunity_command(request, opportunity_id, version, command)
 
     # -- a customer's quotes, orders and invoices --------------------------------------------

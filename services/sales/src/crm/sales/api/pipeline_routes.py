@@ -112,6 +112,10 @@ from crm.sales.projections.pipeline_models import (
 )
 
 Filter = Annotated[str | None, Query(max_length=200)]
+OpportunityVersion = Annotated[
+    str | None,
+    Header(alias="If-Match", description="Only if the opportunity is at this version"),
+]
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -357,10 +361,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         body: StageMove,
         ctx: Ctx,
         response: Response,
-        if_match_header: Annotated[
-            str | None,
-            Header(alias="If-Match", description="Only if the opportunity is at this version"),
-        ] = None,
+        if_match_header: OpportunityVersion = None,
     ) -> CommandAccepted:
         command = MoveOpportunity(
             str(opportunity_id),
@@ -376,9 +377,15 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         tags=["opportunities"],
     )
     async def win_opportunity(
-        opportunity_id: UUID, ctx: Ctx, response: Response
+        opportunity_id: UUID,
+        ctx: Ctx,
+        response: Response,
+        if_match_header: OpportunityVersion = None,
     ) -> CommandAccepted:
-        result = await bus.execute(WinOpportunity(str(opportunity_id)), ctx)
+        command = WinOpportunity(
+            str(opportunity_id), expected_version=if_match(if_match_header, "opportunity")
+        )
+        result = await bus.execute(command, ctx)
         return accepted(result, response)
 
     @api.post(
@@ -387,9 +394,18 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         tags=["opportunities"],
     )
     async def lose_opportunity(
-        opportunity_id: UUID, body: Loss, ctx: Ctx, response: Response
+        opportunity_id: UUID,
+        body: Loss,
+        ctx: Ctx,
+        response: Response,
+        if_match_header: OpportunityVersion = None,
     ) -> CommandAccepted:
-        result = await bus.execute(LoseOpportunity(str(opportunity_id), body.reason), ctx)
+        command = LoseOpportunity(
+            str(opportunity_id),
+            body.reason,
+            expected_version=if_match(if_match_header, "opportunity"),
+        )
+        result = await bus.execute(command, ctx)
         return accepted(result, response)
 
     @api.post(
@@ -398,9 +414,18 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         tags=["opportunities"],
     )
     async def reopen_opportunity(
-        opportunity_id: UUID, body: Reopening, ctx: Ctx, response: Response
+        opportunity_id: UUID,
+        body: Reopening,
+        ctx: Ctx,
+        response: Response,
+        if_match_header: OpportunityVersion = None,
     ) -> CommandAccepted:
-        command = ReopenOpportunity(str(opportunity_id), body.stage, body.reason)
+        command = ReopenOpportunity(
+            str(opportunity_id),
+            body.stage,
+            body.reason,
+            expected_version=if_match(if_match_header, "opportunity"),
+        )
         result = await bus.execute(command, ctx)
         return accepted(result, response)
 
@@ -414,10 +439,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         body: OpportunityPatch,
         ctx: Ctx,
         response: Response,
-        if_match_header: Annotated[
-            str | None,
-            Header(alias="If-Match", description="Only if the opportunity is at this version"),
-        ] = None,
+        if_match_header: OpportunityVersion = None,
     ) -> CommandAccepted:
         command = ChangeOpportunity(
             str(opportunity_id),

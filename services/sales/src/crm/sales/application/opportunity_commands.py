@@ -79,12 +79,16 @@ class MoveOpportunity:
 @dataclass(frozen=True, slots=True)
 class WinOpportunity:
     opportunity_id: str
+    expected_version: int | None = None
+    """The version the winner saw: someone else's change meanwhile is a 409."""
 
 
 @dataclass(frozen=True, slots=True)
 class LoseOpportunity:
     opportunity_id: str
     reason: str
+    expected_version: int | None = None
+    """The version the loser saw: someone else's change meanwhile is a 409."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -92,6 +96,8 @@ class ReopenOpportunity:
     opportunity_id: str
     stage: str
     reason: str | None = None
+    expected_version: int | None = None
+    """The version the reopener saw: someone else's change meanwhile is a 409."""
 
 
 @dataclass(frozen=True, slots=True)
