@@ -400,6 +400,51 @@ async def test_a_lead_converted_for_an_existing_customer_and_other_tenants_see_n
         assert "No opportunity in the team yet." in team.text
 
 
+async def test_an_admin_chooses_a_team_on_the_sales_pages_and_a_manager_only_their_own(
+    api: Api,
+) -> None:
+    ids = await _opportunities(api)
+    await console_user(api, "root", "admin")
+    await console_user(api, "wang", "manager", team="north", locale="zh-CN")
+    await console_user(api, "ana", "sales_rep", team="north")
+    await console_user(api, "cai", "sales_rep", team="south")
+    async with own_client(api) as root:
+        await sign_in(root, "root")
+        everyone = await root.get(f"/console/team?min_position={ids['position']}")
+        assert "Every team" in everyone.text
+        assert '<option value="south"' in everyone.text
+        assert ">Cai</a>" in everyone.text
+        assert ">Ana</a>" in everyone.text
+        south = await root.get("/console/team?team=south")
+        assert south.status_code == 200, south.text
+        assert "Team south" in south.text
+        assert ">Cai</a>" in south.text
+        assert ">Ana</a>" not in south.text
+        assert "€99.00" in south.text
+        assert "€137,000.00" not in south.text
+        assert "team=south" in south.text  # its links keep the team
+        listed = await root.get("/console/opportunities?team=north")
+        assert "Bombe" in listed.text
+        assert "Abacus" not in listed.text
+        assert '<option value="north" selected>' in listed.text
+        unknown = await root.get("/console/team?team=west")
+        assert unknown.status_code == 404, unknown.text
+        assert (await root.get("/console/opportunities?team=west")).status_code == 404
+    async with own_client(api) as wang:
+        await sign_in(wang, "wang")
+        own = await wang.get("/console/team?team=north")
+        assert (own.status_code, "团队 north" in own.text) == (200, True)
+        assert '<select id="team"' not in own.text  # nothing to choose from
+        assert (await wang.get("/console/team?team=south")).status_code == 403
+        assert (await wang.get("/console/opportunities?team=south")).status_code == 403
+        mine = await wang.get("/console/opportunities?team=north")
+        assert "Bombe" in mine.text
+        assert "Abacus" not in mine.text
+    async with own_client(api) as ana:
+        await sign_in(ana, "ana")
+        assert (await ana.get("/console/opportunities?team=south")).status_code == 403
+
+
 async def test_a_signed_out_visitor_is_led_to_sign_in_and_cannot_post(api: Api) -> None:
     some = "00000000-0000-0000-0000-000000000001"
     async with own_client(api) as visitor:

@@ -26,7 +26,7 @@ from typing import Any, Literal
 from urllib.parse import urlencode
 from uuid import UUID
 
-from fastapi import APIRouter, Depends, Form, Request
+from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
 
 from crm.analytics.application.lead_score_queries import LeadScoreQueries
@@ -40,6 +40,7 @@ from crm.console.pages import (
     guarded,
     see,
 )
+from crm.console.teams import Teams
 from crm.customer.application.queries import CustomerFilter
 from crm.events.custom_fields import FieldEntity
 from crm.events.money import Money, MoneyIn
@@ -197,6 +198,25 @@ def sales_router(console: Console) -> APIRouter:
     orders_read = Depends(ReadConsistency(runtime, ORDERS_PROJECTION))
     commission_queries = CommissionQueries(runtime.read_store)
     commissions_read = Depends(ReadConsistency(runtime, COMMISSIONS_PROJECTION))
+    teams = Teams(runtime.read_store, console.directory, bus)
+
+    async def team_chosen(actor: Actor, team: str | None) -> str | None:
+        """The team a sales page is narrowed to (None: every team the reader sees). A rep or
+        manager names only their own (another is a 403); an admin or analyst any team of the
+        tenant, recorded or in use (an unknown one is the 404 page)."""
+        chosen = (team or "").strip() or None
+        if chosen is None:
+            return None
+        if actor.role in (Role.SALES_REP, Role.MANAGER) and chosen != actor.team:
+            raise Forbidden("only your own team's opportunities can be chosen")
+        await teams.get(actor.tenant, chosen)
+        return chosen
+
+    async def teams_offered(actor: Actor) -> list[tuple[str, str]]:
+        """The teams an admin or analyst chooses from (id, name); none for the others."""
+        if actor.role not in (Role.ADMIN, Role.ANALYST):
+            return []
+        return [(v.id, v.name) for v in (await teams.all(actor.tenant))[0]]
 
     # -- leads -------------------------------------------------------------------------------
 
@@ -371,6 +391,7 @@ def sales_router(console: Console) -> APIRouter:
         owner: Whose = "any",
         rep: str | None = None,
         customer: UUID | None = None,
+        team: str | None = Query(default=None, max_length=100),
         sort: OpportunitySort = "expected_close_date",
         page: int = 1,
         min_position: int | None = None,
@@ -378,6 +399,7 @@ def sales_router(console: Console) -> APIRouter:
     ) -> Response:
         visit, actor = await console.signed_in(request)
         page = max(1, min(page, 10_000))
+        team = await team_chosen(actor, team)
         stages = await open_stages(actor)
         stage = (stage or "").strip() or None
         if stage is not None and stage not in stages:
@@ -389,6 +411,7 @@ def sales_router(console: Console) -> APIRouter:
             stage=stage,
             status=None if status == "all" else status,
             customer_id=str(customer) if customer else None,
+            team_id=team,
         )
         found = await sales.opportunities(
             actor, flt, Paging(sort=sort, limit=PAGE_SIZE, offset=(page - 1) * PAGE_SIZE)
@@ -402,6 +425,7 @@ def sales_router(console: Console) -> APIRouter:
                 ("owner", owner),
                 ("rep", (rep or "").strip()[:64] or None),
                 ("customer", str(customer) if customer else None),
+                ("team", team),
                 ("sort", sort),
             )
             if v
@@ -420,6 +444,7 @@ def sales_router(console: Console) -> APIRouter:
             statuses=OPPORTUNITY_STATUSES,
             stages=stages,
             sorts=OPPORTUNITY_LIST_SORTS,
+            teams=await teams_offered(actor),
             names=await console.directory.names(actor.tenant),
         )
 
@@ -597,17 +622,23 @@ def sales_router(console: Console) -> APIRouter:
     @api.get(f"{PREFIX}/team")
     @page
     async def team(
-        request: Request, min_position: int | None = None, _: int = opportunities_read
+        request: Request,
+        team: str | None = Query(default=None, max_length=100),
+        min_position: int | None = None,
+        _: int = opportunities_read,
     ) -> Response:
+        """A manager's team (their own only: the visibility filter keeps them to it); an
+        admin every team or the one chosen."""
         visit, actor = await console.signed_in(request)
         if actor.role not in (Role.MANAGER, Role.ADMIN):
             raise Forbidden("only managers and admins read the team's pipeline")
+        chosen = await team_chosen(actor, team)
         stages = await open_stages(actor)
         docs: list[Document] = []
-        while True:  # the visibility filter keeps a manager to their team
+        while True:
             found = await sales.opportunities(
                 actor,
-                OpportunityFilter(),
+                OpportunityFilter(team_id=chosen if actor.role is Role.ADMIN else None),
                 Paging(sort="created_at", limit=SUMMARY_PAGE, offset=len(docs)),
             )
             docs.extend(found.items)
@@ -618,7 +649,9 @@ def sales_router(console: Console) -> APIRouter:
             request,
             "team.html",
             summary=team_summary(docs, stages),
-            team=actor.team if actor.role is Role.MANAGER else None,
+            team=actor.team if actor.role is Role.MANAGER else chosen,
+            chosen=chosen,
+            teams=await teams_offered(actor),
             names=await console.directory.names(actor.tenant),
         )
 

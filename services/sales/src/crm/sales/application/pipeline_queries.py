@@ -83,6 +83,8 @@ class OpportunityFilter:
     status: Literal["open", "won", "lost"] | None = None
     customer_id: str | None = None
     campaign_id: str | None = None
+    team_id: str | None = None
+    """The team the opportunity was opened for (within what the reader may see)."""
     custom: tuple[dict[str, Any], ...] = ()
     """Conditions on the opportunity's custom fields (see :class:`LeadFilter`)."""
     custom_sorts: tuple[tuple[str, str], ...] = ()
@@ -224,6 +226,7 @@ class PipelineQueries:
                 stage=flt.stage,
                 status=flt.status,
                 campaign_id=flt.campaign_id,
+                team_id=flt.team_id,
             ),
             *await records_of(self.customers, actor.tenant, flt.customer_id),
             *flt.custom,
