@@ -5,7 +5,6 @@ one after; an erased customer stays erased in the past."""
 
 from __future__ import annotations
 
-import asyncio
 from datetime import UTC, datetime, timedelta
 
 import pytest
@@ -21,17 +20,9 @@ from crm.kernel.reactor import SYSTEM_ROLE
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
 from tests.conftest import Api
-from tests.support.reads import caught_up
+from tests.support.reads import caught_up, moment
 
 pytestmark = pytest.mark.contexts("customer", "analytics")
-
-
-async def moment() -> datetime:
-    """A moment strictly between what was recorded before and what is recorded after."""
-    await asyncio.sleep(0.01)
-    now = datetime.now(UTC)
-    await asyncio.sleep(0.01)
-    return now
 
 
 async def test_as_of_answers_what_was_known_then(

@@ -6,6 +6,7 @@ the read model gives the same documents."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 import pytest
@@ -14,10 +15,11 @@ from crm.analytics.projections.activity_models import COLLECTION as ACTIVITY
 from crm.analytics.projections.activity_models import CustomerActivityProjection
 from crm.analytics.projections.customer_360_models import CUSTOMERS, Customer360Projection
 from crm.kernel.auth import Role
+from crm.kernel.clock import ManualClock
 from crm.kernel.projection import rebuild
 from crm.platform.bootstrap import Platform
 from tests.conftest import Api, UserClient
-from tests.support.reads import caught_up
+from tests.support.reads import caught_up, moment
 
 pytestmark = [
     pytest.mark.e2e,
@@ -30,10 +32,10 @@ async def ok(response: Any, status: int = 200) -> dict[str, Any]:
     return dict(response.json())
 
 
-async def order(client: UserClient, customer_id: str, boxes: int) -> None:
+async def order(client: UserClient, customer_id: str, boxes: int) -> dict[str, Any]:
     line = {"sku": "BOX", "quantity": str(boxes)}
     body = {"customer_id": customer_id, "currency": "EUR", "lines": [line]}
-    await ok(await client.post("/orders", json=body), 201)
+    return await ok(await client.post("/orders", json=body), 201)
 
 
 async def test_the_survivors_360_view_holds_the_merged_ones_records(
@@ -139,3 +141,41 @@ async def test_the_survivors_360_view_holds_the_merged_ones_records(
         assert [await runtime.read_store.get(collection, i) for i in (ada, king_id)] == before
     again = await ok(await admin.get(f"/analytics/customers/{ada}/360"))
     assert again["orders"] == view["orders"]
+
+
+async def test_an_as_of_view_of_the_survivor_holds_what_was_merged_into_it_by_then(
+    api: Api, clock: ManualClock
+) -> None:
+    """As of a moment before the merge, the survivor's view is its own; as of a moment after
+    it, it holds the merged customer's orders too, as the live view does; the merged one as
+    of before the merge is its own customer still."""
+    clock.set(datetime.now(UTC))  # the facts happen before the moments asked about
+    admin = api.as_user("root", Role.ADMIN)
+    product = {"sku": "BOX", "name": "Box", "list_price": {"amount": "100", "currency": "EUR"}}
+    await ok(await admin.post("/products", json=product), 201)
+    ada = (await ok(await admin.post("/customers", json={"name": "Ada Lovelace"}), 201))["id"]
+    king = {"name": "Ada Lovelace", "email": "ada@example.com", "confirm_distinct": True}
+    king_id = (await ok(await admin.post("/customers", json=king), 201))["id"]
+    await order(admin, ada, 1)
+    await order(admin, king_id, 2)
+    before = (await moment()).isoformat()
+    await ok(await admin.post(f"/customers/{ada}/merge", json={"merged_id": king_id}))
+    await order(admin, ada, 4)
+    after = (await moment()).isoformat()
+    last = await order(admin, ada, 8)  # after the moment asked about
+    url = f"/analytics/customers/{ada}/360"
+    then = await ok(await admin.get(url, params={"as_of": before}))
+    assert (then["orders"]["count"], then["spend"]) == (1, "100.00")
+    assert "customer.absorbed" not in {e["type"] for e in then["timeline"]}
+    later = await ok(await admin.get(url, params={"as_of": after}))
+    assert (later["orders"]["count"], later["spend"]) == (3, "700.00")
+    live = await ok(await admin.get(url, params={"min_position": last["position"]}))
+    assert (live["orders"]["count"], live["spend"]) == (4, "1500.00")
+    theirs = await ok(
+        await admin.get(f"/analytics/customers/{king_id}/360", params={"as_of": before})
+    )
+    assert (theirs["orders"]["count"], theirs["spend"]) == (1, "200.00")
+    gone = await admin.get(
+        f"/analytics/customers/{king_id}/360", params={"as_of": after}, follow_redirects=False
+    )
+    assert gone.status_code == 308

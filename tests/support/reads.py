@@ -4,6 +4,9 @@ its checkpoint to reach the head itself would wait out the timeout)."""
 
 from __future__ import annotations
 
+import asyncio
+from datetime import UTC, datetime
+
 from crm.kernel.projection import wait_until
 from crm.platform.bootstrap import Platform
 
@@ -23,3 +26,12 @@ async def caught_up(platform: Platform, *names: str, timeout: float = 10.0) -> i
         )
         assert done, f"{name} did not catch up with position {head} in {timeout} s"
     return head
+
+
+async def moment() -> datetime:
+    """A moment strictly between what was recorded before and what is recorded after (for
+    ``as_of``: the store records with the wall clock)."""
+    await asyncio.sleep(0.01)
+    now = datetime.now(UTC)
+    await asyncio.sleep(0.01)
+    return now

@@ -10,7 +10,7 @@ are now, so what was erased since reads erased in the past too (the keys are gon
 :func:`replay` reads the projection's categories of the whole log up to the head (its cost is
 a rebuild of that read model, measured in ``bench/as_of.py``); ``only`` narrows which
 documents are written (one customer's), and ``keep`` which events are decoded and applied
-(:func:`about`: those of one customer's streams; the log is still paged through, but only
+(:func:`about`: those of some customers' streams; the log is still paged through, but only
 their events are decrypted and applied).
 """
 
@@ -33,19 +33,21 @@ def known_by(envelope: EventEnvelope, moment: datetime) -> bool:
     return envelope.occurred_at <= moment and envelope.recorded_at <= moment
 
 
-def about(record_id: str) -> Callable[[EventEnvelope], bool]:
-    """Whether an event, read in log order, is about ``record_id``: of a stream of that id
-    (``customer-<id>``, ``churnrisk-<id>``), or naming it as ``customer_id`` (an order placed,
-    a ticket opened), or of a stream an earlier such event began (the order's shipment, the
-    ticket's comments). The payload is read as stored, before anything is decrypted."""
+def about(*record_ids: str) -> Callable[[EventEnvelope], bool]:
+    """Whether an event, read in log order, is about one of ``record_ids``: of a stream of
+    that id (``customer-<id>``, ``churnrisk-<id>``), or naming it as ``customer_id`` (an order
+    placed, a ticket opened), or of a stream an earlier such event began (the order's
+    shipment, the ticket's comments). The payload is read as stored, before anything is
+    decrypted."""
+    ids = frozenset(record_ids)
     streams: set[str] = set()
 
     def keep(envelope: EventEnvelope) -> bool:
         if envelope.stream_id in streams:
             return True
         if (
-            envelope.stream_id.partition("-")[2] == record_id
-            or envelope.payload.get("customer_id") == record_id
+            envelope.stream_id.partition("-")[2] in ids
+            or envelope.payload.get("customer_id") in ids
         ):
             streams.add(envelope.stream_id)
             return True

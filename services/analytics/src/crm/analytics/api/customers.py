@@ -43,6 +43,7 @@ from crm.kernel.http import Authenticator, PageOf
 from crm.kernel.http.consistency import ReadConsistency
 from crm.kernel.http.export import EXPORT_RESPONSES, ListFormat, export_response
 from crm.kernel.http.params import Offset
+from crm.kernel.read_store import ReadStore
 from crm.kernel.runtime import Runtime
 
 Format = Literal["json", "csv"]
@@ -60,17 +61,31 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
     ) -> CustomerQueries:
         """The live queries, or (``as_of`` given) the same queries over the 360° read model
         replayed from the events known by then (:mod:`crm.kernel.as_of`); for one customer,
-        only their document is built."""
+        only their document is built, and those of the customers merged into them by then
+        (a second replay, for a survivor only: which they are is known from the first)."""
         if as_of is None:
             return queries
-        only, keep = None, None
-        if customer_id is not None:
-            only = lambda key: key[0] != CUSTOMERS or key[1] == customer_id  # noqa: E731
-            keep = about(customer_id)
-        past = await replay(
-            Customer360Projection(), runtime.store, runtime.codec, as_of, only=only, keep=keep
-        )
+        if customer_id is None:
+            return CustomerQueries(
+                await replay(Customer360Projection(), runtime.store, runtime.codec, as_of)
+            )
+        past = await replay_of(as_of, {customer_id})
+        doc = await past.get(CUSTOMERS, customer_id)
+        if doc is not None and (absorbed := doc.get("absorbed")):
+            past = await replay_of(as_of, {customer_id, *absorbed})
         return CustomerQueries(past)
+
+    async def replay_of(as_of: datetime, ids: set[str]) -> ReadStore:
+        """The 360° documents of ``ids`` as the events about them known by ``as_of`` made
+        them."""
+        return await replay(
+            Customer360Projection(),
+            runtime.store,
+            runtime.codec,
+            as_of,
+            only=lambda key: key[0] != CUSTOMERS or key[1] in ids,
+            keep=about(*ids),
+        )
 
     AsOf = Annotated[  # noqa: N806
         AwareDatetime | None,
