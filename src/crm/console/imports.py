@@ -35,7 +35,7 @@ from crm.platform.imports.record import import_record, import_records, may_impor
 from crm.platform.imports.routes import _save, outcome_rows
 from crm.platform.imports.run import RowOutcome
 from crm.platform.imports.service import imports_of
-from crm.platform.imports.sources import RowSource
+from crm.platform.imports.sources import ENCODINGS, RowSource
 
 PAGE = 20
 ISSUES = ("error", "duplicate", "update", "merge", "unchanged")
@@ -96,6 +96,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
             link=lambda p: f"{PREFIX}/imports?page={p}",
             kinds=[(k, label(t, "import.kind.", k)) for k in KINDS],
             owners=await owners(actor.tenant),
+            encodings=ENCODINGS,
             kind_label=lambda k: label(t, "import.kind.", k),
             text=lambda prefix, name: label(t, prefix, name),
             names=await console.directory.names(actor.tenant),
@@ -112,6 +113,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
         region: str = Form(default="CN", min_length=2, max_length=2),
         currency: str = Form(default="", max_length=3),
         owner_id: str = Form(default="", max_length=200),
+        encoding: str = Form(default="", max_length=20),
     ) -> Response:
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
@@ -137,6 +139,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
                 region=region.upper(),
                 currency=_currency(currency),
                 owner_id=owner,
+                encoding=_encoding(encoding),
             )
             planner = await imports.planner(
                 kind, path, {}, options, actor.tenant, import_id, on_match=on_match, role=ctx.role
@@ -254,6 +257,14 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
 def _group(outcome: RowOutcome) -> str:
     o = outcome.outcome
     return {"updated": "update", "merged": "merge", "created": "create"}.get(o, o)
+
+
+def _encoding(text: str) -> str | None:
+    """The form's encoding of a CSV (blank: found from the file), or a 422 naming it."""
+    chosen = text.strip().lower() or None
+    if chosen is not None and chosen not in ENCODINGS:
+        raise InvalidCommand("encoding", f"must be one of {', '.join(ENCODINGS)} / 编码无效")
+    return chosen
 
 
 def _currency(text: str) -> str | None:
