@@ -98,7 +98,7 @@ async def test_a_manager_imports_customers_from_the_page(api: Api) -> None:
         assert 'value="100"' in done.text  # the progress bar, full
         assert "4 of 3 rows done" not in done.text
         assert re.search(r'data-count="create">create: <strong>1</strong>', done.text)
-        created = re.findall(f'href="/console/customers/({UUID})"', done.text)
+        created = re.findall(f'href="/console/customers/({UUID})\\?min_position=[0-9]+"', done.text)
         assert len(created) == 1
         failed = await client.get(second, params={"show": "failed"})
         assert "<strong>邮箱</strong>" in failed.text
@@ -155,7 +155,7 @@ async def test_an_import_that_stopped_is_resumed_from_its_page(api: Api) -> None
         assert resumed.status_code == 303
         done = await until_shown(client, url, "rows, finished</p>")
         assert "Resume the import" not in done.text
-        assert len(re.findall(f'href="/console/customers/({UUID})"', done.text)) == 2
+        assert len(re.findall(f'href="/console/customers/({UUID})\\?min_position=', done.text)) == 2
 
 
 async def test_a_manager_imports_the_catalogue_and_past_orders_from_the_page(api: Api) -> None:
@@ -208,8 +208,10 @@ async def test_a_manager_imports_the_catalogue_and_past_orders_from_the_page(api
         assert "<strong>SKU (row 5 / 第 5 行)</strong>: no such product" in page
         await client.post(f"{plan}/confirm", data={"csrf": csrf})
         done = await until_shown(client, plan, "rows, finished</p>")
-        [order] = re.findall(f'href="/console/orders/({UUID})"', done.text)
-        shown = await client.get(f"/console/orders/{order}")
+        [(order, written)] = re.findall(
+            f'href="/console/orders/({UUID})\\?min_position=([0-9]+)"', done.text
+        )
+        shown = await client.get(f"/console/orders/{order}?min_position={written}")
         assert shown.status_code == 200
         assert "PUMP-1" in shown.text
     placed = (await boss.get(f"/orders/{order}")).json()

@@ -207,6 +207,8 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
             tab_link=lambda s: f"{PREFIX}/imports/{id_}?{urlencode({'show': s})}",
             refresh=REFRESH_SECONDS if running else None,
             stopped=record.status == "running" and not here,
+            # the records' pages wait for what the import wrote (read-your-writes)
+            written=None if record.status == "planned" else await runtime.store.head_position(),
             percent=round(100 * record.through_row / max(record.rows + 1, 1)),
             field_label=lambda f: label(t, "import.field.", f),
             text=lambda prefix, name: label(t, prefix, name),
