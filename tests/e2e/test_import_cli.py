@@ -180,3 +180,30 @@ async def test_a_sales_history_from_the_command_line(
     assert again.returncode == 0, again.stderr
     assert "0 created" in again.stdout, again.stdout
     assert "1 duplicates" in again.stdout
+
+
+async def test_contacts_from_the_command_line(
+    deployment: tuple[Settings, dict[str, str]], tmp_path: Path
+) -> None:
+    _, env = deployment
+    companies = tmp_path / "companies.csv"
+    companies.write_text(
+        "客户名称,类型,邮箱\nAcme Ltd,company,info@acme.example\n", encoding="utf-8"
+    )
+    assert crm(env, "import", "customers", str(companies)).returncode == 0
+    contacts = tmp_path / "contacts.csv"
+    contacts.write_text(
+        "客户,联系人,邮箱,电话,主要联系人\n"
+        "acme ltd,Li Wei,li@acme.example,021 5555 0101,是\n"
+        "info@acme.example,Ma Lin,ma@acme.example,,否\n"
+        "Nobody Inc,X,,,\n",
+        encoding="utf-8",
+    )
+    dry = crm(env, "import", "contacts", str(contacts), "--dry-run")
+    assert dry.returncode == 1, dry.stderr
+    assert "row 4: error: 客户: no company has this name" in dry.stdout
+    assert "3 rows: 2 would create, 0 duplicates, 1 errors" in dry.stdout
+    done = crm(env, "import", "contacts", str(contacts))
+    assert ": 2 created, 0 created by an earlier run, 0 duplicates, 1 failed" in done.stdout
+    again = crm(env, "import", "contacts", str(contacts), "--dry-run")
+    assert "3 rows: 0 would create, 2 duplicates, 1 errors" in again.stdout

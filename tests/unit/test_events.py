@@ -34,6 +34,9 @@ def test_every_customer_event_is_registered_at_its_latest_version() -> None:
         "interaction_logged",
         "consent_recorded",
         "erased",
+        "contact_added",
+        "contact_updated",
+        "contact_removed",
     ):
         assert f"customer.{name}" in REGISTRY
     assert REGISTRY.model("customer.registered") is CustomerRegistered

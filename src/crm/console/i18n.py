@@ -16,6 +16,7 @@ from babel.numbers import format_currency, format_decimal
 
 from crm.console.analytics_texts import ADMIN, ANALYTICS
 from crm.console.audit_texts import AUDIT
+from crm.console.contacts_texts import CONTACTS
 from crm.console.desk_texts import DESK
 from crm.console.duplicates_texts import DUPLICATES
 from crm.console.fields_texts import FIELDS
@@ -467,6 +468,7 @@ for _part in (
     IMPORTS,
     FIELDS,
     DUPLICATES,
+    CONTACTS,
     RULE_TEXTS,
 ):
     for _locale, _texts in _part.items():

@@ -15,7 +15,12 @@ FIELDS = {
     "external_id": ("Id in the source system", "原系统编号"),
     "customer_id": ("Customer id in this CRM", "本系统客户编号"),
     "merge_into": ("Merge into (customer id or e-mail)", "合并到（客户编号或邮箱）"),
-    "customer": ("Customer (id or e-mail)", "客户（编号或邮箱）"),
+    "customer": (
+        "Customer (id or e-mail; for contacts also the company's name)",
+        "客户（编号或邮箱；联系人另可用公司名称）",
+    ),
+    "primary": ("Primary contact (yes/no)", "主要联系人（是/否）"),
+    "note": ("Note", "备注"),
     "channel": ("Channel", "方式"),
     "direction": ("Direction", "方向"),
     "summary": ("Summary", "摘要"),

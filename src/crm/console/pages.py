@@ -41,17 +41,20 @@ from crm.console.session import Session, Sessions
 from crm.console.session_check import SessionCheck, holds
 from crm.console.users import ChooseLocale, EndSession, sign_in
 from crm.customer.application.customer_commands import (
+    AddContact,
     ClaimFromPool,
     EraseCustomer,
     LogInteraction,
     RecordConsent,
     RegisterCustomer,
     ReleaseToPool,
+    RemoveContact,
     TagCustomer,
+    UpdateContact,
     UpdateProfile,
 )
 from crm.customer.application.queries import CustomerFilter, CustomerQueries
-from crm.customer.domain.customer import Profile
+from crm.customer.domain.customer import Contact, Profile
 from crm.customer.projections.customers import CustomersProjection
 from crm.events.custom_fields import FieldEntity, FieldType
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind
@@ -819,6 +822,65 @@ def router(console: Console) -> APIRouter:
         return await customer_command(
             request, customer_id, UpdateProfile(str(customer_id), changes, custom=custom)
         )
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/contacts")
+    @page
+    async def add_contact(
+        request: Request,
+        customer_id: UUID,
+        name: str = Form(max_length=200),
+        title: str = Form(default="", max_length=100),
+        email: str = Form(default="", max_length=320),
+        phone: str = Form(default="", max_length=50),
+        primary: bool = Form(default=False),
+        note: str = Form(default="", max_length=2000),
+    ) -> Response:
+        contact = Contact(
+            name.strip(),
+            title.strip() or None,
+            email.strip() or None,
+            phone.strip() or None,
+            primary,
+            note.strip() or None,
+        )
+        return await customer_command(request, customer_id, AddContact(str(customer_id), contact))
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/contacts/{{contact_id}}/edit")
+    @page
+    async def edit_contact(
+        request: Request,
+        customer_id: UUID,
+        contact_id: UUID,
+        name: str = Form(max_length=200),
+        title: str = Form(default="", max_length=100),
+        email: str = Form(default="", max_length=320),
+        phone: str = Form(default="", max_length=50),
+        primary: bool = Form(default=False),
+        note: str = Form(default="", max_length=2000),
+    ) -> Response:
+        changes = {
+            "name": name.strip(),
+            "title": title.strip() or None,
+            "email": email.strip() or None,
+            "phone": phone.strip() or None,
+            "primary": primary,
+            "note": note.strip() or None,
+        }
+        command = UpdateContact(str(customer_id), str(contact_id), changes)
+        return await customer_command(request, customer_id, command)
+
+    @api.post(f"{PREFIX}/customers/{{customer_id}}/contacts/{{contact_id}}/remove")
+    @page
+    async def remove_contact(
+        request: Request,
+        customer_id: UUID,
+        contact_id: UUID,
+        confirm: bool = Form(default=False),
+    ) -> Response:
+        if not confirm:
+            raise InvalidCommand("confirm", "tick the box to confirm the removal")
+        command = RemoveContact(str(customer_id), str(contact_id))
+        return await customer_command(request, customer_id, command)
 
     @api.post(f"{PREFIX}/customers/{{customer_id}}/tag")
     @page

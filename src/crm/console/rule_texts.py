@@ -34,6 +34,14 @@ RULES: dict[str, tuple[str, str]] = {
         "Someone changed this meanwhile: reload the page to see it as it is now.",
         "他人已同时修改了此内容，请刷新页面查看最新状态。",
     ),
+    "company_has_contacts": (
+        "A company with contacts cannot become a person: remove its contacts first.",
+        "有联系人的公司客户不能改为个人，请先删除其联系人。",
+    ),
+    "contact_exists": (
+        "A contact of this company has this e-mail address already.",
+        "该公司已有使用此邮箱的联系人。",
+    ),
     "contract_ended": ("The contract has ended.", "该合同已到期。"),
     "contract_in_force": ("A contract is in force already.", "已有生效中的合同。"),
     "conversion_mismatch": (
@@ -71,6 +79,10 @@ RULES: dict[str, tuple[str, str]] = {
     ),
     "no_conversion_requested": ("No conversion was asked for.", "未请求转化。"),
     "no_follow_up_due": ("No follow-up is due.", "没有待回访的事项。"),
+    "not_a_company": (
+        "Only a company customer has contacts; this customer is a person.",
+        "只有公司客户才有联系人，该客户是个人。",
+    ),
     "not_confirmed": ("It is not confirmed yet.", "尚未确认。"),
     "not_in_pool": ("The customer is not in the shared pool.", "该客户不在公海中。"),
     "not_merged": ("The customer was not merged.", "该客户未被合并。"),
@@ -103,6 +115,10 @@ RULES: dict[str, tuple[str, str]] = {
         "This looks like a customer already there: check the candidates, or confirm it is"
         " someone else.",
         "这可能是已有客户：请查看候选客户，或确认是另一位客户。",
+    ),
+    "primary_contact_exists": (
+        "The company has a primary contact already: make that one not primary first.",
+        "该公司已有主要联系人，请先取消其主要联系人身份。",
     ),
     "product_retired": ("The product is retired.", "该产品已停售。"),
     "quote_empty": ("The quote has no lines.", "报价没有明细行。"),
@@ -150,6 +166,7 @@ RULES: dict[str, tuple[str, str]] = {
     "ticket_not_assigned": ("The ticket is not assigned.", "该工单尚未分配。"),
     "ticket_not_resolved": ("The ticket is not resolved.", "该工单尚未解决。"),
     "too_many_comments": ("The ticket has too many comments.", "该工单的评论过多。"),
+    "too_many_contacts": ("The company has too many contacts.", "该公司的联系人过多。"),
     "too_many_lines": ("The document has too many lines.", "明细行过多。"),
     "too_many_tags": ("The customer has too many tags.", "该客户的标签过多。"),
     "user_exists": ("A user with this id exists already.", "已有此编号的用户。"),

@@ -3,13 +3,14 @@ context this process runs, as one JSON document (a data subject access request, 
 
 Each section is read through its context's own queries (the same access rules, the personal
 data as the read models and the log hold it, decrypted; an erased customer's data reads
-erased), every page of it: the profile with its consents and the interactions (customer), the
-leads converted into or for them, opportunities, quotes, orders, invoices and payments
-(sales), tickets, visits and service contracts (service desk), tasks (activities) and the 360°
-view with the churn assessment (analytics). Admins only: the export is first recorded as
-``customer.data_exported`` on the customer's stream through the customer's command table (its
-access rule: 403 for any other role, 404 for a customer that does not exist), so who exported
-whom and when is in the log, with the sections it held and never their content.
+erased), every page of it: the profile with its consents, the interactions and a company's
+contacts (customer), the leads converted into or for them, opportunities, quotes, orders,
+invoices and payments (sales), tickets, visits and service contracts (service desk), tasks
+(activities) and the 360° view with the churn assessment (analytics). Admins only: the export
+is first recorded as ``customer.data_exported`` on the customer's stream through the
+customer's command table (its access rule: 403 for any other role, 404 for a customer that
+does not exist), so who exported whom and when is in the log, with the sections it held and
+never their content.
 """
 
 from collections.abc import Awaitable, Callable, Sequence
@@ -90,7 +91,10 @@ def sections(runtime: Runtime, contexts: Sequence[str]) -> dict[str, Section]:
         async def interactions(actor: Actor, cid: str) -> Any:
             return await customers.interactions(actor, cid)
 
-        out |= {"profile": profile, "interactions": interactions}
+        async def contacts(actor: Actor, cid: str) -> Any:
+            return await customers.contacts(actor, cid)
+
+        out |= {"profile": profile, "interactions": interactions, "contacts": contacts}
     if "sales" in contexts:
         sales_customers = Customers(runtime, SALES_CUSTOMERS)
         pipeline = PipelineQueries(

@@ -178,6 +178,36 @@ def interactions(
     )
 
 
+@import_app.command("contacts")
+def contacts(
+    file: FileArg,
+    dry_run: DryRun = False,
+    mapping: Mappings = None,
+    resume: Resume = None,
+    region: Region = "CN",
+    encoding: Encoding = None,
+    user: Importer = None,
+    role: ImporterRole = Role.ADMIN,
+    tenant: TenantOpt = None,
+) -> None:
+    """Import the contacts (people) of company customers, each row's company named by its
+    id, an e-mail address or its name; one the company has already is a duplicate."""
+    _import(
+        "contacts",
+        file,
+        dry_run,
+        mapping,
+        resume,
+        False,
+        region,
+        None,
+        encoding,
+        user,
+        role,
+        tenant,
+    )
+
+
 @import_app.command("leads")
 def leads(
     file: FileArg,
@@ -439,7 +469,7 @@ async def _run(
         else:
             fields = kind.fields
             labels = await custom_labels(runtime, tenant, kind.kind)
-            suggested = suggest(source.headers, fields, labels)
+            suggested = suggest(source.headers, fields, labels, kind.prefers)
             chosen = edited(suggested, changes, source.headers, fields)
             left = unmapped(source.headers, chosen)
             err.print(

@@ -6,10 +6,15 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 
-from crm.customer.application.customer_commands import LogInteraction, RegisterCustomer
+from crm.customer.application.customer_commands import (
+    AddContact,
+    LogInteraction,
+    RegisterCustomer,
+)
 from crm.events.custom_fields import FieldEntity
 from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.runtime import Runtime
+from crm.platform.imports.contacts import ContactImport
 from crm.platform.imports.mapping import CUSTOM
 from crm.platform.imports.pipeline import LeadImport, OpportunityImport
 from crm.platform.imports.run import CustomerImport, FileImport, InteractionImport
@@ -27,6 +32,7 @@ KINDS: Mapping[str, type[FileImport]] = {
     "opportunities": OpportunityImport,
     "products": ProductImport,
     "orders": OrderImport,
+    "contacts": ContactImport,
 }
 NEEDS: Mapping[str, tuple[type[object], ...]] = {
     "customers": (RegisterCustomer,),
@@ -36,6 +42,7 @@ NEEDS: Mapping[str, tuple[type[object], ...]] = {
     "products": (CreateProduct,),
     # an order's customer is found in the customers read model, by id or e-mail
     "orders": (RegisterCustomer, PlaceOrder, IssueInvoice, RecordPayment),
+    "contacts": (AddContact,),
 }
 """The commands a kind's rows run (and, for orders, the customer context beside them)."""
 

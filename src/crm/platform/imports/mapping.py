@@ -23,11 +23,15 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
         "产品",
         "产品名称",
         "商品名称",
+        "contact",
+        "contact name",
+        "联系人",
+        "联系人姓名",
     ),
     "email": ("email", "e-mail", "mail", "email address", "邮箱", "电子邮件", "邮件"),
     "phone": ("phone", "mobile", "telephone", "tel", "电话", "手机", "手机号", "联系电话"),
     "company": ("company", "organisation", "organization", "account", "公司", "单位", "公司名称"),
-    "title": ("title", "job title", "position", "职位", "职务"),
+    "title": ("title", "job title", "position", "role", "职位", "职务", "角色"),
     "region": ("region", "area", "地区", "区域"),
     "source": ("source", "lead source", "来源", "渠道"),
     "tags": ("tags", "tag", "labels", "标签"),
@@ -51,7 +55,23 @@ SYNONYMS: Mapping[str, tuple[str, ...]] = {
     "quantity": ("quantity", "qty", "数量"),
     "sku": ("sku", "product code", "item", "产品编号", "货号", "商品编码"),
     "kind": ("kind", "customer type", "类型", "客户类型"),
-    "customer": ("customer id", "customer", "客户编号", "客户id", "客户"),
+    "customer": (
+        "customer id",
+        "customer",
+        "客户编号",
+        "客户id",
+        "客户",
+        "company",
+        "company name",
+        "customer name",
+        "account",
+        "公司",
+        "公司名称",
+        "客户名称",
+        "所属公司",
+    ),
+    "primary": ("primary", "primary contact", "main contact", "主要联系人", "主联系人", "是否主要"),
+    "note": ("note", "notes", "remark", "remarks", "备注", "说明"),
     "channel": ("channel", "type", "方式", "联系方式", "渠道"),
     "direction": ("direction", "方向"),
     "summary": ("summary", "notes", "note", "subject", "内容", "摘要", "备注", "记录"),
@@ -141,20 +161,28 @@ def _custom(field: str, fields: Sequence[str]) -> bool:
 
 
 def suggest(
-    headers: Sequence[str], fields: Sequence[str], labels: Mapping[str, str] | None = None
+    headers: Sequence[str],
+    fields: Sequence[str],
+    labels: Mapping[str, str] | None = None,
+    prefer: Sequence[str] = (),
 ) -> dict[str, str]:
     """Header → field for every header a synonym matches, among ``fields`` (the kind's),
     each field taken by its first column only; a header ``custom.<key>`` is that custom
     field, for a kind that takes them, and so is a header that is one of its ``labels``
     (label → ``custom.<key>``: the tenant's own names of its custom fields, in English or
-    Chinese), unless a field of the kind's own has that name."""
+    Chinese), unless a field of the kind's own has that name. A name two of the kind's fields
+    have goes to the first in :data:`SYNONYMS`, or to one the kind ``prefer``s (a contacts
+    file's ``客户`` is its company, not the contact's name)."""
     mapping: dict[str, str] = {}
     by_label = {_key(label): f for label, f in (labels or {}).items()}
     for header in headers:
         if _custom(header.strip(), fields):
             mapping[header] = header.strip()
             continue
-        field = next((f for f in _INDEX.get(_key(header), ()) if f in fields), None)
+        candidates = [f for f in _INDEX.get(_key(header), ()) if f in fields]
+        field = next((f for f in candidates if f in prefer), None)
+        if field is None and candidates:
+            field = candidates[0]
         if field is None and ANY_CUSTOM in fields:
             field = by_label.get(_key(header))
         if field is not None and field not in mapping.values():

@@ -255,6 +255,8 @@ class FileImport:
 
     kind: ImportKind
     fields: tuple[str, ...]
+    prefers: tuple[str, ...] = ()
+    """Fields that take a header two of the kind's fields are named by (see ``suggest``)."""
     noun: str
     on_match: OnMatch = "skip"
     """What a row that is a record already there does (a customers import may ``update``)."""

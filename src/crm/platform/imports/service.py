@@ -89,7 +89,7 @@ class Imports:
             source = RowSource(path, encoding=options.encoding)
             fields = factory.fields
             labels = await custom_labels(self.runtime, tenant, kind)
-            suggested = suggest(source.headers, fields, labels)
+            suggested = suggest(source.headers, fields, labels, factory.prefers)
             chosen = edited(suggested, changes, source.headers, fields)
             planner = factory(self.runtime, source, chosen, options, tenant, import_id)
         except (UnreadableFile, BadMapping) as e:

@@ -272,7 +272,8 @@ class CustomerMergedInto(DomainEvent):
 class CustomerAbsorbed(DomainEvent):
     """``merged_id`` was merged into this customer (who and when are the event's actor and
     time). What the survivor gained follows as its own events (``customer.tagged``,
-    ``customer.profile_updated``, ``customer.consent_recorded``); this one says why, and
+    ``customer.profile_updated``, ``customer.consent_recorded``, ``customer.contact_added``
+    for a company's contacts); this one says why, and
     names them: ``tags`` gained, profile fields ``filled`` (empty here, given there),
     consent ``purposes`` taken over, and the merged customer's ``leads``, whose personal data
     an erasure of the survivor erases too."""
@@ -282,6 +283,43 @@ class CustomerAbsorbed(DomainEvent):
     filled: tuple[str, ...] = ()
     purposes: tuple[ConsentPurpose, ...] = ()
     leads: tuple[str, ...] = ()
+
+
+@event("customer.contact_added")
+class ContactAdded(DomainEvent):
+    """A person at a company customer was added as one of its contacts. Their name, e-mail,
+    phone and note are sealed with the company's key: erasing the customer erases them."""
+
+    contact_id: str
+    name: Personal
+    title: str | None = None
+    """Their role at the company (buyer, CFO)."""
+    email: OptionalPersonal = None
+    phone: OptionalPersonal = None
+    primary: bool = False
+    """The company's main contact (at most one is)."""
+    note: OptionalPersonal = None
+
+
+@event("customer.contact_updated")
+class ContactUpdated(DomainEvent):
+    """A contact as it is after the change, and which of its fields ``changed``."""
+
+    contact_id: str
+    name: Personal
+    title: str | None = None
+    email: OptionalPersonal = None
+    phone: OptionalPersonal = None
+    primary: bool = False
+    note: OptionalPersonal = None
+    changed: tuple[str, ...]
+
+
+@event("customer.contact_removed")
+class ContactRemoved(DomainEvent):
+    """A contact is no longer one of the company's (what it was stays in the log, sealed)."""
+
+    contact_id: str
 
 
 CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
@@ -300,4 +338,7 @@ CUSTOMER_EVENTS: tuple[type[DomainEvent], ...] = (
     CustomerMarkedDistinct,
     CustomerMergedInto,
     CustomerAbsorbed,
+    ContactAdded,
+    ContactUpdated,
+    ContactRemoved,
 )

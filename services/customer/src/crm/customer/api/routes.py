@@ -1,14 +1,16 @@
 """The customer service's routes. Each command is a few lines: parse, run, answer."""
 
 from typing import Annotated, Any
-from uuid import UUID
+from uuid import UUID, uuid4, uuid5
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
 
 from crm.customer.api.schemas import (
+    ContactChanges,
     Erasure,
     InteractionView,
     NewConsent,
+    NewContact,
     NewCustomer,
     NewInteraction,
     NewTag,
@@ -17,6 +19,7 @@ from crm.customer.api.schemas import (
     Release,
 )
 from crm.customer.application.customer_commands import (
+    AddContact,
     AssignOwner,
     ClaimFromPool,
     EraseCustomer,
@@ -24,13 +27,15 @@ from crm.customer.application.customer_commands import (
     RecordConsent,
     RegisterCustomer,
     ReleaseToPool,
+    RemoveContact,
     TagCustomer,
     UntagCustomer,
+    UpdateContact,
     UpdateProfile,
 )
 from crm.customer.application.queries import SORTABLE, CustomerFilter, CustomerQueries
-from crm.customer.domain.customer import DATES, Profile
-from crm.customer.projections.customers import CustomerDoc, CustomersProjection
+from crm.customer.domain.customer import DATES, Contact, Profile
+from crm.customer.projections.customers import ContactDoc, CustomerDoc, CustomersProjection
 from crm.events.custom_fields import FieldEntity
 from crm.kernel.auth import Actor
 from crm.kernel.errors import InvalidCommand
@@ -60,6 +65,16 @@ from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 
 CUSTOM = "custom."
+CONTACTS = UUID("5b0e7c1e-2d43-4c8e-9a57-0c6f3f1d2a71")
+"""The namespace of contact ids derived from a request's ``Idempotency-Key``."""
+
+
+def contact_id_for(ctx: CommandContext) -> str:
+    """Derived from the request's Idempotency-Key (a retried addition answers the same
+    contact), else new."""
+    if ctx.idempotency is not None:
+        return str(uuid5(CONTACTS, f"contact\x00{ctx.tenant}\x00{ctx.idempotency.key}"))
+    return str(uuid4())
 
 
 def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
@@ -232,6 +247,53 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             duration_minutes=body.duration_minutes,
         )
         result = await bus.execute(command, ctx)
+        return accepted(result, response)
+
+    @api.get("/{customer_id}/contacts", response_model=list[ContactDoc])
+    async def list_contacts(
+        customer_id: UUID, actor: Who, _: int = consistent
+    ) -> list[dict[str, Any]]:
+        """A company's contacts (also in ``GET /customers/{id}`` as ``contacts``)."""
+        return await queries.contacts(actor, str(customer_id))
+
+    @api.post("/{customer_id}/contacts", status_code=201, response_model=CommandAccepted)
+    async def add_contact(
+        customer_id: UUID, body: NewContact, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        contact = Contact(
+            name=body.name,
+            title=body.title,
+            email=str(body.email) if body.email else None,
+            phone=body.phone,
+            primary=body.primary,
+            note=body.note,
+        )
+        command = AddContact(str(customer_id), contact, contact_id_for(ctx))
+        result = await bus.execute(command, ctx)
+        response.headers["Location"] = f"/customers/{customer_id}/contacts/{command.contact_id}"
+        # the id answered is the contact's; position and version are the company's stream's
+        return accepted(result, response).model_copy(update={"id": command.contact_id})
+
+    @api.patch("/{customer_id}/contacts/{contact_id}", response_model=CommandAccepted)
+    async def update_contact(
+        customer_id: UUID, contact_id: UUID, body: ContactChanges, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        changes = body.model_dump(exclude_unset=True)
+        if "email" in changes and changes["email"] is not None:
+            changes["email"] = str(changes["email"])
+        if changes.get("primary", False) is None:
+            raise InvalidCommand("primary", "is true or false")
+        if not changes:
+            raise InvalidCommand("body", "names no field to change")
+        command = UpdateContact(str(customer_id), str(contact_id), changes)
+        result = await bus.execute(command, ctx)
+        return accepted(result, response)
+
+    @api.delete("/{customer_id}/contacts/{contact_id}", response_model=CommandAccepted)
+    async def remove_contact(
+        customer_id: UUID, contact_id: UUID, ctx: Ctx, response: Response
+    ) -> CommandAccepted:
+        result = await bus.execute(RemoveContact(str(customer_id), str(contact_id)), ctx)
         return accepted(result, response)
 
     @api.post("/{customer_id}/consent", status_code=201, response_model=CommandAccepted)

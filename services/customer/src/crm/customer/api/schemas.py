@@ -113,6 +113,31 @@ class Erasure(Body):
     reason: Annotated[str, StringConstraints(max_length=500)] | None = None
 
 
+Note = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=2000)]
+
+
+class NewContact(Body):
+    """A person at a company customer."""
+
+    name: Name
+    title: Short | None = Field(default=None, description="Their role at the company")
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    primary: bool = Field(default=False, description="The company's main contact (one at most)")
+    note: Note | None = None
+
+
+class ContactChanges(Body):
+    """Only the fields present are changed; ``null`` clears an optional one."""
+
+    name: Name | None = None
+    title: Short | None = None
+    email: EmailStr | None = None
+    phone: Phone | None = None
+    primary: bool | None = None
+    note: Note | None = None
+
+
 class InteractionView(BaseModel):
     interaction_id: str
     channel: Channel

@@ -14,7 +14,7 @@ from typing import Any
 from uuid import uuid4
 
 from crm.customer.application.policy import POLICY, Action, scope_of
-from crm.customer.domain.customer import Customer, Profile
+from crm.customer.domain.customer import Contact, Customer, Profile
 from crm.events.custom_fields import FieldEntity
 from crm.events.customer import Channel, ConsentPurpose, Direction
 from crm.kernel.access import Principal
@@ -179,6 +179,29 @@ class MarkDistinct:
 
     customer_id: str
     other_id: str
+
+
+@dataclass(frozen=True, slots=True)
+class AddContact:
+    """Add a person at a company customer (:class:`~crm.customer.domain.customer.Contact`)."""
+
+    customer_id: str
+    contact: Contact
+    contact_id: str = field(default_factory=_new_id)
+
+
+@dataclass(frozen=True, slots=True)
+class UpdateContact:
+    customer_id: str
+    contact_id: str
+    changes: Mapping[str, Any]
+    """The contact's fields to change; ``None`` clears one (not the name)."""
+
+
+@dataclass(frozen=True, slots=True)
+class RemoveContact:
+    customer_id: str
+    contact_id: str
 
 
 def _register_converted(c: Customer, cmd: RegisterConvertedLead, ctx: CommandContext) -> None:
@@ -347,6 +370,21 @@ def customer_commands(
     t.on(ClaimFromPool, Expect.EXISTING, Action.CLAIM, _claim, sees_record=False)
     t.on(TagCustomer, Expect.EXISTING, Action.EDIT, lambda c, m, _: c.tag(m.tag))
     t.on(UntagCustomer, Expect.EXISTING, Action.EDIT, lambda c, m, _: c.untag(m.tag))
+    t.on(
+        AddContact,
+        Expect.EXISTING,
+        Action.EDIT,
+        lambda c, m, _: c.add_contact(m.contact_id, m.contact),
+    )
+    t.on(
+        UpdateContact,
+        Expect.EXISTING,
+        Action.EDIT,
+        lambda c, m, _: c.update_contact(m.contact_id, m.changes),
+    )
+    t.on(
+        RemoveContact, Expect.EXISTING, Action.EDIT, lambda c, m, _: c.remove_contact(m.contact_id)
+    )
     t.on(LogInteraction, Expect.EXISTING, Action.INTERACT, _log)
     t.on(RecordConsent, Expect.EXISTING, Action.INTERACT, _consent)
     t.on(

@@ -27,11 +27,24 @@ from crm.kernel.auth import Role
 from crm.kernel.redaction import PersonalFields
 
 CUSTOMER_PERSONAL = PersonalFields(
-    contact=("name", "email", "phone", "title", "birthday", "anniversary"),
+    contact=(
+        "name",
+        "email",
+        "phone",
+        "title",
+        "birthday",
+        "anniversary",
+        "contacts.name",
+        "contacts.email",
+        "contacts.phone",
+        "contacts.title",
+    ),
+    notes=("contacts.note",),
     address=("billing_address", "shipping_address", "visit_address"),
 )
 """The personal fields of a customer document: who they are and how to reach them (contact,
-with their birthday and anniversary), and where they are (addresses: the kernel's
+with their birthday and anniversary, and those of a company's contacts, whose notes are
+the ``notes`` kind), and where they are (addresses: the kernel's
 ``address`` kind, which a sales rep does not see, as for a visit's address)."""
 
 INTERACTION_PERSONAL = PersonalFields(notes=("summary",))

@@ -109,6 +109,13 @@ class CustomerQueries:
             doc = {**doc, "interactions": await self._interaction_stats(doc)}
         return shown_custom(actor, CUSTOMER_PERSONAL.shown_to(actor, doc))
 
+    async def contacts(self, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
+        """A company's contacts as the actor may see them; a merged customer's too (those a
+        company survivor gained are listed under it as well, as its own)."""
+        doc = await self._visible(actor, customer_id)
+        shown = CUSTOMER_PERSONAL.shown_to(actor, {"contacts": doc.get("contacts") or []})
+        return list(shown["contacts"])
+
     async def _interaction_stats(self, doc: Document) -> dict[str, Any]:
         stats = dict(doc["interactions"])
         by_channel = dict(stats["by_channel"])

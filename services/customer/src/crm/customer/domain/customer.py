@@ -19,6 +19,9 @@ from crm.events.customer import (
     Channel,
     ConsentPurpose,
     ConsentRecorded,
+    ContactAdded,
+    ContactRemoved,
+    ContactUpdated,
     CustomerAbsorbed,
     CustomerClaimedFromPool,
     CustomerDataExported,
@@ -60,6 +63,9 @@ PROFILE_FIELDS = (
 DATES = ("birthday", "anniversary")
 """Profile fields holding a date, ``YYYY-MM-DD``."""
 MAX_TAGS = 50
+MAX_CONTACTS = 200
+"""The contacts a company has at most (its stream holds them all)."""
+CONTACT_FIELDS = ("name", "title", "email", "phone", "primary", "note")
 CLOCK_SKEW = timedelta(minutes=5)
 
 
@@ -104,6 +110,39 @@ def check_dates(values: Mapping[str, Any], today: date) -> None:
 
 
 @dataclass(frozen=True, slots=True)
+class Contact:
+    """A person at a company customer: who they are there and how to reach them."""
+
+    name: str
+    title: str | None = None
+    email: str | None = None
+    phone: str | None = None
+    primary: bool = False
+    note: str | None = None
+
+    def as_dict(self) -> dict[str, Any]:
+        return {f: getattr(self, f) for f in CONTACT_FIELDS}
+
+
+def normalise_email(email: str | None) -> str | None:
+    """An e-mail address as a customer's is kept: trimmed, its domain in lower case (what
+    the API's ``EmailStr`` does); blank is none."""
+    if email is None or email == ERASED:
+        return email
+    cleaned = email.strip()
+    if not cleaned:
+        return None
+    local, at, domain = cleaned.rpartition("@")
+    if not at or not local or "." not in domain or any(c.isspace() for c in cleaned):
+        raise InvalidCommand("email", "is not an e-mail address")
+    return f"{local}@{domain.lower()}"
+
+
+def _same_email(a: str | None, b: str | None) -> bool:
+    return a is not None and b is not None and a != ERASED and a.casefold() == b.casefold()
+
+
+@dataclass(frozen=True, slots=True)
 class Consent:
     granted: bool
     method: str | None
@@ -133,6 +172,12 @@ class CustomerState:
     """The leads of the customers merged into this one (their contact is this person)."""
     distinct_from: frozenset[str] = frozenset()
     """Customers an admin decided are not duplicates of this one."""
+    contacts: Mapping[str, Contact] = field(default_factory=lambda: MappingProxyType({}))
+    """A company's contacts by id, in the order they were added."""
+
+    @property
+    def primary_contact(self) -> str | None:
+        return next((i for i, c in self.contacts.items() if c.primary), None)
 
     @property
     def custom_values(self) -> dict[str, Any]:
@@ -196,6 +241,16 @@ class CustomerState:
                 return replace(self, distinct_from=self.distinct_from | {event.other_id})
             case CustomerMergedInto():
                 return replace(self, merged_into=event.survivor_id)
+            case ContactAdded() | ContactUpdated():
+                contacts = dict(self.contacts)
+                contacts[event.contact_id] = Contact(
+                    **{f: getattr(event, f) for f in CONTACT_FIELDS}
+                )
+                return replace(self, contacts=MappingProxyType(contacts))
+            case ContactRemoved():
+                contacts = dict(self.contacts)
+                contacts.pop(event.contact_id, None)
+                return replace(self, contacts=MappingProxyType(contacts))
             case CustomerAbsorbed():
                 return replace(
                     self,
@@ -297,6 +352,11 @@ class Customer(Aggregate[CustomerState]):
                 raise InvalidCommand(required, "must not be blank")
         if today is not None:
             check_dates(changes, today)
+        if changes.get("kind", CustomerKind.COMPANY) != CustomerKind.COMPANY and state.contacts:
+            raise RuleViolated(
+                "a company with contacts does not become a person: remove its contacts first",
+                code="company_has_contacts",
+            )
         current = state.profile.as_dict()
         changed = tuple(f for f in PROFILE_FIELDS if f in changes and changes[f] != current[f])
         values = custom or CheckedValues(dict(state.custom), dict(state.custom_personal))
@@ -403,6 +463,84 @@ class Customer(Aggregate[CustomerState]):
             return
         self.trigger(CustomerErased(reason=reason))
 
+    # -- contacts ---------------------------------------------------------------------------
+
+    def _require_company(self) -> CustomerState:
+        state = self._require_active()
+        assert state.profile is not None
+        if state.profile.kind != CustomerKind.COMPANY:
+            raise RuleViolated(
+                "only a company customer has contacts; this customer is a person",
+                code="not_a_company",
+            )
+        return state
+
+    def _check_contact(self, contact_id: str, contact: Contact, state: CustomerState) -> None:
+        if not contact.name.strip():
+            raise InvalidCommand("name", "must not be blank")
+        for other_id, other in state.contacts.items():
+            if other_id == contact_id:
+                continue
+            if _same_email(other.email, contact.email):
+                raise RuleViolated(
+                    f"contact {other_id} of this company has the e-mail address already",
+                    code="contact_exists",
+                    details={"contact_id": other_id},
+                )
+            if contact.primary and other.primary:
+                raise RuleViolated(
+                    f"contact {other_id} is the company's primary contact already",
+                    code="primary_contact_exists",
+                    details={"contact_id": other_id},
+                )
+
+    def add_contact(self, contact_id: str, contact: Contact) -> None:
+        """Add a person at this company. The same id again with the same values: nothing
+        (a retried command); a second contact with an e-mail address the company's contacts
+        have, or a second primary contact, is refused."""
+        state = self._require_company()
+        contact = replace(contact, email=normalise_email(contact.email))
+        if contact_id in state.contacts:
+            if state.contacts[contact_id] == contact:
+                return
+            raise RuleViolated(f"contact {contact_id} exists already", code="already_exists")
+        if len(state.contacts) >= MAX_CONTACTS:
+            raise RuleViolated(
+                f"a company has at most {MAX_CONTACTS} contacts", code="too_many_contacts"
+            )
+        self._check_contact(contact_id, contact, state)
+        self.trigger(ContactAdded(contact_id=contact_id, **contact.as_dict()))
+
+    def update_contact(self, contact_id: str, changes: Mapping[str, Any]) -> None:
+        """Change some of a contact's fields; ``None`` clears one (not the name, and
+        ``primary`` is true or false). The same values: nothing."""
+        state = self._require_company()
+        current = state.contacts.get(contact_id)
+        if current is None:
+            raise NotFound(f"the customer has no contact {contact_id}")
+        unknown = set(changes) - set(CONTACT_FIELDS)
+        if unknown:
+            raise InvalidCommand(sorted(unknown)[0], "is not a field of a contact")
+        if "name" in changes and (changes["name"] is None or not str(changes["name"]).strip()):
+            raise InvalidCommand("name", "must not be blank")
+        if "primary" in changes and not isinstance(changes["primary"], bool):
+            raise InvalidCommand("primary", "is true or false")
+        values = dict(changes)
+        if "email" in values:
+            values["email"] = normalise_email(values["email"])
+        after = replace(current, **values)
+        changed = tuple(f for f in CONTACT_FIELDS if getattr(after, f) != getattr(current, f))
+        if not changed:
+            return
+        self._check_contact(contact_id, after, state)
+        self.trigger(ContactUpdated(contact_id=contact_id, **after.as_dict(), changed=changed))
+
+    def remove_contact(self, contact_id: str) -> None:
+        state = self._require_company()
+        if contact_id not in state.contacts:
+            raise NotFound(f"the customer has no contact {contact_id}")
+        self.trigger(ContactRemoved(contact_id=contact_id))
+
     # -- duplicates --------------------------------------------------------------------------
 
     def mark_distinct(self, other_id: str, other: CustomerState) -> None:
@@ -504,3 +642,22 @@ class Customer(Aggregate[CustomerState]):
             self.trigger(
                 ConsentRecorded(purpose=purpose, granted=consent.granted, method=consent.method)
             )
+        self._gain_contacts(merged)
+
+    def _gain_contacts(self, merged: CustomerState) -> None:
+        """A company survivor takes the merged customer's contacts, sealed with its own key:
+        each but those whose e-mail address one of its own has (the same person), primary
+        only while it has no primary contact of its own, up to :data:`MAX_CONTACTS`. A person
+        has no contacts: theirs stay in the merged customer's stream."""
+        assert self.state.profile is not None
+        if self.state.profile.kind != CustomerKind.COMPANY:
+            return
+        for contact_id, contact in merged.contacts.items():
+            state = self.state
+            if contact_id in state.contacts or len(state.contacts) >= MAX_CONTACTS:
+                continue
+            if any(_same_email(c.email, contact.email) for c in state.contacts.values()):
+                continue
+            primary = contact.primary and state.primary_contact is None
+            gained = replace(contact, primary=primary)
+            self.trigger(ContactAdded(contact_id=contact_id, **gained.as_dict()))

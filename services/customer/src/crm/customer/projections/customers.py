@@ -16,6 +16,9 @@ from crm.events import ERASED, EventEnvelope
 from crm.events.customer import (
     Channel,
     ConsentRecorded,
+    ContactAdded,
+    ContactRemoved,
+    ContactUpdated,
     CustomerAbsorbed,
     CustomerClaimedFromPool,
     CustomerDataExported,
@@ -70,6 +73,20 @@ class InteractionStats(TypedDict):
     by_channel: dict[str, int]
 
 
+class ContactDoc(TypedDict):
+    """A person at a company customer (name, e-mail, phone and note are personal data)."""
+
+    id: str
+    name: str
+    title: str | None
+    email: str | None
+    phone: str | None
+    primary: bool
+    note: str | None
+    added_at: str
+    updated_at: str
+
+
 class CustomerDoc(TypedDict):
     id: str
     tenant: Annotated[str, Field(exclude=True)]
@@ -111,6 +128,8 @@ class CustomerDoc(TypedDict):
     """The customers merged into this one."""
     distinct_from: list[str]
     """Customers an admin decided are not duplicates of this one."""
+    contacts: list[ContactDoc]
+    """A company's contacts, in the order they were added (a person has none)."""
     email_key: Annotated[str | None, Field(exclude=True)]
     """The keys duplicates are found by (:mod:`crm.customer.domain.duplicates`)."""
     phone_key: Annotated[str | None, Field(exclude=True)]
@@ -154,6 +173,16 @@ def _erased(value: str | None) -> str | None:
     return None if value is None else ERASED
 
 
+def _erased_contact(contact: ContactDoc) -> ContactDoc:
+    erased = contact.copy()
+    erased["name"] = ERASED
+    erased["title"] = _erased(contact["title"])
+    erased["email"] = _erased(contact["email"])
+    erased["phone"] = _erased(contact["phone"])
+    erased["note"] = _erased(contact["note"])
+    return erased
+
+
 @on(CustomerRegistered)
 def registered(
     key: DocKey, doc: CustomerDoc | None, event: CustomerRegistered, envelope: EventEnvelope
@@ -191,6 +220,7 @@ def registered(
                     merged_into=None,
                     absorbed=[],
                     distinct_from=[],
+                    contacts=[],
                     email_key=None,
                     phone_key=None,
                     company_key=None,
@@ -310,6 +340,7 @@ def erased(
     )
     for f in PERSONAL_EXTRAS:
         new[f] = _erased(new[f])  # type: ignore[literal-required]
+    new["contacts"] = [_erased_contact(c) for c in new.get("contacts", [])]
     # the personal custom values go (a rebuild reads them erased, and so finds none)
     new.update(without_personal(new))  # type: ignore[typeddict-item]
     new.update({"erased": True, "erased_at": envelope.occurred_at.isoformat()})
@@ -353,9 +384,56 @@ def absorbed(
     return _touch(new, envelope)
 
 
+def _contact(event: ContactAdded | ContactUpdated, added_at: str, when: str) -> ContactDoc:
+    return ContactDoc(
+        id=event.contact_id,
+        name=event.name,
+        title=event.title,
+        email=event.email,
+        phone=event.phone,
+        primary=event.primary,
+        note=event.note,
+        added_at=added_at,
+        updated_at=when,
+    )
+
+
+@on(ContactAdded)
+def contact_added(
+    key: DocKey, doc: CustomerDoc | None, event: ContactAdded, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    when = envelope.occurred_at.isoformat()
+    others = [c for c in new.get("contacts", []) if c["id"] != event.contact_id]
+    new["contacts"] = [*others, _contact(event, when, when)]
+    return _touch(new, envelope)
+
+
+@on(ContactUpdated)
+def contact_updated(
+    key: DocKey, doc: CustomerDoc | None, event: ContactUpdated, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    when = envelope.occurred_at.isoformat()
+    new["contacts"] = [
+        _contact(event, c["added_at"], when) if c["id"] == event.contact_id else c
+        for c in new.get("contacts", [])
+    ]
+    return _touch(new, envelope)
+
+
+@on(ContactRemoved)
+def contact_removed(
+    key: DocKey, doc: CustomerDoc | None, event: ContactRemoved, envelope: EventEnvelope
+) -> CustomerDoc:
+    new = _existing(doc, key, envelope)
+    new["contacts"] = [c for c in new.get("contacts", []) if c["id"] != event.contact_id]
+    return _touch(new, envelope)
+
+
 class CustomersProjection:
     name = "customers"
-    version = 6
+    version = 7
     collections = (
         CollectionSpec(
             COLLECTION,
