@@ -85,6 +85,7 @@ from crm.kernel.errors import Forbidden, InvalidCommand, RuleViolated
 from crm.kernel.projection import ProjectionRunner
 from crm.kernel.repository import CommandContext
 from crm.platform.bootstrap import Platform
+from crm.platform.imports.sources import ENCODINGS
 from crm.sales.domain.leads import LeadStatus
 from crm.service_desk.domain.knowledge import ArticleStatus
 from crm.service_desk.domain.tickets import TicketStatus
@@ -410,6 +411,7 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "fields.entity.",
         "dup.done.",
         "dup.reason.",
+        "imports.encoding.",
     }
     values = {
         "role.": [r.value for r in Role],
@@ -418,6 +420,7 @@ def test_both_languages_have_every_message_and_every_template_key_exists() -> No
         "fields.entity.": [e.value for e in FieldEntity],
         "dup.done.": ["merged", "distinct"],
         "dup.reason.": ["same_email", "same_phone", "similar_name_same_company"],
+        "imports.encoding.": list(ENCODINGS),
         "risk.": ["low", "medium", "high"],
         "kind.": [k.value for k in CustomerKind] + [k.value for k in TicketKind],
         "channel.": [c.value for c in Channel],
