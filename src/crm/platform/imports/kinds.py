@@ -10,6 +10,7 @@ from crm.customer.application.customer_commands import LogInteraction, RegisterC
 from crm.events.custom_fields import FieldEntity
 from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.runtime import Runtime
+from crm.platform.imports.billing import InvoiceImport, PaymentImport
 from crm.platform.imports.mapping import CUSTOM
 from crm.platform.imports.pipeline import LeadImport, OpportunityImport
 from crm.platform.imports.run import CustomerImport, FileImport, InteractionImport
@@ -27,6 +28,8 @@ KINDS: Mapping[str, type[FileImport]] = {
     "opportunities": OpportunityImport,
     "products": ProductImport,
     "orders": OrderImport,
+    "invoices": InvoiceImport,
+    "payments": PaymentImport,
 }
 NEEDS: Mapping[str, tuple[type[object], ...]] = {
     "customers": (RegisterCustomer,),
@@ -36,6 +39,8 @@ NEEDS: Mapping[str, tuple[type[object], ...]] = {
     "products": (CreateProduct,),
     # an order's customer is found in the customers read model, by id or e-mail
     "orders": (RegisterCustomer, PlaceOrder, IssueInvoice, RecordPayment),
+    "invoices": (IssueInvoice,),
+    "payments": (RecordPayment,),
 }
 """The commands a kind's rows run (and, for orders, the customer context beside them)."""
 

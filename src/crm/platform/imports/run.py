@@ -375,6 +375,12 @@ class FileImport:
         for row in self.source:
             yield row.number, await self.read(row.values)
 
+    def lane(self, item: Any) -> str | None:
+        """Rows of one lane run one after another, in the file's order (payments of one
+        invoice: its balance, and the day it was paid off, follow the file); None: the row
+        runs beside the others of its batch."""
+        return None
+
     def subjects(self, id_: str, item: Any) -> list[str]:
         """Whose keys the command's personal data is sealed with (made for a batch at once)."""
         return []
@@ -758,8 +764,19 @@ async def run(
         ]
         if creating:  # the batch's keys in one transaction, not one each
             await runtime.codec.keys.get_or_create(creating)
-        for outcome in await asyncio.gather(*(_execute(planner, o, ctx) for o in chunk)):
-            tally(outcome)
+        lanes: dict[object, list[RowOutcome]] = {}
+        for o in chunk:
+            lane = planner.lane(o.item) if o.outcome == "create" else None
+            lanes.setdefault(lane if lane is not None else ("row", o.row), []).append(o)
+
+        async def in_turn(outcomes: list[RowOutcome]) -> list[RowOutcome]:
+            return [await _execute(planner, o, ctx) for o in outcomes]
+
+        ran = {
+            o.row: o for done_ in await asyncio.gather(*map(in_turn, lanes.values())) for o in done_
+        }
+        for o in chunk:
+            tally(ran[o.row])
         await record(chunk[-1].row)
         done += len(chunk)
         chunk.clear()

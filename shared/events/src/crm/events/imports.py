@@ -17,7 +17,16 @@ from pydantic import BaseModel, ConfigDict, Field
 from crm.events.base import DomainEvent
 from crm.events.registry import event
 
-ImportKind = Literal["customers", "interactions", "leads", "opportunities", "products", "orders"]
+ImportKind = Literal[
+    "customers",
+    "interactions",
+    "leads",
+    "opportunities",
+    "products",
+    "orders",
+    "invoices",
+    "payments",
+]
 
 
 class ImportOptions(BaseModel):
