@@ -31,11 +31,10 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import date, datetime
-from typing import Any, TypeVar
+from typing import Any
 from uuid import UUID, uuid5
 
 from crm.events.money import Money
-from crm.kernel.aggregate import Aggregate
 from crm.kernel.errors import CrmError
 from crm.kernel.repository import CLOCK_SKEW
 from crm.platform.imports import values
@@ -68,8 +67,6 @@ PAYMENT_FIELDS = (
 """What a payments file may fill: the invoice (``invoice`` id or ``order``), ``amount`` and
 ``paid_date`` are required."""
 
-A = TypeVar("A", bound=Aggregate[Any])
-
 
 def order_id_of(tenant: str, cell: str) -> str:
     """The order a cell names: an id of this CRM, else the number an orders import derived
@@ -82,18 +79,6 @@ def order_id_of(tenant: str, cell: str) -> str:
 
 def imported_payment_id(invoice_id: str, identity: str) -> str:
     return str(uuid5(NAMESPACE, f"imported-payment-row\x00{invoice_id}\x00{identity}"))
-
-
-async def _loaded(planner: FileImport, aggregate: type[A], id_: str) -> tuple[A, datetime] | None:
-    """The tenant's aggregate as its stream has it, and when its first fact happened (None:
-    no such record in this tenant)."""
-    runtime = planner.runtime
-    envelopes = await runtime.store.read_stream(aggregate.stream_id_for(id_))
-    if not envelopes or envelopes[0].tenant != planner.tenant:
-        return None
-    events = await runtime.codec.decode(envelopes)
-    loaded = aggregate.rehydrate(id_, events, envelopes[-1].stream_version)
-    return loaded, envelopes[0].occurred_at
 
 
 def _reason(e: CrmError) -> str:
@@ -151,7 +136,7 @@ class InvoiceImport(FileImport):
                 except values.BadValue as e:
                     return RowError(self.column_of(name), e.value, e.reason)
         order_id = order_id_of(self.tenant, row["order"])
-        found = await _loaded(self, Order, order_id)
+        found = await self.loaded(Order, order_id)
         if found is None or not found[0].state.placed:
             return RowError(self.column_of("order"), row["order"], "no such order / 订单不存在")
         order, placed_at = found
@@ -282,7 +267,7 @@ class PaymentImport(FileImport):
         """The invoice as the store had it when the pass first met it, then as the pass's
         rows play on it."""
         if invoice_id not in self.invoices:
-            found = await _loaded(self, Invoice, invoice_id)
+            found = await self.loaded(Invoice, invoice_id)
             self.invoices[invoice_id] = found if found and found[0].state.issued else None
         return self.invoices[invoice_id]
 
