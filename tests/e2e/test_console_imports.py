@@ -247,3 +247,58 @@ async def test_the_records_an_import_creates_may_go_to_a_rep(api: Api) -> None:
     head = await api.platform.store.head_position()
     [ada] = (await boss.get("/customers", params={"min_position": head})).json()["items"]
     assert ada["owner_id"] == "ana"
+
+
+async def test_invoices_and_payments_are_kinds_of_file_of_the_page(api: Api) -> None:
+    """Orders brought in over the API, then their invoices and payments as files of their
+    own from the page: the kinds offered with their names, the dry run's failing row named by
+    its column, confirmed; the invoice issued and paid on the file's dates."""
+    await console_user(api, "mgr", "manager")
+    boss = api.as_user("mgr", "manager")
+    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+    await boss.post(
+        "/products",
+        json={"sku": "PUMP-1", "name": "Pump", "list_price": {"amount": "100", "currency": "CNY"}},
+    )
+    orders = csv_of(
+        [
+            ["Order number", "E-mail", "Order date", "SKU"],
+            ["S-1", "ada@example.com", "2019-04-03", "PUMP-1"],
+        ]
+    )
+    invoices = csv_of(
+        [
+            ["发票号", "订单号", "开票日期"],
+            ["F-1", "S-1", "2019-04-05"],
+            ["F-2", "S-9", "2019-04-05"],
+        ]
+    )
+    payments = csv_of([["订单号", "回款金额", "回款日期"], ["S-1", "100", "2019-04-20"],
+                       ["S-1", "1", "2019-04-21"]])  # fmt: skip
+    async with own_client(api) as client:
+        csrf = await sign_in(client, "mgr")
+        listing = (await client.get("/console/imports")).text
+        assert '<option value="invoices">Invoices</option>' in listing
+        assert '<option value="payments">Payments</option>' in listing
+        for kind, content, failing in (
+            ("orders", orders, None),
+            ("invoices", invoices, "<strong>订单号</strong>: no such order"),
+            ("payments", payments, "would be an overpayment"),
+        ):
+            sent = await client.post(
+                "/console/imports",
+                data={"csrf": csrf, "kind": kind, "currency": "CNY"},
+                files={"file": (f"{kind}.csv", content, "text/csv")},
+            )
+            assert sent.status_code == 303, sent.text
+            plan = sent.headers["location"]
+            page = (await client.get(plan)).text
+            if failing is not None:
+                assert failing in page, page
+            await client.post(f"{plan}/confirm", data={"csrf": csrf})
+            await until_shown(client, plan, "rows, finished</p>")
+    head = {"min_position": await api.platform.store.head_position()}
+    [invoice] = (await boss.get("/invoices", params=head)).json()["items"]
+    assert invoice["issue_date"] == "2019-04-05"
+    assert invoice["status"] == "paid"
+    assert invoice["paid_on"] == "2019-04-20"

@@ -207,3 +207,62 @@ async def test_contacts_from_the_command_line(
     assert ": 2 created, 0 created by an earlier run, 0 duplicates, 1 failed" in done.stdout
     again = crm(env, "import", "contacts", str(contacts), "--dry-run")
     assert "3 rows: 0 would create, 2 duplicates, 1 errors" in again.stdout
+
+
+async def test_invoices_then_payments_from_the_command_line(
+    deployment: tuple[Settings, dict[str, str]], tmp_path: Path
+) -> None:
+    """``crm import invoices`` invoices orders an orders import brought in (by their number),
+    on their own dates; ``crm import payments`` pays them (by the order), an overpayment is
+    the row's error; run again, nothing is created twice."""
+    settings, env = deployment
+    (tmp_path / "people.csv").write_text("name,email\nAda,ada@example.com\n", encoding="utf-8")
+    (tmp_path / "products.csv").write_text("sku,name,price\nPUMP-1,Pump,1200\n", encoding="utf-8")
+    (tmp_path / "orders.csv").write_text(
+        "order,email,date,sku\nS-1,ada@example.com,2019-04-03,PUMP-1\n", encoding="utf-8"
+    )
+    invoices = tmp_path / "invoices.csv"
+    invoices.write_text(
+        "发票号,订单号,开票日期\nF-1,S-1,05/04/2019\nF-2,S-9,05/04/2019\n", encoding="utf-8"
+    )
+    payments = tmp_path / "payments.csv"
+    payments.write_text(
+        "订单号,回款金额,回款日期,付款方式\nS-1,1000,10/04/2019,bank\nS-1,300,11/04/2019,\n"
+        "S-1,200,12/04/2019,cash\n",
+        encoding="utf-8",
+    )
+    assert crm(env, "import", "customers", str(tmp_path / "people.csv")).returncode == 0
+    for kind in ("products", "orders"):
+        made = crm(env, "import", kind, str(tmp_path / f"{kind}.csv"), "--currency", "CNY")
+        assert made.returncode == 0, made.stderr
+    dry = crm(env, "import", "invoices", str(invoices), "--dry-run", "--day-first")
+    assert dry.returncode == 1, dry.stderr
+    assert "row 3: error: 订单号: no such order" in dry.stdout, dry.stdout
+    run = crm(env, "import", "invoices", str(invoices), "--day-first")
+    assert run.returncode == 0, run.stderr
+    assert "1 created" in run.stdout
+    paid = crm(env, "import", "payments", str(payments), "--day-first")
+    assert paid.returncode == 0, paid.stderr
+    assert "2 created" in paid.stdout, paid.stdout
+    assert "row 3: error: 回款金额:" in paid.stdout
+    assert "overpayment" in paid.stdout
+    store = open_event_store(settings.event_store_url)
+    try:
+        events = [e async for page in store.read_all(0) for e in page]
+    finally:
+        await store.close()
+    [issued] = [e for e in events if e.event_type == "sales.invoice.issued"]
+    assert issued.occurred_at.date().isoformat() == "2019-04-05"  # day first
+    [settled] = [e for e in events if e.event_type == "sales.invoice.paid"]
+    assert settled.occurred_at.date().isoformat() == "2019-04-12"
+    again = crm(env, "import", "payments", str(payments), "--day-first")
+    assert again.returncode == 0, again.stderr
+    assert "0 created" in again.stdout, again.stdout
+    assert crm(env, "import", "invoices", str(invoices), "--day-first").returncode == 0
+    store = open_event_store(settings.event_store_url)
+    try:
+        events = [e async for page in store.read_all(0) for e in page]
+    finally:
+        await store.close()
+    assert sum(e.event_type == "sales.invoice.issued" for e in events) == 1
+    assert sum(e.event_type == "sales.invoice.payment_recorded" for e in events) == 2

@@ -197,3 +197,74 @@ async def test_a_resumed_run_finds_what_each_row_did_by_its_key(api: Api, as_use
     mine = [e for e in envelopes if str(e.correlation_id) == import_id]
     assert [e.event_type for e in mine].count("customer.merged_into") == 1
     assert [e.event_type for e in mine].count("customer.profile_updated") >= 1
+
+
+async def _users(api: Api) -> None:
+    """rep-1, an active rep; rep-2, a rep no longer active; ana, an analyst."""
+    from crm.console.install import register_user_commands
+    from crm.console.users import AddUser, DeactivateUser, hash_password, system_context
+
+    runtime = api.platform.runtime
+    register_user_commands(runtime.commands)
+    ctx = system_context("default", runtime.clock.now())
+    secret = hash_password("a long password")
+    for user, role in (("rep-1", Role.SALES_REP), ("rep-2", Role.SALES_REP), ("ana", "analyst")):
+        await runtime.commands.execute(AddUser(user, user.title(), str(role), secret), ctx)
+    await runtime.commands.execute(DeactivateUser("rep-2"), ctx)
+
+
+def tagged_csv(rows: list[list[str]]) -> bytes:
+    out = io.StringIO(newline="")
+    csv.writer(out).writerows([["Name", "E-mail", "标签", "负责人"], *rows])
+    return out.getvalue().encode()
+
+
+async def test_an_update_row_adds_its_tags_and_gives_the_customer_its_owner(
+    api: Api, as_user: Any
+) -> None:
+    """Each by the customer context's own commands (TagCustomer per new tag, AssignOwner),
+    under keys of their own; an owner who is not an active rep or manager is the row's error,
+    naming the column; the same file again changes nothing."""
+    await _users(api)
+    admin = as_user("root", Role.ADMIN)
+    ada = await customer(admin, name="Ada Lovelace", email="ada@example.com", tags=["vip"])
+    bob = await customer(admin, name="Bob Byron", email="bob@example.com")
+    rows = [
+        ["Ada Lovelace", "ada@example.com", "vip; 重点", "rep-1"],  # 2: a tag and the owner
+        ["Bob Byron", "bob@example.com", "", "rep-2"],  # 3: rep-2 is not active
+        ["Bob Byron", "bob@example.com", "", "ana"],  # 4: an analyst owns no customer
+        ["Dora Dirac", "dora@example.com", "new", "rep-1"],  # 5: created, owned by rep-1
+        ["Bob Byron", "bob@example.com", "key account", ""],  # 6: bob's tag (3, 4 failed)
+    ]
+    r = await upload(admin, tagged_csv(rows), on_match="update")
+    assert r.status_code == 201, r.text
+    body = r.json()
+    assert body["summary"]["mapping"]["负责人"] == "owner"
+    assert body["summary"]["planned"]["update"] == 2
+    assert body["summary"]["planned"]["error"] == 2
+    issues = {i["row"]: i for i in body["issues"]}
+    assert issues[2]["outcome"] == "update"
+    assert "tags, owner" in issues[2]["message"]
+    assert (issues[3]["column"], issues[3]["value"]) == ("负责人", "rep-2")
+    assert issues[4]["column"] == "负责人"
+    assert issues[6]["message"].endswith("(tags) / 更新")
+    import_id = body["summary"]["id"]
+    assert (await admin.post(f"/imports/{import_id}/confirm")).status_code == 202
+    done = await finished(admin, import_id)
+    assert done["done"]["updated"] == 2
+    head = {"min_position": await api.platform.store.head_position()}
+    got = (await admin.get(f"/customers/{ada}", params=head)).json()
+    assert sorted(got["tags"]) == ["vip", "重点"]
+    assert got["owner_id"] == "rep-1"
+    listed = (await admin.get("/customers", params={**head, "q": "Dora"})).json()["items"]
+    assert [c["owner_id"] for c in listed] == ["rep-1"]
+    envelopes = [e async for page in api.platform.store.read_all(0) for e in page]
+    ada_events = [e for e in envelopes if e.stream_id == f"customer-{ada}"]
+    types = [e.event_type for e in ada_events]
+    assert types.count("customer.tagged") == 1
+    assert types.count("customer.owner_assigned") == 1
+    assert {str(e.correlation_id) for e in ada_events[1:]} == {import_id}
+    assert (await admin.get(f"/customers/{bob}", params=head)).json()["tags"] == ["key account"]
+
+    again = await upload(admin, tagged_csv(rows[:1]), on_match="update")
+    assert again.json()["summary"]["planned"]["unchanged"] == 1

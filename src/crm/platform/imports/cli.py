@@ -349,6 +349,67 @@ def orders(
     )
 
 
+@import_app.command("invoices")
+def invoices(
+    file: FileArg,
+    dry_run: DryRun = False,
+    mapping: Mappings = None,
+    resume: Resume = None,
+    day_first: DayFirst = False,
+    encoding: Encoding = None,
+    user: Importer = None,
+    role: ImporterRole = Role.ADMIN,
+    tenant: TenantOpt = None,
+) -> None:
+    """Import invoices of orders already in the CRM (by order number or id): each row
+    invoices its order on its own date; an order invoiced already is a duplicate."""
+    _import(
+        "invoices",
+        file,
+        dry_run,
+        mapping,
+        resume,
+        day_first,
+        "CN",
+        None,
+        encoding,
+        user,
+        role,
+        tenant,
+    )
+
+
+@import_app.command("payments")
+def payments(
+    file: FileArg,
+    dry_run: DryRun = False,
+    mapping: Mappings = None,
+    resume: Resume = None,
+    day_first: DayFirst = False,
+    encoding: Encoding = None,
+    user: Importer = None,
+    role: ImporterRole = Role.ADMIN,
+    tenant: TenantOpt = None,
+) -> None:
+    """Import payments of invoices already in the CRM (by invoice id or its order): each row
+    records one payment on its own date; an overpayment or an unknown invoice is the row's
+    error, a payment imported already a duplicate."""
+    _import(
+        "payments",
+        file,
+        dry_run,
+        mapping,
+        resume,
+        day_first,
+        "CN",
+        None,
+        encoding,
+        user,
+        role,
+        tenant,
+    )
+
+
 def _import(
     kind: str,
     file: Path,

@@ -35,13 +35,15 @@ FIELDS = (
     "region",
     "source",
     "tags",
+    "owner",
     "customer_id",
     "merge_into",
     ANY_CUSTOM,
 )
 """What a customers file may fill (``name`` is required); ``custom.<key>`` columns fill the
-tenant's custom fields; ``customer_id`` (an id of this CRM's customers) and ``merge_into``
-name customers already there (:mod:`.matching`)."""
+tenant's custom fields; ``owner`` is the user id of an active rep or manager of the tenant
+who owns the customer (else the import's owner); ``customer_id`` (an id of this CRM's
+customers) and ``merge_into`` name customers already there (:mod:`.matching`)."""
 
 KINDS: Mapping[str, CustomerKind] = {
     "person": CustomerKind.PERSON,
@@ -87,6 +89,9 @@ class CustomerRow:
     """The customer (an id, or an e-mail address) the row's customer is to be merged into."""
     filled: frozenset[str] = frozenset()
     """The profile fields the row has a value for (what an update changes)."""
+    owner_id: str | None = None
+    """The row's ``owner`` cell: who owns the customer (checked by the import: an active rep
+    or manager of the tenant)."""
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,6 +122,10 @@ class RowReader:
         keys = _keys(row, self.column_of)
         if isinstance(keys, RowError):
             return keys
+        owner = row.pop("owner", "") or None
+        if owner is not None and len(owner) > 100:
+            return RowError(self.column_of("owner"), owner[:100], "too long / 过长")
+        owner_id = owner or self.owner_id
         custom = {
             f.removeprefix(CUSTOM): text for f, text in row.items() if f.startswith(CUSTOM) and text
         }
@@ -141,8 +150,8 @@ class RowReader:
             return RowError(self.column_of(field), e.value, e.reason)
         if "name" not in body:
             return RowError(self.column_of("name"), None, "is required / 必填")
-        if self.owner_id is not None:
-            body["owner_id"] = self.owner_id
+        if owner_id is not None:
+            body["owner_id"] = owner_id
         try:
             checked = NewCustomer.model_validate(body)
         except ValidationError as e:
@@ -162,7 +171,7 @@ class RowReader:
         try:  # the domain's own rules, on an aggregate nobody stores
             values_ = check_values(definitions or CustomFieldsState(), FieldEntity.CUSTOMER, custom)
             Customer.create("dry-run").register(
-                profile, tags=checked.tags, owner_id=self.owner_id, custom=values_
+                profile, tags=checked.tags, owner_id=owner_id, custom=values_
             )
         except InvalidCommand as e:
             column = self.column_of(e.field)
@@ -178,6 +187,7 @@ class RowReader:
             customer_id=customer_id,
             merge_into=merge_into,
             filled=filled,
+            owner_id=owner,
         )
 
 

@@ -15,6 +15,7 @@ from crm.events.custom_fields import FieldEntity
 from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.runtime import Runtime
 from crm.platform.imports.contacts import ContactImport
+from crm.platform.imports.billing import InvoiceImport, PaymentImport
 from crm.platform.imports.mapping import CUSTOM
 from crm.platform.imports.pipeline import LeadImport, OpportunityImport
 from crm.platform.imports.run import CustomerImport, FileImport, InteractionImport
@@ -33,6 +34,8 @@ KINDS: Mapping[str, type[FileImport]] = {
     "products": ProductImport,
     "orders": OrderImport,
     "contacts": ContactImport,
+    "invoices": InvoiceImport,
+    "payments": PaymentImport,
 }
 NEEDS: Mapping[str, tuple[type[object], ...]] = {
     "customers": (RegisterCustomer,),
@@ -43,6 +46,8 @@ NEEDS: Mapping[str, tuple[type[object], ...]] = {
     # an order's customer is found in the customers read model, by id or e-mail
     "orders": (RegisterCustomer, PlaceOrder, IssueInvoice, RecordPayment),
     "contacts": (AddContact,),
+    "invoices": (IssueInvoice,),
+    "payments": (RecordPayment,),
 }
 """The commands a kind's rows run (and, for orders, the customer context beside them)."""
 

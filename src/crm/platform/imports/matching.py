@@ -9,8 +9,12 @@ to the phone: the row is then matched as a new one (its likely duplicates report
 
 - **Update** (the import's ``on_match`` is ``update``): a row whose key names a customer
   changes that customer's profile with the row's non-blank cells (``UpdateProfile``; a blank
-  cell leaves its field as it is; tags and the owner are not changed). A row that changes
-  nothing is ``unchanged``; one whose new e-mail or phone is another customer's fails.
+  cell leaves its field as it is), adds the row's tags the customer has not (``TagCustomer``,
+  one each: a tag is never removed) and gives it the row's ``owner`` (``AssignOwner``, an
+  active rep or manager of the tenant), each under a key of its own, the row's own key last
+  (so a run cut short between them does the rest when resumed). A row that changes nothing
+  is ``unchanged``; one whose new e-mail or phone is another customer's fails, and so does one
+  whose tags would take the customer over its limit.
 - **Merge**: a row with a ``merge_into`` cell (a customer id, or an e-mail address one
   customer has) says its customer, found by its key, is a duplicate of that one: it is merged
   into it (``MergeCustomers``: admins only, as over ``POST /customers/{id}/merge``). Its other
@@ -28,10 +32,21 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Literal
 
-from crm.customer.application.customer_commands import MergeCustomers, UpdateProfile
+from crm.customer.application.customer_commands import (
+    AssignOwner,
+    MergeCustomers,
+    TagCustomer,
+    UpdateProfile,
+)
 from crm.customer.application.policy import ROLE_ACTIONS
 from crm.customer.application.policy import Action as CustomerAction
-from crm.customer.domain.customer import PROFILE_FIELDS, Customer, CustomerState
+from crm.customer.domain.customer import (
+    MAX_TAGS,
+    PROFILE_FIELDS,
+    Customer,
+    CustomerState,
+    normalise_tag,
+)
 from crm.customer.domain.duplicates import email_key, phone_key
 from crm.customer.projections.customers import COLLECTION
 from crm.kernel.auth import Role
@@ -66,14 +81,35 @@ class Decision:
     earlier_row: int | None = None
     """A duplicate of an earlier row of the file (that row updates or merges it)."""
     reasons: tuple[str, ...] = ()
+    tags: tuple[str, ...] = ()
+    """The row's tags the customer has not (an update adds them)."""
+    owner_id: str | None = None
+    """The row's owner, where the customer has another (an update assigns it)."""
 
-    def command(self) -> object:
+    @property
+    def changed(self) -> list[str]:
+        """What an update changes: the profile's fields, the custom fields, tags, owner."""
+        named = sorted([*self.changes, *self.custom])
+        return named + ["tags"] * bool(self.tags) + ["owner"] * (self.owner_id is not None)
+
+    def commands(self) -> list[tuple[str, object]]:
+        """The row's commands, each with the suffix of its key (``""``: the row's own key,
+        which is the last one's: once it is recorded, the row is done)."""
         if self.outcome == "merge":
             assert self.into is not None
-            return MergeCustomers(survivor_id=self.into, merged_id=self.customer_id)
-        return UpdateProfile(
-            self.customer_id, self.changes, confirm_distinct=True, custom=self.custom
-        )
+            return [("", MergeCustomers(survivor_id=self.into, merged_id=self.customer_id))]
+        steps: list[tuple[str, object]] = [
+            (f"tag/{tag}", TagCustomer(self.customer_id, tag)) for tag in self.tags
+        ]
+        if self.owner_id is not None:
+            steps.append(("owner", AssignOwner(self.customer_id, self.owner_id)))
+        if self.changes or self.custom:
+            profile = UpdateProfile(
+                self.customer_id, self.changes, confirm_distinct=True, custom=self.custom
+            )
+            steps.append(("profile", profile))
+        command = steps[-1][1]
+        return [*steps[:-1], ("", command)]
 
 
 @dataclass(frozen=True, slots=True)
@@ -148,14 +184,22 @@ class Matcher:
             return Decision("duplicate", target, earlier_row=earlier, reasons=("same_target",))
         state = await self._state(target)
         changes, custom = _changes(item, state)
-        if not changes and not custom:
+        tags = tuple(dict.fromkeys(t for t in map(normalise_tag, item.tags) if t not in state.tags))
+        owner = item.owner_id if item.owner_id not in (None, state.owner_id) else None
+        if not changes and not custom and not tags and owner is None:
             self.targets[target] = row
             return Decision("unchanged", target)
         clash = await self._clash(changes, target)
         if clash is not None:
             return clash
+        if len(state.tags) + len(tags) > MAX_TAGS:
+            return self._error(
+                "tags",
+                None,
+                f"the customer would have more than {MAX_TAGS} tags / 标签超过 {MAX_TAGS} 个",
+            )
         self.targets[target] = row
-        return Decision("update", target, changes=changes, custom=custom)
+        return Decision("update", target, changes=changes, custom=custom, tags=tags, owner_id=owner)
 
     async def survivor(self, item: CustomerRow) -> str | RowError:
         """The customer the row's ``merge_into`` names (an id, or an e-mail one has)."""

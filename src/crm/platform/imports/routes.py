@@ -1,6 +1,7 @@
 """``/imports``: upload a file and get its dry run, confirm it, follow it, list imports.
 
-``POST /imports`` (multipart: ``file``, ``kind`` (``customers`` or ``interactions``),
+``POST /imports`` (multipart: ``file``, ``kind`` (one of :data:`.kinds.KINDS` this process
+runs: customers, interactions, leads, opportunities, products, orders, invoices, payments),
 optional ``mapping`` as a JSON object of column → field or null, ``day_first``, ``region``,
 ``owner_id``, ``encoding``, and for customers ``on_match``: ``skip`` or ``update``, see
 :mod:`.matching`) keeps the file in the data directory, runs the dry run and

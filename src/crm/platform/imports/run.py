@@ -22,9 +22,10 @@ import hashlib
 from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any, Literal
+from typing import Any, Literal, TypeVar
 from uuid import UUID, uuid4, uuid5
 
+from crm.console.domain.users import User
 from crm.customer.application.customer_commands import LogInteraction, RegisterCustomer
 from crm.customer.application.duplicates import SCANNED_PER_KEY, find_duplicates
 from crm.customer.domain.customer import Customer
@@ -42,12 +43,14 @@ from crm.events.imports import (
     OnMatch,
 )
 from crm.kernel.aggregate import Aggregate
+from crm.kernel.auth import Role
 from crm.kernel.custom_fields import CustomFieldsState, DefinitionsOf
 from crm.kernel.errors import CrmError, InvalidCommand, NotFound, WrongExpectedVersion
 from crm.kernel.event_store import Idempotency
 from crm.kernel.projection import wait_until
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
+from crm.kernel.tenancy import qualified
 from crm.platform.imports.customers import FIELDS as CUSTOMER_FIELDS
 from crm.platform.imports.customers import CustomerRow, RowError, RowReader
 from crm.platform.imports.interactions import FIELDS as INTERACTION_FIELDS
@@ -64,6 +67,8 @@ from crm.platform.imports.sources import RowSource
 
 BATCH = 200
 """Rows between two records of how far the run got (what a resumed run skips)."""
+
+A = TypeVar("A", bound=Aggregate[Any])
 
 _IDS = UUID("5b7e2a3c-0d1f-4c8e-9a6b-2f4d8e1c7a90")
 
@@ -282,6 +287,7 @@ class FileImport:
         self.tenant = tenant
         self.import_id = import_id or str(uuid4())
         self._fields: CustomFieldsState | None = None
+        self._owners: dict[str, bool] = {}
         self.setup()
 
     def setup(self) -> None:
@@ -344,6 +350,33 @@ class FileImport:
     def start(self) -> None:
         """A pass over the file begins: forget the rows of an earlier pass."""
 
+    async def loaded(self, aggregate: type[A], id_: str) -> tuple[A, datetime] | None:
+        """The tenant's record of ``aggregate`` as its stream has it, and when its first fact
+        happened (None: no such record in this tenant)."""
+        envelopes = await self.runtime.store.read_stream(aggregate.stream_id_for(id_))
+        if not envelopes or envelopes[0].tenant != self.tenant:
+            return None
+        events = await self.runtime.codec.decode(envelopes)
+        return aggregate.rehydrate(id_, events, envelopes[-1].stream_version), envelopes[
+            0
+        ].occurred_at
+
+    async def may_own(self, user_id: str) -> bool:
+        """Whether ``user_id`` is an active rep or manager of the tenant (who may own what an
+        import creates or changes, as the import page's owner), read from the user's stream."""
+        known = self._owners.get(user_id)
+        if known is None:
+            found = await self.loaded(User, qualified(self.tenant, user_id))
+            state = found[0].state if found is not None else None
+            known = (
+                state is not None
+                and state.added
+                and state.active
+                and state.role in (Role.SALES_REP.value, Role.MANAGER.value)
+            )
+            self._owners[user_id] = known
+        return known
+
     def remember(self, row: int, id_: str, item: Any) -> None:
         """The row creates: later rows are matched against it."""
 
@@ -376,6 +409,12 @@ class FileImport:
         its first row."""
         for row in self.source:
             yield row.number, await self.read(row.values)
+
+    def lane(self, item: Any) -> str | None:
+        """Rows of one lane run one after another, in the file's order (payments of one
+        invoice: its balance, and the day it was paid off, follow the file); None: the row
+        runs beside the others of its batch."""
+        return None
 
     def subjects(self, id_: str, item: Any) -> list[str]:
         """Whose keys the command's personal data is sealed with (made for a batch at once)."""
@@ -496,12 +535,17 @@ class CustomerImport(FileImport):
             self.definitions = await DefinitionsOf(self.runtime.store, self.runtime.codec)(
                 self.tenant
             )
-        return self.reader.read(cells, self.definitions)
+        read = self.reader.read(cells, self.definitions)
+        owner = read.owner_id if isinstance(read, CustomerRow) else None
+        if owner is not None and not await self.may_own(owner):
+            return RowError(
+                self.column_of("owner"), owner, "is not an active rep or manager / 不是在职销售"
+            )
+        return read
 
     def fingerprint(self, item: CustomerRow) -> str:
-        base = repr(
-            (item.profile.as_dict(), item.tags, self.options.owner_id, sorted(item.custom.items()))
-        )
+        owner = item.owner_id or self.options.owner_id
+        base = repr((item.profile.as_dict(), item.tags, owner, sorted(item.custom.items())))
         if item.customer_id is not None or item.merge_into is not None:
             base = f"{base}|{item.customer_id}|{item.merge_into}"
         return base
@@ -582,7 +626,7 @@ class CustomerImport(FileImport):
         command = RegisterCustomer(
             item.profile,
             tags=item.tags,
-            owner_id=self.options.owner_id,
+            owner_id=item.owner_id or self.options.owner_id,
             customer_id=id_,
             confirm_distinct=True,  # the import found the duplicates itself, with the same rule
             custom=item.custom,
@@ -760,8 +804,19 @@ async def run(
         ]
         if creating:  # the batch's keys in one transaction, not one each
             await runtime.codec.keys.get_or_create(creating)
-        for outcome in await asyncio.gather(*(_execute(planner, o, ctx) for o in chunk)):
-            tally(outcome)
+        lanes: dict[object, list[RowOutcome]] = {}
+        for o in chunk:
+            lane = planner.lane(o.item) if o.outcome == "create" else None
+            lanes.setdefault(lane if lane is not None else ("row", o.row), []).append(o)
+
+        async def in_turn(outcomes: list[RowOutcome]) -> list[RowOutcome]:
+            return [await _execute(planner, o, ctx) for o in outcomes]
+
+        ran = {
+            o.row: o for done_ in await asyncio.gather(*map(in_turn, lanes.values())) for o in done_
+        }
+        for o in chunk:
+            tally(ran[o.row])
         await record(chunk[-1].row)
         done += len(chunk)
         chunk.clear()
@@ -851,7 +906,7 @@ def _decided(row: int, item: CustomerRow, decided: Decision | RowError) -> RowOu
             reasons=decided.reasons,
             item=item,
         )
-    change = decided.command() if decided.outcome != "unchanged" else None
+    change = decided if decided.outcome != "unchanged" else None
     return RowOutcome(
         row, decided.outcome, decided.customer_id, item, into=decided.into, change=change
     )
@@ -859,7 +914,7 @@ def _decided(row: int, item: CustomerRow, decided: Decision | RowError) -> RowOu
 
 def _changing_message(o: RowOutcome) -> str:
     if o.outcome in ("update", "updated"):
-        fields = ", ".join(sorted(getattr(o.change, "changes", {}) or ())) if o.change else ""
+        fields = ", ".join(o.change.changed) if isinstance(o.change, Decision) else ""
         return f"updates customer {o.id}" + (f" ({fields})" if fields else "") + " / 更新"
     if o.outcome in ("merge", "merged"):
         return f"merges customer {o.id} into customer {o.into} / 合并"
@@ -905,21 +960,23 @@ class Changes:
 
 
 async def _change(planner: FileImport, outcome: RowOutcome, ctx: CommandContext) -> RowOutcome:
-    """Run an ``update`` or ``merge`` row's command under the row's key, as the user: the
-    customer context's rules hold (a merge needs an admin), and a row run again is replayed."""
-    assert outcome.change is not None
-    row_ctx = CommandContext(
-        actor=ctx.actor,
-        role=ctx.role,
-        tenant=ctx.tenant,
-        now=planner.runtime.clock.now(),
-        correlation_id=UUID(planner.import_id),
-        idempotency=planner.key(outcome.row, outcome.item),
-        team=ctx.team,
-    )
-    try:
-        await planner.runtime.commands.run(outcome.change, row_ctx)
-    except CrmError as e:
-        return _refused(planner, outcome.row, e)
+    """Run an ``update`` or ``merge`` row's commands, each under the row's key and its suffix
+    (the row's own key last), as the user: the customer context's rules hold (a merge needs an
+    admin, an owner is assigned by whoever may assign), and a row run again is replayed."""
+    assert isinstance(outcome.change, Decision)
+    for suffix, command in outcome.change.commands():
+        row_ctx = CommandContext(
+            actor=ctx.actor,
+            role=ctx.role,
+            tenant=ctx.tenant,
+            now=planner.runtime.clock.now(),
+            correlation_id=UUID(planner.import_id),
+            idempotency=planner.step_key(outcome.row, outcome.item, suffix),
+            team=ctx.team,
+        )
+        try:
+            await planner.runtime.commands.run(command, row_ctx)
+        except CrmError as e:
+            return _refused(planner, outcome.row, e)
     done: Outcome = "updated" if outcome.outcome == "update" else "merged"
     return RowOutcome(outcome.row, done, outcome.id, outcome.item, into=outcome.into)

@@ -18,7 +18,15 @@ from crm.events.base import DomainEvent
 from crm.events.registry import event
 
 ImportKind = Literal[
-    "customers", "interactions", "leads", "opportunities", "products", "orders", "contacts"
+    "customers",
+    "interactions",
+    "leads",
+    "opportunities",
+    "products",
+    "orders",
+    "invoices",
+    "payments",
+    "contacts",
 ]
 
 
