@@ -14,8 +14,8 @@ from crm.customer.application.customer_commands import (
 from crm.events.custom_fields import FieldEntity
 from crm.kernel.custom_fields import DefinitionsOf
 from crm.kernel.runtime import Runtime
-from crm.platform.imports.contacts import ContactImport
 from crm.platform.imports.billing import InvoiceImport, PaymentImport
+from crm.platform.imports.contacts import ContactImport
 from crm.platform.imports.mapping import CUSTOM
 from crm.platform.imports.pipeline import LeadImport, OpportunityImport
 from crm.platform.imports.run import CustomerImport, FileImport, InteractionImport
