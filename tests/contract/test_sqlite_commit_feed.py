@@ -215,3 +215,32 @@ async def test_a_commit_of_another_process_wakes_the_subscribers_through_one_wat
     await here.append("customer-1", [new_event()], NO_STREAM)
     await asyncio.wait_for(asyncio.gather(*tasks), 10)
     assert [positions(g) for g in got] == [[2], [1, 2, 3], [1, 3]]
+
+
+async def test_the_appender_hears_of_its_commit_before_the_subscribers_it_wakes(
+    tmp_path: Path,
+) -> None:
+    """The writer hands each outcome to its caller before it wakes the feed's subscribers: in
+    one event loop the command's answer runs first, the projections' batches after it."""
+    store = SqliteEventStore(tmp_path / "e.db")
+    order: list[str] = []
+    pages: asyncio.Queue[None] = asyncio.Queue()
+    try:
+        await store.append("customer-0", [new_event()], NO_STREAM)
+
+        async def follow() -> None:
+            async for page in store.subscribe(0):
+                order.extend("subscriber" for _ in page)
+                pages.put_nowait(None)  # and on to wait for the next commit, in this step
+
+        follower = asyncio.create_task(follow())
+        await asyncio.wait_for(pages.get(), 5)  # the first page, from the file
+        order.clear()
+        for i in range(1, 4):
+            await store.append(f"customer-{i}", [new_event()], NO_STREAM)
+            order.append("appender")
+            await asyncio.wait_for(pages.get(), 5)
+        follower.cancel()
+        assert order == ["appender", "subscriber"] * 3
+    finally:
+        await store.close()

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import asyncio
+from collections.abc import Collection, Mapping
 from datetime import UTC, datetime
 from uuid import uuid4
 
@@ -9,6 +11,7 @@ import pytest
 
 from crm.events import ERASED, EventEnvelope, EventMetadata, NewEvent
 from crm.events.customer import CustomerKind, CustomerRegistered, CustomerTagged
+from crm.kernel.adapters.sqlite.key_store import SqliteKeyStore
 from crm.kernel.codec import EventCodec
 from crm.kernel.errors import RuleViolated
 from crm.kernel.keys import decrypt, encrypt, new_key
@@ -93,3 +96,96 @@ def test_a_ciphertext_cannot_be_moved_to_another_field_or_subject() -> None:
     forged = token.replace("customer-1", "customer-2")
     with pytest.raises(ValueError, match="does not belong"):
         decrypt(key, "name", forged)
+
+
+class CountedKeys:
+    """The real key store, counting its reads; ``gate`` holds every read until set."""
+
+    def __init__(self, inner: SqliteKeyStore) -> None:
+        self.inner = inner
+        self.reads: list[list[str]] = []
+        self.gate = asyncio.Event()
+        self.gate.set()
+
+    async def get_or_create(self, subjects: Collection[str]) -> Mapping[str, bytes]:
+        return await self.inner.get_or_create(subjects)
+
+    async def get(self, subjects: Collection[str]) -> Mapping[str, bytes]:
+        self.reads.append(sorted(subjects))
+        found = await self.inner.get(subjects)
+        await self.gate.wait()
+        return found
+
+    async def erase(self, subject: str) -> None:
+        await self.inner.erase(subject)
+
+    async def is_erased(self, subject: str) -> bool:
+        return await self.inner.is_erased(subject)
+
+    async def close(self) -> None:
+        await self.inner.close()
+
+
+async def test_a_key_made_for_an_encode_serves_the_decodes_without_a_read(
+    codec: EventCodec,
+) -> None:
+    keys = CountedKeys(codec.keys)  # type: ignore[arg-type]
+    counted = EventCodec(codec.registry, keys)
+    event = CustomerRegistered(kind=CustomerKind.PERSON, name="Ada", email="ada@example.com")
+    [stored] = await counted.encode("customer-1", [event], META, NOW)
+    assert await counted.decode([recorded("customer-1", stored)]) == [event]
+    assert keys.reads == []
+    fresh = EventCodec(codec.registry, keys)  # another process: reads the key once
+    assert await fresh.decode([recorded("customer-1", stored)]) == [event]
+    assert keys.reads == [["customer-1"]]
+
+
+async def test_decodes_missing_a_key_at_once_share_one_read(codec: EventCodec) -> None:
+    [stored] = await codec.encode(
+        "customer-1", [CustomerRegistered(kind=CustomerKind.PERSON, name="Ada")], META, NOW
+    )
+    keys = CountedKeys(codec.keys)  # type: ignore[arg-type]
+    cold = EventCodec(codec.registry, keys)
+    keys.gate.clear()
+    decodes = [asyncio.create_task(cold.decode([recorded("customer-1", stored)])) for _ in range(5)]
+    await asyncio.sleep(0.05)
+    keys.gate.set()
+    for read in await asyncio.gather(*decodes):
+        assert [e.name for e in read] == ["Ada"]  # type: ignore[attr-defined]
+    assert keys.reads == [["customer-1"]]
+
+
+async def test_a_read_that_fails_leaves_the_waiting_decodes_to_read_again(
+    codec: EventCodec,
+) -> None:
+    [stored] = await codec.encode(
+        "customer-1", [CustomerRegistered(kind=CustomerKind.PERSON, name="Ada")], META, NOW
+    )
+    keys = CountedKeys(codec.keys)  # type: ignore[arg-type]
+    cold = EventCodec(codec.registry, keys)
+    keys.gate.clear()
+    first = asyncio.create_task(cold.decode([recorded("customer-1", stored)]))
+    await asyncio.sleep(0.05)
+    second = asyncio.create_task(cold.decode([recorded("customer-1", stored)]))
+    await asyncio.sleep(0.05)
+    first.cancel()
+    keys.gate.set()
+    [again] = await second
+    assert again.name == "Ada"  # type: ignore[attr-defined]
+    assert len(keys.reads) == 2
+
+
+async def test_an_erasure_during_a_read_is_not_undone_by_its_answer(codec: EventCodec) -> None:
+    [stored] = await codec.encode(
+        "customer-1", [CustomerRegistered(kind=CustomerKind.PERSON, name="Ada")], META, NOW
+    )
+    keys = CountedKeys(codec.keys)  # type: ignore[arg-type]
+    cold = EventCodec(codec.registry, keys)
+    keys.gate.clear()
+    reading = asyncio.create_task(cold.decode([recorded("customer-1", stored)]))
+    await asyncio.sleep(0.05)  # the key is read (not erased yet), its answer held
+    await cold.erase("customer-1")
+    keys.gate.set()
+    await reading  # answered with the key it read before the erasure
+    [after] = await cold.decode([recorded("customer-1", stored)])
+    assert after.name == ERASED  # type: ignore[attr-defined]

@@ -3,6 +3,7 @@ with its subject's key (see :mod:`crm.kernel.keys`)."""
 
 from __future__ import annotations
 
+import asyncio
 import time
 from collections.abc import Iterable, Mapping, Sequence
 from datetime import datetime
@@ -29,13 +30,20 @@ class EventCodec:
     """Encodes domain events for the store and decodes stored ones, upcasting old versions.
 
     Keys are cached for a short while; an erasure through this codec forgets its key at once,
-    one made by another process is seen here within ``KEY_CACHE_SECONDS``.
+    one made by another process is seen here within ``KEY_CACHE_SECONDS``. A key the codec
+    has just created (or found) for an encode is cached as a key read is: a new customer's
+    events are decoded at once by every projection, the command's own read-back and the next
+    command on the stream, which asked the key store for it again, one after another on its
+    thread. Decodes missing the same keys at once share one read of the key store.
     """
 
     def __init__(self, registry: EventRegistry, keys: KeyStore) -> None:
         self.registry = registry
         self.keys = keys
         self._cache: dict[str, tuple[float, bytes | None]] = {}
+        self._reading: dict[str, asyncio.Future[None]] = {}
+        """The subjects whose keys a decode is reading now; the others await its end."""
+        self._forgotten_at = 0.0
 
     async def encode(
         self,
@@ -50,7 +58,12 @@ class EventCodec:
             for e in events
             if any(getattr(e, f) is not None for f in e.personal_fields)
         }
-        keys = await self.keys.get_or_create(subjects) if subjects else {}
+        keys: Mapping[str, bytes] = {}
+        if subjects:
+            asked = time.monotonic()
+            keys = await self.keys.get_or_create(subjects)
+            for subject in subjects:
+                self._remember(subject, asked, keys.get(subject))
         encoded = []
         for i, e in enumerate(events):
             payload = e.model_dump(mode="json")
@@ -140,22 +153,52 @@ class EventCodec:
                 if is_encrypted(value):
                     wanted.add(subject_of(value))
         keys: dict[str, bytes | None] = {}
+        missing = self._cached(wanted, now, keys)
+        while missing:
+            others = [self._reading[s] for s in missing if s in self._reading]
+            if others:  # read by another decode now: its answer is awaited, then looked up
+                await asyncio.wait(others)
+                missing = self._cached(missing, now, keys)
+                continue
+            done = asyncio.get_running_loop().create_future()
+            for subject in missing:
+                self._reading[subject] = done
+            try:
+                found = await self.keys.get(missing)
+            finally:
+                for subject in missing:
+                    if self._reading.get(subject) is done:
+                        del self._reading[subject]
+                done.set_result(None)
+            for subject in missing:
+                key = found.get(subject)
+                keys[subject] = key
+                self._remember(subject, now, key)
+            missing = []
+        return keys
+
+    def _cached(
+        self, subjects: Iterable[str], now: float, keys: dict[str, bytes | None]
+    ) -> list[str]:
+        """Put the subjects' keys cached since ``now`` (or fresh) in ``keys``; the others."""
         missing = []
-        for subject in wanted:
+        for subject in subjects:
             cached = self._cache.get(subject)
             if cached is not None and now - cached[0] < KEY_CACHE_SECONDS:
                 keys[subject] = cached[1]
             else:
                 missing.append(subject)
-        if missing:
-            found = await self.keys.get(missing)
-            for subject in missing:
-                key = found.get(subject)
-                keys[subject] = key
-                self._cache[subject] = (now, key)
-            if len(self._cache) > 100_000:
-                self._cache.clear()
-        return keys
+        return missing
+
+    def _remember(self, subject: str, asked: float, key: bytes | None) -> None:
+        """Cache ``key``, read at ``asked``, unless a later answer (an erasure) is cached or the
+        cache was dropped since."""
+        cached = self._cache.get(subject)
+        if asked < self._forgotten_at or (cached is not None and cached[0] > asked):
+            return
+        if len(self._cache) >= 100_000:
+            self._cache.clear()
+        self._cache[subject] = (asked, key)
 
     async def erase(self, subject: str) -> None:
         await self.keys.erase(subject)
@@ -165,3 +208,4 @@ class EventCodec:
         """Drop the cached keys: the next decode asks the key store (an erasure made by
         another process is then seen at once, not after the cache's lifetime)."""
         self._cache.clear()
+        self._forgotten_at = time.monotonic()

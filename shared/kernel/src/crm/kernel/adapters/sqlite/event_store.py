@@ -272,10 +272,13 @@ class SqliteEventStore:
             for request in group:
                 _deliver(request, e)
             return
-        if committed:
-            self._feed.publish(start, [stored_envelope(r) for r in committed])
+        # the callers first: their loops then run each command's answer before the
+        # subscribers woken by the feed (a dozen runners' batches in one process), instead
+        # of after them
         for request, outcome in zip(group, outcomes, strict=True):
             _deliver(request, outcome)
+        if committed:
+            self._feed.publish(start, [stored_envelope(r) for r in committed])
 
     def _append_one(
         self, conn: sqlite3.Connection, request: _Append, head: int, recorded_at: int
