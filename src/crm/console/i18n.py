@@ -12,7 +12,7 @@ from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
 from babel.dates import format_time
-from babel.numbers import format_currency, format_decimal
+from babel.numbers import format_decimal
 
 from crm.console.analytics_texts import ADMIN, ANALYTICS
 from crm.console.audit_texts import AUDIT
@@ -21,6 +21,7 @@ from crm.console.duplicates_texts import DUPLICATES
 from crm.console.fields_texts import FIELDS
 from crm.console.imports_texts import IMPORTS
 from crm.console.moments import medium
+from crm.console.money_format import money as money_of
 from crm.console.people_texts import PEOPLE
 from crm.console.quotes_texts import QUOTES
 from crm.console.reports_texts import REPORTS
@@ -560,7 +561,7 @@ class Translator:
             value = Decimal(str(amount))
         except InvalidOperation:
             return f"{amount} {currency}"
-        return format_currency(value, currency, locale=self._babel)
+        return money_of(self._babel, currency)(value)
 
     def time(self, value: str | dt.datetime | None) -> str:
         """The time of day of a moment: "09:30"."""
