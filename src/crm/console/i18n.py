@@ -11,8 +11,8 @@ import datetime as dt
 from collections.abc import Mapping
 from decimal import Decimal, InvalidOperation
 
-from babel.dates import format_date, format_datetime, format_time
-from babel.numbers import format_currency, format_decimal
+from babel.dates import format_time
+from babel.numbers import format_decimal
 
 from crm.console.analytics_texts import ADMIN, ANALYTICS
 from crm.console.audit_texts import AUDIT
@@ -21,6 +21,8 @@ from crm.console.desk_texts import DESK
 from crm.console.duplicates_texts import DUPLICATES
 from crm.console.fields_texts import FIELDS
 from crm.console.imports_texts import IMPORTS
+from crm.console.moments import medium
+from crm.console.money_format import money as money_of
 from crm.console.people_texts import PEOPLE
 from crm.console.quotes_texts import QUOTES
 from crm.console.reports_texts import REPORTS
@@ -501,6 +503,7 @@ class Translator:
         self.locale = chosen(locale)
         self._messages = MESSAGES[self.locale]
         self._babel = _babel(self.locale)
+        self._moment, self._day = medium(self._babel)
 
     def __call__(self, key: str, **values: object) -> str:
         text = self._messages.get(key) or MESSAGES[DEFAULT].get(key) or key
@@ -539,15 +542,15 @@ class Translator:
         if parsed is None:
             return str(value) if value else self("none")
         if isinstance(parsed, dt.datetime):
-            return format_datetime(parsed, "medium", locale=self._babel)
-        return format_date(parsed, "medium", locale=self._babel)
+            return self._moment(parsed)
+        return self._day(parsed)
 
     def day(self, value: str | dt.date | None) -> str:
         """The day alone."""
         parsed = self._parsed(value)
         if parsed is None:
             return str(value) if value else self("none")
-        return format_date(parsed, "medium", locale=self._babel)
+        return self._day(parsed)
 
     def money(self, amount: object, currency: str | None = None) -> str:
         """``{"amount": "12.50", "currency": "EUR"}`` (or the two apart) for the locale."""
@@ -560,7 +563,7 @@ class Translator:
             value = Decimal(str(amount))
         except InvalidOperation:
             return f"{amount} {currency}"
-        return format_currency(value, currency, locale=self._babel)
+        return money_of(self._babel, currency)(value)
 
     def time(self, value: str | dt.datetime | None) -> str:
         """The time of day of a moment: "09:30"."""

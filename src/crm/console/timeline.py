@@ -41,6 +41,7 @@ from crm.events.customer import (
     CustomerUntagged,
 )
 from crm.kernel.auth import Actor
+from crm.kernel.directory import CustomersReadOnce
 from crm.kernel.errors import Forbidden, NotFound
 from crm.kernel.read_store import Document, Page
 from crm.sales.application.order_queries import (
@@ -49,8 +50,9 @@ from crm.sales.application.order_queries import (
     OrderQueries,
     QuoteFilter,
 )
-from crm.sales.application.pipeline_queries import OpportunityFilter, Paging
-from crm.service_desk.application.ticket_queries import TicketFilter
+from crm.sales.application.pipeline_queries import OpportunityFilter, Paging, PipelineQueries
+from crm.sales.domain.pipeline import Pipeline
+from crm.service_desk.application.ticket_queries import TicketFilter, TicketQueries
 
 if TYPE_CHECKING:
     from crm.console.i18n import Translator
@@ -239,7 +241,16 @@ async def customer_timeline(
     from crm.console.pages import PREFIX
 
     runtime = console.runtime
-    orders = OrderQueries(runtime.read_store, console.sales_customers)
+    # each context's directory entry for the customer (the lists' condition: theirs and the
+    # merged customers') waited for and read once for all its lists, not once per list
+    sales = CustomersReadOnce.of(console.sales_customers)
+    desk = CustomersReadOnce.of(console.desk_customers)
+    keys = runtime.codec.keys
+    orders = OrderQueries(runtime.read_store, sales)
+    pipeline = PipelineQueries(
+        runtime.read_store, keys, runtime.commands.repository(Pipeline), sales
+    )
+    desk_queries = TicketQueries(runtime.read_store, keys, desk)
     of_customer = {"limit": PER_SOURCE, "offset": 0}
 
     async def listed(query: Awaitable[Page]) -> list[Document]:
@@ -276,14 +287,14 @@ async def customer_timeline(
             )
         ),
         listed(
-            console.sales.opportunities(
+            pipeline.opportunities(
                 actor,
                 OpportunityFilter(customer_id=customer_id),
                 Paging(sort="-created_at", limit=PER_SOURCE, offset=0),
             )
         ),
         listed(
-            console.tickets.tickets(
+            desk_queries.tickets(
                 actor, TicketFilter(customer_id=customer_id), sort="-opened_at", **of_customer
             )
         ),

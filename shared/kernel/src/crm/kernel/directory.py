@@ -32,6 +32,7 @@ a customer registered a moment ago may answer 422 until its event arrives.
 
 from __future__ import annotations
 
+import asyncio
 from collections.abc import Sequence
 from typing import Any, NotRequired
 
@@ -269,10 +270,35 @@ class Customers:
         return entry
 
 
+class CustomersReadOnce(Customers):
+    """The directory as one request consults it: each customer's entry waited for and read
+    once, however many of the request's lists ask (a customer's page lists their quotes,
+    orders, invoices and opportunities, each through :meth:`Customers.records_of`). Asked
+    together (``asyncio.gather``), the lists share the one read in flight. For one request
+    only: an entry is not read again, so a later merge or claim is not seen."""
+
+    def __init__(self, customers: Customers) -> None:
+        super().__init__(customers.runtime, customers.directory)
+        self._entries: dict[tuple[str, str], asyncio.Future[CustomerEntry | None]] = {}
+
+    async def entry(self, tenant: str, customer_id: str) -> CustomerEntry | None:
+        key = (tenant, customer_id)
+        found = self._entries.get(key)
+        if found is None:
+            found = asyncio.ensure_future(super().entry(tenant, customer_id))
+            self._entries[key] = found
+        return await asyncio.shield(found)
+
+    @classmethod
+    def of(cls, customers: Customers | None) -> CustomersReadOnce | None:
+        return None if customers is None else cls(customers)
+
+
 __all__ = [
     "CustomerDirectory",
     "CustomerEntry",
     "Customers",
+    "CustomersReadOnce",
     "customer_scope",
     "may_act_on",
     "records_of",
