@@ -6,7 +6,8 @@ that do not create (:class:`Issues`), the match keys of the file's creating rows
 Each is a private SQLite database that SQLite makes in the temporary directory and deletes
 when it is closed (or dropped); its page cache is bounded (:data:`CACHE_KIB`), so a pass over
 100 000 rows holds no more than a pass over 1 000 (``bench/imports.py`` measures the peak
-RSS of both, ``tests/integration/test_import_memory.py`` fails if what it holds grows with the rows).
+RSS of both; ``tests/integration/test_import_memory.py`` fails if what a run holds grows
+with its rows).
 Nothing here is a record: the import's record is its stream; these live as long as the pass
 or the kept dry run that made them.
 """
