@@ -22,12 +22,26 @@ full, imported from one CSV (dry run and run: five commands an order, each under
 dated by its fact) next to the same M histories sent by hand, one request at a time
 (``POST /orders``, ``/ship``, ``/deliver``, ``POST /invoices``, ``POST /payments``), for the
 same customers and product. Every order asserted imported, and paid.
+
+**Peak memory** (issue 13): a process of its own (``python -m bench.imports``: the platform's
+app served with its projections, the embedded default) writes a file of customers and imports
+it, and reports its own RSS high-water (``VmHWM``, reset once it is served): the dry run of
+N = 100 000 rows (quick 1 000), the dry run then the run of the same N, each next to the same
+process started and served with no import, and next to the same run of N / 10 rows (flat when
+the run holds nothing per row). The big run's rows/s are a figure too. Once per bench run, not
+per repetition (a 100 000-row run takes minutes).
 """
 
 from __future__ import annotations
 
+import asyncio
 import contextlib
 import csv
+import json
+import math
+import os
+import subprocess
+import sys
 import time
 from collections.abc import AsyncIterator
 from pathlib import Path
@@ -35,7 +49,7 @@ from uuid import UUID, uuid4
 
 import httpx
 
-from bench.measure import Plan, Results, Step, scratch_dir
+from bench.measure import Plan, Results, Step, process_peak_rss_mib, scratch_dir
 from crm.customer.context import CONTEXT as CUSTOMER
 from crm.events.imports import ImportOptions
 from crm.kernel.auth import Role, TokenIssuer
@@ -95,6 +109,24 @@ def declare(results: Results) -> None:
         f"{g}.dry_run_rows", "import: the dry run alone", "rows/s", peers=(f"{g}.run_rows",)
     )
     results.figure(posts, "POST /customers, 1 at a time", "commands/s")
+    start = f"{g}.rss_started_mib"
+    results.figure(
+        f"{g}.rss_dry_run_mib", "peak RSS: dry run of N rows (own process)", "MiB", peers=(start,)
+    )
+    results.figure(
+        f"{g}.rss_run_mib",
+        "peak RSS: dry run + run of N rows (own process)",
+        "MiB",
+        peers=(start, f"{g}.rss_run_tenth_mib"),
+    )
+    results.figure(f"{g}.rss_run_tenth_mib", "peak RSS: dry run + run of N / 10 rows", "MiB")
+    results.figure(start, "peak RSS: the same process served, no import", "MiB")
+    results.figure(
+        f"{g}.big_run_rows",
+        "import of N rows in its own process: the run alone",
+        "rows/s",
+        peers=(f"{g}.run_rows",),
+    )
 
 
 async def import_file(platform: Platform, path: Path, rows: int) -> tuple[float, float]:
@@ -253,8 +285,86 @@ async def sales_repetition(
         await platform.close()
 
 
+def reset_peak() -> None:
+    """Reset this process's RSS high-water to its RSS now (Linux; elsewhere nothing)."""
+    with contextlib.suppress(OSError):
+        Path("/proc/self/clear_refs").write_text("5")
+
+
+async def alone(d: Path, rows: int, mode: str) -> dict[str, float]:
+    """In this process (``python -m bench.imports``): the platform served in ``d``, and with
+    ``mode`` ``dry`` the dry run of a file of ``rows`` customers, with ``run`` its dry run then
+    its run, with ``none`` no import. Seconds of each. Once served, the process's RSS
+    high-water is reset to its RSS (Linux's ``clear_refs``): start-up's own peak (imports,
+    the first tenant, the projections' first catch-up) would hide what the import adds."""
+    settings = Settings(data_dir=d / "data", secret=SECRET)
+    platform = open_platform(settings, contexts=(CUSTOMER,))
+    answer: dict[str, float] = {"rows": rows}
+    try:
+        await ensure_first_tenant(platform)
+        path = d / "customers.csv"
+        write_file(path, rows, "m")
+        async with served(platform):
+            reset_peak()  # the high-water from here: the import's, not the start-up's
+            if mode == "dry":
+                source = RowSource(path)
+                planner = CustomerImport(
+                    platform.runtime,
+                    source,
+                    suggest(source.headers, FIELDS),
+                    ImportOptions(),
+                    "default",
+                )
+                start = time.perf_counter()
+                report = await planner.dry_run()
+                answer["dry"] = time.perf_counter() - start
+                assert report.create == rows, report.counts()
+            elif mode == "run":
+                answer["dry"], answer["run"] = await import_file(platform, path, rows)
+            answer["peak_mib"] = process_peak_rss_mib(os.getpid())
+    finally:
+        await platform.close()
+    return answer
+
+
+def peak_rss(rows: int, mode: str) -> tuple[float, dict[str, float]]:
+    """The peak RSS (MiB) of a process of its own doing :func:`alone`, as it read its own
+    high-water (``VmHWM``; where there is none, its rusage from ``os.wait4``: which counts
+    what the child shared with this process between fork and exec), and what it said."""
+    with scratch_dir("imports-rss") as d:
+        child = subprocess.Popen(
+            [sys.executable, "-m", "bench.imports", str(d), str(rows), mode],
+            stdout=subprocess.PIPE,
+            text=True,
+        )
+        assert child.stdout is not None
+        said = child.stdout.read()
+        _, status, usage = os.wait4(child.pid, 0)
+        child.returncode = os.waitstatus_to_exitcode(status)
+        assert child.returncode == 0, f"{mode} of {rows} rows exited {child.returncode}"
+        answer = json.loads(said)
+        peak = answer.get("peak_mib")
+        return (usage.ru_maxrss / 1024 if peak is None or math.isnan(peak) else peak), answer
+
+
+def memory(results: Results, plan: Plan, step: Step) -> None:
+    rows = plan.size(100_000, 1_000)
+    f = results.figures
+    step("peak RSS: the process served, no import")
+    f[f"{GROUP}.rss_started_mib"].samples.append(peak_rss(rows, "none")[0])
+    step(f"peak RSS: dry run of {rows} rows")
+    f[f"{GROUP}.rss_dry_run_mib"].samples.append(peak_rss(rows, "dry")[0])
+    step(f"peak RSS: dry run + run of {rows // 10} rows")
+    f[f"{GROUP}.rss_run_tenth_mib"].samples.append(peak_rss(rows // 10, "run")[0])
+    step(f"peak RSS: dry run + run of {rows} rows")
+    mib, said = peak_rss(rows, "run")
+    f[f"{GROUP}.rss_run_mib"].samples.append(mib)
+    f[f"{GROUP}.big_run_rows"].samples.append(rows / said["run"])
+
+
 async def run(results: Results, plan: Plan, step: Step) -> None:
     declare(results)
+    await asyncio.to_thread(memory, results, plan, step)
     orders = plan.size(300, 10)
     with scratch_dir("imports") as d:
         step(f"warm-up: {max(orders // 10, 5)} orders each way")
@@ -271,3 +381,7 @@ async def run(results: Results, plan: Plan, step: Step) -> None:
         with scratch_dir("imports") as d:
             step(f"{rows} rows imported, {rows} POST /customers, {rep + 1}/{plan.repetitions}")
             await repetition(d, rows, rep, results, timed=True)
+
+
+if __name__ == "__main__":  # the process :func:`peak_rss` measures
+    print(json.dumps(asyncio.run(alone(Path(sys.argv[1]), int(sys.argv[2]), sys.argv[3]))))

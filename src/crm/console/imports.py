@@ -33,7 +33,6 @@ from crm.platform.imports.kinds import CUSTOM_OF, available
 from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM, unmapped
 from crm.platform.imports.record import import_record, import_records, may_import
 from crm.platform.imports.routes import _save, outcome_rows
-from crm.platform.imports.run import RowOutcome
 from crm.platform.imports.service import imports_of
 from crm.platform.imports.sources import ENCODINGS, RowSource
 
@@ -170,7 +169,8 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
         if record.status == "planned":
             show = show if show in ISSUES else "error"
             report = await imports.dry_run_of(id_, actor.tenant, actor.role.value)
-            rows = [o for o in report.outcomes if _group(o) == show]
+            outcomes = GROUPS.get(show, (show,))
+            total = report.outcomes.count(outcomes)
             path = imports.kept(actor.tenant, id_)
             headers = (
                 RowSource(path, encoding=record.options.get("encoding")).headers if path else []
@@ -186,10 +186,15 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
             tabs = ISSUES
         else:
             show = show if show in RECORDS else "created"
-            rows = [r.model_dump() for r in outcome_rows(record, show)]
+            chosen = outcome_rows(record, show)
+            total = len(chosen)
             tabs = RECORDS
-        pages = max(1, math.ceil(len(rows) / PAGE))
+        pages = max(1, math.ceil(total / PAGE))
         page = max(1, min(page, pages))
+        if record.status == "planned":
+            rows = report.outcomes.page((page - 1) * PAGE, PAGE, outcomes)
+        else:
+            rows = [r.model_dump() for r in chosen[(page - 1) * PAGE : page * PAGE]]
         here = imports.running_here(id_)
         running = record.status == "running" and here
         return console.render(
@@ -200,7 +205,7 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
             kind=label(t, "import.kind.", record.kind),
             show=show,
             tabs=[(s, t(f"import.show.{s}")) for s in tabs],
-            rows=rows[(page - 1) * PAGE : page * PAGE],
+            rows=rows,
             page=page,
             pages=pages,
             link=lambda p, s=show: f"{PREFIX}/imports/{id_}?{urlencode({'show': s, 'page': p})}",
@@ -256,9 +261,8 @@ def imports_router(console: Console, data_dir: Path) -> APIRouter:
     return api
 
 
-def _group(outcome: RowOutcome) -> str:
-    o = outcome.outcome
-    return {"updated": "update", "merged": "merge", "created": "create"}.get(o, o)
+GROUPS = {"update": ("update", "updated"), "merge": ("merge", "merged")}
+"""A dry run's tab → the outcomes its rows may have (else the tab's own)."""
 
 
 def _encoding(text: str) -> str | None:

@@ -54,6 +54,7 @@ from crm.kernel.errors import NotFound
 from crm.kernel.read_store import find_all
 from crm.kernel.runtime import Runtime
 from crm.platform.imports.customers import CustomerRow, RowError
+from crm.platform.imports.spool import RowsByKey
 
 Decided = Literal["update", "merge", "unchanged", "duplicate"]
 SAME_ID = 100
@@ -142,11 +143,11 @@ class Matcher:
         self.on_match = on_match
         self.merges = merges
         """Whether the importing user may merge (else a merge row fails in the dry run)."""
-        self.targets: dict[str, int] = {}
-        """Customer → the row of this pass that updates or merges it."""
+        self.targets = RowsByKey()
+        """Customer → the row of this pass that updates or merges it (on disk)."""
 
     def start(self) -> None:
-        self.targets = {}
+        self.targets = RowsByKey()
 
     def wanted(self, item: CustomerRow) -> bool:
         """Whether the row is matched here (else it is a new customer, or a duplicate)."""

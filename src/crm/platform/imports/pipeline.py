@@ -46,6 +46,7 @@ from crm.platform.imports.customers import RowError
 from crm.platform.imports.interactions import customer_named
 from crm.platform.imports.mapping import ANY_CUSTOM, CUSTOM, cells_by_field, require_columns
 from crm.platform.imports.run import FileImport, RowOutcome, Step
+from crm.platform.imports.spool import RowsByKey
 from crm.sales.application.catalogue import NAMESPACE
 from crm.sales.application.lead_commands import CaptureLead, DisqualifyLead, QualifyLead
 from crm.sales.application.opportunity_commands import (
@@ -372,12 +373,12 @@ class OpportunityImport(FileImport):
         require_columns(self.mapping, "opportunity", "amount", "close_date")
         require_columns(self.mapping, customer=True)
         self.pipeline: PipelineDefinition | None = None
-        self.seen: dict[str, int] = {}
+        self.seen = RowsByKey()
         self.now = self.runtime.clock.now()
 
     def start(self) -> None:
         self.pipeline = None  # a pass reads the tenant's pipeline as it is then
-        self.seen = {}
+        self.seen = RowsByKey()
         self.now = self.runtime.clock.now()
 
     async def _pipeline(self) -> PipelineDefinition:

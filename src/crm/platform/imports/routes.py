@@ -217,7 +217,7 @@ def router(runtime: Runtime, authenticate: Authenticator, data_dir: Path) -> API
         return {
             "summary": summary(record),
             "unmapped": unmapped(planner.source.headers, planner.mapping),
-            "issues": [o.as_dict() for o in report.outcomes[:MAX_ISSUES]],
+            "issues": [o.as_dict() for o in report.outcomes.page(0, MAX_ISSUES)],
             "issues_truncated": len(report.outcomes) > MAX_ISSUES,
         }
 

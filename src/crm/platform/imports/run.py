@@ -64,6 +64,7 @@ from crm.platform.imports.record import (
     RecordProgress,
 )
 from crm.platform.imports.sources import RowSource
+from crm.platform.imports.spool import Issues, KeyIndex, RowsByKey
 
 BATCH = 200
 """Rows between two records of how far the run got (what a resumed run skips)."""
@@ -160,55 +161,31 @@ class RowOutcome:
         return answer
 
 
-@dataclass
+@dataclass(frozen=True, slots=True)
 class _Seen:
     row: int
     id: str
     doc: dict[str, str | None]
 
 
-@dataclass
 class FileIndex:
     """The match keys of the rows of this file that create a record, to find a later row
-    that duplicates one of them (the read model has not seen them yet)."""
+    that duplicates one of them (the read model has not seen them yet); kept on disk
+    (:class:`~crm.platform.imports.spool.KeyIndex`), so a file's size does not grow the
+    process."""
 
-    by_email: dict[str, _Seen] = field(default_factory=dict)
-    by_phone: dict[str, _Seen] = field(default_factory=dict)
-    by_company: dict[str, list[_Seen]] = field(default_factory=dict)
+    def __init__(self) -> None:
+        self.keys = KeyIndex(SCANNED_PER_KEY)
 
     def add(self, keys: MatchKeys, row: int, id_: str) -> None:
-        seen = _Seen(
-            row,
-            id_,
-            {
-                "email_key": keys.email,
-                "phone_key": keys.phone,
-                "company_key": keys.company,
-                "name": keys.name,
-            },
-        )
-        if keys.email:
-            self.by_email.setdefault(keys.email, seen)
-        if keys.phone:
-            self.by_phone.setdefault(keys.phone, seen)
-        if keys.company:
-            same = self.by_company.setdefault(keys.company, [])
-            if len(same) < SCANNED_PER_KEY:
-                same.append(seen)
+        self.keys.add(keys, row, id_)
 
     def match(self, keys: MatchKeys) -> tuple[_Seen, Match] | None:
-        found: list[_Seen] = []
-        if keys.email and keys.email in self.by_email:
-            found.append(self.by_email[keys.email])
-        if keys.phone and keys.phone in self.by_phone:
-            found.append(self.by_phone[keys.phone])
-        if keys.company:
-            found.extend(self.by_company.get(keys.company, ()))
         best: tuple[_Seen, Match] | None = None
-        for seen in found:
-            match = score(keys, seen.id, seen.doc)
+        for row, id_, doc in self.keys.found(keys):
+            match = score(keys, id_, doc)
             if match is not None and (best is None or match.score > best[1].score):
-                best = (seen, match)
+                best = (_Seen(row, id_, doc), match)
         return best
 
 
@@ -222,9 +199,9 @@ class Report:
     update: int = 0
     merge: int = 0
     unchanged: int = 0
-    outcomes: list[RowOutcome] = field(default_factory=list)
+    outcomes: Issues = field(default_factory=Issues)
     """Every row that does not create (duplicates, errors, updates, merges, unchanged), in
-    the file's order."""
+    the file's order: on disk, read a page at a time."""
 
     def count(self, outcome: RowOutcome) -> None:
         self.rows += 1
@@ -664,10 +641,11 @@ class InteractionImport(FileImport):
             tenant,
             runtime.clock.now(),
         )
-        self.seen: dict[str, tuple[int, str]] = {}
+        self.seen = RowsByKey()
+        """An interaction's id → the first row that logs it."""
 
     def start(self) -> None:
-        self.seen = {}
+        self.seen = RowsByKey()
 
     async def read(self, cells: Sequence[str]) -> InteractionRow | RowError:
         return await self.reader.read(cells)
@@ -679,7 +657,7 @@ class InteractionImport(FileImport):
         return item.interaction_id
 
     def remember(self, row: int, id_: str, item: InteractionRow) -> None:
-        self.seen.setdefault(item.interaction_id, (row, id_))
+        self.seen.setdefault(item.interaction_id, row)
 
     async def duplicate(self, row: int, id_: str, item: InteractionRow) -> RowOutcome | None:
         earlier = self.seen.get(item.interaction_id)
@@ -693,7 +671,7 @@ class InteractionImport(FileImport):
             row,
             "duplicate",
             duplicate_of=item.interaction_id,
-            duplicate_row=earlier[0] if earlier else None,
+            duplicate_row=earlier,
             score=100,
             reasons=("same_interaction",),
             item=item,

@@ -52,6 +52,7 @@ from crm.platform.imports.customers import RowError
 from crm.platform.imports.interactions import customer_named
 from crm.platform.imports.mapping import BadMapping, cells_by_field, require_columns
 from crm.platform.imports.run import FileImport, RowOutcome, Step
+from crm.platform.imports.spool import RowsByKey
 from crm.sales.application.catalogue import NAMESPACE, Catalogue, LineInput, next_line_id
 from crm.sales.application.invoice_commands import (
     DEFAULT_PAYMENT_TERM,
@@ -148,10 +149,10 @@ class ProductImport(FileImport):
 
     def setup(self) -> None:
         require_columns(self.mapping, "sku", "name", "price")
-        self.seen: dict[str, int] = {}
+        self.seen = RowsByKey()
 
     def start(self) -> None:
-        self.seen = {}
+        self.seen = RowsByKey()
 
     async def read(self, cells: Sequence[str]) -> ProductRow | RowError:
         row = cells_by_field(self.source.headers, self.mapping, cells)
@@ -262,11 +263,11 @@ class OrderImport(FileImport):
     def setup(self) -> None:
         self._check_mapping()
         self.catalogue = Catalogue(self.runtime)
-        self.seen: dict[str, int] = {}
+        self.seen = RowsByKey()
         self.now = self.runtime.clock.now()
 
     def start(self) -> None:
-        self.seen = {}
+        self.seen = RowsByKey()
         self.now = self.runtime.clock.now()
 
     def _check_mapping(self) -> None:
