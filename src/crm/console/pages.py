@@ -161,6 +161,26 @@ def profile_extras(form: dict[str, str]) -> dict[str, Any]:
 P = ParamSpec("P")
 
 
+def contact_form(
+    name: str = Form(max_length=200),
+    title: str = Form(default="", max_length=100),
+    email: str = Form(default="", max_length=320),
+    phone: str = Form(default="", max_length=50),
+    primary: bool = Form(default=False),
+    note: str = Form(default="", max_length=2000),
+) -> Contact:
+    """The contact form of a company's page (to add or edit), trimmed: a blank field is
+    none."""
+    return Contact(
+        name.strip(),
+        title.strip() or None,
+        email.strip() or None,
+        phone.strip() or None,
+        primary,
+        note.strip() or None,
+    )
+
+
 class Redirect(Exception):
     def __init__(self, url: str) -> None:
         self.url = url
@@ -826,23 +846,8 @@ def router(console: Console) -> APIRouter:
     @api.post(f"{PREFIX}/customers/{{customer_id}}/contacts")
     @page
     async def add_contact(
-        request: Request,
-        customer_id: UUID,
-        name: str = Form(max_length=200),
-        title: str = Form(default="", max_length=100),
-        email: str = Form(default="", max_length=320),
-        phone: str = Form(default="", max_length=50),
-        primary: bool = Form(default=False),
-        note: str = Form(default="", max_length=2000),
+        request: Request, customer_id: UUID, contact: Contact = Depends(contact_form)
     ) -> Response:
-        contact = Contact(
-            name.strip(),
-            title.strip() or None,
-            email.strip() or None,
-            phone.strip() or None,
-            primary,
-            note.strip() or None,
-        )
         return await customer_command(request, customer_id, AddContact(str(customer_id), contact))
 
     @api.post(f"{PREFIX}/customers/{{customer_id}}/contacts/{{contact_id}}/edit")
@@ -851,22 +856,9 @@ def router(console: Console) -> APIRouter:
         request: Request,
         customer_id: UUID,
         contact_id: UUID,
-        name: str = Form(max_length=200),
-        title: str = Form(default="", max_length=100),
-        email: str = Form(default="", max_length=320),
-        phone: str = Form(default="", max_length=50),
-        primary: bool = Form(default=False),
-        note: str = Form(default="", max_length=2000),
+        contact: Contact = Depends(contact_form),
     ) -> Response:
-        changes = {
-            "name": name.strip(),
-            "title": title.strip() or None,
-            "email": email.strip() or None,
-            "phone": phone.strip() or None,
-            "primary": primary,
-            "note": note.strip() or None,
-        }
-        command = UpdateContact(str(customer_id), str(contact_id), changes)
+        command = UpdateContact(str(customer_id), str(contact_id), contact.as_dict())
         return await customer_command(request, customer_id, command)
 
     @api.post(f"{PREFIX}/customers/{{customer_id}}/contacts/{{contact_id}}/remove")
