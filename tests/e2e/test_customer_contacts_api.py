@@ -199,8 +199,9 @@ async def test_erasure_erases_the_contacts_and_the_export_holds_them(
 ) -> None:
     admin = as_user("root", Role.ADMIN)
     acme = await company(admin)
-    await ok(await admin.post(f"/customers/{acme}/contacts", json=LI), 201)
-    exported = await ok(await admin.get(f"/customers/{acme}/export"))
+    added = await ok(await admin.post(f"/customers/{acme}/contacts", json=LI), 201)
+    at = {"min_position": added["position"]}
+    exported = await ok(await admin.get(f"/customers/{acme}/export", params=at))
     assert [c["name"] for c in exported["contacts"]] == ["Li Wei"]
     assert exported["profile"]["contacts"][0]["email"] == "Li.Wei@acme.example"
 
@@ -224,3 +225,17 @@ async def test_erasure_erases_the_contacts_and_the_export_holds_them(
     assert rebuilt["contacts"][0]["name"] == ERASED
     exported = await ok(await admin.get(f"/customers/{acme}/export"))
     assert exported["contacts"][0]["name"] == ERASED
+
+
+async def test_a_contact_of_a_customer_that_does_not_exist_is_a_404_naming_the_customer(
+    as_user: Users,
+) -> None:
+    boss = as_user("boss", Role.MANAGER)
+    nobody, no_contact = str(uuid4()), str(uuid4())
+    for r in (
+        await boss.patch(f"/customers/{nobody}/contacts/{no_contact}", json={"title": "CEO"}),
+        await boss.delete(f"/customers/{nobody}/contacts/{no_contact}"),
+        await boss.post(f"/customers/{nobody}/contacts", json={"name": "Li"}),
+    ):
+        assert r.status_code == 404, r.text
+        assert r.json()["detail"][0]["loc"] == ["path", "customer_id"], r.text

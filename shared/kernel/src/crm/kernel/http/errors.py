@@ -80,10 +80,15 @@ def error_response(
 AUTHORIZATION: Loc = ("header", "Authorization")
 
 
-def _path_loc(request: Request) -> list[str]:
-    """A 404 of a record points at the path parameter that named it (the last one)."""
-    names = list(request.scope.get("path_params") or {})
-    return ["path", names[-1]] if names else ["path"]
+def _path_loc(request: Request, message: str = "") -> list[str]:
+    """A 404 of a record points at the path parameter that named it: the last one whose
+    value the message names (``customer X does not exist`` on
+    ``/customers/{customer_id}/contacts/{contact_id}`` is the customer's), else the last."""
+    params: dict[str, object] = dict(request.scope.get("path_params") or {})
+    if not params:
+        return ["path"]
+    named = [name for name, value in params.items() if str(value) and str(value) in message]
+    return ["path", (named or list(params))[-1]]
 
 
 def _invalid_command_loc(request: Request, exc: InvalidCommand) -> list[str | int]:
@@ -97,10 +102,10 @@ def _invalid_command_loc(request: Request, exc: InvalidCommand) -> list[str | in
 
 def _crm_error(request: Request, exc: Exception) -> JSONResponse:
     if isinstance(exc, Moved):
-        body = error_body(exc.code, str(exc), _path_loc(request), **exc.details)
+        body = error_body(exc.code, str(exc), _path_loc(request, str(exc)), **exc.details)
         return JSONResponse(body, 308, headers={"Location": exc.location})
     if isinstance(exc, NotFound):
-        return error_response(404, "not_found", str(exc), _path_loc(request))
+        return error_response(404, "not_found", str(exc), _path_loc(request, str(exc)))
     if isinstance(exc, WrongExpectedVersion):
         conditional = "if-match" in request.headers
         return error_response(
