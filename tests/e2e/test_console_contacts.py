@@ -38,6 +38,11 @@ async def test_contacts_through_the_page(api: Api) -> None:
         )
         assert second.status_code == 409
         assert "The company has a primary contact already" in second.text
+        unreachable = await client.post(
+            f"{url}/contacts", data={"csrf": csrf, "name": "Zhou", "phone": "call me"}
+        )
+        assert unreachable.status_code == 422
+        assert "phone" in unreachable.text
         [contact] = (await boss.get(f"/customers/{acme}/contacts")).json()
         cid = contact["id"]
         edit = {"csrf": csrf, "name": "Li Wei", "title": "CFO", "email": "li@acme.example"}

@@ -161,11 +161,15 @@ def profile_extras(form: dict[str, str]) -> dict[str, Any]:
 P = ParamSpec("P")
 
 
+PHONE_OR_BLANK = r"^\s*(\+?[0-9 ()./-]{3,30})?\s*$"
+"""A phone as the API takes one (digits, spaces, ``+ ( ) . / -``), or a field left blank."""
+
+
 def contact_form(
     name: str = Form(max_length=200),
     title: str = Form(default="", max_length=100),
     email: str = Form(default="", max_length=320),
-    phone: str = Form(default="", max_length=50),
+    phone: str = Form(default="", max_length=50, pattern=PHONE_OR_BLANK),
     primary: bool = Form(default=False),
     note: str = Form(default="", max_length=2000),
 ) -> Contact:
@@ -699,7 +703,7 @@ def router(console: Console) -> APIRouter:
         name: str = Form(max_length=200),
         kind: CustomerKind = Form(default=CustomerKind.PERSON),
         email: str = Form(default="", max_length=320),
-        phone: str = Form(default="", max_length=50),
+        phone: str = Form(default="", max_length=50, pattern=PHONE_OR_BLANK),
         company: str = Form(default="", max_length=200),
         region: str = Form(default="", max_length=100),
         tags: str = Form(default="", max_length=500),
@@ -808,7 +812,7 @@ def router(console: Console) -> APIRouter:
         customer_id: UUID,
         name: str = Form(max_length=200),
         email: str = Form(default="", max_length=320),
-        phone: str = Form(default="", max_length=50),
+        phone: str = Form(default="", max_length=50, pattern=PHONE_OR_BLANK),
         company: str = Form(default="", max_length=200),
         region: str = Form(default="", max_length=100),
         billing_address: str | None = Form(default=None, max_length=500),
