@@ -200,23 +200,24 @@ def sales_router(console: Console) -> APIRouter:
     commissions_read = Depends(ReadConsistency(runtime, COMMISSIONS_PROJECTION))
     teams = Teams(runtime.read_store, console.directory, bus)
 
-    async def team_chosen(actor: Actor, team: str | None) -> str | None:
-        """The team a sales page is narrowed to (None: every team the reader sees). A rep or
-        manager names only their own (another is a 403); an admin or analyst any team of the
-        tenant, recorded or in use (an unknown one is the 404 page)."""
+    async def team_choice(
+        actor: Actor, team: str | None
+    ) -> tuple[str | None, list[tuple[str, str]]]:
+        """The team a sales page is narrowed to (None: every team the reader sees), and the
+        teams the reader chooses from (id, name: an admin's or analyst's, the tenant's
+        teams, recorded or in use; none for the others). A rep or manager names only their
+        own (another is a 403); an unknown team is the 404 page. The teams read once."""
         chosen = (team or "").strip() or None
-        if chosen is None:
-            return None
-        if actor.role in (Role.SALES_REP, Role.MANAGER) and chosen != actor.team:
+        own_only = actor.role in (Role.SALES_REP, Role.MANAGER)
+        if chosen is not None and own_only and chosen != actor.team:
             raise Forbidden("only your own team's opportunities can be chosen")
-        await teams.get(actor.tenant, chosen)
-        return chosen
-
-    async def teams_offered(actor: Actor) -> list[tuple[str, str]]:
-        """The teams an admin or analyst chooses from (id, name); none for the others."""
-        if actor.role not in (Role.ADMIN, Role.ANALYST):
-            return []
-        return [(v.id, v.name) for v in (await teams.all(actor.tenant))[0]]
+        chooses = actor.role in (Role.ADMIN, Role.ANALYST)
+        if chosen is None and not chooses:
+            return None, []
+        views = (await teams.all(actor.tenant))[0]
+        if chosen is not None and all(v.id != chosen for v in views):
+            raise NotFound(f"team {chosen} does not exist")
+        return chosen, [(v.id, v.name) for v in views] if chooses else []
 
     # -- leads -------------------------------------------------------------------------------
 
@@ -399,7 +400,7 @@ def sales_router(console: Console) -> APIRouter:
     ) -> Response:
         visit, actor = await console.signed_in(request)
         page = max(1, min(page, 10_000))
-        team = await team_chosen(actor, team)
+        team, offered = await team_choice(actor, team)
         stages = await open_stages(actor)
         stage = (stage or "").strip() or None
         if stage is not None and stage not in stages:
@@ -444,7 +445,7 @@ def sales_router(console: Console) -> APIRouter:
             statuses=OPPORTUNITY_STATUSES,
             stages=stages,
             sorts=OPPORTUNITY_LIST_SORTS,
-            teams=await teams_offered(actor),
+            teams=offered,
             names=await console.directory.names(actor.tenant),
         )
 
@@ -632,7 +633,7 @@ def sales_router(console: Console) -> APIRouter:
         visit, actor = await console.signed_in(request)
         if actor.role not in (Role.MANAGER, Role.ADMIN):
             raise Forbidden("only managers and admins read the team's pipeline")
-        chosen = await team_chosen(actor, team)
+        chosen, offered = await team_choice(actor, team)
         stages = await open_stages(actor)
         docs: list[Document] = []
         while True:
@@ -651,7 +652,7 @@ def sales_router(console: Console) -> APIRouter:
             summary=team_summary(docs, stages),
             team=actor.team if actor.role is Role.MANAGER else chosen,
             chosen=chosen,
-            teams=await teams_offered(actor),
+            teams=offered,
             names=await console.directory.names(actor.tenant),
         )
 
