@@ -72,6 +72,7 @@ from crm.kernel.errors import (
     WrongExpectedVersion,
 )
 from crm.kernel.http import ReadConsistency
+from crm.kernel.http.params import PHONE
 from crm.kernel.projection import Projection, wait_until
 from crm.kernel.redaction import REDACTED, PersonalKind, sees
 from crm.kernel.repository import CommandContext
@@ -161,8 +162,9 @@ def profile_extras(form: dict[str, str]) -> dict[str, Any]:
 P = ParamSpec("P")
 
 
-PHONE_OR_BLANK = r"^\s*(\+?[0-9 ()./-]{3,30})?\s*$"
-"""A phone as the API takes one (digits, spaces, ``+ ( ) . / -``), or a field left blank."""
+PHONE_OR_BLANK = rf"^\s*({PHONE})?\s*$"
+"""A phone as the API takes one (:data:`crm.kernel.http.params.PHONE`), or a field left
+blank."""
 
 
 def contact_form(

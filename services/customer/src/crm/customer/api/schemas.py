@@ -9,10 +9,10 @@ from pydantic import BaseModel, EmailStr, Field, StringConstraints
 
 from crm.events.customer import Channel, ConsentPurpose, CustomerKind, Direction
 from crm.kernel.http.body import Body
+from crm.kernel.http.params import Phone
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()./-]{3,30}$")]
 Tag = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 Address = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Language = Annotated[

@@ -15,12 +15,12 @@ from crm.events.money import RequestMoney
 from crm.events.sales import CampaignChannel, StageDefinition, TargetOwnerKind
 from crm.kernel.http import CommandAccepted
 from crm.kernel.http.body import Body
+from crm.kernel.http.params import Phone
 
 Name = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=200)]
 Short = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Reason = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=500)]
 Note = Annotated[str, StringConstraints(strip_whitespace=True, max_length=1000)]
-Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=r"^\+?[0-9 ()./-]{3,30}$")]
 Id = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=100)]
 Stage = Annotated[str, StringConstraints(strip_whitespace=True, min_length=1, max_length=40)]
 

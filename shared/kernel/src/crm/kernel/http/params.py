@@ -7,7 +7,7 @@ from collections.abc import Collection
 from typing import Annotated, Any, Generic, TypeVar
 
 from fastapi import Query
-from pydantic import BaseModel
+from pydantic import BaseModel, StringConstraints
 
 from crm.kernel.errors import InvalidCommand
 from crm.kernel.read_store import Page
@@ -18,6 +18,10 @@ MAX_LIMIT = 500
 MAX_OFFSET = 10**9
 """No read model pages past a billion documents; a larger offset is a 422 naming it, never a
 number the store cannot hold (SQLite's integers are 64-bit)."""
+
+PHONE = r"\+?[0-9 ()./-]{3,30}"
+"""A phone as the routes and the console's forms take one: digits, spaces and ``+ ( ) . / -``."""
+Phone = Annotated[str, StringConstraints(strip_whitespace=True, pattern=rf"^{PHONE}$")]
 
 Limit = Annotated[int, Query(ge=1, le=MAX_LIMIT, description="page size")]
 """A list route's ``limit``: 1 to 500 (every list route takes this type)."""
