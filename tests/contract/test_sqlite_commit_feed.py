@@ -217,6 +217,16 @@ async def test_a_commit_of_another_process_wakes_the_subscribers_through_one_wat
     assert [positions(g) for g in got] == [[2], [1, 2, 3], [1, 3]]
 
 
+async def parked(store: SqliteEventStore) -> None:
+    """Until a subscriber waits on the store's feed for the next commit (one still reading
+    what it was woken for would see a commit on its own, in no set order to its appender)."""
+    for _ in range(5000):
+        if store._feed._waiters:
+            return
+        await asyncio.sleep(0.001)
+    raise AssertionError("no subscriber came to wait for the next commit")
+
+
 async def test_the_appender_hears_of_its_commit_before_the_subscribers_it_wakes(
     tmp_path: Path,
 ) -> None:
@@ -237,6 +247,7 @@ async def test_the_appender_hears_of_its_commit_before_the_subscribers_it_wakes(
         await asyncio.wait_for(pages.get(), 5)  # the first page, from the file
         order.clear()
         for i in range(1, 4):
+            await parked(store)
             await store.append(f"customer-{i}", [new_event()], NO_STREAM)
             order.append("appender")
             await asyncio.wait_for(pages.get(), 5)
