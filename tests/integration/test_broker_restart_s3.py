@@ -7,6 +7,10 @@ the broker alone held, are still unread when the broker dies: the worker can onl
 what the restarted broker read back from S3 (the relay's checkpoint is past them, it does not
 publish them again). Memory storage would lose them, and the model would never catch up.
 
+The worker keeps its read models in a file of its own (``worker-read.db``), as a context's
+worker does in a deployment: frozen in the middle of a write, it would otherwise hold SQLite's
+lock on the file the customer service and the relay write too, and stall them both.
+
 Also pinned here: what Tansu answers on this storage for a partition's end offset."""
 
 from __future__ import annotations
@@ -44,6 +48,7 @@ from tests.support.tansu import Broker
 pytestmark = pytest.mark.integration
 
 BUCKET = "tansu"
+WORKER_READ = "worker-read.db"
 
 
 @pytest.fixture
@@ -66,7 +71,7 @@ async def model_and_rebuild(data: Path) -> tuple[dict[str, Any], dict[str, Any],
     store, and every customer event's position in the store."""
     store = SqliteEventStore(data / "events.db")
     keys = SqliteKeyStore(data / "keys.db")
-    live = SqliteReadStore(data / "read.db")
+    live = SqliteReadStore(data / WORKER_READ)
     fresh = SqliteReadStore(data / f"rebuild-{time.monotonic_ns()}.db")
     try:
         codec = EventCodec(REGISTRY, keys)
@@ -90,7 +95,7 @@ async def model_and_rebuild(data: Path) -> tuple[dict[str, Any], dict[str, Any],
 async def followed_to_the_end(data: Path) -> bool:
     """Whether every customer's document has applied the last position of its stream."""
     store = SqliteEventStore(data / "events.db")
-    live = SqliteReadStore(data / "read.db")
+    live = SqliteReadStore(data / WORKER_READ)
     try:
         last: dict[str, int] = {}
         async for page in store.read_all(0, categories={"customer"}):
@@ -107,13 +112,14 @@ async def followed_to_the_end(data: Path) -> bool:
 async def applied_and_published(data: Path) -> tuple[int, int]:
     """The highest customer-store position in the analytics documents, and the relay's
     checkpoint (every position up to it acknowledged by the broker)."""
-    read = SqliteReadStore(data / "read.db")
+    worker, relay = SqliteReadStore(data / WORKER_READ), SqliteReadStore(data / "read.db")
     try:
-        with_docs = await read.find(COLLECTION, Query(limit=10**6))
+        with_docs = await worker.find(COLLECTION, Query(limit=10**6))
         applied = max((d["sources"].get("customer", 0) for d in with_docs.items), default=0)
-        return applied, (await read.checkpoint("relay:customer")).position
+        return applied, (await relay.checkpoint("relay:customer")).position
     finally:
-        await read.close()
+        await worker.close()
+        await relay.close()
 
 
 async def records_on(servers: str, topic: str) -> list[dict[str, Any]]:
@@ -145,7 +151,8 @@ def test_the_relay_and_worker_carry_on_through_a_broker_restart_on_s3(
     logs.mkdir()
     customer = Process(["serve", "customer"], env, logs / "customer.log")
     relay = Process(["relay", "customer"], env, logs / "relay.log")
-    worker = Process(["worker", "analytics"], env, logs / "worker.log")
+    worker_env = {**env, "CRM_READ_STORE": f"sqlite:///{(data / WORKER_READ).as_posix()}"}
+    worker = Process(["worker", "analytics"], worker_env, logs / "worker.log")
     everyone = [customer, relay, worker]
     seed = random.randrange(1 << 30)
     rnd = random.Random(seed)
