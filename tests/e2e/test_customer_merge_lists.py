@@ -126,8 +126,11 @@ async def test_the_survivors_contracts_and_visits_include_the_merged_ones(api: A
     assert refused.json()["merged_into"] == ada
 
 
-async def converted(rep: UserClient, lead_id: str) -> None:
-    lead = await until(lambda: got(rep, f"/leads/{lead_id}"), lambda d: d["status"] == "converted")
+async def converted(rep: UserClient, lead_id: str, position: int) -> None:
+    """Wait until the lead reads converted (its read model has the conversion, at
+    ``position``, before the process that finishes it may have run)."""
+    url = f"/leads/{lead_id}?min_position={position}"
+    lead = await until(lambda: got(rep, url), lambda d: d["status"] == "converted")
     assert lead["status"] == "converted", lead
 
 
@@ -151,8 +154,8 @@ async def test_the_survivors_leads_and_commission_earnings_include_the_merged_on
             "expected_close_date": "2026-09-30",
             "existing_customer_id": customer,
         }
-        await ok(await rep.post(f"/leads/{lead['id']}/convert", json=conversion), 202)
-        await converted(rep, lead["id"])
+        accepted = await ok(await rep.post(f"/leads/{lead['id']}/convert", json=conversion), 202)
+        await converted(rep, lead["id"], accepted["position"])
         leads[customer] = lead["id"]
     other = await ok(await rep.post("/leads", json={"name": "Charles Babbage"}), 201)
 
