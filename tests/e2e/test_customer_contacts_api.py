@@ -186,6 +186,10 @@ async def test_a_company_survivor_gains_the_merged_ones_contacts(as_user: Users)
         ("Li Wei", True),
         ("Zhou Min", False),  # the same e-mail address is the same person: Li once
     ]
+    gone = await admin.get(f"/customers/{dupe}/contacts")  # the merged one points on
+    assert gone.status_code == 308, gone.text
+    assert gone.headers["location"] == f"/customers/{acme}/contacts"
+    assert gone.json()["code"] == "customer_merged"
     # gained: the survivor's own from now on
     zhou_id = doc["contacts"][1]["id"]
     edited = await ok(

@@ -92,7 +92,7 @@ def sections(runtime: Runtime, contexts: Sequence[str]) -> dict[str, Section]:
             return await customers.interactions(actor, cid)
 
         async def contacts(actor: Actor, cid: str) -> Any:
-            return await customers.contacts(actor, cid)
+            return await customers.contacts(actor, cid, of_merged=True)
 
         out |= {"profile": profile, "interactions": interactions, "contacts": contacts}
     if "sales" in contexts:

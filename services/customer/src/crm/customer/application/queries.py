@@ -97,22 +97,20 @@ class CustomerQueries:
         and ``merged_into`` in the body). The survivor's interaction figures count those of
         the customers merged into it."""
         doc = await self._visible(actor, customer_id)
-        survivor = doc.get("merged_into")
-        if survivor:
-            raise Moved(
-                f"customer {customer_id} was merged into customer {survivor}",
-                f"/customers/{survivor}",
-                code="customer_merged",
-                details={"merged_into": survivor},
-            )
+        _refuse_merged(customer_id, doc)
         if doc.get("absorbed"):
             doc = {**doc, "interactions": await self._interaction_stats(doc)}
         return shown_custom(actor, CUSTOMER_PERSONAL.shown_to(actor, doc))
 
-    async def contacts(self, actor: Actor, customer_id: str) -> list[dict[str, Any]]:
-        """A company's contacts as the actor may see them; a merged customer's too (those a
-        company survivor gained are listed under it as well, as its own)."""
+    async def contacts(
+        self, actor: Actor, customer_id: str, *, of_merged: bool = False
+    ) -> list[dict[str, Any]]:
+        """A company's contacts as the actor may see them. Of a merged customer, a 308 to the
+        survivor's (which it gained); with ``of_merged``, the ones it had (a data subject
+        export holds them)."""
         doc = await self._visible(actor, customer_id)
+        if not of_merged:
+            _refuse_merged(customer_id, doc, "/contacts")
         shown = CUSTOMER_PERSONAL.shown_to(actor, {"contacts": doc.get("contacts") or []})
         return list(shown["contacts"])
 
@@ -195,3 +193,15 @@ class CustomerQueries:
             )
         items.sort(key=lambda i: i["occurred_at"], reverse=True)
         return INTERACTION_PERSONAL.all_shown_to(actor, items)
+
+
+def _refuse_merged(customer_id: str, doc: Document, under: str = "") -> None:
+    """A customer merged into another answers with a 308 to the survivor's ``under``."""
+    survivor = doc.get("merged_into")
+    if survivor:
+        raise Moved(
+            f"customer {customer_id} was merged into customer {survivor}",
+            f"/customers/{survivor}{under}",
+            code="customer_merged",
+            details={"merged_into": survivor},
+        )
