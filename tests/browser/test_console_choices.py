@@ -1,7 +1,8 @@
 # ruff: noqa: RUF001  (the Chinese texts are meant, full-width punctuation included)
 """Choices a person makes on the console's forms, in Chromium: an admin imports customers for
-a rep and a catalogue priced in a currency the file does not name; a manager's stale page
-refused in Chinese; an admin narrows the team pipeline to one team."""
+a rep and a catalogue priced in a currency the file does not name; a Chinese manager imports a
+GB18030 file, first said to be UTF-8; a manager's stale page refused in Chinese; an admin
+narrows the team pipeline to one team."""
 
 from __future__ import annotations
 
@@ -18,6 +19,7 @@ pytestmark = [pytest.mark.e2e, pytest.mark.browser, needs_chromium]
 
 CUSTOMERS = b"name,email\nLise Meitner,lise@example.com\n"
 PRODUCTS = "sku,名称,单价\nBRW-01,Burette,120.50\n".encode("utf-8-sig")
+GB18030 = "姓名,邮箱\n王小明,wang.xm@example.com\n".encode("gb18030")
 
 
 def test_an_admin_imports_customers_for_a_rep_and_products_in_a_currency(
@@ -61,6 +63,35 @@ def test_an_admin_imports_customers_for_a_rep_and_products_in_a_currency(
     with crm.api("admin-ada", Role.ADMIN) as admin:
         products = admin.get("/products", params={"sku": "BRW-01"}).json()["items"]
     assert [p["list_price"] for p in products] == [{"amount": "120.50", "currency": "CNY"}]
+
+
+def test_a_chinese_manager_imports_a_gb18030_file_in_the_encoding_she_chose(
+    watched: Watched, crm: Crm
+) -> None:
+    page = watched.page
+    sign_in(watched, crm, "mgr-wang")
+    page.get_by_role("link", name="导入", exact=True).click()
+
+    def check(encoding: str) -> None:
+        page.get_by_label("文件（.csv 或 .xlsx）").set_input_files(
+            {"name": "客户.csv", "mimeType": "text/csv", "buffer": GB18030}
+        )
+        page.get_by_label("文件内容").select_option("customers")
+        page.get_by_label("CSV 文件的编码").select_option(label=encoding)
+        page.get_by_role("button", name="检查文件（试运行）").click()
+
+    check("UTF-8")  # what it is not: refused, in her language, naming what to choose
+    alert = page.get_by_role("alert")
+    expect(alert).to_contain_text("无法按 UTF-8 读取")
+    expect(alert).to_contain_text("GB18030")
+    page.go_back()
+    check("GB18030（GBK，中文版 Windows 与 Excel）")
+    expect(page.get_by_label("姓名")).to_have_value("name")  # the header read, and matched
+    expect(page.locator("[data-count=create]")).to_contain_text("1")
+    page.get_by_role("button", name="确认并导入").click()
+    expect(page.locator("#import-status")).to_contain_text("已完成", timeout=20_000)
+    page.locator("#import-rows a").first.click()
+    expect(page.get_by_role("heading", level=1)).to_have_text(re.compile("王小明"))
 
 
 def test_a_managers_stale_page_is_refused_in_chinese(watched: Watched, crm: Crm) -> None:

@@ -1,3 +1,4 @@
+# ruff: noqa: RUF001  (Chinese punctuation is meant: full-width commas, brackets)
 """A file of records as a stream of rows: never the whole file in memory.
 
 CSV's encoding is found, not guessed from the first line only: a UTF-8 BOM says UTF-8; else
@@ -16,6 +17,7 @@ from typing import Literal
 
 Format = Literal["csv", "xlsx"]
 ENCODINGS = ("utf-8", "utf-8-sig", "gb18030")
+ENCODING_NAMES = {"utf-8": "UTF-8", "utf-8-sig": "UTF-8", "gb18030": "GB18030"}
 CHUNK = 1 << 16
 
 
@@ -96,7 +98,15 @@ class RowSource:
             try:
                 for values in reader:
                     yield Row(reader.line_num, tuple(values))
-            except (UnicodeDecodeError, csv.Error) as e:
+            except UnicodeDecodeError as e:
+                encoding = ENCODING_NAMES[self.encoding]
+                raise UnreadableFile(
+                    f"{self.path.name}: is not {encoding} text (after line {reader.line_num});"
+                    " choose the file's encoding (Chinese Excel saves CSV as GB18030)"
+                    f" / 文件第 {reader.line_num} 行之后的内容无法按 {encoding} 读取，"
+                    "请选择文件的编码（中文版 Excel 保存的 CSV 为 GB18030）"
+                ) from e
+            except csv.Error as e:
                 raise UnreadableFile(f"{self.path.name}: {e}") from e
 
     def _xlsx(self) -> Iterator[Row]:
