@@ -18,14 +18,16 @@ from crm.customer.application.customer_commands import (
     customer_commands,
 )
 from crm.customer.domain.customer import Customer, Profile
+from crm.events import EventEnvelope
 from crm.events.customer import CustomerKind
+from crm.kernel import repository as repository_module
 from crm.kernel.adapters.memory import InMemoryEventStore
 from crm.kernel.codec import EventCodec
 from crm.kernel.commands import CommandBus, CommandTable, Expect
 from crm.kernel.errors import Forbidden, NotFound, RuleViolated, WrongExpectedVersion
 from crm.kernel.event_store import Idempotency
 from crm.kernel.reactor import system_context
-from crm.kernel.repository import CommandContext
+from crm.kernel.repository import CommandContext, Repository
 from tests.conftest import T0
 
 
@@ -190,3 +192,48 @@ def test_a_command_has_one_row() -> None:
 async def test_a_command_no_table_handles_is_refused(bus: CommandBus) -> None:
     with pytest.raises(TypeError, match="no command table"):
         await bus.execute(object(), ctx())
+
+
+class KeptCustomer(Customer):
+    keeps_state = True
+
+
+async def test_a_kept_state_reads_only_what_came_after_it(
+    bus: CommandBus, store: InMemoryEventStore, codec: EventCodec, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    reads: list[tuple[str, int]] = []
+    read_stream = store.read_stream
+
+    async def counted(stream_id: str, after_version: int = -1) -> list[EventEnvelope]:
+        envelopes = await read_stream(stream_id, after_version)
+        reads.append((stream_id, after_version))
+        return envelopes
+
+    monkeypatch.setattr(store, "read_stream", counted)
+    monkeypatch.setattr(repository_module, "KEPT_STATES", 2)
+    kept, whole = Repository(store, codec, KeptCustomer), Repository(store, codec, Customer)
+    first, second, third = ada(), ada(), ada()
+    for command in (first, second, third):
+        await bus.execute(command, ctx())
+    cid = first.customer_id
+    stream = Customer.stream_id_for(cid)
+
+    assert (await kept.load(cid, tenant="t1")).version == 0
+    await bus.execute(TagCustomer(cid, "vip"), ctx())  # another writer appends
+    reads.clear()
+    again = await kept.load(cid, tenant="t1")
+    assert (again.version, again.state.tags) == (1, frozenset({"vip"}))
+    assert reads == [(stream, 0)]  # the tag only, not the registration again
+    with pytest.raises(NotFound):  # a kept state still belongs to its tenant alone
+        await kept.load(cid, tenant="t2")
+
+    reads.clear()
+    await whole.load(cid, tenant="t1")
+    await whole.load(cid, tenant="t1")
+    assert reads == [(stream, -1)] * 2  # an aggregate that keeps nothing reads it whole
+
+    await kept.load(second.customer_id)
+    await kept.load(third.customer_id)  # two kept at most: the first goes
+    reads.clear()
+    assert (await kept.load(cid, tenant="t1")).state.tags == frozenset({"vip"})
+    assert reads == [(stream, -1)]

@@ -103,6 +103,7 @@ class ImportState:
 
 class Import(Aggregate[ImportState]):
     category = CATEGORY
+    keeps_state = True  # an event a batch, and no personal data in any of them
 
     @classmethod
     def initial_state(cls) -> ImportState:

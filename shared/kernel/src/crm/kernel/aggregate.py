@@ -25,6 +25,10 @@ S = TypeVar("S", bound=State)
 class Aggregate(Generic[S]):
     category: ClassVar[str]
     """The stream category: streams are named ``<category>-<id>``."""
+    keeps_state: ClassVar[bool] = False
+    """Whether a repository may keep the state it loaded and, next time, read only the events
+    after it: for long streams (an import's, an event each batch) whose events hold no
+    personal data, since a copy decrypted before an erasure must not outlive it."""
 
     def __init__(self, id: str, state: S, version: int = NO_STREAM) -> None:
         self.id = id

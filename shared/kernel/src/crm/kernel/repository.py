@@ -4,17 +4,18 @@ path that runs commands on them is :mod:`crm.kernel.commands`."""
 
 from __future__ import annotations
 
+from collections import OrderedDict
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from typing import Generic, TypeVar
+from typing import Any, Generic, TypeVar
 from uuid import UUID, uuid4, uuid5
 
 from crm.events import EventMetadata
 from crm.kernel.aggregate import Aggregate
 from crm.kernel.codec import EventCodec
 from crm.kernel.errors import InvalidCommand, NotFound
-from crm.kernel.event_store import AppendResult, EventStore, Idempotency
+from crm.kernel.event_store import NO_STREAM, AppendResult, EventStore, Idempotency
 from crm.kernel.observability.commands import appended
 
 A = TypeVar("A", bound=Aggregate)  # type: ignore[type-arg]
@@ -82,21 +83,58 @@ class CommandContext:
 _NAMESPACE = UUID("9f4c2c58-3c7e-4f55-8d3a-6c1f0e0c2b1a")
 
 
+KEPT_STATES = 256
+"""How many streams' states a repository keeps (of an aggregate that :attr:`keeps_state`)."""
+
+
+@dataclass(frozen=True, slots=True)
+class _Kept:
+    tenant: str
+    state: Any
+    version: int
+
+
 class Repository(Generic[A]):
     def __init__(self, store: EventStore, codec: EventCodec, aggregate: type[A]) -> None:
         self.store = store
         self.codec = codec
         self.aggregate = aggregate
+        self._kept: OrderedDict[str, _Kept] = OrderedDict()
 
     async def load(self, id: str, *, tenant: str | None = None) -> A:
         """The aggregate as of its last event; NotFound if it has no events, or if it belongs
-        to another tenant than ``tenant`` (tenants never learn of each other's data)."""
+        to another tenant than ``tenant`` (tenants never learn of each other's data).
+
+        Of an aggregate that :attr:`~crm.kernel.aggregate.Aggregate.keeps_state`, the state
+        loaded last is kept, and the next load reads only the events after it (whoever
+        appended them): a stream of one event a batch is not read whole for every batch."""
         stream_id = self.aggregate.stream_id_for(id)
-        envelopes = await self.store.read_stream(stream_id)
-        if not envelopes or (tenant is not None and envelopes[0].tenant != tenant):
-            raise NotFound(f"{self.aggregate.category} {id} does not exist")
-        events = await self.codec.decode(envelopes)
-        return self.aggregate.rehydrate(id, events, envelopes[-1].stream_version)
+        missing = NotFound(f"{self.aggregate.category} {id} does not exist")
+        kept = self._kept.get(stream_id)
+        if kept is None:
+            envelopes = await self.store.read_stream(stream_id)
+            if not envelopes:
+                raise missing
+            kept = _Kept(envelopes[0].tenant, self.aggregate.initial_state(), NO_STREAM)
+        if tenant is not None and kept.tenant != tenant:
+            raise missing
+        if kept.version != NO_STREAM:
+            envelopes = await self.store.read_stream(stream_id, after_version=kept.version)
+        state = kept.state
+        for event in await self.codec.decode(envelopes):
+            state = state.evolve(event)
+        version = envelopes[-1].stream_version if envelopes else kept.version
+        if self.aggregate.keeps_state:
+            self._keep(stream_id, _Kept(kept.tenant, state, version))
+        return self.aggregate(id, state, version)
+
+    def _keep(self, stream_id: str, kept: _Kept) -> None:
+        earlier = self._kept.pop(stream_id, None)
+        if earlier is not None and earlier.version > kept.version:
+            kept = earlier  # a load that read further finished first
+        self._kept[stream_id] = kept
+        while len(self._kept) > KEPT_STATES:
+            self._kept.popitem(last=False)
 
     async def save(
         self, aggregate: A, ctx: CommandContext, *, expected_version: int | None = None
