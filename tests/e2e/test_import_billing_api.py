@@ -99,6 +99,10 @@ async def test_invoices_of_orders_already_there_keep_their_dates_and_come_in_onc
     assert invoices[orders["O-1"]]["issue_date"] == "2019-03-05"
     assert invoices[orders["O-1"]]["due_date"] == "2019-04-04"
     assert invoices[orders["O-2"]]["due_date"] == "2019-07-02"  # 30 days by default
+    assert (invoices[orders["O-1"]]["number"], invoices[orders["O-2"]]["number"]) == (
+        "INV-1",
+        "INV-2",
+    )
     envelopes = [e async for page in api.platform.store.read_all(0) for e in page]
     issued = [e for e in envelopes if e.event_type == "sales.invoice.issued"]
     assert sorted(e.occurred_at for e in issued) == [
@@ -114,6 +118,14 @@ async def test_invoices_of_orders_already_there_keep_their_dates_and_come_in_onc
     await run_import(boss, again)
     envelopes = [e async for page in api.platform.store.read_all(0) for e in page]
     assert sum(e.event_type == "sales.invoice.issued" for e in envelopes) == 2
+
+    # a number another order's invoice has (imported above) is the row's error
+    taken = [INVOICES[0], ["INV-1", "O-5", "2019-09-02", "", ""]]
+    plan = await imported(boss, "taken.csv", csv_bytes(taken), kind="invoices")
+    assert plan["summary"]["planned"] == {"create": 0, "duplicate": 0, "error": 1}
+    [issue] = plan["issues"]
+    assert (issue["column"], issue["value"]) == ("发票号", "INV-1")
+    assert "another order" in issue["reason"]
 
 
 @pytest.mark.contexts("customer", "sales", "analytics")
@@ -134,14 +146,15 @@ async def test_payments_of_invoices_keep_their_dates_refuse_overpayments_and_com
         ["", "O-2", "200", "2019-06-01", "", ""],  # row 6: before O-2's invoice (2019-06-02)
         ["", "O-4", "10", "2019-08-10", "", ""],  # row 7: O-4 has no invoice
         ["", "O-1", "300", "2019-03-10", "bank transfer", "TX-1"],  # row 8: row 2 again
-        ["INV-2", "", "10", "2019-06-10", "", ""],  # row 9: no invoice numbers are kept
+        ["INV-404", "", "10", "2019-06-10", "", ""],  # row 9: no invoice has this number
         ["", "O-2", "100 EUR", "2019-06-10", "", ""],  # row 10: not the invoice's currency
         ["", "O-2", "200", "2019-06-15", "cash", ""],  # row 11
+        ["INV-2", "", "10", "2019-06-20", "", "TX-9"],  # row 12: O-2's invoice by its number
     ]
     plan = await imported(boss, "payments.csv", csv_bytes(rows), kind="payments")
     assert plan["summary"]["mapping"]["流水号"] == "reference"
     assert plan["summary"]["mapping"]["amount paid"] == "amount"
-    assert plan["summary"]["planned"] == {"create": 3, "duplicate": 1, "error": 6}
+    assert plan["summary"]["planned"] == {"create": 4, "duplicate": 1, "error": 6}
     issues = {i["row"]: i for i in plan["issues"]}
     assert issues[4]["column"] == "amount paid"
     assert "overpayment" in issues[4]["reason"]
@@ -151,24 +164,26 @@ async def test_payments_of_invoices_keep_their_dates_refuse_overpayments_and_com
     assert (issues[7]["column"], issues[7]["value"]) == ("order", "O-4")
     assert "no such invoice" in issues[7]["reason"]
     assert issues[8]["outcome"] == "duplicate"
-    assert issues[9]["column"] == "invoice"
+    assert (issues[9]["column"], issues[9]["value"]) == ("invoice", "INV-404")
+    assert "no invoice has this number" in issues[9]["reason"]
     assert issues[10]["column"] == "amount paid"
 
     done = await run_import(boss, plan)
-    assert done["done"] == {"created": 3, "duplicate": 1, "failed": 6}
+    assert done["done"] == {"created": 4, "duplicate": 1, "failed": 6}
     head = {"min_position": await api.platform.store.head_position()}
     invoices = {
         i["order_id"]: i for i in (await boss.get("/invoices", params=head)).json()["items"]
     }
     assert invoices[orders["O-1"]]["status"] == "paid"
     assert invoices[orders["O-1"]]["paid_on"] == "2019-03-20"
-    assert invoices[orders["O-2"]]["balance"] == {"amount": "1000.00", "currency": "CNY"}
+    assert invoices[orders["O-2"]]["balance"] == {"amount": "990.00", "currency": "CNY"}
     envelopes = [e async for page in api.platform.store.read_all(0) for e in page]
     paid = [e for e in envelopes if e.event_type == "sales.invoice.payment_recorded"]
     assert sorted(e.occurred_at.date().isoformat() for e in paid) == [
         "2019-03-10",
         "2019-03-20",
         "2019-06-15",
+        "2019-06-20",
     ]
     revenue = await boss.get(
         "/analytics/reports/revenue", params={**head, "from": "2019-01", "to": "2019-12"}
@@ -176,13 +191,13 @@ async def test_payments_of_invoices_keep_their_dates_refuse_overpayments_and_com
     assert revenue.status_code == 200, revenue.text
     months = {row["month"]: row for row in revenue.json()["months"]}
     assert months["2019-03"]["collected"] == {"amount": "800.00", "currency": "CNY"}
-    assert months["2019-06"]["collected"] == {"amount": "200.00", "currency": "CNY"}
+    assert months["2019-06"]["collected"] == {"amount": "210.00", "currency": "CNY"}
 
     again = await imported(boss, "payments.csv", csv_bytes(rows), kind="payments")
     assert again["summary"]["planned"]["create"] == 0
     await run_import(boss, again)
     envelopes = [e async for page in api.platform.store.read_all(0) for e in page]
-    assert sum(e.event_type == "sales.invoice.payment_recorded" for e in envelopes) == 3
+    assert sum(e.event_type == "sales.invoice.payment_recorded" for e in envelopes) == 4
 
 
 async def test_a_payments_run_cut_short_is_finished_by_the_resumed_run(

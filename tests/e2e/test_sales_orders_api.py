@@ -367,3 +367,42 @@ async def test_a_draft_quote_s_lines_are_changed_and_removed(as_user: Users) -> 
     assert [(line["line_id"], line["quantity"]) for line in shown["lines"]] == [("L1", "4")]
     assert shown["total"] == eur("8.00")
     assert (await rep.delete(f"{url}/L2")).status_code == 404
+
+
+async def test_an_invoice_keeps_its_number_one_per_tenant(as_user: Users) -> None:
+    boss, rep = as_user("boss"), as_user("rep-1", Role.SALES_REP)
+    await product(boss, "wid-1", "19.99")
+    line = {"sku": "WID-1", "quantity": "2"}
+    first, second = [
+        await ok(
+            await rep.post(
+                "/orders", json={"customer_id": "cust-1", "currency": "EUR", "lines": [line]}
+            ),
+            201,
+        )
+        for _ in range(2)
+    ]
+    issued = await ok(
+        await rep.post("/invoices", json={"order_id": first["id"], "number": " FP-2026-001 "}),
+        201,
+    )
+    shown = await read(rep, f"/invoices/{issued['id']}", issued["position"])
+    assert shown["number"] == "FP-2026-001"  # trimmed
+    found = await read(rep, "/invoices?number=FP-2026-001", issued["position"])
+    assert [i["id"] for i in found["items"]] == [issued["id"]]
+    assert (await read(rep, "/invoices?number=FP-2026-002", issued["position"]))["total"] == 0
+
+    taken = await rep.post("/invoices", json={"order_id": second["id"], "number": "FP-2026-001"})
+    assert taken.status_code == 409, taken.text
+    assert taken.json()["code"] == "invoice_number_taken"
+    assert (taken.json()["field"], taken.json()["invoice_id"]) == ("number", issued["id"])
+    for bad in ("F" * 65, "FP\x07"):
+        refused = await rep.post("/invoices", json={"order_id": second["id"], "number": bad})
+        assert refused.status_code == 422, refused.text
+        assert refused.json()["detail"][0]["loc"][-1] == "number"
+    unnumbered = await ok(await rep.post("/invoices", json={"order_id": second["id"]}), 201)
+    assert (await read(rep, f"/invoices/{unnumbered['id']}", unnumbered["position"]))[
+        "number"
+    ] is None
+    too_long = await rep.get("/invoices", params={"number": "F" * 65})
+    assert too_long.status_code == 422

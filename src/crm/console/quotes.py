@@ -318,7 +318,10 @@ def quotes_router(console: Console) -> APIRouter:
     @api.post(f"{PREFIX}/orders/{{order_id}}/invoice")
     @page
     async def issue_invoice(
-        request: Request, order_id: UUID, due_date: str = Form(default="", max_length=10)
+        request: Request,
+        order_id: UUID,
+        due_date: str = Form(default="", max_length=10),
+        number: str = Form(default="", max_length=64),
     ) -> Response:
         visit = await console.check_csrf(request)
         _visit, actor = await console.signed_in(request)
@@ -329,7 +332,7 @@ def quotes_router(console: Console) -> APIRouter:
                 due = date.fromisoformat(due_date.strip())
             except ValueError:
                 raise InvalidCommand("due_date", "a date, e.g. 2027-01-31") from None
-        command = IssueInvoice(str(order_id), due)
+        command = IssueInvoice(str(order_id), due, number.strip() or None)
         result = await bus.execute(command, console.context(visit))
         return see(
             f"{PREFIX}/invoices/{command.invoice_id}?min_position={result.position}&done=issued"

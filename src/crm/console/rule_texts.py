@@ -13,6 +13,10 @@ RULES: dict[str, tuple[str, str]] = {
     "already_exists": ("This record exists already.", "该记录已存在。"),
     "already_in_pool": ("The customer is in the shared pool already.", "该客户已在公海中。"),
     "already_invoiced": ("The order is invoiced already.", "该订单已开票。"),
+    "invoice_number_taken": (
+        "Another invoice has this number already.",
+        "已有其他发票使用该发票号。",
+    ),
     "article_retired": (
         "The article is retired: it is no longer edited.",
         "该文章已停用，不能再编辑。",

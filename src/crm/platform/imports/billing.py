@@ -6,15 +6,17 @@ order number an orders import was given, from which it derived the order's id, o
 id), its ``invoice_date`` (required: the issue date, kept as the event's ``occurred_at``) and
 ``due_date`` (default 30 days later). The sales domain invoices an order for its total, one
 invoice per order, under an id derived from the order: an ``amount`` (and ``currency``) cell
-is checked against that total, never taken instead of it, and the invoice number itself is
-not kept (the invoice is known by its order). The dry run plays the issue on the domain's
-aggregates in memory: an unknown order, a cancelled one, a date before the order was placed
-or in the future, a due date not after the issue date are the row's errors, each naming its
-column. An order invoiced already (by an earlier import, by hand, or by an earlier row) is a
-duplicate, so the same file imported again creates nothing.
+is checked against that total, never taken instead of it. The invoice number is kept as the
+invoice's ``number`` (one per invoice in a tenant). The dry run plays the issue on the
+domain's aggregates in memory: an unknown order, a cancelled one, a date before the order was
+placed or in the future, a due date not after the issue date, a number another order's
+invoice has are the row's errors, each naming its column. An order invoiced already (by an
+earlier import, by hand, or by an earlier row) is a duplicate, so the same file imported
+again creates nothing.
 
 **Payments** (``kind=payments``). A row records one payment of an invoice (``RecordPayment``):
-the invoice by its ``invoice`` id or by its ``order`` (number or id: an order has one invoice),
+the invoice by its ``invoice`` (its number, or its id in this CRM) or by its ``order`` (number
+or id: an order has one invoice),
 its ``amount`` (required; in the invoice's currency unless a cell says otherwise),
 ``paid_date`` (required, the payment's day and the event's ``occurred_at``),
 ``payment_method`` and ``reference``. The payment's id is derived from the invoice and the
@@ -36,6 +38,7 @@ from uuid import UUID, uuid5
 
 from crm.events.money import Money
 from crm.kernel.errors import CrmError
+from crm.kernel.projection import wait_until
 from crm.kernel.repository import CLOCK_SKEW
 from crm.platform.imports import values
 from crm.platform.imports.customers import RowError
@@ -48,9 +51,11 @@ from crm.sales.application.invoice_commands import (
     IssueInvoice,
     RecordPayment,
     invoice_id_for_order,
+    invoice_numbered,
 )
-from crm.sales.domain.invoices import Invoice
+from crm.sales.domain.invoices import Invoice, invoice_number
 from crm.sales.domain.orders import Order
+from crm.sales.projections.order_models import PROJECTION as ORDER_TO_CASH
 
 INVOICE_FIELDS = ("invoice", "order", "invoice_date", "due_date", "amount", "currency")
 """What an invoices file may fill: ``invoice``, ``order`` and ``invoice_date`` are required."""
@@ -64,8 +69,30 @@ PAYMENT_FIELDS = (
     "payment_method",
     "reference",
 )
-"""What a payments file may fill: the invoice (``invoice`` id or ``order``), ``amount`` and
-``paid_date`` are required."""
+"""What a payments file may fill: the invoice (``invoice`` number or id, or ``order``),
+``amount`` and ``paid_date`` are required."""
+
+
+class OfInvoices(FileImport):
+    """A file checked against the invoices read model (their numbers)."""
+
+    looks_up = (ORDER_TO_CASH.name,)
+
+    async def caught_up(self) -> None:
+        """Wait (up to the read wait) for the invoices read model to reach the log's head."""
+        runtime = self.runtime
+        await wait_until(
+            runtime.read_store,
+            ORDER_TO_CASH.name,
+            await runtime.store.head_position(),
+            runtime.read_wait_seconds,
+            store=runtime.store,
+            categories=ORDER_TO_CASH.categories,
+        )
+
+    async def numbered(self, number: str) -> str | None:
+        """The id of the tenant's invoice numbered ``number`` (None: none)."""
+        return await invoice_numbered(self.runtime.read_store, self.tenant, number)
 
 
 def order_id_of(tenant: str, cell: str) -> str:
@@ -100,13 +127,12 @@ class InvoiceRow:
         return repr((self.number, self.order_id, self.issued_at.isoformat(), due))
 
 
-class InvoiceImport(FileImport):
+class InvoiceImport(OfInvoices):
     """Invoices of orders already there (see the module)."""
 
     kind = "invoices"
     fields = INVOICE_FIELDS
     noun = "invoice"
-    looks_up = ()
 
     def setup(self) -> None:
         require_columns(self.mapping, "invoice", "order", "invoice_date")
@@ -124,9 +150,11 @@ class InvoiceImport(FileImport):
         for required in ("invoice", "order", "invoice_date"):
             if not row.get(required):
                 return RowError(self.column_of(required), None, "is required / 必填")
-        number = row["invoice"]
-        if len(number) > 100:
-            return RowError(self.column_of("invoice"), number[:100], "too long / 过长")
+        try:
+            number = invoice_number(row["invoice"])
+        except CrmError as e:
+            return RowError(self.column_of("invoice"), row["invoice"][:100], _reason(e))
+        assert number is not None  # the cell is filled
         day_first = self.options.day_first
         read: dict[str, date] = {}
         for name in ("invoice_date", "due_date"):
@@ -171,10 +199,20 @@ class InvoiceImport(FileImport):
                 row["currency"],
                 f"the order is in {total.currency} / 币种与订单不一致",
             )
+        other = await self.numbered(number)
+        if other is not None and other != invoice_id_for_order(order_id):
+            return RowError(
+                self.column_of("invoice"),
+                number,
+                f"is the number of invoice {other}, of another order / 该发票号已被其他发票使用",
+            )
         due = read.get("due_date")
         try:  # the domain's own rules, on an invoice nobody stores
             Invoice.create(invoice_id_for_order(order_id)).issue(
-                order, issue_date=issued_on, due_date=due or issued_on + DEFAULT_PAYMENT_TERM
+                order,
+                issue_date=issued_on,
+                due_date=due or issued_on + DEFAULT_PAYMENT_TERM,
+                number=number,
             )
         except CrmError as e:
             culprit = getattr(e, "field", None)
@@ -212,7 +250,8 @@ class InvoiceImport(FileImport):
         return await self.already_there(Invoice, row, id_, item, "already_invoiced")
 
     def steps(self, id_: str, item: InvoiceRow) -> list[Step]:
-        return [Step("", IssueInvoice(item.order_id, item.due_date), item.issued_at)]
+        command = IssueInvoice(item.order_id, item.due_date, item.number)
+        return [Step("", command, item.issued_at)]
 
 
 # -- payments ---------------------------------------------------------------------------------
@@ -241,13 +280,12 @@ class PaymentRow:
         )
 
 
-class PaymentImport(FileImport):
+class PaymentImport(OfInvoices):
     """Payments of invoices already there (see the module)."""
 
     kind = "payments"
     fields = PAYMENT_FIELDS
     noun = "payment"
-    looks_up = ()
 
     def setup(self) -> None:
         mapped = set(self.mapping.values())
@@ -275,16 +313,17 @@ class PaymentImport(FileImport):
         row = cells_by_field(self.source.headers, self.mapping, cells)
         if row.get("invoice"):
             column = self.column_of("invoice")
-            try:
-                invoice_id = str(UUID(row["invoice"]))
-            except ValueError:
-                return RowError(
-                    column,
-                    row["invoice"][:100],
-                    "not an invoice id of this CRM (it keeps no invoice numbers: name the"
-                    " invoice's order in an order column) / 不是本系统的发票编号, 请填写订单号",
-                )
-            named = row["invoice"]
+            named = row["invoice"].strip()
+            by_number = await self.numbered(named[:64])
+            if by_number is not None:
+                invoice_id = by_number
+            else:
+                try:
+                    invoice_id = str(UUID(named))
+                except ValueError:
+                    return RowError(
+                        column, named[:100], "no invoice has this number / 没有此发票号的发票"
+                    )
         elif row.get("order"):
             column = self.column_of("order")
             invoice_id = invoice_id_for_order(order_id_of(self.tenant, row["order"]))

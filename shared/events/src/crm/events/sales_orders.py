@@ -267,6 +267,9 @@ class InvoiceIssued(DomainEvent):
     campaign_id: str | None = None
     team_id: str | None = None
     """The order's team, whose manager sees the invoice and its payments."""
+    number: str | None = Field(default=None, max_length=64)
+    """The invoice's number in the company's books (发票号), one per invoice in a tenant;
+    None: none given (the invoice is known by its id and its order)."""
 
 
 @event("sales.invoice.payment_recorded")

@@ -380,7 +380,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
 
     @api.post("/invoices", status_code=201, response_model=CommandAccepted)
     async def issue_invoice(body: NewInvoice, ctx: Ctx, response: Response) -> CommandAccepted:
-        result = await bus.execute(IssueInvoice(body.order_id, body.due_date), ctx)
+        result = await bus.execute(IssueInvoice(body.order_id, body.due_date, body.number), ctx)
         return accepted(result, response, created_under="/invoices")
 
     @api.get("/invoices", response_model=PageOf[InvoiceDoc], responses=EXPORT_RESPONSES)
@@ -392,6 +392,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         customer_id: str | None = None,
         order_id: str | None = None,
         owner_id: str | None = None,
+        number: Annotated[str | None, Query(max_length=64, description="发票号")] = None,
         sort: str = "due_date",
         limit: PageLimit = None,
         offset: Offset = 0,
@@ -403,6 +404,7 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
             customer_id=customer_id,
             order_id=order_id,
             owner_id=owner_id,
+            number=number.strip() if number else None,
         )
         order = checked_sort(sort, frozenset({"due_date", "issue_date", "updated_at"}))
 

@@ -129,6 +129,11 @@ class Return(Body):
 class NewInvoice(Body):
     order_id: Id
     due_date: date | None = Field(default=None, description="default: 30 days after today")
+    number: str | None = Field(
+        default=None,
+        max_length=64,
+        description="The company's own invoice number (发票号); no other invoice may have it",
+    )
 
 
 class NewPayment(Body):

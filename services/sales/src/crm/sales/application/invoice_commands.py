@@ -20,19 +20,30 @@ from uuid import uuid4, uuid5
 from crm.events.money import Money
 from crm.kernel.commands import CommandTable, Expect
 from crm.kernel.errors import RuleViolated
+from crm.kernel.read_store import Query, ReadStore
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.application.catalogue import NAMESPACE
 from crm.sales.application.policy import POLICY, SalesAction, scope_of
-from crm.sales.domain.invoices import Invoice
+from crm.sales.domain.invoices import Invoice, invoice_number
 from crm.sales.domain.orders import Order
 from crm.sales.domain.quotes import today
+from crm.sales.projections.order_models import INVOICES
 
 DEFAULT_PAYMENT_TERM = timedelta(days=30)
 
 
 def invoice_id_for_order(order_id: str) -> str:
     return str(uuid5(NAMESPACE, f"invoice-of-order\x00{order_id}"))
+
+
+async def invoice_numbered(read_store: ReadStore, tenant: str, number: str) -> str | None:
+    """The tenant's invoice numbered ``number`` as the invoices read model has it (None:
+    none)."""
+    page = await read_store.find(
+        INVOICES, Query.all_of([{"tenant": tenant}, {"number": number}], sort="id", limit=1)
+    )
+    return str(page.items[0]["id"]) if page.items else None
 
 
 def payment_id_for(ctx: CommandContext, given: str | None) -> str:
@@ -56,10 +67,12 @@ def refund_id_for(ctx: CommandContext, given: str | None) -> str:
 
 @dataclass(frozen=True, slots=True)
 class IssueInvoice:
-    """Invoice the order, due ``due_date`` (default: 30 days after today)."""
+    """Invoice the order, due ``due_date`` (default: 30 days after today), under the
+    company's own invoice ``number`` if it has one (no other invoice of the tenant's has it)."""
 
     order_id: str
     due_date: date | None = None
+    number: str | None = None
 
     @property
     def invoice_id(self) -> str:
@@ -144,7 +157,18 @@ def invoice_commands(runtime: Runtime) -> CommandTable[Invoice]:
             )
         issued = today(ctx.happened_at)  # an imported invoice keeps its own date
         due = cmd.due_date or issued + DEFAULT_PAYMENT_TERM
-        invoice.issue(order, issue_date=issued, due_date=due)
+        number = invoice_number(cmd.number)
+        if number is not None:
+            # checked against the read model: two issues under one number in the same instant
+            # are not told apart (an invoice's number is the company's, not this CRM's key)
+            other = await invoice_numbered(runtime.read_store, ctx.tenant, number)
+            if other is not None and other != invoice.id:
+                raise RuleViolated(
+                    f"invoice number {number} is invoice {other}'s",
+                    code="invoice_number_taken",
+                    details={"field": "number", "invoice_id": other},
+                )
+        invoice.issue(order, issue_date=issued, due_date=due, number=number)
 
     t = CommandTable(
         Invoice,

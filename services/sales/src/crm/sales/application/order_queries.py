@@ -69,6 +69,7 @@ class InvoiceFilter:
     customer_id: str | None = None
     order_id: str | None = None
     owner_id: str | None = None
+    number: str | None = None
 
 
 class OrderQueries:
@@ -186,6 +187,7 @@ class OrderQueries:
                 overdue=flt.overdue,
                 order_id=flt.order_id,
                 owner_id=flt.owner_id,
+                number=flt.number,
             ),
             *await records_of(self.customers, actor.tenant, flt.customer_id),
         )

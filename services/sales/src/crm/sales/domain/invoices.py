@@ -78,6 +78,7 @@ class InvoiceState:
     balance: Money | None = None
     overdue: bool = False
     refunds: Mapping[str, Refund] = field(default_factory=lambda: MappingProxyType({}))
+    number: str | None = None
 
     @property
     def issued(self) -> bool:
@@ -98,6 +99,7 @@ class InvoiceState:
                     issue_date=event.issue_date,
                     due_date=event.due_date,
                     balance=event.amount,
+                    number=event.number,
                 )
             case PaymentRecorded():
                 payments = dict(self.payments)
@@ -116,6 +118,22 @@ class InvoiceState:
         return self
 
 
+MAX_NUMBER = 64
+
+
+def invoice_number(text: str | None) -> str | None:
+    """An invoice number as kept: trimmed, 1 to 64 characters, none of them a control
+    character (None, or only spaces: none)."""
+    if text is None or not text.strip():
+        return None
+    number = text.strip()
+    if len(number) > MAX_NUMBER:
+        raise InvalidCommand("number", f"must be at most {MAX_NUMBER} characters")
+    if any(ord(c) < 32 or 0x7F <= ord(c) < 0xA0 for c in number):
+        raise InvalidCommand("number", "must not hold control characters")
+    return number
+
+
 class Invoice(Aggregate[InvoiceState]):
     category = "invoice"
 
@@ -128,8 +146,12 @@ class Invoice(Aggregate[InvoiceState]):
             raise NotFound(f"invoice {self.id} does not exist")
         return self.state
 
-    def issue(self, order: Order, *, issue_date: date, due_date: date) -> None:
-        """Invoice ``order`` for its total; it must not be cancelled or returned."""
+    def issue(
+        self, order: Order, *, issue_date: date, due_date: date, number: str | None = None
+    ) -> None:
+        """Invoice ``order`` for its total; it must not be cancelled or returned. ``number``:
+        the company's own (its uniqueness in the tenant is the application's to check)."""
+        number = invoice_number(number)
         if self.state.issued:
             raise RuleViolated(f"invoice {self.id} already exists", code="already_exists")
         o = order.state
@@ -154,6 +176,7 @@ class Invoice(Aggregate[InvoiceState]):
                 due_date=due_date,
                 campaign_id=o.campaign_id,
                 team_id=o.team_id,
+                number=number,
             )
         )
 

@@ -185,6 +185,8 @@ class InvoiceDoc(Record):
     void_reason: str | None
     refunded: MoneyDoc
     """What was given back of its payments (``sales.invoice.payment_refunded``)."""
+    number: str | None
+    """The company's own invoice number (发票号), if it was given one."""
 
 
 R = TypeVar("R", bound=Record)
@@ -564,6 +566,7 @@ def invoice_issued(
         payment_count=0,
         void_reason=None,
         refunded=_money(Money.zero(event.amount.currency).rounded()),
+        number=event.number,
     )
 
 
@@ -646,6 +649,7 @@ class InvoicesModel:
                 Index(("tenant", "customer_id")),
                 Index(("tenant", "status", "overdue")),
                 Index(("tenant", "order_id")),
+                Index(("tenant", "number")),
                 Index(("status", "overdue", "due_date")),
             ),
         ),
@@ -656,7 +660,7 @@ class InvoicesModel:
 
 PROJECTION = ByCategory(
     "sales_order_to_cash",
-    2,
+    3,
     {
         "product": ProductsModel(),
         "pricebook": PriceBooksModel(),
