@@ -38,7 +38,6 @@ from uuid import UUID, uuid5
 
 from crm.events.money import Money
 from crm.kernel.errors import CrmError
-from crm.kernel.projection import wait_until
 from crm.kernel.repository import CLOCK_SKEW
 from crm.platform.imports import values
 from crm.platform.imports.customers import RowError
@@ -80,15 +79,7 @@ class OfInvoices(FileImport):
 
     async def caught_up(self) -> None:
         """Wait (up to the read wait) for the invoices read model to reach the log's head."""
-        runtime = self.runtime
-        await wait_until(
-            runtime.read_store,
-            ORDER_TO_CASH.name,
-            await runtime.store.head_position(),
-            runtime.read_wait_seconds,
-            store=runtime.store,
-            categories=ORDER_TO_CASH.categories,
-        )
+        await self.wait_for(ORDER_TO_CASH.name, ORDER_TO_CASH.categories)
 
     async def numbered(self, number: str) -> str | None:
         """The id of the tenant's invoice numbered ``number`` (None: none)."""

@@ -38,7 +38,6 @@ from crm.events.money import Money
 from crm.events.sales import StageOutcome
 from crm.kernel.custom_fields import CustomFieldsState, check_values
 from crm.kernel.errors import CrmError, InvalidCommand
-from crm.kernel.projection import wait_until
 from crm.kernel.read_store import find_all
 from crm.kernel.repository import CLOCK_SKEW
 from crm.platform.imports import values
@@ -186,16 +185,8 @@ class LeadImport(FileImport):
     async def caught_up(self) -> None:
         """Wait (up to the read wait) for the leads read model to reach the log's head: the
         duplicates are looked up in it."""
-        runtime = self.runtime
         projection = LeadsProjection()
-        await wait_until(
-            runtime.read_store,
-            projection.name,
-            await runtime.store.head_position(),
-            runtime.read_wait_seconds,
-            store=runtime.store,
-            categories=projection.categories,
-        )
+        await self.wait_for(projection.name, projection.categories)
 
     async def _known(self) -> dict[str, tuple[str, int | None]]:
         """The e-mail and phone keys of the tenant's leads → (lead id, None), and of this

@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import asyncio
 import hashlib
-from collections.abc import AsyncIterator, Awaitable, Callable, Sequence
+from collections.abc import AsyncIterator, Awaitable, Callable, Collection, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal, TypeVar
@@ -434,14 +434,19 @@ class FileImport:
         """Wait (up to the read wait) for the customers read model to reach the log's head:
         duplicates and customers are looked up in it, once per row, without waiting."""
         projection = CustomersProjection()
+        await self.wait_for(projection.name, projection.categories)
+
+    async def wait_for(self, projection: str, categories: Collection[str] | None) -> None:
+        """Wait (up to the read wait) for the read model ``projection`` (fed by streams of
+        ``categories``) to reach the log's head."""
         runtime = self.runtime
         await wait_until(
             runtime.read_store,
-            projection.name,
+            projection,
             await runtime.store.head_position(),
             runtime.read_wait_seconds,
             store=runtime.store,
-            categories=projection.categories,
+            categories=categories,
         )
 
     async def dry_run(self, progress: Progress | None = None) -> Report:

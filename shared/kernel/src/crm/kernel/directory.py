@@ -33,7 +33,7 @@ a customer registered a moment ago may answer 422 until its event arrives.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
@@ -50,7 +50,7 @@ from crm.events.customer import (
 )
 from crm.kernel.access import Principal, Scope
 from crm.kernel.auth import Actor, Role
-from crm.kernel.errors import InvalidCommand, RuleViolated
+from crm.kernel.errors import InvalidCommand, Moved, RuleViolated
 from crm.kernel.handlers import DocKey, Handlers, stream_key
 from crm.kernel.projection import wait_until
 from crm.kernel.read_store import CollectionSpec, Index
@@ -178,6 +178,20 @@ async def records_of(
     if customers is None:
         return [{"customer_id": customer_id}]
     return await customers.records_of(tenant, customer_id)
+
+
+def refuse_if_merged(customer_id: str, doc: Mapping[str, Any], location: str) -> None:
+    """A read of a customer merged into another (its document's ``merged_into``) answers with
+    a 308 to the survivor's ``location`` (``{}`` where the survivor's id goes), code
+    ``customer_merged`` and ``merged_into`` naming the survivor."""
+    survivor = doc.get("merged_into")
+    if survivor:
+        raise Moved(
+            f"customer {customer_id} was merged into customer {survivor}",
+            location.format(survivor),
+            code="customer_merged",
+            details={"merged_into": survivor},
+        )
 
 
 def customer_scope(entry: CustomerEntry) -> Scope:

@@ -109,15 +109,14 @@ class Repository(Generic[A]):
         loaded last is kept, and the next load reads only the events after it (whoever
         appended them): a stream of one event a batch is not read whole for every batch."""
         stream_id = self.aggregate.stream_id_for(id)
-        missing = NotFound(f"{self.aggregate.category} {id} does not exist")
         kept = self._kept.get(stream_id)
         if kept is None:
             envelopes = await self.store.read_stream(stream_id)
             if not envelopes:
-                raise missing
+                raise NotFound(f"{self.aggregate.category} {id} does not exist")
             kept = _Kept(envelopes[0].tenant, self.aggregate.initial_state(), NO_STREAM)
         if tenant is not None and kept.tenant != tenant:
-            raise missing
+            raise NotFound(f"{self.aggregate.category} {id} does not exist")
         if kept.version != NO_STREAM:
             envelopes = await self.store.read_stream(stream_id, after_version=kept.version)
         state = kept.state

@@ -11,7 +11,8 @@ from typing import cast
 from crm.analytics.application.policy import CUSTOMER_PERSONAL, activity_visible
 from crm.analytics.projections.activity_models import COLLECTION, ActivityDoc, combined
 from crm.kernel.auth import Actor
-from crm.kernel.errors import InvalidCommand, Moved, NotFound
+from crm.kernel.directory import refuse_if_merged
+from crm.kernel.errors import InvalidCommand, NotFound
 from crm.kernel.read_store import ReadStore
 
 SOURCES = ("customer", "sales", "service-desk")
@@ -52,14 +53,7 @@ class ActivityQueries:
         stale = min_position is not None and reached < min_position
         if doc is None or not activity_visible(actor, cast(ActivityDoc, doc)):
             raise NotFound(f"no activity for customer {customer_id}")
-        survivor = doc.get("merged_into")
-        if survivor:
-            raise Moved(
-                f"customer {customer_id} was merged into customer {survivor}",
-                f"/analytics/customers/{survivor}/activity",
-                code="customer_merged",
-                details={"merged_into": survivor},
-            )
+        refuse_if_merged(customer_id, doc, "/analytics/customers/{}/activity")
         merged = []
         for merged_id in doc.get("absorbed") or ():
             found = await self.read_store.get(COLLECTION, merged_id)

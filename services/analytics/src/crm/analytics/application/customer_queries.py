@@ -30,7 +30,8 @@ from crm.analytics.projections.opportunity_models import OPPORTUNITIES, Opportun
 from crm.analytics.projections.retention_models import RETENTION
 from crm.analytics.projections.ticket_models import TICKETS, TicketDoc
 from crm.kernel.auth import Actor
-from crm.kernel.errors import InvalidCommand, Moved, NotFound
+from crm.kernel.directory import refuse_if_merged
+from crm.kernel.errors import InvalidCommand, NotFound
 from crm.kernel.read_store import Document, ReadStore, find_all
 from crm.kernel.read_store import Query as ReadQuery
 
@@ -81,14 +82,7 @@ class CustomerQueries:
         scope = customer_scope(actor)
         if doc is None or any(doc.get(k) != v for k, v in scope.items()):
             raise NotFound(f"no customer {customer_id}")
-        survivor = doc.get("merged_into")
-        if survivor:
-            raise Moved(
-                f"customer {customer_id} was merged into customer {survivor}",
-                f"/analytics/customers/{survivor}/360",
-                code="customer_merged",
-                details={"merged_into": survivor},
-            )
+        refuse_if_merged(customer_id, doc, "/analytics/customers/{}/360")
         ids = [customer_id, *(doc.get("absorbed") or ())]
         flt = {"tenant": actor.tenant, "customer_id": {"$in": ids}}
         tickets = cast(list[TicketDoc], await self._all(TICKETS, flt))

@@ -24,7 +24,8 @@ from crm.kernel.access import Principal
 from crm.kernel.auth import Actor
 from crm.kernel.codec import EventCodec
 from crm.kernel.custom_fields import DefinitionsOf, FieldDefinition, filter_value, sort_path
-from crm.kernel.errors import InvalidCommand, Moved, NotFound
+from crm.kernel.directory import refuse_if_merged
+from crm.kernel.errors import InvalidCommand, NotFound
 from crm.kernel.event_store import EventStore
 from crm.kernel.read_store import Document, Page, Query, ReadStore, sort_order
 from crm.kernel.redaction import REDACTED, PersonalKind, refuse_unless_sees, sees
@@ -97,7 +98,7 @@ class CustomerQueries:
         and ``merged_into`` in the body). The survivor's interaction figures count those of
         the customers merged into it."""
         doc = await self._visible(actor, customer_id)
-        _refuse_merged(customer_id, doc)
+        refuse_if_merged(customer_id, doc, "/customers/{}")
         if doc.get("absorbed"):
             doc = {**doc, "interactions": await self._interaction_stats(doc)}
         return shown_custom(actor, CUSTOMER_PERSONAL.shown_to(actor, doc))
@@ -110,7 +111,7 @@ class CustomerQueries:
         export holds them)."""
         doc = await self._visible(actor, customer_id)
         if not of_merged:
-            _refuse_merged(customer_id, doc, "/contacts")
+            refuse_if_merged(customer_id, doc, "/customers/{}/contacts")
         shown = CUSTOMER_PERSONAL.shown_to(actor, {"contacts": doc.get("contacts") or []})
         return list(shown["contacts"])
 
@@ -193,15 +194,3 @@ class CustomerQueries:
             )
         items.sort(key=lambda i: i["occurred_at"], reverse=True)
         return INTERACTION_PERSONAL.all_shown_to(actor, items)
-
-
-def _refuse_merged(customer_id: str, doc: Document, under: str = "") -> None:
-    """A customer merged into another answers with a 308 to the survivor's ``under``."""
-    survivor = doc.get("merged_into")
-    if survivor:
-        raise Moved(
-            f"customer {customer_id} was merged into customer {survivor}",
-            f"/customers/{survivor}{under}",
-            code="customer_merged",
-            details={"merged_into": survivor},
-        )
