@@ -36,6 +36,7 @@ from crm.analytics.application.lead_score_queries import LeadScoreQueries
 from crm.analytics.projections.customer_360_models import Customer360Projection
 from crm.console.directory import UserDirectory, UserDirectoryProjection
 from crm.console.i18n import LOCALES, NAMES, Translator, chosen, from_accept_language
+from crm.console.nav import Navigation
 from crm.console.notices import unread_notifications
 from crm.console.session import Session, Sessions
 from crm.console.session_check import SessionCheck, holds
@@ -248,6 +249,7 @@ class Console:
             auto_reload=False,
             cache_size=-1,
         )
+        self.navigation = Navigation(self.templates, PREFIX)
 
     def know_customers(self, sales: Customers | None, desk: Customers | None) -> None:
         """The contexts' customer directories that run in this process: the lists filtered
@@ -312,8 +314,16 @@ class Console:
     def render(
         self, visit: Visit, request: Request, template: str, *, status: int = 200, **values: Any
     ) -> HTMLResponse:
+        actor = visit.actor
+        path = request.url.path
+        nav = ""
+        if actor is not None:  # the bell is there where the activities context runs
+            nav = self.navigation.html(
+                visit.t, visit.session.locale, actor.role.value, visit.unread is not None, path
+            )
         html = self.templates.get_template(template).render(
             t=visit.t,
+            nav=nav,
             locale=visit.session.locale,
             locales=[(code, NAMES[code]) for code in LOCALES],
             actor=visit.actor,
