@@ -326,3 +326,41 @@ async def test_an_order_is_shipped_and_delivered_on_its_own_dates(api: Api, as_u
     head = {"min_position": await api.platform.store.head_position()}
     statuses = sorted(o["status"] for o in (await boss.get("/orders", params=head)).json()["items"])
     assert statuses == ["delivered", "shipped"]
+
+
+async def test_an_orders_invoice_keeps_its_number_one_per_tenant(api: Api, as_user: Users) -> None:
+    boss = as_user("boss", Role.MANAGER)
+    await run_import(
+        boss,
+        await imported(boss, "p.csv", csv_bytes(PRODUCTS[:3]), kind="products", currency="CNY"),
+    )
+    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+    rows = [
+        ["订单号", "邮箱", "下单日期", "货号", "发票号", "开票日期"],
+        ["N-1", "ada@example.com", "2019-05-01", "VALVE-2", "FP-001", "2019-05-02"],  # row 2
+        ["N-1", "", "", "PUMP-1", "", ""],  # row 3: a later line leaves it blank
+        ["N-2", "ada@example.com", "2019-05-01", "VALVE-2", "FP-001", "2019-05-02"],  # row 4
+        ["N-3", "ada@example.com", "2019-05-01", "VALVE-2", "FP-003", ""],  # row 5: no invoice
+        ["N-4", "ada@example.com", "2019-05-01", "VALVE-2", "", "2019-05-02"],  # row 6
+    ]
+    plan = await imported(boss, "o.csv", csv_bytes(rows), kind="orders", currency="CNY")
+    assert plan["summary"]["mapping"]["发票号"] == "invoice"
+    assert plan["summary"]["planned"] == {"create": 2, "duplicate": 0, "error": 2}
+    issues = {i["row"]: i for i in plan["issues"]}
+    assert (issues[4]["column"], issues[4]["value"]) == ("发票号", "FP-001")
+    assert "row 2" in issues[4]["reason"]
+    assert (issues[5]["column"], issues[5]["value"]) == ("发票号", "FP-003")
+    assert "invoice date" in issues[5]["reason"]
+    await run_import(boss, plan)
+    head = {"min_position": await api.platform.store.head_position()}
+    numbers = sorted(
+        str(i["number"]) for i in (await boss.get("/invoices", params=head)).json()["items"]
+    )
+    assert numbers == ["FP-001", "None"]  # N-4's invoice has none
+
+    # another file: FP-001 is N-1's invoice's now, so another order may not take it
+    again = [rows[0], ["N-5", "ada@example.com", "2019-06-01", "VALVE-2", "FP-001", "2019-06-02"]]
+    plan = await imported(boss, "o2.csv", csv_bytes(again), kind="orders", currency="CNY")
+    [issue] = plan["issues"]
+    assert (issue["column"], issue["outcome"]) == ("发票号", "error")
+    assert "another order" in issue["reason"]

@@ -9,19 +9,21 @@ duplicate, never a second product.
 
 **Orders.** A row is one line of an order; the rows of one order (the same ``order`` number,
 one after another, as an export of orders writes them) are one order. The order's own cells
-(``customer`` by id or ``email``, ``date``, ``currency``, ``status``, ``invoice_date``,
-``due_date``, ``paid``, ``paid_date``, ``payment_method``) are read from its first row; a later
-line may leave them blank or repeat them, never say otherwise. Each line names a ``sku`` of
-the catalogue (import the products first), a ``quantity`` (default 1), and optionally its
-``price`` (else the catalogue's list price) and ``discount`` in percent. The order is then its
-history, each step a command of the sales context through the command bus, under a key of its
-own (the row's key and a suffix) and dated by its own date (``CommandContext.occurred_at``):
+(``customer`` by id or ``email``, ``date``, ``currency``, ``status``, ``invoice``,
+``invoice_date``, ``due_date``, ``paid``, ``paid_date``, ``payment_method``) are read from its
+first row; a later line may leave them blank or repeat them, never say otherwise. Each line
+names a ``sku`` of the catalogue (import the products first), a ``quantity`` (default 1), and
+optionally its ``price`` (else the catalogue's list price) and ``discount`` in percent. The
+order is then its history, each step a command of the sales context through the command bus,
+under a key of its own (the row's key and a suffix) and dated by its own date
+(``CommandContext.occurred_at``):
 
 - placed (``PlaceOrder``) on its ``date``;
 - ``status`` ``shipped`` or ``delivered`` (``已发货``, ``已完成``...): shipped on its
   ``shipped_date`` and delivered on its ``delivered_date`` (each default the date before it; a
   date given says the status where it is blank); ``cancelled`` (``已取消``): cancelled;
-- invoiced (``IssueInvoice``) on its ``invoice_date``, due on ``due_date`` (default 30 days
+- invoiced (``IssueInvoice``), under its ``invoice`` number if it has one (no other order's, in
+  the file or in the CRM), on its ``invoice_date``, due on ``due_date`` (default 30 days
   later); an order with a payment and no invoice date is invoiced on its date;
 - paid (``RecordPayment``): ``paid`` is the amount (or ``yes``/``全额``: the invoice's total),
   received on ``paid_date`` (default the invoice's date), by ``payment_method``.
@@ -59,6 +61,7 @@ from crm.sales.application.invoice_commands import (
     IssueInvoice,
     RecordPayment,
     invoice_id_for_order,
+    invoice_numbered,
 )
 from crm.sales.application.order_commands import (
     CancelOrder,
@@ -67,10 +70,11 @@ from crm.sales.application.order_commands import (
     ShipOrder,
 )
 from crm.sales.application.product_commands import CreateProduct
-from crm.sales.domain.invoices import Invoice
+from crm.sales.domain.invoices import Invoice, invoice_number
 from crm.sales.domain.orders import Order
 from crm.sales.domain.pricing import LineRequest
 from crm.sales.domain.products import Product, normalise_sku
+from crm.sales.projections.order_models import PROJECTION as ORDER_TO_CASH
 
 PRODUCT_FIELDS = ("sku", "name", "price", "currency", "description")
 """What a products file may fill: ``sku``, ``name`` and ``price`` are required."""
@@ -83,6 +87,7 @@ ORDER_CELLS = (
     "status",
     "shipped_date",
     "delivered_date",
+    "invoice",
     "invoice_date",
     "due_date",
     "paid",
@@ -220,6 +225,8 @@ class OrderRow:
     delivered_at: datetime | None = None
     rows: tuple[int, ...] = ()
     """The file's rows of its lines, in order."""
+    invoice_number: str | None = None
+    """The invoice's own number (发票号), if the file gives one."""
 
     def fingerprint(self) -> str:
         lines = [
@@ -241,6 +248,8 @@ class OrderRow:
                 self.payment_method,
                 self.shipped_at and self.shipped_at.isoformat(),
                 self.delivered_at and self.delivered_at.isoformat(),
+                # only when given: a row without one keeps the key it had before numbers
+                *((self.invoice_number,) if self.invoice_number is not None else ()),
             )
         )
 
@@ -258,17 +267,23 @@ class OrderImport(FileImport):
     kind: ImportKind = "orders"
     fields = ORDER_FIELDS
     noun = "order"
-    looks_up = ("customers", "sales_customer_directory")  # the order's customer, by e-mail or id
+    # the order's customer, by e-mail or id; the invoices' numbers
+    looks_up = ("customers", "sales_customer_directory", ORDER_TO_CASH.name)
 
     def setup(self) -> None:
         self._check_mapping()
         self.catalogue = Catalogue(self.runtime)
-        self.seen = RowsByKey()
-        self.now = self.runtime.clock.now()
+        self.start()
 
     def start(self) -> None:
         self.seen = RowsByKey()
+        self.invoice_numbers = RowsByKey()
         self.now = self.runtime.clock.now()
+
+    async def caught_up(self) -> None:
+        """The customers read model, and the invoices' (their numbers), at the log's head."""
+        await super().caught_up()
+        await self.wait_for(ORDER_TO_CASH.name, ORDER_TO_CASH.categories)
 
     def _check_mapping(self) -> None:
         if "order" not in self.mapping.values():
@@ -355,6 +370,9 @@ class OrderImport(FileImport):
         if isinstance(dates, RowError):
             return dates
         invoiced_at, due, paid_at = dates
+        numbered = await self._invoice_number(head, group, invoiced_at)
+        if isinstance(numbered, RowError):
+            return numbered
         paid: Money | None = None
         if head.get("paid") and head["paid"].lower() not in PAID_IN_FULL:
             try:
@@ -376,8 +394,40 @@ class OrderImport(FileImport):
             shipped_at,
             delivered_at,
             tuple(row for row, _ in group.lines),
+            numbered,
         )
         return await self._played(order, group)
+
+    async def _invoice_number(
+        self, head: Mapping[str, str], group: _Group, invoiced_at: datetime | None
+    ) -> str | RowError | None:
+        """The order's invoice number: one an invoice is issued under (an invoice date or a
+        payment), no other order's in the file or in the CRM."""
+        column = self.column_of("invoice")
+        try:
+            number = invoice_number(head.get("invoice"))
+        except CrmError as e:
+            reason = getattr(e, "message", None) or str(e)
+            return RowError(column, head.get("invoice", "")[:100], f"{reason} / 发票号无效")
+        if number is None:
+            return None
+        if invoiced_at is None:
+            return RowError(column, number, "needs an invoice date / 缺少开票日期")
+        first = group.lines[0][0]
+        earlier = self.invoice_numbers.setdefault(number, first)
+        if earlier != first:
+            return RowError(
+                column, number, f"is row {earlier}'s invoice number / 与第 {earlier} 行的发票号重复"
+            )
+        other = await invoice_numbered(self.runtime.read_store, self.tenant, number)
+        own = invoice_id_for_order(imported_order_id(self.tenant, group.number))
+        if other is not None and other != own:
+            return RowError(
+                column,
+                number,
+                f"is the number of invoice {other}, of another order / 该发票号已被其他发票使用",
+            )
+        return number
 
     def _line(
         self, row: int, first: int, cells: Mapping[str, str], currency: str | None
@@ -566,6 +616,7 @@ class OrderImport(FileImport):
                 aggregate,
                 issue_date=issued,
                 due_date=order.due_date or issued + DEFAULT_PAYMENT_TERM,
+                number=order.invoice_number,
             )
             if order.paid_at is None:
                 return order
@@ -648,7 +699,8 @@ class OrderImport(FileImport):
         if item.status is OrderStatus.CANCELLED:
             steps.append(Step("cancelled", CancelOrder(id_, CANCELLED_REASON), at))
         if item.invoiced_at is not None:
-            steps.append(Step("invoice", IssueInvoice(id_, item.due_date), item.invoiced_at))
+            issue = IssueInvoice(id_, item.due_date, item.invoice_number)
+            steps.append(Step("invoice", issue, item.invoiced_at))
         if item.paid is not None and item.paid_at is not None:
             payment = RecordPayment(
                 invoice_id_for_order(id_),
