@@ -18,7 +18,7 @@ from crm.kernel.repository import CommandContext
 from crm.platform.imports.run import run
 from crm.platform.imports.service import imports_of
 from tests.conftest import T0, Api, UserClient
-from tests.e2e.test_import_sales_api import PRODUCTS, csv_bytes, imported, run_import
+from tests.e2e.test_import_sales_api import catalogue_and_ada, csv_bytes, imported, run_import
 
 pytestmark = [pytest.mark.e2e, pytest.mark.contexts("customer", "sales")]
 
@@ -36,11 +36,7 @@ ORDERS = [
 
 async def _orders(boss: UserClient) -> dict[str, str]:
     """The catalogue, Ada and her orders O-1..O-5 (number → order id)."""
-    await run_import(
-        boss,
-        await imported(boss, "p.csv", csv_bytes(PRODUCTS[:3]), kind="products", currency="CNY"),
-    )
-    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+    await catalogue_and_ada(boss)
     plan = await imported(boss, "o.csv", csv_bytes(ORDERS), kind="orders", currency="CNY")
     await run_import(boss, plan)
     found = await boss.get(f"/imports/{plan['summary']['id']}/rows", params={"outcome": "created"})

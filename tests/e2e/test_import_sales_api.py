@@ -86,6 +86,15 @@ async def run_import(client: UserClient, body: dict[str, Any]) -> dict[str, Any]
     return await finished(client, import_id)
 
 
+async def catalogue_and_ada(boss: UserClient) -> None:
+    """PUMP-1 and VALVE-2 in the catalogue (CNY), and the customer Ada (ada@example.com)."""
+    await run_import(
+        boss,
+        await imported(boss, "p.csv", csv_bytes(PRODUCTS[:3]), kind="products", currency="CNY"),
+    )
+    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+
+
 async def test_a_catalogue_then_orders_of_the_past_keep_their_dates_and_come_in_once(
     api: Api, as_user: Users
 ) -> None:
@@ -246,11 +255,7 @@ async def test_an_order_cut_short_between_its_steps_is_finished_by_the_resumed_r
     between two of its commands): the resumed run replays the placement under its key and
     records the rest; nothing twice, the order not called a duplicate of itself."""
     boss = as_user("boss", Role.MANAGER)
-    await run_import(
-        boss,
-        await imported(boss, "p.csv", csv_bytes(PRODUCTS[:3]), kind="products", currency="CNY"),
-    )
-    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+    await catalogue_and_ada(boss)
     rows = [
         ["order", "email", "date", "sku", "quantity", "invoice date", "paid", "paid on"],
         ["B-1", "ada@example.com", "2019-05-01", "VALVE-2", "2", "2019-05-02", "yes", "2019-05-09"],
@@ -293,11 +298,7 @@ async def test_an_order_cut_short_between_its_steps_is_finished_by_the_resumed_r
 
 async def test_an_order_is_shipped_and_delivered_on_its_own_dates(api: Api, as_user: Users) -> None:
     boss = as_user("boss", Role.MANAGER)
-    await run_import(
-        boss,
-        await imported(boss, "p.csv", csv_bytes(PRODUCTS[:3]), kind="products", currency="CNY"),
-    )
-    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+    await catalogue_and_ada(boss)
     rows = [
         ["order", "email", "date", "sku", "shipped on", "delivered on", "status"],
         ["D-1", "ada@example.com", "2019-05-01", "VALVE-2", "2019-05-03", "2019-05-07", ""],
@@ -330,11 +331,7 @@ async def test_an_order_is_shipped_and_delivered_on_its_own_dates(api: Api, as_u
 
 async def test_an_orders_invoice_keeps_its_number_one_per_tenant(api: Api, as_user: Users) -> None:
     boss = as_user("boss", Role.MANAGER)
-    await run_import(
-        boss,
-        await imported(boss, "p.csv", csv_bytes(PRODUCTS[:3]), kind="products", currency="CNY"),
-    )
-    await boss.post("/customers", json={"name": "Ada", "email": "ada@example.com"})
+    await catalogue_and_ada(boss)
     rows = [
         ["订单号", "邮箱", "下单日期", "货号", "发票号", "开票日期"],
         ["N-1", "ada@example.com", "2019-05-01", "VALVE-2", "FP-001", "2019-05-02"],  # row 2

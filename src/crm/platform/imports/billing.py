@@ -43,7 +43,7 @@ from crm.platform.imports import values
 from crm.platform.imports.customers import RowError
 from crm.platform.imports.mapping import BadMapping, cells_by_field, require_columns
 from crm.platform.imports.run import FileImport, RowOutcome, Step
-from crm.platform.imports.sales import imported_order_id
+from crm.platform.imports.sales import imported_order_id, number_of_another
 from crm.sales.application.catalogue import NAMESPACE
 from crm.sales.application.invoice_commands import (
     DEFAULT_PAYMENT_TERM,
@@ -190,13 +190,9 @@ class InvoiceImport(OfInvoices):
                 row["currency"],
                 f"the order is in {total.currency} / 币种与订单不一致",
             )
-        other = await self.numbered(number)
-        if other is not None and other != invoice_id_for_order(order_id):
-            return RowError(
-                self.column_of("invoice"),
-                number,
-                f"is the number of invoice {other}, of another order / 该发票号已被其他发票使用",
-            )
+        taken = await number_of_another(self, number, order_id, self.column_of("invoice"))
+        if taken is not None:
+            return taken
         due = read.get("due_date")
         try:  # the domain's own rules, on an invoice nobody stores
             Invoice.create(invoice_id_for_order(order_id)).issue(

@@ -129,6 +129,21 @@ def imported_order_id(tenant: str, number: str) -> str:
     return str(uuid5(NAMESPACE, f"{_IMPORTED}\x00{tenant}\x00{number}"))
 
 
+async def number_of_another(
+    importer: FileImport, number: str, order_id: str, column: str | None
+) -> RowError | None:
+    """The row's error if ``number`` is the number of an invoice the CRM has for another order
+    than ``order_id`` (the invoices read model says; None: it is not)."""
+    other = await invoice_numbered(importer.runtime.read_store, importer.tenant, number)
+    if other is None or other == invoice_id_for_order(order_id):
+        return None
+    return RowError(
+        column,
+        number,
+        f"is the number of invoice {other}, of another order / 该发票号已被其他发票使用",
+    )
+
+
 def imported_payment_id(order_id: str) -> str:
     return str(uuid5(NAMESPACE, f"imported-payment\x00{order_id}"))
 
@@ -419,15 +434,10 @@ class OrderImport(FileImport):
             return RowError(
                 column, number, f"is row {earlier}'s invoice number / 与第 {earlier} 行的发票号重复"
             )
-        other = await invoice_numbered(self.runtime.read_store, self.tenant, number)
-        own = invoice_id_for_order(imported_order_id(self.tenant, group.number))
-        if other is not None and other != own:
-            return RowError(
-                column,
-                number,
-                f"is the number of invoice {other}, of another order / 该发票号已被其他发票使用",
-            )
-        return number
+        taken = await number_of_another(
+            self, number, imported_order_id(self.tenant, group.number), column
+        )
+        return number if taken is None else taken
 
     def _line(
         self, row: int, first: int, cells: Mapping[str, str], currency: str | None
