@@ -116,6 +116,8 @@ async def test_confirming_creates_each_row_once_and_the_records_are_found(
     import_id = planned["id"]
     r = await boss.post(f"/imports/{import_id}/confirm")
     assert r.status_code == 202, r.text
+    # the confirmation is on record when it is answered (a page shown then says it runs)
+    assert r.json()["status"] in ("running", "finished")
     done = await finished(boss, import_id)
     assert done["done"] == {"created": 3, "duplicate": 1, "failed": 3, **NONE_CHANGED}
     assert done["through_row"] == 8

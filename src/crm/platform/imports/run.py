@@ -61,6 +61,7 @@ from crm.platform.imports.record import (
     ConfirmImport,
     FinishImport,
     Import,
+    ImportState,
     RecordProgress,
 )
 from crm.platform.imports.sources import RowSource
@@ -704,6 +705,19 @@ def file_hash(source: RowSource) -> str:
     return digest.hexdigest()
 
 
+async def record_confirmation(planner: FileImport, ctx: CommandContext) -> ImportState:
+    """Record that the user confirmed the import (once: again is nothing), after checking
+    that its file is the one planned; the import's state before."""
+    bus = planner.runtime.commands
+    state = (await bus.repository(Import).load(planner.import_id, tenant=ctx.tenant)).state
+    assert state.plan is not None
+    sha256 = await asyncio.to_thread(file_hash, planner.source)
+    if state.plan.sha256 != sha256:
+        raise InvalidCommand("file", "is not the file this import planned (its hash differs)")
+    await bus.execute(ConfirmImport(planner.import_id), ctx)
+    return state
+
+
 async def run(
     planner: FileImport,
     ctx: CommandContext,
@@ -718,11 +732,8 @@ async def run(
     runtime = planner.runtime
     bus = runtime.commands
     import_id = planner.import_id
-    state = (await bus.repository(Import).load(import_id, tenant=ctx.tenant)).state
+    state = await record_confirmation(planner, ctx)
     assert state.plan is not None
-    if state.plan.sha256 != file_hash(planner.source):
-        raise InvalidCommand("file", "is not the file this import planned (its hash differs)")
-    await bus.execute(ConfirmImport(import_id), ctx)
     if state.finished:
         return Report()
     total = state.plan.rows

@@ -25,7 +25,7 @@ from crm.platform.imports.kinds import KINDS, available, custom_labels
 from crm.platform.imports.mapping import BadMapping, edited, suggest
 from crm.platform.imports.matching import may_merge
 from crm.platform.imports.record import Import, ImportRecord, PlanImport, import_record
-from crm.platform.imports.run import FileImport, Report, run
+from crm.platform.imports.run import FileImport, Report, record_confirmation, run
 from crm.platform.imports.sources import RowSource, UnreadableFile
 from crm.platform.imports.wiring import with_imports
 
@@ -210,10 +210,11 @@ class Imports:
                 correlation_id=UUID(import_id),
                 team=ctx.team,
             )
+            # on record before the answer, so the page the user is sent to says it runs
+            await record_confirmation(planner, run_ctx)
             self.running[import_id] = asyncio.create_task(
                 _run(planner, run_ctx), name=f"import:{import_id}"
             )
-            await asyncio.sleep(0)  # let it record the confirmation
         self.reports.pop(import_id, None)
         return await import_record(self.runtime.store, self.runtime.codec, import_id, ctx.tenant)
 
