@@ -184,7 +184,10 @@ async def simulate(
         await sales.tick(clock.now())
         await desk.tick(clock.now())
         if n % CHURN_EVERY_DAYS == CHURN_EVERY_DAYS - 1 or n == days - 1:
-            # the churn monitor's daily round, weekly here: losses dated as they happened
+            # the churn monitor's daily round, weekly here: losses dated as they happened.
+            # It reads what the ticks just recorded (an SLA breach is a service signal):
+            # applied first, or the assessment depends on how fast the projections ran
+            await caught_up(platform)
             await churn.tick(clock.now())
         if progress is not None:
             progress(n + 1, days, crm.commands)
