@@ -106,12 +106,18 @@ async def test_a_backup_under_load_restores_to_the_same_read_models(
         await asyncio.sleep(0.05)
     before = await platform.store.head_position()
     code, out = await crm(data, "backup", str(tmp_path / "b1"), "--keys", str(tmp_path / "k1"))
-    after = await platform.store.head_position()
-    load.stopping = True
-    await task
     assert code == 0, out
     manifest = json.loads((tmp_path / "b1" / "backup.json").read_text())
     taken = manifest["head_position"]
+    # the load writes on past the backup's head (on a busy machine the backup may finish
+    # before the next command commits: waited for, not assumed)
+    deadline = asyncio.get_running_loop().time() + 30
+    while await platform.store.head_position() <= taken:
+        assert asyncio.get_running_loop().time() < deadline, "the load stopped at the backup"
+        await asyncio.sleep(0.05)
+    load.stopping = True
+    await task
+    after = await platform.store.head_position()
     assert before < taken < after, (before, taken, after)  # commands flowed meanwhile
     assert not (tmp_path / "b1" / "keys.db").exists()  # the keys only where --keys said
     assert (tmp_path / "k1" / "keys.db").exists()
