@@ -11,6 +11,7 @@ from typing import Any
 import httpx
 import pytest
 
+from crm.console.timeline import entry_of
 from crm.kernel.auth import Role
 from crm.kernel.directory import Customers, CustomersReadOnce
 from crm.kernel.read_store import Document
@@ -63,3 +64,13 @@ async def test_a_customers_entry_is_read_once_for_all_the_requests_lists(
     assert await once.records_of("default", king) == [{"customer_id": king}]
     assert reads == [ada, king]
     assert CustomersReadOnce.of(None) is None
+
+    # the customer's page read them from the customer context: the directory is not read,
+    # and the condition is the same (the merge is in both)
+    page_read = await ok(await admin.get(f"/customers/{ada}"))
+    reads.clear()
+    seeded = CustomersReadOnce(directory, (entry_of("default", page_read),))
+    assert await seeded.records_of("default", ada) == both
+    assert reads == []
+    assert await seeded.records_of("default", king) == [{"customer_id": king}]
+    assert reads == [king]

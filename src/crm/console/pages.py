@@ -784,7 +784,7 @@ def router(console: Console) -> APIRouter:
         from crm.console.timeline import customer_timeline, lines  # its sources import pages
 
         names = await console.directory.names(actor.tenant)  # read once, for the whole page
-        story = await customer_timeline(console, actor, str(customer_id), interactions)
+        story = await customer_timeline(console, actor, doc, interactions)
         known = await definitions(actor.tenant)
         return console.render(
             visit,

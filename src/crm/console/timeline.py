@@ -41,7 +41,7 @@ from crm.events.customer import (
     CustomerUntagged,
 )
 from crm.kernel.auth import Actor
-from crm.kernel.directory import CustomersReadOnce
+from crm.kernel.directory import CustomerEntry, CustomersReadOnce
 from crm.kernel.errors import Forbidden, NotFound
 from crm.kernel.read_store import Document, Page
 from crm.sales.application.order_queries import (
@@ -228,23 +228,40 @@ class CustomerStory:
     tickets: list[Document]
 
 
+def entry_of(tenant: str, customer: Mapping[str, Any]) -> CustomerEntry:
+    """The ``tenant``'s customer's directory entry as the customer context's read model has
+    it (both are projected from the customer's events; a merge adds to ``absorbed`` in
+    each)."""
+    return CustomerEntry(
+        id=str(customer["id"]),
+        tenant=tenant,
+        owner_id=customer.get("owner_id"),
+        erased=bool(customer.get("erased")),
+        version=int(customer.get("version", 0)),
+        merged_into=customer.get("merged_into"),
+        absorbed=list(customer.get("absorbed") or ()),
+    )
+
+
 async def customer_timeline(
     console: Console,
     actor: Actor,
-    customer_id: str,
+    customer: Mapping[str, Any],
     interactions: Sequence[Mapping[str, Any]],
 ) -> CustomerStory:
-    """What the reader may know happened to the customer (their page already checked that
-    they may see the customer, and read ``interactions`` as
-    :meth:`CustomerQueries.interactions` shows them to the reader). A source the reader's
-    role may not list adds nothing."""
+    """What the reader may know happened to the ``customer`` (their page already read them,
+    so the reader may see them, and ``interactions`` as :meth:`CustomerQueries.interactions`
+    shows them to the reader). A source the reader's role may not list adds nothing."""
     from crm.console.pages import PREFIX
 
     runtime = console.runtime
-    # each context's directory entry for the customer (the lists' condition: theirs and the
-    # merged customers') waited for and read once for all its lists, not once per list
-    sales = CustomersReadOnce.of(console.sales_customers)
-    desk = CustomersReadOnce.of(console.desk_customers)
+    customer_id = str(customer["id"])
+    # the lists' condition (theirs and the merged customers') from the customer the page
+    # read: each context's directory is not waited for and read again (it was a third of
+    # the page's reads)
+    known = (entry_of(actor.tenant, customer),)
+    sales = CustomersReadOnce.of(console.sales_customers, known)
+    desk = CustomersReadOnce.of(console.desk_customers, known)
     keys = runtime.codec.keys
     orders = OrderQueries(runtime.read_store, sales)
     pipeline = PipelineQueries(

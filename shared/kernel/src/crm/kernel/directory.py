@@ -33,7 +33,7 @@ a customer registered a moment ago may answer 422 until its event arrives.
 from __future__ import annotations
 
 import asyncio
-from collections.abc import Mapping, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, NotRequired
 
 from typing_extensions import TypedDict
@@ -289,14 +289,20 @@ class CustomersReadOnce(Customers):
     once, however many of the request's lists ask (a customer's page lists their quotes,
     orders, invoices and opportunities, each through :meth:`Customers.records_of`). Asked
     together (``asyncio.gather``), the lists share the one read in flight. For one request
-    only: an entry is not read again, so a later merge or claim is not seen."""
+    only: an entry is not read again, so a later merge or claim is not seen.
 
-    def __init__(self, customers: Customers) -> None:
+    ``known``: entries the request has read already (the customer's own page read them from
+    the customer context's read model, projected from the same events): not read again."""
+
+    def __init__(self, customers: Customers, known: Iterable[CustomerEntry] = ()) -> None:
         super().__init__(customers.runtime, customers.directory)
         self._entries: dict[tuple[str, str], asyncio.Future[CustomerEntry | None]] = {}
+        self._known = {(e["tenant"], e["id"]): e for e in known}
 
     async def entry(self, tenant: str, customer_id: str) -> CustomerEntry | None:
         key = (tenant, customer_id)
+        if key in self._known:
+            return self._known[key]
         found = self._entries.get(key)
         if found is None:
             found = asyncio.ensure_future(super().entry(tenant, customer_id))
@@ -304,8 +310,10 @@ class CustomersReadOnce(Customers):
         return await asyncio.shield(found)
 
     @classmethod
-    def of(cls, customers: Customers | None) -> CustomersReadOnce | None:
-        return None if customers is None else cls(customers)
+    def of(
+        cls, customers: Customers | None, known: Iterable[CustomerEntry] = ()
+    ) -> CustomersReadOnce | None:
+        return None if customers is None else cls(customers, known)
 
 
 __all__ = [
