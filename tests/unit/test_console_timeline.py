@@ -6,7 +6,7 @@ given reversed, money and users as the reader reads them, in both languages."""
 from __future__ import annotations
 
 from crm.console.i18n import Translator
-from crm.console.timeline import Happening, from_sales, from_stream, lines
+from crm.console.timeline import Happening, from_sales, from_stream, lines, users_named
 from crm.events.customer import CustomerKind, CustomerRegistered, CustomerTagged
 
 EUR = {"amount": "1200.00", "currency": "EUR"}
@@ -84,3 +84,13 @@ def test_a_quote_answered_and_an_invoice_paid_are_lines_of_their_own() -> None:
         "Quote sent: €1,200.00",
         "Quote drafted: €1,200.00",
     ]
+
+
+def test_the_users_named_are_those_of_the_lines_shown() -> None:
+    happened = [
+        Happening("2027-01-02T09:00:00+00:00", "registered", {"user": "ana"}),
+        Happening("2027-01-03T09:00:00+00:00", "tagged", {"tag": "vip"}),
+        Happening("2020-01-01T09:00:00+00:00", "registered", {"user": "old-rep"}),
+    ]
+    assert users_named(happened) == {"ana", "old-rep"}
+    assert users_named(happened, limit=2) == {"ana"}  # the oldest line is not shown

@@ -781,10 +781,23 @@ def router(console: Console) -> APIRouter:
             view = await console.analytics.customer_360(
                 actor, str(customer_id), runtime.clock.now()
             )
-        from crm.console.timeline import customer_timeline, lines  # its sources import pages
+        from crm.console.timeline import (  # its sources import pages
+            customer_timeline,
+            lines,
+            users_named,
+        )
 
-        names = await console.directory.names(actor.tenant)  # read once, for the whole page
         story = await customer_timeline(console, actor, doc, interactions)
+        interactions = interactions[:20]
+        # the names of the users the page names, each read by its key (not the directory)
+        names = await console.directory.names_of(
+            actor.tenant,
+            [
+                doc.get("owner_id"),
+                *(i.get("logged_by") for i in interactions),
+                *sorted(users_named(story.happened)),
+            ],
+        )
         known = await definitions(actor.tenant)
         return console.render(
             visit,
@@ -794,7 +807,7 @@ def router(console: Console) -> APIRouter:
             tickets=story.tickets[:10],
             c=doc,
             view=view,
-            interactions=interactions[:20],
+            interactions=interactions,
             channels=list(Channel),
             addresses=ADDRESSES,
             languages=NAMES,

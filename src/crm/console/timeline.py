@@ -107,13 +107,28 @@ def _word(t: Translator, names: Mapping[str, str], name: str, value: Any) -> str
     return str(value)
 
 
+def _newest(happenings: Iterable[Happening], limit: int) -> list[Happening]:
+    """Newest first (at the same moment: the one given later first), at most ``limit``."""
+    numbered = sorted(enumerate(happenings), key=lambda n: (n[1].at, n[0]), reverse=True)
+    return [h for _, h in numbered[:limit]]
+
+
+def users_named(happenings: Iterable[Happening], limit: int = SHOWN) -> set[str]:
+    """The users the lines of :func:`lines` name (their happenings' ``user`` values)."""
+    return {
+        str(v)
+        for h in _newest(happenings, limit)
+        for k, v in h.values.items()
+        if k.startswith("user")
+    }
+
+
 def lines(
     happenings: Iterable[Happening], t: Translator, names: Mapping[str, str], limit: int = SHOWN
 ) -> list[Line]:
     """The happenings in plain words, newest first (at the same moment: the one given
     later first), at most ``limit``."""
-    numbered = sorted(enumerate(happenings), key=lambda n: (n[1].at, n[0]), reverse=True)
-    ordered = [h for _, h in numbered[:limit]]
+    ordered = _newest(happenings, limit)
     return [
         Line(
             h.at,
@@ -326,4 +341,12 @@ async def customer_timeline(
     return CustomerStory(found, tickets)
 
 
-__all__ = ["CustomerStory", "Happening", "Line", "customer_timeline", "from_stream", "lines"]
+__all__ = [
+    "CustomerStory",
+    "Happening",
+    "Line",
+    "customer_timeline",
+    "from_stream",
+    "lines",
+    "users_named",
+]
