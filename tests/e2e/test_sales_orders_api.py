@@ -406,3 +406,34 @@ async def test_an_invoice_keeps_its_number_one_per_tenant(as_user: Users) -> Non
     ] is None
     too_long = await rep.get("/invoices", params={"number": "F" * 65})
     assert too_long.status_code == 422
+
+
+async def test_two_issues_under_one_number_at_the_same_instant_give_one_invoice(
+    as_user: Users,
+) -> None:
+    """Both issues are asked at once, before the invoices read model has either: the
+    number's own stream lets one of them have it, and the other is the 409."""
+    boss, rep = as_user("boss"), as_user("rep-1", Role.SALES_REP)
+    await product(boss, "wid-2", "5.00")
+    line = {"sku": "WID-2", "quantity": "1"}
+    orders = [
+        await ok(
+            await rep.post(
+                "/orders", json={"customer_id": "cust-1", "currency": "EUR", "lines": [line]}
+            ),
+            201,
+        )
+        for _ in range(4)
+    ]
+    answers = await asyncio.gather(
+        *(rep.post("/invoices", json={"order_id": o["id"], "number": "FP-9"}) for o in orders)
+    )
+    statuses = sorted(a.status_code for a in answers)
+    assert statuses == [201, 409, 409, 409], [a.text for a in answers]
+    winner = next(a.json() for a in answers if a.status_code == 201)
+    for lost in (a for a in answers if a.status_code == 409):
+        assert lost.json()["code"] == "invoice_number_taken"
+        assert lost.json()["invoice_id"] == winner["id"]
+    head = max(a.json().get("position", 0) for a in answers if a.status_code == 201)
+    numbered = await read(rep, "/invoices?number=FP-9", head)
+    assert [i["id"] for i in numbered["items"]] == [winner["id"]]

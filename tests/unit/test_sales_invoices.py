@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, timedelta
 from decimal import Decimal
 
 import pytest
@@ -11,6 +11,7 @@ from crm.events import DomainEvent
 from crm.events.money import Money
 from crm.events.sales_orders import (
     InvoiceIssued,
+    InvoiceNumberClaimed,
     InvoiceOverdue,
     InvoicePaid,
     InvoiceStatus,
@@ -22,7 +23,7 @@ from crm.events.sales_orders import (
     PaymentRecorded,
 )
 from crm.kernel.errors import InvalidCommand, NotFound, RuleViolated
-from crm.sales.domain.invoices import Invoice
+from crm.sales.domain.invoices import CLAIM_GRACE, Invoice, InvoiceNumber
 from crm.sales.domain.orders import Order
 from tests.unit.given_when_then import Scenario
 
@@ -333,3 +334,42 @@ def test_void_an_invoice_without_payments_once() -> None:
 
 def test_an_invoice_with_payments_is_not_voided() -> None:
     invoice().given(ISSUED, FIRST).when(lambda i: i.void()).then_raises(RuleViolated, "refund")
+
+
+CLAIMED_AT = datetime(2026, 6, 1, 9, 0, tzinfo=UTC)
+
+
+def claimed_by(invoice_id: str) -> InvoiceNumber:
+    event = InvoiceNumberClaimed(number="FP-1", invoice_id=invoice_id, claimed_at=CLAIMED_AT)
+    return InvoiceNumber.rehydrate("t:k", [event], 1)
+
+
+def test_a_number_is_claimed_once_per_invoice() -> None:
+    number = InvoiceNumber.create("t:k")
+    number.claim("FP-1", "inv-1", now=CLAIMED_AT, holder_holds=False)
+    assert [type(e) for e in number.changes] == [InvoiceNumberClaimed]
+    again = claimed_by("inv-1")
+    again.claim("FP-1", "inv-1", now=CLAIMED_AT + CLAIM_GRACE * 10, holder_holds=True)
+    assert again.changes == ()  # its own: nothing
+
+
+@pytest.mark.parametrize(
+    ("later", "holder_holds"),
+    [(CLAIM_GRACE * 10, True), (CLAIM_GRACE / 2, False)],
+    ids=["issued with it", "its issue may be on the way"],
+)
+def test_another_invoices_claim_is_refused(later: timedelta, holder_holds: bool) -> None:
+    number = claimed_by("inv-1")
+    with pytest.raises(RuleViolated) as refused:
+        number.claim("FP-1", "inv-2", now=CLAIMED_AT + later, holder_holds=holder_holds)
+    assert refused.value.code == "invoice_number_taken"
+    assert refused.value.details == {"field": "number", "invoice_id": "inv-1"}
+
+
+def test_a_claim_whose_invoice_was_never_issued_with_it_is_taken_over_after_the_grace() -> None:
+    number = claimed_by("inv-1")
+    number.claim("FP-1", "inv-2", now=CLAIMED_AT + CLAIM_GRACE, holder_holds=False)
+    (taken,) = number.changes
+    assert isinstance(taken, InvoiceNumberClaimed)
+    assert taken.invoice_id == "inv-2"
+    assert number.state.invoice_id == "inv-2"

@@ -19,7 +19,7 @@ from crm.sales.api.order_routes import router as order_router
 from crm.sales.application.campaign_commands import campaign_commands
 from crm.sales.application.catalogue import Catalogue
 from crm.sales.application.commission_commands import commission_commands
-from crm.sales.application.invoice_commands import invoice_commands
+from crm.sales.application.invoice_commands import invoice_commands, invoice_number_commands
 from crm.sales.application.lead_commands import lead_commands
 from crm.sales.application.opportunity_commands import opportunity_commands
 from crm.sales.application.order_commands import order_commands
@@ -51,7 +51,7 @@ PROJECTIONS: list[Projection] = [
 
 CATEGORIES = frozenset(
     {"lead", "pipeline", "opportunity", "campaign", "target"}
-    | {"product", "pricebook", "quote", "order", "invoice"}
+    | {"product", "pricebook", "quote", "order", "invoice", "invoice_number"}
     | {"commissionplans", "commissionsplit", "commission"}
 )
 
@@ -84,6 +84,7 @@ def commands(runtime: Runtime) -> list[CommandTable[Any]]:
         quote_commands(catalogue, customers),
         order_commands(runtime, catalogue, customers),
         invoice_commands(runtime),
+        invoice_number_commands(runtime),
         *commission_commands(runtime),
     ]
 

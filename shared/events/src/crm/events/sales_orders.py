@@ -16,7 +16,7 @@ No field here is personal data: customers are referred to by id only.
 
 from __future__ import annotations
 
-from datetime import date
+from datetime import date, datetime
 from decimal import Decimal
 from enum import StrEnum
 from typing import Annotated
@@ -270,6 +270,18 @@ class InvoiceIssued(DomainEvent):
     number: str | None = Field(default=None, max_length=64)
     """The invoice's number in the company's books (发票号), one per invoice in a tenant;
     None: none given (the invoice is known by its id and its order)."""
+
+
+@event("sales.invoice_number.claimed")
+class InvoiceNumberClaimed(DomainEvent):
+    """A tenant's invoice number (发票号) is held for ``invoice_id``: the one stream per number
+    whose version serialises the issues under it, so of two at the same instant one wins. A
+    claim taken over (its invoice was never issued with the number, after a grace period)
+    is a second one in the same stream."""
+
+    number: str = Field(max_length=64)
+    invoice_id: str
+    claimed_at: datetime
 
 
 @event("sales.invoice.payment_recorded")

@@ -13,19 +13,20 @@ Ids that carry a promise are derived:
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import contextlib
+from dataclasses import dataclass, replace
 from datetime import date, timedelta
 from uuid import uuid4, uuid5
 
 from crm.events.money import Money
 from crm.kernel.commands import CommandTable, Expect
-from crm.kernel.errors import RuleViolated
+from crm.kernel.errors import NotFound, RuleViolated
 from crm.kernel.read_store import Query, ReadStore
 from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.application.catalogue import NAMESPACE
 from crm.sales.application.policy import POLICY, SalesAction, scope_of
-from crm.sales.domain.invoices import Invoice, invoice_number
+from crm.sales.domain.invoices import Invoice, InvoiceNumber, invoice_number
 from crm.sales.domain.orders import Order
 from crm.sales.domain.quotes import today
 from crm.sales.projections.order_models import INVOICES
@@ -77,6 +78,24 @@ class IssueInvoice:
     @property
     def invoice_id(self) -> str:
         return invoice_id_for_order(self.order_id)
+
+
+@dataclass(frozen=True, slots=True)
+class ClaimInvoiceNumber:
+    """Hold the tenant's invoice ``number`` for ``invoice_id`` (see
+    :meth:`InvoiceNumber.claim`): the step an issue under a number takes first."""
+
+    number: str
+    invoice_id: str
+
+    @property
+    def claim_id(self) -> str:
+        """The tenant's own id of the number's stream (the table qualifies it)."""
+        return invoice_number_key(self.number)
+
+
+def invoice_number_key(number: str) -> str:
+    return str(uuid5(NAMESPACE, f"invoice-number\x00{number}"))
 
 
 @dataclass(frozen=True, slots=True)
@@ -159,8 +178,7 @@ def invoice_commands(runtime: Runtime) -> CommandTable[Invoice]:
         due = cmd.due_date or issued + DEFAULT_PAYMENT_TERM
         number = invoice_number(cmd.number)
         if number is not None:
-            # checked against the read model: two issues under one number in the same instant
-            # are not told apart (an invoice's number is the company's, not this CRM's key)
+            # an invoice issued before numbers were claimed is found in the read model
             other = await invoice_numbered(runtime.read_store, ctx.tenant, number)
             if other is not None and other != invoice.id:
                 raise RuleViolated(
@@ -169,6 +187,12 @@ def invoice_commands(runtime: Runtime) -> CommandTable[Invoice]:
                     details={"field": "number", "invoice_id": other},
                 )
         invoice.issue(order, issue_date=issued, due_date=due, number=number)
+        if number is not None:
+            # once the issue is known to hold, the number's own stream decides between two
+            # issues under it at the same instant; the key stays with the invoice's append
+            await runtime.commands.execute(
+                ClaimInvoiceNumber(number, invoice.id), replace(ctx, idempotency=None)
+            )
 
     t = CommandTable(
         Invoice,
@@ -183,4 +207,24 @@ def invoice_commands(runtime: Runtime) -> CommandTable[Invoice]:
     t.on(RefundPayment, Expect.EXISTING, work, _refund)
     t.on(VoidInvoice, Expect.EXISTING, work, lambda i, cmd, _: i.void(cmd.reason))
     t.on(MarkInvoiceOverdue, Expect.EXISTING, work, lambda i, _, ctx: i.mark_overdue(ctx.now))
+    return t
+
+
+def invoice_number_commands(runtime: Runtime) -> CommandTable[InvoiceNumber]:
+    """The invoice numbers' table: the claim an issue under a number runs first (the
+    access is the issue's: sales work)."""
+    invoices = runtime.commands.repository(Invoice)
+
+    async def claim(n: InvoiceNumber, cmd: ClaimInvoiceNumber, ctx: CommandContext) -> None:
+        holder = n.state.invoice_id
+        holds = False
+        if holder is not None and holder != cmd.invoice_id:
+            with contextlib.suppress(NotFound):
+                state = (await invoices.load(holder, tenant=ctx.tenant)).state
+                holds = state.issued and state.number == cmd.number
+        n.claim(cmd.number, cmd.invoice_id, now=ctx.now, holder_holds=holds)
+
+    t = CommandTable(InvoiceNumber, POLICY, noun="invoice number", tenant_qualified=True)
+    # ANY: of two claims at once the loser runs again on a fresh load and meets the winner's
+    t.on(ClaimInvoiceNumber, Expect.ANY, SalesAction.WORK, claim, id=lambda c: c.claim_id)
     return t

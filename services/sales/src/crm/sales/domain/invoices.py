@@ -25,7 +25,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from types import MappingProxyType
 from typing import Self
 
@@ -33,6 +33,7 @@ from crm.events import DomainEvent
 from crm.events.money import Money
 from crm.events.sales_orders import (
     InvoiceIssued,
+    InvoiceNumberClaimed,
     InvoiceOverdue,
     InvoicePaid,
     InvoiceStatus,
@@ -336,3 +337,48 @@ class Invoice(Aggregate[InvoiceState]):
                 reason=optional_text(reason, "reason", max_length=2000),
             )
         )
+
+
+CLAIM_GRACE = timedelta(minutes=5)
+"""How long a claimed number waits for its invoice to be issued with it before another
+invoice may take it (the issue that claimed it failed after the claim, or its process died)."""
+
+
+@dataclass(frozen=True, slots=True)
+class InvoiceNumberState:
+    invoice_id: str | None = None
+    claimed_at: datetime | None = None
+
+    def evolve(self, event: DomainEvent) -> Self:
+        match event:
+            case InvoiceNumberClaimed():
+                return replace(self, invoice_id=event.invoice_id, claimed_at=event.claimed_at)
+        return self
+
+
+class InvoiceNumber(Aggregate[InvoiceNumberState]):
+    """One invoice number of a tenant (id ``<tenant>:<key>``, the key derived from the
+    number): which invoice holds it. Its stream version serialises the issues under the
+    number, where the invoices read model could not tell two at the same instant apart."""
+
+    category = "invoice_number"
+
+    @classmethod
+    def initial_state(cls) -> InvoiceNumberState:
+        return InvoiceNumberState()
+
+    def claim(self, number: str, invoice_id: str, *, now: datetime, holder_holds: bool) -> None:
+        """Hold ``number`` for ``invoice_id`` (held for it already: nothing). Another
+        invoice's claim is refused (``invoice_number_taken``) while that invoice was issued
+        with the number (``holder_holds``) or its claim is younger than :data:`CLAIM_GRACE`
+        (its issue may still be on the way); else it is stale and taken over."""
+        held_by, since = self.state.invoice_id, self.state.claimed_at
+        if held_by == invoice_id:
+            return
+        if held_by is not None and (holder_holds or since is None or now - since < CLAIM_GRACE):
+            raise RuleViolated(
+                f"invoice number {number} is invoice {held_by}'s",
+                code="invoice_number_taken",
+                details={"field": "number", "invoice_id": held_by},
+            )
+        self.trigger(InvoiceNumberClaimed(number=number, invoice_id=invoice_id, claimed_at=now))
