@@ -11,6 +11,8 @@ without forms, a rep refused the care form, no form without its token, unknown p
 from __future__ import annotations
 
 import asyncio
+import csv
+import io
 import re
 from datetime import timedelta
 from typing import Any
@@ -449,3 +451,41 @@ def test_periods_are_named_by_their_keys_and_rules_read_from_the_form() -> None:
     with pytest.raises(InvalidCommand) as e:
         rules_from_form({"rules.0.occasion": "birthday", "rules.0.days_before": "x"})
     assert e.value.field == "rules.0.days_before"
+
+
+@pytest.mark.contexts("customer", "sales", "activities")
+async def test_a_reps_daily_report_counts_the_days_of_her_time_zone(api: Api) -> None:
+    """Ana lives in Shanghai (UTC+8): her call at 17:00 UTC on 1 March was at 01:00 on her
+    2 March, and her daily report of the 2nd counts it, saying whose days they are."""
+    await console_user(api, "ana", "sales_rep", team="north")
+    ana_api = api.as_user("ana", Role.SALES_REP, team="north")
+    ada = (
+        await ok(await ana_api.post("/customers", json={"name": "Ada", "owner_id": "ana"}), 201)
+    )["id"]
+    said = {
+        "channel": "call",
+        "direction": "outbound",
+        "summary": "talked",
+        "occurred_at": "2026-03-01T17:00:00Z",
+    }
+    await ok(await ana_api.post(f"/customers/{ada}/interactions", json=said), 201)
+    await caught_up(api.platform, "activities_work_days")
+    async with own_client(api) as ana:
+        csrf = await sign_in(ana, "ana")
+        utc = await ana.get("/console/reports/work?period=2026-03-01")
+        assert figure(utc.text, "Calls") == "1"
+        assert "(days in UTC)" in utc.text
+        saved = await ana.post(
+            "/console/notifications/preferences",
+            data={"csrf": csrf, "time_zone": "Asia/Shanghai"},
+        )
+        assert saved.status_code == 303, saved.text
+        first = await ana.get("/console/reports/work?period=2026-03-01")
+        assert figure(first.text, "Calls") == "0"
+        second = await ana.get("/console/reports/work?period=2026-03-02")
+        assert figure(second.text, "Calls") == "1"
+        assert "(days in Asia/Shanghai)" in second.text
+        csv_day = await ana.get("/console/reports/work/csv?period=2026-03-02")
+        assert csv_day.status_code == 200, csv_day.text
+        (row,) = csv.DictReader(io.StringIO(csv_day.text))
+        assert (row["period"], row["interactions.call"]) == ("2026-03-02", "1")  # her day

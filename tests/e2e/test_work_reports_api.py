@@ -341,6 +341,7 @@ async def test_bad_input_is_refused_naming_the_field(
     await refused(await ana.get("/reports/work", params={**good, "to": "2029-01-01"}), "to")
     await refused(await ana.get("/reports/work", params={**good, "team": "north"}), "team")
     await refused(await ana.get("/reports/work", params={**good, "format": "xml"}), "format")
+    await refused(await ana.get("/reports/work", params={**good, "zone": "Mars/Olympus"}), "zone")
     await refused(await ana.get("/reports/work", params={"period": "day"}), "from")
     far = {"period": "week", "from": "9999-12-30", "to": "9999-12-31"}
     await refused(await ana.get("/reports/work", params=far), "from")
@@ -355,3 +356,53 @@ async def test_bad_input_is_refused_naming_the_field(
     await refused(
         await ana.post("/reports/work/ana/2026-W10/comments", json={"comment": ""}), "comment"
     )
+
+
+async def test_work_counts_on_its_day_in_the_zone_asked_for(
+    platform: Platform, as_user: Users
+) -> None:
+    """Four calls on the UTC day of 1 March 2026: in Shanghai (UTC+8) the last three were on
+    the 2nd; in Kolkata (UTC+5:30) only the one at 18:30 UTC, its midnight. The same after a
+    rebuild."""
+    ana = as_user("ana", Role.SALES_REP, team="north")
+    ada = (await ok(await ana.post("/customers", json={"name": "Ada", "owner_id": "ana"}), 201))[
+        "id"
+    ]
+    for at in ("15:45", "17:00", "18:15", "18:30"):
+        body = {
+            "channel": "call",
+            "direction": "outbound",
+            "summary": "talked",
+            "occurred_at": f"2026-03-01T{at}:00Z",
+        }
+        await ok(await ana.post(f"/customers/{ada}/interactions", json=body), 201)
+    position = await settle(platform)
+    days = {"period": "day", "from": "2026-03-01", "to": "2026-03-02"}
+
+    async def calls(**zone: str) -> dict[str, int]:
+        found = await report(ana, position, **days, **zone)
+        assert found["zone"] == zone.get("zone", "UTC")
+        return {r["period"]: r["interactions"]["call"] for r in found["items"]}
+
+    async def all_zones() -> None:
+        assert await calls() == {"2026-03-01": 4}
+        assert await calls(zone="UTC") == {"2026-03-01": 4}
+        assert await calls(zone="Asia/Shanghai") == {"2026-03-01": 1, "2026-03-02": 3}
+        assert await calls(zone="Asia/Kolkata") == {"2026-03-01": 3, "2026-03-02": 1}
+        # Sunday 1 March is ISO week 9, Monday the 2nd week 10
+        weeks = {"period": "week", "from": "2026-03-01", "to": "2026-03-02"}
+        week = await report(ana, position, **weeks, zone="Asia/Shanghai")
+        assert [(r["period"], r["interactions"]["call"]) for r in week["items"]] == [
+            ("2026-W09", 1),
+            ("2026-W10", 3),
+        ]
+        # in a zone behind UTC (UTC-10) every call was on the 1st
+        honolulu = await report(ana, position, **days, zone="Pacific/Honolulu")
+        assert [(r["period"], r["interactions"]["call"]) for r in honolulu["items"]] == [
+            ("2026-03-01", 4)
+        ]
+
+    await all_zones()
+    runtime = platform.runtime
+    await rebuild(WORK_DAYS_PROJECTION, runtime.store, runtime.read_store, runtime.codec)
+    await all_zones()

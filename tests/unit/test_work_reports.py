@@ -4,9 +4,11 @@ the report's own rules (its author's text, comments only once it was submitted).
 from __future__ import annotations
 
 from datetime import UTC, date, datetime
+from zoneinfo import ZoneInfo
 
 import pytest
 
+from crm.activities.application.work_reports import in_zone
 from crm.activities.domain.work_reports import (
     WorkReport,
     parse_period,
@@ -14,6 +16,7 @@ from crm.activities.domain.work_reports import (
     period_key,
     periods_between,
 )
+from crm.activities.projections.work_models import slot_of
 from crm.events.activities import WorkPeriod, WorkReportCommented, WorkReportSubmitted
 from crm.kernel.errors import InvalidCommand, RuleViolated
 
@@ -80,3 +83,24 @@ def test_a_report_is_submitted_changed_and_commented_on() -> None:
     with pytest.raises(InvalidCommand) as empty:
         report.comment("   ", "boss", NOW)
     assert empty.value.field == "comment"
+
+
+def test_work_is_kept_by_the_utc_quarter_of_an_hour_and_summed_in_a_zone() -> None:
+    assert slot_of(datetime(2026, 3, 1, 18, 29, 59, tzinfo=UTC)) == "18:15"
+    assert slot_of(datetime(2026, 3, 2, 2, 0, tzinfo=ZoneInfo("Asia/Shanghai"))) == "18:00"
+    day = {
+        "user_id": "ana",
+        "day": "2026-03-01",
+        "slots": {
+            "15:45": {"interactions": {"call": 1}},
+            "18:30": {"orders_placed": 1, "payments_amount": {"EUR": "2.50"}},
+        },
+    }
+    kolkata = in_zone([day], ZoneInfo("Asia/Kolkata"), date(2026, 3, 1), date(2026, 3, 2))
+    assert [(d["day"], d["interactions"], d["orders_placed"]) for d in kolkata] == [
+        ("2026-03-01", {"call": 1}, 0),
+        ("2026-03-02", {}, 1),
+    ]
+    assert kolkata[1]["payments_amount"] == {"EUR": "2.50"}
+    only_first = in_zone([day], ZoneInfo("Asia/Kolkata"), date(2026, 3, 1), date(2026, 3, 1))
+    assert [d["day"] for d in only_first] == ["2026-03-01"]

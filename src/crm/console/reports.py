@@ -13,7 +13,8 @@ token) writing the same query's answer with the API's own CSV writer, so a file 
 rows the API gives the same user.
 
 A period is named by its key, as the API's: ``2026-03-02`` (a day), ``2026-W10`` (an ISO
-week), ``2026-03`` (a month); the figures count UTC days, as the read model does.
+week), ``2026-03`` (a month); the figures count the days of the user's time zone (their
+notification preferences', else UTC), by the read model's quarters of an hour.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from dataclasses import dataclass
 from datetime import date, timedelta
 from typing import Annotated, Any, Literal
 from urllib.parse import urlencode
+from zoneinfo import ZoneInfo
 
 from fastapi import APIRouter, Depends, Form, Query, Request
 from fastapi.responses import Response
@@ -259,8 +261,10 @@ def reports_router(console: Console) -> APIRouter:
     work_read = Depends(ReadConsistency(runtime, WORK_DAYS_PROJECTION))
     retention_read = Depends(ReadConsistency(runtime, RETENTION_PROJECTION))
 
-    def today() -> date:
-        return runtime.clock.now().date()
+    def today(zone: ZoneInfo | None = None) -> date:
+        """Today in ``zone`` (None: UTC)."""
+        now = runtime.clock.now()
+        return (now.astimezone(zone) if zone is not None else now).date()
 
     def person_of(actor: Actor, person: str | None) -> str:
         return (person or "").strip()[:100] or actor.id
@@ -282,9 +286,10 @@ def reports_router(console: Console) -> APIRouter:
         _: int = work_read,
     ) -> Response:
         visit, actor = await console.signed_in(request)
-        p = period_of(period, today())
+        zone = await console.zone_of(actor)  # the days the user lives by
+        p = period_of(period, today(zone))
         user = person_of(actor, person)
-        found = await work.report(actor, p.kind, p.start, p.end, user)
+        found = await work.report(actor, p.kind, p.start, p.end, user, zone)
         row = found["items"][0] if found["items"] else empty_row(user, p)
         own = user == actor.id
         other = None if own else user
@@ -292,6 +297,7 @@ def reports_router(console: Console) -> APIRouter:
             visit,
             request,
             "work_report.html",
+            zone=zone.key,
             p=p,
             row=row,
             user=user,
@@ -325,13 +331,15 @@ def reports_router(console: Console) -> APIRouter:
         """Every person the user reads, side by side, for one period (a rep or an agent:
         their own row, as the API gives it)."""
         visit, actor = await console.signed_in(request)
-        p = period_of(period, today())
-        found = await work.report(actor, p.kind, p.start, p.end)
+        zone = await console.zone_of(actor)
+        p = period_of(period, today(zone))
+        found = await work.report(actor, p.kind, p.start, p.end, zone=zone)
         rows = [{**r, "lines": figure_lines(visit.t, r)} for r in found["items"]]
         return console.render(
             visit,
             request,
             "work_team.html",
+            zone=zone.key,
             p=p,
             rows=rows,
             headers=[label for label, _value in figure_lines(visit.t, empty_row("", p))],
@@ -355,9 +363,10 @@ def reports_router(console: Console) -> APIRouter:
         """The API's CSV of the period (``GET /reports/work?format=csv``), of one person or
         of everyone the user reads."""
         _visit, actor = await console.signed_in(request)
-        p = period_of(period, today())
+        zone = await console.zone_of(actor)
+        p = period_of(period, today(zone))
         user = (person or "").strip()[:100] or None
-        return work_csv(await work.report(actor, p.kind, p.start, p.end, user))
+        return work_csv(await work.report(actor, p.kind, p.start, p.end, user, zone))
 
     @api.post(f"{PREFIX}/reports/work/{{key}}")
     @page

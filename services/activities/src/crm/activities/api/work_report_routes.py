@@ -17,6 +17,7 @@ from crm.activities.application.work_reports import (
     SubmitWorkReport,
     WorkReportQueries,
     checked_period,
+    report_zone,
 )
 from crm.activities.domain.work_reports import MAX_COMMENT, MAX_PLAN, MAX_SUMMARY
 from crm.activities.projections.work_models import COUNTERS, WORK_DAYS_PROJECTION
@@ -116,14 +117,23 @@ def router(runtime: Runtime, authenticate: Authenticator) -> APIRouter:
         _: int = consistent,
         user_id: Annotated[str | None, Query(min_length=1, max_length=100)] = None,
         format: Annotated[str, Query(pattern="^(json|csv)$", description="json or csv")] = "json",
+        zone: Annotated[
+            str | None,
+            Query(
+                min_length=1,
+                max_length=60,
+                description="IANA time zone whose days the figures count (default UTC)",
+            ),
+        ] = None,
     ) -> dict[str, Any] | Response:
         """Per user and period (day, ISO week, month) from the one holding ``from`` to the
         one holding ``to`` (whole periods): interactions per channel, tasks done and overdue,
         leads created and qualified, opportunities advanced (forward stage changes), won and
         lost, quotes sent, orders placed, payments recorded (and their sum per currency),
         tickets resolved; with the user's summary and plan and the comments on them. A rep
-        reads their own, a manager their team's and their own, admins and analysts all."""
-        report = await queries.report(actor, period, from_, to, user_id)
+        reads their own, a manager their team's and their own, admins and analysts all.
+        Each piece of work counts on its day in ``zone`` (by the quarter of an hour)."""
+        report = await queries.report(actor, period, from_, to, user_id, report_zone(zone))
         return csv_answer(report) if format == "csv" else report
 
     @api.put("/{user_id}/{period}", response_model=CommandAccepted)

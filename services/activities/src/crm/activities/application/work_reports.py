@@ -18,9 +18,10 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import date
+from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
 from typing import Any
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from crm.activities.domain.work_reports import (
     WorkReport,
@@ -110,9 +111,12 @@ class WorkReportQueries:
         first: date,
         last: date,
         user_id: str | None = None,
+        zone: ZoneInfo | None = None,
     ) -> dict[str, Any]:
         """The rows of every user ``actor`` reads (or of ``user_id``) and every period from
-        the one holding ``first`` to the one holding ``last`` (whole periods)."""
+        the one holding ``first`` to the one holding ``last`` (whole periods), its days those
+        of ``zone`` (None: UTC days): a quarter of an hour's work counts on the day it was
+        in the zone."""
         for name, day in (("from", first), ("to", last)):
             if not FIRST_YEAR <= day.year <= LAST_YEAR:
                 raise InvalidCommand(
@@ -137,10 +141,13 @@ class WorkReportQueries:
         keys = periods_between(period, first, last)
         start = period_bounds(period, keys[0])[0]
         end = period_bounds(period, keys[-1])[1]
+        local = zone is not None and zone.key != "UTC"
+        # a zone's day spans parts of two UTC days: the UTC days around the range are read
+        margin = timedelta(days=1 if local else 0)
         conditions: list[dict[str, Any]] = [
             {"tenant": who.tenant},
-            {"day": {"$gte": start.isoformat()}},
-            {"day": {"$lte": end.isoformat()}},
+            {"day": {"$gte": (start - margin).isoformat()}},
+            {"day": {"$lte": (end + margin).isoformat()}},
         ]
         report_conditions: list[dict[str, Any]] = [
             {"tenant": who.tenant},
@@ -152,11 +159,15 @@ class WorkReportQueries:
             report_conditions.append({"user_id": {"$in": sorted(users)}})
         days = await find_all(self.read_store, WORK_DAYS, {"$and": conditions})
         reports = await find_all(self.read_store, WORK_REPORTS, {"$and": report_conditions})
+        if local:
+            assert zone is not None
+            days = in_zone(days, zone, start, end)
         rows = await self._rows(who.tenant, period, days, reports)
         return {
             "period": period.value,
             "from": start.isoformat(),
             "to": end.isoformat(),
+            "zone": zone.key if zone is not None else "UTC",
             "items": rows,
         }
 
@@ -214,6 +225,48 @@ class WorkReportQueries:
         return [sums[k] for k in sorted(sums, key=lambda k: (k[1], k[0]))]
 
 
+def report_zone(name: str | None) -> ZoneInfo | None:
+    """The time zone a report's days are in (None: UTC), or a 422 naming ``zone``."""
+    if name is None:
+        return None
+    try:
+        return ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise InvalidCommand("zone", f"unknown time zone {name[:60]!r}", location="query") from None
+
+
+def in_zone(days: Sequence[Document], zone: ZoneInfo, first: date, last: date) -> list[Document]:
+    """The UTC days' figures as days of ``zone`` from ``first`` to ``last``: each quarter of
+    an hour's (``slots``) added to the day it was in the zone."""
+    local: dict[tuple[str, date], dict[str, Any]] = {}
+    for doc in days:
+        utc_day = date.fromisoformat(doc["day"])
+        for slot, figures in doc["slots"].items():
+            hour, minute = (int(part) for part in slot.split(":"))
+            moment = datetime.combine(utc_day, time(hour, minute), UTC).astimezone(zone)
+            day = moment.date()
+            if not first <= day <= last:
+                continue
+            found = local.setdefault(
+                (doc["user_id"], day),
+                {
+                    "user_id": doc["user_id"],
+                    "day": day.isoformat(),
+                    "interactions": {},
+                    **dict.fromkeys(COUNTERS, 0),
+                    "payments_amount": {},
+                },
+            )
+            for name in COUNTERS:
+                found[name] += figures.get(name, 0)
+            for channel, n in (figures.get("interactions") or {}).items():
+                found["interactions"][channel] = found["interactions"].get(channel, 0) + n
+            for currency, amount in (figures.get("payments_amount") or {}).items():
+                total = Decimal(found["payments_amount"].get(currency, "0")) + Decimal(amount)
+                found["payments_amount"][currency] = format(total, "f")
+    return [local[k] for k in sorted(local, key=lambda k: (k[1], k[0]))]
+
+
 def work_report_commands(queries: WorkReportQueries) -> CommandTable[WorkReport]:
     def submit(report: WorkReport, cmd: SubmitWorkReport, ctx: CommandContext) -> None:
         who = Principal.of(ctx)
@@ -251,5 +304,7 @@ __all__ = [
     "SubmitWorkReport",
     "WorkReportQueries",
     "checked_period",
+    "in_zone",
+    "report_zone",
     "work_report_commands",
 ]

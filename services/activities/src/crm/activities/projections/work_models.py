@@ -6,6 +6,10 @@
     logged per channel, tasks done and overdue, leads created and qualified, opportunities
     advanced (a forward stage change), won and lost, quotes sent, orders placed, payments
     recorded (their number and their sum per currency, decimal strings) and tickets resolved.
+    ``slots`` holds the same figures per quarter of an hour (UTC, ``"HH:MM"``, only those with
+    work): every time zone's offset is a whole number of quarters, so a report summed in the
+    reader's zone puts each piece of work on the day it was there
+    (:meth:`WorkReportQueries.report`).
 ``activities_work_users`` (one per tenant and user, id ``<tenant>:<user>``)
     the user's team as the latest event that carries their token's team says (a lead, a
     quote, an order placed directly, an opportunity opened or a task planned by them); absent
@@ -26,7 +30,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 from datetime import UTC, date, datetime
 from decimal import Decimal
-from typing import Annotated, cast
+from typing import Annotated, Any, cast
 
 from pydantic import Field
 from typing_extensions import TypedDict
@@ -101,6 +105,9 @@ class WorkDayDoc(TypedDict):
     payments_amount: dict[str, str]
     """Per currency, a decimal string."""
     tickets_resolved: int
+    slots: dict[str, dict[str, Any]]
+    """Per UTC quarter of an hour (``"09:15"``) with work: its figures as above, only the
+    non-zero ones (``interactions`` and ``payments_amount`` as mappings)."""
 
 
 class WorkUserDoc(TypedDict):
@@ -134,10 +141,22 @@ def _day(value: datetime) -> date:
     return value.astimezone(UTC).date()
 
 
+def worked_at(event: DomainEvent, envelope: EventEnvelope) -> datetime:
+    """When the work was done: an interaction when it took place, the rest when recorded as
+    happening."""
+    return event.occurred_at if isinstance(event, InteractionLogged) else envelope.occurred_at
+
+
+def slot_of(moment: datetime) -> str:
+    """The UTC quarter of an hour ``moment`` falls in: ``"09:15"``."""
+    utc = moment.astimezone(UTC)
+    return f"{utc.hour:02d}:{utc.minute // 15 * 15:02d}"
+
+
 def worker(event: DomainEvent, envelope: EventEnvelope) -> tuple[str, date] | None:
     """Whose work ``event`` is and on which day (None: nobody's, or not counted)."""
     person = not envelope.actor.startswith(PROCESS)
-    at = _day(envelope.occurred_at)
+    at = _day(worked_at(event, envelope))
     match event:
         case TaskOverdue():
             return (event.assignee_id, at) if event.assignee_id else None
@@ -145,7 +164,7 @@ def worker(event: DomainEvent, envelope: EventEnvelope) -> tuple[str, date] | No
             by = event.completed_by
             return None if by.startswith(PROCESS) else (by, at)
         case InteractionLogged():
-            return (envelope.actor, _day(event.occurred_at)) if person else None
+            return (envelope.actor, at) if person else None
         case (
             LeadCaptured()
             | LeadQualified()
@@ -196,6 +215,7 @@ def _new_day(key: DocKey, envelope: EventEnvelope) -> WorkDayDoc:
         payments_recorded=0,
         payments_amount={},
         tickets_resolved=0,
+        slots={},
     )
 
 
@@ -205,46 +225,65 @@ def _paid(totals: dict[str, str], money: Money) -> dict[str, str]:
     return new
 
 
+def counted(event: DomainEvent) -> tuple[dict[str, int], str | None, Money | None]:
+    """What ``event`` adds to its day: counters, an interaction's channel, a payment."""
+    match event:
+        case InteractionLogged():
+            return {}, event.channel.value, None
+        case TaskCompleted():
+            has_channel = event.channel is not None and event.customer_id is not None
+            channel = event.channel.value if has_channel and event.channel else None
+            return {"tasks_done": 1}, channel, None
+        case TaskOverdue():
+            return {"tasks_overdue": 1}, None, None
+        case LeadCaptured():
+            return {"leads_created": 1}, None, None
+        case LeadQualified():
+            return {"leads_qualified": 1}, None, None
+        case OpportunityStageChanged():
+            forward = event.direction is StageDirection.FORWARD
+            return ({"opportunities_advanced": 1} if forward else {}), None, None
+        case OpportunityWon():
+            return {"opportunities_won": 1}, None, None
+        case OpportunityLost():
+            return {"opportunities_lost": 1}, None, None
+        case QuoteSent():
+            return {"quotes_sent": 1}, None, None
+        case OrderPlaced():
+            return {"orders_placed": 1}, None, None
+        case PaymentRecorded():
+            return {"payments_recorded": 1}, None, event.amount
+        case TicketResolved():
+            return {"tickets_resolved": 1}, None, None
+    return {}, None, None
+
+
+def _added(figures: dict[str, Any], event: DomainEvent) -> dict[str, Any]:
+    """``figures`` (a day's or a slot's) with ``event``'s work added (a new mapping)."""
+    counters, channel, paid = counted(event)
+    new = dict(figures)
+    for name, n in counters.items():
+        new[name] = new.get(name, 0) + n
+    if channel is not None:
+        interactions = dict(new.get("interactions") or {})
+        interactions[channel] = interactions.get(channel, 0) + 1
+        new["interactions"] = interactions
+    if paid is not None:
+        new["payments_amount"] = _paid(new.get("payments_amount") or {}, paid)
+    return new
+
+
 def _counted(
     doc: WorkDayDoc | None, key: DocKey, event: DomainEvent, env: EventEnvelope
 ) -> WorkDayDoc:
-    new = _new_day(key, env) if doc is None else doc.copy()
-
-    def interaction(channel: str) -> None:
-        new["interactions"] = {
-            **new["interactions"],
-            channel: new["interactions"].get(channel, 0) + 1,
-        }
-
-    match event:
-        case InteractionLogged():
-            interaction(event.channel.value)
-        case TaskCompleted():
-            new["tasks_done"] += 1
-            if event.channel is not None and event.customer_id is not None:
-                interaction(event.channel.value)
-        case TaskOverdue():
-            new["tasks_overdue"] += 1
-        case LeadCaptured():
-            new["leads_created"] += 1
-        case LeadQualified():
-            new["leads_qualified"] += 1
-        case OpportunityStageChanged():
-            if event.direction is StageDirection.FORWARD:
-                new["opportunities_advanced"] += 1
-        case OpportunityWon():
-            new["opportunities_won"] += 1
-        case OpportunityLost():
-            new["opportunities_lost"] += 1
-        case QuoteSent():
-            new["quotes_sent"] += 1
-        case OrderPlaced():
-            new["orders_placed"] += 1
-        case PaymentRecorded():
-            new["payments_recorded"] += 1
-            new["payments_amount"] = _paid(new["payments_amount"], event.amount)
-        case TicketResolved():
-            new["tickets_resolved"] += 1
+    day = _new_day(key, env) if doc is None else doc
+    new = cast(WorkDayDoc, _added(cast(dict[str, Any], day), event))
+    if new == day:
+        return new
+    slot = slot_of(worked_at(event, env))
+    slots = dict(day.get("slots") or {})
+    slots[slot] = _added(slots.get(slot, {}), event)
+    new["slots"] = slots
     return new
 
 
@@ -317,7 +356,8 @@ REPORTS = (WorkReportSubmitted, WorkReportCommented)
 
 class WorkDaysProjection:
     name = WORK_DAYS
-    version = 1
+    version = 2
+    """2: each day's figures per UTC quarter of an hour (``slots``)."""
     collections = (
         CollectionSpec(WORK_DAYS, (Index(("tenant", "user_id", "day")), Index(("tenant", "day")))),
         CollectionSpec(WORK_USERS, (Index(("tenant", "team_id")),)),
