@@ -16,7 +16,7 @@ manager reads (not the manager's own report) are the ones they comment on, as do
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, time, timedelta
 from decimal import Decimal
@@ -203,14 +203,8 @@ class WorkReportQueries:
             return found
 
         for doc in days:
-            r = row(doc["user_id"], period_key(period, date.fromisoformat(doc["day"])))
-            for channel, n in doc["interactions"].items():
-                r["interactions"][channel] = r["interactions"].get(channel, 0) + n
-            for name in COUNTERS:
-                r[name] += doc[name]
-            for currency, amount in doc["payments_amount"].items():
-                total = Decimal(r["payments_amount"].get(currency, "0")) + Decimal(amount)
-                r["payments_amount"][currency] = format(total, "f")
+            key = period_key(period, date.fromisoformat(doc["day"]))
+            add_figures(row(doc["user_id"], key), doc)
         for doc in reports:
             r = row(doc["user_id"], doc["key"])
             r["summary"], r["plan"] = doc["summary"], doc["plan"]
@@ -223,6 +217,18 @@ class WorkReportQueries:
             r["team_id"] = teams[user]
             r["payments_amount"] = dict(sorted(r["payments_amount"].items()))
         return [sums[k] for k in sorted(sums, key=lambda k: (k[1], k[0]))]
+
+
+def add_figures(into: dict[str, Any], figures: Mapping[str, Any]) -> None:
+    """Add a day's (or a quarter of an hour's) ``figures`` to ``into``, a row's; a figure a
+    quarter does not hold is none."""
+    for name in COUNTERS:
+        into[name] += figures.get(name, 0)
+    for channel, n in (figures.get("interactions") or {}).items():
+        into["interactions"][channel] = into["interactions"].get(channel, 0) + n
+    for currency, amount in (figures.get("payments_amount") or {}).items():
+        total = Decimal(into["payments_amount"].get(currency, "0")) + Decimal(amount)
+        into["payments_amount"][currency] = format(total, "f")
 
 
 def report_zone(name: str | None) -> ZoneInfo | None:
@@ -257,13 +263,7 @@ def in_zone(days: Sequence[Document], zone: ZoneInfo, first: date, last: date) -
                     "payments_amount": {},
                 },
             )
-            for name in COUNTERS:
-                found[name] += figures.get(name, 0)
-            for channel, n in (figures.get("interactions") or {}).items():
-                found["interactions"][channel] = found["interactions"].get(channel, 0) + n
-            for currency, amount in (figures.get("payments_amount") or {}).items():
-                total = Decimal(found["payments_amount"].get(currency, "0")) + Decimal(amount)
-                found["payments_amount"][currency] = format(total, "f")
+            add_figures(found, figures)
     return [local[k] for k in sorted(local, key=lambda k: (k[1], k[0]))]
 
 

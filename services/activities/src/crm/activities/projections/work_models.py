@@ -231,8 +231,8 @@ def counted(event: DomainEvent) -> tuple[dict[str, int], str | None, Money | Non
         case InteractionLogged():
             return {}, event.channel.value, None
         case TaskCompleted():
-            has_channel = event.channel is not None and event.customer_id is not None
-            channel = event.channel.value if has_channel and event.channel else None
+            logged = event.channel is not None and event.customer_id is not None
+            channel = event.channel.value if logged and event.channel is not None else None
             return {"tasks_done": 1}, channel, None
         case TaskOverdue():
             return {"tasks_overdue": 1}, None, None
