@@ -83,7 +83,8 @@ class IssueInvoice:
 @dataclass(frozen=True, slots=True)
 class ClaimInvoiceNumber:
     """Hold the tenant's invoice ``number`` for ``invoice_id`` (see
-    :meth:`InvoiceNumber.claim`): the step an issue under a number takes first."""
+    :meth:`InvoiceNumber.claim`): the step an issue under a number takes before its own
+    append."""
 
     number: str
     invoice_id: str
@@ -211,8 +212,8 @@ def invoice_commands(runtime: Runtime) -> CommandTable[Invoice]:
 
 
 def invoice_number_commands(runtime: Runtime) -> CommandTable[InvoiceNumber]:
-    """The invoice numbers' table: the claim an issue under a number runs first (the
-    access is the issue's: sales work)."""
+    """The invoice numbers' table: the claim an issue under a number runs before its own
+    append (the access is the issue's: sales work)."""
     invoices = runtime.commands.repository(Invoice)
 
     async def claim(n: InvoiceNumber, cmd: ClaimInvoiceNumber, ctx: CommandContext) -> None:
