@@ -725,14 +725,17 @@ async def run(
     *,
     batch: int = BATCH,
     after_batch: Callable[[int], Awaitable[None]] | None = None,
+    confirmed: ImportState | None = None,
 ) -> Report:
     """Confirm the import and run it, or resume it where it stopped: every row that would
     create registers its customer (one command each, under the row's key); returns what
-    this run did (``created`` counts the rows an earlier run had created)."""
+    this run did (``created`` counts the rows an earlier run had created). ``confirmed``:
+    what :func:`record_confirmation` gave the caller just now (its file is not hashed, nor
+    its stream read, again)."""
     runtime = planner.runtime
     bus = runtime.commands
     import_id = planner.import_id
-    state = await record_confirmation(planner, ctx)
+    state = confirmed if confirmed is not None else await record_confirmation(planner, ctx)
     assert state.plan is not None
     if state.finished:
         return Report()

@@ -24,7 +24,13 @@ from crm.kernel.runtime import Runtime
 from crm.platform.imports.kinds import KINDS, available, custom_labels
 from crm.platform.imports.mapping import BadMapping, edited, suggest
 from crm.platform.imports.matching import may_merge
-from crm.platform.imports.record import Import, ImportRecord, PlanImport, import_record
+from crm.platform.imports.record import (
+    Import,
+    ImportRecord,
+    ImportState,
+    PlanImport,
+    import_record,
+)
 from crm.platform.imports.run import FileImport, Report, record_confirmation, run
 from crm.platform.imports.sources import RowSource, UnreadableFile
 from crm.platform.imports.wiring import with_imports
@@ -211,9 +217,9 @@ class Imports:
                 team=ctx.team,
             )
             # on record before the answer, so the page the user is sent to says it runs
-            await record_confirmation(planner, run_ctx)
+            confirmed = await record_confirmation(planner, run_ctx)
             self.running[import_id] = asyncio.create_task(
-                _run(planner, run_ctx), name=f"import:{import_id}"
+                _run(planner, run_ctx, confirmed), name=f"import:{import_id}"
             )
         self.reports.pop(import_id, None)
         return await import_record(self.runtime.store, self.runtime.codec, import_id, ctx.tenant)
@@ -234,8 +240,8 @@ def imports_of(runtime: Runtime, data_dir: Path) -> Imports:
     return imports
 
 
-async def _run(planner: FileImport, ctx: CommandContext) -> None:
+async def _run(planner: FileImport, ctx: CommandContext, confirmed: ImportState) -> None:
     try:
-        await run(planner, ctx)
+        await run(planner, ctx, confirmed=confirmed)
     except Exception:  # the import stays running: confirming it again resumes it
         log.exception("import %s stopped", planner.import_id)
