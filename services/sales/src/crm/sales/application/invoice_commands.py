@@ -26,7 +26,7 @@ from crm.kernel.repository import CommandContext
 from crm.kernel.runtime import Runtime
 from crm.sales.application.catalogue import NAMESPACE
 from crm.sales.application.policy import POLICY, SalesAction, scope_of
-from crm.sales.domain.invoices import Invoice, InvoiceNumber, invoice_number
+from crm.sales.domain.invoices import Invoice, InvoiceNumber, invoice_number, number_taken
 from crm.sales.domain.orders import Order
 from crm.sales.domain.quotes import today
 from crm.sales.projections.order_models import INVOICES
@@ -182,11 +182,7 @@ def invoice_commands(runtime: Runtime) -> CommandTable[Invoice]:
             # an invoice issued before numbers were claimed is found in the read model
             other = await invoice_numbered(runtime.read_store, ctx.tenant, number)
             if other is not None and other != invoice.id:
-                raise RuleViolated(
-                    f"invoice number {number} is invoice {other}'s",
-                    code="invoice_number_taken",
-                    details={"field": "number", "invoice_id": other},
-                )
+                raise number_taken(number, other)
         invoice.issue(order, issue_date=issued, due_date=due, number=number)
         if number is not None:
             # once the issue is known to hold, the number's own stream decides between two

@@ -339,6 +339,15 @@ class Invoice(Aggregate[InvoiceState]):
         )
 
 
+def number_taken(number: str, invoice_id: str) -> RuleViolated:
+    """The refusal of ``number`` for another invoice than ``invoice_id``, which has it."""
+    return RuleViolated(
+        f"invoice number {number} is invoice {invoice_id}'s",
+        code="invoice_number_taken",
+        details={"field": "number", "invoice_id": invoice_id},
+    )
+
+
 CLAIM_GRACE = timedelta(minutes=5)
 """How long a claimed number waits for its invoice to be issued with it before another
 invoice may take it (the issue that claimed it failed after the claim, or its process died)."""
@@ -376,9 +385,5 @@ class InvoiceNumber(Aggregate[InvoiceNumberState]):
         if held_by == invoice_id:
             return
         if held_by is not None and (holder_holds or since is None or now - since < CLAIM_GRACE):
-            raise RuleViolated(
-                f"invoice number {number} is invoice {held_by}'s",
-                code="invoice_number_taken",
-                details={"field": "number", "invoice_id": held_by},
-            )
+            raise number_taken(number, held_by)
         self.trigger(InvoiceNumberClaimed(number=number, invoice_id=invoice_id, claimed_at=now))
