@@ -141,9 +141,10 @@ class WorkReportQueries:
         keys = periods_between(period, first, last)
         start = period_bounds(period, keys[0])[0]
         end = period_bounds(period, keys[-1])[1]
-        local = zone is not None and zone.key != "UTC"
+        named = zone.key if zone is not None else "UTC"
+        zone = None if named == "UTC" else zone  # UTC's days are the read model's own
         # a zone's day spans parts of two UTC days: the UTC days around the range are read
-        margin = timedelta(days=1 if local else 0)
+        margin = timedelta(days=0 if zone is None else 1)
         conditions: list[dict[str, Any]] = [
             {"tenant": who.tenant},
             {"day": {"$gte": (start - margin).isoformat()}},
@@ -159,15 +160,14 @@ class WorkReportQueries:
             report_conditions.append({"user_id": {"$in": sorted(users)}})
         days = await find_all(self.read_store, WORK_DAYS, {"$and": conditions})
         reports = await find_all(self.read_store, WORK_REPORTS, {"$and": report_conditions})
-        if local:
-            assert zone is not None
+        if zone is not None:
             days = in_zone(days, zone, start, end)
         rows = await self._rows(who.tenant, period, days, reports)
         return {
             "period": period.value,
             "from": start.isoformat(),
             "to": end.isoformat(),
-            "zone": zone.key if zone is not None else "UTC",
+            "zone": named,
             "items": rows,
         }
 
