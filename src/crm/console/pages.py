@@ -326,13 +326,13 @@ class Console:
             nav=nav,
             locale=visit.session.locale,
             locales=[(code, NAMES[code]) for code in LOCALES],
-            actor=visit.actor,
+            actor=actor,
             display_name=visit.display_name,
             csrf=self.sessions.csrf_token(visit.session),
-            path=request.url.path,
+            path=path,
             prefix=PREFIX,
             bell=visit.unread,
-            live=live_url(request.url.path) if status == 200 and visit.actor else None,
+            live=live_url(path) if status == 200 and actor else None,
             **values,
         )
         response = HTMLResponse(html, status_code=status)
