@@ -8,6 +8,8 @@ comment on her report. No request goes to another host and no page has a JavaScr
 
 from __future__ import annotations
 
+import re
+
 import pytest
 from playwright.sync_api import expect
 
@@ -28,6 +30,7 @@ def test_a_rep_submits_her_weeks_summary_and_her_manager_comments_on_it(
     page.get_by_role("link", name="Reports", exact=True).click()
     expect(page.get_by_role("heading", level=1)).to_have_text("Weekly report")
     expect(page.get_by_role("link", name="Team work reports")).to_have_count(0)
+    expect(page.get_by_text(re.compile(r"\(days in [A-Za-z_/]+\)"))).to_be_visible()  # her zone
     report = page.get_by_role("region", name="Summary and plan")
     expect(report).to_contain_text("Not submitted yet.")
     report.get_by_label("Summary of the period").fill(SUMMARY)
@@ -44,6 +47,7 @@ def test_a_rep_submits_her_weeks_summary_and_her_manager_comments_on_it(
     page.get_by_role("link", name="报告", exact=True).click()
     page.get_by_role("link", name="团队工作报告").click()
     expect(page.get_by_role("heading", level=1)).to_have_text("团队工作报告")
+    expect(page.get_by_text(re.compile(r"（[A-Za-z_/]+ 时区的日）"))).to_be_visible()
     row = page.get_by_role("row").filter(has_text="Ana Silva")
     expect(row).to_contain_text("已提交")
     row.get_by_role("link", name="Ana Silva").click()
